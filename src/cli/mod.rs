@@ -1,0 +1,175 @@
+//! The command-line interface: one file per command, each with one clap
+//! `XxxArgs` struct and one `run` function. Only this layer touches the
+//! terminal, the clock and the environment; the library does neither.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use clap::{Parser, Subcommand};
+
+pub mod exit;
+mod output;
+
+mod append;
+mod init;
+mod log;
+mod repair;
+mod replay;
+mod verify;
+
+pub use exit::CliError;
+pub use output::Output;
+
+/// An event-sourced, tamper-evident ledger of how organisations are born,
+/// merge, get labelled and launch programs, and the point-in-time views that
+/// fall out of it.
+#[derive(Debug, Parser)]
+#[command(name = "fusion", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The ledger file (JSON Lines).
+    #[arg(
+        long,
+        global = true,
+        env = "FUSION_LEDGER",
+        default_value = "events/auvergne-rhone-alpes.jsonl",
+        value_name = "PATH"
+    )]
+    pub ledger: PathBuf,
+    /// Show no progress output.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::InitArgs),
+    Append(append::AppendArgs),
+    Verify(verify::VerifyArgs),
+    Log(log::LogArgs),
+    Repair(repair::RepairArgs),
+    Replay(replay::ReplayArgs),
+}
+
+/// What a command needs from the outside world, fixed once in [`main`] so
+/// that tests control it through the environment.
+pub struct Context {
+    /// Options every command takes.
+    pub global: GlobalArgs,
+    /// Now, for `recorded` (`FUSION_RECORDED` overrides it).
+    pub now: DateTime<Utc>,
+    /// Today, for default `--as-of` dates (`FUSION_TODAY` overrides it).
+    pub today: NaiveDate,
+    /// Standard output, with broken pipes turned into a quiet stop.
+    pub out: Output,
+}
+
+impl Context {
+    /// `now` as stored in `recorded`.
+    pub fn recorded(&self) -> String {
+        self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+/// Parses the process arguments, runs the command and maps the outcome to an
+/// exit code.
+pub fn main() -> ExitCode {
+    let code = run(std::env::args_os().collect());
+    ExitCode::from(code)
+}
+
+/// Runs fusion with these arguments; returns the exit code. Errors go to
+/// stderr, output to stdout.
+pub fn run(args: Vec<OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => exit::OK,
+        Err(e) if e.is_broken_pipe() => exit::OK,
+        Err(e) => {
+            let _ = writeln!(io::stderr().lock(), "error: {}", e.message);
+            e.code
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let now = clock("FUSION_RECORDED")?.unwrap_or_else(Utc::now);
+    let today = match std::env::var("FUSION_TODAY") {
+        Ok(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| {
+            CliError::usage(format!("FUSION_TODAY=`{t}` is not a date like 2017-06-01"))
+        })?,
+        Err(_) => now.date_naive(),
+    };
+    let mut ctx = Context {
+        global: cli.global,
+        now,
+        today,
+        out: Output::stdout(),
+    };
+    let result = match cli.command {
+        Command::Init(args) => init::run(&mut ctx, args),
+        Command::Append(args) => append::run(&mut ctx, args),
+        Command::Verify(args) => verify::run(&mut ctx, args),
+        Command::Log(args) => log::run(&mut ctx, args),
+        Command::Repair(args) => repair::run(&mut ctx, args),
+        Command::Replay(args) => replay::run(&mut ctx, args),
+    };
+    result.and_then(|()| ctx.out.flush())
+}
+
+/// Reads an RFC 3339 time from an environment variable, if set.
+fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
+    match std::env::var(var) {
+        Ok(t) => DateTime::parse_from_rfc3339(&t)
+            .map(|d| Some(d.with_timezone(&Utc)))
+            .map_err(|_| {
+                CliError::usage(format!(
+                    "{var}=`{t}` is not an RFC 3339 time like 2016-07-15T12:00:00Z"
+                ))
+            }),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Parses a date argument (`--as-of`, diff bounds): any EDTF level 0–1 date,
+/// read as the last day of its period.
+pub fn parse_as_of(flag: &str, text: &str) -> Result<NaiveDate, CliError> {
+    fusion::date::as_of_day(text).map_err(|e| {
+        CliError::usage(format!(
+            "{flag}: {e}; use a date such as 2017, 2016-09 or 2017-06-01"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

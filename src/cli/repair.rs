@@ -1,0 +1,30 @@
+//! `fusion repair`: recover from an interrupted append.
+
+use fusion::store::{self, Repaired};
+
+use super::{CliError, Context};
+
+/// Recover from an interrupted append.
+///
+/// Rolls back a batch whose append was cut short (the `.journal` file next to
+/// the ledger says where it started), or removes an incomplete final line.
+/// Never removes a complete record; refuses a ledger that was tampered with.
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {}
+
+pub fn run(ctx: &mut Context, _args: RepairArgs) -> Result<(), CliError> {
+    let path = &ctx.global.ledger;
+    let message = match store::repair(path)? {
+        Repaired::Nothing => "nothing to repair".to_owned(),
+        Repaired::RolledBack { removed_bytes } => format!(
+            "rolled back an interrupted append: removed {removed_bytes} bytes of an unacknowledged batch"
+        ),
+        Repaired::RemovedIncomplete { line, bytes } => {
+            format!("removed the incomplete line {line} ({bytes} bytes)")
+        }
+        Repaired::AddedNewline { line } => {
+            format!("line {line} was a complete record missing its newline; added the newline")
+        }
+    };
+    ctx.out.line(format!("{}: {message}", path.display()))
+}

@@ -1,0 +1,325 @@
+//! Event dates: the EDTF (ISO 8601-2) level 0–1 subset of single dates.
+//!
+//! A [`Date`] keeps the text exactly as written (so the ledger never gains or
+//! loses precision) and the calendar period it denotes, `[start, end]`.
+//!
+//! The rule used everywhere in fusion: **an event counts from the first day of
+//! its period** (`start`). On a day inside the period (`start <= d < end`) a
+//! view marks the fact as *possibly* true; from `end` on it is certain, unless
+//! the date itself carries `~` (approximate) or `?` (uncertain), which a view
+//! always shows.
+//!
+//! Parsing and calendar bounds are delegated to the `edtf-core` crate; this
+//! module only restricts what the ledger accepts and maps bounds to
+//! [`chrono::NaiveDate`].
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a date string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not EDTF at all.
+    #[error("`{input}` is not an EDTF date: {message} at byte {offset}")]
+    Syntax {
+        /// The offending text.
+        input: String,
+        /// What the parser expected.
+        message: String,
+        /// Byte offset of the problem.
+        offset: usize,
+    },
+    /// EDTF, but outside the subset fusion stores.
+    #[error("`{input}` is EDTF but not a single level 0–1 date ({what})")]
+    Unsupported {
+        /// The offending text.
+        input: String,
+        /// What kind of expression it is.
+        what: &'static str,
+    },
+    /// A year fusion cannot place on a calendar.
+    #[error("`{input}` has a year outside 0001–9999")]
+    OutOfRange {
+        /// The offending text.
+        input: String,
+    },
+}
+
+/// How precisely a date is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Year only: `2008`.
+    Year,
+    /// A season: `2016-23` (autumn 2016).
+    Season,
+    /// Year and month: `2015-05`.
+    Month,
+    /// A calendar day: `2017-03-28`.
+    Day,
+}
+
+/// A single EDTF level 0–1 date with its calendar period.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Date {
+    text: String,
+    start: NaiveDate,
+    end: NaiveDate,
+    precision: Precision,
+    approximate: bool,
+    uncertain: bool,
+}
+
+impl Date {
+    /// Parses `input`, accepting `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, seasons
+    /// `YYYY-21..24`, unspecified digits (`201X`) and the qualifiers `~`, `?`
+    /// and `%`.
+    pub fn parse(input: &str) -> Result<Self, DateError> {
+        let parsed = edtf_core::Edtf::parse(input).map_err(|e| DateError::Syntax {
+            input: input.to_owned(),
+            message: e.message.to_owned(),
+            offset: e.offset,
+        })?;
+        let unsupported = |what| DateError::Unsupported {
+            input: input.to_owned(),
+            what,
+        };
+        let date = match &parsed {
+            edtf_core::Edtf::Date(d) => *d,
+            edtf_core::Edtf::DateTime(_) => return Err(unsupported("a date with a time of day")),
+            edtf_core::Edtf::Interval(_) => return Err(unsupported("an interval")),
+            edtf_core::Edtf::Set(_) => return Err(unsupported("a set of dates")),
+        };
+        if parsed.level() > 1 {
+            return Err(unsupported("a level 2 expression"));
+        }
+        let precision = match date.precision() {
+            edtf_core::Precision::Year => Precision::Year,
+            edtf_core::Precision::Month => Precision::Month,
+            edtf_core::Precision::Season => Precision::Season,
+            edtf_core::Precision::Day => Precision::Day,
+        };
+        if precision == Precision::Season
+            && !matches!(date.month.and_then(|m| m.value()), Some(21..=24))
+        {
+            return Err(unsupported(
+                "a level 2 sub-year grouping; use seasons 21–24",
+            ));
+        }
+        let bounds = parsed.bounds();
+        let out_of_range = || DateError::OutOfRange {
+            input: input.to_owned(),
+        };
+        let to_naive = |b: edtf_core::Bound| match b {
+            edtf_core::Bound::Date(d) if (1..=9999).contains(&d.year) => {
+                NaiveDate::from_ymd_opt(d.year as i32, u32::from(d.month), u32::from(d.day))
+                    .ok_or_else(out_of_range)
+            }
+            _ => Err(out_of_range()),
+        };
+        Ok(Date {
+            text: input.to_owned(),
+            start: to_naive(bounds.earliest)?,
+            end: to_naive(bounds.latest)?,
+            precision,
+            approximate: date.is_approximate(),
+            uncertain: date.is_uncertain(),
+        })
+    }
+
+    /// A day-precision date.
+    pub fn from_day(day: NaiveDate) -> Self {
+        Date {
+            text: day.format("%Y-%m-%d").to_string(),
+            start: day,
+            end: day,
+            precision: Precision::Day,
+            approximate: false,
+            uncertain: false,
+        }
+    }
+
+    /// The text as written in the ledger.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// First day of the period: the day from which the event counts.
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+
+    /// Last day of the period.
+    pub fn end(&self) -> NaiveDate {
+        self.end
+    }
+
+    /// How precisely the date is known.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Marked `~` (or `%`).
+    pub fn is_approximate(&self) -> bool {
+        self.approximate
+    }
+
+    /// Marked `?` (or `%`).
+    pub fn is_uncertain(&self) -> bool {
+        self.uncertain
+    }
+
+    /// Whether an event with this date counts on `day` (the start rule).
+    pub fn counts_on(&self, day: NaiveDate) -> bool {
+        self.start <= day
+    }
+
+    /// Whether, on `day`, the fact is only possibly true: `day` lies inside
+    /// the period but before its end, or the date carries a qualifier.
+    pub fn is_tentative_on(&self, day: NaiveDate) -> bool {
+        self.approximate || self.uncertain || (self.start <= day && day < self.end)
+    }
+
+    /// Orders two dates by the start rule, then by end (shorter first).
+    pub fn timeline_cmp(&self, other: &Date) -> Ordering {
+        self.start.cmp(&other.start).then(self.end.cmp(&other.end))
+    }
+
+    /// The year of the first day, for summaries.
+    pub fn year(&self) -> i32 {
+        self.start.year()
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Date({})", self.text)
+    }
+}
+
+impl std::str::FromStr for Date {
+    type Err = DateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Date::parse(s)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Date::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A query date: "as of" any EDTF precision means **the last day** of its
+/// period, so `--as-of 2016` shows the landscape on 2016-12-31.
+pub fn as_of_day(input: &str) -> Result<NaiveDate, DateError> {
+    Ok(Date::parse(input)?.end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).expect("valid date")
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("valid day")
+    }
+
+    #[test]
+    fn periods_follow_precision() {
+        assert_eq!(
+            (d("2008").start(), d("2008").end()),
+            (day("2008-01-01"), day("2008-12-31"))
+        );
+        assert_eq!(
+            (d("2016-02").start(), d("2016-02").end()),
+            (day("2016-02-01"), day("2016-02-29"))
+        );
+        assert_eq!(d("2017-03-28").end(), day("2017-03-28"));
+        assert_eq!(d("2008").precision(), Precision::Year);
+        assert_eq!(d("2015-05~").precision(), Precision::Month);
+    }
+
+    #[test]
+    fn seasons_are_northern_meteorological() {
+        let autumn = d("2016-23");
+        assert_eq!(autumn.precision(), Precision::Season);
+        assert_eq!(
+            (autumn.start(), autumn.end()),
+            (day("2016-09-01"), day("2016-11-30"))
+        );
+        let winter = d("2016-24");
+        assert_eq!(
+            (winter.start(), winter.end()),
+            (day("2016-12-01"), day("2017-02-28"))
+        );
+    }
+
+    #[test]
+    fn qualifiers_are_kept_and_reported() {
+        let q = d("2015-05~");
+        assert!(q.is_approximate() && !q.is_uncertain());
+        assert_eq!(q.as_str(), "2015-05~");
+        assert!(d("2015?").is_uncertain());
+        assert!(d("2015%").is_uncertain() && d("2015%").is_approximate());
+    }
+
+    #[test]
+    fn the_start_rule_and_tentative_window() {
+        let may = d("2015-05");
+        assert!(!may.counts_on(day("2015-04-30")));
+        assert!(may.counts_on(day("2015-05-01")));
+        assert!(may.is_tentative_on(day("2015-05-10")));
+        assert!(!may.is_tentative_on(day("2015-05-31")));
+        assert!(d("2015-05-03~").is_tentative_on(day("2020-01-01")));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_single_level_0_1_date() {
+        for bad in [
+            "",
+            "2015-13",
+            "2015-02-30",
+            "May 2015",
+            "2015/2016",
+            "2015-05-01T10:00:00",
+            "{2015,2016}",
+            "2015-33",
+            "0000",
+        ] {
+            assert!(Date::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn as_of_means_the_last_day_of_the_period() {
+        assert_eq!(as_of_day("2016").expect("valid"), day("2016-12-31"));
+        assert_eq!(as_of_day("2015-06").expect("valid"), day("2015-06-30"));
+    }
+
+    #[test]
+    fn serde_round_trips_the_text() {
+        let v: Date = serde_json::from_str("\"2016-23\"").expect("valid");
+        assert_eq!(serde_json::to_string(&v).expect("serialize"), "\"2016-23\"");
+        assert!(serde_json::from_str::<Date>("\"2016-99\"").is_err());
+    }
+}

@@ -1,0 +1,1069 @@
+//! The event vocabulary: a closed, typed set of dated facts about
+//! organisations that knows nothing of any one domain.
+//!
+//! Every event has a `type`, a `date` (when it happened, EDTF), a non-empty
+//! `sources` array and the fields of its type. The same vocabulary serves
+//! clusters, accelerators, regions, communes, companies and labels.
+//!
+//! This module checks only an event's *shape* (see [`Event::from_json`] and
+//! [`Event::check_shape`]); whether it fits the history is the job of
+//! [`crate::fold`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::date::Date;
+
+/// Largest integer JSON carries exactly (2^53 − 1).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Longest identifier accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// A source citation: the document, optionally a verbatim quote and a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The document: a file name, or a publication and its date.
+    pub doc: String,
+    /// A verbatim quote from the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Where the document can be found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A new organisation's identity, used by `created` and by `transformed`
+/// for the organisations a change brings into being.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSpec {
+    /// Stable identifier (see [`check_id`]).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Free-text kind: `cluster`, `commune`, `company`, `region`…
+    pub kind: String,
+    /// Attributes such as `seat`, `place`, `legal_form`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// How n organisations become m.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeMode {
+    /// Two or more organisations end and one new organisation is created.
+    Fusion,
+    /// One or more organisations end, absorbed into one that already exists.
+    Absorption,
+    /// One organisation ends and two or more (new or existing) take over.
+    Split,
+    /// One organisation continues and one or more new ones are carved out.
+    SpinOff,
+    /// An organisation that ended in a merger comes back, carved out of the
+    /// one it merged into, which continues.
+    Reestablishment,
+    /// The same organisation continues under a new identifier.
+    IdChange,
+}
+
+impl ChangeMode {
+    /// Snake-case name as written in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeMode::Fusion => "fusion",
+            ChangeMode::Absorption => "absorption",
+            ChangeMode::Split => "split",
+            ChangeMode::SpinOff => "spin_off",
+            ChangeMode::Reestablishment => "reestablishment",
+            ChangeMode::IdChange => "id_change",
+        }
+    }
+}
+
+/// The status of a candidacy for a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidacyStatus {
+    /// The candidate applies (or announces it will).
+    Filed,
+    /// The granting body said no.
+    Refused,
+    /// The candidate gave up.
+    Withdrawn,
+}
+
+/// How a membership or partnership relates two parties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The member belongs to the organisation.
+    Member,
+    /// The partner works with, funds or backs the organisation.
+    Partner,
+}
+
+/// A party that is either an organisation of the ledger or only named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// An organisation of the ledger, by id: it must exist on the date.
+    Org(String),
+    /// Someone outside the ledger, by name.
+    Name(String),
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Party::Org(id) => write!(f, "{id}"),
+            Party::Name(name) => write!(f, "\"{name}\""),
+        }
+    }
+}
+
+/// What a correction does to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionMode {
+    /// The target never happened: it stops counting from the correction on.
+    Retract,
+    /// The target is replaced by `replacement` from the correction on.
+    Supersede,
+}
+
+/// The fields specific to each event type, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Body {
+    /// An organisation comes into being.
+    Created {
+        /// Its identity.
+        #[serde(flatten)]
+        org: OrgSpec,
+    },
+    /// n organisations become m (fusion, absorption, split…).
+    Transformed {
+        /// Which kind of change.
+        mode: ChangeMode,
+        /// Predecessors.
+        from: Vec<String>,
+        /// Successors.
+        to: Vec<String>,
+        /// Successors that the change creates (each also listed in `to`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        new: Vec<OrgSpec>,
+    },
+    /// An organisation takes a new name.
+    Renamed {
+        /// The organisation.
+        org: String,
+        /// Its new name.
+        name: String,
+    },
+    /// An organisation ends without successor.
+    Dissolved {
+        /// The organisation.
+        org: String,
+    },
+    /// An attribute is set, or removed with `null`.
+    AttributeSet {
+        /// The organisation.
+        org: String,
+        /// Attribute name.
+        key: String,
+        /// New value; `null` removes it.
+        value: Option<String>,
+    },
+    /// A label is granted to a holder.
+    LabelGranted {
+        /// The label.
+        label: String,
+        /// The holder: an organisation of the ledger.
+        holder: String,
+        /// The granting body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// A label is withdrawn from its holder.
+    LabelWithdrawn {
+        /// The label.
+        label: String,
+        /// The holder.
+        holder: String,
+    },
+    /// A candidacy for a label is filed, refused or withdrawn.
+    Candidacy {
+        /// The label sought.
+        label: String,
+        /// The candidate: an organisation of the ledger.
+        candidate: String,
+        /// What happened to the candidacy.
+        status: CandidacyStatus,
+    },
+    /// A program (call for projects, accelerator cohort…) starts.
+    ProgramLaunched {
+        /// Program identifier (shares the organisations' id space).
+        program: String,
+        /// Display name.
+        name: String,
+        /// The organisation that runs it.
+        owner: String,
+        /// Free-text kind: `call_for_projects`, `cohort`…
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+    },
+    /// A program ends.
+    ProgramEnded {
+        /// Program identifier.
+        program: String,
+    },
+    /// A site (office, branch, antenna) opens.
+    SiteOpened {
+        /// The organisation.
+        org: String,
+        /// The place.
+        site: String,
+    },
+    /// A site closes.
+    SiteClosed {
+        /// The organisation.
+        org: String,
+        /// The place.
+        site: String,
+    },
+    /// A member or partner joins an organisation.
+    Joined {
+        /// The organisation joined.
+        org: String,
+        /// Who joins.
+        member: Party,
+        /// Member or partner.
+        relation: Relation,
+    },
+    /// A member or partner leaves.
+    Left {
+        /// The organisation left.
+        org: String,
+        /// Who leaves.
+        member: Party,
+        /// Member or partner.
+        relation: Relation,
+    },
+    /// A person takes a role.
+    RoleStarted {
+        /// The organisation.
+        org: String,
+        /// The person's name.
+        person: String,
+        /// The role: `director`, `president`…
+        role: String,
+    },
+    /// A person leaves a role.
+    RoleEnded {
+        /// The organisation.
+        org: String,
+        /// The person's name.
+        person: String,
+        /// The role.
+        role: String,
+    },
+    /// Point-in-time figures, for the date they describe.
+    Figures {
+        /// The organisation (or program) measured.
+        org: String,
+        /// Name → integer value.
+        values: BTreeMap<String, u64>,
+    },
+    /// A dated step that changes no state: an announcement, a vote, a
+    /// seminar, a presence at a fair.
+    Milestone {
+        /// The organisations concerned (may be empty).
+        #[serde(default)]
+        orgs: Vec<String>,
+        /// One line saying what happened.
+        summary: String,
+    },
+    /// A change announced for a date; it never counts as having happened.
+    /// The outer `date` is when the plan was stated, the inner one when it
+    /// is to happen.
+    Planned {
+        /// The planned event (not itself a plan or a correction).
+        planned: Box<Event>,
+    },
+    /// Retracts or supersedes an earlier record, named by its hash.
+    Correction {
+        /// Hash of the corrected record.
+        target: String,
+        /// Retract or supersede.
+        mode: CorrectionMode,
+        /// For `supersede`: the event that takes the target's place.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replacement: Option<Box<Event>>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One dated, sourced event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The type and its fields.
+    #[serde(flatten)]
+    pub body: Body,
+    /// When it happened (or, for a plan, when it was stated).
+    pub date: Date,
+    /// Where the fact comes from; never empty.
+    pub sources: Vec<Source>,
+    /// Free-text note: reasoning about dates, caveats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Hash of the `planned` record this event carries out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfils: Option<String>,
+}
+
+/// Why an event's shape was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// Not valid JSON, or not an object.
+    #[error("not a JSON event object: {0}")]
+    Json(String),
+    /// A field is missing, mistyped or unknown.
+    #[error("{0}")]
+    Field(String),
+    /// A field holds a value the vocabulary forbids.
+    #[error("field `{field}`: {rule}")]
+    Rule {
+        /// JSON path of the field, e.g. `sources[0].doc`.
+        field: String,
+        /// The rule broken, with the offending value quoted.
+        rule: String,
+    },
+}
+
+impl Event {
+    /// Parses and shape-checks one event from a JSON value. Unknown fields
+    /// anywhere are refused, so that a typo never passes silently.
+    pub fn from_json(value: &Value) -> Result<Event, ShapeError> {
+        if !value.is_object() {
+            return Err(ShapeError::Json(format!(
+                "expected an object, found {}",
+                json_kind(value)
+            )));
+        }
+        let event: Event = serde_json::from_value(value.clone())
+            .map_err(|e| ShapeError::Field(strip_serde_position(&e.to_string())))?;
+        let back = serde_json::to_value(&event).map_err(|e| ShapeError::Json(e.to_string()))?;
+        if let Some(path) = first_unknown_field(value, &back, String::new()) {
+            return Err(ShapeError::Rule {
+                field: path,
+                rule: "unknown field for this event type".into(),
+            });
+        }
+        event.check_shape()?;
+        Ok(event)
+    }
+
+    /// The event as the JSON object stored in the ledger.
+    pub fn to_json(&self) -> Value {
+        // Serialising plain data structures with string keys cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The `type` string.
+    pub fn type_name(&self) -> &'static str {
+        self.body.type_name()
+    }
+
+    /// Checks the rules that need no history: non-empty sources and strings,
+    /// identifier syntax, arity of changes, safe integers, nesting of plans
+    /// and corrections, hash syntax.
+    pub fn check_shape(&self) -> Result<(), ShapeError> {
+        self.check_shape_at("")
+    }
+
+    fn check_shape_at(&self, prefix: &str) -> Result<(), ShapeError> {
+        let rule = |field: &str, rule: String| ShapeError::Rule {
+            field: format!("{prefix}{field}"),
+            rule,
+        };
+        if self.sources.is_empty() {
+            return Err(rule("sources", "must cite at least one source".into()));
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            non_empty(&s.doc).map_err(|r| rule(&format!("sources[{i}].doc"), r))?;
+            if let Some(q) = &s.quote {
+                non_empty(q).map_err(|r| rule(&format!("sources[{i}].quote"), r))?;
+            }
+        }
+        if let Some(h) = &self.fulfils {
+            check_hash(h).map_err(|r| rule("fulfils", r))?;
+        }
+        let id = |field: &str, v: &str| check_id(v).map_err(|r| rule(field, r));
+        let text = |field: &str, v: &str| non_empty(v).map_err(|r| rule(field, r));
+        match &self.body {
+            Body::Created { org } => check_spec(org, "", &rule)?,
+            Body::Transformed {
+                mode,
+                from,
+                to,
+                new,
+            } => {
+                for (i, f) in from.iter().enumerate() {
+                    id(&format!("from[{i}]"), f)?;
+                }
+                for (i, t) in to.iter().enumerate() {
+                    id(&format!("to[{i}]"), t)?;
+                }
+                for (i, n) in new.iter().enumerate() {
+                    check_spec(n, &format!("new[{i}]."), &rule)?;
+                    if !to.contains(&n.id) {
+                        return Err(rule(
+                            &format!("new[{i}].id"),
+                            format!("`{}` is created by the change but not listed in `to`", n.id),
+                        ));
+                    }
+                }
+                check_arity(*mode, from, to, new).map_err(|r| rule("mode", r))?;
+                if let Some(dup) = first_duplicate(from.iter().chain(to.iter())) {
+                    return Err(rule(
+                        "to",
+                        format!("`{dup}` appears twice among `from` and `to`"),
+                    ));
+                }
+            }
+            Body::Renamed { org, name } => {
+                id("org", org)?;
+                text("name", name)?;
+            }
+            Body::Dissolved { org } | Body::ProgramEnded { program: org } => id(
+                if matches!(self.body, Body::Dissolved { .. }) {
+                    "org"
+                } else {
+                    "program"
+                },
+                org,
+            )?,
+            Body::AttributeSet { org, key, value } => {
+                id("org", org)?;
+                text("key", key)?;
+                if let Some(v) = value {
+                    text("value", v)?;
+                }
+            }
+            Body::LabelGranted { label, holder, by } => {
+                text("label", label)?;
+                id("holder", holder)?;
+                if let Some(b) = by {
+                    text("by", b)?;
+                }
+            }
+            Body::LabelWithdrawn { label, holder } => {
+                text("label", label)?;
+                id("holder", holder)?;
+            }
+            Body::Candidacy {
+                label, candidate, ..
+            } => {
+                text("label", label)?;
+                id("candidate", candidate)?;
+            }
+            Body::ProgramLaunched {
+                program,
+                name,
+                owner,
+                kind,
+            } => {
+                id("program", program)?;
+                text("name", name)?;
+                id("owner", owner)?;
+                if let Some(k) = kind {
+                    text("kind", k)?;
+                }
+            }
+            Body::SiteOpened { org, site } | Body::SiteClosed { org, site } => {
+                id("org", org)?;
+                text("site", site)?;
+            }
+            Body::Joined { org, member, .. } | Body::Left { org, member, .. } => {
+                id("org", org)?;
+                match member {
+                    Party::Org(m) => {
+                        id("member.org", m)?;
+                        if m == org {
+                            return Err(rule("member.org", format!("`{m}` cannot join itself")));
+                        }
+                    }
+                    Party::Name(n) => text("member.name", n)?,
+                }
+            }
+            Body::RoleStarted { org, person, role } | Body::RoleEnded { org, person, role } => {
+                id("org", org)?;
+                text("person", person)?;
+                text("role", role)?;
+            }
+            Body::Figures { org, values } => {
+                id("org", org)?;
+                if values.is_empty() {
+                    return Err(rule("values", "must hold at least one figure".into()));
+                }
+                for (k, v) in values {
+                    text("values", k)?;
+                    if *v > MAX_SAFE_INTEGER {
+                        return Err(rule(
+                            &format!("values.{k}"),
+                            format!("{v} is larger than 2^53-1, which JSON cannot carry exactly"),
+                        ));
+                    }
+                }
+            }
+            Body::Milestone { orgs, summary } => {
+                for (i, o) in orgs.iter().enumerate() {
+                    id(&format!("orgs[{i}]"), o)?;
+                }
+                text("summary", summary)?;
+            }
+            Body::Planned { planned } => {
+                if matches!(planned.body, Body::Planned { .. } | Body::Correction { .. }) {
+                    return Err(rule(
+                        "planned.type",
+                        format!("a plan cannot plan a `{}`", planned.type_name()),
+                    ));
+                }
+                if planned.fulfils.is_some() {
+                    return Err(rule(
+                        "planned.fulfils",
+                        "a plan cannot fulfil a plan".into(),
+                    ));
+                }
+                planned.check_shape_at(&format!("{prefix}planned."))?;
+            }
+            Body::Correction {
+                target,
+                mode,
+                replacement,
+                reason,
+            } => {
+                check_hash(target).map_err(|r| rule("target", r))?;
+                text("reason", reason)?;
+                match (mode, replacement) {
+                    (CorrectionMode::Retract, Some(_)) => {
+                        return Err(rule(
+                            "replacement",
+                            "a retraction has no replacement; use mode `supersede`".into(),
+                        ));
+                    }
+                    (CorrectionMode::Supersede, None) => {
+                        return Err(rule(
+                            "replacement",
+                            "mode `supersede` needs a replacement event".into(),
+                        ));
+                    }
+                    (_, Some(r)) => {
+                        if matches!(r.body, Body::Correction { .. }) {
+                            return Err(rule(
+                                "replacement.type",
+                                "a replacement cannot itself be a correction".into(),
+                            ));
+                        }
+                        r.check_shape_at(&format!("{prefix}replacement."))?;
+                    }
+                    (CorrectionMode::Retract, None) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every organisation or program id the event refers to (not those it
+    /// creates), in field order.
+    pub fn referenced_ids(&self) -> Vec<&str> {
+        match &self.body {
+            Body::Created { .. } | Body::Correction { .. } | Body::Planned { .. } => vec![],
+            Body::Transformed { from, to, new, .. } => from
+                .iter()
+                .chain(to.iter().filter(|t| !new.iter().any(|n| &n.id == *t)))
+                .map(String::as_str)
+                .collect(),
+            Body::Renamed { org, .. }
+            | Body::Dissolved { org }
+            | Body::AttributeSet { org, .. }
+            | Body::SiteOpened { org, .. }
+            | Body::SiteClosed { org, .. }
+            | Body::RoleStarted { org, .. }
+            | Body::RoleEnded { org, .. }
+            | Body::Figures { org, .. } => vec![org],
+            Body::LabelGranted { holder, .. } | Body::LabelWithdrawn { holder, .. } => {
+                vec![holder]
+            }
+            Body::Candidacy { candidate, .. } => vec![candidate],
+            Body::ProgramLaunched { owner, .. } => vec![owner],
+            Body::ProgramEnded { program } => vec![program],
+            Body::Joined { org, member, .. } | Body::Left { org, member, .. } => match member {
+                Party::Org(m) => vec![org, m],
+                Party::Name(_) => vec![org],
+            },
+            Body::Milestone { orgs, .. } => orgs.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// Every id the event mentions, created or referenced, including inside
+    /// plans and replacements: what `log --org` filters on.
+    pub fn mentioned_ids(&self) -> Vec<&str> {
+        let mut ids = self.referenced_ids();
+        match &self.body {
+            Body::Created { org } => ids.push(&org.id),
+            Body::Transformed { new, .. } => ids.extend(new.iter().map(|n| n.id.as_str())),
+            Body::ProgramLaunched { program, .. } => ids.push(program),
+            Body::Planned { planned } => ids.extend(planned.mentioned_ids()),
+            Body::Correction {
+                replacement: Some(r),
+                ..
+            } => ids.extend(r.mentioned_ids()),
+            _ => {}
+        }
+        ids
+    }
+
+    /// A one-line, human summary: `fusion edit + grilog -> clustr`.
+    pub fn summary(&self) -> String {
+        match &self.body {
+            Body::Created { org } => format!("{} \"{}\" ({})", org.id, org.name, org.kind),
+            Body::Transformed { mode, from, to, .. } => {
+                format!(
+                    "{} {} -> {}",
+                    mode.as_str(),
+                    from.join(" + "),
+                    to.join(" + ")
+                )
+            }
+            Body::Renamed { org, name } => format!("{org} -> \"{name}\""),
+            Body::Dissolved { org } => org.clone(),
+            Body::AttributeSet { org, key, value } => match value {
+                Some(v) => format!("{org}.{key} = \"{v}\""),
+                None => format!("{org}.{key} removed"),
+            },
+            Body::LabelGranted { label, holder, .. } => format!("\"{label}\" to {holder}"),
+            Body::LabelWithdrawn { label, holder } => format!("\"{label}\" from {holder}"),
+            Body::Candidacy {
+                label,
+                candidate,
+                status,
+            } => format!("{candidate} for \"{label}\": {}", candidacy_word(*status)),
+            Body::ProgramLaunched {
+                program,
+                name,
+                owner,
+                ..
+            } => format!("{program} \"{name}\" by {owner}"),
+            Body::ProgramEnded { program } => program.clone(),
+            Body::SiteOpened { org, site } | Body::SiteClosed { org, site } => {
+                format!("{org} at \"{site}\"")
+            }
+            Body::Joined {
+                org,
+                member,
+                relation,
+            }
+            | Body::Left {
+                org,
+                member,
+                relation,
+            } => format!("{member} {} of {org}", relation_word(*relation)),
+            Body::RoleStarted { org, person, role } | Body::RoleEnded { org, person, role } => {
+                format!("\"{person}\" {role} of {org}")
+            }
+            Body::Figures { org, values } => {
+                let list: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{org} {}", list.join(" "))
+            }
+            Body::Milestone { summary, .. } => summary.clone(),
+            Body::Planned { planned } => format!(
+                "for {}: {} {}",
+                planned.date,
+                planned.type_name(),
+                planned.summary()
+            ),
+            Body::Correction { target, mode, .. } => format!(
+                "{} {}",
+                match mode {
+                    CorrectionMode::Retract => "retract",
+                    CorrectionMode::Supersede => "supersede",
+                },
+                short_hash(target)
+            ),
+        }
+    }
+}
+
+impl Body {
+    /// The `type` string.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Body::Created { .. } => "created",
+            Body::Transformed { .. } => "transformed",
+            Body::Renamed { .. } => "renamed",
+            Body::Dissolved { .. } => "dissolved",
+            Body::AttributeSet { .. } => "attribute_set",
+            Body::LabelGranted { .. } => "label_granted",
+            Body::LabelWithdrawn { .. } => "label_withdrawn",
+            Body::Candidacy { .. } => "candidacy",
+            Body::ProgramLaunched { .. } => "program_launched",
+            Body::ProgramEnded { .. } => "program_ended",
+            Body::SiteOpened { .. } => "site_opened",
+            Body::SiteClosed { .. } => "site_closed",
+            Body::Joined { .. } => "joined",
+            Body::Left { .. } => "left",
+            Body::RoleStarted { .. } => "role_started",
+            Body::RoleEnded { .. } => "role_ended",
+            Body::Figures { .. } => "figures",
+            Body::Milestone { .. } => "milestone",
+            Body::Planned { .. } => "planned",
+            Body::Correction { .. } => "correction",
+        }
+    }
+}
+
+/// Every event type name, in the order the README documents them.
+pub const TYPE_NAMES: &[&str] = &[
+    "created",
+    "transformed",
+    "renamed",
+    "dissolved",
+    "attribute_set",
+    "label_granted",
+    "label_withdrawn",
+    "candidacy",
+    "program_launched",
+    "program_ended",
+    "site_opened",
+    "site_closed",
+    "joined",
+    "left",
+    "role_started",
+    "role_ended",
+    "figures",
+    "milestone",
+    "planned",
+    "correction",
+];
+
+/// The first 12 hex digits of a hash, for display.
+pub fn short_hash(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// Identifier syntax: 1–128 ASCII letters, digits and `-_.:/`, starting
+/// with a letter or digit. Ids are compared exactly (case-sensitive).
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_.:/".contains(c);
+    if id.is_empty() {
+        return Err("an identifier cannot be empty".into());
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(format!(
+            "identifier is {} bytes long; at most {MAX_ID_LEN}",
+            id.len()
+        ));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) || !id.chars().all(ok_char) {
+        return Err(format!(
+            "`{id}` is not an identifier (use ASCII letters, digits and -_.:/, starting with a letter or digit)"
+        ));
+    }
+    Ok(())
+}
+
+/// A record hash: 64 lowercase hex digits.
+pub fn check_hash(h: &str) -> Result<(), String> {
+    if h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{h}` is not a record hash (64 lowercase hex digits)"
+        ))
+    }
+}
+
+fn non_empty(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err("cannot be empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn check_spec(
+    spec: &OrgSpec,
+    prefix: &str,
+    rule: &dyn Fn(&str, String) -> ShapeError,
+) -> Result<(), ShapeError> {
+    check_id(&spec.id).map_err(|r| rule(&format!("{prefix}id"), r))?;
+    non_empty(&spec.name).map_err(|r| rule(&format!("{prefix}name"), r))?;
+    non_empty(&spec.kind).map_err(|r| rule(&format!("{prefix}kind"), r))?;
+    for (k, v) in &spec.attrs {
+        non_empty(k).map_err(|r| rule(&format!("{prefix}attrs"), r))?;
+        non_empty(v).map_err(|r| rule(&format!("{prefix}attrs.{k}"), r))?;
+    }
+    Ok(())
+}
+
+fn check_arity(
+    mode: ChangeMode,
+    from: &[String],
+    to: &[String],
+    new: &[OrgSpec],
+) -> Result<(), String> {
+    let (f, t, n) = (from.len(), to.len(), new.len());
+    let m = mode.as_str();
+    match mode {
+        ChangeMode::Fusion if f < 2 || t != 1 || n != 1 => Err(format!(
+            "a {m} takes two or more `from` and one new organisation in `to` and `new` (found {f} from, {t} to, {n} new); for one organisation joining an existing one use `absorption`"
+        )),
+        ChangeMode::Absorption if f < 1 || t != 1 || n != 0 => Err(format!(
+            "an {m} takes one or more `from` and one existing organisation in `to`, with no `new` (found {f} from, {t} to, {n} new)"
+        )),
+        ChangeMode::Split if f != 1 || t < 2 => Err(format!(
+            "a {m} takes one `from` and two or more `to` (found {f} from, {t} to)"
+        )),
+        ChangeMode::SpinOff if f != 1 || t < 1 || n != t => Err(format!(
+            "a {m} takes one `from` that continues and one or more new organisations in `to` and `new` (found {f} from, {t} to, {n} new)"
+        )),
+        ChangeMode::Reestablishment if f != 1 || t != 1 || n != 0 => Err(format!(
+            "a {m} takes one `from` that continues and one earlier-ended organisation in `to`, with no `new` (found {f} from, {t} to, {n} new)"
+        )),
+        ChangeMode::IdChange if f != 1 || t != 1 || n != 0 => Err(format!(
+            "an {m} takes one `from` and one new identifier in `to`, with no `new`: name and kind carry over (found {f} from, {t} to, {n} new)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn first_duplicate<'a>(ids: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.into_iter().find(|id| !seen.insert(*id))
+}
+
+fn candidacy_word(s: CandidacyStatus) -> &'static str {
+    match s {
+        CandidacyStatus::Filed => "filed",
+        CandidacyStatus::Refused => "refused",
+        CandidacyStatus::Withdrawn => "withdrawn",
+    }
+}
+
+fn relation_word(r: Relation) -> &'static str {
+    match r {
+        Relation::Member => "member",
+        Relation::Partner => "partner",
+    }
+}
+
+/// The JSON type of a value, for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// serde_json appends " at line 1 column 42" to messages about values;
+/// for a `Value` source that position is meaningless.
+fn strip_serde_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// The path of the first member of `input` that did not survive a typed
+/// round trip (`back`): an unknown or misspelt field.
+fn first_unknown_field(input: &Value, back: &Value, path: String) -> Option<String> {
+    match (input, back) {
+        (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match b.get(k) {
+                None => Some(p),
+                Some(bv) => first_unknown_field(v, bv, p),
+            }
+        }),
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b.iter())
+            .enumerate()
+            .find_map(|(i, (x, y))| first_unknown_field(x, y, format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// Why a batch of events (one JSON event, or JSON Lines) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {index} (line {line}): {error}")]
+pub struct BatchError {
+    /// 1-based position of the event in the batch.
+    pub index: usize,
+    /// 1-based line where the event starts.
+    pub line: usize,
+    /// What is wrong with it.
+    pub error: ShapeError,
+}
+
+/// Parses a batch: one JSON event, several concatenated, or JSON Lines
+/// (blank lines allowed). Each event is shape-checked; the first problem is
+/// returned with the event's position and line.
+pub fn parse_batch(text: &str) -> Result<Vec<Event>, BatchError> {
+    let mut events = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        let start = stream.byte_offset();
+        let line_of = |offset: usize| {
+            let skipped = text[offset..].len() - text[offset..].trim_start().len();
+            text[..offset + skipped].matches('\n').count() + 1
+        };
+        let index = events.len() + 1;
+        match stream.next() {
+            None => break,
+            Some(Err(e)) => {
+                return Err(BatchError {
+                    index,
+                    line: e.line(),
+                    error: ShapeError::Json(strip_serde_position(&e.to_string())),
+                });
+            }
+            Some(Ok(value)) => {
+                let event = Event::from_json(&value).map_err(|error| BatchError {
+                    index,
+                    line: line_of(start),
+                    error,
+                })?;
+                events.push(event);
+            }
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn src() -> Value {
+        json!([{"doc": "test"}])
+    }
+
+    #[test]
+    fn parses_a_creation_and_serialises_it_back_identically() {
+        let v = json!({"type": "created", "date": "2008", "id": "edit", "name": "Edit", "kind": "cluster",
+                       "attrs": {"seat": "Lyon"}, "sources": src()});
+        let e = Event::from_json(&v).expect("valid");
+        assert_eq!(e.type_name(), "created");
+        assert_eq!(e.to_json(), v);
+    }
+
+    #[test]
+    fn refuses_unknown_fields_with_their_path() {
+        let v = json!({"type": "renamed", "date": "2008", "org": "a", "name": "B", "nmae": "x", "sources": src()});
+        assert_eq!(
+            Event::from_json(&v).expect_err("unknown field"),
+            ShapeError::Rule {
+                field: "nmae".into(),
+                rule: "unknown field for this event type".into()
+            }
+        );
+        let v = json!({"type": "renamed", "date": "2008", "org": "a", "name": "B", "sources": [{"doc": "d", "qoute": "x"}]});
+        assert!(
+            matches!(Event::from_json(&v), Err(ShapeError::Rule { field, .. }) if field == "sources[0].qoute")
+        );
+    }
+
+    #[test]
+    fn refuses_missing_sources_bad_ids_and_arity() {
+        let no_src = json!({"type": "dissolved", "date": "2008", "org": "a", "sources": []});
+        assert!(
+            matches!(Event::from_json(&no_src), Err(ShapeError::Rule { field, .. }) if field == "sources")
+        );
+        let bad_id = json!({"type": "dissolved", "date": "2008", "org": "a b", "sources": src()});
+        assert!(
+            matches!(Event::from_json(&bad_id), Err(ShapeError::Rule { field, .. }) if field == "org")
+        );
+        let lone_fusion = json!({"type": "transformed", "mode": "fusion", "date": "2008", "from": ["a"], "to": ["b"],
+                                 "new": [{"id": "b", "name": "B", "kind": "k"}], "sources": src()});
+        assert!(
+            matches!(Event::from_json(&lone_fusion), Err(ShapeError::Rule { field, .. }) if field == "mode")
+        );
+    }
+
+    #[test]
+    fn refuses_floats_and_unsafe_integers_in_figures() {
+        let float = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": 1.5}, "sources": src()});
+        assert!(matches!(
+            Event::from_json(&float),
+            Err(ShapeError::Field(_))
+        ));
+        let huge = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": 9007199254740992_u64}, "sources": src()});
+        assert!(
+            matches!(Event::from_json(&huge), Err(ShapeError::Rule { field, .. }) if field == "values.members")
+        );
+    }
+
+    #[test]
+    fn plans_and_corrections_nest_one_level() {
+        let plan = json!({"type": "planned", "date": "2016-06", "sources": src(),
+                          "planned": {"type": "dissolved", "date": "2017-01-01", "org": "a", "sources": src()}});
+        let e = Event::from_json(&plan).expect("valid plan");
+        assert_eq!(e.summary(), "for 2017-01-01: dissolved a");
+        let plan_of_plan =
+            json!({"type": "planned", "date": "2016", "sources": src(), "planned": plan});
+        assert!(
+            matches!(Event::from_json(&plan_of_plan), Err(ShapeError::Rule { field, .. }) if field == "planned.type")
+        );
+        let retract_with_replacement = json!({"type": "correction", "date": "2017", "sources": src(), "target": "0".repeat(64),
+            "mode": "retract", "reason": "wrong", "replacement": {"type": "dissolved", "date": "2017", "org": "a", "sources": src()}});
+        assert!(
+            matches!(Event::from_json(&retract_with_replacement), Err(ShapeError::Rule { field, .. }) if field == "replacement")
+        );
+    }
+
+    #[test]
+    fn a_batch_is_one_event_or_json_lines_and_errors_name_the_line() {
+        let one = "{\"type\": \"dissolved\",\n \"date\": \"2008\", \"org\": \"a\", \"sources\": [{\"doc\": \"d\"}]}\n";
+        assert_eq!(parse_batch(one).expect("valid").len(), 1);
+        let lines = format!("{}\n\n{}", one.replace('\n', ""), one.replace('\n', ""));
+        assert_eq!(parse_batch(&lines).expect("valid").len(), 2);
+        let bad = format!(
+            "{}\n{}\n",
+            one.replace('\n', ""),
+            one.replace('\n', "").replace("2008", "2008-13")
+        );
+        let e = parse_batch(&bad).expect_err("bad date");
+        assert_eq!((e.index, e.line), (2, 2));
+        assert!(e.to_string().contains("2008-13"), "{e}");
+        let broken = format!("{}\n{{\"type\": ", one.replace('\n', ""));
+        let e = parse_batch(&broken).expect_err("truncated");
+        assert_eq!((e.index, e.line), (2, 2));
+        assert!(parse_batch("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn mentioned_ids_reach_into_plans() {
+        let plan = json!({"type": "planned", "date": "2016-06", "sources": src(),
+            "planned": {"type": "transformed", "mode": "fusion", "date": "2017-01-01", "from": ["a", "b"], "to": ["c"],
+                        "new": [{"id": "c", "name": "C", "kind": "k"}], "sources": src()}});
+        let e = Event::from_json(&plan).expect("valid");
+        assert_eq!(e.mentioned_ids(), vec!["a", "b", "c"]);
+        assert!(e.referenced_ids().is_empty());
+    }
+}

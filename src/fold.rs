@@ -1,0 +1,1902 @@
+//! The fold: which records count at a state of knowledge ([`Knowledge`]),
+//! the landscape they build ([`State`], [`apply`]), and the rules an event
+//! must satisfy against the landscape just before it ([`check`],
+//! [`validate`]).
+//!
+//! - **Knowledge at position `POS`** is the records with `seq <= POS`. A
+//!   correction at seq `C` removes its target from every state of knowledge
+//!   `>= C`; a supersede's replacement takes effect from `C` on and sorts by
+//!   its own date, with `C` as its seq for ties.
+//! - **Timeline order** is [`Date::timeline_cmp`] (start of the period, then
+//!   its end), then seq: events on the same date apply in ledger order.
+//! - **Plans** never enter the fold; [`Knowledge::plans`] tracks them with
+//!   their corrections and fulfilments.
+//! - [`apply`] is pure and never fails; [`check`] is the validation, kept
+//!   apart (the handle/apply split of CQRS).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::date::Date;
+use crate::event::{
+    Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, OrgSpec, Party, Relation, Source,
+    short_hash,
+};
+use crate::record::Entry;
+
+// ---------------------------------------------------------------------------
+// Knowledge
+// ---------------------------------------------------------------------------
+
+/// One event that counts at a state of knowledge.
+#[derive(Debug, Clone, Copy)]
+pub struct Effective<'a> {
+    /// The seq used for ties and provenance: the record's own seq or, for a
+    /// supersede's replacement, the correction's seq.
+    pub seq: u64,
+    /// The event to fold.
+    pub event: &'a Event,
+    /// For a replacement: the seq of the record it supersedes.
+    pub supersedes: Option<u64>,
+}
+
+/// How and when a record was corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corrected {
+    /// Retracted or superseded.
+    pub mode: CorrectionMode,
+    /// Seq of the correction record.
+    pub seq: u64,
+}
+
+/// An event known to carry out a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Fulfilment<'a> {
+    /// Seq of the fulfilling event (the correction's seq for a replacement).
+    pub seq: u64,
+    /// Its date: the plan counts as fulfilled from its start on.
+    pub date: &'a Date,
+}
+
+/// A plan known at a state of knowledge.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    /// Seq of the record that states the plan (a `planned` record, or a
+    /// correction whose replacement is a plan).
+    pub seq: u64,
+    /// Hash of that record: what `fulfils` names.
+    pub hash: &'a str,
+    /// When the plan was stated (the outer date).
+    pub stated: &'a Date,
+    /// The planned event, with the date it is to happen.
+    pub planned: &'a Event,
+    /// Set when the plan was retracted or superseded.
+    pub corrected: Option<Corrected>,
+    /// Events that carry it out, in seq order.
+    pub fulfilled_by: Vec<Fulfilment<'a>>,
+}
+
+/// A plan's status in a view on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanStatus {
+    /// The planned date is still ahead (or the day lies inside its period).
+    Pending,
+    /// The planned date has passed and nothing fulfilled it.
+    Overdue,
+    /// A known event carried it out on or before the day.
+    Fulfilled,
+    /// A correction retracted it.
+    Retracted,
+    /// A correction superseded it.
+    Superseded,
+}
+
+impl PlanStatus {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Pending => "pending",
+            PlanStatus::Overdue => "overdue",
+            PlanStatus::Fulfilled => "fulfilled",
+            PlanStatus::Retracted => "retracted",
+            PlanStatus::Superseded => "superseded",
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// The status on `day`: a correction wins, then a fulfilment dated on or
+    /// before `day`, then `overdue` once the planned period has ended before
+    /// `day`, else `pending`.
+    pub fn status_on(&self, day: NaiveDate) -> PlanStatus {
+        match self.corrected {
+            Some(Corrected {
+                mode: CorrectionMode::Retract,
+                ..
+            }) => PlanStatus::Retracted,
+            Some(Corrected {
+                mode: CorrectionMode::Supersede,
+                ..
+            }) => PlanStatus::Superseded,
+            None if self.fulfilled_by.iter().any(|f| f.date.counts_on(day)) => {
+                PlanStatus::Fulfilled
+            }
+            None if self.planned.date.end() < day => PlanStatus::Overdue,
+            None => PlanStatus::Pending,
+        }
+    }
+
+    /// The first fulfilment that counts on `day`.
+    pub fn fulfilled_on(&self, day: NaiveDate) -> Option<&Fulfilment<'_>> {
+        self.fulfilled_by.iter().find(|f| f.date.counts_on(day))
+    }
+}
+
+/// What counts at one state of knowledge: the effective events in timeline
+/// order, and the plans.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge<'a> {
+    /// The position: records with `seq <= position` are known.
+    pub position: u64,
+    /// Effective events (no plans, no corrections, nothing corrected away;
+    /// replacements included), ordered by [`Date::timeline_cmp`] then seq.
+    pub timeline: Vec<Effective<'a>>,
+    /// Plans in seq order, corrected ones included.
+    pub plans: Vec<Plan<'a>>,
+    /// Corrected records, by the target's seq.
+    pub corrections: BTreeMap<u64, Corrected>,
+    plan_index: HashMap<&'a str, usize>,
+}
+
+/// A record as the knowledge builder sees it; batch events not yet sealed
+/// have an empty hash.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    seq: u64,
+    hash: &'a str,
+    event: &'a Event,
+}
+
+impl<'a> Knowledge<'a> {
+    /// The knowledge at `position` over `entries` (all records, seq order).
+    /// A position beyond the head means the head.
+    pub fn new(entries: &'a [Entry], position: u64) -> Knowledge<'a> {
+        let items: Vec<Item<'a>> = entries
+            .iter()
+            .filter(|e| e.seq <= position)
+            .map(|e| Item {
+                seq: e.seq,
+                hash: &e.hash,
+                event: &e.event,
+            })
+            .collect();
+        Knowledge::from_items(&items, position)
+    }
+
+    fn from_items(items: &[Item<'a>], position: u64) -> Knowledge<'a> {
+        let mut by_hash: HashMap<&'a str, usize> = HashMap::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            if !it.hash.is_empty() {
+                by_hash.insert(it.hash, i);
+            }
+        }
+        // Pass 1: corrections, first valid one per target wins.
+        let mut corrected: HashMap<usize, Corrected> = HashMap::new();
+        let mut replacements: Vec<(usize, &'a Event, usize)> = Vec::new();
+        for (ci, it) in items.iter().enumerate() {
+            let Body::Correction {
+                target,
+                mode,
+                replacement,
+                ..
+            } = &it.event.body
+            else {
+                continue;
+            };
+            let Some(&ti) = by_hash.get(target.as_str()) else {
+                continue;
+            };
+            let t = items[ti];
+            if t.seq >= it.seq
+                || matches!(t.event.body, Body::Correction { .. })
+                || corrected.contains_key(&ti)
+            {
+                continue;
+            }
+            corrected.insert(
+                ti,
+                Corrected {
+                    mode: *mode,
+                    seq: it.seq,
+                },
+            );
+            if let (CorrectionMode::Supersede, Some(r)) = (mode, replacement) {
+                replacements.push((ci, r, ti));
+            }
+        }
+        // Pass 2: effective events and plans.
+        let mut timeline = Vec::with_capacity(items.len());
+        let mut plans = Vec::new();
+        let plan_at = |it: &Item<'a>, stated: &'a Date, planned: &'a Event, c| Plan {
+            seq: it.seq,
+            hash: it.hash,
+            stated,
+            planned,
+            corrected: c,
+            fulfilled_by: Vec::new(),
+        };
+        let mut repl = replacements.iter().peekable();
+        for (i, it) in items.iter().enumerate() {
+            let c = corrected.get(&i).copied();
+            match &it.event.body {
+                Body::Correction { .. } => {
+                    // A replacement enters where its correction stands.
+                    while let Some(&&(ci, r, ti)) = repl.peek() {
+                        if ci != i {
+                            break;
+                        }
+                        repl.next();
+                        match &r.body {
+                            Body::Planned { planned } => {
+                                plans.push(plan_at(it, &r.date, planned, None))
+                            }
+                            _ => timeline.push(Effective {
+                                seq: it.seq,
+                                event: r,
+                                supersedes: Some(items[ti].seq),
+                            }),
+                        }
+                    }
+                }
+                Body::Planned { planned } => {
+                    plans.push(plan_at(it, &it.event.date, planned, c));
+                }
+                _ if c.is_none() => timeline.push(Effective {
+                    seq: it.seq,
+                    event: it.event,
+                    supersedes: None,
+                }),
+                _ => {}
+            }
+        }
+        let plan_index: HashMap<&'a str, usize> = plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.hash.is_empty())
+            .map(|(i, p)| (p.hash, i))
+            .collect();
+        for e in &timeline {
+            if let Some(h) = &e.event.fulfils
+                && let Some(&pi) = plan_index.get(h.as_str())
+            {
+                plans[pi].fulfilled_by.push(Fulfilment {
+                    seq: e.seq,
+                    date: &e.event.date,
+                });
+            }
+        }
+        for p in &mut plans {
+            p.fulfilled_by.sort_by_key(|f| f.seq);
+        }
+        timeline.sort_by(|a, b| {
+            a.event
+                .date
+                .timeline_cmp(&b.event.date)
+                .then(a.seq.cmp(&b.seq))
+        });
+        let corrections = corrected
+            .into_iter()
+            .map(|(ti, c)| (items[ti].seq, c))
+            .collect();
+        let position = items.last().map_or(0, |it| it.seq.min(position));
+        Knowledge {
+            position,
+            timeline,
+            plans,
+            corrections,
+            plan_index,
+        }
+    }
+
+    /// The plan stated by the record with this hash.
+    pub fn plan(&self, hash: &str) -> Option<&Plan<'a>> {
+        self.plan_index.get(hash).and_then(|&i| self.plans.get(i))
+    }
+
+    /// Folds the effective events that count on `day` (start rule).
+    pub fn fold_until(&self, day: NaiveDate) -> State {
+        let mut state = State::default();
+        for e in &self.timeline {
+            if !e.event.date.counts_on(day) {
+                break;
+            }
+            apply(&mut state, e.seq, e.event);
+        }
+        state
+    }
+}
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+/// When a fact took effect: the event's date and seq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// The event's date.
+    pub date: Date,
+    /// The event's seq (the correction's seq for a replacement).
+    pub seq: u64,
+}
+
+/// How an organisation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndHow {
+    /// Dissolved without successor.
+    Dissolved,
+    /// Ended by a change (fusion, absorption, split, id change).
+    Transformed(ChangeMode),
+}
+
+impl EndHow {
+    /// `dissolved`, or the change mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndHow::Dissolved => "dissolved",
+            EndHow::Transformed(m) => m.as_str(),
+        }
+    }
+}
+
+/// The end of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// When.
+    pub at: Stamp,
+    /// How.
+    pub how: EndHow,
+    /// Successors it went into (empty when dissolved).
+    pub into: Vec<String>,
+}
+
+/// A lineage link to a predecessor or successor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The other organisation.
+    pub id: String,
+    /// The change that links them.
+    pub mode: ChangeMode,
+    /// When.
+    pub at: Stamp,
+}
+
+/// An attribute value and since when it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    /// The value.
+    pub value: String,
+    /// Since when.
+    pub since: Stamp,
+}
+
+/// A label held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLabel {
+    /// The granting body.
+    pub by: Option<String>,
+    /// Since when.
+    pub since: Stamp,
+}
+
+/// The latest value of one figure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// The value.
+    pub value: u64,
+    /// The date it describes, and its seq.
+    pub at: Stamp,
+    /// Where it comes from.
+    pub sources: Vec<Source>,
+}
+
+/// A name and since when it was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameChange {
+    /// The name.
+    pub name: String,
+    /// Since when.
+    pub since: Stamp,
+}
+
+/// An earlier period of existence of a re-established organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// Start of the period.
+    pub since: Stamp,
+    /// How it ended.
+    pub ended: Ended,
+}
+
+/// An organisation in the folded state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Identifier.
+    pub id: String,
+    /// Current name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Attributes (`seat`, `place`…).
+    pub attrs: BTreeMap<String, Attr>,
+    /// Start of its current period of existence (for an id change, the
+    /// original organisation's start).
+    pub since: Stamp,
+    /// Set once it has ended.
+    pub ended: Option<Ended>,
+    /// Open sites, by place.
+    pub sites: BTreeMap<String, Stamp>,
+    /// Labels held, by label.
+    pub labels: BTreeMap<String, HeldLabel>,
+    /// Programs it owns (ids into [`State::programs`]), running or ended.
+    pub programs: BTreeSet<String>,
+    /// Latest figure per name.
+    pub figures: BTreeMap<String, Figure>,
+    /// Roles: role → person → since.
+    pub roles: BTreeMap<String, BTreeMap<String, Stamp>>,
+    /// Members, with since when.
+    pub members: BTreeMap<Party, Stamp>,
+    /// Partners, with since when.
+    pub partners: BTreeMap<Party, Stamp>,
+    /// Where it came from.
+    pub predecessors: Vec<Link>,
+    /// What it went into (or carved out).
+    pub successors: Vec<Link>,
+    /// Every name it had, first to current.
+    pub names: Vec<NameChange>,
+    /// Earlier periods of existence (re-established organisations).
+    pub periods: Vec<Period>,
+}
+
+impl Org {
+    fn new(spec: &OrgSpec, at: Stamp) -> Org {
+        Org {
+            id: spec.id.clone(),
+            name: spec.name.clone(),
+            kind: spec.kind.clone(),
+            attrs: spec
+                .attrs
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Attr {
+                            value: v.clone(),
+                            since: at.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            names: vec![NameChange {
+                name: spec.name.clone(),
+                since: at.clone(),
+            }],
+            since: at,
+            ended: None,
+            sites: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            programs: BTreeSet::new(),
+            figures: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            members: BTreeMap::new(),
+            partners: BTreeMap::new(),
+            predecessors: Vec::new(),
+            successors: Vec::new(),
+            periods: Vec::new(),
+        }
+    }
+
+    /// Whether it exists and has not ended.
+    pub fn is_alive(&self) -> bool {
+        self.ended.is_none()
+    }
+
+    /// Members or partners, by relation.
+    pub fn relations(&self, relation: Relation) -> &BTreeMap<Party, Stamp> {
+        match relation {
+            Relation::Member => &self.members,
+            Relation::Partner => &self.partners,
+        }
+    }
+
+    fn relations_mut(&mut self, relation: Relation) -> &mut BTreeMap<Party, Stamp> {
+        match relation {
+            Relation::Member => &mut self.members,
+            Relation::Partner => &mut self.partners,
+        }
+    }
+
+    /// A role holder's start, if `person` holds `role`.
+    pub fn role(&self, role: &str, person: &str) -> Option<&Stamp> {
+        self.roles.get(role).and_then(|p| p.get(person))
+    }
+}
+
+/// A program in the folded state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// Identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The organisation that runs it.
+    pub owner: String,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Launch.
+    pub since: Stamp,
+    /// End, once ended.
+    pub ended: Option<Stamp>,
+    /// Latest figure per name.
+    pub figures: BTreeMap<String, Figure>,
+}
+
+/// The latest state of a candidacy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidacy {
+    /// Filed, refused or withdrawn.
+    pub status: CandidacyStatus,
+    /// When.
+    pub at: Stamp,
+}
+
+/// The landscape folded from effective events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// Every organisation ever created, ended ones included, by id.
+    pub orgs: BTreeMap<String, Org>,
+    /// Every program ever launched, by id.
+    pub programs: BTreeMap<String, Program>,
+    /// Candidacies by (label, candidate).
+    pub candidacies: BTreeMap<(String, String), Candidacy>,
+    /// Reverse index: organisation id → (organisation, relation) it belongs to.
+    pub member_of: BTreeMap<String, BTreeSet<(String, Relation)>>,
+}
+
+impl State {
+    /// Whether the id was ever used, by an organisation or a program.
+    pub fn is_used(&self, id: &str) -> bool {
+        self.orgs.contains_key(id) || self.programs.contains_key(id)
+    }
+
+    /// An organisation that exists and has not ended.
+    pub fn alive(&self, id: &str) -> Option<&Org> {
+        self.orgs.get(id).filter(|o| o.is_alive())
+    }
+
+    /// Organisations that have not ended, in id order.
+    pub fn alive_orgs(&self) -> impl Iterator<Item = &Org> {
+        self.orgs.values().filter(|o| o.is_alive())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// apply
+// ---------------------------------------------------------------------------
+
+/// Applies one effective event to the state. Pure, never fails, never
+/// panics: the parts of an invalid event that do not fit are ignored.
+/// Plans, corrections and milestones change nothing.
+pub fn apply(state: &mut State, seq: u64, event: &Event) {
+    let at = || Stamp {
+        date: event.date.clone(),
+        seq,
+    };
+    match &event.body {
+        Body::Created { org } => {
+            if !state.is_used(&org.id) {
+                state.orgs.insert(org.id.clone(), Org::new(org, at()));
+            }
+        }
+        Body::Transformed {
+            mode,
+            from,
+            to,
+            new,
+        } => apply_transformed(state, *mode, from, to, new, &at()),
+        Body::Renamed { org, name } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                o.name.clone_from(name);
+                o.names.push(NameChange {
+                    name: name.clone(),
+                    since: at(),
+                });
+            }
+        }
+        Body::Dissolved { org } => end_org(state, org, EndHow::Dissolved, Vec::new(), at()),
+        Body::AttributeSet { org, key, value } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                match value {
+                    Some(v) => {
+                        o.attrs.insert(
+                            key.clone(),
+                            Attr {
+                                value: v.clone(),
+                                since: at(),
+                            },
+                        );
+                    }
+                    None => {
+                        o.attrs.remove(key);
+                    }
+                }
+            }
+        }
+        Body::LabelGranted { label, holder, by } => {
+            if let Some(o) = state.orgs.get_mut(holder) {
+                o.labels.entry(label.clone()).or_insert_with(|| HeldLabel {
+                    by: by.clone(),
+                    since: at(),
+                });
+            }
+        }
+        Body::LabelWithdrawn { label, holder } => {
+            if let Some(o) = state.orgs.get_mut(holder) {
+                o.labels.remove(label);
+            }
+        }
+        Body::Candidacy {
+            label,
+            candidate,
+            status,
+        } => {
+            state.candidacies.insert(
+                (label.clone(), candidate.clone()),
+                Candidacy {
+                    status: *status,
+                    at: at(),
+                },
+            );
+        }
+        Body::ProgramLaunched {
+            program,
+            name,
+            owner,
+            kind,
+        } => {
+            if state.is_used(program) {
+                return;
+            }
+            if let Some(o) = state.orgs.get_mut(owner) {
+                o.programs.insert(program.clone());
+            }
+            state.programs.insert(
+                program.clone(),
+                Program {
+                    id: program.clone(),
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    kind: kind.clone(),
+                    since: at(),
+                    ended: None,
+                    figures: BTreeMap::new(),
+                },
+            );
+        }
+        Body::ProgramEnded { program } => {
+            if let Some(p) = state.programs.get_mut(program)
+                && p.ended.is_none()
+            {
+                p.ended = Some(at());
+            }
+        }
+        Body::SiteOpened { org, site } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                o.sites.entry(site.clone()).or_insert_with(at);
+            }
+        }
+        Body::SiteClosed { org, site } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                o.sites.remove(site);
+            }
+        }
+        Body::Joined {
+            org,
+            member,
+            relation,
+        } => {
+            let Some(o) = state.orgs.get_mut(org) else {
+                return;
+            };
+            o.relations_mut(*relation)
+                .entry(member.clone())
+                .or_insert_with(at);
+            if let Party::Org(m) = member {
+                state
+                    .member_of
+                    .entry(m.clone())
+                    .or_default()
+                    .insert((org.clone(), *relation));
+            }
+        }
+        Body::Left {
+            org,
+            member,
+            relation,
+        } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                o.relations_mut(*relation).remove(member);
+            }
+            if let Party::Org(m) = member
+                && let Some(set) = state.member_of.get_mut(m)
+            {
+                set.remove(&(org.clone(), *relation));
+            }
+        }
+        Body::RoleStarted { org, person, role } => {
+            if let Some(o) = state.orgs.get_mut(org) {
+                o.roles
+                    .entry(role.clone())
+                    .or_default()
+                    .entry(person.clone())
+                    .or_insert_with(at);
+            }
+        }
+        Body::RoleEnded { org, person, role } => {
+            if let Some(o) = state.orgs.get_mut(org)
+                && let Some(people) = o.roles.get_mut(role)
+            {
+                people.remove(person);
+                if people.is_empty() {
+                    o.roles.remove(role);
+                }
+            }
+        }
+        Body::Figures { org, values } => {
+            let figures = if let Some(o) = state.orgs.get_mut(org) {
+                &mut o.figures
+            } else if let Some(p) = state.programs.get_mut(org) {
+                &mut p.figures
+            } else {
+                return;
+            };
+            for (name, value) in values {
+                figures.insert(
+                    name.clone(),
+                    Figure {
+                        value: *value,
+                        at: at(),
+                        sources: event.sources.clone(),
+                    },
+                );
+            }
+        }
+        Body::Milestone { .. } | Body::Planned { .. } | Body::Correction { .. } => {}
+    }
+}
+
+fn apply_transformed(
+    state: &mut State,
+    mode: ChangeMode,
+    from: &[String],
+    to: &[String],
+    new: &[OrgSpec],
+    at: &Stamp,
+) {
+    match mode {
+        ChangeMode::IdChange => {
+            if let (Some(f), Some(t)) = (from.first(), to.first()) {
+                change_id(state, f, t, at);
+            }
+            link(state, from, to, mode, at);
+            return;
+        }
+        ChangeMode::Reestablishment => {
+            if let Some(t) = to.first() {
+                reestablish(state, t, at);
+            }
+            link(state, from, to, mode, at);
+            return;
+        }
+        _ => {}
+    }
+    for spec in new {
+        if !state.is_used(&spec.id) {
+            state
+                .orgs
+                .insert(spec.id.clone(), Org::new(spec, at.clone()));
+        }
+    }
+    if matches!(
+        mode,
+        ChangeMode::Fusion | ChangeMode::Absorption | ChangeMode::Split
+    ) {
+        for f in from {
+            end_org(state, f, EndHow::Transformed(mode), to.to_vec(), at.clone());
+        }
+    }
+    link(state, from, to, mode, at);
+}
+
+fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at: &Stamp) {
+    for f in from {
+        for t in to {
+            if !state.orgs.contains_key(f) || !state.orgs.contains_key(t) {
+                continue;
+            }
+            if let Some(o) = state.orgs.get_mut(f) {
+                o.successors.push(Link {
+                    id: t.clone(),
+                    mode,
+                    at: at.clone(),
+                });
+            }
+            if let Some(o) = state.orgs.get_mut(t) {
+                o.predecessors.push(Link {
+                    id: f.clone(),
+                    mode,
+                    at: at.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// Ends an organisation; its memberships in other organisations end with it.
+fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<String>, at: Stamp) {
+    match state.orgs.get_mut(id) {
+        Some(o) if o.ended.is_none() => o.ended = Some(Ended { at, how, into }),
+        _ => return,
+    }
+    if let Some(set) = state.member_of.remove(id) {
+        let party = Party::Org(id.to_owned());
+        for (org, relation) in set {
+            if let Some(o) = state.orgs.get_mut(&org) {
+                o.relations_mut(relation).remove(&party);
+            }
+        }
+    }
+}
+
+fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
+    if state.is_used(to) {
+        return;
+    }
+    let Some(old) = state.orgs.get_mut(from).filter(|o| o.ended.is_none()) else {
+        return;
+    };
+    let mut moved = Org {
+        id: to.to_owned(),
+        name: old.name.clone(),
+        kind: old.kind.clone(),
+        attrs: old.attrs.clone(),
+        since: old.since.clone(),
+        ended: None,
+        sites: std::mem::take(&mut old.sites),
+        labels: std::mem::take(&mut old.labels),
+        programs: std::mem::take(&mut old.programs),
+        figures: std::mem::take(&mut old.figures),
+        roles: std::mem::take(&mut old.roles),
+        members: std::mem::take(&mut old.members),
+        partners: std::mem::take(&mut old.partners),
+        predecessors: Vec::new(),
+        successors: Vec::new(),
+        names: old.names.clone(),
+        periods: Vec::new(),
+    };
+    old.ended = Some(Ended {
+        at: at.clone(),
+        how: EndHow::Transformed(ChangeMode::IdChange),
+        into: vec![to.to_owned()],
+    });
+    for p in &moved.programs {
+        if let Some(p) = state.programs.get_mut(p) {
+            p.owner = to.to_owned();
+        }
+    }
+    // Its own members that are organisations now belong to the new id.
+    for (relation, map) in [
+        (Relation::Member, &moved.members),
+        (Relation::Partner, &moved.partners),
+    ] {
+        for party in map.keys() {
+            if let Party::Org(m) = party
+                && let Some(set) = state.member_of.get_mut(m)
+            {
+                set.remove(&(from.to_owned(), relation));
+                set.insert((to.to_owned(), relation));
+            }
+        }
+    }
+    // Its memberships elsewhere carry over to the new id.
+    if let Some(set) = state.member_of.remove(from) {
+        let (old_party, new_party) = (Party::Org(from.to_owned()), Party::Org(to.to_owned()));
+        for (org, relation) in &set {
+            let target = if org == from {
+                &mut moved
+            } else {
+                match state.orgs.get_mut(org) {
+                    Some(o) => o,
+                    None => continue,
+                }
+            };
+            let map = target.relations_mut(*relation);
+            if let Some(stamp) = map.remove(&old_party) {
+                map.insert(new_party.clone(), stamp);
+            }
+        }
+        state.member_of.insert(to.to_owned(), set);
+    }
+    state.orgs.insert(to.to_owned(), moved);
+}
+
+fn reestablish(state: &mut State, id: &str, at: &Stamp) {
+    let Some(o) = state.orgs.get_mut(id) else {
+        return;
+    };
+    let Some(ended) = o.ended.take() else {
+        return;
+    };
+    let since = std::mem::replace(&mut o.since, at.clone());
+    o.periods.push(Period { since, ended });
+    // A new period of existence starts afresh: only identity carries over.
+    o.sites.clear();
+    o.labels.clear();
+    o.figures.clear();
+    o.roles.clear();
+    o.programs.clear();
+    let members = std::mem::take(&mut o.members);
+    let partners = std::mem::take(&mut o.partners);
+    for (relation, map) in [(Relation::Member, members), (Relation::Partner, partners)] {
+        for party in map.into_keys() {
+            if let Party::Org(m) = party
+                && let Some(set) = state.member_of.get_mut(&m)
+            {
+                set.remove(&(id.to_owned(), relation));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// check
+// ---------------------------------------------------------------------------
+
+/// Which rule an event breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A referenced organisation or program does not exist on the date.
+    UnknownId,
+    /// A referenced organisation or program has ended before the date.
+    Ended,
+    /// An id that was already used is used again.
+    IdReused,
+    /// The fact already holds (label held, site open, role held, member).
+    AlreadyHolds,
+    /// The fact to end does not hold (label, site, role, membership,
+    /// attribute).
+    NotHeld,
+    /// A re-establishment whose target did not end in a merger.
+    Reestablishment,
+    /// A correction's target is missing, a correction, or already corrected.
+    CorrectionTarget,
+    /// A `fulfils` names no plan, or one already fulfilled or corrected.
+    FulfilsTarget,
+}
+
+impl Rule {
+    /// Snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::UnknownId => "unknown_id",
+            Rule::Ended => "ended",
+            Rule::IdReused => "id_reused",
+            Rule::AlreadyHolds => "already_holds",
+            Rule::NotHeld => "not_held",
+            Rule::Reestablishment => "reestablishment",
+            Rule::CorrectionTarget => "correction_target",
+            Rule::FulfilsTarget => "fulfils_target",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an event does not fit the history just before it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}{}", hint_suffix(.hint.as_deref()))]
+pub struct Rejection {
+    /// The rule broken.
+    pub rule: Rule,
+    /// What is wrong, quoting ids and dates.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The id the rule is about, if any.
+    pub id: Option<String>,
+}
+
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!(" (hint: {h})")).unwrap_or_default()
+}
+
+impl Rejection {
+    fn new(rule: Rule, message: String) -> Rejection {
+        Rejection {
+            rule,
+            message,
+            hint: None,
+            id: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Rejection {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    fn about(mut self, id: &str) -> Rejection {
+        self.id = Some(id.to_owned());
+        self
+    }
+}
+
+fn describe_end(e: &Ended) -> String {
+    match e.how {
+        EndHow::Dissolved => "dissolved".to_owned(),
+        EndHow::Transformed(m) => {
+            let into: Vec<String> = e.into.iter().map(|i| format!("`{i}`")).collect();
+            format!("{} into {}", m.as_str(), into.join(", "))
+        }
+    }
+}
+
+/// The organisation `id` as referenced by `field` of an event dated `date`:
+/// it must exist and not have ended.
+fn need_org<'s>(
+    state: &'s State,
+    id: &str,
+    field: &str,
+    date: &Date,
+) -> Result<&'s Org, Rejection> {
+    match state.orgs.get(id) {
+        Some(o) => match &o.ended {
+            None => Ok(o),
+            Some(e) => Err(Rejection::new(
+                Rule::Ended,
+                format!(
+                    "organisation `{id}` (field `{field}`) ended on {} ({}); an event dated {date} cannot refer to it",
+                    e.at.date,
+                    describe_end(e)
+                ),
+            )
+            .hint(match e.how {
+                EndHow::Dissolved => format!(
+                    "if this happened before {}, correct one of the two dates",
+                    e.at.date
+                ),
+                EndHow::Transformed(_) => format!(
+                    "refer to its successor ({}), or correct the date if this happened before {}",
+                    e.into.join(", "),
+                    e.at.date
+                ),
+            })
+            .about(id)),
+        },
+        None if state.programs.contains_key(id) => Err(Rejection::new(
+            Rule::UnknownId,
+            format!("`{id}` (field `{field}`) is a program, not an organisation"),
+        )
+        .hint("programs share the id space but cannot hold, own or join")
+        .about(id)),
+        None => Err(Rejection::new(
+            Rule::UnknownId,
+            format!("organisation `{id}` (field `{field}`) does not exist on {date}"),
+        )
+        .hint(format!(
+            "append a `created` (or `transformed`) event for `{id}` dated on or before {date} first"
+        ))
+        .about(id)),
+    }
+}
+
+/// An organisation or a running program (figures and milestones may be
+/// about either).
+fn need_org_or_program(state: &State, id: &str, field: &str, date: &Date) -> Result<(), Rejection> {
+    if let Some(p) = state.programs.get(id) {
+        return need_program(state, &p.id, field, date).map(|_| ());
+    }
+    need_org(state, id, field, date).map(|_| ())
+}
+
+fn need_program<'s>(
+    state: &'s State,
+    id: &str,
+    field: &str,
+    date: &Date,
+) -> Result<&'s Program, Rejection> {
+    match state.programs.get(id) {
+        Some(p) => match &p.ended {
+            None => Ok(p),
+            Some(e) => Err(Rejection::new(
+                Rule::Ended,
+                format!(
+                    "program `{id}` (field `{field}`) ended on {}; an event dated {date} cannot refer to it",
+                    e.date
+                ),
+            )
+            .hint(format!("if this happened before {}, correct one of the two dates", e.date))
+            .about(id)),
+        },
+        None if state.orgs.contains_key(id) => Err(Rejection::new(
+            Rule::UnknownId,
+            format!("`{id}` (field `{field}`) is an organisation, not a program"),
+        )
+        .about(id)),
+        None => Err(Rejection::new(
+            Rule::UnknownId,
+            format!("program `{id}` (field `{field}`) is not running on {date}"),
+        )
+        .hint(format!(
+            "append its `program_launched` event dated on or before {date} first"
+        ))
+        .about(id)),
+    }
+}
+
+fn need_unused(state: &State, id: &str, field: &str) -> Result<(), Rejection> {
+    let used = state
+        .orgs
+        .get(id)
+        .map(|o| ("organisation", &o.since, o.ended.is_some()))
+        .or_else(|| {
+            state
+                .programs
+                .get(id)
+                .map(|p| ("program", &p.since, p.ended.is_some()))
+        });
+    match used {
+        None => Ok(()),
+        Some((what, since, ended)) => Err(Rejection::new(
+            Rule::IdReused,
+            format!(
+                "id `{id}` (field `{field}`) is already used by the {what} started on {} (seq {}){}; ids are never reused",
+                since.date,
+                since.seq,
+                if ended { ", which has ended" } else { "" }
+            ),
+        )
+        .hint(format!(
+            "choose another id (e.g. `{id}-2`); to bring an organisation that ended in a merger back, use `transformed` with mode `reestablishment`"
+        ))
+        .about(id)),
+    }
+}
+
+/// Checks one event against the state just before it (every effective
+/// event that sorts before it in timeline order). Plans are shape-checked
+/// only: neither the planned event nor the plan's stated date needs live
+/// organisations. Corrections and `fulfils` concern hashes and are checked
+/// by [`validate`].
+pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
+    let date = &event.date;
+    match &event.body {
+        Body::Created { org } => need_unused(state, &org.id, "id"),
+        Body::Transformed {
+            mode,
+            from,
+            to,
+            new,
+        } => check_transformed(state, *mode, from, to, new, date),
+        Body::Renamed { org, .. } | Body::Dissolved { org } => {
+            need_org(state, org, "org", date).map(|_| ())
+        }
+        Body::AttributeSet { org, key, value } => {
+            let o = need_org(state, org, "org", date)?;
+            if value.is_none() && !o.attrs.contains_key(key) {
+                return Err(Rejection::new(
+                    Rule::NotHeld,
+                    format!("attribute `{key}` of `{org}` is not set on {date}; nothing to remove"),
+                )
+                .about(org));
+            }
+            Ok(())
+        }
+        Body::LabelGranted { label, holder, .. } => {
+            let o = need_org(state, holder, "holder", date)?;
+            match o.labels.get(label) {
+                Some(h) => Err(Rejection::new(
+                    Rule::AlreadyHolds,
+                    format!(
+                        "`{holder}` already holds label \"{label}\" since {} (seq {})",
+                        h.since.date, h.since.seq
+                    ),
+                )
+                .hint("a renewal is a `milestone`; to change the granting body, withdraw the label first")
+                .about(holder)),
+                None => Ok(()),
+            }
+        }
+        Body::LabelWithdrawn { label, holder } => {
+            let o = need_org(state, holder, "holder", date)?;
+            if o.labels.contains_key(label) {
+                Ok(())
+            } else {
+                Err(Rejection::new(
+                    Rule::NotHeld,
+                    format!("`{holder}` does not hold label \"{label}\" on {date}"),
+                )
+                .hint(held_list("labels held", o.labels.keys()))
+                .about(holder))
+            }
+        }
+        Body::Candidacy { candidate, .. } => {
+            need_org(state, candidate, "candidate", date).map(|_| ())
+        }
+        Body::ProgramLaunched { program, owner, .. } => {
+            need_unused(state, program, "program")?;
+            need_org(state, owner, "owner", date).map(|_| ())
+        }
+        Body::ProgramEnded { program } => need_program(state, program, "program", date).map(|_| ()),
+        Body::SiteOpened { org, site } => {
+            let o = need_org(state, org, "org", date)?;
+            match o.sites.get(site) {
+                Some(s) => Err(Rejection::new(
+                    Rule::AlreadyHolds,
+                    format!(
+                        "`{org}` already has a site at \"{site}\" since {} (seq {})",
+                        s.date, s.seq
+                    ),
+                )
+                .about(org)),
+                None => Ok(()),
+            }
+        }
+        Body::SiteClosed { org, site } => {
+            let o = need_org(state, org, "org", date)?;
+            if o.sites.contains_key(site) {
+                Ok(())
+            } else {
+                Err(Rejection::new(
+                    Rule::NotHeld,
+                    format!("`{org}` has no open site at \"{site}\" on {date}"),
+                )
+                .hint(held_list("open sites", o.sites.keys()))
+                .about(org))
+            }
+        }
+        Body::Joined {
+            org,
+            member,
+            relation,
+        } => {
+            let o = need_org(state, org, "org", date)?;
+            if let Party::Org(m) = member {
+                need_org(state, m, "member.org", date)?;
+            }
+            match o.relations(*relation).get(member) {
+                Some(s) => Err(Rejection::new(
+                    Rule::AlreadyHolds,
+                    format!(
+                        "{member} is already a {} of `{org}` since {} (seq {})",
+                        relation_word(*relation),
+                        s.date,
+                        s.seq
+                    ),
+                )
+                .about(org)),
+                None => Ok(()),
+            }
+        }
+        Body::Left {
+            org,
+            member,
+            relation,
+        } => {
+            let o = need_org(state, org, "org", date)?;
+            if o.relations(*relation).contains_key(member) {
+                Ok(())
+            } else {
+                let mut r = Rejection::new(
+                    Rule::NotHeld,
+                    format!(
+                        "{member} is not a {} of `{org}` on {date}",
+                        relation_word(*relation)
+                    ),
+                )
+                .about(org);
+                if let Party::Org(m) = member
+                    && state.orgs.get(m).is_some_and(|x| x.ended.is_some())
+                {
+                    r = r.hint(format!(
+                        "`{m}` has ended, and its memberships ended with it"
+                    ));
+                }
+                Err(r)
+            }
+        }
+        Body::RoleStarted { org, person, role } => {
+            let o = need_org(state, org, "org", date)?;
+            match o.role(role, person) {
+                Some(s) => Err(Rejection::new(
+                    Rule::AlreadyHolds,
+                    format!(
+                        "\"{person}\" is already {role} of `{org}` since {} (seq {})",
+                        s.date, s.seq
+                    ),
+                )
+                .about(org)),
+                None => Ok(()),
+            }
+        }
+        Body::RoleEnded { org, person, role } => {
+            let o = need_org(state, org, "org", date)?;
+            if o.role(role, person).is_some() {
+                Ok(())
+            } else {
+                let holders = o.roles.get(role).map(|p| p.keys());
+                let mut r = Rejection::new(
+                    Rule::NotHeld,
+                    format!("\"{person}\" is not {role} of `{org}` on {date}"),
+                )
+                .about(org);
+                if let Some(h) = holders {
+                    r = r.hint(held_list(&format!("{role}s"), h));
+                }
+                Err(r)
+            }
+        }
+        Body::Figures { org, .. } => need_org_or_program(state, org, "org", date),
+        Body::Milestone { orgs, .. } => {
+            for (i, o) in orgs.iter().enumerate() {
+                need_org_or_program(state, o, &format!("orgs[{i}]"), date)?;
+            }
+            Ok(())
+        }
+        Body::Planned { .. } | Body::Correction { .. } => Ok(()),
+    }
+}
+
+fn held_list<'x>(what: &str, items: impl Iterator<Item = &'x String>) -> String {
+    let list: Vec<String> = items.map(|s| format!("\"{s}\"")).collect();
+    if list.is_empty() {
+        format!("{what}: none")
+    } else {
+        format!("{what}: {}", list.join(", "))
+    }
+}
+
+fn relation_word(r: Relation) -> &'static str {
+    match r {
+        Relation::Member => "member",
+        Relation::Partner => "partner",
+    }
+}
+
+fn check_transformed(
+    state: &State,
+    mode: ChangeMode,
+    from: &[String],
+    to: &[String],
+    new: &[OrgSpec],
+    date: &Date,
+) -> Result<(), Rejection> {
+    for (i, f) in from.iter().enumerate() {
+        need_org(state, f, &format!("from[{i}]"), date)?;
+    }
+    for (i, n) in new.iter().enumerate() {
+        need_unused(state, &n.id, &format!("new[{i}].id"))?;
+    }
+    let is_new = |t: &String| new.iter().any(|n| &n.id == t);
+    for (i, t) in to.iter().enumerate().filter(|(_, t)| !is_new(t)) {
+        let field = format!("to[{i}]");
+        match mode {
+            ChangeMode::IdChange => need_unused(state, t, &field)?,
+            ChangeMode::Reestablishment => check_reestablishment(state, from, t, date)?,
+            _ => {
+                need_org(state, t, &field, date)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_reestablishment(
+    state: &State,
+    from: &[String],
+    target: &str,
+    date: &Date,
+) -> Result<(), Rejection> {
+    let Some(o) = state.orgs.get(target) else {
+        return Err(Rejection::new(
+            Rule::Reestablishment,
+            format!("`{target}` (field `to[0]`) never existed before {date}, so it cannot be re-established"),
+        )
+        .hint("a re-establishment brings back an organisation that ended in a merger; to create a new one use `spin_off`")
+        .about(target));
+    };
+    let Some(ended) = &o.ended else {
+        return Err(Rejection::new(
+            Rule::Reestablishment,
+            format!("`{target}` still exists on {date}; only an organisation that ended in a merger can be re-established"),
+        )
+        .about(target));
+    };
+    if !matches!(
+        ended.how,
+        EndHow::Transformed(ChangeMode::Fusion | ChangeMode::Absorption)
+    ) {
+        return Err(Rejection::new(
+            Rule::Reestablishment,
+            format!(
+                "`{target}` ended on {} ({}), not in a merger (fusion or absorption), so it cannot be re-established",
+                ended.at.date,
+                describe_end(ended)
+            ),
+        )
+        .hint("create a new organisation with a new id instead")
+        .about(target));
+    }
+    // The organisation it comes out of must descend from the merger.
+    let Some(source) = from.first() else {
+        return Ok(());
+    };
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = ended.into.iter().map(String::as_str).collect();
+    while let Some(id) = stack.pop() {
+        if id == source {
+            return Ok(());
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(x) = state.orgs.get(id) {
+            stack.extend(x.successors.iter().map(|l| l.id.as_str()));
+        }
+    }
+    Err(Rejection::new(
+        Rule::Reestablishment,
+        format!(
+            "`{target}` merged into {} on {}, and `{source}` does not descend from that merger",
+            ended
+                .into
+                .iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ended.at.date
+        ),
+    )
+    .hint("`from` must be the organisation it merged into, or one of its successors")
+    .about(target))
+}
+
+// ---------------------------------------------------------------------------
+// validate
+// ---------------------------------------------------------------------------
+
+/// Why a batch cannot be appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// A batch event does not fit the history before it.
+    #[error("event #{} of the batch (seq {seq}, `{event_type}`) is rejected: {rule}", .index + 1)]
+    Rejected {
+        /// 0-based index in the batch.
+        index: usize,
+        /// The seq it would get.
+        seq: u64,
+        /// Its type.
+        event_type: &'static str,
+        /// The rule broken.
+        rule: Rejection,
+    },
+    /// A batch event (backdated, or a correction) would make an existing
+    /// record invalid.
+    #[error("appending event #{} of the batch (seq {by_seq}) would make seq {existing_seq} invalid: {rule}", .by_index + 1)]
+    Breaks {
+        /// The existing record that would become invalid (for a
+        /// replacement, the correction's seq).
+        existing_seq: u64,
+        /// 0-based index of the batch event held responsible.
+        by_index: usize,
+        /// Its seq.
+        by_seq: u64,
+        /// The rule the existing record would break.
+        rule: Rejection,
+    },
+    /// The existing ledger is already inconsistent, whatever is appended.
+    #[error(
+        "the ledger is already inconsistent at seq {seq}: {rule}; nothing can be appended until it is corrected"
+    )]
+    History {
+        /// The first existing record that breaks a rule.
+        seq: u64,
+        /// The rule.
+        rule: Rejection,
+    },
+}
+
+/// Validates a batch about to be appended at seqs `first_seq..` after
+/// `history` (every record, seq order).
+///
+/// Corrections and `fulfils` are checked against the records known before
+/// each event; then the whole effective timeline at the new head is folded
+/// again, checking every event against the state before it in timeline
+/// order, so a backdated event that makes a later record invalid is caught.
+/// Cost: O(n log n) in the ledger's size.
+pub fn validate(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(), ValidationError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    check_links(history, batch, first_seq)?;
+    let items = items_of(history, batch, first_seq);
+    let knowledge = Knowledge::from_items(&items, u64::MAX);
+    let Err((pos, rule)) = fold_checked(&knowledge) else {
+        return Ok(());
+    };
+    let failing = knowledge.timeline[pos];
+    let rule = explain_unknown(rule, &knowledge, pos);
+    if failing.seq >= first_seq {
+        let index = usize::try_from(failing.seq - first_seq).unwrap_or(0);
+        let event_type = batch.get(index).map_or("", Event::type_name);
+        let rule = if failing.supersedes.is_some() {
+            Rejection {
+                message: format!(
+                    "its replacement (`{}` dated {}) {}",
+                    failing.event.type_name(),
+                    failing.event.date,
+                    rule.message
+                ),
+                ..rule
+            }
+        } else {
+            rule
+        };
+        return Err(ValidationError::Rejected {
+            index,
+            seq: failing.seq,
+            event_type,
+            rule,
+        });
+    }
+    // An existing record fails: is the history alone consistent?
+    let old_items = items_of(history, &[], first_seq);
+    let old = Knowledge::from_items(&old_items, u64::MAX);
+    if let Err((p, r)) = fold_checked(&old) {
+        return Err(ValidationError::History {
+            seq: old.timeline[p].seq,
+            rule: explain_unknown(r, &old, p),
+        });
+    }
+    let by_index = blame(&knowledge, pos, history, batch, first_seq);
+    Err(ValidationError::Breaks {
+        existing_seq: failing.seq,
+        by_index,
+        by_seq: first_seq + by_index as u64,
+        rule,
+    })
+}
+
+fn items_of<'a>(history: &'a [Entry], batch: &'a [Event], first_seq: u64) -> Vec<Item<'a>> {
+    let mut items: Vec<Item<'a>> = Vec::with_capacity(history.len() + batch.len());
+    items.extend(history.iter().map(|e| Item {
+        seq: e.seq,
+        hash: &e.hash,
+        event: &e.event,
+    }));
+    items.extend(batch.iter().enumerate().map(|(i, e)| Item {
+        seq: first_seq + i as u64,
+        hash: "",
+        event: e,
+    }));
+    items
+}
+
+/// Folds the timeline, checking each event first; the position and rule of
+/// the first failure.
+fn fold_checked(k: &Knowledge<'_>) -> Result<State, (usize, Rejection)> {
+    let mut state = State::default();
+    for (i, e) in k.timeline.iter().enumerate() {
+        check(&state, e.event).map_err(|r| (i, r))?;
+        apply(&mut state, e.seq, e.event);
+    }
+    Ok(state)
+}
+
+/// For an unknown id that the timeline creates later, says when.
+fn explain_unknown(rule: Rejection, k: &Knowledge<'_>, pos: usize) -> Rejection {
+    if rule.rule != Rule::UnknownId {
+        return rule;
+    }
+    let Some(id) = rule.id.clone() else {
+        return rule;
+    };
+    let date = &k.timeline[pos].event.date;
+    let created = k.timeline[pos + 1..]
+        .iter()
+        .find(|e| creates(e.event).contains(&id.as_str()));
+    match created {
+        Some(c) => rule.hint(format!(
+            "`{id}` comes into being on {} (seq {}), after {date}; date this event later, or backdate that one",
+            c.event.date, c.seq
+        )),
+        None => rule,
+    }
+}
+
+/// The ids an event brings into being.
+fn creates(event: &Event) -> Vec<&str> {
+    match &event.body {
+        Body::Created { org } => vec![org.id.as_str()],
+        Body::Transformed {
+            mode: ChangeMode::IdChange,
+            to,
+            ..
+        } => to.iter().map(String::as_str).collect(),
+        Body::Transformed { new, .. } => new.iter().map(|n| n.id.as_str()).collect(),
+        Body::ProgramLaunched { program, .. } => vec![program.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// Which batch event is held responsible for breaking the timeline item at
+/// `pos`: the nearest batch event before it in timeline order that touches
+/// one of its ids, else a batch correction touching them, else the first.
+fn blame(
+    k: &Knowledge<'_>,
+    pos: usize,
+    history: &[Entry],
+    batch: &[Event],
+    first_seq: u64,
+) -> usize {
+    let ids: HashSet<&str> = k.timeline[pos].event.mentioned_ids().into_iter().collect();
+    let touches = |e: &Event| e.mentioned_ids().iter().any(|i| ids.contains(i));
+    let index_of = |seq: u64| usize::try_from(seq.saturating_sub(first_seq)).unwrap_or(0);
+    if let Some(e) = k.timeline[..pos]
+        .iter()
+        .rev()
+        .find(|e| e.seq >= first_seq && touches(e.event))
+    {
+        return index_of(e.seq);
+    }
+    let by_hash: HashMap<&str, &Event> = history
+        .iter()
+        .map(|e| (e.hash.as_str(), &e.event))
+        .collect();
+    batch
+        .iter()
+        .position(|e| match &e.body {
+            Body::Correction { target, .. } => {
+                touches(e) || by_hash.get(target.as_str()).is_some_and(|t| touches(t))
+            }
+            _ => false,
+        })
+        .unwrap_or(0)
+}
+
+/// Correction targets and `fulfils` of the batch events, each against the
+/// records before it.
+fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(), ValidationError> {
+    let by_hash: HashMap<&str, &Entry> = history.iter().map(|e| (e.hash.as_str(), e)).collect();
+    // Corrected records (target hash → correction seq and mode), and plans
+    // already fulfilled by an effective event, as the history stands.
+    let mut corrected: HashMap<&str, Corrected> = HashMap::new();
+    for e in history {
+        if let Body::Correction { target, mode, .. } = &e.event.body
+            && by_hash
+                .get(target.as_str())
+                .is_some_and(|t| t.seq < e.seq && !matches!(t.event.body, Body::Correction { .. }))
+        {
+            corrected.entry(target.as_str()).or_insert(Corrected {
+                mode: *mode,
+                seq: e.seq,
+            });
+        }
+    }
+    let mut fulfilled: HashMap<&str, u64> = HashMap::new();
+    for e in history {
+        let hash_corrected = corrected.contains_key(e.hash.as_str());
+        match &e.event.body {
+            Body::Correction {
+                target,
+                replacement: Some(r),
+                ..
+            } if corrected
+                .get(target.as_str())
+                .is_some_and(|c| c.seq == e.seq) =>
+            {
+                if let Some(f) = &r.fulfils {
+                    fulfilled.entry(f.as_str()).or_insert(e.seq);
+                }
+            }
+            Body::Correction { .. } | Body::Planned { .. } => {}
+            _ if hash_corrected => {}
+            _ => {
+                if let Some(f) = &e.event.fulfils {
+                    fulfilled.entry(f.as_str()).or_insert(e.seq);
+                }
+            }
+        }
+    }
+    let reject = |index: usize, event: &Event, rule: Rejection| ValidationError::Rejected {
+        index,
+        seq: first_seq + index as u64,
+        event_type: event.type_name(),
+        rule,
+    };
+    for (index, event) in batch.iter().enumerate() {
+        let seq = first_seq + index as u64;
+        if let Body::Correction {
+            target,
+            mode,
+            replacement,
+            ..
+        } = &event.body
+        {
+            check_correction_target(target, &by_hash, &corrected)
+                .map_err(|r| reject(index, event, r))?;
+            corrected.insert(target.as_str(), Corrected { mode: *mode, seq });
+            // A corrected fulfilment no longer fulfils its plan.
+            if let Some(t) = by_hash.get(target.as_str())
+                && let Some(f) = &t.event.fulfils
+                && fulfilled.get(f.as_str()) == Some(&t.seq)
+            {
+                fulfilled.remove(f.as_str());
+            }
+            if let Some(r) = replacement
+                && let Some(f) = &r.fulfils
+            {
+                check_fulfils(f, &by_hash, &corrected, &fulfilled)
+                    .map_err(|r| reject(index, event, prefix_rule("replacement: ", r)))?;
+                fulfilled.insert(f.as_str(), seq);
+            }
+            if event.fulfils.is_some() {
+                return Err(reject(
+                    index,
+                    event,
+                    Rejection::new(
+                        Rule::FulfilsTarget,
+                        "a correction cannot itself fulfil a plan".to_owned(),
+                    )
+                    .hint("put `fulfils` on the replacement event"),
+                ));
+            }
+            continue;
+        }
+        if let Some(f) = &event.fulfils {
+            if matches!(event.body, Body::Planned { .. }) {
+                return Err(reject(
+                    index,
+                    event,
+                    Rejection::new(
+                        Rule::FulfilsTarget,
+                        "a plan cannot fulfil a plan".to_owned(),
+                    )
+                    .hint("supersede the earlier plan with a correction instead"),
+                ));
+            }
+            check_fulfils(f, &by_hash, &corrected, &fulfilled)
+                .map_err(|r| reject(index, event, r))?;
+            fulfilled.insert(f.as_str(), seq);
+        }
+    }
+    Ok(())
+}
+
+fn prefix_rule(prefix: &str, r: Rejection) -> Rejection {
+    Rejection {
+        message: format!("{prefix}{}", r.message),
+        ..r
+    }
+}
+
+fn check_correction_target(
+    target: &str,
+    by_hash: &HashMap<&str, &Entry>,
+    corrected: &HashMap<&str, Corrected>,
+) -> Result<(), Rejection> {
+    let Some(t) = by_hash.get(target) else {
+        return Err(Rejection::new(
+            Rule::CorrectionTarget,
+            format!("correction target `{}` is not a record of this ledger", short_hash(target)),
+        )
+        .hint("name the full hash of an earlier record (see `fusion log`); a correction cannot target an event of the same batch"));
+    };
+    if matches!(t.event.body, Body::Correction { .. }) {
+        return Err(Rejection::new(
+            Rule::CorrectionTarget,
+            format!(
+                "correction target `{}` (seq {}) is itself a correction; corrections cannot be corrected",
+                short_hash(target),
+                t.seq
+            ),
+        )
+        .hint("record the right fact as a new event instead"));
+    }
+    if let Some(c) = corrected.get(target) {
+        let word = match c.mode {
+            CorrectionMode::Retract => "retracted",
+            CorrectionMode::Supersede => "superseded",
+        };
+        return Err(Rejection::new(
+            Rule::CorrectionTarget,
+            format!(
+                "correction target `{}` (seq {}, `{}`) was already {word} by seq {}",
+                short_hash(target),
+                t.seq,
+                t.event.type_name(),
+                c.seq
+            ),
+        )
+        .hint("record the right fact as a new event instead"));
+    }
+    Ok(())
+}
+
+fn check_fulfils(
+    target: &str,
+    by_hash: &HashMap<&str, &Entry>,
+    corrected: &HashMap<&str, Corrected>,
+    fulfilled: &HashMap<&str, u64>,
+) -> Result<(), Rejection> {
+    let Some(t) = by_hash.get(target) else {
+        return Err(Rejection::new(
+            Rule::FulfilsTarget,
+            format!(
+                "`fulfils` names `{}`, which is not a record of this ledger",
+                short_hash(target)
+            ),
+        )
+        .hint(
+            "name the full hash of an earlier `planned` record (see `fusion log --type planned`)",
+        ));
+    };
+    let is_plan = match &t.event.body {
+        Body::Planned { .. } => true,
+        Body::Correction {
+            replacement: Some(r),
+            ..
+        } => matches!(r.body, Body::Planned { .. }),
+        _ => false,
+    };
+    if !is_plan {
+        return Err(Rejection::new(
+            Rule::FulfilsTarget,
+            format!(
+                "`fulfils` names seq {} (`{}`), which is not a plan",
+                t.seq,
+                t.event.type_name()
+            ),
+        )
+        .hint("`fulfils` takes the hash of a `planned` record"));
+    }
+    if let Some(c) = corrected.get(target) {
+        let word = match c.mode {
+            CorrectionMode::Retract => "retracted",
+            CorrectionMode::Supersede => "superseded",
+        };
+        return Err(Rejection::new(
+            Rule::FulfilsTarget,
+            format!(
+                "`fulfils` names the plan at seq {}, which was {word} by seq {}",
+                t.seq, c.seq
+            ),
+        )
+        .hint("name the plan that replaced it, or leave `fulfils` out"));
+    }
+    if let Some(by) = fulfilled.get(target) {
+        return Err(Rejection::new(
+            Rule::FulfilsTarget,
+            format!("the plan at seq {} is already fulfilled by seq {by}", t.seq),
+        )
+        .hint("one plan is fulfilled by one event; leave `fulfils` out of the others"));
+    }
+    Ok(())
+}

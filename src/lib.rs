@@ -1,0 +1,11 @@
+//! fusion: an event-sourced, tamper-evident ledger of organisations.
+pub mod date;
+pub mod event;
+pub mod fold;
+pub mod merkle;
+pub mod proof;
+pub mod chain;
+pub mod checkpoint;
+pub mod record;
+pub mod store;
+pub mod view;

@@ -1,0 +1,340 @@
+//! Ledger records: one JSON object per line, hash-chained.
+//!
+//! A record has exactly the members `v`, `seq`, `recorded`, `event`, `prev`
+//! and `hash`. `hash` is the lowercase hex SHA-256 of the RFC 8785 (JCS)
+//! canonical form of the record without its `hash` member; `prev` is the
+//! previous record's `hash` (64 zeros for the first record).
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::event::{Event, ShapeError};
+
+/// The only format version this build reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// `prev` of the first record.
+pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The members of a record, in the order fusion writes them.
+pub const MEMBERS: [&str; 6] = ["v", "seq", "recorded", "event", "prev", "hash"];
+
+/// Why one line is not a well-formed record. Chain-level problems (links,
+/// sequence) are [`crate::chain`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not JSON.
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    /// JSON, but a member is missing, extra or of the wrong type.
+    #[error("member `{member}`: {rule}")]
+    Member {
+        /// The member name.
+        member: String,
+        /// The rule broken.
+        rule: String,
+    },
+    /// The version is not one this build knows.
+    #[error(
+        "format version {found} is not supported (this build reads version {FORMAT_VERSION}); upgrade fusion"
+    )]
+    Version {
+        /// The version found.
+        found: u64,
+    },
+    /// The stored hash does not match the content.
+    #[error("hash mismatch: stored {stored}, content hashes to {computed}")]
+    Hash {
+        /// The `hash` member.
+        stored: String,
+        /// What the content hashes to.
+        computed: String,
+    },
+    /// The event inside fails its shape check.
+    #[error("event: {0}")]
+    Event(ShapeError),
+}
+
+/// A parsed, hash-checked record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// When it was appended, RFC 3339 UTC.
+    pub recorded: String,
+    /// The event as stored.
+    pub event: Value,
+    /// The previous record's hash.
+    pub prev: String,
+    /// This record's hash.
+    pub hash: String,
+}
+
+/// A record whose event has been parsed into the typed vocabulary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// This record's hash.
+    pub hash: String,
+    /// When it was appended, RFC 3339 UTC.
+    pub recorded: String,
+    /// The typed event.
+    pub event: Event,
+}
+
+/// The RFC 8785 canonical form of a JSON value.
+pub fn canonical(value: &Value) -> Vec<u8> {
+    use canon_json::CanonJsonSerialize;
+    // Serialising a serde_json::Value cannot fail: keys are strings and the
+    // values are already JSON. Floats are refused before this point.
+    value.to_canon_json_vec().unwrap_or_default()
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// The hash of a record body: SHA-256 of the JCS form of the object holding
+/// `v`, `seq`, `recorded`, `event` and `prev`.
+pub fn hash_body(seq: u64, recorded: &str, event: &Value, prev: &str) -> String {
+    sha256_hex(&canonical(&body(seq, recorded, event, prev)))
+}
+
+fn body(seq: u64, recorded: &str, event: &Value, prev: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("v".into(), Value::from(FORMAT_VERSION));
+    m.insert("seq".into(), Value::from(seq));
+    m.insert("recorded".into(), Value::from(recorded));
+    m.insert("event".into(), event.clone());
+    m.insert("prev".into(), Value::from(prev));
+    Value::Object(m)
+}
+
+impl Record {
+    /// Builds the next record after `prev` and computes its hash.
+    pub fn seal(seq: u64, recorded: String, event: Value, prev: String) -> Record {
+        let hash = hash_body(seq, &recorded, &event, &prev);
+        Record {
+            seq,
+            recorded,
+            event,
+            prev,
+            hash,
+        }
+    }
+
+    /// The line as written to the ledger, without the trailing newline:
+    /// members in the order of [`MEMBERS`], compact JSON.
+    pub fn to_line(&self) -> String {
+        let mut m = Map::new();
+        m.insert("v".into(), Value::from(FORMAT_VERSION));
+        m.insert("seq".into(), Value::from(self.seq));
+        m.insert("recorded".into(), Value::from(self.recorded.clone()));
+        m.insert("event".into(), self.event.clone());
+        m.insert("prev".into(), Value::from(self.prev.clone()));
+        m.insert("hash".into(), Value::from(self.hash.clone()));
+        Value::Object(m).to_string()
+    }
+
+    /// Parses one line (without its newline), checks members, version and
+    /// hash. Does not check the link to the previous record.
+    pub fn parse_line(line: &str) -> Result<Record, RecordError> {
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
+        Record::from_value(value)
+    }
+
+    /// As [`Record::parse_line`], from an already parsed value.
+    pub fn from_value(value: Value) -> Result<Record, RecordError> {
+        let Value::Object(mut m) = value else {
+            return Err(RecordError::Json("a record must be a JSON object".into()));
+        };
+        let member = |member: &str, rule: &str| RecordError::Member {
+            member: member.into(),
+            rule: rule.into(),
+        };
+        if let Some(extra) = m.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(member(
+                extra,
+                "is not a record member (v, seq, recorded, event, prev, hash)",
+            ));
+        }
+        let v = m
+            .get("v")
+            .ok_or_else(|| member("v", "is missing"))?
+            .as_u64()
+            .ok_or_else(|| member("v", "must be a positive integer"))?;
+        if v != FORMAT_VERSION {
+            return Err(RecordError::Version { found: v });
+        }
+        let seq = m
+            .get("seq")
+            .ok_or_else(|| member("seq", "is missing"))?
+            .as_u64()
+            .filter(|s| *s >= 1 && *s <= crate::event::MAX_SAFE_INTEGER)
+            .ok_or_else(|| member("seq", "must be an integer from 1 to 2^53-1"))?;
+        let recorded = take_string(&mut m, "recorded")?;
+        if chrono::DateTime::parse_from_rfc3339(&recorded).is_err() || !recorded.ends_with('Z') {
+            return Err(member(
+                "recorded",
+                "must be an RFC 3339 UTC time ending in `Z`",
+            ));
+        }
+        let prev = take_string(&mut m, "prev")?;
+        crate::event::check_hash(&prev).map_err(|r| member("prev", &r))?;
+        let hash = take_string(&mut m, "hash")?;
+        crate::event::check_hash(&hash).map_err(|r| member("hash", &r))?;
+        let event = m
+            .remove("event")
+            .ok_or_else(|| member("event", "is missing"))?;
+        if !event.is_object() {
+            return Err(member("event", "must be an object"));
+        }
+        let computed = hash_body(seq, &recorded, &event, &prev);
+        if computed != hash {
+            return Err(RecordError::Hash {
+                stored: hash,
+                computed,
+            });
+        }
+        Ok(Record {
+            seq,
+            recorded,
+            event,
+            prev,
+            hash,
+        })
+    }
+
+    /// Parses the event into the typed vocabulary.
+    pub fn entry(&self) -> Result<Entry, RecordError> {
+        let event = Event::from_json(&self.event).map_err(RecordError::Event)?;
+        Ok(Entry {
+            seq: self.seq,
+            hash: self.hash.clone(),
+            recorded: self.recorded.clone(),
+            event,
+        })
+    }
+}
+
+fn take_string(m: &mut Map<String, Value>, name: &str) -> Result<String, RecordError> {
+    match m.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(RecordError::Member {
+            member: name.into(),
+            rule: "must be a string".into(),
+        }),
+        None => Err(RecordError::Member {
+            member: name.into(),
+            rule: "is missing".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixed_event() -> Value {
+        json!({"type": "created", "date": "2008", "id": "edit", "name": "Edit", "kind": "cluster",
+               "sources": [{"doc": "003_3b54702e53d06fb4.txt",
+                            "quote": "Depuis 2008, avec la naissance du cluster lyonnais Edit"}]})
+    }
+
+    /// The format's anchor: if this hash changes, every ledger ever written
+    /// stops verifying. Changing it needs a new format version.
+    #[test]
+    fn test_hash_fixed_record() {
+        let r = Record::seal(
+            1,
+            "2026-01-01T00:00:00Z".into(),
+            fixed_event(),
+            GENESIS_PREV.into(),
+        );
+        insta::assert_snapshot!(r.hash, @"a3853016ea78aaeb0343b07aa9565391f88672d93ceae32a9c2ecf35955a2aee");
+        insta::assert_snapshot!(String::from_utf8_lossy(&canonical(&body(1, &r.recorded, &r.event, &r.prev))), @r#"{"event":{"date":"2008","id":"edit","kind":"cluster","name":"Edit","sources":[{"doc":"003_3b54702e53d06fb4.txt","quote":"Depuis 2008, avec la naissance du cluster lyonnais Edit"}],"type":"created"},"prev":"0000000000000000000000000000000000000000000000000000000000000000","recorded":"2026-01-01T00:00:00Z","seq":1,"v":1}"#);
+    }
+
+    #[test]
+    fn a_line_round_trips_and_its_hash_checks() {
+        let r = Record::seal(
+            1,
+            "2026-01-01T00:00:00Z".into(),
+            fixed_event(),
+            GENESIS_PREV.into(),
+        );
+        let line = r.to_line();
+        assert!(line.starts_with(r#"{"v":1,"seq":1,"recorded":"#), "{line}");
+        assert_eq!(Record::parse_line(&line).expect("valid"), r);
+        let tampered = line.replace("Edit\"", "Edet\"");
+        assert!(matches!(
+            Record::parse_line(&tampered),
+            Err(RecordError::Hash { .. })
+        ));
+    }
+
+    #[test]
+    fn members_are_exactly_the_six() {
+        let r = Record::seal(
+            1,
+            "2026-01-01T00:00:00Z".into(),
+            fixed_event(),
+            GENESIS_PREV.into(),
+        );
+        let mut v: Value = serde_json::from_str(&r.to_line()).expect("json");
+        v["extra"] = json!(1);
+        assert!(
+            matches!(Record::from_value(v.clone()), Err(RecordError::Member { member, .. }) if member == "extra")
+        );
+        v.as_object_mut().map(|m| m.remove("extra"));
+        v["v"] = json!(2);
+        assert_eq!(
+            Record::from_value(v),
+            Err(RecordError::Version { found: 2 })
+        );
+    }
+
+    #[test]
+    fn jcs_sorts_keys_by_utf16_code_units() {
+        // U+1F600 (surrogates D83D DE00) sorts before U+FB33 (FB33) in UTF-16,
+        // although its UTF-8 form (F0…) sorts after (EF…).
+        let v = json!({"\u{fb33}": 1, "\u{1f600}": 2, "a": 3, "B": 4});
+        assert_eq!(
+            String::from_utf8(canonical(&v)).expect("utf8"),
+            "{\"B\":4,\"a\":3,\"\u{1f600}\":2,\"\u{fb33}\":1}"
+        );
+    }
+
+    #[test]
+    fn jcs_escapes_strings_minimally() {
+        let v = json!({"s": "\u{0}\u{8}\t\n\u{c}\r\u{1f}\"\\/é€😀"});
+        assert_eq!(
+            String::from_utf8(canonical(&v)).expect("utf8"),
+            "{\"s\":\"\\u0000\\b\\t\\n\\f\\r\\u001f\\\"\\\\/é€😀\"}"
+        );
+    }
+
+    #[test]
+    fn jcs_writes_integers_plainly_and_nests() {
+        let v = json!({"n": [0, -1, 9007199254740991_u64, {"z": null, "a": true}], "e": {}});
+        assert_eq!(
+            String::from_utf8(canonical(&v)).expect("utf8"),
+            "{\"e\":{},\"n\":[0,-1,9007199254740991,{\"a\":true,\"z\":null}]}"
+        );
+    }
+}

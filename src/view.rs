@@ -1,0 +1,911 @@
+//! The point-in-time view: the landscape on a day, as known at a ledger
+//! position ([`replay`]), its renderers ([`render_text`],
+//! [`render_markdown`], JSON through serde) and the parsing of positions
+//! ([`resolve_position`]).
+//!
+//! A fact dated with a period that `as_of` falls inside (before its last
+//! day), or with a `~`/`?` qualifier, is *tentative*: the JSON says
+//! `"tentative": true` and the text says "possibly since".
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, NaiveTime};
+use serde::Serialize;
+
+use crate::date::Date;
+use crate::event::{Party, short_hash};
+use crate::fold::{Figure, Knowledge, Org, PlanStatus, Stamp, State};
+use crate::record::{Entry, GENESIS_PREV};
+
+/// The ledger position a view was folded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownAt {
+    /// Records with `seq <= this` are known (0: none).
+    pub seq: u64,
+    /// The hash of that record (64 zeros for seq 0).
+    pub hash: String,
+}
+
+/// The landscape on a day, as known at a position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct View {
+    /// The day shown, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// The state of knowledge.
+    pub known_at: KnownAt,
+    /// Organisations in existence on `as_of` (with `--all`, ended ones too),
+    /// by id.
+    pub organisations: Vec<OrgView>,
+    /// Plans stated on or before `as_of` that have not happened yet (with
+    /// `--all`, also those fulfilled, retracted or superseded), by seq.
+    pub planned: Vec<PlanView>,
+}
+
+/// One organisation in a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgView {
+    /// Identifier.
+    pub id: String,
+    /// Name on `as_of`.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Start of its existence, as written (precision kept).
+    pub since: String,
+    /// Whether `since` is only possibly before `as_of`.
+    pub since_tentative: bool,
+    /// Seq of the event that created it.
+    pub since_seq: u64,
+    /// Attributes, `seat` among them.
+    pub attrs: BTreeMap<String, String>,
+    /// Open sites.
+    pub sites: Vec<SiteView>,
+    /// Labels held.
+    pub labels: Vec<LabelView>,
+    /// Programs it runs (with `--all`, ended ones too).
+    pub programs: Vec<ProgramView>,
+    /// Latest figure per name.
+    pub figures: Vec<FigureView>,
+    /// People in roles.
+    pub roles: Vec<RoleView>,
+    /// Members.
+    pub members: Vec<PartyView>,
+    /// Partners.
+    pub partners: Vec<PartyView>,
+    /// Where it came from.
+    pub predecessors: Vec<LinkView>,
+    /// What it went into or carved out.
+    pub successors: Vec<LinkView>,
+    /// Earlier names, oldest first.
+    pub former_names: Vec<FormerName>,
+    /// Set for an ended organisation (shown with `--all` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<EndedView>,
+}
+
+/// An open site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteView {
+    /// The place.
+    pub site: String,
+    /// Opened on.
+    pub since: String,
+    /// Only possibly open on `as_of`.
+    pub tentative: bool,
+}
+
+/// A label held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelView {
+    /// The label.
+    pub label: String,
+    /// The granting body, if known.
+    pub by: Option<String>,
+    /// Granted on.
+    pub since: String,
+    /// Only possibly held on `as_of`.
+    pub tentative: bool,
+}
+
+/// A program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgramView {
+    /// Identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Kind, if given.
+    pub kind: Option<String>,
+    /// Launched on.
+    pub since: String,
+    /// Only possibly running on `as_of`.
+    pub tentative: bool,
+    /// Its latest figures.
+    pub figures: Vec<FigureView>,
+    /// End date, if it has ended (with `--all` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+}
+
+/// A figure with its date and sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FigureView {
+    /// Name: `members`, `staff`…
+    pub name: String,
+    /// Value.
+    pub value: u64,
+    /// The date it describes.
+    pub date: String,
+    /// Seq of the event.
+    pub seq: u64,
+    /// The documents it comes from.
+    pub sources: Vec<String>,
+}
+
+/// A person in a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleView {
+    /// The role.
+    pub role: String,
+    /// The person.
+    pub person: String,
+    /// Since.
+    pub since: String,
+    /// Only possibly in the role on `as_of`.
+    pub tentative: bool,
+}
+
+/// A member or partner: `{"org": id}` or `{"name": text}`, with since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyView {
+    /// The party.
+    #[serde(flatten)]
+    pub party: Party,
+    /// Since.
+    pub since: String,
+    /// Only possibly a member on `as_of`.
+    pub tentative: bool,
+}
+
+/// A lineage link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkView {
+    /// The other organisation.
+    pub id: String,
+    /// The change: `fusion`, `absorption`…
+    pub mode: String,
+    /// When.
+    pub date: String,
+    /// Seq of the change.
+    pub seq: u64,
+}
+
+/// A former name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormerName {
+    /// The name.
+    pub name: String,
+    /// Used since.
+    pub since: String,
+}
+
+/// How an organisation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndedView {
+    /// When.
+    pub date: String,
+    /// `dissolved`, or the change mode.
+    pub how: String,
+    /// Successors.
+    pub into: Vec<String>,
+    /// Seq of the event.
+    pub seq: u64,
+}
+
+/// A plan in a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanView {
+    /// Seq of the record that states it.
+    pub seq: u64,
+    /// Its hash: what `fulfils` names.
+    pub hash: String,
+    /// When it was stated.
+    pub stated: String,
+    /// When it is to happen.
+    pub date: String,
+    /// The planned event's type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// One line.
+    pub summary: String,
+    /// Status on `as_of`.
+    pub status: PlanStatus,
+    /// Seq of the event that fulfilled it by `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fulfilled_by: Option<u64>,
+    /// Seq of the correction that retracted or superseded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_by: Option<u64>,
+}
+
+/// What a view includes beyond the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewOptions {
+    /// Also ended organisations and programs, and plans already fulfilled,
+    /// retracted or superseded (`--all`).
+    pub include_ended: bool,
+}
+
+/// The landscape on `as_of`, as known at seq `known_at` (clamped to the
+/// head), without ended organisations.
+pub fn replay(entries: &[Entry], as_of: NaiveDate, known_at: u64) -> View {
+    replay_with(entries, as_of, known_at, ViewOptions::default())
+}
+
+/// As [`replay`], with options.
+pub fn replay_with(
+    entries: &[Entry],
+    as_of: NaiveDate,
+    known_at: u64,
+    options: ViewOptions,
+) -> View {
+    let knowledge = Knowledge::new(entries, known_at);
+    let state = knowledge.fold_until(as_of);
+    let hash = entries
+        .binary_search_by_key(&knowledge.position, |e| e.seq)
+        .ok()
+        .and_then(|i| entries.get(i))
+        .map_or(GENESIS_PREV, |e| e.hash.as_str());
+    view_of(&knowledge, &state, hash, as_of, options)
+}
+
+/// Builds the view from a knowledge and the state folded from it up to
+/// `as_of`; `hash` is the hash of the record at `knowledge.position`.
+pub fn view_of(
+    knowledge: &Knowledge<'_>,
+    state: &State,
+    hash: &str,
+    as_of: NaiveDate,
+    options: ViewOptions,
+) -> View {
+    let organisations = state
+        .orgs
+        .values()
+        .filter(|o| options.include_ended || o.is_alive())
+        .map(|o| org_view(o, state, as_of, options))
+        .collect();
+    let planned = knowledge
+        .plans
+        .iter()
+        .filter(|p| p.stated.counts_on(as_of))
+        .filter_map(|p| {
+            let status = p.status_on(as_of);
+            if !options.include_ended
+                && !matches!(status, PlanStatus::Pending | PlanStatus::Overdue)
+            {
+                return None;
+            }
+            Some(PlanView {
+                seq: p.seq,
+                hash: p.hash.to_owned(),
+                stated: p.stated.to_string(),
+                date: p.planned.date.to_string(),
+                event_type: p.planned.type_name().to_owned(),
+                summary: p.planned.summary(),
+                status,
+                fulfilled_by: match status {
+                    PlanStatus::Fulfilled => p.fulfilled_on(as_of).map(|f| f.seq),
+                    _ => None,
+                },
+                corrected_by: p.corrected.map(|c| c.seq),
+            })
+        })
+        .collect();
+    View {
+        as_of: as_of.format("%Y-%m-%d").to_string(),
+        known_at: KnownAt {
+            seq: knowledge.position,
+            hash: hash.to_owned(),
+        },
+        organisations,
+        planned,
+    }
+}
+
+fn tentative(d: &Date, as_of: NaiveDate) -> bool {
+    d.is_tentative_on(as_of)
+}
+
+fn figures_view(figures: &BTreeMap<String, Figure>) -> Vec<FigureView> {
+    figures
+        .iter()
+        .map(|(name, f)| FigureView {
+            name: name.clone(),
+            value: f.value,
+            date: f.at.date.to_string(),
+            seq: f.at.seq,
+            sources: f.sources.iter().map(|s| s.doc.clone()).collect(),
+        })
+        .collect()
+}
+
+fn parties(map: &BTreeMap<Party, Stamp>, as_of: NaiveDate) -> Vec<PartyView> {
+    map.iter()
+        .map(|(party, s)| PartyView {
+            party: party.clone(),
+            since: s.date.to_string(),
+            tentative: tentative(&s.date, as_of),
+        })
+        .collect()
+}
+
+fn links(links: &[crate::fold::Link]) -> Vec<LinkView> {
+    links
+        .iter()
+        .map(|l| LinkView {
+            id: l.id.clone(),
+            mode: l.mode.as_str().to_owned(),
+            date: l.at.date.to_string(),
+            seq: l.at.seq,
+        })
+        .collect()
+}
+
+fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> OrgView {
+    let programs = o
+        .programs
+        .iter()
+        .filter_map(|id| state.programs.get(id))
+        .filter(|p| options.include_ended || p.ended.is_none())
+        .map(|p| ProgramView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            kind: p.kind.clone(),
+            since: p.since.date.to_string(),
+            tentative: tentative(&p.since.date, as_of),
+            figures: figures_view(&p.figures),
+            ended: p.ended.as_ref().map(|e| e.date.to_string()),
+        })
+        .collect();
+    let roles = o
+        .roles
+        .iter()
+        .flat_map(|(role, people)| {
+            people.iter().map(move |(person, s)| RoleView {
+                role: role.clone(),
+                person: person.clone(),
+                since: s.date.to_string(),
+                tentative: tentative(&s.date, as_of),
+            })
+        })
+        .collect();
+    let former_names = o
+        .names
+        .iter()
+        .take(o.names.len().saturating_sub(1))
+        .map(|n| FormerName {
+            name: n.name.clone(),
+            since: n.since.date.to_string(),
+        })
+        .collect();
+    OrgView {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        kind: o.kind.clone(),
+        since: o.since.date.to_string(),
+        since_tentative: tentative(&o.since.date, as_of),
+        since_seq: o.since.seq,
+        attrs: o
+            .attrs
+            .iter()
+            .map(|(k, a)| (k.clone(), a.value.clone()))
+            .collect(),
+        sites: o
+            .sites
+            .iter()
+            .map(|(site, s)| SiteView {
+                site: site.clone(),
+                since: s.date.to_string(),
+                tentative: tentative(&s.date, as_of),
+            })
+            .collect(),
+        labels: o
+            .labels
+            .iter()
+            .map(|(label, h)| LabelView {
+                label: label.clone(),
+                by: h.by.clone(),
+                since: h.since.date.to_string(),
+                tentative: tentative(&h.since.date, as_of),
+            })
+            .collect(),
+        programs,
+        figures: figures_view(&o.figures),
+        roles,
+        members: parties(&o.members, as_of),
+        partners: parties(&o.partners, as_of),
+        predecessors: links(&o.predecessors),
+        successors: links(&o.successors),
+        former_names,
+        ended: o.ended.as_ref().map(|e| EndedView {
+            date: e.at.date.to_string(),
+            how: e.how.as_str().to_owned(),
+            into: e.into.clone(),
+            seq: e.at.seq,
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+fn since_phrase(date: &str, tentative: bool) -> String {
+    if tentative {
+        format!("possibly since {date}")
+    } else {
+        format!("since {date}")
+    }
+}
+
+fn party_text(p: &Party) -> String {
+    match p {
+        Party::Org(id) => id.clone(),
+        Party::Name(n) => n.clone(),
+    }
+}
+
+/// The detail lines of one organisation: (label, items).
+fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
+    let dated = |what: String, since: &str, t: bool| format!("{what} ({})", since_phrase(since, t));
+    let fig = |f: &FigureView| {
+        format!(
+            "{} {} ({}; {})",
+            f.name,
+            f.value,
+            f.date,
+            f.sources.join("; ")
+        )
+    };
+    let mut out: Vec<(&'static str, Vec<String>)> = vec![
+        (
+            "attributes",
+            o.attrs.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+        ),
+        (
+            "sites",
+            o.sites
+                .iter()
+                .map(|s| dated(s.site.clone(), &s.since, s.tentative))
+                .collect(),
+        ),
+        (
+            "labels",
+            o.labels
+                .iter()
+                .map(|l| {
+                    let by =
+                        l.by.as_ref()
+                            .map(|b| format!(", by {b}"))
+                            .unwrap_or_default();
+                    format!("{} ({}{by})", l.label, since_phrase(&l.since, l.tentative))
+                })
+                .collect(),
+        ),
+        (
+            "programs",
+            o.programs
+                .iter()
+                .map(|p| {
+                    let mut s = format!("{} \"{}\"", p.id, p.name);
+                    if let Some(k) = &p.kind {
+                        let _ = write!(s, " [{k}]");
+                    }
+                    let _ = write!(s, " ({}", since_phrase(&p.since, p.tentative));
+                    if let Some(e) = &p.ended {
+                        let _ = write!(s, ", ended {e}");
+                    }
+                    s.push(')');
+                    for f in &p.figures {
+                        let _ = write!(s, "; {}", fig(f));
+                    }
+                    s
+                })
+                .collect(),
+        ),
+        ("figures", o.figures.iter().map(fig).collect()),
+        (
+            "roles",
+            o.roles
+                .iter()
+                .map(|r| dated(format!("{}: {}", r.role, r.person), &r.since, r.tentative))
+                .collect(),
+        ),
+        (
+            "members",
+            o.members
+                .iter()
+                .map(|m| dated(party_text(&m.party), &m.since, m.tentative))
+                .collect(),
+        ),
+        (
+            "partners",
+            o.partners
+                .iter()
+                .map(|m| dated(party_text(&m.party), &m.since, m.tentative))
+                .collect(),
+        ),
+        (
+            "predecessors",
+            o.predecessors
+                .iter()
+                .map(|l| format!("{} ({}, {}, seq {})", l.id, l.mode, l.date, l.seq))
+                .collect(),
+        ),
+        (
+            "former names",
+            o.former_names
+                .iter()
+                .map(|n| format!("{} (since {})", n.name, n.since))
+                .collect(),
+        ),
+    ];
+    if let Some(e) = &o.ended {
+        let into = if e.into.is_empty() {
+            String::new()
+        } else {
+            format!(" into {}", e.into.join(", "))
+        };
+        out.push((
+            "ended",
+            vec![format!("{} ({}{into}, seq {})", e.date, e.how, e.seq)],
+        ));
+        out.push((
+            "successors",
+            o.successors
+                .iter()
+                .map(|l| format!("{} ({}, {}, seq {})", l.id, l.mode, l.date, l.seq))
+                .collect(),
+        ));
+    }
+    out.retain(|(_, items)| !items.is_empty());
+    out
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(width(cell));
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(cell);
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(width(cell));
+            l.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+fn known_phrase(v: &View) -> String {
+    if v.known_at.seq == 0 {
+        "as known at seq 0 (nothing recorded)".to_owned()
+    } else {
+        format!(
+            "as known at seq {} ({})",
+            v.known_at.seq,
+            short_hash(&v.known_at.hash)
+        )
+    }
+}
+
+/// A terminal rendering: a table of organisations, their details, then the
+/// plans. Tentative facts read "possibly since …".
+pub fn render_text(v: &View) -> String {
+    let mut out = format!("Landscape on {}, {}\n\n", v.as_of, known_phrase(v));
+    if v.organisations.is_empty() {
+        out.push_str("No organisations exist on this date.\n");
+    } else {
+        let rows: Vec<Vec<String>> = v
+            .organisations
+            .iter()
+            .map(|o| {
+                let mut exists = since_phrase(&o.since, o.since_tentative);
+                if let Some(e) = &o.ended {
+                    let _ = write!(exists, ", ended {}", e.date);
+                }
+                vec![
+                    o.id.clone(),
+                    o.name.clone(),
+                    o.kind.clone(),
+                    exists,
+                    o.attrs.get("seat").cloned().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["ID", "NAME", "KIND", "EXISTS", "SEAT"], &rows));
+        for o in &v.organisations {
+            let d = details(o);
+            if d.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "\n{}: {}\n", o.id, o.name);
+            let w = d.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+            for (k, items) in d {
+                for (i, item) in items.iter().enumerate() {
+                    let label = if i == 0 { k } else { "" };
+                    let _ = writeln!(out, "  {label:<w$}  {item}");
+                }
+            }
+        }
+    }
+    out.push('\n');
+    if v.planned.is_empty() {
+        out.push_str("No plans pending.\n");
+    } else {
+        out.push_str("Planned\n");
+        let rows: Vec<Vec<String>> = v
+            .planned
+            .iter()
+            .map(|p| {
+                vec![
+                    p.seq.to_string(),
+                    p.stated.clone(),
+                    p.date.clone(),
+                    p.status.as_str().to_owned(),
+                    p.event_type.clone(),
+                    p.summary.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["SEQ", "STATED", "FOR", "STATUS", "TYPE", "SUMMARY"],
+            &rows,
+        ));
+    }
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// A Markdown rendering: a table, a section per organisation, the plans.
+pub fn render_markdown(v: &View) -> String {
+    let mut out = format!("# Landscape on {}\n\n", v.as_of);
+    let _ = writeln!(
+        out,
+        "{}{}.\n",
+        known_phrase(v)[..1].to_uppercase(),
+        &known_phrase(v)[1..]
+    );
+    if v.organisations.is_empty() {
+        out.push_str("No organisations exist on this date.\n\n");
+    } else {
+        out.push_str("| id | name | kind | exists | seat |\n|---|---|---|---|---|\n");
+        for o in &v.organisations {
+            let mut exists = since_phrase(&o.since, o.since_tentative);
+            if let Some(e) = &o.ended {
+                let _ = write!(exists, ", ended {}", e.date);
+            }
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                md_cell(&o.id),
+                md_cell(&o.name),
+                md_cell(&o.kind),
+                md_cell(&exists),
+                md_cell(o.attrs.get("seat").map_or("", String::as_str))
+            );
+        }
+        out.push('\n');
+        for o in &v.organisations {
+            let d = details(o);
+            if d.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "## `{}`: {}\n\n", o.id, md_cell(&o.name));
+            for (k, items) in d {
+                let _ = writeln!(out, "- **{k}**: {}", md_cell(&items.join("; ")));
+            }
+            out.push('\n');
+        }
+    }
+    if v.planned.is_empty() {
+        out.push_str("No plans pending.\n");
+    } else {
+        out.push_str("## Planned\n\n| seq | stated | for | status | type | summary |\n|---|---|---|---|---|---|\n");
+        for p in &v.planned {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                p.seq,
+                md_cell(&p.stated),
+                md_cell(&p.date),
+                p.status.as_str(),
+                p.event_type,
+                md_cell(&p.summary)
+            );
+        }
+    }
+    out
+}
+
+/// Renders the view as pretty JSON, with a final newline.
+pub fn render_json(v: &View) -> String {
+    // Serialising plain data with string keys cannot fail.
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+// ---------------------------------------------------------------------------
+// Positions
+// ---------------------------------------------------------------------------
+
+/// Why a `--known-at` position cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PositionError {
+    /// A seq beyond the head.
+    #[error("seq {seq} is beyond the ledger's head (seq {head})")]
+    BeyondHead {
+        /// The seq asked for.
+        seq: u64,
+        /// The head.
+        head: u64,
+    },
+    /// No record hash starts with the prefix.
+    #[error("no record hash starts with `{prefix}`")]
+    NoSuchHash {
+        /// The prefix.
+        prefix: String,
+    },
+    /// Several record hashes start with the prefix.
+    #[error(
+        "hash prefix `{prefix}` is ambiguous: it matches seq {first} and seq {second}; give more digits"
+    )]
+    AmbiguousHash {
+        /// The prefix.
+        prefix: String,
+        /// One match.
+        first: u64,
+        /// Another match.
+        second: u64,
+    },
+    /// All digits, a valid seq and a unique hash prefix at once.
+    #[error(
+        "`{text}` is both seq {text} and the prefix of the hash of seq {hash_seq}; write `seq:{text}` or `hash:{text}`"
+    )]
+    Ambiguous {
+        /// The text.
+        text: String,
+        /// The record whose hash it prefixes.
+        hash_seq: u64,
+    },
+    /// Not a seq, a hash prefix or a time.
+    #[error(
+        "`{text}` is not a ledger position; use a seq (`42`), a hash prefix of at least 4 hex digits (`3f2a9c`), an RFC 3339 time (`2016-09-01T00:00:00Z`) or a day (`2016-09-01`, its end)"
+    )]
+    Syntax {
+        /// The text.
+        text: String,
+    },
+}
+
+/// Resolves a `--known-at` position to a seq: a seq number (`0` means
+/// nothing known), a hash prefix of at least 4 lowercase hex digits that
+/// matches one record, an RFC 3339 time (the last record recorded at or
+/// before it), or a day `YYYY-MM-DD` (its end, 23:59:59 UTC). `seq:N` and
+/// `hash:PREFIX` force a reading.
+pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionError> {
+    let text = text.trim();
+    let head = entries.last().map_or(0, |e| e.seq);
+    let as_seq = |digits: &str| -> Option<Result<u64, PositionError>> {
+        let seq: u64 = digits.parse().ok()?;
+        Some(if seq > head {
+            Err(PositionError::BeyondHead { seq, head })
+        } else {
+            Ok(seq)
+        })
+    };
+    if let Some(d) = text.strip_prefix("seq:") {
+        return as_seq(d).unwrap_or_else(|| Err(syntax(text)));
+    }
+    if let Some(h) = text.strip_prefix("hash:") {
+        return by_hash(entries, h).unwrap_or_else(|| Err(syntax(text)));
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seq = as_seq(text).unwrap_or_else(|| Err(syntax(text)));
+        if text.len() >= 4
+            && let Some(Ok(hash_seq)) = by_hash(entries, text)
+        {
+            return match seq {
+                Ok(_) => Err(PositionError::Ambiguous {
+                    text: text.to_owned(),
+                    hash_seq,
+                }),
+                Err(_) => Ok(hash_seq),
+            };
+        }
+        return seq;
+    }
+    if let Some(r) = by_hash(entries, text) {
+        return r;
+    }
+    let time = DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|_| text.len() == 10)
+                .and_then(|d| {
+                    d.and_time(NaiveTime::from_hms_opt(23, 59, 59)?)
+                        .and_utc()
+                        .into()
+                })
+        })
+        .ok_or_else(|| syntax(text))?;
+    Ok(entries
+        .iter()
+        .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0))
+}
+
+fn syntax(text: &str) -> PositionError {
+    PositionError::Syntax {
+        text: text.to_owned(),
+    }
+}
+
+/// `None` if `prefix` is not 4+ lowercase hex digits.
+fn by_hash(entries: &[Entry], prefix: &str) -> Option<Result<u64, PositionError>> {
+    if prefix.len() < 4
+        || prefix.len() > 64
+        || !prefix
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    let mut hits = entries.iter().filter(|e| e.hash.starts_with(prefix));
+    Some(match (hits.next(), hits.next()) {
+        (None, _) => Err(PositionError::NoSuchHash {
+            prefix: prefix.to_owned(),
+        }),
+        (Some(a), None) => Ok(a.seq),
+        (Some(a), Some(b)) => Err(PositionError::AmbiguousHash {
+            prefix: prefix.to_owned(),
+            first: a.seq,
+            second: b.seq,
+        }),
+    })
+}

@@ -1,0 +1,248 @@
+//! The ledger commands end to end: init, append, verify, log, repair, with
+//! their output and exit codes pinned by insta snapshots.
+
+mod common;
+
+use common::TestEnv;
+use insta::assert_snapshot;
+
+const EDIT: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit","kind":"cluster","attrs":{"seat":"Lyon"},"sources":[{"doc":"a.txt","quote":"Depuis 2008"}]}"#;
+const GRILOG: &str = r#"{"type":"created","date":"2000","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{"doc":"b.txt"}]}"#;
+const FUSION: &str = r#"{"type":"transformed","mode":"fusion","date":"2015-05~","from":["edit","grilog"],"to":["clustr"],"new":[{"id":"clustr","name":"Clust'R Numérique","kind":"cluster"}],"sources":[{"doc":"a.txt"}],"note":"début mai, year inferred"}"#;
+
+fn landscape() -> TestEnv {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n{FUSION}\n"));
+    env
+}
+
+#[test]
+fn init_creates_an_empty_ledger_once() {
+    let env = TestEnv::new();
+    assert_snapshot!(env.run(&["init"]), @r"
+    exit: 0
+    --- stdout
+    created empty ledger $TMP/ledger.jsonl
+    ");
+    assert_snapshot!(env.run(&["init"]), @r"
+    exit: 2
+    --- stderr
+    error: `$TMP/ledger.jsonl` already exists; fusion never overwrites a ledger
+    ");
+    assert_snapshot!(env.run(&["verify"]), @r"
+    exit: 0
+    --- stdout
+    ok: 0 records, head 0000000000000000000000000000000000000000000000000000000000000000
+    ");
+}
+
+#[test]
+fn append_prints_the_new_head_and_verify_agrees() {
+    let env = TestEnv::with_ledger();
+    let r = env.run_with_stdin(&["append"], &format!("{EDIT}\n{GRILOG}\n"));
+    assert_snapshot!(r, @"
+    exit: 0
+    --- stdout
+    appended 2 event(s); head is now seq 2 fc7dcb938b3e13e9e88eeb0826ef0b522feb59f04a5ccb96b828314a9238bfb5
+    ");
+    let head = r.stdout.split_whitespace().last().expect("hash").to_owned();
+    let v = env.run(&["verify"]);
+    assert_eq!(v.stdout, format!("ok: 2 records, head {head}\n"));
+}
+
+#[test]
+fn append_from_a_file_and_a_pretty_printed_single_event() {
+    let env = TestEnv::with_ledger();
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(EDIT).expect("json"),
+    )
+    .expect("pretty");
+    std::fs::write(env.dir().join("one.json"), pretty).expect("write");
+    let r = env.run(&["append", "one.json"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout
+            .starts_with("appended 1 event(s); head is now seq 1 "),
+        "{r}"
+    );
+}
+
+#[test]
+fn log_lists_filters_and_prints_json_as_stored() {
+    let env = landscape();
+    assert_snapshot!(env.run(&["log"]), @r#"
+    exit: 0
+    --- stdout
+        1  2026-01-01T00:00:00Z  2008          created           edit "Edit" (cluster)  6754157b1909
+        2  2026-01-01T00:00:00Z  2000          created           grilog "GRILOG" (cluster)  fc7dcb938b3e
+        3  2026-01-01T00:00:00Z  2015-05~      transformed       fusion edit + grilog -> clustr  5a691a4072ec
+    "#);
+    assert_snapshot!(env.run(&["log", "--org", "grilog", "--type", "transformed"]), @"
+    exit: 0
+    --- stdout
+        3  2026-01-01T00:00:00Z  2015-05~      transformed       fusion edit + grilog -> clustr  5a691a4072ec
+    ");
+    assert_snapshot!(env.run(&["log", "--seq", "2..2"]), @r#"
+    exit: 0
+    --- stdout
+        2  2026-01-01T00:00:00Z  2000          created           grilog "GRILOG" (cluster)  fc7dcb938b3e
+    "#);
+    let json = env.run(&["log", "--format", "json"]);
+    assert_eq!(json.stdout.as_bytes(), env.ledger_bytes().as_slice());
+    assert_snapshot!(env.run(&["log", "--seq", "x"]), @"
+    exit: 2
+    --- stderr
+    error: --seq `x` is not a seq range; use 5..10, 5.., ..10 or 7
+    ");
+    assert_snapshot!(env.run(&["log", "--type", "merger"]), @"
+    exit: 2
+    --- stderr
+    error: --type `merger` is not an event type; one of: created, transformed, renamed, dissolved, attribute_set, label_granted, label_withdrawn, candidacy, program_launched, program_ended, site_opened, site_closed, joined, left, role_started, role_ended, figures, milestone, planned, correction
+    ");
+}
+
+#[test]
+fn rejections_name_the_place_and_rule_and_leave_the_ledger_unchanged() {
+    let env = landscape();
+    let before = env.ledger_bytes();
+    let cases = [
+        ("bad json", format!("{EDIT}\n{{\"type\": ")),
+        ("unknown field", GRILOG.replace("\"kind\"", "\"knid\"")),
+        ("bad date", GRILOG.replace("2000", "2000-13").replace("grilog", "g2")),
+        ("id reused", GRILOG.to_owned()),
+        ("ended org", r#"{"type":"renamed","date":"2016","org":"edit","name":"E","sources":[{"doc":"x"}]}"#.to_owned()),
+        ("unknown org", r#"{"type":"site_opened","date":"2016","org":"nope","site":"Lyon","sources":[{"doc":"x"}]}"#.to_owned()),
+        ("no source", r#"{"type":"dissolved","date":"2016","org":"clustr","sources":[]}"#.to_owned()),
+        ("backdated break", r#"{"type":"dissolved","date":"2010","org":"grilog","sources":[{"doc":"x"}]}"#.to_owned()),
+    ];
+    let mut all = String::new();
+    for (name, input) in cases {
+        let r = env.run_with_stdin(&["append"], &input);
+        all.push_str(&format!("## {name}\n{r}\n"));
+        assert_eq!(env.ledger_bytes(), before, "{name} changed the ledger");
+    }
+    assert_snapshot!(all);
+}
+
+#[test]
+fn one_bad_event_in_a_batch_writes_nothing() {
+    let env = TestEnv::with_ledger();
+    let before = env.ledger_bytes();
+    let r = env.run_with_stdin(&["append"], &format!("{EDIT}\n{GRILOG}\n{}\n", EDIT));
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr
+            .contains("event #3 of the batch (seq 3, `created`)"),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), before);
+}
+
+#[test]
+fn expect_head_detects_a_moved_head() {
+    let env = TestEnv::with_ledger();
+    env.append(EDIT);
+    let head = env
+        .run(&["verify"])
+        .stdout
+        .split_whitespace()
+        .last()
+        .expect("h")
+        .to_owned();
+    let before = env.ledger_bytes();
+    let stale = env.run_with_stdin(&["append", "--expect-head", "0000000000"], GRILOG);
+    assert_eq!(stale.code, 6, "{stale}");
+    assert!(stale.stderr.contains("head moved"), "{stale}");
+    assert_eq!(env.ledger_bytes(), before);
+    let ok = env.run_with_stdin(&["append", "--expect-head", &head[..12]], GRILOG);
+    assert_eq!(ok.code, 0, "{ok}");
+}
+
+#[test]
+fn verify_names_the_first_bad_line_and_exits_4() {
+    let env = landscape();
+    let text = String::from_utf8(env.ledger_bytes()).expect("utf8");
+    std::fs::write(env.ledger(), text.replace("GRILOG", "GRIL0G")).expect("write");
+    assert_snapshot!(env.run(&["verify"]), @"
+    exit: 4
+    --- stderr
+    error: `$TMP/ledger.jsonl` line 2 (seq 2): hash mismatch: stored fc7dcb938b3e13e9e88eeb0826ef0b522feb59f04a5ccb96b828314a9238bfb5, content hashes to 2edd3aedee856a00655bab4a5dd8d6254dc280253cfa5b189c522e7c403ebf60
+    ");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(env.ledger(), format!("{}\n{}\n", lines[0], lines[2])).expect("write");
+    assert_snapshot!(env.run(&["verify"]), @"
+    exit: 4
+    --- stderr
+    error: `$TMP/ledger.jsonl` line 2: `seq` is 3, expected 2 (records must be numbered 1, 2, 3… without gaps)
+    ");
+}
+
+#[test]
+fn a_torn_last_line_is_reported_apart_from_tampering_and_repaired() {
+    let env = landscape();
+    let good = env.ledger_bytes();
+    let mut torn = good.clone();
+    torn.extend_from_slice(br#"{"v":1,"seq":4,"recorded":"2026"#);
+    std::fs::write(env.ledger(), &torn).expect("write");
+    assert_snapshot!(env.run(&["verify"]), @"
+    exit: 5
+    --- stderr
+    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline): an append was interrupted; run `fusion repair`
+    ");
+    let refused = env.run_with_stdin(&["append"], GRILOG.replace("grilog", "g2").as_str());
+    assert_eq!(refused.code, 5, "{refused}");
+    assert_eq!(env.ledger_bytes(), torn);
+    assert_snapshot!(env.run(&["repair"]), @"
+    exit: 0
+    --- stdout
+    $TMP/ledger.jsonl: removed the incomplete line 4 (31 bytes)
+    ");
+    assert_eq!(env.ledger_bytes(), good);
+    assert_snapshot!(env.run(&["repair"]), @"
+    exit: 0
+    --- stdout
+    $TMP/ledger.jsonl: nothing to repair
+    ");
+}
+
+#[test]
+fn repair_never_touches_a_tampered_ledger() {
+    let env = landscape();
+    let text = String::from_utf8(env.ledger_bytes())
+        .expect("utf8")
+        .replace("Lyon", "Lyom");
+    std::fs::write(env.ledger(), &text).expect("write");
+    let r = env.run(&["repair"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert_eq!(env.ledger_bytes(), text.as_bytes());
+}
+
+#[test]
+fn missing_ledger_and_bad_flags_are_usage_errors() {
+    let env = TestEnv::new();
+    assert_snapshot!(env.run(&["verify"]), @"
+    exit: 2
+    --- stderr
+    error: no ledger at `$TMP/ledger.jsonl`; create one with `fusion init --ledger $TMP/ledger.jsonl`, or pass --ledger / set FUSION_LEDGER
+    ");
+    assert_eq!(env.run(&["frobnicate"]).code, 2);
+    let mut cmd = env.command(&["verify"]);
+    cmd.env("FUSION_RECORDED", "yesterday");
+    let out = cmd.output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_stdout_pipe_exits_quietly() {
+    let env = landscape();
+    let mut child = env
+        .command(&["log"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
