@@ -1048,13 +1048,15 @@ impl Rejection {
     }
 }
 
+fn quoted(ids: &[String]) -> String {
+    let list: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+    list.join(", ")
+}
+
 fn describe_end(e: &Ended) -> String {
     match e.how {
         EndHow::Dissolved => "dissolved".to_owned(),
-        EndHow::Transformed(m) => {
-            let into: Vec<String> = e.into.iter().map(|i| format!("`{i}`")).collect();
-            format!("{} into {}", m.as_str(), into.join(", "))
-        }
+        EndHow::Transformed(m) => format!("{} into {}", m.as_str(), quoted(&e.into)),
     }
 }
 
@@ -1084,7 +1086,7 @@ fn need_org<'s>(
                 ),
                 EndHow::Transformed(_) => format!(
                     "refer to its successor ({}), or correct the date if this happened before {}",
-                    e.into.join(", "),
+                    quoted(&e.into),
                     e.at.date
                 ),
             })
@@ -1465,12 +1467,7 @@ fn check_reestablishment(
         Rule::Reestablishment,
         format!(
             "`{target}` merged into {} on {}, and `{source}` does not descend from that merger",
-            ended
-                .into
-                .iter()
-                .map(|i| format!("`{i}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            quoted(&ended.into),
             ended.at.date
         ),
     )
@@ -1899,4 +1896,977 @@ fn check_fulfils(
         .hint("one plan is fulfilled by one event; leave `fulfils` out of the others"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::as_of_day;
+    use serde_json::{Value, json};
+
+    // --- helpers -----------------------------------------------------------
+
+    fn ev(mut v: Value) -> Event {
+        if v.get("sources").is_none() {
+            v["sources"] = json!([{"doc": "test"}]);
+        }
+        Event::from_json(&v).expect("valid event")
+    }
+
+    /// A fake but well-formed hash for the record at `seq`.
+    fn h(seq: u64) -> String {
+        format!("{seq:064x}")
+    }
+
+    fn entry(seq: u64, v: &Value) -> Entry {
+        Entry {
+            seq,
+            hash: h(seq),
+            recorded: format!("2026-01-01T{:02}:{:02}:00Z", seq / 60, seq % 60),
+            event: ev(v.clone()),
+        }
+    }
+
+    fn ledger(events: &[Value]) -> Vec<Entry> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, v)| entry(i as u64 + 1, v))
+            .collect()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        as_of_day(s).expect("valid day")
+    }
+
+    /// The state on `as_of` (last day of its period) at knowledge `known`.
+    fn state(entries: &[Entry], as_of: &str, known: u64) -> State {
+        Knowledge::new(entries, known).fold_until(day(as_of))
+    }
+
+    fn head(entries: &[Entry], as_of: &str) -> State {
+        state(entries, as_of, u64::MAX)
+    }
+
+    fn created(id: &str, date: &str) -> Value {
+        json!({"type": "created", "date": date, "id": id, "name": id.to_uppercase(), "kind": "cluster"})
+    }
+
+    fn fusion(from: &[&str], to: &str, date: &str) -> Value {
+        json!({"type": "transformed", "mode": "fusion", "date": date, "from": from, "to": [to],
+               "new": [{"id": to, "name": to.to_uppercase(), "kind": "cluster"}], "sources": [{"doc": "test"}]})
+    }
+
+    fn org<'s>(s: &'s State, id: &str) -> &'s Org {
+        s.orgs.get(id).expect("organisation in state")
+    }
+
+    /// Appends `event` after `history` and returns the rejection of it.
+    fn rejected(history: &[Value], event: Value) -> Rejection {
+        let hist = ledger(history);
+        match validate(&hist, &[ev(event)], hist.len() as u64 + 1) {
+            Err(ValidationError::Rejected { index: 0, rule, .. }) => rule,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn accepted(history: &[Value], event: Value) {
+        let hist = ledger(history);
+        let r = validate(&hist, &[ev(event)], hist.len() as u64 + 1);
+        assert_eq!(r, Ok(()));
+    }
+
+    // --- apply, one event type at a time ----------------------------------
+
+    #[test]
+    fn created_brings_an_organisation_with_its_attributes() {
+        // given a creation with a seat
+        let l = ledger(&[json!({"type": "created", "date": "2008", "id": "edit", "name": "Edit",
+                                "kind": "cluster", "attrs": {"seat": "Lyon"}})]);
+        // when folded before and at 2008
+        let before = head(&l, "2007");
+        let s = head(&l, "2008");
+        // then it exists only from 2008, with name, kind, seat and its date
+        assert!(before.orgs.is_empty());
+        let o = org(&s, "edit");
+        assert_eq!((o.name.as_str(), o.kind.as_str()), ("Edit", "cluster"));
+        assert_eq!(o.attrs.get("seat").map(|a| a.value.as_str()), Some("Lyon"));
+        assert_eq!((o.since.date.as_str(), o.since.seq), ("2008", 1));
+        assert!(o.is_alive());
+    }
+
+    #[test]
+    fn a_fusion_ends_its_parts_and_creates_the_new_one() {
+        // given two clusters that fuse in May 2015
+        let l = ledger(&[created("edit", "2008"), created("grilog", "2005"), fusion(&["edit", "grilog"], "clustr", "2015-05")]);
+        // when folded in June 2015
+        let s = head(&l, "2015-06");
+        // then the parts ended into the new one, which has them as predecessors
+        for id in ["edit", "grilog"] {
+            let e = org(&s, id).ended.as_ref().expect("ended");
+            assert_eq!(e.how, EndHow::Transformed(ChangeMode::Fusion));
+            assert_eq!(e.into, vec!["clustr".to_owned()]);
+            assert_eq!(org(&s, id).successors[0].id, "clustr");
+        }
+        let c = org(&s, "clustr");
+        assert!(c.is_alive());
+        let preds: Vec<&str> = c.predecessors.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(preds, vec!["edit", "grilog"]);
+        assert_eq!(s.alive_orgs().count(), 1);
+    }
+
+    #[test]
+    fn an_absorption_ends_the_absorbed_into_an_existing_one() {
+        let l = ledger(&[
+            created("numelink", "2014"),
+            created("rhonealley", "2010"),
+            json!({"type": "transformed", "mode": "absorption", "date": "2015-06", "from": ["rhonealley"], "to": ["numelink"]}),
+        ]);
+        let s = head(&l, "2015-12");
+        assert_eq!(
+            org(&s, "rhonealley").ended.as_ref().map(|e| e.how),
+            Some(EndHow::Transformed(ChangeMode::Absorption))
+        );
+        let n = org(&s, "numelink");
+        assert!(n.is_alive());
+        assert_eq!(n.since.date.as_str(), "2014", "the absorber keeps its own start");
+        assert_eq!(n.predecessors[0].id, "rhonealley");
+    }
+
+    #[test]
+    fn a_split_ends_one_into_new_and_existing_organisations() {
+        let l = ledger(&[
+            created("big", "2000"),
+            created("other", "2000"),
+            json!({"type": "transformed", "mode": "split", "date": "2010", "from": ["big"], "to": ["east", "other"],
+                   "new": [{"id": "east", "name": "East", "kind": "cluster"}]}),
+        ]);
+        let s = head(&l, "2010");
+        assert!(!org(&s, "big").is_alive());
+        assert!(org(&s, "east").is_alive());
+        assert_eq!(org(&s, "other").predecessors[0].mode, ChangeMode::Split);
+        assert_eq!(org(&s, "east").predecessors[0].id, "big");
+    }
+
+    #[test]
+    fn a_spin_off_leaves_the_parent_alive() {
+        let l = ledger(&[
+            created("parent", "2000"),
+            json!({"type": "transformed", "mode": "spin_off", "date": "2012", "from": ["parent"], "to": ["child"],
+                   "new": [{"id": "child", "name": "Child", "kind": "company"}]}),
+        ]);
+        let s = head(&l, "2012");
+        assert!(org(&s, "parent").is_alive());
+        assert_eq!(org(&s, "parent").successors[0].id, "child");
+        assert_eq!(org(&s, "child").predecessors[0].mode, ChangeMode::SpinOff);
+    }
+
+    #[test]
+    fn a_reestablishment_brings_back_a_merged_commune_with_a_new_period() {
+        // given commune a absorbed into b in 2016, with a site before
+        let l = ledger(&[
+            created("a", "1943"),
+            created("b", "1943"),
+            json!({"type": "site_opened", "date": "1990", "org": "a", "site": "Mairie"}),
+            json!({"type": "transformed", "mode": "absorption", "date": "2016-01-01", "from": ["a"], "to": ["b"]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2019-01-01", "from": ["b"], "to": ["a"]}),
+        ]);
+        // when folded in 2017 and in 2019
+        let gone = head(&l, "2017");
+        let back = head(&l, "2019");
+        // then a is absent in 2017, alive again in 2019 with a fresh period
+        assert!(!org(&gone, "a").is_alive());
+        let a = org(&back, "a");
+        assert!(a.is_alive());
+        assert_eq!(a.since.date.as_str(), "2019-01-01");
+        assert_eq!(a.periods.len(), 1);
+        assert_eq!(a.periods[0].since.date.as_str(), "1943");
+        assert!(a.sites.is_empty(), "a new period starts without the old sites");
+        assert_eq!(a.predecessors.last().map(|p| p.mode), Some(ChangeMode::Reestablishment));
+        assert!(org(&back, "b").is_alive());
+    }
+
+    #[test]
+    fn an_id_change_carries_all_state_to_the_new_id() {
+        // given an organisation with a label, a program, a member and a membership elsewhere
+        let l = ledger(&[
+            created("old", "2000"),
+            created("club", "2000"),
+            created("m", "2000"),
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "old"}),
+            json!({"type": "program_launched", "date": "2005", "program": "p1", "name": "P", "owner": "old"}),
+            json!({"type": "joined", "date": "2005", "org": "club", "member": {"org": "old"}, "relation": "member"}),
+            json!({"type": "joined", "date": "2005", "org": "old", "member": {"org": "m"}, "relation": "partner"}),
+            json!({"type": "figures", "date": "2006", "org": "old", "values": {"staff": 3}}),
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["old"], "to": ["new"]}),
+        ]);
+        // when folded after the change
+        let s = head(&l, "2010");
+        // then the new id holds everything, the old one has ended
+        let n = org(&s, "new");
+        assert_eq!(n.name, "OLD");
+        assert_eq!(n.since.date.as_str(), "2000");
+        assert!(n.labels.contains_key("L"));
+        assert!(n.programs.contains("p1"));
+        assert_eq!(n.figures.get("staff").map(|f| f.value), Some(3));
+        assert!(n.partners.contains_key(&Party::Org("m".into())));
+        assert_eq!(s.programs.get("p1").map(|p| p.owner.as_str()), Some("new"));
+        let club = org(&s, "club");
+        assert!(club.members.contains_key(&Party::Org("new".into())));
+        assert!(!club.members.contains_key(&Party::Org("old".into())));
+        assert_eq!(
+            org(&s, "old").ended.as_ref().map(|e| e.how),
+            Some(EndHow::Transformed(ChangeMode::IdChange))
+        );
+        assert_eq!(n.predecessors[0].id, "old");
+        // and the member m is now recorded as a partner of `new` in the reverse index
+        assert!(s.member_of.get("m").is_some_and(|set| set.contains(&("new".to_owned(), Relation::Partner))));
+    }
+
+    #[test]
+    fn renamed_keeps_the_name_history() {
+        let l = ledger(&[created("x", "2000"), json!({"type": "renamed", "date": "2016-09-28", "org": "x", "name": "Auvergne-Rhône-Alpes"})]);
+        assert_eq!(org(&head(&l, "2016-09-27"), "x").name, "X");
+        let s = head(&l, "2016");
+        let names: Vec<&str> = org(&s, "x").names.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, vec!["X", "Auvergne-Rhône-Alpes"]);
+    }
+
+    #[test]
+    fn dissolved_ends_the_organisation_and_its_memberships() {
+        let l = ledger(&[
+            created("club", "2000"),
+            created("x", "2000"),
+            json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "x"}, "relation": "member"}),
+            json!({"type": "dissolved", "date": "2010", "org": "x"}),
+        ]);
+        let before = head(&l, "2009");
+        let after = head(&l, "2010");
+        assert!(org(&before, "club").members.contains_key(&Party::Org("x".into())));
+        assert_eq!(org(&after, "x").ended.as_ref().map(|e| e.how), Some(EndHow::Dissolved));
+        assert!(org(&after, "club").members.is_empty());
+    }
+
+    #[test]
+    fn attribute_set_sets_and_null_removes() {
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "attribute_set", "date": "2001", "org": "x", "key": "seat", "value": "Lyon"}),
+            json!({"type": "attribute_set", "date": "2005", "org": "x", "key": "seat", "value": null}),
+        ]);
+        assert_eq!(org(&head(&l, "2003"), "x").attrs.get("seat").map(|a| a.value.as_str()), Some("Lyon"));
+        assert!(org(&head(&l, "2005"), "x").attrs.is_empty());
+    }
+
+    #[test]
+    fn labels_are_granted_and_withdrawn() {
+        let l = ledger(&[
+            created("lyon", "2000"),
+            json!({"type": "label_granted", "date": "2014-11-12", "label": "French Tech", "holder": "lyon", "by": "Mission French Tech"}),
+            json!({"type": "label_withdrawn", "date": "2020", "label": "French Tech", "holder": "lyon"}),
+        ]);
+        let s = head(&l, "2015");
+        let held = org(&s, "lyon").labels.get("French Tech").expect("held");
+        assert_eq!(held.by.as_deref(), Some("Mission French Tech"));
+        assert_eq!(held.since.date.as_str(), "2014-11-12");
+        assert!(org(&head(&l, "2020"), "lyon").labels.is_empty());
+    }
+
+    #[test]
+    fn candidacies_keep_their_latest_status() {
+        let l = ledger(&[
+            created("annecy", "2000"),
+            json!({"type": "candidacy", "date": "2015-03", "label": "French Tech", "candidate": "annecy", "status": "filed"}),
+            json!({"type": "candidacy", "date": "2015-06-25", "label": "French Tech", "candidate": "annecy", "status": "refused"}),
+        ]);
+        let key = ("French Tech".to_owned(), "annecy".to_owned());
+        assert_eq!(head(&l, "2015-05").candidacies.get(&key).map(|c| c.status), Some(CandidacyStatus::Filed));
+        assert_eq!(head(&l, "2015").candidacies.get(&key).map(|c| c.status), Some(CandidacyStatus::Refused));
+    }
+
+    #[test]
+    fn programs_launch_end_and_carry_figures() {
+        let l = ledger(&[
+            created("bivouac", "2015"),
+            json!({"type": "program_launched", "date": "2016-10", "program": "auvermoov", "name": "Auvermoov", "owner": "bivouac", "kind": "call_for_projects"}),
+            json!({"type": "figures", "date": "2016-11", "org": "auvermoov", "values": {"applicants": 40}}),
+            json!({"type": "program_ended", "date": "2017-01", "program": "auvermoov"}),
+        ]);
+        let s = head(&l, "2016-12");
+        let p = s.programs.get("auvermoov").expect("program");
+        assert_eq!(p.owner, "bivouac");
+        assert!(p.ended.is_none());
+        assert_eq!(p.figures.get("applicants").map(|f| f.value), Some(40));
+        assert!(org(&s, "bivouac").programs.contains("auvermoov"));
+        let later = head(&l, "2017");
+        assert_eq!(later.programs.get("auvermoov").and_then(|p| p.ended.as_ref()).map(|e| e.seq), Some(4));
+    }
+
+    #[test]
+    fn sites_open_and_close() {
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+            json!({"type": "site_closed", "date": "2003", "org": "x", "site": "Roanne"}),
+        ]);
+        assert!(org(&head(&l, "2002"), "x").sites.contains_key("Roanne"));
+        assert!(org(&head(&l, "2003"), "x").sites.is_empty());
+    }
+
+    #[test]
+    fn members_and_partners_join_and_leave() {
+        let l = ledger(&[
+            created("bivouac", "2015"),
+            created("region", "2016-01-01"),
+            json!({"type": "joined", "date": "2016-02", "org": "bivouac", "member": {"org": "region"}, "relation": "member"}),
+            json!({"type": "joined", "date": "2016-02", "org": "bivouac", "member": {"name": "Michelin"}, "relation": "partner"}),
+            json!({"type": "left", "date": "2018", "org": "bivouac", "member": {"name": "Michelin"}, "relation": "partner"}),
+        ]);
+        let s = head(&l, "2016");
+        let b = org(&s, "bivouac");
+        assert!(b.members.contains_key(&Party::Org("region".into())));
+        assert!(b.partners.contains_key(&Party::Name("Michelin".into())));
+        assert!(!b.members.contains_key(&Party::Name("Michelin".into())), "relations are kept apart");
+        assert!(org(&head(&l, "2018"), "bivouac").partners.is_empty());
+    }
+
+    #[test]
+    fn roles_start_and_end() {
+        let l = ledger(&[
+            created("clustr", "2015"),
+            json!({"type": "role_started", "date": "2015-05", "org": "clustr", "person": "Thierry Alvergnat", "role": "director"}),
+            json!({"type": "role_ended", "date": "2017", "org": "clustr", "person": "Thierry Alvergnat", "role": "director"}),
+        ]);
+        assert!(org(&head(&l, "2016"), "clustr").role("director", "Thierry Alvergnat").is_some());
+        assert!(org(&head(&l, "2017"), "clustr").roles.is_empty());
+    }
+
+    #[test]
+    fn figures_keep_the_latest_by_date_not_by_seq() {
+        // given a 2017 figure recorded first, then a backdated 2016 figure
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "figures", "date": "2017-03-28", "org": "x", "values": {"members": 510, "staff": 12}}),
+            json!({"type": "figures", "date": "2016-03-31", "org": "x", "values": {"members": 300}, "sources": [{"doc": "JDE 2016"}]}),
+        ]);
+        // when folded in 2016 and in 2017
+        let y16 = head(&l, "2016");
+        let y17 = head(&l, "2017");
+        // then each year shows the figure of its date, with date and source
+        let m16 = org(&y16, "x").figures.get("members").expect("figure");
+        assert_eq!((m16.value, m16.at.date.as_str(), m16.sources[0].doc.as_str()), (300, "2016-03-31", "JDE 2016"));
+        assert!(!org(&y16, "x").figures.contains_key("staff"));
+        assert_eq!(org(&y17, "x").figures.get("members").map(|f| f.value), Some(510));
+    }
+
+    #[test]
+    fn milestones_and_plans_change_nothing() {
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "milestone", "date": "2016-09-07", "orgs": ["x"], "summary": "seminar"}),
+            json!({"type": "planned", "date": "2016-06", "planned": {"type": "dissolved", "date": "2016-07", "org": "x", "sources": [{"doc": "t"}]}}),
+        ]);
+        let s = head(&l, "2020");
+        let mut only_created = State::default();
+        apply(&mut only_created, 1, &l[0].event);
+        assert_eq!(s, only_created);
+    }
+
+    #[test]
+    fn apply_ignores_what_does_not_fit_and_never_panics() {
+        // given an empty state, when events about unknown ids are applied,
+        // then nothing is created except by creating events
+        let mut s = State::default();
+        for v in [
+            json!({"type": "renamed", "date": "2000", "org": "ghost", "name": "G"}),
+            json!({"type": "dissolved", "date": "2000", "org": "ghost"}),
+            json!({"type": "site_closed", "date": "2000", "org": "ghost", "site": "s"}),
+            json!({"type": "left", "date": "2000", "org": "ghost", "member": {"org": "y"}, "relation": "member"}),
+            json!({"type": "role_ended", "date": "2000", "org": "ghost", "person": "p", "role": "r"}),
+            json!({"type": "figures", "date": "2000", "org": "ghost", "values": {"n": 1}}),
+            json!({"type": "program_ended", "date": "2000", "program": "ghost"}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2000", "from": ["a"], "to": ["b"]}),
+            json!({"type": "transformed", "mode": "id_change", "date": "2000", "from": ["a"], "to": ["b"]}),
+        ] {
+            apply(&mut s, 1, &ev(v));
+        }
+        assert_eq!(s, State::default());
+        // and a creation of a used id does not replace the first
+        apply(&mut s, 1, &ev(created("x", "2000")));
+        apply(&mut s, 2, &ev(json!({"type": "created", "date": "2001", "id": "x", "name": "Other", "kind": "k"})));
+        assert_eq!(org(&s, "x").name, "X");
+    }
+
+    // --- dates and order --------------------------------------------------
+
+    #[test]
+    fn an_imprecise_date_counts_from_the_start_of_its_period() {
+        let l = ledger(&[created("clustr", "2015-05~")]);
+        assert!(head(&l, "2015-04").orgs.is_empty());
+        assert!(Knowledge::new(&l, 1).fold_until(day("2015-05-01")).orgs.contains_key("clustr"));
+    }
+
+    #[test]
+    fn same_date_events_apply_in_ledger_order() {
+        // given two renames on the same day, the second recorded later
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2016-09-28", "org": "x", "name": "First"}),
+            json!({"type": "renamed", "date": "2016-09-28", "org": "x", "name": "Second"}),
+        ]);
+        // then the later seq wins on that day
+        assert_eq!(org(&head(&l, "2016-09-28"), "x").name, "Second");
+    }
+
+    #[test]
+    fn a_shorter_period_sorts_before_a_longer_one_with_the_same_start() {
+        // given a rename dated 2016 (recorded first) and one dated 2016-01
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2016", "org": "x", "name": "Year"}),
+            json!({"type": "renamed", "date": "2016-01", "org": "x", "name": "Month"}),
+        ]);
+        // when ordered for the fold
+        let k = Knowledge::new(&l, 3);
+        let order: Vec<u64> = k.timeline.iter().map(|e| e.seq).collect();
+        // then 2016-01 (ends 01-31) sorts before 2016 (ends 12-31), whatever the seq
+        assert_eq!(order, vec![1, 3, 2]);
+        assert_eq!(org(&head(&l, "2016"), "x").name, "Year");
+    }
+
+    // --- corrections ----------------------------------------------------
+
+    #[test]
+    fn a_retraction_counts_only_from_its_position_on() {
+        // given a figure at seq 2, retracted at seq 3
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "figures", "date": "2016", "org": "x", "values": {"members": 8}}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "retract", "reason": "wrong"}),
+        ]);
+        // when viewed as known at 2 and at 3
+        let at2 = state(&l, "2016", 2);
+        let at3 = state(&l, "2016", 3);
+        // then the figure shows at 2, not at 3
+        assert_eq!(org(&at2, "x").figures.get("members").map(|f| f.value), Some(8));
+        assert!(org(&at3, "x").figures.is_empty());
+        assert_eq!(
+            Knowledge::new(&l, 3).corrections.get(&2),
+            Some(&Corrected { mode: CorrectionMode::Retract, seq: 3 })
+        );
+        assert!(Knowledge::new(&l, 2).corrections.is_empty());
+    }
+
+    #[test]
+    fn a_supersede_replaces_with_its_own_date_and_the_corrections_seq() {
+        // given a seminar announced for 09-06, superseded: it was on 09-07
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "site_opened", "date": "2016-09-06", "org": "x", "site": "Le Puy"}),
+            json!({"type": "correction", "date": "2016-09-12", "target": h(2), "mode": "supersede", "reason": "the 7th",
+                   "replacement": {"type": "site_opened", "date": "2016-09-07", "org": "x", "site": "Le Puy", "sources": [{"doc": "La Tribune"}]}}),
+        ]);
+        // when viewed on 09-06 before and after the correction
+        assert!(org(&state(&l, "2016-09-06", 2), "x").sites.contains_key("Le Puy"));
+        assert!(!org(&state(&l, "2016-09-06", 3), "x").sites.contains_key("Le Puy"));
+        // then the replacement counts from its own date, stamped with seq 3
+        let s = state(&l, "2016-09-07", 3);
+        let site = org(&s, "x").sites.get("Le Puy").expect("open");
+        assert_eq!((site.date.as_str(), site.seq), ("2016-09-07", 3));
+        let k = Knowledge::new(&l, 3);
+        assert_eq!(k.timeline.last().map(|e| (e.seq, e.supersedes)), Some((3, Some(2))));
+    }
+
+    #[test]
+    fn a_replacement_ties_with_its_corrections_seq() {
+        // given a rename at seq 2 and another at seq 3 on the same day, and at
+        // seq 4 a supersede of seq 2 by a rename on that same day
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2016-01-01", "org": "x", "name": "A"}),
+            json!({"type": "renamed", "date": "2016-01-01", "org": "x", "name": "B"}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "renamed", "date": "2016-01-01", "org": "x", "name": "C", "sources": [{"doc": "t"}]}}),
+        ]);
+        // then the replacement applies after seq 3
+        assert_eq!(org(&state(&l, "2016", 3), "x").name, "B");
+        assert_eq!(org(&state(&l, "2016", 4), "x").name, "C");
+    }
+
+    #[test]
+    fn a_second_correction_of_the_same_target_is_ignored_by_the_knowledge() {
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2001", "org": "x", "name": "A"}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "retract", "reason": "r"}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "renamed", "date": "2001", "org": "x", "name": "Z", "sources": [{"doc": "t"}]}}),
+        ]);
+        assert_eq!(org(&head(&l, "2002"), "x").name, "X");
+    }
+
+    // --- plans ----------------------------------------------------------
+
+    fn plan_ledger() -> Vec<Value> {
+        vec![
+            created("clustr", "2015"),
+            created("numelink", "2014"),
+            // seq 3: stated in summer 2016, for 2017-01-01
+            json!({"type": "planned", "date": "2016-06", "planned": fusion(&["clustr", "numelink"], "merged", "2017-01-01")}),
+        ]
+    }
+
+    fn status(l: &[Entry], as_of: &str, known: u64) -> PlanStatus {
+        let k = Knowledge::new(l, known);
+        k.plan(&h(3)).expect("plan").status_on(day(as_of))
+    }
+
+    #[test]
+    fn a_plan_is_pending_then_overdue_and_never_happens_by_itself() {
+        let l = ledger(&plan_ledger());
+        assert_eq!(status(&l, "2016-09", 3), PlanStatus::Pending);
+        assert_eq!(status(&l, "2017-01-01", 3), PlanStatus::Pending, "on the planned day itself");
+        assert_eq!(status(&l, "2017-06-01", 3), PlanStatus::Overdue);
+        let s = head(&l, "2017-06-01");
+        assert!(!s.orgs.contains_key("merged"));
+        assert!(org(&s, "clustr").is_alive());
+    }
+
+    #[test]
+    fn a_plan_is_fulfilled_from_the_date_of_the_fulfilling_event() {
+        let mut v = plan_ledger();
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        v.push(happened);
+        let l = ledger(&v);
+        assert_eq!(status(&l, "2017-06-01", 3), PlanStatus::Overdue, "not yet known at seq 3");
+        assert_eq!(status(&l, "2017-02", 4), PlanStatus::Overdue, "known, but not yet happened");
+        assert_eq!(status(&l, "2017-06-01", 4), PlanStatus::Fulfilled);
+        let k = Knowledge::new(&l, 4);
+        assert_eq!(k.plan(&h(3)).and_then(|p| p.fulfilled_on(day("2017-06"))).map(|f| f.seq), Some(4));
+    }
+
+    #[test]
+    fn a_plan_can_be_superseded_by_a_revised_plan_or_retracted() {
+        let mut v = plan_ledger();
+        v.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "supersede", "reason": "postponed",
+                      "replacement": {"type": "planned", "date": "2016-12", "sources": [{"doc": "t"}],
+                                      "planned": fusion(&["clustr", "numelink"], "merged", "2017-03")}}));
+        let l = ledger(&v);
+        assert_eq!(status(&l, "2017-01-02", 4), PlanStatus::Superseded);
+        let k = Knowledge::new(&l, 4);
+        let revised = k.plan(&h(4)).expect("the revised plan is named by the correction's hash");
+        assert_eq!(revised.planned.date.as_str(), "2017-03");
+        assert_eq!(revised.stated.as_str(), "2016-12");
+        assert_eq!(revised.status_on(day("2017-02")), PlanStatus::Pending);
+
+        let mut r = plan_ledger();
+        r.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "retract", "reason": "never planned"}));
+        assert_eq!(status(&ledger(&r), "2016-09", 4), PlanStatus::Retracted);
+        assert_eq!(status(&ledger(&r), "2016-09", 3), PlanStatus::Pending);
+    }
+
+    #[test]
+    fn a_retracted_fulfilment_no_longer_fulfils() {
+        let mut v = plan_ledger();
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        v.push(happened);
+        v.push(json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"}));
+        let l = ledger(&v);
+        assert_eq!(status(&l, "2017-06", 4), PlanStatus::Fulfilled);
+        assert_eq!(status(&l, "2017-06", 5), PlanStatus::Overdue);
+    }
+
+    // --- check: references, ids, held facts -----------------------------
+
+    #[test]
+    fn referring_to_an_ended_organisation_is_refused_with_when_and_how() {
+        let hist = [created("edit", "2008"), created("grilog", "2005"), fusion(&["edit", "grilog"], "clustr", "2015-05")];
+        let r = rejected(&hist, json!({"type": "figures", "date": "2016", "org": "edit", "values": {"members": 1}}));
+        assert_eq!(r.rule, Rule::Ended);
+        assert!(
+            r.message.contains("organisation `edit` (field `org`) ended on 2015-05 (fusion into `clustr`); an event dated 2016 cannot refer to it"),
+            "{}",
+            r.message
+        );
+        assert!(r.to_string().contains("hint: refer to its successor (`clustr`)"), "{r}");
+        // the same event dated before the fusion is fine
+        accepted(&hist, json!({"type": "figures", "date": "2014", "org": "edit", "values": {"members": 1}}));
+    }
+
+    #[test]
+    fn referring_to_an_unknown_organisation_is_refused() {
+        let r = rejected(&[], json!({"type": "renamed", "date": "2016", "org": "ghost", "name": "G"}));
+        assert_eq!((r.rule, r.id.as_deref()), (Rule::UnknownId, Some("ghost")));
+        assert!(r.message.contains("organisation `ghost` (field `org`) does not exist on 2016"), "{}", r.message);
+    }
+
+    #[test]
+    fn an_event_before_the_creation_is_refused_with_the_creation_date() {
+        let r = rejected(&[created("clustr", "2015-05")], json!({"type": "role_started", "date": "2015-04", "org": "clustr", "person": "p", "role": "director"}));
+        assert_eq!(r.rule, Rule::UnknownId);
+        assert!(r.to_string().contains("`clustr` comes into being on 2015-05 (seq 1), after 2015-04"), "{r}");
+    }
+
+    #[test]
+    fn a_year_date_cannot_refer_to_an_organisation_created_within_that_year() {
+        // 2015 starts before 2015-05 does, so it sorts first
+        let r = rejected(&[created("clustr", "2015-05")], json!({"type": "figures", "date": "2015", "org": "clustr", "values": {"n": 1}}));
+        assert_eq!(r.rule, Rule::UnknownId);
+        // while a month inside a year-dated creation is fine
+        accepted(&[created("edit", "2008")], json!({"type": "figures", "date": "2008-06", "org": "edit", "values": {"n": 1}}));
+    }
+
+    #[test]
+    fn same_date_references_follow_ledger_order() {
+        // created and referred to on the same day: allowed after, in one batch
+        let hist = ledger(&[created("x", "2016-01-01")]);
+        let batch = [ev(json!({"type": "site_opened", "date": "2016-01-01", "org": "x", "site": "s"}))];
+        assert_eq!(validate(&hist, &batch, 2), Ok(()));
+        // ended on a day: a later record on that same day cannot refer to it
+        let r = rejected(
+            &[created("x", "2000"), json!({"type": "dissolved", "date": "2016-01-01", "org": "x"})],
+            json!({"type": "site_opened", "date": "2016-01-01", "org": "x", "site": "s"}),
+        );
+        assert_eq!(r.rule, Rule::Ended);
+    }
+
+    #[test]
+    fn ids_are_never_reused_by_organisations_or_programs() {
+        let hist = [created("x", "2000"), json!({"type": "dissolved", "date": "2001", "org": "x"}), created("owner", "2000"),
+                    json!({"type": "program_launched", "date": "2005", "program": "p", "name": "P", "owner": "owner"})];
+        let r = rejected(&hist, created("x", "2010"));
+        assert_eq!(r.rule, Rule::IdReused);
+        assert!(r.message.contains("id `x` (field `id`) is already used by the organisation started on 2000 (seq 1), which has ended"), "{}", r.message);
+        assert_eq!(rejected(&hist, created("p", "2010")).rule, Rule::IdReused);
+        assert_eq!(
+            rejected(&hist, json!({"type": "program_launched", "date": "2010", "program": "owner", "name": "P", "owner": "owner"})).rule,
+            Rule::IdReused
+        );
+        assert_eq!(rejected(&hist, fusion(&["owner", "p"], "x", "2010")).rule, Rule::UnknownId, "a program cannot fuse");
+        let r = rejected(&hist, json!({"type": "transformed", "mode": "spin_off", "date": "2010", "from": ["owner"], "to": ["x"],
+                                       "new": [{"id": "x", "name": "X", "kind": "k"}]}));
+        assert_eq!((r.rule, r.id.as_deref()), (Rule::IdReused, Some("x")));
+        let r = rejected(&hist, json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["owner"], "to": ["p"]}));
+        assert_eq!(r.rule, Rule::IdReused);
+    }
+
+    #[test]
+    fn transformations_check_their_parties() {
+        let hist = [created("a", "2000"), created("b", "2000"), json!({"type": "dissolved", "date": "2005", "org": "b"})];
+        // a fusion part that ended
+        assert_eq!(rejected(&hist, fusion(&["a", "b"], "c", "2010")).rule, Rule::Ended);
+        // an absorption into an organisation that ended
+        let absorb = json!({"type": "transformed", "mode": "absorption", "date": "2010", "from": ["a"], "to": ["b"]});
+        assert_eq!(rejected(&hist, absorb).rule, Rule::Ended);
+        // a split into an unknown existing organisation
+        let split = json!({"type": "transformed", "mode": "split", "date": "2010", "from": ["a"], "to": ["n", "zzz"],
+                           "new": [{"id": "n", "name": "N", "kind": "k"}]});
+        assert_eq!(rejected(&hist, split).rule, Rule::UnknownId);
+        accepted(&hist, json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["a"], "to": ["a2"]}));
+    }
+
+    #[test]
+    fn a_reestablishment_needs_an_organisation_that_ended_in_a_merger() {
+        let base = [
+            created("a", "1943"),
+            created("b", "1943"),
+            created("c", "1943"),
+            created("d", "1943"),
+            json!({"type": "transformed", "mode": "absorption", "date": "2016", "from": ["a"], "to": ["b"]}),
+            json!({"type": "dissolved", "date": "2016", "org": "d"}),
+        ];
+        let re = |from: &str, to: &str| json!({"type": "transformed", "mode": "reestablishment", "date": "2019", "from": [from], "to": [to]});
+        accepted(&base, re("b", "a"));
+        let alive = rejected(&base, re("b", "c"));
+        assert_eq!(alive.rule, Rule::Reestablishment);
+        assert!(alive.message.contains("`c` still exists on 2019"), "{}", alive.message);
+        let dissolved = rejected(&base, re("b", "d"));
+        assert!(dissolved.message.contains("not in a merger"), "{}", dissolved.message);
+        let unrelated = rejected(&base, re("c", "a"));
+        assert!(unrelated.message.contains("`c` does not descend from that merger"), "{}", unrelated.message);
+        assert_eq!(rejected(&base, re("b", "never")).rule, Rule::Reestablishment);
+        // from a successor of the absorber, through an id change
+        let mut via = base.to_vec();
+        via.push(json!({"type": "transformed", "mode": "id_change", "date": "2017", "from": ["b"], "to": ["b2"]}));
+        accepted(&via, re("b2", "a"));
+    }
+
+    #[test]
+    fn held_facts_must_hold_to_end_and_must_not_hold_to_start() {
+        let hist = [
+            created("x", "2000"),
+            json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "S"}),
+            json!({"type": "role_started", "date": "2001", "org": "x", "person": "P", "role": "director"}),
+            json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "M"}, "relation": "member"}),
+            json!({"type": "attribute_set", "date": "2001", "org": "x", "key": "seat", "value": "Lyon"}),
+        ];
+        let cases_held = [
+            json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "x"}),
+            json!({"type": "site_opened", "date": "2002", "org": "x", "site": "S"}),
+            json!({"type": "role_started", "date": "2002", "org": "x", "person": "P", "role": "director"}),
+            json!({"type": "joined", "date": "2002", "org": "x", "member": {"name": "M"}, "relation": "member"}),
+        ];
+        for e in cases_held {
+            assert_eq!(rejected(&hist, e.clone()).rule, Rule::AlreadyHolds, "{e}");
+        }
+        let cases_not_held = [
+            json!({"type": "label_withdrawn", "date": "2002", "label": "Other", "holder": "x"}),
+            json!({"type": "site_closed", "date": "2002", "org": "x", "site": "Elsewhere"}),
+            json!({"type": "role_ended", "date": "2002", "org": "x", "person": "Q", "role": "director"}),
+            json!({"type": "left", "date": "2002", "org": "x", "member": {"name": "M"}, "relation": "partner"}),
+            json!({"type": "attribute_set", "date": "2002", "org": "x", "key": "place", "value": null}),
+        ];
+        for e in cases_not_held {
+            assert_eq!(rejected(&hist, e.clone()).rule, Rule::NotHeld, "{e}");
+        }
+        let r = rejected(&hist, json!({"type": "role_ended", "date": "2002", "org": "x", "person": "Q", "role": "director"}));
+        assert!(r.to_string().contains("hint: directors: \"P\""), "{r}");
+        for e in [
+            json!({"type": "label_withdrawn", "date": "2002", "label": "L", "holder": "x"}),
+            json!({"type": "site_closed", "date": "2002", "org": "x", "site": "S"}),
+            json!({"type": "role_ended", "date": "2002", "org": "x", "person": "P", "role": "director"}),
+            json!({"type": "left", "date": "2002", "org": "x", "member": {"name": "M"}, "relation": "member"}),
+            json!({"type": "attribute_set", "date": "2002", "org": "x", "key": "seat", "value": null}),
+        ] {
+            accepted(&hist, e);
+        }
+    }
+
+    #[test]
+    fn labels_candidacies_and_memberships_need_live_parties() {
+        let hist = [created("x", "2000"), created("gone", "2000"), json!({"type": "dissolved", "date": "2001", "org": "gone"})];
+        assert_eq!(rejected(&hist, json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "nobody"})).rule, Rule::UnknownId);
+        assert_eq!(rejected(&hist, json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "gone"})).rule, Rule::Ended);
+        assert_eq!(
+            rejected(&hist, json!({"type": "candidacy", "date": "2002", "label": "L", "candidate": "nobody", "status": "filed"})).rule,
+            Rule::UnknownId
+        );
+        accepted(&hist, json!({"type": "candidacy", "date": "2002", "label": "L", "candidate": "x", "status": "refused"}));
+        assert_eq!(
+            rejected(&hist, json!({"type": "joined", "date": "2002", "org": "x", "member": {"org": "gone"}, "relation": "member"})).rule,
+            Rule::Ended
+        );
+    }
+
+    #[test]
+    fn leaving_after_the_member_ended_explains_why() {
+        let hist = [
+            created("club", "2000"),
+            created("m", "2000"),
+            json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+            json!({"type": "dissolved", "date": "2005", "org": "m"}),
+        ];
+        let r = rejected(&hist, json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}));
+        assert_eq!(r.rule, Rule::NotHeld);
+        assert!(r.to_string().contains("`m` has ended, and its memberships ended with it"), "{r}");
+    }
+
+    #[test]
+    fn programs_need_a_live_owner_and_end_once() {
+        let hist = [
+            created("o", "2000"),
+            json!({"type": "program_launched", "date": "2001", "program": "p", "name": "P", "owner": "o"}),
+            json!({"type": "program_ended", "date": "2002", "program": "p"}),
+        ];
+        assert_eq!(
+            rejected(&hist, json!({"type": "program_launched", "date": "2003", "program": "q", "name": "Q", "owner": "p"})).rule,
+            Rule::UnknownId,
+            "a program cannot own a program"
+        );
+        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "p"})).rule, Rule::Ended);
+        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "o"})).rule, Rule::UnknownId);
+        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "zz"})).rule, Rule::UnknownId);
+        assert_eq!(rejected(&hist, json!({"type": "figures", "date": "2003", "org": "p", "values": {"n": 1}})).rule, Rule::Ended);
+        accepted(&hist, json!({"type": "figures", "date": "2001-06", "org": "p", "values": {"n": 1}}));
+    }
+
+    #[test]
+    fn milestones_need_live_organisations_or_programs() {
+        let hist = [created("o", "2000"), json!({"type": "program_launched", "date": "2001", "program": "p", "name": "P", "owner": "o"})];
+        accepted(&hist, json!({"type": "milestone", "date": "2002", "orgs": ["o", "p"], "summary": "s"}));
+        accepted(&hist, json!({"type": "milestone", "date": "1990", "orgs": [], "summary": "s"}));
+        let r = rejected(&hist, json!({"type": "milestone", "date": "2002", "orgs": ["o", "z"], "summary": "s"}));
+        assert!(r.message.contains("(field `orgs[1]`)"), "{}", r.message);
+    }
+
+    #[test]
+    fn plans_are_shape_checked_only() {
+        // given nothing at all, when a plan names unknown organisations, then it is accepted
+        accepted(&[], json!({"type": "planned", "date": "2016-06", "planned": fusion(&["a", "b"], "c", "2017-01-01")}));
+        let mut s = State::default();
+        apply(&mut s, 1, &ev(created("x", "2000")));
+        assert_eq!(check(&s, &ev(json!({"type": "planned", "date": "1900", "planned": {"type": "dissolved", "date": "1901", "org": "nobody", "sources": [{"doc": "t"}]}}))), Ok(()));
+    }
+
+    #[test]
+    fn renamed_and_dissolved_need_a_live_organisation() {
+        let hist = [created("x", "2000"), json!({"type": "dissolved", "date": "2001", "org": "x"})];
+        assert_eq!(rejected(&hist, json!({"type": "renamed", "date": "2002", "org": "x", "name": "Y"})).rule, Rule::Ended);
+        assert_eq!(rejected(&hist, json!({"type": "dissolved", "date": "2002", "org": "x"})).rule, Rule::Ended);
+        accepted(&hist, json!({"type": "renamed", "date": "2000-06", "org": "x", "name": "Y"}));
+    }
+
+    // --- validate: batches, backdating, corrections, fulfils ------------
+
+    #[test]
+    fn a_backdated_event_that_fits_is_accepted() {
+        let hist = [created("edit", "2008"), json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"})];
+        accepted(&hist, json!({"type": "figures", "date": "2010", "org": "edit", "values": {"members": 100}}));
+    }
+
+    #[test]
+    fn a_backdated_event_that_breaks_a_later_record_is_refused() {
+        // given a role started in 2015 (seq 2), when a 2012 dissolution is appended
+        let hist = ledger(&[created("edit", "2008"), json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"})]);
+        let batch = [
+            ev(json!({"type": "milestone", "date": "2011", "orgs": [], "summary": "unrelated"})),
+            ev(json!({"type": "dissolved", "date": "2012", "org": "edit"})),
+        ];
+        let r = validate(&hist, &batch, 3);
+        // then seq 2 is named, and the dissolution is blamed
+        match r {
+            Err(ValidationError::Breaks { existing_seq: 2, by_index: 1, by_seq: 4, ref rule }) => {
+                assert_eq!(rule.rule, Rule::Ended);
+            }
+            other => panic!("expected Breaks, got {other:?}"),
+        }
+        let msg = validate(&hist, &batch, 3).expect_err("breaks").to_string();
+        assert!(msg.starts_with("appending event #2 of the batch (seq 4) would make seq 2 invalid: organisation `edit`"), "{msg}");
+    }
+
+    #[test]
+    fn a_backdated_creation_that_takes_a_later_id_is_refused() {
+        let hist = ledger(&[created("edit", "2008"), created("x", "2010")]);
+        let r = validate(&hist, &[ev(created("x", "2001"))], 3);
+        assert!(matches!(r, Err(ValidationError::Breaks { existing_seq: 2, by_index: 0, .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_batch_is_checked_in_timeline_order_and_names_the_bad_event() {
+        let hist = ledger(&[created("a", "2000")]);
+        // the role is before its organisation in the batch, but after it in time
+        let ok = [
+            ev(json!({"type": "role_started", "date": "2011", "org": "b", "person": "P", "role": "r"})),
+            ev(created("b", "2010")),
+        ];
+        assert_eq!(validate(&hist, &ok, 2), Ok(()));
+        let bad = [ev(created("b", "2010")), ev(json!({"type": "site_closed", "date": "2011", "org": "b", "site": "s"}))];
+        match validate(&hist, &bad, 2) {
+            Err(ValidationError::Rejected { index: 1, seq: 3, event_type: "site_closed", rule }) => assert_eq!(rule.rule, Rule::NotHeld),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(validate(&hist, &[], 2), Ok(()));
+    }
+
+    #[test]
+    fn correction_targets_are_checked() {
+        let hist = [
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2001", "org": "x", "name": "Y"}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "retract", "reason": "wrong"}),
+        ];
+        let retract = |t: u64| json!({"type": "correction", "date": "2018", "target": h(t), "mode": "retract", "reason": "r"});
+        let unknown = rejected(&hist, retract(99));
+        assert_eq!(unknown.rule, Rule::CorrectionTarget);
+        assert!(unknown.message.contains("is not a record of this ledger"), "{}", unknown.message);
+        let twice = rejected(&hist, retract(2));
+        assert!(twice.message.contains("(seq 2, `renamed`) was already retracted by seq 3"), "{}", twice.message);
+        let of_correction = rejected(&hist, retract(3));
+        assert!(of_correction.message.contains("is itself a correction"), "{}", of_correction.message);
+        // two corrections of one target in the same batch
+        let l = ledger(&hist);
+        let r = validate(&l, &[ev(retract(1)), ev(json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}))], 4);
+        assert!(matches!(r, Err(ValidationError::Rejected { index: 1, .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_retraction_that_orphans_later_records_is_refused() {
+        let hist = ledger(&[created("x", "2000"), json!({"type": "site_opened", "date": "2001", "org": "x", "site": "s"})]);
+        let r = validate(&hist, &[ev(json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}))], 3);
+        assert!(matches!(r, Err(ValidationError::Breaks { existing_seq: 2, by_index: 0, .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_replacement_is_validated_at_its_own_date() {
+        let hist = [created("x", "2010"), json!({"type": "renamed", "date": "2011", "org": "x", "name": "Y"})];
+        let bad = json!({"type": "correction", "date": "2018", "target": h(2), "mode": "supersede", "reason": "r",
+                         "replacement": {"type": "renamed", "date": "2009", "org": "x", "name": "Y", "sources": [{"doc": "t"}]}});
+        let r = rejected(&hist, bad);
+        assert_eq!(r.rule, Rule::UnknownId);
+        assert!(r.message.starts_with("its replacement (`renamed` dated 2009)"), "{}", r.message);
+        accepted(&hist, json!({"type": "correction", "date": "2018", "target": h(2), "mode": "supersede", "reason": "r",
+                               "replacement": {"type": "renamed", "date": "2012", "org": "x", "name": "Y", "sources": [{"doc": "t"}]}}));
+    }
+
+    #[test]
+    fn fulfils_must_name_a_live_unfulfilled_plan() {
+        let mut hist = plan_ledger();
+        let mut done = fusion(&["clustr", "numelink"], "dl", "2017-03-28");
+        done["fulfils"] = json!(h(3));
+        // not a plan
+        let mut not_plan = done.clone();
+        not_plan["fulfils"] = json!(h(1));
+        let r = rejected(&hist, not_plan);
+        assert_eq!(r.rule, Rule::FulfilsTarget);
+        assert!(r.message.contains("seq 1 (`created`), which is not a plan"), "{}", r.message);
+        // unknown
+        let mut unknown = done.clone();
+        unknown["fulfils"] = json!(h(42));
+        assert_eq!(rejected(&hist, unknown).rule, Rule::FulfilsTarget);
+        // fine
+        accepted(&hist, done.clone());
+        // already fulfilled
+        hist.push(done.clone());
+        let mut again = json!({"type": "milestone", "date": "2017-03-28", "orgs": ["dl"], "summary": "s"});
+        again["fulfils"] = json!(h(3));
+        let r = rejected(&hist, again.clone());
+        assert!(r.message.contains("already fulfilled by seq 4"), "{}", r.message);
+        // fulfilment retracted in the same batch: the plan is free again
+        let l = ledger(&hist);
+        let batch = [ev(json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"})), ev(again.clone())];
+        let r = validate(&l, &batch, 5);
+        // the retraction orphans nothing (dl is created by seq 4 only, but
+        // the milestone refers to dl): Breaks? No: the milestone is a batch
+        // event, so it is rejected itself.
+        assert!(matches!(r, Err(ValidationError::Rejected { index: 1, ref rule, .. }) if rule.rule == Rule::UnknownId), "{r:?}");
+        let batch = [
+            ev(json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"})),
+            ev(json!({"type": "milestone", "date": "2017-03-28", "orgs": ["clustr"], "summary": "s", "fulfils": h(3)})),
+        ];
+        assert_eq!(validate(&l, &batch, 5), Ok(()));
+        // a retracted plan cannot be fulfilled
+        let mut r2 = plan_ledger();
+        r2.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "retract", "reason": "r"}));
+        let r = rejected(&r2, done);
+        assert!(r.message.contains("which was retracted by seq 4"), "{}", r.message);
+    }
+
+    #[test]
+    fn plans_and_corrections_cannot_carry_fulfils() {
+        let hist = plan_ledger();
+        let mut p = json!({"type": "planned", "date": "2016-07", "planned": {"type": "dissolved", "date": "2017", "org": "clustr", "sources": [{"doc": "t"}]}});
+        p["fulfils"] = json!(h(3));
+        assert_eq!(rejected(&hist, p).rule, Rule::FulfilsTarget);
+        let c = json!({"type": "correction", "date": "2016-12", "target": h(1), "mode": "retract", "reason": "r", "fulfils": h(3)});
+        assert_eq!(rejected(&hist, c).rule, Rule::FulfilsTarget);
+    }
+
+    #[test]
+    fn an_already_inconsistent_history_is_reported_as_such() {
+        // given a ledger whose seq 2 refers to an unknown organisation
+        let hist = ledger(&[created("x", "2000"), json!({"type": "renamed", "date": "2001", "org": "ghost", "name": "G"})]);
+        // when anything is appended, then the history is blamed, not the batch
+        let r = validate(&hist, &[ev(created("y", "2005"))], 3);
+        assert!(matches!(r, Err(ValidationError::History { seq: 2, .. })), "{r:?}");
+    }
+
+    #[test]
+    fn rule_names_are_stable() {
+        assert_eq!(Rule::UnknownId.to_string(), "unknown_id");
+        assert_eq!(serde_json::to_value(Rule::FulfilsTarget).expect("json"), json!("fulfils_target"));
+        assert_eq!(serde_json::to_value(PlanStatus::Overdue).expect("json"), json!("overdue"));
+    }
 }

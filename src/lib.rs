@@ -1,11 +1,14 @@
 //! fusion: an event-sourced, tamper-evident ledger of organisations.
 pub mod date;
+pub mod diff;
 pub mod event;
 pub mod fold;
+pub mod lineage;
 pub mod merkle;
 pub mod proof;
 pub mod chain;
 pub mod checkpoint;
 pub mod record;
+pub mod snapshot;
 pub mod store;
 pub mod view;

@@ -392,7 +392,7 @@ pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
     }
     // Height of the full path, minus the levels skipped on the right edge.
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
@@ -584,7 +584,7 @@ pub fn consistency_proof_len(old: u64, new: u64) -> usize {
     let shift = old.trailing_zeros();
     let inner = 64 - ((old - 1) ^ (new - 1)).leading_zeros();
     let inner = inner.saturating_sub(shift);
-    let border = ((old - 1) >> (inner + shift)).count_ones();
+    let border = (old - 1).checked_shr(inner + shift).unwrap_or(0).count_ones();
     let start = if old.is_power_of_two() { 0 } else { 1 };
     (start + inner + border) as usize
 }

@@ -17,6 +17,7 @@ mod append;
 mod init;
 mod log;
 mod repair;
+mod snapshot;
 mod replay;
 mod verify;
 
@@ -47,6 +48,16 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub ledger: PathBuf,
+    /// The snapshots directory (`fusion snapshot` writes there, `verify`
+    /// checks it, `replay` may start from it).
+    #[arg(
+        long,
+        global = true,
+        env = "FUSION_SNAPSHOTS",
+        default_value = "snapshots",
+        value_name = "DIR"
+    )]
+    pub snapshots: PathBuf,
     /// Show no progress output.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -59,6 +70,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Log(log::LogArgs),
     Repair(repair::RepairArgs),
+    Snapshot(snapshot::SnapshotArgs),
     Replay(replay::ReplayArgs),
 }
 
@@ -134,6 +146,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Log(args) => log::run(&mut ctx, args),
         Command::Repair(args) => repair::run(&mut ctx, args),
+        Command::Snapshot(args) => snapshot::run(&mut ctx, args),
         Command::Replay(args) => replay::run(&mut ctx, args),
     };
     result.and_then(|()| ctx.out.flush())

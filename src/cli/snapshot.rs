@@ -1,0 +1,88 @@
+//! `fusion snapshot`: write a replay view into the snapshots directory.
+
+use fusion::view;
+
+use super::{CliError, Context};
+
+/// Write the view on a date into the snapshots directory as JSON.
+///
+/// The file (`<DATE>.json`, or `<DATE>@<SEQ>.json` when not folded at the
+/// head) is bound to the ledger position it was folded from (seq and hash)
+/// and carries a hash of its own content; `fusion verify` re-derives it.
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The date: any EDTF precision, read as the last day of its period.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: String,
+    /// The state of knowledge (seq, hash prefix, RFC 3339 time or day).
+    /// Default: the head.
+    #[arg(long, value_name = "POS")]
+    pub known_at: Option<String>,
+}
+
+pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
+    let as_of = super::parse_as_of("--as-of", &args.as_of)?;
+    let path = ctx.global.ledger.clone();
+    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let entries = fusion::store::entries(&path, &chain)?;
+    let known_at = match &args.known_at {
+        Some(pos) => view::resolve_position(&entries, pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
+        None => chain.head_seq(),
+    };
+    let v = view::replay(&entries, as_of, known_at);
+    let (name, bytes) = fusion::snapshot::build(&entries, &v);
+    let dir = ctx.global.snapshots.clone();
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            CliError::new(
+                super::exit::IO,
+                format!("cannot create `{}`: {e}", dir.display()),
+            )
+        })?;
+        fusion::store::sync_dir(&dir)?;
+    }
+    let file = dir.join(&name);
+    fusion::store::write_atomic(&file, &bytes)?;
+    ctx.out.line(format!(
+        "wrote {} (as of {}, known at seq {} {})",
+        file.display(),
+        v.as_of,
+        v.known_at.seq,
+        fusion::event::short_hash(&v.known_at.hash)
+    ))
+}
+
+/// Checks every snapshot file in the directory against the ledger; returns
+/// one line per file and whether any failed. Only regular `*.json` files
+/// directly inside the directory are read: no symlink, no subdirectory, so
+/// nothing outside it is ever opened.
+pub fn check_all(
+    dir: &std::path::Path,
+    entries: &[fusion::record::Entry],
+) -> Result<(Vec<String>, bool), CliError> {
+    let mut lines = Vec::new();
+    let mut failed = false;
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Ok((lines, failed));
+    };
+    let mut files: Vec<_> = read
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|e| {
+            CliError::new(
+                super::exit::IO,
+                format!("cannot read `{}`: {e}", file.display()),
+            )
+        })?;
+        let (status, _) = fusion::snapshot::check(entries, &bytes, true);
+        failed |= status.is_failure();
+        lines.push(format!("snapshot {}: {}", file.display(), status.describe()));
+    }
+    Ok((lines, failed))
+}

@@ -1,0 +1,1 @@
+//! Diffs between two views (work in progress).
