@@ -57,6 +57,18 @@ pub enum ChainError {
         /// The previous record's hash.
         expected: String,
     },
+    /// `recorded` goes back in time.
+    #[error("line {line} (seq {seq}): `recorded` is {found}, earlier than the previous record's {previous}; `recorded` never decreases along a ledger")]
+    Recorded {
+        /// 1-based line number.
+        line: usize,
+        /// The record's seq.
+        seq: u64,
+        /// Its `recorded`.
+        found: String,
+        /// The previous record's `recorded`.
+        previous: String,
+    },
     /// The last line has no newline: an append was interrupted.
     #[error(
         "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted; run `fusion repair`"
@@ -86,6 +98,7 @@ impl ChainError {
             | ChainError::Utf8 { line, .. }
             | ChainError::Seq { line, .. }
             | ChainError::Link { line, .. }
+            | ChainError::Recorded { line, .. }
             | ChainError::Torn { line, .. } => *line,
         }
     }
@@ -143,6 +156,9 @@ pub fn verify(bytes: &[u8], threads: usize) -> Result<Chain, ChainError> {
             },
         })?;
         link(&record, line, expected, &prev)?;
+        if let Some(before) = records.last() {
+            check_recorded(&record, before, line)?;
+        }
         prev.clone_from(&record.hash);
         records.push(record);
     }
@@ -177,6 +193,22 @@ pub fn link(record: &Record, line: usize, expected_seq: u64, prev: &str) -> Resu
             seq: record.seq,
             found: record.prev.clone(),
             expected: prev.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `record` was not recorded before `before`, the record
+/// preceding it.
+pub fn check_recorded(record: &Record, before: &Record, line: usize) -> Result<(), ChainError> {
+    let time = |r: &Record| chrono::DateTime::parse_from_rfc3339(&r.recorded).ok();
+    // Both parse: `Record::from_value` refused any other `recorded`.
+    if record.recorded != before.recorded && time(record) < time(before) {
+        return Err(ChainError::Recorded {
+            line,
+            seq: record.seq,
+            found: record.recorded.clone(),
+            previous: before.recorded.clone(),
         });
     }
     Ok(())
@@ -320,6 +352,17 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn recorded_going_back_is_refused() {
+        let first = Record::seal(1, "2026-01-02T00:00:00Z".into(), json!({}), GENESIS_PREV.into());
+        let second = Record::seal(2, "2026-01-01T23:59:59Z".into(), json!({}), first.hash.clone());
+        let text = format!("{}\n{}\n", first.to_line(), second.to_line());
+        assert!(matches!(verify(text.as_bytes(), 1), Err(ChainError::Recorded { line: 2, seq: 2, .. })));
+        let same = Record::seal(2, "2026-01-02T00:00:00Z".into(), json!({}), first.hash.clone());
+        let text = format!("{}\n{}\n", first.to_line(), same.to_line());
+        assert!(verify(text.as_bytes(), 1).is_ok());
     }
 
     #[test]

@@ -147,7 +147,12 @@ impl Checkpoint {
     /// The note text: origin, size and base64 root, each line ending in a
     /// newline, then the extension lines.
     pub fn body(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, b64::encode(&self.root));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            b64::encode(&self.root)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -173,7 +178,9 @@ impl Checkpoint {
         }
         let origin = lines[0];
         if origin.chars().any(|c| c.is_control()) {
-            return Err(malformed("line 1 (origin) holds a control character".into()));
+            return Err(malformed(
+                "line 1 (origin) holds a control character".into(),
+            ));
         }
         let size_text = lines[1];
         let size = parse_size(size_text).ok_or_else(|| {
@@ -183,7 +190,10 @@ impl Checkpoint {
             ))
         })?;
         let root_bytes = b64::decode(lines[2]).ok_or_else(|| {
-            malformed(format!("line 3 (root hash) `{}` is not base64", shorten(lines[2])))
+            malformed(format!(
+                "line 3 (root hash) `{}` is not base64",
+                shorten(lines[2])
+            ))
         })?;
         let root: Hash = root_bytes.as_slice().try_into().map_err(|_| {
             malformed(format!(
@@ -201,7 +211,12 @@ impl Checkpoint {
 
     /// A short description: `origin` at size N, root hex.
     pub fn describe(&self) -> String {
-        format!("`{}` at size {}, root {}", self.origin, self.size, to_hex(&self.root))
+        format!(
+            "`{}` at size {}, root {}",
+            self.origin,
+            self.size,
+            to_hex(&self.root)
+        )
     }
 }
 
@@ -219,7 +234,9 @@ fn parse_size(s: &str) -> Option<u64> {
 /// no whitespace, no `+`, no control character.
 pub fn check_origin(origin: &str) -> Result<(), CheckpointError> {
     if origin.is_empty()
-        || origin.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
+        || origin
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
     {
         return Err(CheckpointError::BadOrigin(shorten(origin)));
     }
@@ -321,7 +338,10 @@ impl SignedCheckpoint {
                 note.len()
             )));
         }
-        if let Some((i, c)) = note.char_indices().find(|&(_, c)| c.is_control() && c != '\n') {
+        if let Some((i, c)) = note
+            .char_indices()
+            .find(|&(_, c)| c.is_control() && c != '\n')
+        {
             return Err(malformed(format!(
                 "control character U+{:04X} at byte {i}; a note holds none but newline (hint: convert CRLF line ends to LF)",
                 u32::from(c)
@@ -410,9 +430,11 @@ impl SignedCheckpoint {
             });
         }
         for sig in matching {
-            let bytes: [u8; 64] = sig.signature.as_slice().try_into().map_err(|_| {
-                CheckpointError::BadSignature { key: key.label() }
-            })?;
+            let bytes: [u8; 64] = sig
+                .signature
+                .as_slice()
+                .try_into()
+                .map_err(|_| CheckpointError::BadSignature { key: key.label() })?;
             let signature = ed25519_dalek::Signature::from_bytes(&bytes);
             key.key
                 .verify_strict(self.text.as_bytes(), &signature)
@@ -437,11 +459,13 @@ fn parse_signature_line(line: &str) -> Result<NoteSignature, CheckpointError> {
         )));
     };
     check_key_name(name).map_err(|_| {
-        malformed(format!("signature line key name `{}` is not valid", shorten(name)))
+        malformed(format!(
+            "signature line key name `{}` is not valid",
+            shorten(name)
+        ))
     })?;
-    let bytes = b64::decode(blob).ok_or_else(|| {
-        malformed(format!("signature of `{}` is not base64", shorten(name)))
-    })?;
+    let bytes = b64::decode(blob)
+        .ok_or_else(|| malformed(format!("signature of `{}` is not base64", shorten(name))))?;
     if bytes.len() < 5 {
         return Err(malformed(format!(
             "signature of `{}` is too short ({} bytes; a key id and a signature need at least 5)",
@@ -461,7 +485,9 @@ fn parse_signature_line(line: &str) -> Result<NoteSignature, CheckpointError> {
 fn check_key_name(name: &str) -> Result<(), CheckpointError> {
     if name.is_empty()
         || name.len() > 1024
-        || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+')
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
     {
         return Err(CheckpointError::BadKey(format!(
             "key name `{}` must be non-empty, without spaces or `+`",
@@ -512,7 +538,9 @@ impl PublicKey {
         let key = VerifyingKey::from_bytes(&raw)
             .map_err(|_| bad("the 32 bytes are not an Ed25519 public key"))?;
         if key_id(name, &raw) != id {
-            return Err(bad("the key id does not match the name and key (altered key?)"));
+            return Err(bad(
+                "the key id does not match the name and key (altered key?)",
+            ));
         }
         Ok(PublicKey {
             name: name.to_string(),
@@ -531,14 +559,27 @@ impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut blob = vec![ALG_ED25519];
         blob.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.key_id, b64::encode(&blob))
+        write!(
+            f,
+            "{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            b64::encode(&blob)
+        )
     }
 }
 
-fn parse_key_parts<'a>(name: &'a str, id: &str, key: &str) -> Result<(&'a str, u32, [u8; 32]), String> {
+fn parse_key_parts<'a>(
+    name: &'a str,
+    id: &str,
+    key: &str,
+) -> Result<(&'a str, u32, [u8; 32]), String> {
     check_key_name(name).map_err(|e| e.to_string())?;
     if id.len() != 8 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(format!("key id `{}` is not 8 lowercase hex digits", shorten(id)));
+        return Err(format!(
+            "key id `{}` is not 8 lowercase hex digits",
+            shorten(id)
+        ));
     }
     let id = u32::from_str_radix(id, 16).map_err(|_| format!("key id `{id}` is not hex"))?;
     let blob = b64::decode(key).ok_or_else(|| "the key is not base64".to_string())?;
@@ -613,7 +654,9 @@ impl PrivateKey {
         let (name, id, seed) = parse_key_parts(name, id, key).map_err(|m| bad(&m))?;
         let key = PrivateKey::from_seed(name, seed)?;
         if key.key_id != id {
-            return Err(bad("the key id does not match the name and key (altered key?)"));
+            return Err(bad(
+                "the key id does not match the name and key (altered key?)",
+            ));
         }
         Ok(key)
     }
@@ -693,7 +736,10 @@ pub fn verify_tree(
     }
     let have = tree.size();
     if cp.size > have {
-        return Err(CheckpointError::LedgerShorter { size: cp.size, have });
+        return Err(CheckpointError::LedgerShorter {
+            size: cp.size,
+            have,
+        });
     }
     let at = tree.root_at(cp.size)?;
     if at != cp.root {
@@ -718,8 +764,7 @@ pub fn verify_tree(
 /// Standard base64 (RFC 4648 §4) with padding; decoding is strict: no
 /// whitespace, no missing padding, no non-zero padding bits.
 pub(crate) mod b64 {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     /// Encodes bytes.
     pub fn encode(bytes: &[u8]) -> String {
@@ -755,7 +800,7 @@ pub(crate) mod b64 {
     /// Decodes canonical padded base64; `None` on anything else.
     pub fn decode(text: &str) -> Option<Vec<u8>> {
         let s = text.as_bytes();
-        if s.len() % 4 != 0 {
+        if !s.len().is_multiple_of(4) {
             return None;
         }
         let mut out = Vec::with_capacity(s.len() / 4 * 3);
@@ -789,7 +834,8 @@ mod tests {
 
     // The signed-note reference vectors of golang.org/x/mod/sumdb/note.
     const PETER_PUB: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-    const PETER_PRIV: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const PETER_PRIV: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const PETER_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
     const PETER_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
@@ -839,12 +885,20 @@ mod tests {
             PETER_PRIV,
             "",
         ] {
-            assert!(matches!(PublicKey::parse(bad), Err(CheckpointError::BadKey(_))), "{bad}");
+            assert!(
+                matches!(PublicKey::parse(bad), Err(CheckpointError::BadKey(_))),
+                "{bad}"
+            );
         }
         assert!(PrivateKey::parse(PETER_PUB).is_err());
-        let err = PrivateKey::parse("PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")
-            .expect_err("wrong id");
-        assert!(!err.to_string().contains("AYEKF"), "never echo a secret: {err}");
+        let err = PrivateKey::parse(
+            "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
+        )
+        .expect_err("wrong id");
+        assert!(
+            !err.to_string().contains("AYEKF"),
+            "never echo a secret: {err}"
+        );
     }
 
     #[test]
@@ -877,16 +931,29 @@ mod tests {
     fn the_wrong_key_is_named() {
         let mut signed = SignedCheckpoint::unsigned(sample());
         signed.sign(&test_key("alice"));
-        let bob = PrivateKey::from_seed("bob", [9u8; 32]).expect("key").public();
+        let bob = PrivateKey::from_seed("bob", [9u8; 32])
+            .expect("key")
+            .public();
         let err = signed.verify(&bob).expect_err("wrong key");
         let msg = err.to_string();
         assert!(msg.contains("not signed by the trusted key `bob+"), "{msg}");
         assert!(msg.contains("signed by `alice+"), "{msg}");
         // Same name, other key: also not a match (name and id must agree).
-        let impostor = PrivateKey::from_seed("alice", [10u8; 32]).expect("key").public();
-        assert!(matches!(signed.verify(&impostor), Err(CheckpointError::NotSignedBy { .. })));
+        let impostor = PrivateKey::from_seed("alice", [10u8; 32])
+            .expect("key")
+            .public();
+        assert!(matches!(
+            signed.verify(&impostor),
+            Err(CheckpointError::NotSignedBy { .. })
+        ));
         let unsigned = SignedCheckpoint::unsigned(sample());
-        assert!(unsigned.verify(&bob).expect_err("unsigned").to_string().contains("no signature at all"));
+        assert!(
+            unsigned
+                .verify(&bob)
+                .expect_err("unsigned")
+                .to_string()
+                .contains("no signature at all")
+        );
     }
 
     #[test]
@@ -897,7 +964,10 @@ mod tests {
         let forged = signed.to_note().replacen("\n3\n", "\n4\n", 1);
         let parsed = SignedCheckpoint::parse(&forged).expect("still well-formed");
         assert_eq!(parsed.checkpoint.size, 4);
-        assert!(matches!(parsed.verify(&key.public()), Err(CheckpointError::BadSignature { .. })));
+        assert!(matches!(
+            parsed.verify(&key.public()),
+            Err(CheckpointError::BadSignature { .. })
+        ));
     }
 
     #[test]
@@ -922,10 +992,16 @@ mod tests {
             sig.replace(" k ", " k+1 "),
             sig.trim_end().to_string(),
             format!("{good}\n\u{2014} k AAAA\n"),
-            format!("{good}\n{}", "\u{2014} k AAAAAAAA\n".repeat(MAX_SIGNATURES + 1)),
+            format!(
+                "{good}\n{}",
+                "\u{2014} k AAAAAAAA\n".repeat(MAX_SIGNATURES + 1)
+            ),
         ] {
             assert!(
-                matches!(SignedCheckpoint::parse(&bad), Err(CheckpointError::Malformed(_))),
+                matches!(
+                    SignedCheckpoint::parse(&bad),
+                    Err(CheckpointError::Malformed(_))
+                ),
                 "accepted {bad:?}"
             );
         }
@@ -941,7 +1017,9 @@ mod tests {
         let note = signed.to_note() + "\u{2014} witness.example AAAAAAAA\n";
         let parsed = SignedCheckpoint::parse(&note).expect("parse");
         assert_eq!(parsed.signatures.len(), 2);
-        parsed.verify(&key.public()).expect("the trusted signature suffices");
+        parsed
+            .verify(&key.public())
+            .expect("the trusted signature suffices");
     }
 
     #[test]
@@ -950,14 +1028,19 @@ mod tests {
             default_origin(Path::new("events/auvergne-rhone-alpes.jsonl")),
             "fusion/auvergne-rhone-alpes"
         );
-        assert_eq!(default_origin(Path::new("my ledger+x.jsonl")), "fusion/my-ledger-x");
+        assert_eq!(
+            default_origin(Path::new("my ledger+x.jsonl")),
+            "fusion/my-ledger-x"
+        );
         assert_eq!(default_origin(Path::new("")), "fusion/ledger");
         assert!(Checkpoint::new("has space", 0, [0; 32]).is_err());
         assert!(Checkpoint::new("", 0, [0; 32]).is_err());
     }
 
     fn hashes(n: usize) -> Vec<String> {
-        (0..n).map(|i| crate::record::sha256_hex(&i.to_be_bytes())).collect()
+        (0..n)
+            .map(|i| crate::record::sha256_hex(&i.to_be_bytes()))
+            .collect()
     }
 
     #[test]
@@ -968,8 +1051,13 @@ mod tests {
         let mut signed =
             SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/test", &tree, 6).expect("cp"));
         signed.sign(&key);
-        let v = verify_against(&all, &signed.to_note(), Some(&key.public()), Some("fusion/test"))
-            .expect("extends");
+        let v = verify_against(
+            &all,
+            &signed.to_note(),
+            Some(&key.public()),
+            Some("fusion/test"),
+        )
+        .expect("extends");
         assert_eq!((v.checkpoint.size, v.ledger_size), (6, 10));
         assert_eq!(v.signed_by, Some(key.public().label()));
         assert!(!v.consistency.is_empty());
@@ -979,8 +1067,9 @@ mod tests {
     fn verify_against_names_each_failure() {
         let all = hashes(10);
         let tree = Tree::from_record_hashes(&all).expect("tree");
-        let note = SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/test", &tree, 8).expect("cp"))
-            .to_note();
+        let note =
+            SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/test", &tree, 8).expect("cp"))
+                .to_note();
         // Tampered ledger: record 3 rewritten.
         let mut tampered = all.clone();
         tampered[2] = crate::record::sha256_hex(b"rewritten");
@@ -1020,7 +1109,9 @@ mod tests {
             assert_eq!(b64::encode(raw), enc);
             assert_eq!(b64::decode(enc).as_deref(), Some(raw));
         }
-        for bad in ["Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm9v\n", "Zm-v", "é"] {
+        for bad in [
+            "Zg=", "Zh==", "Zm9=", "Z===", "Zg==Zg==", "Zm9v\n", "Zm-v", "é",
+        ] {
             assert_eq!(b64::decode(bad), None, "{bad}");
         }
     }

@@ -1,1 +1,2018 @@
-//! Diffs between two views (work in progress).
+//! Diffs between two views: what changed between two dates at one state of
+//! knowledge ([`diff_dates`]), or what a later state of knowledge says
+//! differently about the same date ([`diff_knowledge`]).
+//!
+//! A diff is computed by **comparing two folded [`State`]s**, so it agrees
+//! exactly with `replay`. For two dates the ledger is folded once: the state
+//! on `FROM` is kept aside while the fold continues to `TO`, so only the
+//! events dated in `(FROM, TO]` separate them.
+//!
+//! Every change names the event(s) that caused it (`seq`, then `seqs`):
+//! the seq stamped on the new fact, or, for a fact that disappeared, the
+//! event that ended it or the correction that retracted it. A fact that
+//! the earlier state of knowledge held and a correction withdrew is
+//! reported with its own kind and `retracted: true` (a retracted
+//! `label_granted`, not a `label_withdrawn`).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::date::Date;
+use crate::event::{
+    Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, Party, Relation, short_hash,
+};
+use crate::fold::{Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Stamp, State, apply};
+use crate::view::KnownAt;
+
+/// Why a diff cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiffError {
+    /// FROM is after TO.
+    #[error(
+        "FROM `{from}` is after TO `{to}`; a diff goes forward in time (hint: swap the two dates)"
+    )]
+    Reversed {
+        /// The FROM day.
+        from: NaiveDate,
+        /// The TO day.
+        to: NaiveDate,
+    },
+    /// The first state of knowledge is later than the second.
+    #[error(
+        "the first --known-at (seq {a}) is later than the second (seq {b}); a knowledge diff goes from the earlier to the later state (hint: swap them)"
+    )]
+    KnowledgeReversed {
+        /// The first position.
+        a: u64,
+        /// The second position.
+        b: u64,
+    },
+}
+
+/// Why a `--kind` is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a kind of change; one of: {list}", list = Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownKind(pub String);
+
+/// The kind of a change, in the order summaries list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An organisation came into being through a `created` event.
+    Created,
+    /// A fusion or an absorption.
+    Merged,
+    /// A split.
+    Split,
+    /// A spin-off.
+    SpunOff,
+    /// An organisation that ended in a merger came back.
+    Reestablished,
+    /// An organisation took a new id.
+    IdChanged,
+    /// A new name.
+    Renamed,
+    /// Dissolved without successor.
+    Dissolved,
+    /// The start date of an organisation changed (knowledge diffs).
+    Redated,
+    /// An attribute (seat, place…) set, changed or removed.
+    AttributeChanged,
+    /// A label granted.
+    LabelGranted,
+    /// A label withdrawn.
+    LabelWithdrawn,
+    /// A candidacy for a label filed, refused or withdrawn.
+    Candidacy,
+    /// A program launched.
+    ProgramLaunched,
+    /// A program ended.
+    ProgramEnded,
+    /// A site opened.
+    SiteOpened,
+    /// A site closed.
+    SiteClosed,
+    /// A person took a role.
+    RoleStarted,
+    /// A person left a role.
+    RoleEnded,
+    /// A member or partner joined.
+    Joined,
+    /// A member or partner left.
+    Left,
+    /// A figure changed: old → new.
+    Figures,
+    /// A plan was stated (or became known).
+    PlanStated,
+    /// A plan's status changed (pending, overdue, fulfilled, retracted,
+    /// superseded).
+    PlanStatus,
+}
+
+impl Kind {
+    /// Every kind, in summary order.
+    pub const ALL: &'static [Kind] = &[
+        Kind::Created,
+        Kind::Merged,
+        Kind::Split,
+        Kind::SpunOff,
+        Kind::Reestablished,
+        Kind::IdChanged,
+        Kind::Renamed,
+        Kind::Dissolved,
+        Kind::Redated,
+        Kind::AttributeChanged,
+        Kind::LabelGranted,
+        Kind::LabelWithdrawn,
+        Kind::Candidacy,
+        Kind::ProgramLaunched,
+        Kind::ProgramEnded,
+        Kind::SiteOpened,
+        Kind::SiteClosed,
+        Kind::RoleStarted,
+        Kind::RoleEnded,
+        Kind::Joined,
+        Kind::Left,
+        Kind::Figures,
+        Kind::PlanStated,
+        Kind::PlanStatus,
+    ];
+
+    /// Snake-case name, as in the JSON `change` member.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Created => "created",
+            Kind::Merged => "merged",
+            Kind::Split => "split",
+            Kind::SpunOff => "spun_off",
+            Kind::Reestablished => "reestablished",
+            Kind::IdChanged => "id_changed",
+            Kind::Renamed => "renamed",
+            Kind::Dissolved => "dissolved",
+            Kind::Redated => "redated",
+            Kind::AttributeChanged => "attribute_changed",
+            Kind::LabelGranted => "label_granted",
+            Kind::LabelWithdrawn => "label_withdrawn",
+            Kind::Candidacy => "candidacy",
+            Kind::ProgramLaunched => "program_launched",
+            Kind::ProgramEnded => "program_ended",
+            Kind::SiteOpened => "site_opened",
+            Kind::SiteClosed => "site_closed",
+            Kind::RoleStarted => "role_started",
+            Kind::RoleEnded => "role_ended",
+            Kind::Joined => "joined",
+            Kind::Left => "left",
+            Kind::Figures => "figures",
+            Kind::PlanStated => "plan_stated",
+            Kind::PlanStatus => "plan_status",
+        }
+    }
+
+    /// Parses a snake-case name.
+    pub fn parse(text: &str) -> Result<Kind, UnknownKind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| UnknownKind(text.to_owned()))
+    }
+
+    fn of_mode(mode: ChangeMode) -> Kind {
+        match mode {
+            ChangeMode::Fusion | ChangeMode::Absorption => Kind::Merged,
+            ChangeMode::Split => Kind::Split,
+            ChangeMode::SpinOff => Kind::SpunOff,
+            ChangeMode::Reestablishment => Kind::Reestablished,
+            ChangeMode::IdChange => Kind::IdChanged,
+        }
+    }
+}
+
+/// A figure's value and the date it describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FigureValue {
+    /// The value.
+    pub value: u64,
+    /// The date it describes, as written.
+    pub date: String,
+}
+
+/// The kind-specific members of a change (flattened into the change's JSON
+/// object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Detail {
+    /// `created`, `dissolved`.
+    Org {
+        /// The organisation.
+        org: String,
+        /// Its name.
+        name: String,
+    },
+    /// `merged`, `split`, `spun_off`, `reestablished`, `id_changed`.
+    Transform {
+        /// The change mode.
+        mode: ChangeMode,
+        /// Predecessors.
+        from: Vec<String>,
+        /// Successors.
+        to: Vec<String>,
+        /// The successors the change created.
+        new: Vec<String>,
+    },
+    /// `renamed`, `redated`, `attribute_changed`: a value, old → new
+    /// (`null` when absent).
+    Value {
+        /// The organisation.
+        org: String,
+        /// The attribute's key (`attribute_changed` only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        /// Before.
+        old: Option<String>,
+        /// After.
+        new: Option<String>,
+    },
+    /// `label_granted`, `label_withdrawn`.
+    Label {
+        /// The holder.
+        holder: String,
+        /// The label.
+        label: String,
+        /// The granting body, if known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// `candidacy`: status old → new (`null` when none).
+    Candidacy {
+        /// The candidate.
+        candidate: String,
+        /// The label sought.
+        label: String,
+        /// Before.
+        old: Option<CandidacyStatus>,
+        /// After.
+        new: Option<CandidacyStatus>,
+    },
+    /// `program_launched`, `program_ended`.
+    Program {
+        /// The program.
+        program: String,
+        /// Its name.
+        name: String,
+        /// The organisation that runs it.
+        owner: String,
+    },
+    /// `site_opened`, `site_closed`.
+    Site {
+        /// The organisation.
+        org: String,
+        /// The place.
+        site: String,
+    },
+    /// `role_started`, `role_ended`.
+    Role {
+        /// The organisation.
+        org: String,
+        /// The role.
+        role: String,
+        /// The person.
+        person: String,
+    },
+    /// `joined`, `left`.
+    Membership {
+        /// The organisation joined or left.
+        org: String,
+        /// Who: `{"org": id}` or `{"name": text}`.
+        member: Party,
+        /// `member` or `partner`.
+        relation: Relation,
+    },
+    /// `figures`: one figure, old → new (`null` when absent).
+    Figure {
+        /// The organisation or program measured.
+        org: String,
+        /// The figure's name.
+        figure: String,
+        /// Before.
+        old: Option<FigureValue>,
+        /// After.
+        new: Option<FigureValue>,
+    },
+    /// `plan_stated`, `plan_status`.
+    Plan {
+        /// Seq of the record that states the plan.
+        plan: u64,
+        /// The planned event's type.
+        #[serde(rename = "type")]
+        event_type: &'static str,
+        /// One line about the planned event.
+        summary: String,
+        /// When it is to happen.
+        planned_date: String,
+        /// Status before (`null` when the plan was not listed).
+        old: Option<PlanStatus>,
+        /// Status after.
+        new: PlanStatus,
+    },
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Its kind.
+    #[serde(rename = "change")]
+    pub kind: Kind,
+    /// The event that caused it (for a retraction, the correction).
+    pub seq: u64,
+    /// Every event involved, `seq` first (a retraction lists the
+    /// correction, then the retracted record).
+    pub seqs: Vec<u64>,
+    /// When it happened, as written (for a retraction, the date of the fact
+    /// retracted).
+    pub date: Date,
+    /// The fact was held at the earlier state of knowledge and a correction
+    /// withdrew it.
+    pub retracted: bool,
+    /// For a withdrawn fact: the correction's mode, `retract` or
+    /// `supersede`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionMode>,
+    /// The kind-specific members.
+    #[serde(flatten)]
+    pub detail: Detail,
+}
+
+/// One side of a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Side {
+    /// The day, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// The state of knowledge.
+    pub known_at: KnownAt,
+}
+
+/// Counts of changes, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every change.
+    pub total: usize,
+    /// Per kind, only kinds that occur, in [`Kind::ALL`] order.
+    pub by_kind: Vec<(Kind, usize)>,
+}
+
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.by_kind.len() + 1))?;
+        m.serialize_entry("total", &self.total)?;
+        for (k, n) in &self.by_kind {
+            m.serialize_entry(k.as_str(), n)?;
+        }
+        m.end()
+    }
+}
+
+impl Summary {
+    fn of(changes: &[Change]) -> Summary {
+        let mut counts: BTreeMap<Kind, usize> = BTreeMap::new();
+        for c in changes {
+            *counts.entry(c.kind).or_default() += 1;
+        }
+        Summary {
+            total: changes.len(),
+            by_kind: counts.into_iter().collect(),
+        }
+    }
+}
+
+/// What changed from one view to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// The earlier view.
+    pub from: Side,
+    /// The later view.
+    pub to: Side,
+    /// Counts of the changes listed.
+    pub summary: Summary,
+    /// The changes, in timeline order (date, then seq, then kind).
+    pub changes: Vec<Change>,
+}
+
+impl Diff {
+    fn new(from: Side, to: Side, mut changes: Vec<Change>) -> Diff {
+        changes.sort_by(|a, b| {
+            a.date
+                .timeline_cmp(&b.date)
+                .then(a.seq.cmp(&b.seq))
+                .then(a.kind.cmp(&b.kind))
+        });
+        Diff {
+            from,
+            to,
+            summary: Summary::of(&changes),
+            changes,
+        }
+    }
+
+    /// Keeps only the changes of these kinds (all when empty); the summary
+    /// then counts what is kept.
+    pub fn retain_kinds(&mut self, kinds: &[Kind]) {
+        if kinds.is_empty() {
+            return;
+        }
+        self.changes.retain(|c| kinds.contains(&c.kind));
+        self.summary = Summary::of(&self.changes);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+/// What changed between the days `from` and `to` (inclusive ends: the
+/// views on each day) at one state of knowledge; `hash` is the hash of the
+/// record at `knowledge.position`. Folds once.
+pub fn diff_dates(
+    knowledge: &Knowledge<'_>,
+    hash: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Diff, DiffError> {
+    if from > to {
+        return Err(DiffError::Reversed { from, to });
+    }
+    let timeline = &knowledge.timeline;
+    let mut state = State::default();
+    let mut i = 0;
+    while let Some(e) = timeline.get(i)
+        && e.event.date.counts_on(from)
+    {
+        apply(&mut state, e.seq, e.event);
+        i += 1;
+    }
+    let before = state.clone();
+    let start = i;
+    while let Some(e) = timeline.get(i)
+        && e.event.date.counts_on(to)
+    {
+        apply(&mut state, e.seq, e.event);
+        i += 1;
+    }
+    let window = timeline.get(start..i).unwrap_or(&[]);
+    let cx = Cx {
+        fresh: Fresh::After(from),
+        corrections: BTreeMap::new(),
+        ended_by: removals(window.iter().map(|e| (e.seq, e.event))),
+        unended_by: HashMap::new(),
+    };
+    let mut changes = compare(&before, &state, &cx);
+    changes.extend(plan_changes((knowledge, from), (knowledge, to)));
+    let known_at = KnownAt {
+        seq: knowledge.position,
+        hash: hash.to_owned(),
+    };
+    let side = |day: NaiveDate| Side {
+        as_of: day.format("%Y-%m-%d").to_string(),
+        known_at: known_at.clone(),
+    };
+    Ok(Diff::new(side(from), side(to), changes))
+}
+
+/// What the state of knowledge `b` says differently from `a` about the
+/// day `day`; `hash_a` and `hash_b` are the hashes of the records at their
+/// positions.
+pub fn diff_knowledge(
+    a: &Knowledge<'_>,
+    hash_a: &str,
+    b: &Knowledge<'_>,
+    hash_b: &str,
+    day: NaiveDate,
+) -> Result<Diff, DiffError> {
+    if a.position > b.position {
+        return Err(DiffError::KnowledgeReversed {
+            a: a.position,
+            b: b.position,
+        });
+    }
+    let before = a.fold_until(day);
+    let after = b.fold_until(day);
+    let corrections: BTreeMap<u64, Corrected> = b
+        .corrections
+        .iter()
+        .filter(|(_, c)| c.seq > a.position)
+        .map(|(t, c)| (*t, *c))
+        .collect();
+    let counts = |e: &&Effective<'_>| e.event.date.counts_on(day);
+    let new_events = b
+        .timeline
+        .iter()
+        .filter(counts)
+        .filter(|e| e.seq > a.position)
+        .map(|e| (e.seq, e.event));
+    // Removals known at `a` that `b` retracts: undoing them brings a fact
+    // back. Keyed to the correction's seq.
+    let unended_by = removals(
+        a.timeline
+            .iter()
+            .filter(counts)
+            .filter_map(|e| corrections.get(&e.seq).map(|_| (e.seq, e.event))),
+    )
+    .into_iter()
+    .filter_map(|(k, (seq, date))| corrections.get(&seq).map(|c| (k, (*c, seq, date))))
+    .collect();
+    let cx = Cx {
+        fresh: Fresh::Above(a.position),
+        corrections,
+        ended_by: removals(new_events),
+        unended_by,
+    };
+    let mut changes = compare(&before, &after, &cx);
+    changes.extend(plan_changes((a, day), (b, day)));
+    let side = |k: &Knowledge<'_>, hash: &str| Side {
+        as_of: day.format("%Y-%m-%d").to_string(),
+        known_at: KnownAt {
+            seq: k.position,
+            hash: hash.to_owned(),
+        },
+    };
+    Ok(Diff::new(side(a, hash_a), side(b, hash_b), changes))
+}
+
+// ---------------------------------------------------------------------------
+// Attribution
+// ---------------------------------------------------------------------------
+
+/// A fact that an event can end, as a lookup key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Label(&'a str, &'a str),
+    Site(&'a str, &'a str),
+    Role(&'a str, &'a str, &'a str),
+    Member(&'a str, &'a Party, Relation),
+    Attr(&'a str, &'a str),
+}
+
+/// The facts the events end, with the last such event's seq and date.
+fn removals<'a>(
+    events: impl Iterator<Item = (u64, &'a Event)>,
+) -> HashMap<Key<'a>, (u64, &'a Date)> {
+    let mut out = HashMap::new();
+    for (seq, e) in events {
+        let key = match &e.body {
+            Body::LabelWithdrawn { label, holder } => Key::Label(holder, label),
+            Body::SiteClosed { org, site } => Key::Site(org, site),
+            Body::RoleEnded { org, person, role } => Key::Role(org, role, person),
+            Body::Left {
+                org,
+                member,
+                relation,
+            } => Key::Member(org, member, *relation),
+            Body::AttributeSet {
+                org,
+                key,
+                value: None,
+            } => Key::Attr(org, key),
+            _ => continue,
+        };
+        out.insert(key, (seq, &e.date));
+    }
+    out
+}
+
+/// Which stamps are news to the later side.
+#[derive(Debug, Clone, Copy)]
+enum Fresh {
+    /// Two dates: dated after this day.
+    After(NaiveDate),
+    /// Two states of knowledge: recorded after this seq.
+    Above(u64),
+}
+
+struct Cx<'a> {
+    fresh: Fresh,
+    /// Records corrected between the two states of knowledge, by target seq.
+    corrections: BTreeMap<u64, Corrected>,
+    /// Facts ended by events only the later side counts.
+    ended_by: HashMap<Key<'a>, (u64, &'a Date)>,
+    /// Facts ended at the earlier state of knowledge by a record the later
+    /// one corrects: (correction, corrected seq, date).
+    unended_by: HashMap<Key<'a>, (Corrected, u64, &'a Date)>,
+}
+
+/// Why a fact changed.
+struct Cause {
+    seqs: Vec<u64>,
+    date: Date,
+    /// How a correction withdrew the fact, if it did.
+    retracted: Option<CorrectionMode>,
+    /// A removal was retracted, so the fact is back.
+    unended: bool,
+}
+
+impl Cx<'_> {
+    fn is_fresh(&self, s: &Stamp) -> bool {
+        match self.fresh {
+            Fresh::After(day) => !s.date.counts_on(day),
+            Fresh::Above(pos) => s.seq > pos,
+        }
+    }
+
+    /// The cause of a fact that was `old` and is `new` (stamps; `None` for
+    /// absent), `key` naming it for events that end it, `fallback` the
+    /// stamp to blame when nothing better is known.
+    fn cause(
+        &self,
+        old: Option<&Stamp>,
+        new: Option<&Stamp>,
+        key: Option<&Key<'_>>,
+        fallback: Option<&Stamp>,
+    ) -> Cause {
+        let corrected = |s: &Stamp| self.corrections.get(&s.seq).copied();
+        if let Some(n) = new
+            && self.is_fresh(n)
+            && old.map(|o| o.seq) != Some(n.seq)
+        {
+            let mut seqs = vec![n.seq];
+            // The new fact replaces the old one (a supersede): name the
+            // superseded record too.
+            if let Some(o) = old
+                && corrected(o).map(|c| c.seq) == Some(n.seq)
+            {
+                seqs.push(o.seq);
+            }
+            return Cause {
+                seqs,
+                date: n.date.clone(),
+                retracted: None,
+                unended: false,
+            };
+        }
+        if let Some(o) = old
+            && let Some(c) = corrected(o)
+        {
+            return Cause {
+                seqs: vec![c.seq, o.seq],
+                date: o.date.clone(),
+                retracted: Some(c.mode),
+                unended: false,
+            };
+        }
+        if let Some(k) = key {
+            if new.is_none()
+                && let Some((seq, date)) = self.ended_by.get(k)
+            {
+                return Cause {
+                    seqs: vec![*seq],
+                    date: (*date).clone(),
+                    retracted: None,
+                    unended: false,
+                };
+            }
+            if new.is_some()
+                && let Some((c, seq, date)) = self.unended_by.get(k)
+            {
+                return Cause {
+                    seqs: vec![c.seq, *seq],
+                    date: (*date).clone(),
+                    retracted: Some(c.mode),
+                    unended: true,
+                };
+            }
+        }
+        let s = fallback.or(new).or(old);
+        Cause {
+            seqs: s.map(|s| vec![s.seq]).unwrap_or_default(),
+            date: s.map_or_else(|| Date::from_day(NaiveDate::MIN), |s| s.date.clone()),
+            retracted: None,
+            unended: false,
+        }
+    }
+}
+
+fn change(kind: Kind, cause: Cause, detail: Detail) -> Change {
+    Change {
+        kind,
+        seq: cause.seqs.first().copied().unwrap_or(0),
+        seqs: cause.seqs,
+        date: cause.date,
+        retracted: cause.retracted.is_some(),
+        correction: cause.retracted,
+        detail,
+    }
+}
+
+/// A set fact that appeared (`added`) or disappeared: the positive kind,
+/// or the negative one when it ended, or was back because its end was
+/// retracted.
+fn set_change(added: bool, positive: Kind, negative: Kind, cause: Cause, detail: Detail) -> Change {
+    let kind = match (added, cause.retracted.is_some(), cause.unended) {
+        (true, _, true) => negative,
+        (true, _, false) => positive,
+        (false, true, _) => positive,
+        (false, false, _) => negative,
+    };
+    change(kind, cause, detail)
+}
+
+// ---------------------------------------------------------------------------
+// Comparison
+// ---------------------------------------------------------------------------
+
+/// The entries of two maps that differ, in key order.
+fn differing<'m, K: Ord, V: PartialEq>(
+    a: &'m BTreeMap<K, V>,
+    b: &'m BTreeMap<K, V>,
+) -> Vec<(&'m K, Option<&'m V>, Option<&'m V>)> {
+    let mut out = Vec::new();
+    let mut x = a.iter().peekable();
+    let mut y = b.iter().peekable();
+    loop {
+        let step = match (x.peek(), y.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
+        };
+        match step {
+            Ordering::Less => {
+                if let Some((k, v)) = x.next() {
+                    out.push((k, Some(v), None));
+                }
+            }
+            Ordering::Greater => {
+                if let Some((k, v)) = y.next() {
+                    out.push((k, None, Some(v)));
+                }
+            }
+            Ordering::Equal => {
+                if let (Some((k, va)), Some((_, vb))) = (x.next(), y.next())
+                    && va != vb
+                {
+                    out.push((k, Some(va), Some(vb)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Start of the first period of existence.
+fn first_since(o: &Org) -> &Stamp {
+    o.periods.first().map_or(&o.since, |p| &p.since)
+}
+
+/// Whether the organisation came out of a `transformed` change (then the
+/// change, not a `created`, reports it).
+fn by_transform(o: &Org) -> bool {
+    let since = first_since(o).seq;
+    o.predecessors
+        .iter()
+        .any(|l| l.at.seq == since || l.mode == ChangeMode::IdChange)
+}
+
+/// Every dissolution of an organisation (earlier periods included).
+fn dissolutions(o: &Org) -> Vec<&Stamp> {
+    o.periods
+        .iter()
+        .map(|p| &p.ended)
+        .chain(o.ended.as_ref())
+        .filter(|e| e.how == EndHow::Dissolved)
+        .map(|e| &e.at)
+        .collect()
+}
+
+/// A transformed change being gathered from links.
+struct Group {
+    mode: ChangeMode,
+    stamp: Stamp,
+    from: Vec<String>,
+    to: Vec<String>,
+}
+
+fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
+    let mut out = Vec::new();
+    // Transformed changes by (seq, known only to the later side).
+    let mut groups: BTreeMap<(u64, bool), Group> = BTreeMap::new();
+    for (id, b, a) in differing(&before.orgs, &after.orgs) {
+        compare_existence(id, b, a, cx, &mut out);
+        for (side, this, other) in [(true, a, b), (false, b, a)] {
+            let Some(this) = this else { continue };
+            for l in &this.predecessors {
+                let known = other.is_some_and(|o| {
+                    o.predecessors
+                        .iter()
+                        .any(|x| x.id == l.id && x.at.seq == l.at.seq && x.mode == l.mode)
+                });
+                if known {
+                    continue;
+                }
+                let g = groups.entry((l.at.seq, side)).or_insert_with(|| Group {
+                    mode: l.mode,
+                    stamp: l.at.clone(),
+                    from: Vec::new(),
+                    to: Vec::new(),
+                });
+                if !g.from.contains(&l.id) {
+                    g.from.push(l.id.clone());
+                }
+                if !g.to.contains(id) {
+                    g.to.push(id.clone());
+                }
+            }
+        }
+        compare_facts(id, b, a, before, after, cx, &mut out);
+    }
+    for ((seq, later), g) in groups {
+        let state = if later { after } else { before };
+        let new: Vec<String> =
+            g.to.iter()
+                .filter(|t| {
+                    g.mode == ChangeMode::IdChange
+                        || state
+                            .orgs
+                            .get(*t)
+                            .is_some_and(|o| first_since(o).seq == seq)
+                })
+                .cloned()
+                .collect();
+        // Predecessors in the order the event names them.
+        let mut from = g.from;
+        if let Some(first_to) = g.to.first().and_then(|t| state.orgs.get(t)) {
+            let order: Vec<&str> = first_to
+                .predecessors
+                .iter()
+                .filter(|l| l.at.seq == seq)
+                .map(|l| l.id.as_str())
+                .collect();
+            from.sort_by_key(|f| order.iter().position(|o| o == f).unwrap_or(usize::MAX));
+        }
+        let cause = if later {
+            cx.cause(None, Some(&g.stamp), None, None)
+        } else {
+            cx.cause(Some(&g.stamp), None, None, None)
+        };
+        out.push(change(
+            Kind::of_mode(g.mode),
+            cause,
+            Detail::Transform {
+                mode: g.mode,
+                from,
+                to: g.to,
+                new,
+            },
+        ));
+    }
+    compare_programs(before, after, cx, &mut out);
+    for ((label, candidate), b, a) in differing(&before.candidacies, &after.candidacies) {
+        out.push(change(
+            Kind::Candidacy,
+            cx.cause(b.map(|c| &c.at), a.map(|c| &c.at), None, None),
+            Detail::Candidacy {
+                candidate: candidate.clone(),
+                label: label.clone(),
+                old: b.map(|c| c.status),
+                new: a.map(|c| c.status),
+            },
+        ));
+    }
+    out
+}
+
+fn org_detail(o: &Org, first_name: bool) -> Detail {
+    let name = if first_name {
+        o.names.first().map_or(&o.name, |n| &n.name)
+    } else {
+        &o.name
+    };
+    Detail::Org {
+        org: o.id.clone(),
+        name: name.clone(),
+    }
+}
+
+/// Created, dissolved, redated.
+fn compare_existence(
+    id: &str,
+    b: Option<&Org>,
+    a: Option<&Org>,
+    cx: &Cx<'_>,
+    out: &mut Vec<Change>,
+) {
+    match (b, a) {
+        (None, Some(a)) if !by_transform(a) => {
+            let cause = cx.cause(None, Some(first_since(a)), None, None);
+            out.push(change(Kind::Created, cause, org_detail(a, true)));
+        }
+        (Some(b), None) if !by_transform(b) => {
+            let cause = cx.cause(Some(first_since(b)), None, None, None);
+            out.push(change(Kind::Created, cause, org_detail(b, true)));
+        }
+        (Some(b), Some(a)) => {
+            let (sb, sa) = (first_since(b), first_since(a));
+            if sb.date != sa.date && !by_transform(a) {
+                out.push(change(
+                    Kind::Redated,
+                    cx.cause(Some(sb), Some(sa), None, None),
+                    Detail::Value {
+                        org: id.to_owned(),
+                        key: None,
+                        old: Some(sb.date.to_string()),
+                        new: Some(sa.date.to_string()),
+                    },
+                ));
+            }
+        }
+        _ => {}
+    }
+    let none = Vec::new();
+    let db = b.map_or_else(|| none.clone(), dissolutions);
+    let da = a.map_or_else(|| none.clone(), dissolutions);
+    for s in da.iter().filter(|s| !db.iter().any(|x| x.seq == s.seq)) {
+        if let Some(a) = a {
+            out.push(change(
+                Kind::Dissolved,
+                cx.cause(None, Some(s), None, None),
+                org_detail(a, false),
+            ));
+        }
+    }
+    for s in db.iter().filter(|s| !da.iter().any(|x| x.seq == s.seq)) {
+        if let Some(b) = b {
+            out.push(change(
+                Kind::Dissolved,
+                cx.cause(Some(s), None, None, None),
+                org_detail(b, false),
+            ));
+        }
+    }
+}
+
+/// The organisation whose facts `id` held before, if any: itself, or the
+/// organisation whose id it took over; none when it started afresh
+/// (created, or re-established).
+fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: &'s State) -> Option<&'s Org> {
+    match b {
+        Some(b) if b.ended.is_some() && a.ended.is_none() => None,
+        Some(b) => Some(b),
+        None => a
+            .predecessors
+            .iter()
+            .find(|l| l.mode == ChangeMode::IdChange)
+            .and_then(|l| before.orgs.get(&l.id)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_facts(
+    id: &str,
+    b: Option<&Org>,
+    a: Option<&Org>,
+    before: &State,
+    after: &State,
+    cx: &Cx<'_>,
+    out: &mut Vec<Change>,
+) {
+    let Some(a) = a else {
+        // Only a knowledge diff can lose an organisation; its retracted
+        // creation says it all.
+        return;
+    };
+    // Moved to a new id in between: reported on the new id.
+    if let Some(e) = &a.ended
+        && e.how == EndHow::Transformed(ChangeMode::IdChange)
+        && b.is_none_or(|b| b.ended.is_none())
+    {
+        return;
+    }
+    let base = baseline(b, a, before);
+    let creation = first_since(a).seq;
+    // Name.
+    let old_name = b
+        .or(base)
+        .map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
+    if *old_name != a.name {
+        let old_stamp = b.or(base).and_then(|o| o.names.last()).map(|n| &n.since);
+        let new_stamp = a.names.last().map(|n| &n.since);
+        out.push(change(
+            Kind::Renamed,
+            cx.cause(old_stamp, new_stamp, None, None),
+            Detail::Value {
+                org: id.to_owned(),
+                key: None,
+                old: Some(old_name.clone()),
+                new: Some(a.name.clone()),
+            },
+        ));
+    }
+    let no_attrs = BTreeMap::new();
+    let no_sites = BTreeMap::new();
+    let no_labels = BTreeMap::new();
+    let no_figures = BTreeMap::new();
+    let no_roles = BTreeMap::new();
+    let no_parties = BTreeMap::new();
+    // Attributes.
+    for (key, vb, va) in differing(base.map_or(&no_attrs, |o| &o.attrs), &a.attrs) {
+        if base.is_none() && va.is_some_and(|v| v.since.seq == creation) {
+            continue;
+        }
+        if vb.map(|v| &v.value) == va.map(|v| &v.value) {
+            continue;
+        }
+        let k = Key::Attr(id, key);
+        out.push(change(
+            Kind::AttributeChanged,
+            cx.cause(vb.map(|v| &v.since), va.map(|v| &v.since), Some(&k), None),
+            Detail::Value {
+                org: id.to_owned(),
+                key: Some(key.clone()),
+                old: vb.map(|v| v.value.clone()),
+                new: va.map(|v| v.value.clone()),
+            },
+        ));
+    }
+    // Sites.
+    for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites), &a.sites) {
+        if sb.is_some() == sa.is_some() {
+            continue;
+        }
+        let k = Key::Site(id, site);
+        out.push(set_change(
+            sa.is_some(),
+            Kind::SiteOpened,
+            Kind::SiteClosed,
+            cx.cause(sb, sa, Some(&k), None),
+            Detail::Site {
+                org: id.to_owned(),
+                site: site.clone(),
+            },
+        ));
+    }
+    // Labels.
+    for (label, lb, la) in differing(base.map_or(&no_labels, |o| &o.labels), &a.labels) {
+        if lb.is_some() == la.is_some() {
+            continue;
+        }
+        let k = Key::Label(id, label);
+        out.push(set_change(
+            la.is_some(),
+            Kind::LabelGranted,
+            Kind::LabelWithdrawn,
+            cx.cause(lb.map(|l| &l.since), la.map(|l| &l.since), Some(&k), None),
+            Detail::Label {
+                holder: id.to_owned(),
+                label: label.clone(),
+                by: la.or(lb).and_then(|l| l.by.clone()),
+            },
+        ));
+    }
+    // Roles.
+    let flat =
+        |roles: &BTreeMap<String, BTreeMap<String, Stamp>>| -> BTreeMap<(String, String), Stamp> {
+            roles
+                .iter()
+                .flat_map(|(r, people)| {
+                    people
+                        .iter()
+                        .map(|(p, s)| ((r.clone(), p.clone()), s.clone()))
+                })
+                .collect()
+        };
+    let (rb, ra) = (flat(base.map_or(&no_roles, |o| &o.roles)), flat(&a.roles));
+    for ((role, person), sb, sa) in differing(&rb, &ra) {
+        if sb.is_some() == sa.is_some() {
+            continue;
+        }
+        let k = Key::Role(id, role, person);
+        out.push(set_change(
+            sa.is_some(),
+            Kind::RoleStarted,
+            Kind::RoleEnded,
+            cx.cause(sb, sa, Some(&k), None),
+            Detail::Role {
+                org: id.to_owned(),
+                role: role.clone(),
+                person: person.clone(),
+            },
+        ));
+    }
+    // Members and partners.
+    for relation in [Relation::Member, Relation::Partner] {
+        let pb = base.map_or(&no_parties, |o| o.relations(relation));
+        for (party, sb, sa) in differing(pb, a.relations(relation)) {
+            if sb.is_some() == sa.is_some() {
+                continue;
+            }
+            let k = Key::Member(id, party, relation);
+            // A member organisation that ended leaves with its end.
+            let end = match party {
+                Party::Org(m) if sa.is_none() => after
+                    .orgs
+                    .get(m)
+                    .and_then(|o| o.ended.as_ref())
+                    .map(|e| &e.at)
+                    .filter(|s| cx.is_fresh(s)),
+                _ => None,
+            };
+            out.push(set_change(
+                sa.is_some(),
+                Kind::Joined,
+                Kind::Left,
+                cx.cause(sb, sa, Some(&k), end),
+                Detail::Membership {
+                    org: id.to_owned(),
+                    member: party.clone(),
+                    relation,
+                },
+            ));
+        }
+    }
+    // Figures.
+    for (name, fb, fa) in differing(base.map_or(&no_figures, |o| &o.figures), &a.figures) {
+        out.push(figure_change(id, name, fb, fa, cx));
+    }
+}
+
+fn figure_change(
+    id: &str,
+    name: &str,
+    fb: Option<&crate::fold::Figure>,
+    fa: Option<&crate::fold::Figure>,
+    cx: &Cx<'_>,
+) -> Change {
+    let value = |f: &crate::fold::Figure| FigureValue {
+        value: f.value,
+        date: f.at.date.to_string(),
+    };
+    change(
+        Kind::Figures,
+        cx.cause(fb.map(|f| &f.at), fa.map(|f| &f.at), None, None),
+        Detail::Figure {
+            org: id.to_owned(),
+            figure: name.to_owned(),
+            old: fb.map(value),
+            new: fa.map(value),
+        },
+    )
+}
+
+fn compare_programs(before: &State, after: &State, cx: &Cx<'_>, out: &mut Vec<Change>) {
+    for (id, b, a) in differing(&before.programs, &after.programs) {
+        let Some(p) = a.or(b) else { continue };
+        let detail = || Detail::Program {
+            program: id.clone(),
+            name: p.name.clone(),
+            owner: p.owner.clone(),
+        };
+        match (b, a) {
+            (None, Some(a)) => out.push(change(
+                Kind::ProgramLaunched,
+                cx.cause(None, Some(&a.since), None, None),
+                detail(),
+            )),
+            (Some(b), None) => out.push(change(
+                Kind::ProgramLaunched,
+                cx.cause(Some(&b.since), None, None, None),
+                detail(),
+            )),
+            _ => {}
+        }
+        let (eb, ea) = (
+            b.and_then(|p| p.ended.as_ref()),
+            a.and_then(|p| p.ended.as_ref()),
+        );
+        if eb.map(|s| s.seq) != ea.map(|s| s.seq) && a.is_some() {
+            out.push(change(
+                Kind::ProgramEnded,
+                cx.cause(eb, ea, None, None),
+                detail(),
+            ));
+        }
+        let none = BTreeMap::new();
+        let (fb, fa) = (
+            b.map_or(&none, |p| &p.figures),
+            a.map_or(&none, |p| &p.figures),
+        );
+        for (name, x, y) in differing(fb, fa) {
+            out.push(figure_change(id, name, x, y, cx));
+        }
+    }
+}
+
+/// Plans listed on the later side that were not listed on the earlier one
+/// (`plan_stated`), or whose status differs (`plan_status`).
+fn plan_changes(
+    before: (&Knowledge<'_>, NaiveDate),
+    after: (&Knowledge<'_>, NaiveDate),
+) -> Vec<Change> {
+    let (kb, db) = before;
+    let (ka, da) = after;
+    let old: HashMap<u64, PlanStatus> = kb
+        .plans
+        .iter()
+        .filter(|p| p.stated.counts_on(db))
+        .map(|p| (p.seq, p.status_on(db)))
+        .collect();
+    let mut out = Vec::new();
+    for p in ka.plans.iter().filter(|p| p.stated.counts_on(da)) {
+        let new = p.status_on(da);
+        let was = old.get(&p.seq).copied();
+        if was == Some(new) {
+            continue;
+        }
+        let (seqs, date) = match new {
+            _ if was.is_none() => (vec![p.seq], p.stated.clone()),
+            PlanStatus::Fulfilled => match p.fulfilled_on(da) {
+                Some(f) => (vec![f.seq, p.seq], f.date.clone()),
+                None => (vec![p.seq], p.planned.date.clone()),
+            },
+            PlanStatus::Retracted | PlanStatus::Superseded => match p.corrected {
+                Some(c) => (vec![c.seq, p.seq], p.planned.date.clone()),
+                None => (vec![p.seq], p.planned.date.clone()),
+            },
+            PlanStatus::Overdue | PlanStatus::Pending => (vec![p.seq], p.planned.date.clone()),
+        };
+        out.push(Change {
+            kind: if was.is_none() {
+                Kind::PlanStated
+            } else {
+                Kind::PlanStatus
+            },
+            seq: seqs.first().copied().unwrap_or(p.seq),
+            seqs,
+            date,
+            retracted: false,
+            correction: None,
+            detail: Detail::Plan {
+                plan: p.seq,
+                event_type: p.planned.type_name(),
+                summary: p.planned.summary(),
+                planned_date: p.planned.date.to_string(),
+                old: was,
+                new,
+            },
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Renderers
+// ---------------------------------------------------------------------------
+
+fn side_text(s: &Side) -> String {
+    format!("seq {} ({})", s.known_at.seq, short_hash(&s.known_at.hash))
+}
+
+/// One line describing a change, without date, kind or seqs.
+pub fn describe(c: &Change) -> String {
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map_or("(none)".to_owned(), |s| format!("\"{s}\""))
+    };
+    match &c.detail {
+        Detail::Org { org, name } => format!("{org} \"{name}\""),
+        Detail::Transform {
+            mode,
+            from,
+            to,
+            new,
+        } => {
+            let mut s = format!(
+                "{} → {} ({}",
+                from.join(" + "),
+                to.join(" + "),
+                mode.as_str()
+            );
+            if !new.is_empty() {
+                let _ = write!(s, "; new: {}", new.join(", "));
+            }
+            s.push(')');
+            s
+        }
+        Detail::Value { org, key, old, new } => match key {
+            Some(k) => format!("{org}.{k}: {} → {}", opt(old), opt(new)),
+            None => format!("{org}: {} → {}", opt(old), opt(new)),
+        },
+        Detail::Label { holder, label, by } => {
+            let mut s = format!("\"{label}\" — {holder}");
+            if let Some(b) = by {
+                let _ = write!(s, " (by {b})");
+            }
+            s
+        }
+        Detail::Candidacy {
+            candidate,
+            label,
+            old,
+            new,
+        } => {
+            let w = |s: &Option<CandidacyStatus>| match s {
+                None => "(none)",
+                Some(CandidacyStatus::Filed) => "filed",
+                Some(CandidacyStatus::Refused) => "refused",
+                Some(CandidacyStatus::Withdrawn) => "withdrawn",
+            };
+            format!("{candidate} for \"{label}\": {} → {}", w(old), w(new))
+        }
+        Detail::Program {
+            program,
+            name,
+            owner,
+        } => format!("{program} \"{name}\" by {owner}"),
+        Detail::Site { org, site } => format!("{org} at \"{site}\""),
+        Detail::Role { org, role, person } => format!("\"{person}\" {role} of {org}"),
+        Detail::Membership {
+            org,
+            member,
+            relation,
+        } => {
+            let r = match relation {
+                Relation::Member => "member",
+                Relation::Partner => "partner",
+            };
+            format!("{member} {r} of {org}")
+        }
+        Detail::Figure {
+            org,
+            figure,
+            old,
+            new,
+        } => {
+            let v = |f: &Option<FigureValue>| {
+                f.as_ref()
+                    .map_or("(none)".to_owned(), |f| format!("{} ({})", f.value, f.date))
+            };
+            format!("{org} {figure}: {} → {}", v(old), v(new))
+        }
+        Detail::Plan {
+            plan,
+            summary,
+            planned_date,
+            old,
+            new,
+            event_type,
+        } => {
+            let status = match old {
+                Some(o) => format!("{} → {}", o.as_str(), new.as_str()),
+                None => new.as_str().to_owned(),
+            };
+            format!("plan seq {plan}, for {planned_date}: {event_type} {summary}: {status}")
+        }
+    }
+}
+
+/// The diff as text: a header, the summary counts, then one line per
+/// change: date, kind, what, and the causing seqs.
+pub fn render_text(d: &Diff) -> String {
+    let mut out = String::new();
+    if d.from.known_at == d.to.known_at {
+        let _ = writeln!(
+            out,
+            "diff {} → {}, as known at {}",
+            d.from.as_of,
+            d.to.as_of,
+            side_text(&d.to)
+        );
+    } else if d.from.as_of == d.to.as_of {
+        let _ = writeln!(
+            out,
+            "diff as of {}: known at {} → known at {}",
+            d.to.as_of,
+            side_text(&d.from),
+            side_text(&d.to)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "diff {} (known at {}) → {} (known at {})",
+            d.from.as_of,
+            side_text(&d.from),
+            d.to.as_of,
+            side_text(&d.to)
+        );
+    }
+    if d.summary.total == 0 {
+        out.push_str("summary: no changes\n");
+        return out;
+    }
+    let counts: Vec<String> = d
+        .summary
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "summary: {} change{}: {}",
+        d.summary.total,
+        if d.summary.total == 1 { "" } else { "s" },
+        counts.join(", ")
+    );
+    out.push('\n');
+    let date_w = d
+        .changes
+        .iter()
+        .map(|c| c.date.as_str().chars().count())
+        .max()
+        .unwrap_or(0);
+    let kind_w = d
+        .changes
+        .iter()
+        .map(|c| c.kind.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for c in &d.changes {
+        let seqs = if c.retracted {
+            let verb = match c.correction {
+                Some(CorrectionMode::Supersede) => "supersedes",
+                _ => "retracts",
+            };
+            match c.seqs.as_slice() {
+                [corr, target, ..] => format!("[seq {corr} {verb} seq {target}]"),
+                _ => format!("[seq {}, retracted]", c.seq),
+            }
+        } else {
+            let list: Vec<String> = c.seqs.iter().map(u64::to_string).collect();
+            format!("[seq {}]", list.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<date_w$}  {:<kind_w$}  {}  {seqs}",
+            c.date.as_str(),
+            c.kind.as_str(),
+            describe(c),
+        );
+    }
+    out
+}
+
+/// The diff as pretty JSON (an object with `from`, `to`, `summary` and
+/// `changes`; see the README), with a final newline.
+pub fn render_json(d: &Diff) -> String {
+    // Serialising plain data with string keys cannot fail.
+    let mut s = serde_json::to_string_pretty(d).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Entry;
+    use serde_json::{Value, json};
+
+    fn hash(seq: u64) -> String {
+        format!("{seq:064x}")
+    }
+
+    /// A ledger from events, each validated against the records before it
+    /// (so the givens are histories `append` would accept).
+    fn ledger(events: Vec<Value>) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for (i, mut v) in events.into_iter().enumerate() {
+            v["sources"] = json!([{"doc": "test"}]);
+            if let Some(p) = v.get_mut("planned") {
+                p["sources"] = json!([{"doc": "test"}]);
+            }
+            if let Some(r) = v.get_mut("replacement") {
+                r["sources"] = json!([{"doc": "test"}]);
+            }
+            let event = Event::from_json(&v).unwrap_or_else(|e| panic!("event {}: {e}", i + 1));
+            let seq = i as u64 + 1;
+            crate::fold::validate(&entries, std::slice::from_ref(&event), seq)
+                .unwrap_or_else(|e| panic!("event {seq} invalid: {e}"));
+            entries.push(Entry {
+                seq,
+                hash: hash(seq),
+                recorded: "2026-01-01T00:00:00Z".into(),
+                event,
+            });
+        }
+        entries
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        crate::date::as_of_day(s).expect("valid day")
+    }
+
+    fn dates(entries: &[Entry], from: &str, to: &str) -> Diff {
+        let k = Knowledge::new(entries, u64::MAX);
+        diff_dates(&k, "h", day(from), day(to)).expect("diff")
+    }
+
+    fn knowledge(entries: &[Entry], at: &str, a: u64, b: u64) -> Diff {
+        let (ka, kb) = (Knowledge::new(entries, a), Knowledge::new(entries, b));
+        diff_knowledge(&ka, &hash(a), &kb, &hash(b), day(at)).expect("diff")
+    }
+
+    fn only(d: &Diff, kind: Kind) -> Vec<&Change> {
+        d.changes.iter().filter(|c| c.kind == kind).collect()
+    }
+
+    fn org(id: &str, date: &str) -> Value {
+        json!({"type": "created", "date": date, "id": id, "name": id.to_uppercase(), "kind": "cluster"})
+    }
+
+    /// Every kind a diff of two dates can report, each from one event in
+    /// the window (2010, 2020].
+    fn landscape() -> Vec<Entry> {
+        ledger(vec![
+            /* 1 */
+            json!({"type": "created", "date": "2000", "id": "x", "name": "X", "kind": "cluster", "attrs": {"seat": "Lyon"}}),
+            /* 2 */ org("a", "2000"),
+            /* 3 */ org("b", "2000"),
+            /* 4 */ org("c", "2000"),
+            /* 5 */ org("d", "2000"),
+            /* 6 */
+            json!({"type": "label_granted", "date": "2005", "label": "Old", "holder": "x"}),
+            /* 7 */
+            json!({"type": "site_opened", "date": "2005", "org": "x", "site": "Roanne"}),
+            /* 8 */
+            json!({"type": "role_started", "date": "2005", "org": "x", "person": "Ann", "role": "director"}),
+            /* 9 */
+            json!({"type": "joined", "date": "2005", "org": "x", "member": {"name": "Acme"}, "relation": "member"}),
+            /* 10 */
+            json!({"type": "figures", "date": "2005", "org": "x", "values": {"members": 100}}),
+            /* 11 */
+            json!({"type": "program_launched", "date": "2005", "program": "p-old", "name": "Old call", "owner": "x"}),
+            /* 12 */
+            json!({"type": "planned", "date": "2009", "planned": {"type": "dissolved", "date": "2011", "org": "d"}}),
+            // The window.
+            /* 13 */ org("e", "2012"),
+            /* 14 */
+            json!({"type": "transformed", "mode": "fusion", "date": "2013-05", "from": ["a", "b"], "to": ["ab"],
+                            "new": [{"id": "ab", "name": "AB", "kind": "cluster"}]}),
+            /* 15 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2014", "from": ["c"], "to": ["ab"]}),
+            /* 16 */
+            json!({"type": "transformed", "mode": "split", "date": "2015", "from": ["d"], "to": ["d1", "d2"],
+                            "new": [{"id": "d1", "name": "D1", "kind": "cluster"}, {"id": "d2", "name": "D2", "kind": "cluster"}]}),
+            /* 17 */
+            json!({"type": "transformed", "mode": "spin_off", "date": "2015-06", "from": ["ab"], "to": ["ab-lab"],
+                            "new": [{"id": "ab-lab", "name": "AB Lab", "kind": "lab"}]}),
+            /* 18 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2016", "from": ["ab"], "to": ["c"]}),
+            /* 19 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2016-06", "from": ["e"], "to": ["e2"]}),
+            /* 20 */
+            json!({"type": "renamed", "date": "2017", "org": "ab", "name": "AB Group"}),
+            /* 21 */ json!({"type": "dissolved", "date": "2018", "org": "d1"}),
+            /* 22 */
+            json!({"type": "attribute_set", "date": "2017", "org": "x", "key": "seat", "value": "Grenoble"}),
+            /* 23 */
+            json!({"type": "label_withdrawn", "date": "2017", "label": "Old", "holder": "x"}),
+            /* 24 */
+            json!({"type": "label_granted", "date": "2017", "label": "New", "holder": "x", "by": "State"}),
+            /* 25 */
+            json!({"type": "candidacy", "date": "2017", "label": "New", "candidate": "ab", "status": "filed"}),
+            /* 26 */
+            json!({"type": "program_launched", "date": "2018", "program": "p-new", "name": "New call", "owner": "x"}),
+            /* 27 */ json!({"type": "program_ended", "date": "2018", "program": "p-old"}),
+            /* 28 */
+            json!({"type": "site_closed", "date": "2018", "org": "x", "site": "Roanne"}),
+            /* 29 */
+            json!({"type": "site_opened", "date": "2018", "org": "x", "site": "Valence"}),
+            /* 30 */
+            json!({"type": "role_ended", "date": "2018", "org": "x", "person": "Ann", "role": "director"}),
+            /* 31 */
+            json!({"type": "role_started", "date": "2018", "org": "x", "person": "Bob", "role": "director"}),
+            /* 32 */
+            json!({"type": "left", "date": "2019", "org": "x", "member": {"name": "Acme"}, "relation": "member"}),
+            /* 33 */
+            json!({"type": "joined", "date": "2019", "org": "x", "member": {"org": "ab"}, "relation": "partner"}),
+            /* 34 */
+            json!({"type": "figures", "date": "2019", "org": "x", "values": {"members": 250}}),
+            /* 35 */
+            json!({"type": "planned", "date": "2019", "planned": {"type": "dissolved", "date": "2030", "org": "x"}}),
+            // After the window.
+            /* 36 */
+            json!({"type": "renamed", "date": "2021", "org": "x", "name": "X later"}),
+        ])
+    }
+
+    #[test]
+    fn a_diff_of_two_dates_reports_every_kind_with_its_seq() {
+        // Given a landscape with one event of each kind in (2010, 2020]
+        let entries = landscape();
+        // When diffing 2010 and 2020
+        let d = dates(&entries, "2010", "2020");
+        // Then every kind but `redated` (knowledge diffs only) occurs
+        let kinds: Vec<Kind> = d.summary.by_kind.iter().map(|(k, _)| *k).collect();
+        let expected: Vec<Kind> = Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| *k != Kind::Redated)
+            .collect();
+        assert_eq!(kinds, expected);
+        // and each change names the event that caused it
+        let seq_of = |kind: Kind| -> Vec<u64> { only(&d, kind).iter().map(|c| c.seq).collect() };
+        assert_eq!(seq_of(Kind::Created), vec![13]);
+        assert_eq!(seq_of(Kind::Merged), vec![14, 15]);
+        assert_eq!(seq_of(Kind::Split), vec![16]);
+        assert_eq!(seq_of(Kind::SpunOff), vec![17]);
+        assert_eq!(seq_of(Kind::Reestablished), vec![18]);
+        assert_eq!(seq_of(Kind::IdChanged), vec![19]);
+        assert_eq!(seq_of(Kind::Renamed), vec![20]);
+        assert_eq!(seq_of(Kind::Dissolved), vec![21]);
+        assert_eq!(seq_of(Kind::AttributeChanged), vec![22]);
+        assert_eq!(seq_of(Kind::LabelWithdrawn), vec![23]);
+        assert_eq!(seq_of(Kind::LabelGranted), vec![24]);
+        assert_eq!(seq_of(Kind::Candidacy), vec![25]);
+        assert_eq!(seq_of(Kind::ProgramLaunched), vec![26]);
+        assert_eq!(seq_of(Kind::ProgramEnded), vec![27]);
+        assert_eq!(seq_of(Kind::SiteClosed), vec![28]);
+        assert_eq!(seq_of(Kind::SiteOpened), vec![29]);
+        assert_eq!(seq_of(Kind::RoleEnded), vec![30]);
+        assert_eq!(seq_of(Kind::RoleStarted), vec![31]);
+        assert_eq!(seq_of(Kind::Left), vec![32]);
+        assert_eq!(seq_of(Kind::Joined), vec![33]);
+        assert_eq!(seq_of(Kind::Figures), vec![34]);
+        assert_eq!(seq_of(Kind::PlanStated), vec![35]);
+        // the plan stated in 2009 for 2011 went overdue: time, not an event
+        assert_eq!(seq_of(Kind::PlanStatus), vec![12]);
+        assert_eq!(d.summary.total, d.changes.len());
+        assert!(d.changes.iter().all(|c| !c.retracted));
+    }
+
+    #[test]
+    fn changes_carry_their_details() {
+        let d = dates(&landscape(), "2010", "2020");
+        let merged = only(&d, Kind::Merged);
+        assert_eq!(
+            merged[0].detail,
+            Detail::Transform {
+                mode: ChangeMode::Fusion,
+                from: vec!["a".into(), "b".into()],
+                to: vec!["ab".into()],
+                new: vec!["ab".into()]
+            }
+        );
+        assert_eq!(merged[0].date.as_str(), "2013-05");
+        assert_eq!(
+            merged[1].detail,
+            Detail::Transform {
+                mode: ChangeMode::Absorption,
+                from: vec!["c".into()],
+                to: vec!["ab".into()],
+                new: vec![]
+            }
+        );
+        assert_eq!(
+            only(&d, Kind::Split)[0].detail,
+            Detail::Transform {
+                mode: ChangeMode::Split,
+                from: vec!["d".into()],
+                to: vec!["d1".into(), "d2".into()],
+                new: vec!["d1".into(), "d2".into()]
+            }
+        );
+        assert_eq!(
+            only(&d, Kind::Renamed)[0].detail,
+            Detail::Value {
+                org: "ab".into(),
+                key: None,
+                old: Some("AB".into()),
+                new: Some("AB Group".into())
+            }
+        );
+        assert_eq!(
+            only(&d, Kind::Figures)[0].detail,
+            Detail::Figure {
+                org: "x".into(),
+                figure: "members".into(),
+                old: Some(FigureValue {
+                    value: 100,
+                    date: "2005".into()
+                }),
+                new: Some(FigureValue {
+                    value: 250,
+                    date: "2019".into()
+                }),
+            }
+        );
+        assert_eq!(
+            only(&d, Kind::AttributeChanged)[0].detail,
+            Detail::Value {
+                org: "x".into(),
+                key: Some("seat".into()),
+                old: Some("Lyon".into()),
+                new: Some("Grenoble".into())
+            }
+        );
+        // The id change moves facts to the new id without reporting them
+        // as withdrawn from `e` and granted to `e2`.
+        assert!(
+            d.changes
+                .iter()
+                .all(|c| !matches!(&c.detail, Detail::Org { org, .. } if org == "e2"))
+        );
+        // Nothing after TO counts.
+        assert!(d.changes.iter().all(|c| c.seq != 36));
+    }
+
+    #[test]
+    fn folding_once_agrees_with_folding_twice() {
+        // Given the landscape, when diffing by one fold with a snapshot at FROM
+        let entries = landscape();
+        let k = Knowledge::new(&entries, u64::MAX);
+        for (from, to) in [
+            ("2010", "2020"),
+            ("2000", "2013-05"),
+            ("2015", "2015"),
+            ("1999", "2030"),
+        ] {
+            let once = diff_dates(&k, "h", day(from), day(to)).expect("diff");
+            // then it equals comparing two separately folded states
+            let window: Vec<(u64, &Event)> = k
+                .timeline
+                .iter()
+                .filter(|e| !e.event.date.counts_on(day(from)) && e.event.date.counts_on(day(to)))
+                .map(|e| (e.seq, e.event))
+                .collect();
+            let cx = Cx {
+                fresh: Fresh::After(day(from)),
+                corrections: BTreeMap::new(),
+                ended_by: removals(window.into_iter()),
+                unended_by: HashMap::new(),
+            };
+            let mut twice = compare(&k.fold_until(day(from)), &k.fold_until(day(to)), &cx);
+            twice.extend(plan_changes((&k, day(from)), (&k, day(to))));
+            let twice = Diff::new(once.from.clone(), once.to.clone(), twice);
+            assert_eq!(once, twice, "{from} → {to}");
+        }
+    }
+
+    #[test]
+    fn the_same_date_gives_an_empty_diff_and_reversed_dates_are_refused() {
+        let entries = landscape();
+        let d = dates(&entries, "2016", "2016");
+        assert_eq!(d.summary.total, 0);
+        assert_eq!(render_text(&d).lines().nth(1), Some("summary: no changes"));
+        let k = Knowledge::new(&entries, u64::MAX);
+        assert_eq!(
+            diff_dates(&k, "h", day("2020"), day("2010")),
+            Err(DiffError::Reversed {
+                from: day("2020"),
+                to: day("2010")
+            })
+        );
+    }
+
+    #[test]
+    fn kind_filter_keeps_only_those_kinds_and_recounts() {
+        let mut d = dates(&landscape(), "2010", "2020");
+        d.retain_kinds(&[Kind::Merged, Kind::Split]);
+        assert_eq!(d.summary.total, 3);
+        assert_eq!(d.summary.by_kind, vec![(Kind::Merged, 2), (Kind::Split, 1)]);
+        assert!(
+            d.changes
+                .iter()
+                .all(|c| matches!(c.kind, Kind::Merged | Kind::Split))
+        );
+        assert_eq!(Kind::parse("spun_off"), Ok(Kind::SpunOff));
+        let err = Kind::parse("merge").expect_err("not a kind");
+        assert!(
+            err.to_string()
+                .starts_with("`merge` is not a kind of change; one of: created, merged,"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn json_has_from_to_summary_and_changes_each_with_change_and_seq() {
+        let d = dates(&landscape(), "2010", "2020");
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("valid json");
+        assert_eq!(v["from"]["as_of"], "2010-12-31");
+        assert_eq!(v["to"]["as_of"], "2020-12-31");
+        assert_eq!(v["to"]["known_at"]["seq"], 36);
+        assert_eq!(v["summary"]["total"], d.changes.len());
+        assert_eq!(v["summary"]["merged"], 2);
+        let changes = v["changes"].as_array().expect("array");
+        assert!(
+            changes
+                .iter()
+                .all(|c| c["change"].is_string() && c["seq"].is_u64() && c["seqs"].is_array())
+        );
+        let fusion = changes.iter().find(|c| c["seq"] == 14).expect("fusion");
+        assert_eq!(
+            fusion,
+            &json!({"change": "merged", "seq": 14, "seqs": [14], "date": "2013-05", "retracted": false,
+                    "mode": "fusion", "from": ["a", "b"], "to": ["ab"], "new": ["ab"]})
+        );
+        let joined = changes
+            .iter()
+            .find(|c| c["change"] == "joined")
+            .expect("joined");
+        assert_eq!(joined["member"], json!({"org": "ab"}));
+        assert_eq!(joined["relation"], "partner");
+    }
+
+    #[test]
+    fn text_lists_the_summary_first_then_one_line_per_change() {
+        let d = dates(&landscape(), "2010", "2020");
+        let text = render_text(&d);
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("diff 2010-12-31 → 2020-12-31, as known at seq 36 (h)")
+        );
+        let summary = lines.next().expect("summary");
+        assert!(
+            summary.starts_with(&format!(
+                "summary: {} changes: 1 created, 2 merged, 1 split,",
+                d.summary.total
+            )),
+            "{summary}"
+        );
+        assert!(
+            text.contains("2013-05  merged             a + b → ab (fusion; new: ab)  [seq 14]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("site_closed        x at \"Roanne\"  [seq 28]"),
+            "{text}"
+        );
+    }
+
+    fn corrected_ledger() -> Vec<Entry> {
+        ledger(vec![
+            /* 1 */ org("a", "2000"),
+            /* 2 */
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "a"}),
+            /* 3 */
+            json!({"type": "site_opened", "date": "2006", "org": "a", "site": "Lyon"}),
+            /* 4 */
+            json!({"type": "site_closed", "date": "2008", "org": "a", "site": "Lyon"}),
+            /* 5 */
+            json!({"type": "figures", "date": "2009", "org": "a", "values": {"members": 100}}),
+            /* 6 */
+            json!({"type": "planned", "date": "2009", "planned": {"type": "renamed", "date": "2010", "org": "a", "name": "A2"}}),
+            /* 7 */
+            json!({"type": "correction", "date": "2011", "target": hash(2), "mode": "retract", "reason": "never granted"}),
+            /* 8 */
+            json!({"type": "correction", "date": "2011", "target": hash(4), "mode": "retract", "reason": "still open"}),
+            /* 9 */
+            json!({"type": "correction", "date": "2011", "target": hash(5), "mode": "supersede", "reason": "recounted",
+                          "replacement": {"type": "figures", "date": "2009", "org": "a", "values": {"members": 120}}}),
+            /* 10 */ org("b", "2001"),
+            /* 11 */
+            json!({"type": "renamed", "date": "2010-02", "org": "a", "name": "A2", "fulfils": hash(6)}),
+            /* 12 */
+            json!({"type": "correction", "date": "2011", "target": hash(1), "mode": "supersede", "reason": "founded earlier",
+                           "replacement": {"type": "created", "date": "1999", "id": "a", "name": "A", "kind": "cluster"}}),
+        ])
+    }
+
+    #[test]
+    fn a_knowledge_diff_reports_corrections_as_retractions() {
+        // Given a ledger whose records 7–12 correct and add to records 1–6
+        let entries = corrected_ledger();
+        // When comparing 2010 as known at seq 6 and at seq 12
+        let d = knowledge(&entries, "2010", 6, 12);
+        // Then the retracted grant is a retracted `label_granted`
+        let label = only(&d, Kind::LabelGranted);
+        assert_eq!(label.len(), 1);
+        assert!(label[0].retracted);
+        assert_eq!((label[0].seq, label[0].seqs.clone()), (7, vec![7, 2]));
+        assert!(only(&d, Kind::LabelWithdrawn).is_empty());
+        // the retracted closure brings the site back: a retracted `site_closed`
+        let site = only(&d, Kind::SiteClosed);
+        assert_eq!(site.len(), 1);
+        assert!(site[0].retracted);
+        assert_eq!(site[0].seqs, vec![8, 4]);
+        assert!(only(&d, Kind::SiteOpened).is_empty());
+        // the superseded figure is old → new, caused by the correction
+        let fig = only(&d, Kind::Figures);
+        assert_eq!(fig.len(), 1);
+        assert_eq!(fig[0].seqs, vec![9, 5]);
+        assert!(
+            matches!(&fig[0].detail, Detail::Figure { old: Some(o), new: Some(n), .. } if o.value == 100 && n.value == 120)
+        );
+        // a backdated creation learnt later is `created`
+        let created = only(&d, Kind::Created);
+        assert_eq!(created.len(), 1);
+        assert_eq!(created[0].seq, 10);
+        // the rename fulfils the plan; the plan's status moves
+        assert_eq!(only(&d, Kind::Renamed)[0].seqs, vec![11]);
+        let plan = only(&d, Kind::PlanStatus);
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].seqs, vec![11, 6]);
+        assert!(matches!(
+            &plan[0].detail,
+            Detail::Plan {
+                old: Some(PlanStatus::Pending),
+                new: PlanStatus::Fulfilled,
+                ..
+            }
+        ));
+        // the creation re-dated to 1999 is `redated`, caused by the supersede
+        let redated = only(&d, Kind::Redated);
+        assert_eq!(redated.len(), 1);
+        assert_eq!(redated[0].seqs, vec![12, 1]);
+        assert_eq!(d.from.known_at.seq, 6);
+        assert_eq!(d.to.known_at.seq, 12);
+        assert_eq!(d.summary.total, 7, "{}", render_text(&d));
+        assert!(render_text(&d).contains("[seq 7 retracts seq 2]"));
+    }
+
+    #[test]
+    fn a_knowledge_diff_sees_only_what_counts_on_the_date() {
+        let entries = corrected_ledger();
+        // As of 2005-06, only the grant (2005) and its retraction matter;
+        // the site, figures and plan are later; b (2001) is new knowledge.
+        let d = knowledge(&entries, "2005-06", 6, 12);
+        let kinds: Vec<Kind> = d.changes.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![Kind::Redated, Kind::Created, Kind::LabelGranted],
+            "{}",
+            render_text(&d)
+        );
+        // The same position twice: nothing.
+        assert_eq!(knowledge(&entries, "2010", 12, 12).summary.total, 0);
+        let (k6, k12) = (Knowledge::new(&entries, 6), Knowledge::new(&entries, 12));
+        assert_eq!(
+            diff_knowledge(&k12, "x", &k6, "y", day("2010")),
+            Err(DiffError::KnowledgeReversed { a: 12, b: 6 })
+        );
+    }
+
+    #[test]
+    fn a_retracted_merger_is_a_retracted_merged_change() {
+        // Given a fusion that a later correction retracts
+        let entries = ledger(vec![
+            org("a", "2000"),
+            org("b", "2000"),
+            json!({"type": "transformed", "mode": "fusion", "date": "2005", "from": ["a", "b"], "to": ["ab"],
+                   "new": [{"id": "ab", "name": "AB", "kind": "cluster"}]}),
+            json!({"type": "correction", "date": "2006", "target": hash(3), "mode": "retract", "reason": "never happened"}),
+        ]);
+        // When comparing what was known before and after the correction
+        let d = knowledge(&entries, "2010", 3, 4);
+        // Then one retracted merger is reported, caused by the correction
+        assert_eq!(d.changes.len(), 1, "{}", render_text(&d));
+        let c = &d.changes[0];
+        assert_eq!(
+            (c.kind, c.retracted, c.seqs.clone()),
+            (Kind::Merged, true, vec![4, 3])
+        );
+        assert!(
+            matches!(&c.detail, Detail::Transform { from, to, .. } if from == &["a", "b"] && to == &["ab"])
+        );
+    }
+
+    #[test]
+    fn a_member_organisation_that_ends_leaves_with_its_end() {
+        let entries = ledger(vec![
+            org("x", "2000"),
+            org("a", "2000"),
+            org("b", "2000"),
+            json!({"type": "joined", "date": "2001", "org": "x", "member": {"org": "a"}, "relation": "member"}),
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["a"], "to": ["b"]}),
+        ]);
+        let d = dates(&entries, "2002", "2006");
+        let left = only(&d, Kind::Left);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].seq, 5);
+    }
+
+    #[test]
+    fn a_superseded_grant_names_the_supersede() {
+        // Given a grant superseded by a grant of another label
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "label_granted", "date": "2005", "label": "Wrong", "holder": "a"}),
+            json!({"type": "correction", "date": "2006", "target": hash(2), "mode": "supersede", "reason": "misread",
+                   "replacement": {"type": "label_granted", "date": "2005", "label": "Right", "holder": "a"}}),
+        ]);
+        // When comparing before and after the correction
+        let d = knowledge(&entries, "2010", 2, 3);
+        // Then the old grant is withdrawn by the supersede and the new one
+        // comes from the replacement (seq 3)
+        let grants = only(&d, Kind::LabelGranted);
+        assert_eq!(grants.len(), 2, "{}", render_text(&d));
+        let wrong = grants
+            .iter()
+            .find(|c| c.retracted)
+            .expect("withdrawn grant");
+        assert_eq!(wrong.correction, Some(CorrectionMode::Supersede));
+        assert_eq!(wrong.seqs, vec![3, 2]);
+        assert!(matches!(&wrong.detail, Detail::Label { label, .. } if label == "Wrong"));
+        let right = grants.iter().find(|c| !c.retracted).expect("new grant");
+        assert_eq!((right.seq, right.correction), (3, None));
+        assert!(render_text(&d).contains("[seq 3 supersedes seq 2]"));
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        let w = v["changes"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|c| c["retracted"] == true)
+            .cloned();
+        assert_eq!(w.map(|c| c["correction"].clone()), Some(json!("supersede")));
+    }
+}

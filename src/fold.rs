@@ -1981,8 +1981,10 @@ mod tests {
     #[test]
     fn created_brings_an_organisation_with_its_attributes() {
         // given a creation with a seat
-        let l = ledger(&[json!({"type": "created", "date": "2008", "id": "edit", "name": "Edit",
-                                "kind": "cluster", "attrs": {"seat": "Lyon"}})]);
+        let l = ledger(&[
+            json!({"type": "created", "date": "2008", "id": "edit", "name": "Edit",
+                                "kind": "cluster", "attrs": {"seat": "Lyon"}}),
+        ]);
         // when folded before and at 2008
         let before = head(&l, "2007");
         let s = head(&l, "2008");
@@ -1998,7 +2000,11 @@ mod tests {
     #[test]
     fn a_fusion_ends_its_parts_and_creates_the_new_one() {
         // given two clusters that fuse in May 2015
-        let l = ledger(&[created("edit", "2008"), created("grilog", "2005"), fusion(&["edit", "grilog"], "clustr", "2015-05")]);
+        let l = ledger(&[
+            created("edit", "2008"),
+            created("grilog", "2005"),
+            fusion(&["edit", "grilog"], "clustr", "2015-05"),
+        ]);
         // when folded in June 2015
         let s = head(&l, "2015-06");
         // then the parts ended into the new one, which has them as predecessors
@@ -2029,7 +2035,11 @@ mod tests {
         );
         let n = org(&s, "numelink");
         assert!(n.is_alive());
-        assert_eq!(n.since.date.as_str(), "2014", "the absorber keeps its own start");
+        assert_eq!(
+            n.since.date.as_str(),
+            "2014",
+            "the absorber keeps its own start"
+        );
         assert_eq!(n.predecessors[0].id, "rhonealley");
     }
 
@@ -2081,8 +2091,14 @@ mod tests {
         assert_eq!(a.since.date.as_str(), "2019-01-01");
         assert_eq!(a.periods.len(), 1);
         assert_eq!(a.periods[0].since.date.as_str(), "1943");
-        assert!(a.sites.is_empty(), "a new period starts without the old sites");
-        assert_eq!(a.predecessors.last().map(|p| p.mode), Some(ChangeMode::Reestablishment));
+        assert!(
+            a.sites.is_empty(),
+            "a new period starts without the old sites"
+        );
+        assert_eq!(
+            a.predecessors.last().map(|p| p.mode),
+            Some(ChangeMode::Reestablishment)
+        );
         assert!(org(&back, "b").is_alive());
     }
 
@@ -2120,12 +2136,19 @@ mod tests {
         );
         assert_eq!(n.predecessors[0].id, "old");
         // and the member m is now recorded as a partner of `new` in the reverse index
-        assert!(s.member_of.get("m").is_some_and(|set| set.contains(&("new".to_owned(), Relation::Partner))));
+        assert!(
+            s.member_of
+                .get("m")
+                .is_some_and(|set| set.contains(&("new".to_owned(), Relation::Partner)))
+        );
     }
 
     #[test]
     fn renamed_keeps_the_name_history() {
-        let l = ledger(&[created("x", "2000"), json!({"type": "renamed", "date": "2016-09-28", "org": "x", "name": "Auvergne-Rhône-Alpes"})]);
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2016-09-28", "org": "x", "name": "Auvergne-Rhône-Alpes"}),
+        ]);
         assert_eq!(org(&head(&l, "2016-09-27"), "x").name, "X");
         let s = head(&l, "2016");
         let names: Vec<&str> = org(&s, "x").names.iter().map(|n| n.name.as_str()).collect();
@@ -2142,8 +2165,15 @@ mod tests {
         ]);
         let before = head(&l, "2009");
         let after = head(&l, "2010");
-        assert!(org(&before, "club").members.contains_key(&Party::Org("x".into())));
-        assert_eq!(org(&after, "x").ended.as_ref().map(|e| e.how), Some(EndHow::Dissolved));
+        assert!(
+            org(&before, "club")
+                .members
+                .contains_key(&Party::Org("x".into()))
+        );
+        assert_eq!(
+            org(&after, "x").ended.as_ref().map(|e| e.how),
+            Some(EndHow::Dissolved)
+        );
         assert!(org(&after, "club").members.is_empty());
     }
 
@@ -2154,7 +2184,13 @@ mod tests {
             json!({"type": "attribute_set", "date": "2001", "org": "x", "key": "seat", "value": "Lyon"}),
             json!({"type": "attribute_set", "date": "2005", "org": "x", "key": "seat", "value": null}),
         ]);
-        assert_eq!(org(&head(&l, "2003"), "x").attrs.get("seat").map(|a| a.value.as_str()), Some("Lyon"));
+        assert_eq!(
+            org(&head(&l, "2003"), "x")
+                .attrs
+                .get("seat")
+                .map(|a| a.value.as_str()),
+            Some("Lyon")
+        );
         assert!(org(&head(&l, "2005"), "x").attrs.is_empty());
     }
 
@@ -2180,8 +2216,14 @@ mod tests {
             json!({"type": "candidacy", "date": "2015-06-25", "label": "French Tech", "candidate": "annecy", "status": "refused"}),
         ]);
         let key = ("French Tech".to_owned(), "annecy".to_owned());
-        assert_eq!(head(&l, "2015-05").candidacies.get(&key).map(|c| c.status), Some(CandidacyStatus::Filed));
-        assert_eq!(head(&l, "2015").candidacies.get(&key).map(|c| c.status), Some(CandidacyStatus::Refused));
+        assert_eq!(
+            head(&l, "2015-05").candidacies.get(&key).map(|c| c.status),
+            Some(CandidacyStatus::Filed)
+        );
+        assert_eq!(
+            head(&l, "2015").candidacies.get(&key).map(|c| c.status),
+            Some(CandidacyStatus::Refused)
+        );
     }
 
     #[test]
@@ -2199,7 +2241,14 @@ mod tests {
         assert_eq!(p.figures.get("applicants").map(|f| f.value), Some(40));
         assert!(org(&s, "bivouac").programs.contains("auvermoov"));
         let later = head(&l, "2017");
-        assert_eq!(later.programs.get("auvermoov").and_then(|p| p.ended.as_ref()).map(|e| e.seq), Some(4));
+        assert_eq!(
+            later
+                .programs
+                .get("auvermoov")
+                .and_then(|p| p.ended.as_ref())
+                .map(|e| e.seq),
+            Some(4)
+        );
     }
 
     #[test]
@@ -2226,7 +2275,10 @@ mod tests {
         let b = org(&s, "bivouac");
         assert!(b.members.contains_key(&Party::Org("region".into())));
         assert!(b.partners.contains_key(&Party::Name("Michelin".into())));
-        assert!(!b.members.contains_key(&Party::Name("Michelin".into())), "relations are kept apart");
+        assert!(
+            !b.members.contains_key(&Party::Name("Michelin".into())),
+            "relations are kept apart"
+        );
         assert!(org(&head(&l, "2018"), "bivouac").partners.is_empty());
     }
 
@@ -2237,7 +2289,11 @@ mod tests {
             json!({"type": "role_started", "date": "2015-05", "org": "clustr", "person": "Thierry Alvergnat", "role": "director"}),
             json!({"type": "role_ended", "date": "2017", "org": "clustr", "person": "Thierry Alvergnat", "role": "director"}),
         ]);
-        assert!(org(&head(&l, "2016"), "clustr").role("director", "Thierry Alvergnat").is_some());
+        assert!(
+            org(&head(&l, "2016"), "clustr")
+                .role("director", "Thierry Alvergnat")
+                .is_some()
+        );
         assert!(org(&head(&l, "2017"), "clustr").roles.is_empty());
     }
 
@@ -2254,9 +2310,15 @@ mod tests {
         let y17 = head(&l, "2017");
         // then each year shows the figure of its date, with date and source
         let m16 = org(&y16, "x").figures.get("members").expect("figure");
-        assert_eq!((m16.value, m16.at.date.as_str(), m16.sources[0].doc.as_str()), (300, "2016-03-31", "JDE 2016"));
+        assert_eq!(
+            (m16.value, m16.at.date.as_str(), m16.sources[0].doc.as_str()),
+            (300, "2016-03-31", "JDE 2016")
+        );
         assert!(!org(&y16, "x").figures.contains_key("staff"));
-        assert_eq!(org(&y17, "x").figures.get("members").map(|f| f.value), Some(510));
+        assert_eq!(
+            org(&y17, "x").figures.get("members").map(|f| f.value),
+            Some(510)
+        );
     }
 
     #[test]
@@ -2293,7 +2355,13 @@ mod tests {
         assert_eq!(s, State::default());
         // and a creation of a used id does not replace the first
         apply(&mut s, 1, &ev(created("x", "2000")));
-        apply(&mut s, 2, &ev(json!({"type": "created", "date": "2001", "id": "x", "name": "Other", "kind": "k"})));
+        apply(
+            &mut s,
+            2,
+            &ev(
+                json!({"type": "created", "date": "2001", "id": "x", "name": "Other", "kind": "k"}),
+            ),
+        );
         assert_eq!(org(&s, "x").name, "X");
     }
 
@@ -2303,7 +2371,12 @@ mod tests {
     fn an_imprecise_date_counts_from_the_start_of_its_period() {
         let l = ledger(&[created("clustr", "2015-05~")]);
         assert!(head(&l, "2015-04").orgs.is_empty());
-        assert!(Knowledge::new(&l, 1).fold_until(day("2015-05-01")).orgs.contains_key("clustr"));
+        assert!(
+            Knowledge::new(&l, 1)
+                .fold_until(day("2015-05-01"))
+                .orgs
+                .contains_key("clustr")
+        );
     }
 
     #[test]
@@ -2348,11 +2421,17 @@ mod tests {
         let at2 = state(&l, "2016", 2);
         let at3 = state(&l, "2016", 3);
         // then the figure shows at 2, not at 3
-        assert_eq!(org(&at2, "x").figures.get("members").map(|f| f.value), Some(8));
+        assert_eq!(
+            org(&at2, "x").figures.get("members").map(|f| f.value),
+            Some(8)
+        );
         assert!(org(&at3, "x").figures.is_empty());
         assert_eq!(
             Knowledge::new(&l, 3).corrections.get(&2),
-            Some(&Corrected { mode: CorrectionMode::Retract, seq: 3 })
+            Some(&Corrected {
+                mode: CorrectionMode::Retract,
+                seq: 3
+            })
         );
         assert!(Knowledge::new(&l, 2).corrections.is_empty());
     }
@@ -2367,14 +2446,25 @@ mod tests {
                    "replacement": {"type": "site_opened", "date": "2016-09-07", "org": "x", "site": "Le Puy", "sources": [{"doc": "La Tribune"}]}}),
         ]);
         // when viewed on 09-06 before and after the correction
-        assert!(org(&state(&l, "2016-09-06", 2), "x").sites.contains_key("Le Puy"));
-        assert!(!org(&state(&l, "2016-09-06", 3), "x").sites.contains_key("Le Puy"));
+        assert!(
+            org(&state(&l, "2016-09-06", 2), "x")
+                .sites
+                .contains_key("Le Puy")
+        );
+        assert!(
+            !org(&state(&l, "2016-09-06", 3), "x")
+                .sites
+                .contains_key("Le Puy")
+        );
         // then the replacement counts from its own date, stamped with seq 3
         let s = state(&l, "2016-09-07", 3);
         let site = org(&s, "x").sites.get("Le Puy").expect("open");
         assert_eq!((site.date.as_str(), site.seq), ("2016-09-07", 3));
         let k = Knowledge::new(&l, 3);
-        assert_eq!(k.timeline.last().map(|e| (e.seq, e.supersedes)), Some((3, Some(2))));
+        assert_eq!(
+            k.timeline.last().map(|e| (e.seq, e.supersedes)),
+            Some((3, Some(2)))
+        );
     }
 
     #[test]
@@ -2425,7 +2515,11 @@ mod tests {
     fn a_plan_is_pending_then_overdue_and_never_happens_by_itself() {
         let l = ledger(&plan_ledger());
         assert_eq!(status(&l, "2016-09", 3), PlanStatus::Pending);
-        assert_eq!(status(&l, "2017-01-01", 3), PlanStatus::Pending, "on the planned day itself");
+        assert_eq!(
+            status(&l, "2017-01-01", 3),
+            PlanStatus::Pending,
+            "on the planned day itself"
+        );
         assert_eq!(status(&l, "2017-06-01", 3), PlanStatus::Overdue);
         let s = head(&l, "2017-06-01");
         assert!(!s.orgs.contains_key("merged"));
@@ -2439,11 +2533,24 @@ mod tests {
         happened["fulfils"] = json!(h(3));
         v.push(happened);
         let l = ledger(&v);
-        assert_eq!(status(&l, "2017-06-01", 3), PlanStatus::Overdue, "not yet known at seq 3");
-        assert_eq!(status(&l, "2017-02", 4), PlanStatus::Overdue, "known, but not yet happened");
+        assert_eq!(
+            status(&l, "2017-06-01", 3),
+            PlanStatus::Overdue,
+            "not yet known at seq 3"
+        );
+        assert_eq!(
+            status(&l, "2017-02", 4),
+            PlanStatus::Overdue,
+            "known, but not yet happened"
+        );
         assert_eq!(status(&l, "2017-06-01", 4), PlanStatus::Fulfilled);
         let k = Knowledge::new(&l, 4);
-        assert_eq!(k.plan(&h(3)).and_then(|p| p.fulfilled_on(day("2017-06"))).map(|f| f.seq), Some(4));
+        assert_eq!(
+            k.plan(&h(3))
+                .and_then(|p| p.fulfilled_on(day("2017-06")))
+                .map(|f| f.seq),
+            Some(4)
+        );
     }
 
     #[test]
@@ -2455,7 +2562,9 @@ mod tests {
         let l = ledger(&v);
         assert_eq!(status(&l, "2017-01-02", 4), PlanStatus::Superseded);
         let k = Knowledge::new(&l, 4);
-        let revised = k.plan(&h(4)).expect("the revised plan is named by the correction's hash");
+        let revised = k
+            .plan(&h(4))
+            .expect("the revised plan is named by the correction's hash");
         assert_eq!(revised.planned.date.as_str(), "2017-03");
         assert_eq!(revised.stated.as_str(), "2016-12");
         assert_eq!(revised.status_on(day("2017-02")), PlanStatus::Pending);
@@ -2482,51 +2591,91 @@ mod tests {
 
     #[test]
     fn referring_to_an_ended_organisation_is_refused_with_when_and_how() {
-        let hist = [created("edit", "2008"), created("grilog", "2005"), fusion(&["edit", "grilog"], "clustr", "2015-05")];
-        let r = rejected(&hist, json!({"type": "figures", "date": "2016", "org": "edit", "values": {"members": 1}}));
+        let hist = [
+            created("edit", "2008"),
+            created("grilog", "2005"),
+            fusion(&["edit", "grilog"], "clustr", "2015-05"),
+        ];
+        let r = rejected(
+            &hist,
+            json!({"type": "figures", "date": "2016", "org": "edit", "values": {"members": 1}}),
+        );
         assert_eq!(r.rule, Rule::Ended);
         assert!(
             r.message.contains("organisation `edit` (field `org`) ended on 2015-05 (fusion into `clustr`); an event dated 2016 cannot refer to it"),
             "{}",
             r.message
         );
-        assert!(r.to_string().contains("hint: refer to its successor (`clustr`)"), "{r}");
+        assert!(
+            r.to_string()
+                .contains("hint: refer to its successor (`clustr`)"),
+            "{r}"
+        );
         // the same event dated before the fusion is fine
-        accepted(&hist, json!({"type": "figures", "date": "2014", "org": "edit", "values": {"members": 1}}));
+        accepted(
+            &hist,
+            json!({"type": "figures", "date": "2014", "org": "edit", "values": {"members": 1}}),
+        );
     }
 
     #[test]
     fn referring_to_an_unknown_organisation_is_refused() {
-        let r = rejected(&[], json!({"type": "renamed", "date": "2016", "org": "ghost", "name": "G"}));
+        let r = rejected(
+            &[],
+            json!({"type": "renamed", "date": "2016", "org": "ghost", "name": "G"}),
+        );
         assert_eq!((r.rule, r.id.as_deref()), (Rule::UnknownId, Some("ghost")));
-        assert!(r.message.contains("organisation `ghost` (field `org`) does not exist on 2016"), "{}", r.message);
+        assert!(
+            r.message
+                .contains("organisation `ghost` (field `org`) does not exist on 2016"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
     fn an_event_before_the_creation_is_refused_with_the_creation_date() {
-        let r = rejected(&[created("clustr", "2015-05")], json!({"type": "role_started", "date": "2015-04", "org": "clustr", "person": "p", "role": "director"}));
+        let r = rejected(
+            &[created("clustr", "2015-05")],
+            json!({"type": "role_started", "date": "2015-04", "org": "clustr", "person": "p", "role": "director"}),
+        );
         assert_eq!(r.rule, Rule::UnknownId);
-        assert!(r.to_string().contains("`clustr` comes into being on 2015-05 (seq 1), after 2015-04"), "{r}");
+        assert!(
+            r.to_string()
+                .contains("`clustr` comes into being on 2015-05 (seq 1), after 2015-04"),
+            "{r}"
+        );
     }
 
     #[test]
     fn a_year_date_cannot_refer_to_an_organisation_created_within_that_year() {
         // 2015 starts before 2015-05 does, so it sorts first
-        let r = rejected(&[created("clustr", "2015-05")], json!({"type": "figures", "date": "2015", "org": "clustr", "values": {"n": 1}}));
+        let r = rejected(
+            &[created("clustr", "2015-05")],
+            json!({"type": "figures", "date": "2015", "org": "clustr", "values": {"n": 1}}),
+        );
         assert_eq!(r.rule, Rule::UnknownId);
         // while a month inside a year-dated creation is fine
-        accepted(&[created("edit", "2008")], json!({"type": "figures", "date": "2008-06", "org": "edit", "values": {"n": 1}}));
+        accepted(
+            &[created("edit", "2008")],
+            json!({"type": "figures", "date": "2008-06", "org": "edit", "values": {"n": 1}}),
+        );
     }
 
     #[test]
     fn same_date_references_follow_ledger_order() {
         // created and referred to on the same day: allowed after, in one batch
         let hist = ledger(&[created("x", "2016-01-01")]);
-        let batch = [ev(json!({"type": "site_opened", "date": "2016-01-01", "org": "x", "site": "s"}))];
+        let batch = [ev(
+            json!({"type": "site_opened", "date": "2016-01-01", "org": "x", "site": "s"}),
+        )];
         assert_eq!(validate(&hist, &batch, 2), Ok(()));
         // ended on a day: a later record on that same day cannot refer to it
         let r = rejected(
-            &[created("x", "2000"), json!({"type": "dissolved", "date": "2016-01-01", "org": "x"})],
+            &[
+                created("x", "2000"),
+                json!({"type": "dissolved", "date": "2016-01-01", "org": "x"}),
+            ],
             json!({"type": "site_opened", "date": "2016-01-01", "org": "x", "site": "s"}),
         );
         assert_eq!(r.rule, Rule::Ended);
@@ -2534,8 +2683,12 @@ mod tests {
 
     #[test]
     fn ids_are_never_reused_by_organisations_or_programs() {
-        let hist = [created("x", "2000"), json!({"type": "dissolved", "date": "2001", "org": "x"}), created("owner", "2000"),
-                    json!({"type": "program_launched", "date": "2005", "program": "p", "name": "P", "owner": "owner"})];
+        let hist = [
+            created("x", "2000"),
+            json!({"type": "dissolved", "date": "2001", "org": "x"}),
+            created("owner", "2000"),
+            json!({"type": "program_launched", "date": "2005", "program": "p", "name": "P", "owner": "owner"}),
+        ];
         let r = rejected(&hist, created("x", "2010"));
         assert_eq!(r.rule, Rule::IdReused);
         assert!(r.message.contains("id `x` (field `id`) is already used by the organisation started on 2000 (seq 1), which has ended"), "{}", r.message);
@@ -2544,19 +2697,36 @@ mod tests {
             rejected(&hist, json!({"type": "program_launched", "date": "2010", "program": "owner", "name": "P", "owner": "owner"})).rule,
             Rule::IdReused
         );
-        assert_eq!(rejected(&hist, fusion(&["owner", "p"], "x", "2010")).rule, Rule::UnknownId, "a program cannot fuse");
-        let r = rejected(&hist, json!({"type": "transformed", "mode": "spin_off", "date": "2010", "from": ["owner"], "to": ["x"],
-                                       "new": [{"id": "x", "name": "X", "kind": "k"}]}));
+        assert_eq!(
+            rejected(&hist, fusion(&["owner", "p"], "x", "2010")).rule,
+            Rule::UnknownId,
+            "a program cannot fuse"
+        );
+        let r = rejected(
+            &hist,
+            json!({"type": "transformed", "mode": "spin_off", "date": "2010", "from": ["owner"], "to": ["x"],
+                                       "new": [{"id": "x", "name": "X", "kind": "k"}]}),
+        );
         assert_eq!((r.rule, r.id.as_deref()), (Rule::IdReused, Some("x")));
-        let r = rejected(&hist, json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["owner"], "to": ["p"]}));
+        let r = rejected(
+            &hist,
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["owner"], "to": ["p"]}),
+        );
         assert_eq!(r.rule, Rule::IdReused);
     }
 
     #[test]
     fn transformations_check_their_parties() {
-        let hist = [created("a", "2000"), created("b", "2000"), json!({"type": "dissolved", "date": "2005", "org": "b"})];
+        let hist = [
+            created("a", "2000"),
+            created("b", "2000"),
+            json!({"type": "dissolved", "date": "2005", "org": "b"}),
+        ];
         // a fusion part that ended
-        assert_eq!(rejected(&hist, fusion(&["a", "b"], "c", "2010")).rule, Rule::Ended);
+        assert_eq!(
+            rejected(&hist, fusion(&["a", "b"], "c", "2010")).rule,
+            Rule::Ended
+        );
         // an absorption into an organisation that ended
         let absorb = json!({"type": "transformed", "mode": "absorption", "date": "2010", "from": ["a"], "to": ["b"]});
         assert_eq!(rejected(&hist, absorb).rule, Rule::Ended);
@@ -2564,7 +2734,10 @@ mod tests {
         let split = json!({"type": "transformed", "mode": "split", "date": "2010", "from": ["a"], "to": ["n", "zzz"],
                            "new": [{"id": "n", "name": "N", "kind": "k"}]});
         assert_eq!(rejected(&hist, split).rule, Rule::UnknownId);
-        accepted(&hist, json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["a"], "to": ["a2"]}));
+        accepted(
+            &hist,
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["a"], "to": ["a2"]}),
+        );
     }
 
     #[test]
@@ -2581,12 +2754,29 @@ mod tests {
         accepted(&base, re("b", "a"));
         let alive = rejected(&base, re("b", "c"));
         assert_eq!(alive.rule, Rule::Reestablishment);
-        assert!(alive.message.contains("`c` still exists on 2019"), "{}", alive.message);
+        assert!(
+            alive.message.contains("`c` still exists on 2019"),
+            "{}",
+            alive.message
+        );
         let dissolved = rejected(&base, re("b", "d"));
-        assert!(dissolved.message.contains("not in a merger"), "{}", dissolved.message);
+        assert!(
+            dissolved.message.contains("not in a merger"),
+            "{}",
+            dissolved.message
+        );
         let unrelated = rejected(&base, re("c", "a"));
-        assert!(unrelated.message.contains("`c` does not descend from that merger"), "{}", unrelated.message);
-        assert_eq!(rejected(&base, re("b", "never")).rule, Rule::Reestablishment);
+        assert!(
+            unrelated
+                .message
+                .contains("`c` does not descend from that merger"),
+            "{}",
+            unrelated.message
+        );
+        assert_eq!(
+            rejected(&base, re("b", "never")).rule,
+            Rule::Reestablishment
+        );
         // from a successor of the absorber, through an id change
         let mut via = base.to_vec();
         via.push(json!({"type": "transformed", "mode": "id_change", "date": "2017", "from": ["b"], "to": ["b2"]}));
@@ -2622,7 +2812,10 @@ mod tests {
         for e in cases_not_held {
             assert_eq!(rejected(&hist, e.clone()).rule, Rule::NotHeld, "{e}");
         }
-        let r = rejected(&hist, json!({"type": "role_ended", "date": "2002", "org": "x", "person": "Q", "role": "director"}));
+        let r = rejected(
+            &hist,
+            json!({"type": "role_ended", "date": "2002", "org": "x", "person": "Q", "role": "director"}),
+        );
         assert!(r.to_string().contains("hint: directors: \"P\""), "{r}");
         for e in [
             json!({"type": "label_withdrawn", "date": "2002", "label": "L", "holder": "x"}),
@@ -2637,14 +2830,35 @@ mod tests {
 
     #[test]
     fn labels_candidacies_and_memberships_need_live_parties() {
-        let hist = [created("x", "2000"), created("gone", "2000"), json!({"type": "dissolved", "date": "2001", "org": "gone"})];
-        assert_eq!(rejected(&hist, json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "nobody"})).rule, Rule::UnknownId);
-        assert_eq!(rejected(&hist, json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "gone"})).rule, Rule::Ended);
+        let hist = [
+            created("x", "2000"),
+            created("gone", "2000"),
+            json!({"type": "dissolved", "date": "2001", "org": "gone"}),
+        ];
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "nobody"})
+            )
+            .rule,
+            Rule::UnknownId
+        );
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "label_granted", "date": "2002", "label": "L", "holder": "gone"})
+            )
+            .rule,
+            Rule::Ended
+        );
         assert_eq!(
             rejected(&hist, json!({"type": "candidacy", "date": "2002", "label": "L", "candidate": "nobody", "status": "filed"})).rule,
             Rule::UnknownId
         );
-        accepted(&hist, json!({"type": "candidacy", "date": "2002", "label": "L", "candidate": "x", "status": "refused"}));
+        accepted(
+            &hist,
+            json!({"type": "candidacy", "date": "2002", "label": "L", "candidate": "x", "status": "refused"}),
+        );
         assert_eq!(
             rejected(&hist, json!({"type": "joined", "date": "2002", "org": "x", "member": {"org": "gone"}, "relation": "member"})).rule,
             Rule::Ended
@@ -2659,9 +2873,16 @@ mod tests {
             json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
             json!({"type": "dissolved", "date": "2005", "org": "m"}),
         ];
-        let r = rejected(&hist, json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}));
+        let r = rejected(
+            &hist,
+            json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+        );
         assert_eq!(r.rule, Rule::NotHeld);
-        assert!(r.to_string().contains("`m` has ended, and its memberships ended with it"), "{r}");
+        assert!(
+            r.to_string()
+                .contains("`m` has ended, and its memberships ended with it"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -2676,51 +2897,134 @@ mod tests {
             Rule::UnknownId,
             "a program cannot own a program"
         );
-        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "p"})).rule, Rule::Ended);
-        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "o"})).rule, Rule::UnknownId);
-        assert_eq!(rejected(&hist, json!({"type": "program_ended", "date": "2003", "program": "zz"})).rule, Rule::UnknownId);
-        assert_eq!(rejected(&hist, json!({"type": "figures", "date": "2003", "org": "p", "values": {"n": 1}})).rule, Rule::Ended);
-        accepted(&hist, json!({"type": "figures", "date": "2001-06", "org": "p", "values": {"n": 1}}));
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "program_ended", "date": "2003", "program": "p"})
+            )
+            .rule,
+            Rule::Ended
+        );
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "program_ended", "date": "2003", "program": "o"})
+            )
+            .rule,
+            Rule::UnknownId
+        );
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "program_ended", "date": "2003", "program": "zz"})
+            )
+            .rule,
+            Rule::UnknownId
+        );
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "figures", "date": "2003", "org": "p", "values": {"n": 1}})
+            )
+            .rule,
+            Rule::Ended
+        );
+        accepted(
+            &hist,
+            json!({"type": "figures", "date": "2001-06", "org": "p", "values": {"n": 1}}),
+        );
     }
 
     #[test]
     fn milestones_need_live_organisations_or_programs() {
-        let hist = [created("o", "2000"), json!({"type": "program_launched", "date": "2001", "program": "p", "name": "P", "owner": "o"})];
-        accepted(&hist, json!({"type": "milestone", "date": "2002", "orgs": ["o", "p"], "summary": "s"}));
-        accepted(&hist, json!({"type": "milestone", "date": "1990", "orgs": [], "summary": "s"}));
-        let r = rejected(&hist, json!({"type": "milestone", "date": "2002", "orgs": ["o", "z"], "summary": "s"}));
+        let hist = [
+            created("o", "2000"),
+            json!({"type": "program_launched", "date": "2001", "program": "p", "name": "P", "owner": "o"}),
+        ];
+        accepted(
+            &hist,
+            json!({"type": "milestone", "date": "2002", "orgs": ["o", "p"], "summary": "s"}),
+        );
+        accepted(
+            &hist,
+            json!({"type": "milestone", "date": "1990", "orgs": [], "summary": "s"}),
+        );
+        let r = rejected(
+            &hist,
+            json!({"type": "milestone", "date": "2002", "orgs": ["o", "z"], "summary": "s"}),
+        );
         assert!(r.message.contains("(field `orgs[1]`)"), "{}", r.message);
     }
 
     #[test]
     fn plans_are_shape_checked_only() {
         // given nothing at all, when a plan names unknown organisations, then it is accepted
-        accepted(&[], json!({"type": "planned", "date": "2016-06", "planned": fusion(&["a", "b"], "c", "2017-01-01")}));
+        accepted(
+            &[],
+            json!({"type": "planned", "date": "2016-06", "planned": fusion(&["a", "b"], "c", "2017-01-01")}),
+        );
         let mut s = State::default();
         apply(&mut s, 1, &ev(created("x", "2000")));
-        assert_eq!(check(&s, &ev(json!({"type": "planned", "date": "1900", "planned": {"type": "dissolved", "date": "1901", "org": "nobody", "sources": [{"doc": "t"}]}}))), Ok(()));
+        assert_eq!(
+            check(
+                &s,
+                &ev(
+                    json!({"type": "planned", "date": "1900", "planned": {"type": "dissolved", "date": "1901", "org": "nobody", "sources": [{"doc": "t"}]}})
+                )
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn renamed_and_dissolved_need_a_live_organisation() {
-        let hist = [created("x", "2000"), json!({"type": "dissolved", "date": "2001", "org": "x"})];
-        assert_eq!(rejected(&hist, json!({"type": "renamed", "date": "2002", "org": "x", "name": "Y"})).rule, Rule::Ended);
-        assert_eq!(rejected(&hist, json!({"type": "dissolved", "date": "2002", "org": "x"})).rule, Rule::Ended);
-        accepted(&hist, json!({"type": "renamed", "date": "2000-06", "org": "x", "name": "Y"}));
+        let hist = [
+            created("x", "2000"),
+            json!({"type": "dissolved", "date": "2001", "org": "x"}),
+        ];
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "renamed", "date": "2002", "org": "x", "name": "Y"})
+            )
+            .rule,
+            Rule::Ended
+        );
+        assert_eq!(
+            rejected(
+                &hist,
+                json!({"type": "dissolved", "date": "2002", "org": "x"})
+            )
+            .rule,
+            Rule::Ended
+        );
+        accepted(
+            &hist,
+            json!({"type": "renamed", "date": "2000-06", "org": "x", "name": "Y"}),
+        );
     }
 
     // --- validate: batches, backdating, corrections, fulfils ------------
 
     #[test]
     fn a_backdated_event_that_fits_is_accepted() {
-        let hist = [created("edit", "2008"), json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"})];
-        accepted(&hist, json!({"type": "figures", "date": "2010", "org": "edit", "values": {"members": 100}}));
+        let hist = [
+            created("edit", "2008"),
+            json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"}),
+        ];
+        accepted(
+            &hist,
+            json!({"type": "figures", "date": "2010", "org": "edit", "values": {"members": 100}}),
+        );
     }
 
     #[test]
     fn a_backdated_event_that_breaks_a_later_record_is_refused() {
         // given a role started in 2015 (seq 2), when a 2012 dissolution is appended
-        let hist = ledger(&[created("edit", "2008"), json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"})]);
+        let hist = ledger(&[
+            created("edit", "2008"),
+            json!({"type": "role_started", "date": "2015", "org": "edit", "person": "P", "role": "president"}),
+        ]);
         let batch = [
             ev(json!({"type": "milestone", "date": "2011", "orgs": [], "summary": "unrelated"})),
             ev(json!({"type": "dissolved", "date": "2012", "org": "edit"})),
@@ -2728,7 +3032,12 @@ mod tests {
         let r = validate(&hist, &batch, 3);
         // then seq 2 is named, and the dissolution is blamed
         match r {
-            Err(ValidationError::Breaks { existing_seq: 2, by_index: 1, by_seq: 4, ref rule }) => {
+            Err(ValidationError::Breaks {
+                existing_seq: 2,
+                by_index: 1,
+                by_seq: 4,
+                ref rule,
+            }) => {
                 assert_eq!(rule.rule, Rule::Ended);
             }
             other => panic!("expected Breaks, got {other:?}"),
@@ -2741,7 +3050,17 @@ mod tests {
     fn a_backdated_creation_that_takes_a_later_id_is_refused() {
         let hist = ledger(&[created("edit", "2008"), created("x", "2010")]);
         let r = validate(&hist, &[ev(created("x", "2001"))], 3);
-        assert!(matches!(r, Err(ValidationError::Breaks { existing_seq: 2, by_index: 0, .. })), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(ValidationError::Breaks {
+                    existing_seq: 2,
+                    by_index: 0,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -2749,13 +3068,23 @@ mod tests {
         let hist = ledger(&[created("a", "2000")]);
         // the role is before its organisation in the batch, but after it in time
         let ok = [
-            ev(json!({"type": "role_started", "date": "2011", "org": "b", "person": "P", "role": "r"})),
+            ev(
+                json!({"type": "role_started", "date": "2011", "org": "b", "person": "P", "role": "r"}),
+            ),
             ev(created("b", "2010")),
         ];
         assert_eq!(validate(&hist, &ok, 2), Ok(()));
-        let bad = [ev(created("b", "2010")), ev(json!({"type": "site_closed", "date": "2011", "org": "b", "site": "s"}))];
+        let bad = [
+            ev(created("b", "2010")),
+            ev(json!({"type": "site_closed", "date": "2011", "org": "b", "site": "s"})),
+        ];
         match validate(&hist, &bad, 2) {
-            Err(ValidationError::Rejected { index: 1, seq: 3, event_type: "site_closed", rule }) => assert_eq!(rule.rule, Rule::NotHeld),
+            Err(ValidationError::Rejected {
+                index: 1,
+                seq: 3,
+                event_type: "site_closed",
+                rule,
+            }) => assert_eq!(rule.rule, Rule::NotHeld),
             other => panic!("{other:?}"),
         }
         assert_eq!(validate(&hist, &[], 2), Ok(()));
@@ -2771,34 +3100,90 @@ mod tests {
         let retract = |t: u64| json!({"type": "correction", "date": "2018", "target": h(t), "mode": "retract", "reason": "r"});
         let unknown = rejected(&hist, retract(99));
         assert_eq!(unknown.rule, Rule::CorrectionTarget);
-        assert!(unknown.message.contains("is not a record of this ledger"), "{}", unknown.message);
+        assert!(
+            unknown.message.contains("is not a record of this ledger"),
+            "{}",
+            unknown.message
+        );
         let twice = rejected(&hist, retract(2));
-        assert!(twice.message.contains("(seq 2, `renamed`) was already retracted by seq 3"), "{}", twice.message);
+        assert!(
+            twice
+                .message
+                .contains("(seq 2, `renamed`) was already retracted by seq 3"),
+            "{}",
+            twice.message
+        );
         let of_correction = rejected(&hist, retract(3));
-        assert!(of_correction.message.contains("is itself a correction"), "{}", of_correction.message);
+        assert!(
+            of_correction.message.contains("is itself a correction"),
+            "{}",
+            of_correction.message
+        );
         // two corrections of one target in the same batch
         let l = ledger(&hist);
-        let r = validate(&l, &[ev(retract(1)), ev(json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}))], 4);
-        assert!(matches!(r, Err(ValidationError::Rejected { index: 1, .. })), "{r:?}");
+        let r = validate(
+            &l,
+            &[
+                ev(retract(1)),
+                ev(
+                    json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}),
+                ),
+            ],
+            4,
+        );
+        assert!(
+            matches!(r, Err(ValidationError::Rejected { index: 1, .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn a_retraction_that_orphans_later_records_is_refused() {
-        let hist = ledger(&[created("x", "2000"), json!({"type": "site_opened", "date": "2001", "org": "x", "site": "s"})]);
-        let r = validate(&hist, &[ev(json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}))], 3);
-        assert!(matches!(r, Err(ValidationError::Breaks { existing_seq: 2, by_index: 0, .. })), "{r:?}");
+        let hist = ledger(&[
+            created("x", "2000"),
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "s"}),
+        ]);
+        let r = validate(
+            &hist,
+            &[ev(
+                json!({"type": "correction", "date": "2018", "target": h(1), "mode": "retract", "reason": "r"}),
+            )],
+            3,
+        );
+        assert!(
+            matches!(
+                r,
+                Err(ValidationError::Breaks {
+                    existing_seq: 2,
+                    by_index: 0,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn a_replacement_is_validated_at_its_own_date() {
-        let hist = [created("x", "2010"), json!({"type": "renamed", "date": "2011", "org": "x", "name": "Y"})];
+        let hist = [
+            created("x", "2010"),
+            json!({"type": "renamed", "date": "2011", "org": "x", "name": "Y"}),
+        ];
         let bad = json!({"type": "correction", "date": "2018", "target": h(2), "mode": "supersede", "reason": "r",
                          "replacement": {"type": "renamed", "date": "2009", "org": "x", "name": "Y", "sources": [{"doc": "t"}]}});
         let r = rejected(&hist, bad);
         assert_eq!(r.rule, Rule::UnknownId);
-        assert!(r.message.starts_with("its replacement (`renamed` dated 2009)"), "{}", r.message);
-        accepted(&hist, json!({"type": "correction", "date": "2018", "target": h(2), "mode": "supersede", "reason": "r",
-                               "replacement": {"type": "renamed", "date": "2012", "org": "x", "name": "Y", "sources": [{"doc": "t"}]}}));
+        assert!(
+            r.message
+                .starts_with("its replacement (`renamed` dated 2009)"),
+            "{}",
+            r.message
+        );
+        accepted(
+            &hist,
+            json!({"type": "correction", "date": "2018", "target": h(2), "mode": "supersede", "reason": "r",
+                               "replacement": {"type": "renamed", "date": "2012", "org": "x", "name": "Y", "sources": [{"doc": "t"}]}}),
+        );
     }
 
     #[test]
@@ -2811,7 +3196,11 @@ mod tests {
         not_plan["fulfils"] = json!(h(1));
         let r = rejected(&hist, not_plan);
         assert_eq!(r.rule, Rule::FulfilsTarget);
-        assert!(r.message.contains("seq 1 (`created`), which is not a plan"), "{}", r.message);
+        assert!(
+            r.message.contains("seq 1 (`created`), which is not a plan"),
+            "{}",
+            r.message
+        );
         // unknown
         let mut unknown = done.clone();
         unknown["fulfils"] = json!(h(42));
@@ -2820,28 +3209,49 @@ mod tests {
         accepted(&hist, done.clone());
         // already fulfilled
         hist.push(done.clone());
-        let mut again = json!({"type": "milestone", "date": "2017-03-28", "orgs": ["dl"], "summary": "s"});
+        let mut again =
+            json!({"type": "milestone", "date": "2017-03-28", "orgs": ["dl"], "summary": "s"});
         again["fulfils"] = json!(h(3));
         let r = rejected(&hist, again.clone());
-        assert!(r.message.contains("already fulfilled by seq 4"), "{}", r.message);
+        assert!(
+            r.message.contains("already fulfilled by seq 4"),
+            "{}",
+            r.message
+        );
         // fulfilment retracted in the same batch: the plan is free again
         let l = ledger(&hist);
-        let batch = [ev(json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"})), ev(again.clone())];
+        let batch = [
+            ev(
+                json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"}),
+            ),
+            ev(again.clone()),
+        ];
         let r = validate(&l, &batch, 5);
         // the retraction orphans nothing (dl is created by seq 4 only, but
         // the milestone refers to dl): Breaks? No: the milestone is a batch
         // event, so it is rejected itself.
-        assert!(matches!(r, Err(ValidationError::Rejected { index: 1, ref rule, .. }) if rule.rule == Rule::UnknownId), "{r:?}");
+        assert!(
+            matches!(r, Err(ValidationError::Rejected { index: 1, ref rule, .. }) if rule.rule == Rule::UnknownId),
+            "{r:?}"
+        );
         let batch = [
-            ev(json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"})),
-            ev(json!({"type": "milestone", "date": "2017-03-28", "orgs": ["clustr"], "summary": "s", "fulfils": h(3)})),
+            ev(
+                json!({"type": "correction", "date": "2018", "target": h(4), "mode": "retract", "reason": "r"}),
+            ),
+            ev(
+                json!({"type": "milestone", "date": "2017-03-28", "orgs": ["clustr"], "summary": "s", "fulfils": h(3)}),
+            ),
         ];
         assert_eq!(validate(&l, &batch, 5), Ok(()));
         // a retracted plan cannot be fulfilled
         let mut r2 = plan_ledger();
         r2.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "retract", "reason": "r"}));
         let r = rejected(&r2, done);
-        assert!(r.message.contains("which was retracted by seq 4"), "{}", r.message);
+        assert!(
+            r.message.contains("which was retracted by seq 4"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
@@ -2857,16 +3267,28 @@ mod tests {
     #[test]
     fn an_already_inconsistent_history_is_reported_as_such() {
         // given a ledger whose seq 2 refers to an unknown organisation
-        let hist = ledger(&[created("x", "2000"), json!({"type": "renamed", "date": "2001", "org": "ghost", "name": "G"})]);
+        let hist = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2001", "org": "ghost", "name": "G"}),
+        ]);
         // when anything is appended, then the history is blamed, not the batch
         let r = validate(&hist, &[ev(created("y", "2005"))], 3);
-        assert!(matches!(r, Err(ValidationError::History { seq: 2, .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(ValidationError::History { seq: 2, .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn rule_names_are_stable() {
         assert_eq!(Rule::UnknownId.to_string(), "unknown_id");
-        assert_eq!(serde_json::to_value(Rule::FulfilsTarget).expect("json"), json!("fulfils_target"));
-        assert_eq!(serde_json::to_value(PlanStatus::Overdue).expect("json"), json!("overdue"));
+        assert_eq!(
+            serde_json::to_value(Rule::FulfilsTarget).expect("json"),
+            json!("fulfils_target")
+        );
+        assert_eq!(
+            serde_json::to_value(PlanStatus::Overdue).expect("json"),
+            json!("overdue")
+        );
     }
 }

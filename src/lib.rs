@@ -2,13 +2,17 @@
 pub mod date;
 pub mod diff;
 pub mod event;
+pub mod export;
 pub mod fold;
+pub mod generator;
+pub mod graph;
 pub mod lineage;
 pub mod merkle;
 pub mod proof;
 pub mod chain;
 pub mod checkpoint;
 pub mod record;
+pub mod report;
 pub mod snapshot;
 pub mod store;
 pub mod view;

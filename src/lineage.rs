@@ -47,7 +47,9 @@ pub enum LineageError {
         suggestions: Vec<String>,
     },
     /// The id is a program's, not an organisation's.
-    #[error("`{id}` is a program, not an organisation; lineage follows organisations (its owner is `{owner}`)")]
+    #[error(
+        "`{id}` is a program, not an organisation; lineage follows organisations (its owner is `{owner}`)"
+    )]
     Program {
         /// The id asked for.
         id: String,
@@ -55,7 +57,9 @@ pub enum LineageError {
         owner: String,
     },
     /// The organisation is known, but comes into being after the as-of day.
-    #[error("organisation `{id}` does not exist yet on {as_of}: it comes into being on {since} (seq {seq}); use a later --as-of, or none")]
+    #[error(
+        "organisation `{id}` does not exist yet on {as_of}: it comes into being on {since} (seq {seq}); use a later --as-of, or none"
+    )]
     NotYet {
         /// The id asked for.
         id: String,
@@ -526,9 +530,8 @@ fn one_line(s: &str) -> String {
 
 fn change_line(c: &Change, from_org: &str, dir: Dir) -> String {
     let head = format!("{} {} [seq {}]", c.mode.as_str(), c.date, c.seq);
-    let others = |v: &[String]| -> Vec<String> {
-        v.iter().filter(|x| *x != from_org).cloned().collect()
-    };
+    let others =
+        |v: &[String]| -> Vec<String> { v.iter().filter(|x| *x != from_org).cloned().collect() };
     match dir {
         Dir::Up => {
             let also = others(&c.to);
@@ -575,7 +578,14 @@ pub fn render_text(l: &Lineage) -> String {
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, &c)| (c, String::new(), i + 1 == root.children.len(), l.org.clone()))
+        .map(|(i, &c)| {
+            (
+                c,
+                String::new(),
+                i + 1 == root.children.len(),
+                l.org.clone(),
+            )
+        })
         .collect();
     while let Some((n, prefix, last, parent_org)) = stack.pop() {
         let Some(node) = l.tree.get(n) else {
@@ -751,7 +761,11 @@ pub fn closest_ids<'a>(ids: impl Iterator<Item = &'a str>, wanted: &str, n: usiz
         }
     }
     scored.sort_unstable();
-    scored.into_iter().take(n).map(|(_, _, id)| id.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, _, id)| id.to_owned())
+        .collect()
 }
 
 /// Levenshtein distance over chars, or `None` if it exceeds `limit`.
@@ -774,4 +788,313 @@ fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev.last().copied().filter(|d| *d <= limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Entry;
+    use serde_json::{Value, json};
+
+    fn ledger(events: Vec<Value>) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for (i, mut v) in events.into_iter().enumerate() {
+            v["sources"] = json!([{"doc": "test"}]);
+            let event = Event::from_json(&v).unwrap_or_else(|e| panic!("event {}: {e}", i + 1));
+            let seq = i as u64 + 1;
+            crate::fold::validate(&entries, std::slice::from_ref(&event), seq)
+                .unwrap_or_else(|e| panic!("event {seq} invalid: {e}"));
+            entries.push(Entry {
+                seq,
+                hash: format!("{seq:064x}"),
+                recorded: "2026-01-01T00:00:00Z".into(),
+                event,
+            });
+        }
+        entries
+    }
+
+    fn org(id: &str, name: &str, date: &str) -> Value {
+        json!({"type": "created", "date": date, "id": id, "name": name, "kind": "cluster"})
+    }
+
+    /// a and b fuse into ab (2005), ab splits into c and d (2010), and a is
+    /// re-established out of c (2015).
+    fn history() -> Vec<Entry> {
+        ledger(vec![
+            org("a", "Alpha", "2000"),
+            org("b", "Beta", "2001"),
+            json!({"type": "transformed", "mode": "fusion", "date": "2005-03", "from": ["a", "b"], "to": ["ab"],
+                   "new": [{"id": "ab", "name": "Alpha Beta", "kind": "cluster"}]}),
+            json!({"type": "transformed", "mode": "split", "date": "2010", "from": ["ab"], "to": ["c", "d"],
+                   "new": [{"id": "c", "name": "Gamma", "kind": "cluster"}, {"id": "d", "name": "Delta", "kind": "cluster"}]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2015-06-01", "from": ["c"], "to": ["a"]}),
+            org("z", "Zeta", "2001"),
+        ])
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        crate::date::as_of_day(s).expect("valid day")
+    }
+
+    fn of(entries: &[Entry], id: &str, as_of: Option<&str>) -> Result<Lineage, LineageError> {
+        let k = Knowledge::new(entries, u64::MAX);
+        lineage(&k, "f00d", id, as_of.map(day))
+    }
+
+    #[test]
+    fn lineage_follows_a_fusion_a_split_and_a_reestablishment() {
+        // Given a fusion, then a split, then a re-establishment
+        let entries = history();
+        // When asking for the lineage of the split-off `c`
+        let l = of(&entries, "c", None).expect("lineage");
+        // Then its ancestors are ab, then a and b; its descendant is a,
+        // which is both (each direction expands an organisation once)
+        let ids = |r: &[Reached]| {
+            r.iter()
+                .map(|x| (x.id.clone(), x.depth, x.via))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&l.ancestors),
+            vec![("ab".into(), 1, 4), ("a".into(), 2, 3), ("b".into(), 2, 3)]
+        );
+        assert_eq!(ids(&l.descendants), vec![("a".into(), 1, 5)]);
+        assert_eq!(
+            l.changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert_eq!(
+            render_text(&l),
+            "\
+c (Gamma) since 2010  [known at seq 6]
+├─ split 2010 [seq 4] ← ab (also → d)
+│  └─ ab (Alpha Beta) 2005-03 – 2010
+│     └─ fusion 2005-03 [seq 3] ← a, b
+│        ├─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)
+│        └─ b (Beta) 2001 – 2005-03
+└─ reestablishment 2015-06-01 [seq 5] → a
+   └─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)
+"
+        );
+    }
+
+    #[test]
+    fn ancestors_of_a_predecessor_stop_at_the_change_that_led_from_it() {
+        // Given `a`, which merged into ab and came back out of c
+        let entries = history();
+        // When asking for its lineage
+        let l = of(&entries, "a", None).expect("lineage");
+        // Then going up from the re-establishment, c's ancestors are only
+        // those before it, and a itself is not expanded twice
+        assert_eq!(
+            render_text(&l),
+            "\
+a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
+├─ reestablishment 2015-06-01 [seq 5] ← c
+│  └─ c (Gamma) since 2010
+│     └─ split 2010 [seq 4] ← ab (also → d)
+│        └─ ab (Alpha Beta) 2005-03 – 2010
+│           └─ fusion 2005-03 [seq 3] ← a, b
+│              ├─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion) (see above)
+│              └─ b (Beta) 2001 – 2005-03
+└─ fusion 2005-03 [seq 3] → ab (with b)
+   └─ ab (Alpha Beta) 2005-03 – 2010
+      └─ split 2010 [seq 4] → c, d
+         ├─ c (Gamma) since 2010
+         │  └─ reestablishment 2015-06-01 [seq 5] → a
+         │     └─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion) (see above)
+         └─ d (Delta) since 2010
+"
+        );
+    }
+
+    #[test]
+    fn as_of_limits_the_lineage_to_changes_counting_by_then() {
+        let entries = history();
+        let l = of(&entries, "a", Some("2012")).expect("lineage");
+        assert!(l.ancestors.is_empty());
+        assert_eq!(
+            l.descendants
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["ab", "c", "d"]
+        );
+        assert_eq!(l.as_of.as_deref(), Some("2012-12-31"));
+        assert!(
+            render_text(&l)
+                .starts_with("a (Alpha) 2000 – 2005-03  [known at seq 6, as of 2012-12-31]\n")
+        );
+        // An organisation with no change at all
+        let z = of(&entries, "z", None).expect("lineage");
+        assert_eq!(
+            render_text(&z),
+            "z (Zeta) since 2001  [known at seq 6]\n(no predecessors or successors known)\n"
+        );
+        // Knowledge before the split knows nothing of c
+        let k = Knowledge::new(&entries, 3);
+        assert!(matches!(
+            lineage(&k, "h", "c", None),
+            Err(LineageError::UnknownOrg { known_at: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_ids_are_refused_with_the_closest_ids() {
+        let entries = history();
+        let err = of(&entries, "abc", None).expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "no organisation `abc` is known at seq 6 (hint: did you mean `ab`, `a`, `b`?)"
+        );
+        let err = of(&entries, "zeta", None).expect_err("unknown");
+        assert!(err.to_string().contains("did you mean `z`?"), "{err}");
+        let err = of(&entries, "qqqqqqqq", None).expect_err("unknown");
+        assert!(
+            err.to_string()
+                .ends_with("see `fusion replay --all` for the ids"),
+            "{err}"
+        );
+        // Known, but not yet on the as-of day
+        let err = of(&entries, "c", Some("2009")).expect_err("not yet");
+        assert_eq!(
+            err.to_string(),
+            "organisation `c` does not exist yet on 2009-12-31: it comes into being on 2010 (seq 4); use a later --as-of, or none"
+        );
+        assert_eq!(
+            closest_ids(["gamma", "delta", "alpha"].into_iter(), "gama", 3),
+            vec!["gamma"]
+        );
+    }
+
+    #[test]
+    fn json_lists_organisations_changes_and_both_directions() {
+        let entries = history();
+        let l = of(&entries, "c", None).expect("lineage");
+        let v: Value = serde_json::from_str(&render_json(&l)).expect("json");
+        assert_eq!(v["org"], "c");
+        assert_eq!(v["as_of"], Value::Null);
+        assert_eq!(v["known_at"], json!({"seq": 6, "hash": "f00d"}));
+        assert_eq!(
+            v["changes"][1],
+            json!({"seq": 4, "mode": "split", "date": "2010", "from": ["ab"], "to": ["c", "d"]})
+        );
+        let ids: Vec<&str> = v["organisations"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|o| o["id"].as_str())
+            .collect();
+        assert_eq!(ids, vec!["a", "ab", "b", "c", "d"]);
+        assert_eq!(
+            v["organisations"][0],
+            json!({"id": "a", "name": "Alpha", "kind": "cluster", "since": "2015-06-01", "until": null, "ended_how": null,
+                   "earlier_periods": [{"since": "2000", "until": "2005-03", "how": "fusion"}]})
+        );
+        assert_eq!(v["ancestors"][0], json!({"id": "ab", "depth": 1, "via": 4}));
+        assert_eq!(v["descendants"], json!([{"id": "a", "depth": 1, "via": 5}]));
+    }
+
+    #[test]
+    fn mermaid_and_dot_draw_every_edge() {
+        let entries = history();
+        let l = of(&entries, "c", None).expect("lineage");
+        let m = render_mermaid(&l);
+        assert_eq!(
+            m,
+            "\
+flowchart LR
+  n0[\"Alpha (a)<br/>since 2015-06-01\"]
+  n1[\"Alpha Beta (ab)<br/>2005-03 – 2010\"]
+  n2[\"Beta (b)<br/>2001 – 2005-03\"]
+  n3[\"Gamma (c)<br/>since 2010\"]
+  n4[\"Delta (d)<br/>since 2010\"]
+  n0 -->|\"fusion 2005-03 (seq 3)\"| n1
+  n2 -->|\"fusion 2005-03 (seq 3)\"| n1
+  n1 -->|\"split 2010 (seq 4)\"| n3
+  n1 -->|\"split 2010 (seq 4)\"| n4
+  n3 -->|\"reestablishment 2015-06-01 (seq 5)\"| n0
+  classDef focus stroke-width:3px;
+  class n3 focus;
+"
+        );
+        let d = render_dot(&l);
+        assert!(d.starts_with("digraph lineage {\n  rankdir=LR;\n"), "{d}");
+        assert!(
+            d.contains("  \"c\" [label=\"Gamma (c)\\nsince 2010\", penwidth=3];\n"),
+            "{d}"
+        );
+        assert!(
+            d.contains("  \"ab\" -> \"d\" [label=\"split 2010\\nseq 4\"];\n"),
+            "{d}"
+        );
+        assert_eq!(d.matches(" -> ").count(), 5);
+        assert!(d.ends_with("}\n"));
+    }
+
+    #[test]
+    fn mermaid_and_dot_escape_names() {
+        // Given organisations whose names hold quotes, brackets, a hash, an
+        // ampersand, a pipe, a backslash and a line break
+        let nasty = "Le \"Bivouac\" <GIP> #1 & co | a\\b\nc";
+        let entries = ledger(vec![
+            org("x", nasty, "2000"),
+            org("y", "Y", "2000"),
+            json!({"type": "transformed", "mode": "absorption", "date": "2001", "from": ["y"], "to": ["x"]}),
+        ]);
+        let l = of(&entries, "x", None).expect("lineage");
+        // When drawn with Mermaid, then every special character is an
+        // entity code and each label holds exactly two quotes
+        let m = render_mermaid(&l);
+        let node = m.lines().find(|s| s.starts_with("  n0[")).expect("node x");
+        assert_eq!(
+            node,
+            "  n0[\"Le #quot;Bivouac#quot; #lt;GIP#gt; #35;1 #amp; co #124; a\\b c (x)<br/>since 2000\"]"
+        );
+        assert_eq!(node.matches('"').count(), 2);
+        // When drawn with Graphviz, then quotes and backslashes are escaped
+        // and the line break is `\n`
+        let d = render_dot(&l);
+        assert!(
+            d.contains("  \"x\" [label=\"Le \\\"Bivouac\\\" <GIP> #1 & co | a\\\\b\\nc (x)\\nsince 2000\", penwidth=3];"),
+            "{d}"
+        );
+        assert_eq!(mermaid_escape("\"\""), "#quot;#quot;");
+        assert_eq!(dot_escape("\\\""), "\\\\\\\"");
+    }
+
+    #[test]
+    fn a_very_long_chain_does_not_overflow_the_stack() {
+        // Given 3000 successive id changes
+        let mut events = vec![org("o0", "O", "2000")];
+        for i in 0..3000 {
+            events.push(
+                json!({"type": "transformed", "mode": "id_change", "date": "2001",
+                               "from": [format!("o{i}")], "to": [format!("o{}", i + 1)]}),
+            );
+        }
+        let entries: Vec<Entry> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut v)| {
+                v["sources"] = json!([{"doc": "t"}]);
+                Entry {
+                    seq: i as u64 + 1,
+                    hash: format!("{:064x}", i + 1),
+                    recorded: "2026-01-01T00:00:00Z".into(),
+                    event: Event::from_json(&v).expect("valid"),
+                }
+            })
+            .collect();
+        // When asking for the lineage of the last id
+        let l = of(&entries, "o3000", None).expect("lineage");
+        // Then every earlier id is an ancestor, the deepest at depth 3000
+        assert_eq!(l.ancestors.len(), 3000);
+        assert_eq!(
+            l.ancestors.last().map(|r| (r.id.as_str(), r.depth)),
+            Some(("o0", 3000))
+        );
+        assert_eq!(render_text(&l).lines().count(), 1 + 2 * 3000);
+    }
 }

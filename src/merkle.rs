@@ -56,7 +56,9 @@ pub enum MerkleError {
         new: u64,
     },
     /// A proof with the wrong number of hashes.
-    #[error("proof has {found} hashes, a tree of size {size} needs {expected} here (forged or truncated proof)")]
+    #[error(
+        "proof has {found} hashes, a tree of size {size} needs {expected} here (forged or truncated proof)"
+    )]
     ProofLength {
         /// Hashes in the proof.
         found: usize,
@@ -584,7 +586,10 @@ pub fn consistency_proof_len(old: u64, new: u64) -> usize {
     let shift = old.trailing_zeros();
     let inner = 64 - ((old - 1) ^ (new - 1)).leading_zeros();
     let inner = inner.saturating_sub(shift);
-    let border = (old - 1).checked_shr(inner + shift).unwrap_or(0).count_ones();
+    let border = (old - 1)
+        .checked_shr(inner + shift)
+        .unwrap_or(0)
+        .count_ones();
     let start = if old.is_power_of_two() { 0 } else { 1 };
     (start + inner + border) as usize
 }
@@ -644,7 +649,9 @@ mod tests {
     }
 
     fn leaves(n: usize) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     #[test]
@@ -665,7 +672,13 @@ mod tests {
             assert_eq!(tree.root_at(n as u64).expect("in range"), want, "size {n}");
             assert_eq!(root(&all[..n]), want, "streaming, size {n}");
         }
-        assert!(matches!(tree.root_at(71), Err(MerkleError::SizeTooLarge { asked: 71, have: 70 })));
+        assert!(matches!(
+            tree.root_at(71),
+            Err(MerkleError::SizeTooLarge {
+                asked: 71,
+                have: 70
+            })
+        ));
     }
 
     #[test]
@@ -682,8 +695,16 @@ mod tests {
             }
             for m in 1..n {
                 let p = tree.consistency_proof(m as u64, n as u64).expect("proof");
-                assert_eq!(p, subproof_naive(m, &all[..n], true), "consistency {m} -> {n}");
-                assert_eq!(p.len(), consistency_proof_len(m as u64, n as u64), "len {m} -> {n}");
+                assert_eq!(
+                    p,
+                    subproof_naive(m, &all[..n], true),
+                    "consistency {m} -> {n}"
+                );
+                assert_eq!(
+                    p.len(),
+                    consistency_proof_len(m as u64, n as u64),
+                    "len {m} -> {n}"
+                );
                 let old = mth_naive(&all[..m]);
                 verify_consistency(m as u64, n as u64, &old, &r, &p).expect("consistent");
             }
@@ -703,7 +724,10 @@ mod tests {
         assert!(verify_inclusion(4, 13, &all[5], &p, &r).is_err());
         assert!(matches!(
             verify_inclusion(13, 13, &all[5], &p, &r),
-            Err(MerkleError::IndexOutOfRange { index: 13, size: 13 })
+            Err(MerkleError::IndexOutOfRange {
+                index: 13,
+                size: 13
+            })
         ));
         let mut forged = p.clone();
         forged[1][0] ^= 1;
@@ -733,7 +757,13 @@ mod tests {
             Err(MerkleError::OldRootMismatch { .. })
         ));
         assert!(matches!(
-            verify_consistency(8, 8, &forked.root_at(8).expect("r"), &tree.root_at(8).expect("r"), &[]),
+            verify_consistency(
+                8,
+                8,
+                &forked.root_at(8).expect("r"),
+                &tree.root_at(8).expect("r"),
+                &[]
+            ),
             Err(MerkleError::Fork { size: 8, .. })
         ));
         assert!(matches!(
@@ -767,7 +797,10 @@ mod tests {
     #[test]
     fn hex_is_strict() {
         assert!(hash_from_hex(&"ab".repeat(32)).is_ok());
-        assert!(matches!(hash_from_hex(&"AB".repeat(32)), Err(MerkleError::BadHex(_))));
+        assert!(matches!(
+            hash_from_hex(&"AB".repeat(32)),
+            Err(MerkleError::BadHex(_))
+        ));
         assert!(hash_from_hex(&"ab".repeat(31)).is_err());
         assert!(hash_from_hex(&"é".repeat(32)).is_err());
         assert_eq!(

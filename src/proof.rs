@@ -51,9 +51,7 @@ pub enum ProofError {
     #[error("the bundle contradicts itself: {0} (forged or altered bundle)")]
     Inconsistent(String),
     /// The bundle's checkpoint is not the trusted checkpoint.
-    #[error(
-        "the bundle proves against {bundle}, but the trusted checkpoint is {trusted}; {hint}"
-    )]
+    #[error("the bundle proves against {bundle}, but the trusted checkpoint is {trusted}; {hint}")]
     OtherCheckpoint {
         /// The bundle's checkpoint.
         bundle: String,
@@ -529,7 +527,8 @@ mod tests {
     }
 
     fn checkpoint(t: &Tree, size: u64) -> SignedCheckpoint {
-        let mut s = SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/test", t, size).expect("cp"));
+        let mut s =
+            SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/test", t, size).expect("cp"));
         s.sign(&key());
         s
     }
@@ -547,7 +546,11 @@ mod tests {
         assert_eq!((b.seq, b.leaf_index, b.tree_size), (5, 4, 7));
         let parsed = Bundle::parse(inclusion(&b).to_json().as_bytes()).expect("parse");
         let report = verify_bundle(&parsed, &cp, Some(&key().public())).expect("verifies");
-        assert!(report.describe().starts_with("ok: record 5 "), "{}", report.describe());
+        assert!(
+            report.describe().starts_with("ok: record 5 "),
+            "{}",
+            report.describe()
+        );
     }
 
     #[test]
@@ -570,7 +573,10 @@ mod tests {
 
         let mut altered = b.clone();
         altered.record["event"]["name"] = json!("Other");
-        assert!(matches!(verify_bundle(&inclusion(&altered), &cp, None), Err(ProofError::Record(_))));
+        assert!(matches!(
+            verify_bundle(&inclusion(&altered), &cp, None),
+            Err(ProofError::Record(_))
+        ));
 
         // A consistent record from another ledger: same seq, other content.
         let mut swapped = b.clone();
@@ -579,15 +585,24 @@ mod tests {
         let other = Record::seal(other.seq, other.recorded, other.event, other.prev);
         swapped.record = record_value(&other);
         let err = verify_bundle(&inclusion(&swapped), &cp, None).expect_err("not in the tree");
-        assert!(matches!(err, ProofError::Merkle(MerkleError::RootMismatch { .. })), "{err}");
+        assert!(
+            matches!(err, ProofError::Merkle(MerkleError::RootMismatch { .. })),
+            "{err}"
+        );
 
         let mut forged = b.clone();
         forged.hashes[0] = to_hex(&[0u8; 32]);
-        assert!(matches!(verify_bundle(&inclusion(&forged), &cp, None), Err(ProofError::Merkle(_))));
+        assert!(matches!(
+            verify_bundle(&inclusion(&forged), &cp, None),
+            Err(ProofError::Merkle(_))
+        ));
 
         let mut moved = b.clone();
         moved.leaf_index = 3;
-        assert!(matches!(verify_bundle(&inclusion(&moved), &cp, None), Err(ProofError::Inconsistent(_))));
+        assert!(matches!(
+            verify_bundle(&inclusion(&moved), &cp, None),
+            Err(ProofError::Inconsistent(_))
+        ));
 
         let mut short = b;
         short.hashes.pop();
@@ -603,11 +618,20 @@ mod tests {
         let t = tree(&records);
         let b = InclusionBundle::build(&t, &records[2], &checkpoint(&t, 8)).expect("bundle");
         let err = verify_bundle(&inclusion(&b), &checkpoint(&t, 9), None).expect_err("other size");
-        assert!(err.to_string().contains("ask for a proof against your checkpoint"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("ask for a proof against your checkpoint"),
+            "{err}"
+        );
 
         // Another ledger (same origin) with the same size: a fork.
         let mut other = ledger(9);
-        other[7] = Record::seal(8, "2027-01-01T00:00:00Z".into(), other[7].event.clone(), other[7].prev.clone());
+        other[7] = Record::seal(
+            8,
+            "2027-01-01T00:00:00Z".into(),
+            other[7].event.clone(),
+            other[7].prev.clone(),
+        );
         let fork = checkpoint(&tree(&other), 8);
         let err = verify_bundle(&inclusion(&b), &fork, None).expect_err("fork");
         assert!(err.to_string().contains("different roots"), "{err}");
@@ -619,7 +643,9 @@ mod tests {
         let t = tree(&records);
         let cp = checkpoint(&t, 4);
         let b = InclusionBundle::build(&t, &records[0], &cp).expect("bundle");
-        let other = PrivateKey::from_seed("fusion/test", [4u8; 32]).expect("key").public();
+        let other = PrivateKey::from_seed("fusion/test", [4u8; 32])
+            .expect("key")
+            .public();
         assert!(matches!(
             verify_bundle(&inclusion(&b), &cp, Some(&other)),
             Err(ProofError::Checkpoint(CheckpointError::NotSignedBy { .. }))
@@ -636,13 +662,22 @@ mod tests {
         let pk = key().public();
         assert!(matches!(
             verify_bundle(&b, &old, Some(&pk)),
-            Ok(ProofReport::Consistency { trusted_is_old: true, .. })
+            Ok(ProofReport::Consistency {
+                trusted_is_old: true,
+                ..
+            })
         ));
         assert!(matches!(
             verify_bundle(&b, &new, Some(&pk)),
-            Ok(ProofReport::Consistency { trusted_is_old: false, .. })
+            Ok(ProofReport::Consistency {
+                trusted_is_old: false,
+                ..
+            })
         ));
-        assert!(matches!(verify_bundle(&b, &checkpoint(&t, 6), None), Err(ProofError::OtherCheckpoint { .. })));
+        assert!(matches!(
+            verify_bundle(&b, &checkpoint(&t, 6), None),
+            Err(ProofError::OtherCheckpoint { .. })
+        ));
     }
 
     #[test]
@@ -650,18 +685,30 @@ mod tests {
         let records = ledger(12);
         let t = tree(&records);
         let mut rewritten = records.clone();
-        rewritten[1] = Record::seal(2, "2027-01-01T00:00:00Z".into(), records[1].event.clone(), records[1].prev.clone());
+        rewritten[1] = Record::seal(
+            2,
+            "2027-01-01T00:00:00Z".into(),
+            records[1].event.clone(),
+            records[1].prev.clone(),
+        );
         let old_other = checkpoint(&tree(&rewritten), 5);
         // The prover refuses: the old checkpoint is not of this ledger.
         assert!(matches!(
             ConsistencyBundle::build(&t, &old_other, &checkpoint(&t, 12)),
-            Err(ProofError::Checkpoint(CheckpointError::RootMismatch { size: 5, .. }))
+            Err(ProofError::Checkpoint(CheckpointError::RootMismatch {
+                size: 5,
+                ..
+            }))
         ));
         // A bundle pairing the old checkpoint with a proof from the real ledger fails.
-        let mut b = ConsistencyBundle::build(&t, &checkpoint(&t, 5), &checkpoint(&t, 12)).expect("b");
+        let mut b =
+            ConsistencyBundle::build(&t, &checkpoint(&t, 5), &checkpoint(&t, 12)).expect("b");
         b.old_checkpoint = old_other.to_note();
         let err = verify_bundle(&Bundle::Consistency(b), &old_other, None).expect_err("forged");
-        assert!(matches!(err, ProofError::Merkle(MerkleError::OldRootMismatch { .. })), "{err}");
+        assert!(
+            matches!(err, ProofError::Merkle(MerkleError::OldRootMismatch { .. })),
+            "{err}"
+        );
     }
 
     #[test]
@@ -674,7 +721,11 @@ mod tests {
             b"{\"type\":\"other\",\"v\":1}",
             b"{\"type\":\"consistency\",\"v\":1,\"old_size\":1}",
         ] {
-            assert!(matches!(Bundle::parse(bad), Err(ProofError::Malformed(_))), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(Bundle::parse(bad), Err(ProofError::Malformed(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let deep = "[".repeat(100_000);
         assert!(Bundle::parse(deep.as_bytes()).is_err());
@@ -684,8 +735,14 @@ mod tests {
         let cp = checkpoint(&t, 3);
         let mut b = InclusionBundle::build(&t, &records[0], &cp).expect("bundle");
         b.hashes = vec![to_hex(&[0; 32]); MAX_PROOF_LEN + 1];
-        assert!(matches!(verify_bundle(&inclusion(&b), &cp, None), Err(ProofError::Malformed(_))));
+        assert!(matches!(
+            verify_bundle(&inclusion(&b), &cp, None),
+            Err(ProofError::Malformed(_))
+        ));
         b.hashes = vec!["XYZ".into()];
-        assert!(matches!(verify_bundle(&inclusion(&b), &cp, None), Err(ProofError::Malformed(_))));
+        assert!(matches!(
+            verify_bundle(&inclusion(&b), &cp, None),
+            Err(ProofError::Malformed(_))
+        ));
     }
 }

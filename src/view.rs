@@ -471,7 +471,11 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
     let mut out: Vec<(&'static str, Vec<String>)> = vec![
         (
             "attributes",
-            o.attrs.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+            o.attrs
+                .iter()
+                .filter(|(k, _)| k.as_str() != "seat")
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect(),
         ),
         (
             "sites",
@@ -611,12 +615,12 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn known_phrase(v: &View) -> String {
+fn known_phrase(v: &View, quote: &str) -> String {
     if v.known_at.seq == 0 {
         "as known at seq 0 (nothing recorded)".to_owned()
     } else {
         format!(
-            "as known at seq {} ({})",
+            "as known at seq {} ({quote}{}{quote})",
             v.known_at.seq,
             short_hash(&v.known_at.hash)
         )
@@ -626,7 +630,7 @@ fn known_phrase(v: &View) -> String {
 /// A terminal rendering: a table of organisations, their details, then the
 /// plans. Tentative facts read "possibly since …".
 pub fn render_text(v: &View) -> String {
-    let mut out = format!("Landscape on {}, {}\n\n", v.as_of, known_phrase(v));
+    let mut out = format!("Landscape on {}, {}\n\n", v.as_of, known_phrase(v, ""));
     if v.organisations.is_empty() {
         out.push_str("No organisations exist on this date.\n");
     } else {
@@ -699,12 +703,7 @@ fn md_cell(s: &str) -> String {
 /// A Markdown rendering: a table, a section per organisation, the plans.
 pub fn render_markdown(v: &View) -> String {
     let mut out = format!("# Landscape on {}\n\n", v.as_of);
-    let _ = writeln!(
-        out,
-        "{}{}.\n",
-        known_phrase(v)[..1].to_uppercase(),
-        &known_phrase(v)[1..]
-    );
+    let _ = writeln!(out, "A{}.\n", &known_phrase(v, "`")[1..]);
     if v.organisations.is_empty() {
         out.push_str("No organisations exist on this date.\n\n");
     } else {
@@ -908,4 +907,354 @@ fn by_hash(entries: &[Entry], prefix: &str) -> Option<Result<u64, PositionError>
             second: b.seq,
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use serde_json::{Value, json};
+
+    fn h(seq: u64) -> String {
+        format!("{seq:04x}")
+            .chars()
+            .chain(std::iter::repeat('a'))
+            .take(64)
+            .collect()
+    }
+
+    fn ledger(events: &[Value]) -> Vec<Entry> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let seq = i as u64 + 1;
+                let mut v = v.clone();
+                if v.get("sources").is_none() {
+                    v["sources"] = json!([{"doc": "test"}]);
+                }
+                Entry {
+                    seq,
+                    hash: h(seq),
+                    recorded: format!("2026-01-{seq:02}T12:00:00Z"),
+                    event: Event::from_json(&v).expect("valid event"),
+                }
+            })
+            .collect()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        crate::date::as_of_day(s).expect("valid day")
+    }
+
+    fn created(id: &str, name: &str, date: &str, seat: &str) -> Value {
+        json!({"type": "created", "date": date, "id": id, "name": name, "kind": "cluster", "attrs": {"seat": seat}})
+    }
+
+    /// A small version of the shipped landscape; seq 10 is the last record
+    /// of the 2016 article.
+    fn landscape() -> Vec<Entry> {
+        let src = |doc: &str| json!([{"doc": doc}]);
+        ledger(&[
+            created("edit", "Edit", "2008", "Lyon"),
+            created("grilog", "GRILOG", "2005", "Grenoble"),
+            json!({"type": "transformed", "mode": "fusion", "date": "2015-05~", "from": ["edit", "grilog"], "to": ["clustr"],
+                   "new": [{"id": "clustr", "name": "Clust'R Numérique", "kind": "cluster", "attrs": {"seat": "Lyon"}}]}),
+            json!({"type": "role_started", "date": "2015-05", "org": "clustr", "person": "Thierry Alvergnat", "role": "director"}),
+            created("numelink", "Numélink", "2014", "Saint-Étienne"),
+            json!({"type": "planned", "date": "2016-06", "sources": src("A"),
+                   "planned": {"type": "transformed", "mode": "fusion", "date": "2017-01-01", "from": ["clustr", "numelink"],
+                               "to": ["clustr-numelink"], "new": [{"id": "clustr-numelink", "name": "Merged cluster", "kind": "cluster"}],
+                               "sources": src("A")}}),
+            json!({"type": "created", "date": "2015-12~", "id": "bivouac", "name": "Le Bivouac", "kind": "accelerator"}),
+            created("ara", "Auvergne-Rhône-Alpes", "2016-01-01", "Lyon"),
+            json!({"type": "joined", "date": "2016", "org": "bivouac", "member": {"org": "ara"}, "relation": "member"}),
+            json!({"type": "figures", "date": "2016-07~", "org": "bivouac", "values": {"startups": 8}, "sources": src("A")}),
+            // later facts
+            json!({"type": "transformed", "mode": "fusion", "date": "2017-03-28", "from": ["clustr", "numelink"], "to": ["digital-league"],
+                   "new": [{"id": "digital-league", "name": "Digital League", "kind": "cluster", "attrs": {"seat": "Lyon"}}],
+                   "fulfils": h(6)}),
+            json!({"type": "figures", "date": "2017-03-28", "org": "digital-league", "values": {"members": 510, "staff": 12},
+                   "sources": src("Digital League press release, 2017-03-28")}),
+            json!({"type": "correction", "date": "2018", "target": h(10), "mode": "supersede", "reason": "a later source counts 9",
+                   "replacement": {"type": "figures", "date": "2016", "org": "bivouac", "values": {"startups": 9}, "sources": src("later")}}),
+            json!({"type": "joined", "date": "2016-02", "org": "bivouac", "member": {"name": "Michelin"}, "relation": "partner"}),
+        ])
+    }
+
+    fn ids(v: &View) -> Vec<&str> {
+        v.organisations.iter().map(|o| o.id.as_str()).collect()
+    }
+
+    #[test]
+    fn what_was_believed_in_2016_about_2017_differs_from_what_happened() {
+        let l = landscape();
+        // given the knowledge of the 2016 article
+        let then = replay(&l, day("2017-06-01"), 10);
+        // then the merger is only planned, and overdue
+        assert_eq!(ids(&then), vec!["ara", "bivouac", "clustr", "numelink"]);
+        assert_eq!(then.planned.len(), 1);
+        assert_eq!(then.planned[0].status, PlanStatus::Overdue);
+        assert_eq!(
+            then.planned[0].summary,
+            "fusion clustr + numelink -> clustr-numelink"
+        );
+        assert_eq!(
+            then.known_at,
+            KnownAt {
+                seq: 10,
+                hash: h(10)
+            }
+        );
+        // given the head, then Digital League exists and the plan is settled
+        let now = replay(&l, day("2017-06-01"), u64::MAX);
+        assert_eq!(ids(&now), vec!["ara", "bivouac", "digital-league"]);
+        assert!(now.planned.is_empty());
+        assert_eq!(now.known_at.seq, 14);
+        let all = replay_with(
+            &l,
+            day("2017-06-01"),
+            u64::MAX,
+            ViewOptions {
+                include_ended: true,
+            },
+        );
+        assert_eq!(all.planned[0].status, PlanStatus::Fulfilled);
+        assert_eq!(all.planned[0].fulfilled_by, Some(11));
+        assert_eq!(all.organisations.len(), 7);
+        let edit = all
+            .organisations
+            .iter()
+            .find(|o| o.id == "edit")
+            .expect("edit with --all");
+        assert_eq!(
+            edit.ended
+                .as_ref()
+                .map(|e| (e.how.as_str(), e.into.clone())),
+            Some(("fusion", vec!["clustr".to_owned()]))
+        );
+    }
+
+    #[test]
+    fn a_plan_is_listed_only_once_stated() {
+        let l = landscape();
+        assert!(replay(&l, day("2016-05"), 10).planned.is_empty());
+        let v = replay(&l, day("2016-06"), 10);
+        assert_eq!(
+            (
+                v.planned[0].status,
+                v.planned[0].stated.as_str(),
+                v.planned[0].date.as_str()
+            ),
+            (PlanStatus::Pending, "2016-06", "2017-01-01")
+        );
+    }
+
+    #[test]
+    fn tentative_facts_are_flagged() {
+        let l = landscape();
+        let v = replay(&l, day("2015-05-15"), u64::MAX);
+        let clustr = v
+            .organisations
+            .iter()
+            .find(|o| o.id == "clustr")
+            .expect("clustr");
+        assert!(clustr.since_tentative);
+        assert!(clustr.roles[0].tentative, "2015-05 seen from inside May");
+        let later = replay(&l, day("2015-06"), u64::MAX);
+        let clustr = later
+            .organisations
+            .iter()
+            .find(|o| o.id == "clustr")
+            .expect("clustr");
+        assert!(clustr.since_tentative, "`~` stays tentative");
+        assert!(!clustr.roles[0].tentative);
+        assert!(render_text(&later).contains("possibly since 2015-05~"));
+        let edit = replay(&l, day("2008-06"), u64::MAX);
+        assert!(edit.organisations[0].since_tentative);
+        assert!(!replay(&l, day("2009"), u64::MAX).organisations[0].since_tentative);
+    }
+
+    #[test]
+    fn corrections_follow_the_state_of_knowledge() {
+        let l = landscape();
+        let fig = |known: u64| {
+            let v = replay(&l, day("2016-12"), known);
+            let b = v
+                .organisations
+                .into_iter()
+                .find(|o| o.id == "bivouac")
+                .expect("bivouac");
+            b.figures
+                .into_iter()
+                .map(|f| (f.value, f.date, f.seq, f.sources))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fig(12),
+            vec![(8, "2016-07~".to_owned(), 10, vec!["A".to_owned()])]
+        );
+        assert_eq!(
+            fig(13),
+            vec![(9, "2016".to_owned(), 13, vec!["later".to_owned()])]
+        );
+    }
+
+    #[test]
+    fn the_json_has_the_documented_shape() {
+        let l = landscape();
+        let v = serde_json::to_value(replay(&l, day("2016-12-31"), 14)).expect("json");
+        assert_eq!(v["as_of"], json!("2016-12-31"));
+        assert_eq!(v["known_at"], json!({"seq": 14, "hash": h(14)}));
+        let b = &v["organisations"][1];
+        assert_eq!(b["id"], json!("bivouac"));
+        assert_eq!(b["since"], json!("2015-12~"));
+        assert_eq!(b["since_tentative"], json!(true));
+        assert_eq!(
+            b["members"],
+            json!([{"org": "ara", "since": "2016", "tentative": false}])
+        );
+        assert_eq!(
+            b["partners"],
+            json!([{"name": "Michelin", "since": "2016-02", "tentative": false}])
+        );
+        assert_eq!(
+            b["figures"],
+            json!([{"name": "startups", "value": 9, "date": "2016", "seq": 13, "sources": ["later"]}])
+        );
+        assert!(b.get("ended").is_none());
+        assert_eq!(v["planned"][0]["type"], json!("transformed"));
+        assert_eq!(v["planned"][0]["status"], json!("pending"));
+        assert_eq!(v["planned"][0]["hash"], json!(h(6)));
+    }
+
+    #[test]
+    fn an_empty_or_early_knowledge_shows_nothing() {
+        let l = landscape();
+        let v = replay(&l, day("2020"), 0);
+        assert!(v.organisations.is_empty() && v.planned.is_empty());
+        assert_eq!(
+            v.known_at,
+            KnownAt {
+                seq: 0,
+                hash: GENESIS_PREV.to_owned()
+            }
+        );
+        assert!(render_text(&v).contains("as known at seq 0 (nothing recorded)"));
+        assert_eq!(replay(&[], day("2020"), 5).known_at.seq, 0);
+    }
+
+    #[test]
+    fn renders_text_markdown_and_json() {
+        let l = landscape();
+        let then = replay(&l, day("2017-06-01"), 10);
+        insta::assert_snapshot!("replay_2017_known_2016_text", render_text(&then));
+        let all = replay_with(
+            &l,
+            day("2017-06-01"),
+            u64::MAX,
+            ViewOptions {
+                include_ended: true,
+            },
+        );
+        insta::assert_snapshot!("replay_2017_all_text", render_text(&all));
+        insta::assert_snapshot!("replay_2017_all_markdown", render_markdown(&all));
+        insta::assert_snapshot!(
+            "replay_2016_json",
+            render_json(&replay(&l, day("2016"), u64::MAX))
+        );
+    }
+
+    #[test]
+    fn markdown_cells_escape_pipes() {
+        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+
+    // --- positions ------------------------------------------------------
+
+    fn positions() -> Vec<Entry> {
+        let mut l = ledger(&[
+            json!({"type": "milestone", "date": "2000", "summary": "a"}),
+            json!({"type": "milestone", "date": "2000", "summary": "b"}),
+            json!({"type": "milestone", "date": "2000", "summary": "c"}),
+            json!({"type": "milestone", "date": "2000", "summary": "d"}),
+        ]);
+        l[0].hash = format!("abcd1{}", "0".repeat(59));
+        l[1].hash = format!("abcd2{}", "0".repeat(59));
+        l[2].hash = format!("0004{}", "f".repeat(60));
+        l[3].hash = format!("9999{}", "f".repeat(60));
+        l
+    }
+
+    #[test]
+    fn positions_resolve_from_seqs_hashes_and_times() {
+        let l = positions();
+        assert_eq!(resolve_position(&l, "2"), Ok(2));
+        assert_eq!(resolve_position(&l, "0"), Ok(0));
+        assert_eq!(resolve_position(&l, "seq:3"), Ok(3));
+        assert_eq!(resolve_position(&l, "abcd2"), Ok(2));
+        assert_eq!(resolve_position(&l, "hash:0004"), Ok(3));
+        assert_eq!(
+            resolve_position(&l, "9999"),
+            Ok(4),
+            "digits beyond the head read as a hash prefix"
+        );
+        assert_eq!(resolve_position(&l, "2026-01-03T12:00:00Z"), Ok(3));
+        assert_eq!(resolve_position(&l, "2026-01-03T11:59:59Z"), Ok(2));
+        assert_eq!(resolve_position(&l, "2026-01-03T13:00:00+02:00"), Ok(2));
+        assert_eq!(
+            resolve_position(&l, "2026-01-02"),
+            Ok(2),
+            "a day means its end"
+        );
+        assert_eq!(resolve_position(&l, "2025-12-31T00:00:00Z"), Ok(0));
+    }
+
+    #[test]
+    fn bad_positions_are_explained() {
+        let l = positions();
+        assert_eq!(
+            resolve_position(&l, "7"),
+            Err(PositionError::BeyondHead { seq: 7, head: 4 })
+        );
+        assert_eq!(
+            resolve_position(&l, "abcd"),
+            Err(PositionError::AmbiguousHash {
+                prefix: "abcd".into(),
+                first: 1,
+                second: 2
+            })
+        );
+        assert_eq!(
+            resolve_position(&l, "beef"),
+            Err(PositionError::NoSuchHash {
+                prefix: "beef".into()
+            })
+        );
+        assert_eq!(
+            resolve_position(&l, "0004"),
+            Err(PositionError::Ambiguous {
+                text: "0004".into(),
+                hash_seq: 3
+            })
+        );
+        for bad in ["", "abc", "ABCD", "yesterday", "2016", "seq:x", "hash:zz"] {
+            let e = resolve_position(&l, bad);
+            if bad == "2016" {
+                assert_eq!(e, Err(PositionError::BeyondHead { seq: 2016, head: 4 }));
+            } else {
+                assert!(
+                    matches!(e, Err(PositionError::Syntax { .. })),
+                    "{bad:?}: {e:?}"
+                );
+            }
+        }
+        let msg = resolve_position(&l, "yesterday")
+            .expect_err("bad")
+            .to_string();
+        assert!(
+            msg.starts_with("`yesterday` is not a ledger position; use a seq"),
+            "{msg}"
+        );
+    }
 }

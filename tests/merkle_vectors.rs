@@ -5,8 +5,8 @@
 //! and consistency proofs), plus the corruption probes those suites run.
 
 use fusion::merkle::{
-    self, Hash, MerkleError, Tree, empty_root, hash_from_hex, leaf_hash, to_hex, verify_consistency,
-    verify_inclusion,
+    self, Hash, MerkleError, Tree, empty_root, hash_from_hex, leaf_hash, to_hex,
+    verify_consistency, verify_inclusion,
 };
 
 fn h(s: &str) -> Hash {
@@ -68,7 +68,9 @@ fn inclusion_vectors() -> Vec<(u64, u64, Vec<Hash>)> {
         (
             2,
             3,
-            vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")],
+            vec![h(
+                "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            )],
         ),
         (
             1,
@@ -152,9 +154,20 @@ fn hashers_match_rfc6962() {
 fn roots_of_every_prefix_match_the_reference() {
     let t = tree();
     for size in 1..=8u64 {
-        assert_eq!(to_hex(&t.root_at(size).expect("root")), ROOTS[(size - 1) as usize], "size {size}");
-        let leaves: Vec<Hash> = LEAVES[..size as usize].iter().map(|l| leaf_hash(&unhex(l))).collect();
-        assert_eq!(merkle::root(&leaves), root(size), "streaming root, size {size}");
+        assert_eq!(
+            to_hex(&t.root_at(size).expect("root")),
+            ROOTS[(size - 1) as usize],
+            "size {size}"
+        );
+        let leaves: Vec<Hash> = LEAVES[..size as usize]
+            .iter()
+            .map(|l| leaf_hash(&unhex(l)))
+            .collect();
+        assert_eq!(
+            merkle::root(&leaves),
+            root(size),
+            "streaming root, size {size}"
+        );
     }
 }
 
@@ -162,9 +175,14 @@ fn roots_of_every_prefix_match_the_reference() {
 fn inclusion_proofs_match_the_reference_and_verify() {
     let t = tree();
     for (index, size, proof) in inclusion_vectors() {
-        assert_eq!(t.inclusion_proof(index, size).expect("proof"), proof, "{index} in {size}");
+        assert_eq!(
+            t.inclusion_proof(index, size).expect("proof"),
+            proof,
+            "{index} in {size}"
+        );
         let leaf = leaf_hash(&unhex(LEAVES[index as usize]));
-        verify_inclusion(index, size, &leaf, &proof, &root(size)).expect("reference proof verifies");
+        verify_inclusion(index, size, &leaf, &proof, &root(size))
+            .expect("reference proof verifies");
     }
 }
 
@@ -172,8 +190,13 @@ fn inclusion_proofs_match_the_reference_and_verify() {
 fn consistency_proofs_match_the_reference_and_verify() {
     let t = tree();
     for (old, new, proof) in consistency_vectors() {
-        assert_eq!(t.consistency_proof(old, new).expect("proof"), proof, "{old} -> {new}");
-        verify_consistency(old, new, &root(old), &root(new), &proof).expect("reference proof verifies");
+        assert_eq!(
+            t.consistency_proof(old, new).expect("proof"),
+            proof,
+            "{old} -> {new}"
+        );
+        verify_consistency(old, new, &root(old), &root(new), &proof)
+            .expect("reference proof verifies");
     }
 }
 
@@ -188,24 +211,80 @@ fn corrupted_inclusion_proofs_are_rejected() {
         let leaf = leaf_hash(&unhex(LEAVES[index as usize]));
         let r = root(size);
         let mut probes: Vec<(String, u64, u64, Hash, Vec<Hash>, Hash)> = vec![
-            ("index - 1".into(), index.wrapping_sub(1), size, leaf, proof.clone(), r),
+            (
+                "index - 1".into(),
+                index.wrapping_sub(1),
+                size,
+                leaf,
+                proof.clone(),
+                r,
+            ),
             ("index + 1".into(), index + 1, size, leaf, proof.clone(), r),
             ("index ^ 2".into(), index ^ 2, size, leaf, proof.clone(), r),
             ("size * 2".into(), index, size * 2, leaf, proof.clone(), r),
             ("size / 2".into(), index, size / 2, leaf, proof.clone(), r),
-            ("wrong leaf".into(), index, size, leaf_hash(b"WrongLeaf"), proof.clone(), r),
-            ("empty root".into(), index, size, leaf, proof.clone(), empty_root()),
-            ("random root".into(), index, size, leaf, proof.clone(), some_hash()),
-            ("trailing root".into(), index, size, leaf, [proof.clone(), vec![r]].concat(), r),
-            ("preceding root".into(), index, size, leaf, [vec![r], proof.clone()].concat(), r),
+            (
+                "wrong leaf".into(),
+                index,
+                size,
+                leaf_hash(b"WrongLeaf"),
+                proof.clone(),
+                r,
+            ),
+            (
+                "empty root".into(),
+                index,
+                size,
+                leaf,
+                proof.clone(),
+                empty_root(),
+            ),
+            (
+                "random root".into(),
+                index,
+                size,
+                leaf,
+                proof.clone(),
+                some_hash(),
+            ),
+            (
+                "trailing root".into(),
+                index,
+                size,
+                leaf,
+                [proof.clone(), vec![r]].concat(),
+                r,
+            ),
+            (
+                "preceding root".into(),
+                index,
+                size,
+                leaf,
+                [vec![r], proof.clone()].concat(),
+                r,
+            ),
         ];
         for i in 0..proof.len() {
             let mut p = proof.clone();
             p[i][0] ^= 8;
-            probes.push((format!("modified proof[{i}] bit 3"), index, size, leaf, p, r));
+            probes.push((
+                format!("modified proof[{i}] bit 3"),
+                index,
+                size,
+                leaf,
+                p,
+                r,
+            ));
         }
         if !proof.is_empty() {
-            probes.push(("removed component".into(), index, size, leaf, proof[..proof.len() - 1].to_vec(), r));
+            probes.push((
+                "removed component".into(),
+                index,
+                size,
+                leaf,
+                proof[..proof.len() - 1].to_vec(),
+                r,
+            ));
         }
         if proof.len() > 1 {
             let p = [vec![proof[0], some_hash()], proof[1..].to_vec()].concat();
@@ -217,7 +296,10 @@ fn corrupted_inclusion_proofs_are_rejected() {
             if (i, s, l, &p, rt) == (index, size, leaf, &proof, r) {
                 continue;
             }
-            assert!(verify_inclusion(i, s, &l, &p, &rt).is_err(), "{desc}: {index} in {size} accepted");
+            assert!(
+                verify_inclusion(i, s, &l, &p, &rt).is_err(),
+                "{desc}: {index} in {size} accepted"
+            );
         }
     }
 }
@@ -240,12 +322,54 @@ fn corrupted_consistency_proofs_are_rejected() {
             ("wrong new root".into(), old, new, r1, wrong, proof.clone()),
             ("swapped roots".into(), old, new, r2, r1, proof.clone()),
             ("empty proof".into(), old, new, r1, r2, vec![]),
-            ("trailing old root".into(), old, new, r1, r2, [proof.clone(), vec![r1]].concat()),
-            ("trailing new root".into(), old, new, r1, r2, [proof.clone(), vec![r2]].concat()),
-            ("preceding old root".into(), old, new, r1, r2, [vec![r1], proof.clone()].concat()),
-            ("preceding new root".into(), old, new, r1, r2, [vec![r2], proof.clone()].concat()),
-            ("preceding proof[0]".into(), old, new, r1, r2, [vec![proof[0]], proof.clone()].concat()),
-            ("truncated".into(), old, new, r1, r2, proof[..proof.len() - 1].to_vec()),
+            (
+                "trailing old root".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r1]].concat(),
+            ),
+            (
+                "trailing new root".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r2]].concat(),
+            ),
+            (
+                "preceding old root".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [vec![r1], proof.clone()].concat(),
+            ),
+            (
+                "preceding new root".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [vec![r2], proof.clone()].concat(),
+            ),
+            (
+                "preceding proof[0]".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [vec![proof[0]], proof.clone()].concat(),
+            ),
+            (
+                "truncated".into(),
+                old,
+                new,
+                r1,
+                r2,
+                proof[..proof.len() - 1].to_vec(),
+            ),
         ];
         for i in 0..proof.len() {
             let mut p = proof.clone();
@@ -253,7 +377,10 @@ fn corrupted_consistency_proofs_are_rejected() {
             probes.push((format!("modified proof[{i}] bit 4"), old, new, r1, r2, p));
         }
         for (desc, o, n, a, b, p) in probes {
-            assert!(verify_consistency(o, n, &a, &b, &p).is_err(), "{desc}: {old} -> {new} accepted");
+            assert!(
+                verify_consistency(o, n, &a, &b, &p).is_err(),
+                "{desc}: {old} -> {new} accepted"
+            );
         }
     }
 }
@@ -268,8 +395,14 @@ fn sizes_needing_no_proof() {
         verify_consistency(3, 3, &r, &r, &[empty_root()]),
         Err(MerkleError::ProofLength { .. })
     ));
-    assert!(matches!(verify_consistency(1, 2, &root(1), &root(2), &[]), Err(MerkleError::ProofLength { .. })));
-    assert!(matches!(verify_consistency(2, 1, &root(2), &root(1), &[]), Err(MerkleError::Shrinks { .. })));
+    assert!(matches!(
+        verify_consistency(1, 2, &root(1), &root(2), &[]),
+        Err(MerkleError::ProofLength { .. })
+    ));
+    assert!(matches!(
+        verify_consistency(2, 1, &root(2), &root(1), &[]),
+        Err(MerkleError::Shrinks { .. })
+    ));
     // A one-leaf tree: the leaf hash is the root and the proof is empty.
     let leaf = leaf_hash(b"data");
     verify_inclusion(0, 1, &leaf, &[], &leaf).expect("single leaf");
@@ -283,9 +416,18 @@ fn record_leaves_hash_the_raw_32_bytes() {
     let record_hash = "00".repeat(31) + "ff";
     let mut raw = [0u8; 32];
     raw[31] = 0xff;
-    assert_eq!(merkle::record_leaf(&record_hash).expect("hex"), leaf_hash(&raw));
-    assert_ne!(merkle::record_leaf(&record_hash).expect("hex"), leaf_hash(record_hash.as_bytes()));
+    assert_eq!(
+        merkle::record_leaf(&record_hash).expect("hex"),
+        leaf_hash(&raw)
+    );
+    assert_ne!(
+        merkle::record_leaf(&record_hash).expect("hex"),
+        leaf_hash(record_hash.as_bytes())
+    );
     let t = Tree::from_record_hashes([record_hash.as_str()]).expect("tree");
     assert_eq!(t.root(), leaf_hash(&raw));
-    assert!(matches!(Tree::from_record_hashes(["zz"]), Err(MerkleError::BadHex(_))));
+    assert!(matches!(
+        Tree::from_record_hashes(["zz"]),
+        Err(MerkleError::BadHex(_))
+    ));
 }

@@ -48,7 +48,9 @@ fn fixture() -> Fixture {
     let records = ledger(11);
     let tree = Tree::from_record_hashes(records.iter().map(|r| r.hash.as_str())).expect("tree");
     let sign = |size| {
-        let mut s = SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/fuzz", &tree, size).expect("cp"));
+        let mut s = SignedCheckpoint::unsigned(
+            Checkpoint::of_tree("fusion/fuzz", &tree, size).expect("cp"),
+        );
         s.sign(&key());
         s
     };
@@ -248,13 +250,23 @@ proptest! {
 #[test]
 fn huge_and_deep_inputs_are_refused_quickly() {
     let start = std::time::Instant::now();
-    let big_line = format!("{{\"type\":\"inclusion\",\"v\":1,\"x\":\"{}\"}}", "a".repeat(10 << 20));
+    let big_line = format!(
+        "{{\"type\":\"inclusion\",\"v\":1,\"x\":\"{}\"}}",
+        "a".repeat(10 << 20)
+    );
     assert!(Bundle::parse(big_line.as_bytes()).is_err());
-    let deep = format!("{{\"type\":\"inclusion\",\"v\":1,\"record\":{}}}", "[".repeat(1 << 20));
+    let deep = format!(
+        "{{\"type\":\"inclusion\",\"v\":1,\"record\":{}}}",
+        "[".repeat(1 << 20)
+    );
     assert!(Bundle::parse(deep.as_bytes()).is_err());
     let huge_note = "a\n".repeat(5 << 20);
     assert!(SignedCheckpoint::parse(&huge_note).is_err());
-    let many_sigs = format!("o\n1\n{}\n\n{}", "A".repeat(43) + "=", "\u{2014} k AAAAAAAA\n".repeat(100_000));
+    let many_sigs = format!(
+        "o\n1\n{}\n\n{}",
+        "A".repeat(43) + "=",
+        "\u{2014} k AAAAAAAA\n".repeat(100_000)
+    );
     assert!(SignedCheckpoint::parse(&many_sigs).is_err());
     let f = fixture();
     let mut b = InclusionBundle::build(&f.tree, &f.records[0], &f.new).expect("bundle");

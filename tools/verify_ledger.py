@@ -14,11 +14,15 @@ Prints `ok: ...` and exits 0, or prints `error: ...` and exits 1.
 import argparse
 import base64
 import binascii
+import datetime
 import hashlib
 import json
+import re
 import sys
 
 GENESIS_PREV = "0" * 64
+MAX_SAFE_INTEGER = 2 ** 53 - 1
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 MEMBERS = ("v", "seq", "recorded", "event", "prev", "hash")
 
 
@@ -43,6 +47,8 @@ def jcs(value):
     if value is False:
         return "false"
     if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise Invalid("the integer %d is outside +-(2^53-1)" % value)
         return str(value)
     if isinstance(value, float):
         raise Invalid("a float in the ledger (fusion writes integers only)")
@@ -84,6 +90,8 @@ def check_record(rec, where):
         raise Invalid("%s: format version `%s` is not 1" % (where, rec["v"]))
     if not isinstance(rec["seq"], int) or isinstance(rec["seq"], bool) or rec["seq"] < 1:
         raise Invalid("%s: `seq` must be a positive integer" % where)
+    if not isinstance(rec["recorded"], str) or not RFC3339_UTC.match(rec["recorded"]):
+        raise Invalid("%s: `recorded` must be an RFC 3339 UTC time ending in Z" % where)
     if not isinstance(rec["event"], dict):
         raise Invalid("%s: `event` must be an object" % where)
     for m in ("prev", "hash"):
@@ -101,8 +109,11 @@ def check_chain(path):
         data = f.read()
     if data and not data.endswith(b"\n"):
         raise Invalid("%s: the last line has no newline (interrupted append?)" % path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise Invalid("%s: starts with a byte-order mark" % path)
     hashes = []
     prev = GENESIS_PREV
+    last_time = None
     for n, raw in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
         where = "line %d" % n
         try:
@@ -110,6 +121,13 @@ def check_chain(path):
         except (UnicodeDecodeError, ValueError) as e:
             raise Invalid("%s: not a JSON record: %s" % (where, e))
         check_record(rec, where)
+        try:
+            time = datetime.datetime.fromisoformat(rec["recorded"].replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid("%s: `recorded` `%s` is not a valid time" % (where, rec["recorded"]))
+        if last_time is not None and time < last_time:
+            raise Invalid("%s: `recorded` goes back in time (%s after %s)" % (where, rec["recorded"], prev_time))
+        last_time, prev_time = time, rec["recorded"]
         if rec["seq"] != n:
             raise Invalid("%s: seq is %d, expected %d" % (where, rec["seq"], n))
         if rec["prev"] != prev:

@@ -51,10 +51,10 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         if !args.types.is_empty() && !args.types.iter().any(|t| t == entry.event.type_name()) {
             continue;
         }
-        if let Some(org) = &args.org {
-            if !entry.event.mentioned_ids().contains(&org.as_str()) {
-                continue;
-            }
+        if let Some(org) = &args.org
+            && !entry.event.mentioned_ids().contains(&org.as_str())
+        {
+            continue;
         }
         match args.format {
             Format::Json => ctx.out.line(record.to_line())?,

@@ -14,12 +14,22 @@ pub mod exit;
 mod output;
 
 mod append;
+mod diff;
 mod init;
+mod lineage;
 mod log;
 mod repair;
 mod snapshot;
 mod replay;
 mod verify;
+mod checkpoint;
+mod key;
+mod prove;
+mod verify_proof;
+mod generate;
+mod export;
+mod graph;
+mod report;
 
 pub use exit::CliError;
 pub use output::Output;
@@ -72,6 +82,17 @@ pub enum Command {
     Repair(repair::RepairArgs),
     Snapshot(snapshot::SnapshotArgs),
     Replay(replay::ReplayArgs),
+    Diff(diff::DiffArgs),
+    Lineage(lineage::LineageArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
+    Key(key::KeyArgs),
+    Prove(prove::ProveArgs),
+    VerifyProof(verify_proof::VerifyProofArgs),
+    #[command(name = "gen")]
+    Gen(generate::GenArgs),
+    Export(export::ExportArgs),
+    Report(report::ReportArgs),
+    Graph(graph::GraphArgs),
 }
 
 /// What a command needs from the outside world, fixed once in [`main`] so
@@ -148,6 +169,16 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Repair(args) => repair::run(&mut ctx, args),
         Command::Snapshot(args) => snapshot::run(&mut ctx, args),
         Command::Replay(args) => replay::run(&mut ctx, args),
+        Command::Diff(args) => diff::run(&mut ctx, args),
+        Command::Lineage(args) => lineage::run(&mut ctx, args),
+        Command::Checkpoint(args) => checkpoint::run(&mut ctx, args),
+        Command::Key(args) => key::run(&mut ctx, args),
+        Command::Prove(args) => prove::run(&mut ctx, args),
+        Command::VerifyProof(args) => verify_proof::run(&mut ctx, args),
+        Command::Gen(args) => generate::run(&mut ctx, args),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Report(args) => report::run(&mut ctx, args),
+        Command::Graph(args) => graph::run(&mut ctx, args),
     };
     result.and_then(|()| ctx.out.flush())
 }

@@ -1,5 +1,7 @@
 //! `fusion verify`: recompute every hash and link.
 
+use std::path::PathBuf;
+
 use super::{CliError, Context};
 
 /// Check the ledger's integrity.
@@ -11,13 +13,36 @@ use super::{CliError, Context};
 ///
 /// Then re-derives every snapshot in the snapshots directory made from this
 /// ledger and exits 4 if one no longer matches (edited, stale or different).
+///
+/// With `--checkpoint`, also checks that the ledger extends that checkpoint
+/// (a consistency proof against the current Merkle tree) and, with `--key`,
+/// that the checkpoint's signature is good.
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// Also check that the ledger extends this checkpoint.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// The log's public key: check the checkpoint's signature.
+    #[arg(long, value_name = "PUB", requires = "checkpoint")]
+    pub key: Option<PathBuf>,
+    /// The origin the checkpoint must name.
+    #[arg(long, value_name = "ORIGIN", requires = "checkpoint")]
+    pub origin: Option<String>,
+}
 
-pub fn run(ctx: &mut Context, _args: VerifyArgs) -> Result<(), CliError> {
+pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = fusion::store::load(&path, fusion::store::available_threads())?;
     let entries = fusion::store::entries(&path, &chain)?;
+    let checkpoint = match &args.checkpoint {
+        Some(cp) => Some(super::checkpoint::check_ledger(
+            &chain,
+            cp,
+            args.key.as_deref(),
+            args.origin.as_deref(),
+        )?),
+        None => None,
+    };
     let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &entries)?;
     if failed {
         let bad: Vec<&String> = snapshots.iter().filter(|l| !l.ends_with(": valid") && !l.contains(": skipped")).collect();
@@ -34,6 +59,9 @@ pub fn run(ctx: &mut Context, _args: VerifyArgs) -> Result<(), CliError> {
         chain.len(),
         chain.head_hash()
     ))?;
+    if let Some(line) = checkpoint {
+        ctx.out.line(line)?;
+    }
     for line in snapshots {
         ctx.out.line(line)?;
     }

@@ -26,7 +26,7 @@ pub struct Run {
 impl std::fmt::Display for Run {
     /// The form snapshots pin: status, then stdout and stderr.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit: {}\n", self.code)?;
+        writeln!(f, "exit: {}", self.code)?;
         if !self.stdout.is_empty() {
             write!(f, "--- stdout\n{}", self.stdout)?;
         }

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks of fusion against baselines measured in the same run.
+#
+#   bench/run.sh                 # sizes 1000 100000 1000000
+#   SIZES="1000 100000" bench/run.sh
+#   RUNS=5 bench/run.sh          # runs per figure (median); 10^6 uses min(RUNS,3)
+#
+# Prints ONE markdown table on stdout (progress goes to stderr). Generated
+# ledgers are cached under target/bench-data (deterministic: seed 1).
+# Every figure is a ratio to a baseline of the same run: the machines are
+# shared and noisy, absolute times are not comparable between runs.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SIZES=${SIZES:-"1000 100000 1000000"}
+RUNS=${RUNS:-5}
+DATA=target/bench-data
+BIN=target/release/fusion
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/fusion-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$DATA" "$TMP/snaps"
+
+log() { printf '%s\n' "$*" >&2; }
+
+log "building (release)…"
+cargo build --release --quiet 2>&1 | grep -v '^warning' >&2 || true
+[ -x "$BIN" ] || { log "no $BIN"; exit 1; }
+
+# fusion with an empty snapshots directory: cold runs.
+fz() { "$BIN" --snapshots "$TMP/snaps" "$@"; }
+
+# median TIME (seconds) of N runs of a shell snippet; SETUP runs before each
+# run, untimed.
+median() {
+    local n=$1 setup=$2 cmd=$3 i t0 t1
+    local -a ts=()
+    for ((i = 0; i < n; i++)); do
+        eval "$setup"
+        t0=$(date +%s.%N)
+        eval "$cmd" >/dev/null 2>&1 || { log "FAILED: $cmd"; echo "nan"; return; }
+        t1=$(date +%s.%N)
+        ts+=("$(echo "$t1 - $t0" | bc -l)")
+    done
+    printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m}'
+}
+
+fmt_t() { awk -v t="$1" 'BEGIN { if (t == "nan" || t == "") print "n/a"; else if (t < 1) printf "%.1f ms", t*1000; else printf "%.2f s", t }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0 || a == "" || b == "") print "n/a"; else printf "%.2f", a/b }'; }
+# pass CMP RATIO LIMIT: "pass" if RATIO CMP LIMIT holds.
+verdict() { awk -v r="$2" -v l="$3" -v c="$1" 'BEGIN { if (r == "n/a") { print "n/a"; exit } ok = (c == "le") ? (r <= l) : (r >= l); print ok ? "pass" : "**fail**" }'; }
+
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 |"); }
+
+gen() { # gen N [extra args] -> path
+    local n=$1; shift
+    local f="$DATA/gen-$n$*.jsonl"
+    f=${f// /_}
+    if [ ! -s "$f" ]; then
+        log "generating $n events…"
+        rm -f "$f"
+        "$BIN" gen --events "$n" --seed 1 --out "$f" "$@" >&2
+    fi
+    echo "$f"
+}
+
+ONE='{"type":"created","date":"2025-06-01","id":"bench-ID","name":"Bench","kind":"company","sources":[{"doc":"bench"}]}'
+APPEND_SMALL=""
+HAVE_DIFF=$("$BIN" diff --help >/dev/null 2>&1 && echo yes || echo no)
+HAVE_JQ=$(command -v jq >/dev/null && echo yes || echo no)
+
+for n in $SIZES; do
+    runs=$RUNS
+    [ "$n" -ge 1000000 ] && runs=$((RUNS < 3 ? RUNS : 3))
+    f=$(gen "$n")
+    size=$(stat -c %s "$f")
+    label=$(awk -v n="$n" 'BEGIN { printf "10^%d (%.0f MB)", log(n)/log(10)+0.5, '"$size"'/1e6 }')
+    log "== $label, $runs runs per figure"
+    cat "$f" >/dev/null # warm the page cache: every figure is warm
+    t_cat=$(median "$runs" : "cat '$f'")
+    t_sha=$(median "$runs" : "openssl dgst -sha256 '$f'")
+    if [ "$HAVE_JQ" = yes ]; then
+        t_jq=$(median "$runs" : "jq -c 'select(.event.date < \"2021\")' '$f'")
+    else
+        t_jq=nan
+    fi
+    row "cat (baseline)" "$label" "$(fmt_t "$t_cat")" "" "" "" ""
+    row "openssl dgst -sha256 (baseline)" "$label" "$(fmt_t "$t_sha")" "" "" "" ""
+    row "jq select before a date (baseline)" "$label" "$(fmt_t "$t_jq")" "" "" "" ""
+
+    t=$(median "$runs" : "fz --ledger '$f' verify")
+    r=$(ratio "$t" "$t_sha")
+    row "verify" "$label" "$(fmt_t "$t")" "openssl sha256" "$r ×" "≤ 2.5 ×" "$(verdict le "$r" 2.5)"
+
+    t_rep=$(median "$runs" : "fz --ledger '$f' replay --as-of 2020 --format json")
+    r=$(ratio "$t_jq" "$t_rep")
+    v=$(verdict ge "$r" 5)
+    if [ "$n" -ge 1000000 ]; then
+        abs=$(awk -v t="$t_rep" 'BEGIN { print (t <= 1.5) ? "pass" : "**fail**" }')
+        [ "$abs" = pass ] || v="**fail** (> 1.5 s)"
+    fi
+    row "replay --as-of 2020, cold" "$label" "$(fmt_t "$t_rep")" "jq" "jq is $r × slower" "jq ≥ 5 × slower; ≤ 1.5 s at 10^6" "$v"
+
+    if [ "$HAVE_DIFF" = yes ]; then
+        t=$(median "$runs" : "fz --ledger '$f' diff 2010 2020 --format json")
+        r=$(ratio "$t" "$t_rep")
+        row "diff 2010 2020" "$label" "$(fmt_t "$t")" "cold replay" "$r ×" "≤ 1.2 ×" "$(verdict le "$r" 1.2)"
+    else
+        row "diff 2010 2020" "$label" "n/a (no diff command)" "" "" "" ""
+    fi
+
+    # Append of one event (fsync included) on a private copy; untimed copy.
+    i=0
+    t_app=$(median "$runs" "cp '$f' '$TMP/l.jsonl'; i=\$((i+1))" \
+        "printf '%s\n' \"\${ONE/ID/\$i}\" | fz --ledger '$TMP/l.jsonl' append")
+    if [ -z "$APPEND_SMALL" ]; then
+        APPEND_SMALL=$t_app
+        row "append 1 event (fsync)" "$label" "$(fmt_t "$t_app")" "" "" "" ""
+    else
+        r=$(ratio "$t_app" "$APPEND_SMALL")
+        row "append 1 event (fsync)" "$label" "$(fmt_t "$t_app")" "append at 10^3" "$r ×" "≤ 3 × (at 10^6)" "$(verdict le "$r" 3)"
+    fi
+    rm -f "$TMP/l.jsonl"
+
+    # Peak memory of a cold replay.
+    kb=$( { /usr/bin/time -f '%M' "$BIN" --snapshots "$TMP/snaps" --ledger "$f" replay --as-of 2020 --format json >/dev/null; } 2>&1 | tail -1)
+    r=$(awk -v kb="$kb" -v s="$size" 'BEGIN { printf "%.2f", kb*1024/s }')
+    row "replay peak RSS" "$label" "$(awk -v kb="$kb" 'BEGIN { printf "%.0f MB", kb/1024 }')" "file size" "$r ×" "≤ 1 ×" "$(verdict le "$r" 1)"
+done
+
+# Batch append of 10^5 events onto a 10^5-event ledger.
+if [[ " $SIZES " == *" 100000 "* ]]; then
+    log "== batch append of 10^5 events"
+    src=$(gen 200000 --batch 100000)
+    ev=$(gen 200000 --batch 100000 --format events)
+    head -n 100000 "$src" >"$TMP/base.jsonl"
+    tail -n 100000 "$ev" >"$TMP/batch.jsonl"
+    t=$(median "$((RUNS < 3 ? RUNS : 3))" "cp '$TMP/base.jsonl' '$TMP/l.jsonl'" \
+        "fz --ledger '$TMP/l.jsonl' append '$TMP/batch.jsonl'")
+    eps=$(awk -v t="$t" 'BEGIN { if (t == "nan") print "n/a"; else printf "%.0f", 100000/t }')
+    v=$(awk -v e="$eps" 'BEGIN { if (e == "n/a") print "n/a"; else print (e >= 200000) ? "pass" : "**fail**" }')
+    row "batch append 10^5 events onto 10^5" "10^5" "$(fmt_t "$t")" "" "$eps events/s" "≥ 200,000 events/s" "$v"
+fi
+
+echo "| operation | size | time (median) | baseline | ratio | target | result |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"

@@ -1,0 +1,82 @@
+//! `fusion graph`: the landscape's changes over a period, as a picture.
+
+use fusion::{date::Date, graph, view};
+
+use super::{CliError, Context};
+
+/// Draw every change (fusion, absorption, split, spin-off,
+/// re-establishment, id change) of the whole landscape over a period, as a
+/// Mermaid flowchart or a Graphviz digraph, edges coloured by kind.
+///
+/// A change belongs to the period when its date overlaps it; one whose
+/// date straddles a bound of the period, or is marked `~` or `?`, is drawn
+/// dashed. Output goes to standard output.
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Start of the period: any EDTF precision, read as the FIRST day of
+    /// its period (`2015` means 2015-01-01). Default: the beginning.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End of the period: any EDTF precision, read as the last day of its
+    /// period (`2016` means 2016-12-31). Default: no end.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// The state of knowledge: a seq (`42`; `0` for nothing), a hash prefix
+    /// of at least 4 hex digits, an RFC 3339 time (the last record recorded
+    /// by then) or a day (its end). Default: the head.
+    #[arg(long, value_name = "POS")]
+    pub known_at: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Mermaid)]
+    pub format: Format,
+}
+
+/// How to draw the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Mermaid flowchart (renders in GitHub and GitLab Markdown).
+    Mermaid,
+    /// A Graphviz digraph (`dot -Tsvg`).
+    Dot,
+}
+
+pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
+    let from = match &args.from {
+        Some(d) => Some(
+            Date::parse(d)
+                .map_err(|e| {
+                    CliError::usage(format!(
+                        "--from: {e}; use a date such as 2015, 2016-09 or 2017-06-01"
+                    ))
+                })?
+                .start(),
+        ),
+        None => None,
+    };
+    let to = match &args.to {
+        Some(d) => Some(super::parse_as_of("--to", d)?),
+        None => None,
+    };
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(CliError::usage(format!(
+            "--from {f} is after --to {t}; the period must run forward"
+        )));
+    }
+    let path = ctx.global.ledger.clone();
+    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let entries = fusion::store::entries(&path, &chain)?;
+    let known_at = match &args.known_at {
+        Some(pos) => view::resolve_position(&entries, pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
+        None => entries.last().map_or(0, |e| e.seq),
+    };
+    let knowledge = fusion::fold::Knowledge::new(&entries, known_at);
+    let g = graph::changes(&knowledge, from, to);
+    let text = match args.format {
+        Format::Mermaid => graph::render_mermaid(&g),
+        Format::Dot => graph::render_dot(&g),
+    };
+    ctx.out.write(text)
+}

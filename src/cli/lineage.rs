@@ -1,0 +1,73 @@
+//! `fusion lineage`: where an organisation came from and what it became.
+
+use fusion::fold::Knowledge;
+use fusion::lineage;
+use fusion::view;
+
+use super::{CliError, Context};
+
+/// Show the ancestors and descendants of an organisation through every
+/// change (fusion, absorption, split, spin-off, re-establishment, id
+/// change), with dates and the seq of each change.
+///
+/// Going up, a predecessor's own ancestors are the changes before the one
+/// that led from it; going down, a successor's descendants are the changes
+/// after the one that led to it. An organisation met again is marked
+/// "(see above)".
+#[derive(Debug, clap::Args)]
+pub struct LineageArgs {
+    /// The organisation's id.
+    #[arg(value_name = "ORG")]
+    pub org: String,
+    /// Only changes that count by this date (any EDTF precision, read as
+    /// the last day of its period). Default: no limit.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// The state of knowledge: a seq (`42`; `0` for nothing), a hash prefix
+    /// of at least 4 hex digits, an RFC 3339 time or a day. Default: the
+    /// head.
+    #[arg(long, value_name = "POS")]
+    pub known_at: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How to print the lineage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A tree: ancestors (←) above, descendants (→) below.
+    Text,
+    /// The documented JSON object.
+    Json,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// A Graphviz digraph.
+    Dot,
+}
+
+pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
+    let as_of = match &args.as_of {
+        Some(d) => Some(super::parse_as_of("--as-of", d)?),
+        None => None,
+    };
+    let path = ctx.global.ledger.clone();
+    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let entries = fusion::store::entries(&path, &chain)?;
+    let known_at = match &args.known_at {
+        Some(pos) => view::resolve_position(&entries, pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
+        None => entries.last().map_or(0, |e| e.seq),
+    };
+    let k = Knowledge::new(&entries, known_at);
+    let hash = super::diff::hash_at(&entries, k.position);
+    let l =
+        lineage::lineage(&k, hash, &args.org, as_of).map_err(|e| CliError::usage(e.to_string()))?;
+    let text = match args.format {
+        Format::Text => lineage::render_text(&l),
+        Format::Json => lineage::render_json(&l),
+        Format::Mermaid => lineage::render_mermaid(&l),
+        Format::Dot => lineage::render_dot(&l),
+    };
+    ctx.out.write(text)
+}

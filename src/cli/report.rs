@@ -1,0 +1,58 @@
+//! `fusion report`: one self-contained HTML page of the landscape.
+
+use std::path::PathBuf;
+
+use fusion::view;
+
+use super::{CliError, Context};
+
+/// Write a self-contained HTML report of the landscape on a date.
+///
+/// One static file, with its CSS, script and SVG inline and nothing fetched
+/// from the network: the organisations on DATE with their facts, the plans
+/// stated by then, the lineage graph of every change, and a timeline of
+/// every record (filterable by type). Every fact links to its event in the
+/// timeline, which quotes its sources. The file is written atomically.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The date to show: any EDTF precision, read as the last day of its
+    /// period (`2016` means 2016-12-31). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// The state of knowledge: a seq (`42`; `0` for nothing), a hash prefix
+    /// of at least 4 hex digits, an RFC 3339 time (the last record recorded
+    /// by then) or a day (its end). Default: the head.
+    #[arg(long, value_name = "POS")]
+    pub known_at: Option<String>,
+    /// The HTML file to write (replaced if it exists).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<(), CliError> {
+    let as_of = match &args.as_of {
+        Some(d) => super::parse_as_of("--as-of", d)?,
+        None => ctx.today,
+    };
+    let path = ctx.global.ledger.clone();
+    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let entries = fusion::store::entries(&path, &chain)?;
+    let known_at = match &args.known_at {
+        Some(pos) => view::resolve_position(&entries, pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
+        None => entries.last().map_or(0, |e| e.seq),
+    };
+    let report = fusion::report::render(&entries, as_of, known_at);
+    fusion::store::write_atomic(&args.out, report.html.as_bytes())?;
+    if !ctx.global.quiet {
+        ctx.out.line(format!(
+            "wrote {} (landscape on {}: {} organisation(s), {} change(s), {} record(s))",
+            args.out.display(),
+            as_of.format("%Y-%m-%d"),
+            report.organisations,
+            report.changes,
+            report.events
+        ))?;
+    }
+    Ok(())
+}

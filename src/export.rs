@@ -1,0 +1,556 @@
+//! Exports for other tools: the landscape as JSON-LD in the W3C
+//! Organization Ontology with PROV-O provenance ([`jsonld`]), the ledger's
+//! events as CSV ([`events_csv`]) and a point-in-time view as CSV
+//! ([`view_csv`]).
+//!
+//! **JSON-LD.** One document with an inline `@context` (no remote context,
+//! nothing to fetch) and a flat `@graph`:
+//!
+//! - an export node (`ledger:export`): the as-of day and the knowledge
+//!   position (seq and hash) it was built from;
+//! - one `org:Organization` per organisation that ever existed up to the
+//!   as-of day: `skos:prefLabel` (current name), `skos:altLabel` (former
+//!   names), `org:identifier`, `org:classification` (a `skos:Concept` per
+//!   kind), `schema:foundingDate` / `schema:dissolutionDate` (EDTF text),
+//!   `org:hasPrimarySite` (the `seat` attribute), `org:hasSite`,
+//!   `org:hasMember`, `org:resultedFrom` / `org:changedBy` (its change
+//!   events), and `prov:wasDerivedFrom` the sources of the event that
+//!   created it;
+//! - one `org:ChangeEvent` per `transformed` event, with
+//!   `org:originalOrganization`, `org:resultingOrganization`,
+//!   `fusion:changeKind`, `dcterms:date` (the EDTF text as written) and
+//!   `fusion:earliest` / `fusion:latest` (the period's bounds as
+//!   `xsd:date`), and `prov:wasDerivedFrom` its sources.
+//!
+//! A source is a `prov:Entity` with `dcterms:bibliographicCitation` (the
+//! document), `prov:value` (the verbatim quote) and `schema:url`.
+//!
+//! Node IRIs live under `urn:fusion:<ledger>:` where `<ledger>` is the
+//! first 16 hex digits of the hash of record 1 (`empty` for an empty
+//! ledger): stable for the life of a ledger, distinct between ledgers.
+//! Organisations are `…:org:<id>`, change events `…:event:<seq>`, kinds
+//! `…:kind:<percent-encoded kind>`.
+//!
+//! **CSV** follows RFC 4180: comma-separated, a header row, CRLF line
+//! ends, and a field quoted (with its quotes doubled) when it holds a
+//! comma, a quote, CR or LF ([`csv_field`]). Lists inside a cell are joined
+//! with `; `.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value, json};
+
+use crate::date::Date;
+use crate::event::{Body, CorrectionMode, Event, Party, Source};
+use crate::fold::{Knowledge, Org, State};
+use crate::record::{Entry, GENESIS_PREV};
+use crate::view::View;
+
+/// The vocabulary fusion adds where the standard ones have no term.
+pub const VOCAB: &str = "urn:fusion:vocab#";
+
+/// The inline JSON-LD context: the prefixes of the vocabularies used, and
+/// `ledger:` for this ledger's nodes (see the module documentation).
+pub fn context(ledger_ns: &str) -> Value {
+    json!({
+        "org": "http://www.w3.org/ns/org#",
+        "prov": "http://www.w3.org/ns/prov#",
+        "skos": "http://www.w3.org/2004/02/skos/core#",
+        "dcterms": "http://purl.org/dc/terms/",
+        "schema": "http://schema.org/",
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "foaf": "http://xmlns.com/foaf/0.1/",
+        "fusion": VOCAB,
+        "ledger": ledger_ns,
+    })
+}
+
+/// The namespace of a ledger's nodes: `urn:fusion:` and the first 16 hex
+/// digits of the hash of record 1, or `urn:fusion:empty:`.
+pub fn ledger_namespace(entries: &[Entry]) -> String {
+    match entries.first() {
+        Some(e) => format!("urn:fusion:{}:", e.hash.get(..16).unwrap_or(&e.hash)),
+        None => "urn:fusion:empty:".to_owned(),
+    }
+}
+
+/// Percent-encodes every byte outside RFC 3986 *unreserved* characters
+/// (`A–Z a–z 0–9 - . _ ~`), so that free text can end an IRI.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn org_ref(id: &str) -> Value {
+    json!({ "@id": format!("ledger:org:{id}") })
+}
+
+fn event_ref(seq: u64) -> Value {
+    json!({ "@id": format!("ledger:event:{seq}") })
+}
+
+fn xsd_date(d: NaiveDate) -> Value {
+    json!({ "@value": d.format("%Y-%m-%d").to_string(), "@type": "xsd:date" })
+}
+
+/// A source as a `prov:Entity`.
+fn source_node(s: &Source) -> Value {
+    let mut m = Map::new();
+    m.insert("@type".into(), "prov:Entity".into());
+    m.insert("dcterms:bibliographicCitation".into(), s.doc.clone().into());
+    if let Some(q) = &s.quote {
+        m.insert("prov:value".into(), q.clone().into());
+    }
+    if let Some(u) = &s.url {
+        m.insert("schema:url".into(), u.clone().into());
+    }
+    Value::Object(m)
+}
+
+fn sources(list: &[Source]) -> Value {
+    Value::Array(list.iter().map(source_node).collect())
+}
+
+/// Inserts `key: [values]` when the list is not empty.
+fn put_list(m: &mut Map<String, Value>, key: &str, values: Vec<Value>) {
+    if !values.is_empty() {
+        m.insert(key.into(), Value::Array(values));
+    }
+}
+
+fn party_node(p: &Party) -> Value {
+    match p {
+        Party::Org(id) => org_ref(id),
+        Party::Name(n) => json!({ "@type": "foaf:Agent", "foaf:name": n }),
+    }
+}
+
+fn org_node(o: &Org, events: &HashMap<u64, &Event>) -> Value {
+    let mut m = Map::new();
+    m.insert("@id".into(), format!("ledger:org:{}", o.id).into());
+    m.insert("@type".into(), "org:Organization".into());
+    m.insert("skos:prefLabel".into(), o.name.clone().into());
+    let former: Vec<Value> = o
+        .names
+        .iter()
+        .take(o.names.len().saturating_sub(1))
+        .map(|n| n.name.clone().into())
+        .collect();
+    put_list(&mut m, "skos:altLabel", former);
+    m.insert("org:identifier".into(), o.id.clone().into());
+    m.insert(
+        "org:classification".into(),
+        json!({ "@id": format!("ledger:kind:{}", percent_encode(&o.kind)) }),
+    );
+    m.insert(
+        "schema:foundingDate".into(),
+        o.since.date.to_string().into(),
+    );
+    if let Some(e) = &o.ended {
+        m.insert(
+            "schema:dissolutionDate".into(),
+            e.at.date.to_string().into(),
+        );
+        m.insert("fusion:endedBy".into(), e.how.as_str().into());
+    }
+    if let Some(seat) = o.attrs.get("seat") {
+        m.insert(
+            "org:hasPrimarySite".into(),
+            json!({ "@type": "org:Site", "rdfs:label": seat.value }),
+        );
+    }
+    let attrs: Vec<Value> = o
+        .attrs
+        .iter()
+        .filter(|(k, _)| k.as_str() != "seat")
+        .map(|(k, a)| json!({ "fusion:key": k, "fusion:value": a.value }))
+        .collect();
+    put_list(&mut m, "fusion:attribute", attrs);
+    let sites: Vec<Value> = o
+        .sites
+        .keys()
+        .map(|s| json!({ "@type": "org:Site", "rdfs:label": s }))
+        .collect();
+    put_list(&mut m, "org:hasSite", sites);
+    put_list(
+        &mut m,
+        "fusion:label",
+        o.labels.keys().map(|l| l.clone().into()).collect(),
+    );
+    put_list(
+        &mut m,
+        "org:hasMember",
+        o.members.keys().map(party_node).collect(),
+    );
+    let seqs = |links: &[crate::fold::Link]| -> Vec<Value> {
+        let set: BTreeSet<u64> = links.iter().map(|l| l.at.seq).collect();
+        set.into_iter().map(event_ref).collect()
+    };
+    put_list(&mut m, "org:resultedFrom", seqs(&o.predecessors));
+    put_list(&mut m, "org:changedBy", seqs(&o.successors));
+    if let Some(e) = events.get(&o.since.seq) {
+        m.insert("prov:wasDerivedFrom".into(), sources(&e.sources));
+    }
+    Value::Object(m)
+}
+
+fn period(m: &mut Map<String, Value>, date: &Date) {
+    m.insert("dcterms:date".into(), date.to_string().into());
+    m.insert("fusion:earliest".into(), xsd_date(date.start()));
+    m.insert("fusion:latest".into(), xsd_date(date.end()));
+}
+
+/// The JSON-LD document (pretty, with a final newline) for the landscape
+/// as known at seq `known_at` (clamped to the head): every organisation and
+/// `transformed` change that counts on `as_of` (the whole history when
+/// `None`). Plans are not exported: they never happened.
+pub fn jsonld(entries: &[Entry], known_at: u64, as_of: Option<NaiveDate>) -> String {
+    let knowledge = Knowledge::new(entries, known_at);
+    let state = knowledge.fold_until(as_of.unwrap_or(NaiveDate::MAX));
+    let ns = ledger_namespace(entries);
+    let hashes: HashMap<u64, &str> = entries.iter().map(|e| (e.seq, e.hash.as_str())).collect();
+    let head = hashes
+        .get(&knowledge.position)
+        .copied()
+        .unwrap_or(GENESIS_PREV);
+    let mut graph = Vec::new();
+    let mut export = Map::new();
+    export.insert("@id".into(), "ledger:export".into());
+    export.insert("@type".into(), "prov:Entity".into());
+    export.insert(
+        "rdfs:label".into(),
+        "fusion export of an organisation ledger".into(),
+    );
+    if let Some(d) = as_of {
+        export.insert("fusion:asOf".into(), xsd_date(d));
+    }
+    export.insert("fusion:knownAtSeq".into(), knowledge.position.into());
+    export.insert("fusion:knownAtHash".into(), head.into());
+    graph.push(Value::Object(export));
+    graph.extend(org_and_change_nodes(&knowledge, &state, as_of, &hashes));
+    let doc = json!({ "@context": context(&ns), "@graph": graph });
+    // Serialising a Value cannot fail.
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn org_and_change_nodes(
+    knowledge: &Knowledge<'_>,
+    state: &State,
+    as_of: Option<NaiveDate>,
+    hashes: &HashMap<u64, &str>,
+) -> Vec<Value> {
+    let day = as_of.unwrap_or(NaiveDate::MAX);
+    let counted = knowledge
+        .timeline
+        .iter()
+        .take_while(|e| e.event.date.counts_on(day));
+    let events: HashMap<u64, &Event> = counted.clone().map(|e| (e.seq, e.event)).collect();
+    let mut out = Vec::new();
+    let kinds: BTreeSet<&str> = state.orgs.values().map(|o| o.kind.as_str()).collect();
+    for o in state.orgs.values() {
+        out.push(org_node(o, &events));
+    }
+    for k in kinds {
+        out.push(json!({
+            "@id": format!("ledger:kind:{}", percent_encode(k)),
+            "@type": "skos:Concept",
+            "skos:prefLabel": k,
+        }));
+    }
+    for e in counted {
+        let Body::Transformed { mode, from, to, .. } = &e.event.body else {
+            continue;
+        };
+        let mut m = Map::new();
+        m.insert("@id".into(), format!("ledger:event:{}", e.seq).into());
+        m.insert("@type".into(), "org:ChangeEvent".into());
+        m.insert("fusion:changeKind".into(), mode.as_str().into());
+        m.insert("dcterms:description".into(), e.event.summary().into());
+        period(&mut m, &e.event.date);
+        m.insert(
+            "org:originalOrganization".into(),
+            Value::Array(from.iter().map(|id| org_ref(id)).collect()),
+        );
+        m.insert(
+            "org:resultingOrganization".into(),
+            Value::Array(to.iter().map(|id| org_ref(id)).collect()),
+        );
+        if let Some(n) = &e.event.note {
+            m.insert("rdfs:comment".into(), n.clone().into());
+        }
+        m.insert("fusion:seq".into(), e.seq.into());
+        if let Some(h) = hashes.get(&e.seq) {
+            m.insert("fusion:recordHash".into(), (*h).into());
+        }
+        if let Some(s) = e.supersedes {
+            m.insert("fusion:supersedes".into(), event_ref(s));
+        }
+        m.insert("prov:wasDerivedFrom".into(), sources(&e.event.sources));
+        out.push(Value::Object(m));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------
+
+/// One CSV field per RFC 4180: as is, or in double quotes with inner
+/// quotes doubled when it holds a comma, a double quote, CR or LF.
+pub fn csv_field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\r', '\n']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Appends one record, fields quoted as needed, ended by CRLF.
+pub fn push_csv_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&csv_field(f.as_ref()));
+    }
+    out.push_str("\r\n");
+}
+
+/// The columns of [`events_csv`].
+pub const EVENT_COLUMNS: [&str; 10] = [
+    "seq",
+    "recorded",
+    "date",
+    "type",
+    "summary",
+    "ids",
+    "sources",
+    "quotes",
+    "corrected",
+    "hash",
+];
+
+/// Every record known at seq `known_at`, one row each in seq order:
+/// seq, recorded, date (EDTF as written), type, one-line summary, the ids
+/// it mentions (space-separated), source documents and quotes (`; `),
+/// whether a correction known at `known_at` retracted or superseded it
+/// (`retracted by 12`), and the record hash.
+pub fn events_csv(entries: &[Entry], known_at: u64) -> String {
+    let knowledge = Knowledge::new(entries, known_at);
+    let mut out = String::new();
+    push_csv_row(&mut out, &EVENT_COLUMNS);
+    for e in entries.iter().take_while(|e| e.seq <= knowledge.position) {
+        let mut ids: Vec<&str> = Vec::new();
+        for id in e.event.mentioned_ids() {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let docs: Vec<&str> = e.event.sources.iter().map(|s| s.doc.as_str()).collect();
+        let quotes: Vec<&str> = e
+            .event
+            .sources
+            .iter()
+            .filter_map(|s| s.quote.as_deref())
+            .collect();
+        let corrected = knowledge
+            .corrections
+            .get(&e.seq)
+            .map(|c| {
+                let how = match c.mode {
+                    CorrectionMode::Retract => "retracted",
+                    CorrectionMode::Supersede => "superseded",
+                };
+                format!("{how} by {}", c.seq)
+            })
+            .unwrap_or_default();
+        push_csv_row(
+            &mut out,
+            &[
+                e.seq.to_string(),
+                e.recorded.clone(),
+                e.event.date.to_string(),
+                e.event.type_name().to_owned(),
+                e.event.summary(),
+                ids.join(" "),
+                docs.join("; "),
+                quotes.join("; "),
+                corrected,
+                e.hash.clone(),
+            ],
+        );
+    }
+    out
+}
+
+/// The columns of [`view_csv`].
+pub const VIEW_COLUMNS: [&str; 15] = [
+    "id",
+    "name",
+    "kind",
+    "since",
+    "tentative",
+    "seat",
+    "sites",
+    "labels",
+    "roles",
+    "members",
+    "partners",
+    "predecessors",
+    "successors",
+    "former_names",
+    "ended",
+];
+
+fn party_text(p: &Party) -> &str {
+    match p {
+        Party::Org(id) | Party::Name(id) => id,
+    }
+}
+
+/// A point-in-time view, one row per organisation (see [`VIEW_COLUMNS`]):
+/// lists joined with `; `, links as `id (mode date)`, `tentative` is
+/// `true` when the organisation only possibly exists on the day, `ended`
+/// is `DATE how` for ended organisations (shown with `--all`).
+pub fn view_csv(v: &View) -> String {
+    let mut out = String::new();
+    push_csv_row(&mut out, &VIEW_COLUMNS);
+    for o in &v.organisations {
+        let join = |items: Vec<String>| items.join("; ");
+        let links = |l: &[crate::view::LinkView]| {
+            join(
+                l.iter()
+                    .map(|l| format!("{} ({} {})", l.id, l.mode, l.date))
+                    .collect(),
+            )
+        };
+        push_csv_row(
+            &mut out,
+            &[
+                o.id.clone(),
+                o.name.clone(),
+                o.kind.clone(),
+                o.since.clone(),
+                o.since_tentative.to_string(),
+                o.attrs.get("seat").cloned().unwrap_or_default(),
+                join(o.sites.iter().map(|s| s.site.clone()).collect()),
+                join(o.labels.iter().map(|l| l.label.clone()).collect()),
+                join(
+                    o.roles
+                        .iter()
+                        .map(|r| format!("{}: {}", r.role, r.person))
+                        .collect(),
+                ),
+                join(
+                    o.members
+                        .iter()
+                        .map(|m| party_text(&m.party).to_owned())
+                        .collect(),
+                ),
+                join(
+                    o.partners
+                        .iter()
+                        .map(|m| party_text(&m.party).to_owned())
+                        .collect(),
+                ),
+                links(&o.predecessors),
+                links(&o.successors),
+                join(o.former_names.iter().map(|n| n.name.clone()).collect()),
+                o.ended
+                    .as_ref()
+                    .map(|e| format!("{} {}", e.date, e.how))
+                    .unwrap_or_default(),
+            ],
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal RFC 4180 reader, to check that what we write reads back.
+    fn parse_csv(text: &str) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        let mut row = Vec::new();
+        let mut field = String::new();
+        let mut chars = text.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (true, c) => field.push(c),
+                (false, '"') => quoted = true,
+                (false, ',') => row.push(std::mem::take(&mut field)),
+                (false, '\r') if chars.peek() == Some(&'\n') => {
+                    chars.next();
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (false, c) => field.push(c),
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_rfc_4180_requires_it() {
+        assert_eq!(csv_field("plain text"), "plain text");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("Clust'R \"N\""), "\"Clust'R \"\"N\"\"\"");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv_field("cr\r"), "\"cr\r\"");
+        assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn rows_read_back_to_the_same_fields() {
+        let fields = ["1", "a,b", "say \"hi\"", "two\r\nlines", "", "é ü"];
+        let mut out = String::new();
+        push_csv_row(&mut out, &fields);
+        push_csv_row(&mut out, &fields);
+        assert!(out.ends_with("\r\n"));
+        let rows = parse_csv(&out);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], fields);
+    }
+
+    #[test]
+    fn percent_encoding_keeps_unreserved_characters_only() {
+        assert_eq!(percent_encode("cluster"), "cluster");
+        assert_eq!(
+            percent_encode("pôle de compétitivité"),
+            "p%C3%B4le%20de%20comp%C3%A9titivit%C3%A9"
+        );
+        assert_eq!(percent_encode("a/b#c"), "a%2Fb%23c");
+    }
+
+    #[test]
+    fn an_empty_ledger_exports_a_valid_document_and_a_header() {
+        let doc: Value = serde_json::from_str(&jsonld(&[], 0, None)).expect("json");
+        assert_eq!(doc["@context"]["ledger"], "urn:fusion:empty:");
+        assert_eq!(doc["@graph"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            events_csv(&[], 0),
+            "seq,recorded,date,type,summary,ids,sources,quotes,corrected,hash\r\n"
+        );
+    }
+}

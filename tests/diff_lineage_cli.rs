@@ -1,0 +1,160 @@
+//! `fusion diff` and `fusion lineage` through the binary: shapes of the
+//! command line, formats and usage errors.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::Value;
+
+const EVENTS: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit","kind":"cluster","sources":[{"doc":"B"}]}
+{"type":"created","date":"2005","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{"doc":"B"}]}
+{"type":"transformed","mode":"fusion","date":"2015-05~","from":["edit","grilog"],"to":["clustr"],"new":[{"id":"clustr","name":"Clust'R \"Numérique\"","kind":"cluster"}],"sources":[{"doc":"B"}]}
+{"type":"label_granted","date":"2015-06","label":"French Tech","holder":"clustr","sources":[{"doc":"B"}]}
+"#;
+
+fn env() -> TestEnv {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    env
+}
+
+#[test]
+fn diff_of_two_dates_prints_the_summary_then_the_changes() {
+    let env = env();
+    let r = env.run(&["diff", "2014", "2016"]);
+    assert_eq!(r.code, 0, "{r}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("diff 2014-12-31 → 2016-12-31, as known at seq 4 ("),
+        "{r}"
+    );
+    assert_eq!(lines[1], "summary: 2 changes: 1 merged, 1 label_granted");
+    assert!(
+        lines[3].contains("merged") && lines[3].ends_with("[seq 3]"),
+        "{r}"
+    );
+    assert!(
+        lines[4].contains("label_granted") && lines[4].ends_with("[seq 4]"),
+        "{r}"
+    );
+}
+
+#[test]
+fn diff_json_and_kind_filter() {
+    let env = env();
+    let r = env.run(&[
+        "diff",
+        "2014",
+        "2016",
+        "--kind",
+        "label_granted",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{r}");
+    let v: Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["from"]["as_of"], "2014-12-31");
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"total": 1, "label_granted": 1})
+    );
+    assert_eq!(v["changes"][0]["change"], "label_granted");
+    assert_eq!(v["changes"][0]["seq"], 4);
+}
+
+#[test]
+fn diff_of_two_states_of_knowledge_about_one_date() {
+    let env = env();
+    let r = env.run(&[
+        "diff",
+        "2016",
+        "--known-at",
+        "2",
+        "--known-at",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{r}");
+    let v: Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["from"]["known_at"]["seq"], 2);
+    assert_eq!(v["to"]["known_at"]["seq"], 4);
+    let kinds: Vec<&str> = v["changes"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["change"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["merged", "label_granted"]);
+}
+
+#[test]
+fn diff_usage_errors_exit_2_with_a_hint() {
+    let env = env();
+    let r = env.run(&["diff", "2016"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("got 1 date and 0 --known-at (hint:"),
+        "{r}"
+    );
+    let r = env.run(&["diff", "2016", "2014"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("FROM `2016-12-31` is after TO `2014-12-31`"),
+        "{r}"
+    );
+    let r = env.run(&["diff", "2014", "2016", "--kind", "merge"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("--kind `merge` is not a kind of change; one of: created, merged"),
+        "{r}"
+    );
+    let r = env.run(&["diff", "2014", "2016-13"]);
+    assert_eq!(r.code, 2, "{r}");
+    let r = env.run(&["diff", "2016", "--known-at", "4", "--known-at", "2"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("(seq 4) is later than the second (seq 2)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn lineage_in_every_format() {
+    let env = env();
+    let r = env.run(&["lineage", "clustr"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.starts_with("clustr (Clust'R \"Numérique\") since 2015-05~  [known at seq 4]\n└─ fusion 2015-05~ [seq 3] ← edit, grilog\n"), "{r}");
+    let r = env.run(&["lineage", "edit", "--format", "json"]);
+    let v: Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["descendants"][0]["id"], "clustr");
+    let r = env.run(&["lineage", "clustr", "--format", "mermaid"]);
+    assert!(r.stdout.starts_with("flowchart LR\n"), "{r}");
+    assert!(
+        r.stdout.contains("Clust'R #quot;Numérique#quot; (clustr)"),
+        "{r}"
+    );
+    let r = env.run(&["lineage", "clustr", "--format", "dot"]);
+    assert!(r.stdout.starts_with("digraph lineage {"), "{r}");
+    assert!(r.stdout.contains("\"edit\" -> \"clustr\""), "{r}");
+    let r = env.run(&["lineage", "clustr", "--as-of", "2015-04"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("comes into being on 2015-05~ (seq 3)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn lineage_of_an_unknown_id_names_it_and_suggests() {
+    let env = env();
+    let r = env.run(&["lineage", "clust"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert_eq!(
+        r.stderr,
+        "error: no organisation `clust` is known at seq 4 (hint: did you mean `clustr`?)\n"
+    );
+}

@@ -1,0 +1,106 @@
+//! `fusion replay`: the landscape on a date, as known at a position.
+
+mod common;
+
+use common::TestEnv;
+use serde_json::Value;
+
+const EVENTS: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit","kind":"cluster","attrs":{"seat":"Lyon"},"sources":[{"doc":"003_3b54702e53d06fb4.txt"}]}
+{"type":"created","date":"2005","id":"grilog","name":"GRILOG","kind":"cluster","attrs":{"seat":"Grenoble"},"sources":[{"doc":"003_3b54702e53d06fb4.txt"}]}
+{"type":"transformed","mode":"fusion","date":"2015-05~","from":["edit","grilog"],"to":["clustr"],"new":[{"id":"clustr","name":"Clust'R Numérique","kind":"cluster","attrs":{"seat":"Lyon"}}],"sources":[{"doc":"003_3b54702e53d06fb4.txt"}]}
+{"type":"role_started","date":"2015-06","org":"clustr","person":"Thierry Alvergnat","role":"director","sources":[{"doc":"003_3b54702e53d06fb4.txt"}]}
+{"type":"planned","date":"2016-06","planned":{"type":"dissolved","date":"2017-01-01","org":"clustr","sources":[{"doc":"A"}]},"sources":[{"doc":"A"}]}
+"#;
+
+fn env() -> TestEnv {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    env
+}
+
+#[test]
+fn replay_prints_a_table_with_tentative_facts() {
+    let env = env();
+    let r = env.run(&["replay", "--as-of", "2015-05-20"]);
+    insta::assert_snapshot!(r.to_string());
+}
+
+#[test]
+fn replay_defaults_to_today_and_the_head() {
+    // FUSION_TODAY is 2026-01-01 in the test environment
+    let env = env();
+    let r = env.run(&["replay", "--format", "json"]);
+    assert_eq!(r.code, 0, "{r}");
+    let v: Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["as_of"], "2026-01-01");
+    assert_eq!(v["known_at"]["seq"], 5);
+    assert_eq!(v["organisations"][0]["id"], "clustr");
+    assert_eq!(v["planned"][0]["status"], "overdue");
+}
+
+#[test]
+fn known_at_accepts_seq_hash_prefix_and_time() {
+    let env = env();
+    let log = env.run(&["log", "--format", "json", "--seq", "2"]);
+    let rec: Value = serde_json::from_str(log.stdout.trim()).expect("record");
+    let prefix = &rec["hash"].as_str().expect("hash")[..8];
+    for pos in ["2", prefix, "2026-01-01T00:00:00Z"] {
+        let r = env.run(&[
+            "replay",
+            "--as-of",
+            "2010",
+            "--known-at",
+            pos,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(r.code, 0, "{pos}: {r}");
+        let v: Value = serde_json::from_str(&r.stdout).expect("json");
+        let want = if pos.starts_with("2026") { 5 } else { 2 };
+        assert_eq!(v["known_at"]["seq"], want, "{pos}");
+    }
+    let r = env.run(&[
+        "replay",
+        "--as-of",
+        "2010",
+        "--known-at",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&r.stdout).expect("json");
+    let ids: Vec<&str> = v["organisations"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["edit"]);
+}
+
+#[test]
+fn all_shows_ended_organisations() {
+    let env = env();
+    let r = env.run(&["replay", "--as-of", "2016", "--all", "--format", "markdown"]);
+    insta::assert_snapshot!(r.to_string());
+}
+
+#[test]
+fn bad_dates_and_positions_are_usage_errors() {
+    let env = env();
+    let r = env.run(&["replay", "--as-of", "2015-13"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("--as-of: `2015-13` is not an EDTF date"),
+        "{r}"
+    );
+    let r = env.run(&["replay", "--known-at", "99"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("--known-at: seq 99 is beyond the ledger's head (seq 5)"),
+        "{r}"
+    );
+    let r = env.run(&["replay", "--format", "yaml"]);
+    assert_eq!(r.code, 2, "{r}");
+}
