@@ -74,7 +74,7 @@ for n in $SIZES; do
     [ "$n" -ge 1000000 ] && runs=$((RUNS < 3 ? RUNS : 3))
     f=$(gen "$n")
     size=$(stat -c %s "$f")
-    label=$(awk -v n="$n" 'BEGIN { printf "10^%d (%.0f MB)", log(n)/log(10)+0.5, '"$size"'/1e6 }')
+    label=$(awk -v n="$n" 'BEGIN { printf "10^%d (%.1f MB)", log(n)/log(10)+0.5, '"$size"'/1e6 }')
     log "== $label, $runs runs per figure"
     cat "$f" >/dev/null # warm the page cache: every figure is warm
     t_cat=$(median "$runs" : "cat '$f'")

@@ -58,7 +58,9 @@ pub enum ChainError {
         expected: String,
     },
     /// `recorded` goes back in time.
-    #[error("line {line} (seq {seq}): `recorded` is {found}, earlier than the previous record's {previous}; `recorded` never decreases along a ledger")]
+    #[error(
+        "line {line} (seq {seq}): `recorded` is {found}, earlier than the previous record's {previous}; `recorded` never decreases along a ledger"
+    )]
     Recorded {
         /// 1-based line number.
         line: usize,
@@ -356,11 +358,33 @@ mod tests {
 
     #[test]
     fn recorded_going_back_is_refused() {
-        let first = Record::seal(1, "2026-01-02T00:00:00Z".into(), json!({}), GENESIS_PREV.into());
-        let second = Record::seal(2, "2026-01-01T23:59:59Z".into(), json!({}), first.hash.clone());
+        let first = Record::seal(
+            1,
+            "2026-01-02T00:00:00Z".into(),
+            json!({}),
+            GENESIS_PREV.into(),
+        );
+        let second = Record::seal(
+            2,
+            "2026-01-01T23:59:59Z".into(),
+            json!({}),
+            first.hash.clone(),
+        );
         let text = format!("{}\n{}\n", first.to_line(), second.to_line());
-        assert!(matches!(verify(text.as_bytes(), 1), Err(ChainError::Recorded { line: 2, seq: 2, .. })));
-        let same = Record::seal(2, "2026-01-02T00:00:00Z".into(), json!({}), first.hash.clone());
+        assert!(matches!(
+            verify(text.as_bytes(), 1),
+            Err(ChainError::Recorded {
+                line: 2,
+                seq: 2,
+                ..
+            })
+        ));
+        let same = Record::seal(
+            2,
+            "2026-01-02T00:00:00Z".into(),
+            json!({}),
+            first.hash.clone(),
+        );
         let text = format!("{}\n{}\n", first.to_line(), same.to_line());
         assert!(verify(text.as_bytes(), 1).is_ok());
     }

@@ -15,7 +15,7 @@
 //! `label_granted`, not a `label_withdrawn`).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -802,13 +802,19 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
         compare_existence(id, b, a, cx, &mut out);
         for (side, this, other) in [(true, a, b), (false, b, a)] {
             let Some(this) = this else { continue };
-            for l in &this.predecessors {
-                let known = other.is_some_and(|o| {
+            if this.predecessors == other.map_or(&[][..], |o| &o.predecessors[..]) {
+                continue;
+            }
+            let known: HashSet<(&str, u64, ChangeMode)> = other
+                .map(|o| {
                     o.predecessors
                         .iter()
-                        .any(|x| x.id == l.id && x.at.seq == l.at.seq && x.mode == l.mode)
-                });
-                if known {
+                        .map(|x| (x.id.as_str(), x.at.seq, x.mode))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for l in &this.predecessors {
+                if known.contains(&(l.id.as_str(), l.at.seq, l.mode)) {
                     continue;
                 }
                 let g = groups.entry((l.at.seq, side)).or_insert_with(|| Group {

@@ -151,6 +151,31 @@ pub struct Knowledge<'a> {
     plan_index: HashMap<&'a str, usize>,
 }
 
+/// The first 16 hex digits of a record hash as a number.
+fn hash_prefix(hash: &str) -> Option<u64> {
+    hash.get(..16).and_then(|p| u64::from_str_radix(p, 16).ok())
+}
+
+/// A hasher for keys that are already uniformly random.
+#[derive(Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type PrefixHasher = std::hash::BuildHasherDefault<PassThrough>;
+
 /// A record as the knowledge builder sees it; batch events not yet sealed
 /// have an empty hash.
 #[derive(Clone, Copy)]
@@ -177,10 +202,23 @@ impl<'a> Knowledge<'a> {
     }
 
     fn from_items(items: &[Item<'a>], position: u64) -> Knowledge<'a> {
-        let mut by_hash: HashMap<&'a str, usize> = HashMap::with_capacity(items.len());
-        for (i, it) in items.iter().enumerate() {
-            if !it.hash.is_empty() {
-                by_hash.insert(it.hash, i);
+        // Index only the records that corrections name: hashing every
+        // record's hash would dominate the cost on large ledgers.
+        // Record hashes are uniformly random, so their first 8 bytes make
+        // a key that needs no further hashing.
+        let wanted: HashSet<u64, PrefixHasher> = items
+            .iter()
+            .filter_map(|it| match &it.event.body {
+                Body::Correction { target, .. } => hash_prefix(target),
+                _ => None,
+            })
+            .collect();
+        let mut by_hash: HashMap<&'a str, usize> = HashMap::with_capacity(wanted.len());
+        if !wanted.is_empty() {
+            for (i, it) in items.iter().enumerate() {
+                if hash_prefix(it.hash).is_some_and(|k| wanted.contains(&k)) {
+                    by_hash.insert(it.hash, i);
+                }
             }
         }
         // Pass 1: corrections, first valid one per target wins.
@@ -281,12 +319,9 @@ impl<'a> Knowledge<'a> {
         for p in &mut plans {
             p.fulfilled_by.sort_by_key(|f| f.seq);
         }
-        timeline.sort_by(|a, b| {
-            a.event
-                .date
-                .timeline_cmp(&b.event.date)
-                .then(a.seq.cmp(&b.seq))
-        });
+        // Same order as `Date::timeline_cmp` then seq; cached keys keep the
+        // sort from chasing event pointers.
+        timeline.sort_by_cached_key(|e| (e.event.date.start(), e.event.date.end(), e.seq));
         let corrections = corrected
             .into_iter()
             .map(|(ti, c)| (items[ti].seq, c))

@@ -126,9 +126,31 @@ const KINDS: &[&str] = &[
     "agency",
 ];
 const WORDS: &[&str] = &[
-    "Alpes", "Rhône", "Lumen", "Axel", "Minalogic", "Tenerrdis", "Techtera", "Imaginove", "Loire",
-    "Savoie", "Digital", "Vallée", "Plastipolis", "Cara", "Viameca", "Lyonbiopole", "Edit",
-    "Novacoop", "Isère", "Forez", "Dauphiné", "Bugey", "Chartreuse", "Vercors", "Beaujolais",
+    "Alpes",
+    "Rhône",
+    "Lumen",
+    "Axel",
+    "Minalogic",
+    "Tenerrdis",
+    "Techtera",
+    "Imaginove",
+    "Loire",
+    "Savoie",
+    "Digital",
+    "Vallée",
+    "Plastipolis",
+    "Cara",
+    "Viameca",
+    "Lyonbiopole",
+    "Edit",
+    "Novacoop",
+    "Isère",
+    "Forez",
+    "Dauphiné",
+    "Bugey",
+    "Chartreuse",
+    "Vercors",
+    "Beaujolais",
 ];
 const LABELS: &[&str] = &[
     "pôle de compétitivité",
@@ -974,7 +996,11 @@ impl Gen {
         match &event.body {
             Body::Created { org } => self.born(&org.id, k),
             Body::Transformed {
-                mode, from, to, new, ..
+                mode,
+                from,
+                to,
+                new,
+                ..
             } => {
                 for n in new {
                     self.born(&n.id, k);
@@ -1162,10 +1188,7 @@ mod tests {
         let all = entries(&recs);
         // Batches of 25 (a divisor of the block size 50), and of one.
         for cut in [0usize, 25, 150, 375] {
-            let batch: Vec<Event> = all[cut..cut + 25]
-                .iter()
-                .map(|e| e.event.clone())
-                .collect();
+            let batch: Vec<Event> = all[cut..cut + 25].iter().map(|e| e.event.clone()).collect();
             crate::fold::validate(&all[..cut], &batch, cut as u64 + 1)
                 .unwrap_or_else(|e| panic!("batch from {cut}: {e}"));
         }

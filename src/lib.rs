@@ -1,4 +1,6 @@
 //! fusion: an event-sourced, tamper-evident ledger of organisations.
+pub mod chain;
+pub mod checkpoint;
 pub mod date;
 pub mod diff;
 pub mod event;
@@ -9,8 +11,6 @@ pub mod graph;
 pub mod lineage;
 pub mod merkle;
 pub mod proof;
-pub mod chain;
-pub mod checkpoint;
 pub mod record;
 pub mod report;
 pub mod snapshot;

@@ -22,7 +22,7 @@
 //! and [`render_dot`].
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::date::Date;
 use crate::event::{Body, ChangeMode, Event};
-use crate::fold::{Knowledge, Link, Org, Stamp, State};
+use crate::fold::{Knowledge, Link, Org, Plan, PlanStatus, Stamp, State};
 use crate::view::KnownAt;
 
 /// Why a lineage cannot be drawn.
@@ -55,6 +55,23 @@ pub enum LineageError {
         id: String,
         /// The organisation that runs it.
         owner: String,
+    },
+    /// The id is only named by a plan, which never counts as having
+    /// happened.
+    #[error(
+        "`{id}` is only named by a plan (seq {plan}, for {planned_date}): {status}; a plan never counts as having happened, so it has no lineage"
+    )]
+    OnlyPlanned {
+        /// The id asked for.
+        id: String,
+        /// Seq of the plan that names it.
+        plan: u64,
+        /// When it was to happen.
+        planned_date: Date,
+        /// What became of the plan: `pending`, `overdue` (with an as-of
+        /// day), `not carried out`, `fulfilled by seq N…`, `retracted by
+        /// seq N`, `superseded by seq N`.
+        status: String,
     },
     /// The organisation is known, but comes into being after the as-of day.
     #[error(
@@ -205,7 +222,47 @@ pub fn lineage(
             seq,
         });
     }
+    if !state.orgs.contains_key(org)
+        && !state.programs.contains_key(org)
+        && let Some(p) = knowledge
+            .plans
+            .iter()
+            .find(|p| creates(p.planned, org))
+            .or_else(|| {
+                knowledge
+                    .plans
+                    .iter()
+                    .find(|p| p.planned.mentioned_ids().contains(&org))
+            })
+    {
+        return Err(LineageError::OnlyPlanned {
+            id: org.to_owned(),
+            plan: p.seq,
+            planned_date: p.planned.date.clone(),
+            status: plan_fate(p, as_of),
+        });
+    }
     trace(&state, org, known_at, as_of)
+}
+
+/// What became of a plan, in words.
+fn plan_fate(p: &Plan<'_>, as_of: Option<NaiveDate>) -> String {
+    let day = as_of.unwrap_or(NaiveDate::MAX);
+    let status = p.status_on(day);
+    match (status, p.corrected) {
+        (PlanStatus::Retracted | PlanStatus::Superseded, Some(c)) => {
+            format!("{} by seq {}", status.as_str(), c.seq)
+        }
+        (PlanStatus::Fulfilled, _) => match p.fulfilled_on(day) {
+            Some(f) => format!(
+                "fulfilled by seq {}, which brought other ids into being",
+                f.seq
+            ),
+            None => "fulfilled".to_owned(),
+        },
+        (PlanStatus::Overdue, _) if as_of.is_none() => "not carried out".to_owned(),
+        (s, _) => s.as_str().to_owned(),
+    }
 }
 
 /// When the knowledge brings `id` into being, if ever.
@@ -280,8 +337,9 @@ pub fn trace(
             };
             let groups = groups(o, dir, bound.as_ref());
             let mut pending = Vec::new();
-            for (seq, stamp) in groups {
-                let index = b.change(seq, &stamp, o, dir);
+            for g in groups {
+                let (seq, stamp) = (g.stamp.seq, g.stamp.clone());
+                let index = b.change(&g, o, dir);
                 let cnode = b.push(Item::Change { index, dir });
                 b.tree[node].children.push(cnode);
                 let others = match (b.changes.get(index), dir) {
@@ -370,24 +428,44 @@ fn stamp_cmp(a: &Stamp, b: &Stamp) -> Ordering {
 /// The changes of `o` in direction `dir` (its predecessors' changes going
 /// up, its successors' going down), one per seq, in link order, within the
 /// time bound.
-fn groups(o: &Org, dir: Dir, bound: Option<&Stamp>) -> Vec<(u64, Stamp)> {
+fn groups(o: &Org, dir: Dir, bound: Option<&Stamp>) -> Vec<Group> {
     let links: &[Link] = match dir {
         Dir::Up => &o.predecessors,
         Dir::Down => &o.successors,
     };
-    let mut out: Vec<(u64, Stamp)> = Vec::new();
+    let mut out: Vec<Group> = Vec::new();
+    let mut index: HashMap<u64, usize> = HashMap::new();
     for l in links {
         let inside = match (bound, dir) {
             (None, _) => true,
             (Some(b), Dir::Up) => stamp_cmp(&l.at, b) == Ordering::Less,
             (Some(b), Dir::Down) => stamp_cmp(&l.at, b) == Ordering::Greater,
         };
-        if inside && !out.iter().any(|(s, _)| *s == l.at.seq) {
-            out.push((l.at.seq, l.at.clone()));
+        if !inside {
+            continue;
+        }
+        let i = *index.entry(l.at.seq).or_insert_with(|| {
+            out.push(Group {
+                stamp: l.at.clone(),
+                mode: l.mode,
+                others: Vec::new(),
+            });
+            out.len() - 1
+        });
+        if let Some(g) = out.get_mut(i) {
+            push_unique(&mut g.others, &l.id);
         }
     }
-    out.sort_by(|a, b| stamp_cmp(&a.1, &b.1));
+    out.sort_by(|a, b| stamp_cmp(&a.stamp, &b.stamp));
     out
+}
+
+/// The links of one organisation that share a change.
+struct Group {
+    stamp: Stamp,
+    mode: ChangeMode,
+    /// The organisations on the other side, in link order.
+    others: Vec<String>,
 }
 
 struct Builder<'s> {
@@ -406,26 +484,16 @@ impl Builder<'_> {
         self.tree.len() - 1
     }
 
-    /// The change with this seq, rebuilt from the links of `o` and of the
-    /// organisations on the other side, each list in event order.
-    fn change(&mut self, seq: u64, stamp: &Stamp, o: &Org, dir: Dir) -> usize {
+    /// The change of group `g` of `o`, rebuilt from the links of `o` and of
+    /// the organisations on the other side, each list in event order.
+    fn change(&mut self, g: &Group, o: &Org, dir: Dir) -> usize {
+        let seq = g.stamp.seq;
         if let Some(&i) = self.change_index.get(&seq) {
             return i;
         }
-        let near = match dir {
-            Dir::Up => &o.predecessors,
-            Dir::Down => &o.successors,
-        };
-        let mode = near
-            .iter()
-            .find(|l| l.at.seq == seq)
-            .map_or(ChangeMode::Fusion, |l| l.mode);
         // Going up, `o` is a successor and its links name the predecessors;
-        // the first predecessor's successor links name every successor.
-        let mut theirs: Vec<String> = Vec::new();
-        for l in near.iter().filter(|l| l.at.seq == seq) {
-            push_unique(&mut theirs, &l.id);
-        }
+        // their successor links name every successor.
+        let theirs = g.others.clone();
         let mut mine: Vec<String> = Vec::new();
         for other in &theirs {
             if let Some(x) = self.state.orgs.get(other) {
@@ -445,8 +513,8 @@ impl Builder<'_> {
         };
         self.changes.push(Change {
             seq,
-            mode,
-            date: stamp.date.clone(),
+            mode: g.mode,
+            date: g.stamp.date.clone(),
             from,
             to,
         });
@@ -965,6 +1033,17 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
         assert_eq!(
             closest_ids(["gamma", "delta", "alpha"].into_iter(), "gama", 3),
             vec!["gamma"]
+        );
+        // Only named by a plan
+        let planned = ledger(vec![
+            org("p", "P", "2000"),
+            json!({"type": "planned", "date": "2001", "planned": {"type": "transformed", "mode": "spin_off", "date": "2003",
+                   "from": ["p"], "to": ["q"], "new": [{"id": "q", "name": "Q", "kind": "k"}], "sources": [{"doc": "t"}]}}),
+        ]);
+        let err = of(&planned, "q", None).expect_err("only planned");
+        assert_eq!(
+            err.to_string(),
+            "`q` is only named by a plan (seq 2, for 2003): not carried out; a plan never counts as having happened, so it has no lineage"
         );
     }
 

@@ -84,11 +84,135 @@ pub struct Entry {
 }
 
 /// The RFC 8785 canonical form of a JSON value.
+///
+/// Values without floats or integers beyond ±2^53 (every valid event) take
+/// a direct writer that allocates nothing per key; anything else goes
+/// through the `canon-json` crate. Both give the same bytes (tested).
 pub fn canonical(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    match jcs::write(value, &mut out) {
+        Ok(()) => out,
+        Err(jcs::NotExact) => canonical_slow(value),
+    }
+}
+
+fn canonical_slow(value: &Value) -> Vec<u8> {
     use canon_json::CanonJsonSerialize;
     // Serialising a serde_json::Value cannot fail: keys are strings and the
-    // values are already JSON. Floats are refused before this point.
+    // values are already JSON.
     value.to_canon_json_vec().unwrap_or_default()
+}
+
+/// A direct RFC 8785 writer for JSON without floats.
+mod jcs {
+    use serde_json::Value;
+    use std::cmp::Ordering;
+    use std::io::Write;
+
+    /// The value holds a float or an integer JSON numbers cannot carry
+    /// exactly: leave it to the general implementation.
+    pub struct NotExact;
+
+    const MAX_EXACT: u64 = (1 << 53) - 1;
+
+    /// RFC 8785 orders member names by their UTF-16 code units.
+    pub fn key_cmp(a: &str, b: &str) -> Ordering {
+        if a.is_ascii() && b.is_ascii() {
+            a.cmp(b)
+        } else {
+            a.encode_utf16().cmp(b.encode_utf16())
+        }
+    }
+
+    pub fn write(v: &Value, out: &mut Vec<u8>) -> Result<(), NotExact> {
+        match v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64().filter(|u| *u <= MAX_EXACT) {
+                    let _ = write!(out, "{u}");
+                } else if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= MAX_EXACT) {
+                    let _ = write!(out, "{i}");
+                } else {
+                    return Err(NotExact);
+                }
+            }
+            Value::String(s) => string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out)?;
+                }
+                out.push(b']');
+            }
+            Value::Object(m) => {
+                out.push(b'{');
+                let sorted = m
+                    .keys()
+                    .zip(m.keys().skip(1))
+                    .all(|(a, b)| key_cmp(a, b) == Ordering::Less);
+                if sorted {
+                    for (i, (k, v)) in m.iter().enumerate() {
+                        member(i, k, v, out)?;
+                    }
+                } else {
+                    let mut members: Vec<(&String, &Value)> = m.iter().collect();
+                    members.sort_unstable_by(|a, b| key_cmp(a.0, b.0));
+                    for (i, (k, v)) in members.into_iter().enumerate() {
+                        member(i, k, v, out)?;
+                    }
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+
+    fn member(i: usize, k: &str, v: &Value, out: &mut Vec<u8>) -> Result<(), NotExact> {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(k, out);
+        out.push(b':');
+        write(v, out)
+    }
+
+    /// ECMAScript `JSON.stringify` escaping, as RFC 8785 requires.
+    pub fn string(s: &str, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push(b'"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0x00..=0x1f => {
+                    out.extend_from_slice(&bytes[start..i]);
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(b >> 4)]);
+                    out.push(HEX[usize::from(b & 0xf)]);
+                    start = i + 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(esc);
+            start = i + 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
+    }
 }
 
 /// Lowercase hex SHA-256.
@@ -110,7 +234,22 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The hash of a record body: SHA-256 of the JCS form of the object holding
 /// `v`, `seq`, `recorded`, `event` and `prev`.
 pub fn hash_body(seq: u64, recorded: &str, event: &Value, prev: &str) -> String {
-    sha256_hex(&canonical(&body(seq, recorded, event, prev)))
+    // The body's members in RFC 8785 order (event, prev, recorded, seq, v),
+    // written around the event without copying it.
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"event\":");
+    if jcs::write(event, &mut out).is_err() {
+        return sha256_hex(&canonical(&body(seq, recorded, event, prev)));
+    }
+    out.extend_from_slice(b",\"prev\":");
+    jcs::string(prev, &mut out);
+    out.extend_from_slice(b",\"recorded\":");
+    jcs::string(recorded, &mut out);
+    out.extend_from_slice(format!(",\"seq\":{seq},\"v\":{FORMAT_VERSION}}}").as_bytes());
+    if seq > crate::event::MAX_SAFE_INTEGER {
+        return sha256_hex(&canonical(&body(seq, recorded, event, prev)));
+    }
+    sha256_hex(&out)
 }
 
 fn body(seq: u64, recorded: &str, event: &Value, prev: &str) -> Value {
@@ -318,6 +457,42 @@ mod tests {
             String::from_utf8(canonical(&v)).expect("utf8"),
             "{\"B\":4,\"a\":3,\"\u{1f600}\":2,\"\u{fb33}\":1}"
         );
+    }
+
+    #[test]
+    fn the_direct_writer_agrees_with_canon_json() {
+        use crate::generator::{Options, records};
+        let tricky = json!({"\u{fb33}": [1, -1, 0, null, true, false], "\u{1f600}": "\u{0}\u{7f}\"\\/é\u{1f}\t",
+            "b": {"z": {}, "a": [], "é": "x"}, "A": 9007199254740991_u64, "neg": -9007199254740991_i64,
+            "big": 9007199254740993_u64, "f": 1.5, "e": 1e21});
+        let mut exact = tricky.clone();
+        for k in ["big", "f", "e"] {
+            exact.as_object_mut().map(|m| m.shift_remove(k));
+        }
+        let mut values = vec![tricky, exact, json!("\u{8}\u{c}\r\n")];
+        let recs = records(&Options {
+            events: 400,
+            seed: 9,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 100,
+        });
+        values.extend(recs.iter().map(|r| r.event.clone()));
+        for v in &values {
+            assert_eq!(
+                String::from_utf8(canonical(v)).expect("utf8"),
+                String::from_utf8(canonical_slow(v)).expect("utf8"),
+                "{v}"
+            );
+        }
+        for r in &recs {
+            let slow = sha256_hex(&canonical_slow(&body(
+                r.seq,
+                &r.recorded,
+                &r.event,
+                &r.prev,
+            )));
+            assert_eq!(r.hash, slow);
+        }
     }
 
     #[test]

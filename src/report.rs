@@ -573,20 +573,26 @@ const TOP: f64 = 42.0;
 const LANE_H: f64 = 30.0;
 const RIGHT_PAD: f64 = 24.0;
 
-/// The first day of each lane's first span (or of its first change).
-fn lane_start(g: &ChangeGraph, i: usize) -> NaiveDate {
-    let node = &g.nodes[i];
-    node.spans.first().map_or_else(
-        || {
-            g.edges
-                .iter()
-                .filter(|e| e.from == node.id || e.to == node.id)
-                .map(|e| e.date.start())
-                .min()
-                .unwrap_or(NaiveDate::MIN)
-        },
-        |s| s.since.start(),
-    )
+/// The first day of each node's lane: its first span's start, or for an
+/// organisation the ledger never created, its first change. O(n + e).
+fn lane_starts(g: &ChangeGraph) -> Vec<NaiveDate> {
+    let mut first_change: HashMap<&str, NaiveDate> = HashMap::new();
+    for e in &g.edges {
+        for id in [e.from.as_str(), e.to.as_str()] {
+            let d = first_change.entry(id).or_insert(e.date.start());
+            *d = (*d).min(e.date.start());
+        }
+    }
+    g.nodes
+        .iter()
+        .map(|n| match n.spans.first() {
+            Some(s) => s.since.start(),
+            None => first_change
+                .get(n.id.as_str())
+                .copied()
+                .unwrap_or(NaiveDate::MIN),
+        })
+        .collect()
 }
 
 /// Lane order: connected groups of organisations (linked by changes)
@@ -616,7 +622,7 @@ fn lane_order(g: &ChangeGraph) -> Vec<usize> {
             }
         }
     }
-    let starts: Vec<NaiveDate> = (0..n).map(|i| lane_start(g, i)).collect();
+    let starts = lane_starts(g);
     let mut group_start: HashMap<usize, NaiveDate> = HashMap::new();
     let roots: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
     for i in 0..n {

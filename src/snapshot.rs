@@ -120,7 +120,10 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
         return (Status::Malformed("not a JSON object".into()), None);
     };
     if m.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return (Status::Malformed(format!("`format` is not `{FORMAT}`")), None);
+        return (
+            Status::Malformed(format!("`format` is not `{FORMAT}`")),
+            None,
+        );
     }
     if m.get("ledger").and_then(Value::as_str) != Some(ledger_id(entries)) {
         return (Status::OtherLedger, None);
@@ -131,14 +134,23 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
     if sha256_hex(&canonical(&Value::Object(m.clone()))) != stored {
         return (Status::Edited, None);
     }
-    let seq = m.get("known_at").and_then(|k| k.get("seq")).and_then(Value::as_u64);
-    let hash = m.get("known_at").and_then(|k| k.get("hash")).and_then(Value::as_str);
+    let seq = m
+        .get("known_at")
+        .and_then(|k| k.get("seq"))
+        .and_then(Value::as_u64);
+    let hash = m
+        .get("known_at")
+        .and_then(|k| k.get("hash"))
+        .and_then(Value::as_str);
     let as_of = m
         .get("as_of")
         .and_then(Value::as_str)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let (Some(seq), Some(hash), Some(as_of)) = (seq, hash, as_of) else {
-        return (Status::Malformed("`known_at` or `as_of` is missing or malformed".into()), None);
+        return (
+            Status::Malformed("`known_at` or `as_of` is missing or malformed".into()),
+            None,
+        );
     };
     let binding = Binding { as_of, seq };
     let bound = if seq == 0 {
@@ -206,7 +218,9 @@ mod tests {
     fn an_edited_snapshot_is_caught() {
         let es = entries();
         let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
-        let edited = String::from_utf8(bytes).expect("utf8").replace("\"A2\"", "\"A3\"");
+        let edited = String::from_utf8(bytes)
+            .expect("utf8")
+            .replace("\"A2\"", "\"A3\"");
         assert_eq!(check(&es, edited.as_bytes(), true).0, Status::Edited);
     }
 
@@ -222,7 +236,11 @@ mod tests {
         m.insert("content_hash".into(), json!(h));
         let forged = serde_json::to_vec(&v).expect("json");
         assert_eq!(check(&es, &forged, true).0, Status::Differs);
-        assert_eq!(check(&es, &forged, false).0, Status::Valid, "without re-deriving, only the binding is checked");
+        assert_eq!(
+            check(&es, &forged, false).0,
+            Status::Valid,
+            "without re-deriving, only the binding is checked"
+        );
     }
 
     #[test]
@@ -231,7 +249,10 @@ mod tests {
         let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
         let mut rewritten = es.clone();
         rewritten[1].hash = "f".repeat(64);
-        assert!(matches!(check(&rewritten, &bytes, true).0, Status::Stale(_)));
+        assert!(matches!(
+            check(&rewritten, &bytes, true).0,
+            Status::Stale(_)
+        ));
         assert!(matches!(check(&es[..1], &bytes, true).0, Status::Stale(_)));
         let mut other = es.clone();
         other[0].hash = "e".repeat(64);

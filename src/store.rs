@@ -225,21 +225,58 @@ pub fn load(path: &Path, threads: usize) -> Result<Chain, StoreError> {
     })
 }
 
-/// Parses every record's event into the typed vocabulary.
+/// Parses every record's event into the typed vocabulary, on all cores
+/// for large ledgers; the first bad record (in ledger order) is reported.
 pub fn entries(path: &Path, chain: &Chain) -> Result<Vec<Entry>, StoreError> {
-    chain
-        .records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.entry().map_err(|error| StoreError::Event {
-                path: path.to_owned(),
-                line: i + 1,
-                seq: r.seq,
-                error,
-            })
+    let parse = |i: usize, r: &Record| {
+        r.entry().map_err(|error| StoreError::Event {
+            path: path.to_owned(),
+            line: i + 1,
+            seq: r.seq,
+            error,
         })
-        .collect()
+    };
+    let records = &chain.records;
+    let threads = available_threads();
+    if threads < 2 || records.len() < 4096 {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| parse(i, r))
+            .collect();
+    }
+    let chunk = records.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(j, r)| parse(c * chunk + j, r))
+                        .collect::<Result<Vec<Entry>, StoreError>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(records.len());
+        for (c, h) in handles.into_iter().enumerate() {
+            match h.join() {
+                Ok(part) => out.extend(part?),
+                // Parsing cannot panic on any input; should it, report the
+                // chunk as unreadable rather than propagating the panic.
+                Err(_) => {
+                    return Err(StoreError::Event {
+                        path: path.to_owned(),
+                        line: c * chunk + 1,
+                        seq: (c * chunk + 1) as u64,
+                        error: RecordError::Json("internal error while parsing".into()),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// Appends a batch under the lock. `prepare` sees the verified chain and the
@@ -632,6 +669,41 @@ mod tests {
         fs::write(&path, &text).expect("write");
         assert!(matches!(repair(&path), Err(StoreError::Chain { .. })));
         assert_eq!(fs::read_to_string(&path).expect("read"), text);
+    }
+
+    #[test]
+    fn entries_in_parallel_match_the_sequential_parse_and_name_the_first_bad_line() {
+        let mut prev = crate::record::GENESIS_PREV.to_owned();
+        let mut records = Vec::new();
+        for seq in 1..=5000u64 {
+            let r = Record::seal(
+                seq,
+                "2026-01-01T00:00:00Z".into(),
+                event(&format!("o{seq}")),
+                prev,
+            );
+            prev = r.hash.clone();
+            records.push(r);
+        }
+        let path = Path::new("l.jsonl");
+        let chain = Chain { records };
+        let all = entries(path, &chain).expect("valid");
+        assert_eq!(all.len(), 5000);
+        let seq: Vec<u64> = all.iter().map(|e| e.seq).collect();
+        assert_eq!(seq, (1..=5000).collect::<Vec<_>>());
+        assert_eq!(all[4321], chain.records[4321].entry().expect("valid"));
+        let mut bad = chain.clone();
+        for i in [3000usize, 4500] {
+            bad.records[i].event = json!({"type": "dissolved"});
+        }
+        match entries(path, &bad) {
+            Err(StoreError::Event {
+                line: 3001,
+                seq: 3001,
+                ..
+            }) => {}
+            other => panic!("expected line 3001, got {other:?}"),
+        }
     }
 
     #[test]

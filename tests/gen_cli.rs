@@ -14,7 +14,8 @@ fn the_same_seed_writes_the_same_bytes_and_verify_accepts_them() {
         let r = env.run(&["gen", "--events", N, "--seed", "11", "--out", name]);
         assert_eq!(r.code, 0, "{r}");
         assert!(
-            r.stdout.starts_with(&format!("wrote {N} records to {name}")),
+            r.stdout
+                .starts_with(&format!("wrote {N} records to {name}")),
             "{r}"
         );
     }
@@ -23,10 +24,7 @@ fn the_same_seed_writes_the_same_bytes_and_verify_accepts_them() {
     let read = |n: &str| std::fs::read(env.dir().join(n)).expect("generated file");
     assert_eq!(read("a.jsonl"), read("b.jsonl"));
     assert_ne!(read("a.jsonl"), read("c.jsonl"));
-    assert_eq!(
-        read("a.jsonl").iter().filter(|b| **b == b'\n').count(),
-        300
-    );
+    assert_eq!(read("a.jsonl").iter().filter(|b| **b == b'\n').count(), 300);
     let v = env.run(&["verify", "--ledger", "a.jsonl"]);
     assert_eq!(v.code, 0, "{v}");
     assert!(v.stdout.starts_with("ok: 300 records, head "), "{v}");
@@ -63,7 +61,12 @@ fn replaying_the_events_through_append_in_batches_rebuilds_the_same_ledger() {
     let lines: Vec<&str> = events.lines().collect();
     assert_eq!(lines.len(), 300);
     // Batches of 100 and of 50 (divisors of --batch 100), all validated.
-    for chunk in [&lines[..100], &lines[100..150], &lines[150..200], &lines[200..]] {
+    for chunk in [
+        &lines[..100],
+        &lines[100..150],
+        &lines[150..200],
+        &lines[200..],
+    ] {
         let r = env.run_with_stdin(&["append"], &(chunk.join("\n") + "\n"));
         assert_eq!(r.code, 0, "{r}");
     }

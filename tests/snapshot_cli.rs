@@ -6,8 +6,10 @@ mod common;
 use common::TestEnv;
 
 const EVENTS: &str = concat!(
-    r#"{"type":"created","date":"2008","id":"a","name":"A","kind":"k","sources":[{"doc":"d"}]}"#, "\n",
-    r#"{"type":"renamed","date":"2012","org":"a","name":"A2","sources":[{"doc":"d"}]}"#, "\n",
+    r#"{"type":"created","date":"2008","id":"a","name":"A","kind":"k","sources":[{"doc":"d"}]}"#,
+    "\n",
+    r#"{"type":"renamed","date":"2012","org":"a","name":"A2","sources":[{"doc":"d"}]}"#,
+    "\n",
 );
 
 #[test]
@@ -16,14 +18,25 @@ fn snapshot_then_verify_then_edit_is_caught() {
     env.append(EVENTS);
     let w = env.run(&["snapshot", "--as-of", "2010"]);
     assert_eq!(w.code, 0, "{w}");
-    assert!(w.stdout.starts_with("wrote snapshots/2010-12-31.json (as of 2010-12-31, known at seq 2 "), "{w}");
+    assert!(
+        w.stdout
+            .starts_with("wrote snapshots/2010-12-31.json (as of 2010-12-31, known at seq 2 "),
+        "{w}"
+    );
     let ok = env.run(&["verify"]);
     assert_eq!(ok.code, 0, "{ok}");
-    assert!(ok.stdout.contains("snapshot snapshots/2010-12-31.json: valid"), "{ok}");
+    assert!(
+        ok.stdout
+            .contains("snapshot snapshots/2010-12-31.json: valid"),
+        "{ok}"
+    );
 
     let file = env.dir().join("snapshots/2010-12-31.json");
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(text.contains("\"name\": \"A\""), "the view on 2010 shows the old name: {text}");
+    assert!(
+        text.contains("\"name\": \"A\""),
+        "the view on 2010 shows the old name: {text}"
+    );
     std::fs::write(&file, text.replace("\"name\": \"A\"", "\"name\": \"Z\"")).expect("write");
     let bad = env.run(&["verify"]);
     assert_eq!(bad.code, 4, "{bad}");
@@ -34,14 +47,30 @@ fn snapshot_then_verify_then_edit_is_caught() {
 fn a_snapshot_of_a_rewritten_ledger_is_stale() {
     let env = TestEnv::with_ledger();
     env.append(EVENTS);
-    assert_eq!(env.run(&["snapshot", "--as-of", "2013", "--known-at", "1"]).code, 0);
+    assert_eq!(
+        env.run(&["snapshot", "--as-of", "2013", "--known-at", "1"])
+            .code,
+        0
+    );
     assert!(env.dir().join("snapshots/2013-12-31@1.json").exists());
     // Rebuild a different ledger with the same first record.
-    let first = String::from_utf8(env.ledger_bytes()).expect("utf8").lines().next().expect("line").to_owned();
+    let first = String::from_utf8(env.ledger_bytes())
+        .expect("utf8")
+        .lines()
+        .next()
+        .expect("line")
+        .to_owned();
     std::fs::write(env.ledger(), format!("{first}\n")).expect("write");
-    assert_eq!(env.run(&["verify"]).code, 0, "seq 1 is still there: the snapshot still holds");
+    assert_eq!(
+        env.run(&["verify"]).code,
+        0,
+        "seq 1 is still there: the snapshot still holds"
+    );
     std::fs::write(env.ledger(), "").expect("write");
     let r = env.run(&["verify"]);
-    assert_eq!(r.code, 0, "an empty ledger is another ledger: snapshot skipped: {r}");
+    assert_eq!(
+        r.code, 0,
+        "an empty ledger is another ledger: snapshot skipped: {r}"
+    );
     assert!(r.stdout.contains("skipped"), "{r}");
 }

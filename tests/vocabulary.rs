@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 fn readme_examples() -> Vec<String> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");
-    let start = readme.find("```jsonl\n").expect("a ```jsonl block in the README") + 9;
+    let start = readme
+        .find("```jsonl\n")
+        .expect("a ```jsonl block in the README")
+        + 9;
     let end = start + readme[start..].find("```").expect("closing fence");
     readme[start..end].lines().map(str::to_owned).collect()
 }
@@ -32,9 +35,21 @@ fn the_examples_cover_every_type_and_mode() {
             modes.insert(m.to_owned());
         }
     }
-    let all: BTreeSet<String> = fusion::event::TYPE_NAMES.iter().map(|s| (*s).to_owned()).collect();
+    let all: BTreeSet<String> = fusion::event::TYPE_NAMES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     assert_eq!(types, all);
-    for m in ["fusion", "absorption", "split", "spin_off", "reestablishment", "id_change", "retract", "supersede"] {
+    for m in [
+        "fusion",
+        "absorption",
+        "split",
+        "spin_off",
+        "reestablishment",
+        "id_change",
+        "retract",
+        "supersede",
+    ] {
         assert!(modes.contains(m), "no README example of mode {m}");
     }
 }

@@ -21,9 +21,7 @@ use super::{CliError, Context};
 /// its kind and the seq of the event(s) that caused it. A fact withdrawn by
 /// a correction is shown as "seq C retracts seq N".
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Kinds: created, merged, split, spun_off, reestablished, id_changed, renamed, dissolved, redated, attribute_changed, label_granted, label_withdrawn, candidacy, program_launched, program_ended, site_opened, site_closed, role_started, role_ended, joined, left, figures, plan_stated, plan_status"
-)]
+#[command(after_help = kinds_help())]
 pub struct DiffArgs {
     /// FROM and TO (any EDTF precision, each read as the last day of its
     /// period), or a single DATE with two --known-at.
@@ -41,6 +39,12 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// The list of kinds for `--help`.
+fn kinds_help() -> String {
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    format!("Kinds of change: {}.", kinds.join(", "))
 }
 
 /// How to print the diff.

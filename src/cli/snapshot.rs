@@ -82,7 +82,11 @@ pub fn check_all(
         })?;
         let (status, _) = fusion::snapshot::check(entries, &bytes, true);
         failed |= status.is_failure();
-        lines.push(format!("snapshot {}: {}", file.display(), status.describe()));
+        lines.push(format!(
+            "snapshot {}: {}",
+            file.display(),
+            status.describe()
+        ));
     }
     Ok((lines, failed))
 }

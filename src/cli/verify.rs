@@ -45,13 +45,19 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     };
     let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &entries)?;
     if failed {
-        let bad: Vec<&String> = snapshots.iter().filter(|l| !l.ends_with(": valid") && !l.contains(": skipped")).collect();
+        let bad: Vec<&String> = snapshots
+            .iter()
+            .filter(|l| !l.ends_with(": valid") && !l.contains(": skipped"))
+            .collect();
         return Err(CliError::integrity(format!(
             "the ledger verifies ({} records, head {}), but {} snapshot(s) do not:\n{}",
             chain.len(),
             chain.head_hash(),
             bad.len(),
-            bad.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+            bad.iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         )));
     }
     ctx.out.line(format!(
