@@ -183,9 +183,11 @@ impl Date {
         self.approximate || self.uncertain || (self.start <= day && day < self.end)
     }
 
-    /// Orders two dates by the start rule, then by end (shorter first).
+    /// Orders two dates for the fold: by the first day of their period only.
+    /// Dates with the same first day (`2015`, `2015-01`, `2015-01-01`) are
+    /// simultaneous for the fold, which then applies them in ledger order.
     pub fn timeline_cmp(&self, other: &Date) -> Ordering {
-        self.start.cmp(&other.start).then(self.end.cmp(&other.end))
+        self.start.cmp(&other.start)
     }
 
     /// The year of the first day, for summaries.
