@@ -7,8 +7,8 @@
 //!   correction at seq `C` removes its target from every state of knowledge
 //!   `>= C`; a supersede's replacement takes effect from `C` on and sorts by
 //!   its own date, with `C` as its seq for ties.
-//! - **Timeline order** is [`Date::timeline_cmp`] (start of the period, then
-//!   its end), then seq: events on the same date apply in ledger order.
+//! - **Timeline order** is [`Date::timeline_cmp`] (the first day of the
+//!   period), then seq: events on the same date apply in ledger order.
 //! - **Plans** never enter the fold; [`Knowledge::plans`] tracks them with
 //!   their corrections and fulfilments.
 //! - [`apply`] is pure and never fails; [`check`] is the validation, kept
@@ -79,7 +79,7 @@ pub struct Plan<'a> {
 }
 
 /// A plan's status in a view on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanStatus {
     /// The planned date is still ahead (or the day lies inside its period).
@@ -321,7 +321,7 @@ impl<'a> Knowledge<'a> {
         }
         // Same order as `Date::timeline_cmp` then seq; cached keys keep the
         // sort from chasing event pointers.
-        timeline.sort_by_cached_key(|e| (e.event.date.start(), e.event.date.end(), e.seq));
+        timeline.sort_by_cached_key(|e| (e.event.date.start(), e.seq));
         let corrections = corrected
             .into_iter()
             .map(|(ti, c)| (items[ti].seq, c))
@@ -2427,19 +2427,34 @@ mod tests {
     }
 
     #[test]
-    fn a_shorter_period_sorts_before_a_longer_one_with_the_same_start() {
-        // given a rename dated 2016 (recorded first) and one dated 2016-01
+    fn dates_with_the_same_first_day_apply_in_ledger_order() {
+        // given a rename dated 2016-01 recorded after one dated 2016, and
+        // one dated 2016 recorded after one dated 2016-01-01
         let l = ledger(&[
             created("x", "2000"),
             json!({"type": "renamed", "date": "2016", "org": "x", "name": "Year"}),
             json!({"type": "renamed", "date": "2016-01", "org": "x", "name": "Month"}),
+            created("y", "2016-01-01"),
+            json!({"type": "renamed", "date": "2016", "org": "y", "name": "Y2"}),
         ]);
         // when ordered for the fold
-        let k = Knowledge::new(&l, 3);
+        let k = Knowledge::new(&l, 5);
         let order: Vec<u64> = k.timeline.iter().map(|e| e.seq).collect();
-        // then 2016-01 (ends 01-31) sorts before 2016 (ends 12-31), whatever the seq
-        assert_eq!(order, vec![1, 3, 2]);
-        assert_eq!(org(&head(&l, "2016"), "x").name, "Year");
+        // then the same first day means seq order, whatever the precision
+        assert_eq!(order, vec![1, 2, 3, 4, 5]);
+        let s = head(&l, "2016");
+        assert_eq!(org(&s, "x").name, "Month");
+        assert_eq!(org(&s, "y").name, "Y2");
+    }
+
+    #[test]
+    fn a_year_dated_creation_can_be_referred_to_by_a_month_in_that_year() {
+        // given an organisation created `2015` and a later record dated `2015-01`
+        let l = ledger(&[created("x", "2015")]);
+        let site = ev(json!({"type": "site_opened", "date": "2015-01", "org": "x", "site": "Lyon"}));
+        // when validated
+        // then it is accepted: both start on 2015-01-01 and the creation comes first
+        assert_eq!(validate(&l, &[site], 2), Ok(()));
     }
 
     // --- corrections ----------------------------------------------------

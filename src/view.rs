@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, NaiveTime};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 use crate::event::{Party, short_hash};
@@ -19,7 +19,7 @@ use crate::fold::{Figure, Knowledge, Org, PlanStatus, Stamp, State};
 use crate::record::{Entry, GENESIS_PREV};
 
 /// The ledger position a view was folded from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownAt {
     /// Records with `seq <= this` are known (0: none).
     pub seq: u64,
@@ -28,7 +28,7 @@ pub struct KnownAt {
 }
 
 /// The landscape on a day, as known at a position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
     /// The day shown, `YYYY-MM-DD`.
     pub as_of: String,
@@ -43,7 +43,7 @@ pub struct View {
 }
 
 /// One organisation in a view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgView {
     /// Identifier.
     pub id: String,
@@ -85,7 +85,7 @@ pub struct OrgView {
 }
 
 /// An open site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteView {
     /// The place.
     pub site: String,
@@ -96,7 +96,7 @@ pub struct SiteView {
 }
 
 /// A label held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelView {
     /// The label.
     pub label: String,
@@ -109,7 +109,7 @@ pub struct LabelView {
 }
 
 /// A program.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramView {
     /// Identifier.
     pub id: String,
@@ -129,7 +129,7 @@ pub struct ProgramView {
 }
 
 /// A figure with its date and sources.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FigureView {
     /// Name: `members`, `staff`…
     pub name: String,
@@ -144,7 +144,7 @@ pub struct FigureView {
 }
 
 /// A person in a role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleView {
     /// The role.
     pub role: String,
@@ -157,7 +157,7 @@ pub struct RoleView {
 }
 
 /// A member or partner: `{"org": id}` or `{"name": text}`, with since.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyView {
     /// The party.
     #[serde(flatten)]
@@ -169,7 +169,7 @@ pub struct PartyView {
 }
 
 /// A lineage link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkView {
     /// The other organisation.
     pub id: String,
@@ -182,7 +182,7 @@ pub struct LinkView {
 }
 
 /// A former name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormerName {
     /// The name.
     pub name: String,
@@ -191,7 +191,7 @@ pub struct FormerName {
 }
 
 /// How an organisation ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedView {
     /// When.
     pub date: String,
@@ -204,7 +204,7 @@ pub struct EndedView {
 }
 
 /// A plan in a view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
     /// Seq of the record that states it.
     pub seq: u64,
