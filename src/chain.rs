@@ -8,7 +8,12 @@
 //! Parsing and hashing are independent per line, so they run on all cores;
 //! only the link check is sequential.
 
-use crate::record::{GENESIS_PREV, Record, RecordError};
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::event::Event;
+use crate::record::{Entry, GENESIS_PREV, Record, RecordError};
 
 /// What is wrong with a ledger, at the first bad line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,7 +78,7 @@ pub enum ChainError {
     },
     /// The last line has no newline: an append was interrupted.
     #[error(
-        "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted; run `fusion repair`"
+        "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` removes the incomplete line"
     )]
     Torn {
         /// 1-based line number.
@@ -106,7 +111,9 @@ impl ChainError {
     }
 }
 
-/// A verified chain: every record, in order.
+/// A verified chain: every record, in order, events as stored.
+///
+/// Holds every event as a JSON value; commands use the leaner [`Ledger`].
 #[derive(Debug, Clone, Default)]
 pub struct Chain {
     /// The records, seq 1.. in order.
@@ -137,63 +144,304 @@ impl Chain {
     }
 }
 
+/// A verified ledger with its events typed: what the commands read.
+///
+/// Each line was parsed once, hash-checked, its event deserialised into the
+/// vocabulary and the JSON value dropped; a record's stored form can be
+/// read back from the file at [`Ledger::offsets`].
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    /// Every record, seq 1.. in order.
+    pub entries: Vec<Entry>,
+    /// Byte offset in the file where each record's line starts (same index
+    /// as `entries`).
+    pub offsets: Vec<u64>,
+    /// Length in bytes of the verified file.
+    pub bytes: u64,
+}
+
+impl Ledger {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the ledger holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The last record's hash, or 64 zeros for an empty ledger.
+    pub fn head_hash(&self) -> &str {
+        self.entries
+            .last()
+            .map_or(GENESIS_PREV, |e| e.hash.as_str())
+    }
+
+    /// The last record's seq, or 0 for an empty ledger.
+    pub fn head_seq(&self) -> u64 {
+        self.entries.last().map_or(0, |e| e.seq)
+    }
+
+    /// The byte range of the line (without its newline) of the record at
+    /// `index` (seq − 1) in the verified file.
+    pub fn line_range(&self, index: usize) -> Option<std::ops::Range<usize>> {
+        let start = usize::try_from(*self.offsets.get(index)?).ok()?;
+        let end = match self.offsets.get(index + 1) {
+            Some(next) => usize::try_from(*next).ok()?,
+            None => usize::try_from(self.bytes).ok()?,
+        };
+        Some(start..end.checked_sub(1)?)
+    }
+}
+
+/// Why a ledger does not load: its chain, or an event of a chain that
+/// verifies.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The chain does not verify (the first bad line, or a torn tail).
+    #[error("{0}")]
+    Chain(ChainError),
+    /// The chain verifies, but this record's event does not parse into the
+    /// vocabulary (the first such record in ledger order).
+    #[error("line {line} (seq {seq}): {error}")]
+    Event {
+        /// 1-based line.
+        line: usize,
+        /// The seq.
+        seq: u64,
+        /// What is wrong.
+        error: RecordError,
+    },
+    /// Reading failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// Checks a whole ledger's bytes and returns its records.
 ///
 /// `threads` is how many threads may parse and hash (1 = sequential).
 pub fn verify(bytes: &[u8], threads: usize) -> Result<Chain, ChainError> {
-    let (complete, tail) = split_complete(bytes);
-    let lines = split_lines(complete);
-    let parsed = parse_all(&lines, threads.max(1));
-    let mut records = Vec::with_capacity(lines.len());
-    let mut prev = GENESIS_PREV.to_owned();
-    for (i, result) in parsed.into_iter().enumerate() {
-        let line = i + 1;
-        let expected = i as u64 + 1;
-        let record = result.map_err(|e| match e {
-            LineError::Utf8(offset) => ChainError::Utf8 { line, offset },
-            LineError::Record(error) => ChainError::Record {
-                line,
-                seq: expected,
-                error,
-            },
-        })?;
-        link(&record, line, expected, &prev)?;
-        if let Some(before) = records.last() {
-            check_recorded(&record, before, line)?;
-        }
-        prev.clone_from(&record.hash);
-        records.push(record);
+    let mut records = Vec::new();
+    let scanned = scan(
+        bytes,
+        threads,
+        BLOCK,
+        |event| event,
+        |head, event, _, _| {
+            records.push(Record {
+                seq: head.seq,
+                recorded: head.recorded,
+                event,
+                prev: head.prev,
+                hash: head.hash,
+            });
+        },
+    );
+    match scanned {
+        Ok(_) => Ok(Chain { records }),
+        Err(Scan::Chain(e)) => Err(e),
+        // Reading a slice cannot fail.
+        Err(Scan::Io(e)) => Err(ChainError::Record {
+            line: records.len() + 1,
+            seq: records.len() as u64 + 1,
+            error: RecordError::Json(e.to_string()),
+        }),
     }
-    if !tail.is_empty() {
-        let line = lines.len() + 1;
-        let complete_record = std::str::from_utf8(tail)
+}
+
+/// Reads, checks and types a whole ledger in one pass, streaming: each line
+/// is parsed once into a JSON value, its hash and link checked, its event
+/// deserialised into the vocabulary, and the value dropped. Only the typed
+/// entries stay in memory, never the whole file.
+///
+/// Errors are reported as by [`verify`] followed by a typed parse of every
+/// event: the first chain problem in ledger order (or a torn tail) wins;
+/// otherwise the first record whose event is not in the vocabulary.
+/// `threads` is how many threads may parse and hash (1 = sequential).
+pub fn verify_ledger(reader: impl Read, threads: usize) -> Result<Ledger, LedgerError> {
+    verify_ledger_in_blocks(reader, threads, BLOCK)
+}
+
+fn verify_ledger_in_blocks(
+    reader: impl Read,
+    threads: usize,
+    block: usize,
+) -> Result<Ledger, LedgerError> {
+    let mut ledger = Ledger::default();
+    let mut first_bad: Option<LedgerError> = None;
+    let scanned = scan(
+        reader,
+        threads,
+        block,
+        |event| Event::from_json(&event).map_err(RecordError::Event),
+        |head, event, line, offset| {
+            ledger.offsets.push(offset);
+            match event {
+                Ok(event) => ledger.entries.push(Entry {
+                    seq: head.seq,
+                    hash: head.hash,
+                    recorded: head.recorded,
+                    event,
+                }),
+                Err(error) => {
+                    if first_bad.is_none() {
+                        first_bad = Some(LedgerError::Event {
+                            line,
+                            seq: head.seq,
+                            error,
+                        });
+                    }
+                }
+            }
+        },
+    );
+    match scanned {
+        Ok(bytes) => match first_bad {
+            Some(e) => Err(e),
+            None => {
+                ledger.bytes = bytes;
+                Ok(ledger)
+            }
+        },
+        Err(Scan::Chain(e)) => Err(LedgerError::Chain(e)),
+        Err(Scan::Io(e)) => Err(LedgerError::Io(e)),
+    }
+}
+
+/// A record's members other than its event.
+struct Head {
+    seq: u64,
+    recorded: String,
+    prev: String,
+    hash: String,
+}
+
+enum Scan {
+    Chain(ChainError),
+    Io(std::io::Error),
+}
+
+/// How many bytes are read, then parsed on all cores, at a time.
+const BLOCK: usize = 8 << 20;
+
+/// The one loop behind [`verify`] and [`verify_ledger`]: reads blocks of
+/// whole lines, parses and hashes them in parallel (`keep` turns each event
+/// value into what the caller keeps), then checks seq, links and `recorded`
+/// in order and hands each record to `sink` with its line and offset.
+/// Returns the number of bytes verified.
+fn scan<R: Read, T: Send>(
+    mut reader: R,
+    threads: usize,
+    block: usize,
+    keep: impl Fn(Value) -> T + Sync,
+    mut sink: impl FnMut(Head, T, usize, u64),
+) -> Result<u64, Scan> {
+    let threads = threads.max(1);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut offset = 0u64; // of buf[0] in the file
+    let mut line = 0usize; // lines done
+    let mut prev = GENESIS_PREV.to_owned();
+    let mut prev_recorded: Option<String> = None;
+    let mut eof = false;
+    while !eof {
+        // Fill up to at least one block (more if one line is longer).
+        let want = buf.len() + block.max(1);
+        while buf.len() < want {
+            let n = (&mut reader)
+                .take((want - buf.len()) as u64)
+                .read_to_end(&mut buf)
+                .map_err(Scan::Io)?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        let (complete, _) = split_complete(&buf);
+        let done = complete.len();
+        if done == 0 {
+            continue;
+        }
+        let lines = split_lines(complete);
+        let starts: Vec<u64> = {
+            let mut at = offset;
+            lines
+                .iter()
+                .map(|l| {
+                    let s = at;
+                    at += l.len() as u64 + 1;
+                    s
+                })
+                .collect()
+        };
+        let parsed = parse_all(&lines, threads, &keep);
+        for (result, start) in parsed.into_iter().zip(starts) {
+            line += 1;
+            let expected = line as u64;
+            let (head, kept) = result.map_err(|e| {
+                Scan::Chain(match e {
+                    LineError::Utf8(offset) => ChainError::Utf8 { line, offset },
+                    LineError::Record(error) => ChainError::Record {
+                        line,
+                        seq: expected,
+                        error,
+                    },
+                })
+            })?;
+            link_parts(head.seq, &head.prev, line, expected, &prev).map_err(Scan::Chain)?;
+            if let Some(before) = &prev_recorded {
+                recorded_after(head.seq, &head.recorded, before, line).map_err(Scan::Chain)?;
+            }
+            prev.clone_from(&head.hash);
+            match &mut prev_recorded {
+                Some(r) => r.clone_from(&head.recorded),
+                None => prev_recorded = Some(head.recorded.clone()),
+            }
+            sink(head, kept, line, start);
+        }
+        offset += done as u64;
+        buf.drain(..done);
+    }
+    if !buf.is_empty() {
+        let line = line + 1;
+        let complete_record = std::str::from_utf8(&buf)
             .ok()
             .and_then(|t| Record::parse_line(t).ok())
             .is_some_and(|r| link(&r, line, line as u64, &prev).is_ok());
-        return Err(ChainError::Torn {
+        return Err(Scan::Chain(ChainError::Torn {
             line,
-            bytes: tail.len(),
-            offset: complete.len() as u64,
+            bytes: buf.len(),
+            offset,
             complete_record,
-        });
+        }));
     }
-    Ok(Chain { records })
+    Ok(offset)
 }
 
 /// Checks that `record` follows the record whose hash is `prev`.
 pub fn link(record: &Record, line: usize, expected_seq: u64, prev: &str) -> Result<(), ChainError> {
-    if record.seq != expected_seq {
+    link_parts(record.seq, &record.prev, line, expected_seq, prev)
+}
+
+fn link_parts(
+    seq: u64,
+    record_prev: &str,
+    line: usize,
+    expected_seq: u64,
+    prev: &str,
+) -> Result<(), ChainError> {
+    if seq != expected_seq {
         return Err(ChainError::Seq {
             line,
-            found: record.seq,
+            found: seq,
             expected: expected_seq,
         });
     }
-    if record.prev != prev {
+    if record_prev != prev {
         return Err(ChainError::Link {
             line,
-            seq: record.seq,
-            found: record.prev.clone(),
+            seq,
+            found: record_prev.to_owned(),
             expected: prev.to_owned(),
         });
     }
@@ -203,14 +451,18 @@ pub fn link(record: &Record, line: usize, expected_seq: u64, prev: &str) -> Resu
 /// Checks that `record` was not recorded before `before`, the record
 /// preceding it.
 pub fn check_recorded(record: &Record, before: &Record, line: usize) -> Result<(), ChainError> {
-    let time = |r: &Record| chrono::DateTime::parse_from_rfc3339(&r.recorded).ok();
+    recorded_after(record.seq, &record.recorded, &before.recorded, line)
+}
+
+fn recorded_after(seq: u64, recorded: &str, before: &str, line: usize) -> Result<(), ChainError> {
+    let time = |r: &str| chrono::DateTime::parse_from_rfc3339(r).ok();
     // Both parse: `Record::from_value` refused any other `recorded`.
-    if record.recorded != before.recorded && time(record) < time(before) {
+    if recorded != before && time(recorded) < time(before) {
         return Err(ChainError::Recorded {
             line,
-            seq: record.seq,
-            found: record.recorded.clone(),
-            previous: before.recorded.clone(),
+            seq,
+            found: recorded.to_owned(),
+            previous: before.to_owned(),
         });
     }
     Ok(())
@@ -237,20 +489,38 @@ enum LineError {
     Record(RecordError),
 }
 
-fn parse_line(bytes: &[u8]) -> Result<Record, LineError> {
+fn parse_line<T>(bytes: &[u8], keep: &impl Fn(Value) -> T) -> Result<(Head, T), LineError> {
     let text = std::str::from_utf8(bytes).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
-    Record::parse_line(text).map_err(LineError::Record)
+    let r = Record::parse_line(text).map_err(LineError::Record)?;
+    let kept = keep(r.event);
+    Ok((
+        Head {
+            seq: r.seq,
+            recorded: r.recorded,
+            prev: r.prev,
+            hash: r.hash,
+        },
+        kept,
+    ))
 }
 
-fn parse_all(lines: &[&[u8]], threads: usize) -> Vec<Result<Record, LineError>> {
+type Parsed<T> = Result<(Head, T), LineError>;
+
+fn parse_all<T: Send>(
+    lines: &[&[u8]],
+    threads: usize,
+    keep: &(impl Fn(Value) -> T + Sync),
+) -> Vec<Parsed<T>> {
     if threads == 1 || lines.len() < 1024 {
-        return lines.iter().map(|l| parse_line(l)).collect();
+        return lines.iter().map(|l| parse_line(l, keep)).collect();
     }
     let chunk = lines.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = lines
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|l| parse_line(l)).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || part.iter().map(|l| parse_line(l, keep)).collect::<Vec<_>>())
+            })
             .collect();
         let mut out = Vec::with_capacity(lines.len());
         for h in handles {
@@ -387,6 +657,80 @@ mod tests {
         );
         let text = format!("{}\n{}\n", first.to_line(), same.to_line());
         assert!(verify(text.as_bytes(), 1).is_ok());
+    }
+
+    /// `verify_ledger` in blocks of `block` bytes, with `verify` plus a
+    /// typed parse of every event as the reference.
+    fn both_agree(bytes: &[u8], block: usize) {
+        let lean = verify_ledger_in_blocks(bytes, 2, block);
+        match verify(bytes, 1) {
+            Err(e) => match lean {
+                Err(LedgerError::Chain(l)) => assert_eq!(l, e),
+                other => panic!("expected {e:?}, got {other:?}"),
+            },
+            Ok(chain) => {
+                let typed: Result<Vec<Entry>, (usize, RecordError)> = chain
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| r.entry().map_err(|e| (i + 1, e)))
+                    .collect();
+                match (typed, lean) {
+                    (Ok(entries), Ok(l)) => {
+                        assert_eq!(l.entries, entries);
+                        assert_eq!(l.bytes, bytes.len() as u64);
+                        for (i, r) in chain.records.iter().enumerate() {
+                            let range = l.line_range(i).expect("in range");
+                            assert_eq!(&bytes[range], r.to_line().as_bytes());
+                        }
+                    }
+                    (Err((line, e)), Err(LedgerError::Event { line: l, error, .. })) => {
+                        assert_eq!((l, error), (line, e));
+                    }
+                    (t, l) => panic!("disagree: {t:?} / {l:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_streaming_typed_load_reports_what_verify_reports_at_any_block_size() {
+        let good = ledger(1500);
+        let text = String::from_utf8(good.clone()).expect("utf8");
+        let mut bad_event = ledger(2);
+        let third = Record::seal(
+            3,
+            "2026-01-01T00:00:00Z".into(),
+            json!({"type": "dissolved", "date": "2008", "org": "o3", "sources": [{"doc": "t"}], "nmae": 1}),
+            String::from_utf8(bad_event.clone())
+                .expect("utf8")
+                .lines()
+                .last()
+                .and_then(|l| Record::parse_line(l).ok())
+                .map(|r| r.hash)
+                .expect("head"),
+        );
+        bad_event.extend_from_slice(third.to_line().as_bytes());
+        bad_event.push(b'\n');
+        let mut bad_event_then_torn = bad_event.clone();
+        bad_event_then_torn.extend_from_slice(b"{\"v\":1");
+        let mut bad_event_then_tampered = bad_event.clone();
+        bad_event_then_tampered.extend_from_slice(&ledger(1));
+        let cases: Vec<Vec<u8>> = vec![
+            good.clone(),
+            Vec::new(),
+            text.replace("\"o1200\"", "\"o9\"").into_bytes(),
+            good[..good.len() - 1].to_vec(),
+            bad_event,
+            bad_event_then_torn,
+            bad_event_then_tampered,
+            b"\xff\n".to_vec(),
+        ];
+        for bytes in &cases {
+            for block in [1, 7, 300, 4096, 1 << 20] {
+                both_agree(bytes, block);
+            }
+        }
     }
 
     #[test]

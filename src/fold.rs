@@ -2451,7 +2451,8 @@ mod tests {
     fn a_year_dated_creation_can_be_referred_to_by_a_month_in_that_year() {
         // given an organisation created `2015` and a later record dated `2015-01`
         let l = ledger(&[created("x", "2015")]);
-        let site = ev(json!({"type": "site_opened", "date": "2015-01", "org": "x", "site": "Lyon"}));
+        let site =
+            ev(json!({"type": "site_opened", "date": "2015-01", "org": "x", "site": "Lyon"}));
         // when validated
         // then it is accepted: both start on 2015-01-01 and the creation comes first
         assert_eq!(validate(&l, &[site], 2), Ok(()));

@@ -290,9 +290,21 @@ impl Record {
 
     /// Parses one line (without its newline), checks members, version and
     /// hash. Does not check the link to the previous record.
+    /// Refuses a carriage return at the end (lines end in LF alone), a
+    /// byte-order mark, and an object naming a member twice.
     pub fn parse_line(line: &str) -> Result<Record, RecordError> {
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
+        if line.ends_with('\r') {
+            return Err(RecordError::Json(
+                "the line ends in CR LF; ledger lines end in LF alone".into(),
+            ));
+        }
+        if line.starts_with('\u{feff}') {
+            return Err(RecordError::Json(
+                "the line starts with a byte-order mark (U+FEFF); a ledger is UTF-8 without one"
+                    .into(),
+            ));
+        }
+        let value = crate::json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
         Record::from_value(value)
     }
 
@@ -425,6 +437,29 @@ mod tests {
             Record::parse_line(&tampered),
             Err(RecordError::Hash { .. })
         ));
+    }
+
+    #[test]
+    fn a_duplicated_member_a_crlf_and_a_bom_are_refused() {
+        let r = Record::seal(
+            1,
+            "2026-01-01T00:00:00Z".into(),
+            fixed_event(),
+            GENESIS_PREV.into(),
+        );
+        let line = r.to_line();
+        // Same hash for readers that keep the last `name`: still refused.
+        let forged = line.replace("\"event\":{", "\"event\":{\"name\":\"FORGED\",");
+        assert!(
+            matches!(Record::parse_line(&forged), Err(RecordError::Json(m)) if m.contains("duplicate member `name`"))
+        );
+        assert!(
+            matches!(Record::parse_line(&format!("{line}\r")), Err(RecordError::Json(m)) if m.contains("CR LF"))
+        );
+        assert!(
+            matches!(Record::parse_line(&format!("\u{feff}{line}")), Err(RecordError::Json(m)) if m.contains("byte-order mark"))
+        );
+        assert_eq!(Record::parse_line(&line).expect("valid"), r);
     }
 
     #[test]

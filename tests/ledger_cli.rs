@@ -187,7 +187,7 @@ fn a_torn_last_line_is_reported_apart_from_tampering_and_repaired() {
     assert_snapshot!(env.run(&["verify"]), @"
     exit: 5
     --- stderr
-    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline): an append was interrupted; run `fusion repair`
+    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` removes the incomplete line
     ");
     let refused = env.run_with_stdin(&["append"], GRILOG.replace("grilog", "g2").as_str());
     assert_eq!(refused.code, 5, "{refused}");

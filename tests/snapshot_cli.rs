@@ -72,5 +72,34 @@ fn a_snapshot_of_a_rewritten_ledger_is_stale() {
         r.code, 0,
         "an empty ledger is another ledger: snapshot skipped: {r}"
     );
-    assert!(r.stdout.contains("skipped"), "{r}");
+    assert!(
+        r.stdout
+            .contains("snapshots: 1 made from another ledger, skipped"),
+        "{r}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn verify_never_follows_a_symlink_or_reads_outside_the_snapshots_directory() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let outside = env.dir().join("outside.json");
+    std::fs::write(&outside, "not a snapshot").expect("write");
+    let snapshots = env.dir().join("snapshots");
+    std::os::unix::fs::symlink(&outside, snapshots.join("link.json")).expect("symlink");
+    std::fs::create_dir(snapshots.join("nested.json")).expect("mkdir");
+    std::fs::write(snapshots.join("notes.txt"), "ignored").expect("write");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        !r.stdout.contains("link.json") && !r.stdout.contains("nested"),
+        "{r}"
+    );
+    // junk that is a regular *.json file is reported, not trusted
+    std::fs::write(snapshots.join("junk.json"), "{\"format\": 1}").expect("write");
+    let junk = env.run(&["verify"]);
+    assert_eq!(junk.code, 4, "{junk}");
+    assert!(junk.stderr.contains("junk.json: not a snapshot"), "{junk}");
 }

@@ -337,3 +337,54 @@ fn a_consistency_proof_links_two_checkpoints() {
     error: no record with seq 9: the ledger has 4 records
     ");
 }
+
+#[test]
+fn verify_checks_that_the_ledger_extends_a_signed_checkpoint() {
+    let env = setup();
+    let cp = env.run(&["checkpoint", "--sign", "k.key"]);
+    assert_eq!(cp.code, 0, "{cp}");
+    save(&env, "old.cp", &cp.stdout);
+    env.append(RENAMED);
+
+    // given a ledger that grew since the checkpoint: it extends it
+    let ok = env.run(&["verify", "--checkpoint", "old.cp", "--key", "k.pub"]);
+    assert_eq!(ok.code, 0, "{ok}");
+    assert!(ok.stdout.contains("extends checkpoint"), "{ok}");
+    assert!(
+        ok.stdout
+            .contains("signature by `fusion/ledger+8ba506cf` ok"),
+        "{ok}"
+    );
+
+    // the wrong key
+    write_key(&env, "other", "fusion/ledger", 2);
+    let wrong = env.run(&["verify", "--checkpoint", "old.cp", "--key", "other.pub"]);
+    assert_eq!(wrong.code, 4, "{wrong}");
+
+    // a ledger rewritten under the same size: the chain itself is valid, but it
+    // no longer extends what readers were shown
+    let rewritten = TestEnv::with_ledger();
+    rewritten.append(&format!("{GRILOG}\n{EDIT}\n{FUSION}\n{RENAMED}\n"));
+    save(&rewritten, "old.cp", &cp.stdout);
+    let forked = rewritten.run(&["verify", "--checkpoint", "old.cp"]);
+    assert_eq!(forked.code, 4, "{forked}");
+    assert!(forked.stderr.contains("old.cp"), "{forked}");
+
+    // a checkpoint of a log with another origin, even with the right tree
+    let other = env.run(&["checkpoint", "--size", "3", "--origin", "example.org/other"]);
+    save(&env, "other.cp", &other.stdout);
+    let r = env.run(&["verify", "--checkpoint", "other.cp"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("example.org/other"), "{r}");
+    let named = env.run(&[
+        "verify",
+        "--checkpoint",
+        "other.cp",
+        "--origin",
+        "example.org/other",
+    ]);
+    assert_eq!(named.code, 0, "{named}");
+
+    // --key without --checkpoint is a usage error
+    assert_eq!(env.run(&["verify", "--key", "k.pub"]).code, 2);
+}

@@ -116,6 +116,8 @@ def check_chain(path):
     last_time = None
     for n, raw in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
         where = "line %d" % n
+        if raw.endswith(b"\r"):
+            raise Invalid("%s: ends in CR LF; ledger lines end in LF alone" % where)
         try:
             rec = load_json(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:

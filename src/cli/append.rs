@@ -29,6 +29,15 @@ pub struct AppendArgs {
 }
 
 pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
+    if let Some(h) = &args.expect_head
+        && (h.len() < 4
+            || h.len() > 64
+            || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err(CliError::usage(format!(
+            "--expect-head `{h}` is not a hash prefix: give 4 to 64 lowercase hex digits of the head hash (`fusion verify` prints it)"
+        )));
+    }
     let (name, text) = read_input(args.input.as_ref())?;
     let events = fusion::event::parse_batch(&text)
         .map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
@@ -63,7 +72,7 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
 fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {
     match input {
         Some(p) if p.as_os_str() != "-" => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
+            let bytes = std::fs::read(p).map_err(|e| {
                 CliError::new(
                     if e.kind() == std::io::ErrorKind::NotFound {
                         super::exit::USAGE
@@ -73,14 +82,28 @@ fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {
                     format!("cannot read `{}`: {e}", p.display()),
                 )
             })?;
-            Ok((p.display().to_string(), text))
+            let name = p.display().to_string();
+            let text = utf8(&name, bytes)?;
+            Ok((name, text))
         }
         _ => {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|e| CliError::new(super::exit::IO, format!("cannot read stdin: {e}")))?;
+            let text = utf8("<stdin>", bytes)?;
             Ok(("<stdin>".to_owned(), text))
         }
     }
+}
+
+/// Events are UTF-8 text; anything else is refused with its line.
+fn utf8(name: &str, bytes: Vec<u8>) -> Result<String, CliError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        CliError::rejected(format!(
+            "{name}: line {line}: not valid UTF-8 at byte {at}; events must be UTF-8 JSON"
+        ))
+    })
 }

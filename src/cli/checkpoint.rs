@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use fusion::chain::Chain;
+use fusion::chain::Ledger;
 use fusion::checkpoint::{
     self, Checkpoint, CheckpointError, MAX_NOTE_BYTES, PrivateKey, PublicKey, SignedCheckpoint,
 };
@@ -77,8 +77,8 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
 }
 
 /// The Merkle tree over a verified chain.
-pub fn tree_of(chain: &Chain) -> Result<Tree, CliError> {
-    Tree::from_record_hashes(chain.records.iter().map(|r| r.hash.as_str()))
+pub fn tree_of(chain: &Ledger) -> Result<Tree, CliError> {
+    Tree::from_record_hashes(chain.entries.iter().map(|e| e.hash.as_str()))
         .map_err(|e| CliError::integrity(e.to_string()))
 }
 
@@ -144,7 +144,7 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey, CliError> {
 /// print.
 // Called from `verify.rs` once `fusion verify` takes `--checkpoint`.
 pub fn check_ledger(
-    chain: &Chain,
+    chain: &Ledger,
     cp: &Path,
     key: Option<&Path>,
     origin: Option<&str>,

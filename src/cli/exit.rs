@@ -87,7 +87,9 @@ impl From<StoreError> for CliError {
                 ..
             }
             | StoreError::Interrupted { .. } => INTERRUPTED,
-            StoreError::Chain { .. } | StoreError::Event { .. } => INTEGRITY,
+            StoreError::Chain { .. }
+            | StoreError::Event { .. }
+            | StoreError::JournalMismatch { .. } => INTEGRITY,
         };
         CliError::new(code, e.to_string())
     }

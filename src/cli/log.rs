@@ -43,9 +43,14 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     };
     let path = ctx.global.ledger.clone();
     let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    for (record, entry) in chain.records.iter().zip(&entries) {
-        if record.seq < lo || record.seq > hi {
+    // `--format json` prints the records as stored: read them back from the
+    // file at their offsets (the loaded ledger keeps only typed events).
+    let bytes = match args.format {
+        Format::Json => fusion::store::read_bytes(&path)?,
+        Format::Text => Vec::new(),
+    };
+    for (index, entry) in chain.entries.iter().enumerate() {
+        if entry.seq < lo || entry.seq > hi {
             continue;
         }
         if !args.types.is_empty() && !args.types.iter().any(|t| t == entry.event.type_name()) {
@@ -57,15 +62,19 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
             continue;
         }
         match args.format {
-            Format::Json => ctx.out.line(record.to_line())?,
+            Format::Json => {
+                let line = chain.line_range(index).and_then(|r| bytes.get(r));
+                let record = fusion::store::parse_stored(&path, line.unwrap_or_default(), index)?;
+                ctx.out.line(record.to_line())?
+            }
             Format::Text => ctx.out.line(format!(
                 "{:>5}  {}  {:<12}  {:<16}  {}  {}",
-                record.seq,
-                record.recorded,
+                entry.seq,
+                entry.recorded,
                 entry.event.date.as_str(),
                 entry.event.type_name(),
                 entry.event.summary(),
-                short_hash(&record.hash)
+                short_hash(&entry.hash)
             ))?,
         }
     }

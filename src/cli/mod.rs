@@ -59,7 +59,7 @@ pub struct GlobalArgs {
     )]
     pub ledger: PathBuf,
     /// The snapshots directory (`fusion snapshot` writes there, `verify`
-    /// checks it, `replay` may start from it).
+    /// re-derives every snapshot in it).
     #[arg(
         long,
         global = true,
@@ -68,7 +68,7 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub snapshots: PathBuf,
-    /// Show no progress output.
+    /// Say less: no confirmation line from commands that write a file.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -141,7 +141,8 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Ok(()) => exit::OK,
         Err(e) if e.is_broken_pipe() => exit::OK,
         Err(e) => {
-            let _ = writeln!(io::stderr().lock(), "error: {}", e.message);
+            let message = output::printable(&one_screen(&e.message)).into_owned();
+            let _ = writeln!(io::stderr().lock(), "error: {message}");
             e.code
         }
     }
@@ -183,6 +184,31 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
     result.and_then(|()| ctx.out.flush())
 }
 
+/// Keeps an error to one screen: at most 20 lines of at most 1000 characters.
+/// Input quoted in a message can be arbitrarily long (a 1 MB date).
+fn one_screen(message: &str) -> String {
+    const WIDTH: usize = 1000;
+    const LINES: usize = 20;
+    let mut out: Vec<String> = message
+        .lines()
+        .take(LINES)
+        .map(|l| {
+            let n = l.chars().count();
+            if n > WIDTH {
+                let kept: String = l.chars().take(WIDTH).collect();
+                format!("{kept}… ({} more characters)", n - WIDTH)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let total = message.lines().count();
+    if total > LINES {
+        out.push(format!("… ({} more lines)", total - LINES));
+    }
+    out.join("\n")
+}
+
 /// Reads an RFC 3339 time from an environment variable, if set.
 fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
     match std::env::var(var) {
@@ -211,6 +237,17 @@ pub fn parse_as_of(flag: &str, text: &str) -> Result<NaiveDate, CliError> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn errors_are_cut_to_one_screen() {
+        let long = format!("bad date `{}`", "2".repeat(1_000_000));
+        let cut = one_screen(&long);
+        assert!(cut.len() < 1100, "{}", cut.len());
+        assert!(cut.ends_with("… (999011 more characters)"), "{cut}");
+        let many = "x\n".repeat(100);
+        assert_eq!(one_screen(&many).lines().count(), 21);
+        assert_eq!(one_screen("short"), "short");
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -71,18 +71,18 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
             let cp = load_checkpoint(&a.checkpoint)?;
             let chain = fusion::store::load(&path, fusion::store::available_threads())?;
             let tree = tree_of(&chain)?;
-            let record = usize::try_from(a.seq)
+            let index = usize::try_from(a.seq)
                 .ok()
                 .and_then(|s| s.checked_sub(1))
-                .and_then(|i| chain.records.get(i))
-                .ok_or_else(|| {
-                    CliError::usage(format!(
-                        "no record with seq {}: the ledger has {} records",
-                        a.seq,
-                        chain.len()
-                    ))
-                })?;
-            let b = InclusionBundle::build(&tree, record, &cp).map_err(|e| {
+                .unwrap_or(usize::MAX);
+            let record = fusion::store::record_at(&path, &chain, index)?.ok_or_else(|| {
+                CliError::usage(format!(
+                    "no record with seq {}: the ledger has {} records",
+                    a.seq,
+                    chain.len()
+                ))
+            })?;
+            let b = InclusionBundle::build(&tree, &record, &cp).map_err(|e| {
                 with_context(
                     proof_error(e),
                     &format!("checkpoint `{}`", a.checkpoint.display()),

@@ -6,9 +6,12 @@ use super::{CliError, Context};
 
 /// Recover from an interrupted append.
 ///
-/// Rolls back a batch whose append was cut short (the `.journal` file next to
-/// the ledger says where it started), or removes an incomplete final line.
-/// Never removes a complete record; refuses a ledger that was tampered with.
+/// Rolls back a batch whose append was cut short: the `.journal` file next to
+/// the ledger says where it started, and is trusted only if the ledger up to
+/// there verifies and ends at the head it names. Without a journal, removes
+/// an incomplete final line (or adds the newline a complete last record
+/// lacks). Never removes a complete record before the interrupted batch;
+/// changes nothing in a ledger that was tampered with (exit 4).
 #[derive(Debug, clap::Args)]
 pub struct RepairArgs {}
 

@@ -25,7 +25,9 @@ pub struct VerifyArgs {
     /// The log's public key: check the checkpoint's signature.
     #[arg(long, value_name = "PUB", requires = "checkpoint")]
     pub key: Option<PathBuf>,
-    /// The origin the checkpoint must name.
+    /// The origin the checkpoint must name. Default: the one `fusion
+    /// checkpoint` gives this ledger (`fusion/<file name without extension>`);
+    /// pass it when the ledger file was renamed.
     #[arg(long, value_name = "ORIGIN", requires = "checkpoint")]
     pub origin: Option<String>,
 }
@@ -39,7 +41,12 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
             &chain,
             cp,
             args.key.as_deref(),
-            args.origin.as_deref(),
+            Some(
+                args.origin
+                    .clone()
+                    .unwrap_or_else(|| fusion::checkpoint::default_origin(&path))
+                    .as_str(),
+            ),
         )?),
         None => None,
     };
@@ -68,8 +75,14 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     if let Some(line) = checkpoint {
         ctx.out.line(line)?;
     }
-    for line in snapshots {
+    let skipped = snapshots.iter().filter(|l| l.contains(": skipped")).count();
+    for line in snapshots.iter().filter(|l| !l.contains(": skipped")) {
         ctx.out.line(line)?;
+    }
+    if skipped > 0 {
+        ctx.out.line(format!(
+            "snapshots: {skipped} made from another ledger, skipped"
+        ))?;
     }
     Ok(())
 }

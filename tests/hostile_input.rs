@@ -1,0 +1,101 @@
+//! Hostile input to the record parser and the event validator: no panic, no
+//! hang, no runaway allocation; always a clear refusal.
+
+use proptest::prelude::*;
+
+fn refuse_event(text: &str) -> String {
+    match fusion::event::parse_batch(text) {
+        Ok(events) if events.is_empty() => "empty".into(),
+        Ok(_) => "accepted".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    let deep = "[".repeat(1_000_000);
+    assert!(
+        refuse_event(&deep).contains("recursion limit"),
+        "{}",
+        refuse_event(&deep)
+    );
+    let deep_event = format!(
+        r#"{{"type":"milestone","date":"2016","summary":"x","sources":[{{"doc":"d"}}],"note":{}{}}}"#,
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    assert!(refuse_event(&deep_event).contains("recursion limit"));
+    let line = format!("{}\n", "{\"v\":".repeat(100_000));
+    assert!(fusion::chain::verify(line.as_bytes(), 2).is_err());
+}
+
+#[test]
+fn a_ten_megabyte_line_is_parsed_once_and_refused_or_accepted_cleanly() {
+    let huge = "é".repeat(5 * 1024 * 1024);
+    let event = format!(
+        r#"{{"type":"milestone","date":"2016","summary":"{huge}","sources":[{{"doc":"d"}}]}}"#
+    );
+    assert_eq!(refuse_event(&event), "accepted", "a long string is legal");
+    let line = format!("{}\n", "x".repeat(10 * 1024 * 1024));
+    let err = fusion::chain::verify(line.as_bytes(), 2).expect_err("not a record");
+    assert!(
+        err.to_string()
+            .starts_with("line 1 (seq 1): not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn types_that_json_allows_but_the_vocabulary_does_not() {
+    let base = r#"{"type":"figures","date":"2016","org":"a","values":{"members":VALUE},"sources":[{"doc":"d"}]}"#;
+    for bad in [
+        "-1",
+        "1.0",
+        "1e3",
+        "9007199254740992",
+        "\"12\"",
+        "null",
+        "true",
+    ] {
+        let text = base.replace("VALUE", bad);
+        let msg = refuse_event(&text);
+        assert!(msg.starts_with("event 1 (line 1):"), "{bad}: {msg}");
+    }
+    let dup = r#"{"type":"dissolved","type":"dissolved","date":"2016","org":"a","sources":[{"doc":"d"}]}"#;
+    assert!(
+        refuse_event(dup).contains("duplicate member `type`"),
+        "{}",
+        refuse_event(dup)
+    );
+    let nul = "{\"type\":\"dissolved\",\"date\":\"2016\",\"org\":\"a\\u0000\",\"sources\":[{\"doc\":\"d\"}]}";
+    assert!(refuse_event(nul).contains("`org`"), "{}", refuse_event(nul));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics_the_event_parser(text in any::<String>()) {
+        let _ = fusion::event::parse_batch(&text);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_chain_verifier(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = fusion::chain::verify(&bytes, 2);
+    }
+
+    #[test]
+    fn json_shaped_noise_never_panics_the_validator(
+        ty in prop::sample::select(fusion::event::TYPE_NAMES.to_vec()),
+        date in "[0-9X]{4}(-[0-9]{2}){0,2}[~?%]?",
+        id in "[a-z0-9 ._:/-]{0,12}",
+        n in any::<i64>(),
+    ) {
+        let text = format!(
+            r#"{{"type":"{ty}","date":"{date}","org":"{id}","id":"{id}","name":"{id}","kind":"k","values":{{"m":{n}}},"sources":[{{"doc":"d"}}]}}"#
+        );
+        if let Ok(events) = fusion::event::parse_batch(&text) {
+            let _ = fusion::fold::validate(&[], &events, 1);
+        }
+    }
+}
