@@ -228,6 +228,7 @@ pub fn verify(bytes: &[u8], threads: usize) -> Result<Chain, ChainError> {
         threads,
         BLOCK,
         |event| event,
+        &|_| {},
         |head, event, _, _| {
             records.push(Record {
                 seq: head.seq,
@@ -260,13 +261,28 @@ pub fn verify(bytes: &[u8], threads: usize) -> Result<Chain, ChainError> {
 /// otherwise the first record whose event is not in the vocabulary.
 /// `threads` is how many threads may parse and hash (1 = sequential).
 pub fn verify_ledger(reader: impl Read, threads: usize) -> Result<Ledger, LedgerError> {
-    verify_ledger_in_blocks(reader, threads, BLOCK)
+    verify_ledger_in_blocks(reader, threads, BLOCK, &|_| {})
+}
+
+/// [`verify_ledger`], reporting progress: after each block of whole lines
+/// has been verified, `progress` is called with the number of bytes verified
+/// so far (counted from the start of `reader`). The totals strictly increase
+/// and, for a ledger that verifies, the last one is its length. Called on
+/// the calling thread; it does no work of the load's own, so a no-op costs
+/// nothing.
+pub fn verify_ledger_with_progress(
+    reader: impl Read,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<Ledger, LedgerError> {
+    verify_ledger_in_blocks(reader, threads, BLOCK, progress)
 }
 
 fn verify_ledger_in_blocks(
     reader: impl Read,
     threads: usize,
     block: usize,
+    progress: &dyn Fn(u64),
 ) -> Result<Ledger, LedgerError> {
     let mut ledger = Ledger::default();
     let mut first_bad: Option<LedgerError> = None;
@@ -275,6 +291,7 @@ fn verify_ledger_in_blocks(
         threads,
         block,
         |event| Event::from_json(&event).map_err(RecordError::Event),
+        progress,
         |head, event, line, offset| {
             ledger.offsets.push(offset);
             match event {
@@ -329,12 +346,14 @@ const BLOCK: usize = 8 << 20;
 /// whole lines, parses and hashes them in parallel (`keep` turns each event
 /// value into what the caller keeps), then checks seq, links and `recorded`
 /// in order and hands each record to `sink` with its line and offset.
+/// After each block, `progress` gets the bytes verified so far.
 /// Returns the number of bytes verified.
 fn scan<R: Read, T: Send>(
     mut reader: R,
     threads: usize,
     block: usize,
     keep: impl Fn(Value) -> T + Sync,
+    progress: &dyn Fn(u64),
     mut sink: impl FnMut(Head, T, usize, u64),
 ) -> Result<u64, Scan> {
     let threads = threads.max(1);
@@ -401,6 +420,7 @@ fn scan<R: Read, T: Send>(
         }
         offset += done as u64;
         buf.drain(..done);
+        progress(offset);
     }
     if !buf.is_empty() {
         let line = line + 1;
@@ -662,7 +682,7 @@ mod tests {
     /// `verify_ledger` in blocks of `block` bytes, with `verify` plus a
     /// typed parse of every event as the reference.
     fn both_agree(bytes: &[u8], block: usize) {
-        let lean = verify_ledger_in_blocks(bytes, 2, block);
+        let lean = verify_ledger_in_blocks(bytes, 2, block, &|_| {});
         match verify(bytes, 1) {
             Err(e) => match lean {
                 Err(LedgerError::Chain(l)) => assert_eq!(l, e),
@@ -731,6 +751,52 @@ mod tests {
                 both_agree(bytes, block);
             }
         }
+    }
+
+    #[test]
+    fn progress_reports_increasing_byte_totals_that_end_at_the_ledger_length() {
+        // Given a ledger of 2000 records read in blocks of 4 KiB
+        let bytes = ledger(2000);
+        for threads in [1, 2] {
+            let seen = std::cell::RefCell::new(Vec::new());
+            // When it is verified with a progress callback
+            let ledger = verify_ledger_in_blocks(bytes.as_slice(), threads, 4096, &|done| {
+                seen.borrow_mut().push(done);
+            })
+            .expect("verifies");
+            // Then the callback saw many strictly increasing totals, each at
+            // a line boundary, the last being the whole file
+            let seen = seen.into_inner();
+            assert!(seen.len() > 10, "{} calls", seen.len());
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+            assert!(seen.iter().all(|&d| bytes[d as usize - 1] == b'\n'));
+            assert_eq!(seen.last().copied(), Some(bytes.len() as u64));
+            assert_eq!(ledger.bytes, bytes.len() as u64);
+        }
+        // And the public entry point reports the whole length too
+        let last = std::cell::Cell::new(0);
+        let ledger = verify_ledger_with_progress(bytes.as_slice(), 2, &|done| last.set(done))
+            .expect("verifies");
+        assert_eq!(last.get(), bytes.len() as u64);
+        assert_eq!(ledger.len(), 2000);
+    }
+
+    #[test]
+    fn progress_stops_short_of_a_torn_tail() {
+        // Given a ledger whose last line is cut
+        let bytes = ledger(300);
+        let cut = &bytes[..bytes.len() - 5];
+        let last = std::cell::Cell::new(0);
+        // When it is verified, then the error is a torn tail and progress
+        // never counted the torn bytes
+        let result = verify_ledger_in_blocks(cut, 1, 1024, &|done| last.set(done));
+        assert!(matches!(
+            result,
+            Err(LedgerError::Chain(ChainError::Torn { .. }))
+        ));
+        assert!(last.get() > 0);
+        assert!(last.get() < cut.len() as u64);
+        assert_eq!(cut[last.get() as usize - 1], b'\n');
     }
 
     #[test]

@@ -356,13 +356,22 @@ impl Event {
             )));
         }
         // Deserialising from a borrowed `Value` copies only the strings the
-        // typed event keeps.
-        let event = Event::deserialize(value)
-            .map_err(|e| ShapeError::Field(strip_serde_position(&e.to_string())))?;
+        // typed event keeps. Only when something is wrong is the input
+        // walked again ([`diagnose`]) to name the field and say why in
+        // words: the happy path pays nothing for good messages.
+        let event = match Event::deserialize(value) {
+            Ok(event) => event,
+            Err(e) => {
+                return Err(diagnose(value, "").map_or_else(
+                    || ShapeError::Field(strip_serde_position(&e.to_string())),
+                    |p| p.error,
+                ));
+            }
+        };
         if let Some(path) = unknown_field(value, &event, "") {
-            return Err(ShapeError::Rule {
-                field: path,
-                rule: "unknown field for this event type".into(),
+            return Err(match diagnose(value, "") {
+                Some(p) if p.path == path => p.error,
+                _ => unknown_member(path),
             });
         }
         event.check_shape()?;
@@ -513,7 +522,7 @@ impl Event {
                     return Err(rule("values", "must hold at least one figure".into()));
                 }
                 for (k, v) in values {
-                    text("values", k)?;
+                    non_empty(k).map_err(|_| rule("values", empty_key(k, "figure")))?;
                     if *v > MAX_SAFE_INTEGER {
                         return Err(rule(
                             &format!("values.{k}"),
@@ -798,6 +807,12 @@ fn non_empty(s: &str) -> Result<(), String> {
     }
 }
 
+/// The rule for an empty or blank key in `attrs` or `values`.
+fn empty_key(key: &str, what: &str) -> String {
+    let quoted = serde_json::to_string(key).unwrap_or_default();
+    format!("a key is empty or blank (`{quoted}`); give every {what} a name")
+}
+
 fn check_spec(
     spec: &OrgSpec,
     prefix: &str,
@@ -807,7 +822,7 @@ fn check_spec(
     non_empty(&spec.name).map_err(|r| rule(&format!("{prefix}name"), r))?;
     non_empty(&spec.kind).map_err(|r| rule(&format!("{prefix}kind"), r))?;
     for (k, v) in &spec.attrs {
-        non_empty(k).map_err(|r| rule(&format!("{prefix}attrs"), r))?;
+        non_empty(k).map_err(|_| rule(&format!("{prefix}attrs"), empty_key(k, "attribute")))?;
         non_empty(v).map_err(|r| rule(&format!("{prefix}attrs.{k}"), r))?;
     }
     Ok(())
@@ -885,32 +900,232 @@ fn strip_serde_position(msg: &str) -> String {
     }
 }
 
-/// The members an event of this type may carry besides the common ones
-/// (`type`, `date`, `sources`, `note`, `fulfils`), and among them those
-/// serialised only when non-empty (`skip_serializing_if`).
-fn body_members(body: &Body) -> (&'static [&'static str], &'static [&'static str]) {
-    match body {
-        Body::Created { .. } => (&["id", "name", "kind", "attrs"], &["attrs"]),
-        Body::Transformed { .. } => (&["mode", "from", "to", "new"], &["new"]),
-        Body::Renamed { .. } => (&["org", "name"], &[]),
-        Body::Dissolved { .. } => (&["org"], &[]),
-        Body::AttributeSet { .. } => (&["org", "key", "value"], &[]),
-        Body::LabelGranted { .. } => (&["label", "holder", "by"], &["by"]),
-        Body::LabelWithdrawn { .. } => (&["label", "holder"], &[]),
-        Body::Candidacy { .. } => (&["label", "candidate", "status"], &[]),
-        Body::ProgramLaunched { .. } => (&["program", "name", "owner", "kind"], &["kind"]),
-        Body::ProgramEnded { .. } => (&["program"], &[]),
-        Body::SiteOpened { .. } | Body::SiteClosed { .. } => (&["org", "site"], &[]),
-        Body::Joined { .. } | Body::Left { .. } => (&["org", "member", "relation"], &[]),
-        Body::RoleStarted { .. } | Body::RoleEnded { .. } => (&["org", "person", "role"], &[]),
-        Body::Figures { .. } => (&["org", "values"], &[]),
-        Body::Milestone { .. } => (&["orgs", "summary"], &[]),
-        Body::Planned { .. } => (&["planned"], &[]),
-        Body::Correction { .. } => (
-            &["target", "mode", "replacement", "reason"],
-            &["replacement"],
-        ),
+/// What JSON a member holds, for the messages of [`diagnose`].
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// An identifier string.
+    Id,
+    /// Any string.
+    Text,
+    /// An EDTF date string.
+    Date,
+    /// A record hash string.
+    Hash,
+    /// One of these strings; the first names what they are.
+    OneOf(&'static str, &'static [&'static str]),
+    /// A string, or `null`.
+    TextOrNull,
+    /// An array of identifier strings.
+    Ids,
+    /// An object of strings.
+    Attrs,
+    /// An object of non-negative integers.
+    Figures,
+    /// An array of source objects.
+    Sources,
+    /// An array of new organisation objects.
+    NewOrgs,
+    /// `{"org": id}` or `{"name": name}`.
+    Party,
+    /// A nested event object.
+    Event,
+}
+
+/// Whether a member may be left out, and what `null` means there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// Must be present, not `null`.
+    Required,
+    /// May be left out; `null` is refused, an empty list is kept.
+    Defaulted,
+    /// May be left out; `null`, `{}` and `[]` are refused because the event
+    /// would not serialise back the same (`skip_serializing_if`).
+    Skipped,
+    /// May be left out or `null` (`attribute_set`'s `value`: remove).
+    Nullable,
+}
+
+/// One member of an event, a source or a new organisation.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    name: &'static str,
+    expect: Expect,
+    presence: Presence,
+}
+
+const fn req(name: &'static str, expect: Expect) -> Member {
+    Member {
+        name,
+        expect,
+        presence: Presence::Required,
     }
+}
+
+const fn opt(name: &'static str, expect: Expect) -> Member {
+    Member {
+        name,
+        expect,
+        presence: Presence::Skipped,
+    }
+}
+
+const CHANGE_MODES: Expect = Expect::OneOf(
+    "a change mode",
+    &[
+        "fusion",
+        "absorption",
+        "split",
+        "spin_off",
+        "reestablishment",
+        "id_change",
+    ],
+);
+const RELATIONS: Expect = Expect::OneOf("a relation", &["member", "partner"]);
+const STATUSES: Expect = Expect::OneOf("a candidacy status", &["filed", "refused", "withdrawn"]);
+const CORRECTION_MODES: Expect = Expect::OneOf("a correction mode", &["retract", "supersede"]);
+
+/// The members every event has.
+const COMMON_MEMBERS: &[Member] = &[
+    req("type", Expect::Text),
+    req("date", Expect::Date),
+    req("sources", Expect::Sources),
+    opt("note", Expect::Text),
+    opt("fulfils", Expect::Hash),
+];
+
+/// The members of a source citation.
+const SOURCE_MEMBERS: &[Member] = &[
+    req("doc", Expect::Text),
+    opt("quote", Expect::Text),
+    opt("url", Expect::Text),
+];
+
+/// The members of a new organisation (`created`, `transformed.new[i]`).
+const ORG_MEMBERS: &[Member] = &[
+    req("id", Expect::Id),
+    req("name", Expect::Text),
+    req("kind", Expect::Text),
+    opt("attrs", Expect::Attrs),
+];
+
+/// The members an event of this type carries besides [`COMMON_MEMBERS`],
+/// with the JSON each holds; `None` for an unknown type.
+fn body_spec(type_name: &str) -> Option<&'static [Member]> {
+    const ORG_SITE: &[Member] = &[req("org", Expect::Id), req("site", Expect::Text)];
+    const ORG_PARTY: &[Member] = &[
+        req("org", Expect::Id),
+        req("member", Expect::Party),
+        req("relation", RELATIONS),
+    ];
+    const ORG_ROLE: &[Member] = &[
+        req("org", Expect::Id),
+        req("person", Expect::Text),
+        req("role", Expect::Text),
+    ];
+    Some(match type_name {
+        "created" => ORG_MEMBERS,
+        "transformed" => {
+            const M: &[Member] = &[
+                req("mode", CHANGE_MODES),
+                req("from", Expect::Ids),
+                req("to", Expect::Ids),
+                opt("new", Expect::NewOrgs),
+            ];
+            M
+        }
+        "renamed" => {
+            const M: &[Member] = &[req("org", Expect::Id), req("name", Expect::Text)];
+            M
+        }
+        "dissolved" => {
+            const M: &[Member] = &[req("org", Expect::Id)];
+            M
+        }
+        "attribute_set" => {
+            const M: &[Member] = &[
+                req("org", Expect::Id),
+                req("key", Expect::Text),
+                Member {
+                    name: "value",
+                    expect: Expect::TextOrNull,
+                    presence: Presence::Nullable,
+                },
+            ];
+            M
+        }
+        "label_granted" => {
+            const M: &[Member] = &[
+                req("label", Expect::Text),
+                req("holder", Expect::Id),
+                opt("by", Expect::Text),
+            ];
+            M
+        }
+        "label_withdrawn" => {
+            const M: &[Member] = &[req("label", Expect::Text), req("holder", Expect::Id)];
+            M
+        }
+        "candidacy" => {
+            const M: &[Member] = &[
+                req("label", Expect::Text),
+                req("candidate", Expect::Id),
+                req("status", STATUSES),
+            ];
+            M
+        }
+        "program_launched" => {
+            const M: &[Member] = &[
+                req("program", Expect::Id),
+                req("name", Expect::Text),
+                req("owner", Expect::Id),
+                opt("kind", Expect::Text),
+            ];
+            M
+        }
+        "program_ended" => {
+            const M: &[Member] = &[req("program", Expect::Id)];
+            M
+        }
+        "site_opened" | "site_closed" => ORG_SITE,
+        "joined" | "left" => ORG_PARTY,
+        "role_started" | "role_ended" => ORG_ROLE,
+        "figures" => {
+            const M: &[Member] = &[req("org", Expect::Id), req("values", Expect::Figures)];
+            M
+        }
+        "milestone" => {
+            const M: &[Member] = &[
+                Member {
+                    name: "orgs",
+                    expect: Expect::Ids,
+                    presence: Presence::Defaulted,
+                },
+                req("summary", Expect::Text),
+            ];
+            M
+        }
+        "planned" => {
+            const M: &[Member] = &[req("planned", Expect::Event)];
+            M
+        }
+        "correction" => {
+            const M: &[Member] = &[
+                req("target", Expect::Hash),
+                req("mode", CORRECTION_MODES),
+                opt("replacement", Expect::Event),
+                req("reason", Expect::Text),
+            ];
+            M
+        }
+        _ => return None,
+    })
+}
+
+fn find_member(spec: &[&[Member]], key: &str) -> Option<Member> {
+    spec.iter()
+        .flat_map(|members| members.iter())
+        .find(|m| m.name == key)
+        .copied()
 }
 
 /// Whether a member of a successfully typed event is left out when the
@@ -939,30 +1154,23 @@ fn join_path(path: &str, key: &str) -> String {
 /// Depth first, in the input's member order — the same answer as comparing
 /// `input` with `event` serialised back, without serialising.
 fn unknown_field(input: &Value, event: &Event, path: &str) -> Option<String> {
-    const COMMON: [&str; 3] = ["type", "date", "sources"];
-    const COMMON_SKIPPED: [&str; 2] = ["note", "fulfils"];
     let Value::Object(members) = input else {
         return None;
     };
-    let (own, own_skipped) = body_members(&event.body);
+    let own = body_spec(event.type_name()).unwrap_or_default();
     for (k, v) in members {
         let key = k.as_str();
-        let skippable = COMMON_SKIPPED.contains(&key) || own_skipped.contains(&key);
-        if !(skippable || COMMON.contains(&key) || own.contains(&key))
-            || (skippable && skipped_when_serialised(v))
-        {
+        let Some(member) = find_member(&[COMMON_MEMBERS, own], key) else {
+            return Some(join_path(path, key));
+        };
+        if member.presence == Presence::Skipped && skipped_when_serialised(v) {
             return Some(join_path(path, key));
         }
         let found = match (key, &event.body) {
-            ("sources", _) => {
-                unknown_in_list(v, &join_path(path, key), &["doc"], &["quote", "url"])
+            ("sources", _) => unknown_in_list(v, &join_path(path, key), SOURCE_MEMBERS),
+            ("new", Body::Transformed { .. }) => {
+                unknown_in_list(v, &join_path(path, key), ORG_MEMBERS)
             }
-            ("new", Body::Transformed { .. }) => unknown_in_list(
-                v,
-                &join_path(path, key),
-                &["id", "name", "kind"],
-                &["attrs"],
-            ),
             ("planned", Body::Planned { planned }) => {
                 unknown_field(v, planned, &join_path(path, key))
             }
@@ -983,8 +1191,8 @@ fn unknown_field(input: &Value, event: &Event, path: &str) -> Option<String> {
 }
 
 /// [`unknown_field`] for a list of flat objects (sources, new
-/// organisations) with members `kept` and `skippable`.
-fn unknown_in_list(list: &Value, path: &str, kept: &[&str], skippable: &[&str]) -> Option<String> {
+/// organisations) with these members.
+fn unknown_in_list(list: &Value, path: &str, spec: &[Member]) -> Option<String> {
     let Value::Array(items) = list else {
         return None;
     };
@@ -993,15 +1201,315 @@ fn unknown_in_list(list: &Value, path: &str, kept: &[&str], skippable: &[&str]) 
             return None;
         };
         members.iter().find_map(|(k, v)| {
-            let key = k.as_str();
-            let skip = skippable.contains(&key);
-            if (!skip && !kept.contains(&key)) || (skip && skipped_when_serialised(v)) {
-                Some(format!("{path}[{i}].{key}"))
-            } else {
-                None
-            }
+            let unknown = match find_member(&[spec], k) {
+                None => true,
+                Some(m) => m.presence == Presence::Skipped && skipped_when_serialised(v),
+            };
+            unknown.then(|| format!("{path}[{i}].{k}"))
         })
     })
+}
+
+/// The first thing wrong with an event's JSON, found by walking it against
+/// the member tables: its path and the error that names it.
+#[derive(Debug)]
+struct Problem {
+    /// JSON path of the offending member, e.g. `planned.date`.
+    path: String,
+    /// What to report.
+    error: ShapeError,
+}
+
+fn unknown_member(path: String) -> ShapeError {
+    ShapeError::Rule {
+        field: path,
+        rule: "unknown field for this event type".into(),
+    }
+}
+
+/// Walks an event's JSON against the member tables and returns the first
+/// problem, depth first in member order (missing members after the
+/// present ones): an unknown member, `null` or an empty collection where
+/// an optional member belongs, a value of the wrong JSON type, a date that
+/// is not EDTF, a string outside an enumeration, a missing member. Run only
+/// when parsing failed, to say in words what serde says in Rust terms.
+fn diagnose(event: &Value, path: &str) -> Option<Problem> {
+    let Value::Object(members) = event else {
+        return Some(type_problem(path, Expect::Event, event));
+    };
+    let type_path = join_path(path, "type");
+    let all_types = || format!("`{}`", TYPE_NAMES.join("`, `"));
+    let own = match members.get("type") {
+        None => {
+            return Some(Problem {
+                error: ShapeError::Field(format!(
+                    "field `{type_path}` is missing; every event has one of {}",
+                    all_types()
+                )),
+                path: type_path,
+            });
+        }
+        Some(Value::String(t)) => match body_spec(t) {
+            Some(own) => own,
+            None => {
+                return Some(Problem {
+                    error: ShapeError::Field(format!(
+                        "field `{type_path}`: `{}` is not an event type; use one of {}",
+                        clip(t),
+                        all_types()
+                    )),
+                    path: type_path,
+                });
+            }
+        },
+        Some(other) => {
+            return Some(Problem {
+                error: ShapeError::Field(format!(
+                    "field `{type_path}`: expected an event type string like \"created\", found {}",
+                    found(other)
+                )),
+                path: type_path,
+            });
+        }
+    };
+    let what = format!(
+        "a `{}` event",
+        members.get("type").and_then(Value::as_str).unwrap_or("")
+    );
+    diagnose_members(members, &[COMMON_MEMBERS, own], path, &what)
+}
+
+/// [`diagnose`] for the members of one object described by `spec`;
+/// `what` names the object in the message for a missing member.
+fn diagnose_members(
+    members: &serde_json::Map<String, Value>,
+    spec: &[&[Member]],
+    path: &str,
+    what: &str,
+) -> Option<Problem> {
+    for (k, v) in members {
+        let p = join_path(path, k);
+        let Some(member) = find_member(spec, k) else {
+            return Some(Problem {
+                error: unknown_member(p.clone()),
+                path: p,
+            });
+        };
+        if member.name == "type" {
+            continue; // an event's type: checked by `diagnose`
+        }
+        let optional_empty = |how: &str| Problem {
+            error: ShapeError::Field(format!(
+                "field `{p}` is {how}; omit an optional field instead of writing it empty"
+            )),
+            path: p.clone(),
+        };
+        match (member.presence, v) {
+            (Presence::Nullable, Value::Null) => continue,
+            (Presence::Defaulted | Presence::Skipped, Value::Null) => {
+                return Some(Problem {
+                    error: ShapeError::Field(format!(
+                        "field `{p}` is null; omit an optional field instead of writing null"
+                    )),
+                    path: p,
+                });
+            }
+            (Presence::Skipped, Value::Object(m)) if m.is_empty() => {
+                return Some(optional_empty("an empty object"));
+            }
+            (Presence::Skipped, Value::Array(a)) if a.is_empty() => {
+                return Some(optional_empty("an empty array"));
+            }
+            _ => {}
+        }
+        if let Some(problem) = diagnose_value(member.expect, v, &p) {
+            return Some(problem);
+        }
+    }
+    let missing: Vec<&str> = spec
+        .iter()
+        .flat_map(|members| members.iter())
+        .filter(|m| m.presence == Presence::Required)
+        .map(|m| m.name)
+        .collect();
+    let absent = missing.iter().find(|name| !members.contains_key(**name))?;
+    let p = join_path(path, absent);
+    Some(Problem {
+        error: ShapeError::Field(format!(
+            "field `{p}` is missing; {what} needs `{}`",
+            missing.join("`, `")
+        )),
+        path: p,
+    })
+}
+
+/// [`diagnose`] for one member's value at `path`.
+fn diagnose_value(expect: Expect, v: &Value, path: &str) -> Option<Problem> {
+    let field = |message: String| {
+        Some(Problem {
+            path: path.to_owned(),
+            error: ShapeError::Field(message),
+        })
+    };
+    match (expect, v) {
+        (Expect::Id | Expect::Text | Expect::Hash, Value::String(_))
+        | (Expect::TextOrNull, Value::String(_) | Value::Null) => None,
+        (Expect::Date, Value::String(s)) => match Date::parse(s) {
+            Ok(_) => None,
+            Err(e) => field(format!(
+                "field `{path}`: {e}; write an EDTF date such as \"2015\", \"2015-05\", \"2015-05-12\" or \"2015-05~\""
+            )),
+        },
+        (Expect::OneOf(what, names), Value::String(s)) => {
+            if names.contains(&s.as_str()) {
+                None
+            } else {
+                field(format!(
+                    "field `{path}`: `{}` is not {what}; use one of `{}`",
+                    clip(s),
+                    names.join("`, `")
+                ))
+            }
+        }
+        (Expect::Ids, Value::Array(items)) => {
+            items.iter().enumerate().find_map(|(i, item)| {
+                diagnose_value(Expect::Id, item, &format!("{path}[{i}]"))
+            })
+        }
+        (Expect::Attrs, Value::Object(m)) => m.iter().find_map(|(k, item)| {
+            let p = join_path(path, k);
+            match item {
+                Value::String(_) => None,
+                Value::Null => Some(Problem {
+                    error: ShapeError::Field(format!(
+                        "field `{p}`: expected a string, found null; omit the attribute instead of writing null"
+                    )),
+                    path: p,
+                }),
+                _ => diagnose_value(Expect::Text, item, &p),
+            }
+        }),
+        (Expect::Figures, Value::Object(m)) => m.iter().find_map(|(k, item)| {
+            let p = join_path(path, k);
+            item.as_u64().is_none().then(|| Problem {
+                error: ShapeError::Field(format!(
+                    "field `{p}`: expected a non-negative integer (figures are counts), found {}",
+                    found(item)
+                )),
+                path: p,
+            })
+        }),
+        (Expect::Sources, Value::Array(items)) => {
+            items.iter().enumerate().find_map(|(i, item)| {
+                let p = format!("{path}[{i}]");
+                match item {
+                    Value::Object(m) => diagnose_members(m, &[SOURCE_MEMBERS], &p, "a source"),
+                    _ => Some(type_problem(&p, Expect::Sources, item)),
+                }
+            })
+        }
+        (Expect::NewOrgs, Value::Array(items)) => {
+            items.iter().enumerate().find_map(|(i, item)| {
+                let p = format!("{path}[{i}]");
+                match item {
+                    Value::Object(m) => {
+                        diagnose_members(m, &[ORG_MEMBERS], &p, "a new organisation")
+                    }
+                    _ => Some(type_problem(&p, Expect::NewOrgs, item)),
+                }
+            })
+        }
+        (Expect::Party, Value::Object(m)) if m.len() == 1 => {
+            let (k, item) = m.iter().next()?;
+            match k.as_str() {
+                "org" => diagnose_value(Expect::Id, item, &join_path(path, k)),
+                "name" => diagnose_value(Expect::Text, item, &join_path(path, k)),
+                _ => Some(type_problem(path, expect, v)),
+            }
+        }
+        (Expect::Event, Value::Object(_)) => diagnose(v, path),
+        _ => Some(type_problem(path, expect, v)),
+    }
+}
+
+/// "field `p`: expected …, found …", with a hint for a number or boolean
+/// written where a string belongs.
+fn type_problem(path: &str, expect: Expect, v: &Value) -> Problem {
+    let expected = match expect {
+        Expect::Id => "an identifier string like \"clustr\"",
+        Expect::Text => "a string",
+        Expect::Date => "an EDTF date string like \"2015-05\"",
+        Expect::Hash => "a record hash string (64 lowercase hex digits)",
+        Expect::OneOf(what, _) => what,
+        Expect::TextOrNull => "a string, or null to remove the attribute",
+        Expect::Ids => "an array of identifier strings like [\"edit\", \"grilog\"]",
+        Expect::Attrs => "an object of strings like {\"seat\": \"Lyon\"}",
+        Expect::Figures => "an object of non-negative integers like {\"members\": 120}",
+        // At `sources`, or at `sources[i]` when the array holds something else.
+        Expect::Sources => "a source object like {\"doc\": \"…\", \"quote\": \"…\"}",
+        Expect::NewOrgs => {
+            "an organisation object like {\"id\": \"…\", \"name\": \"…\", \"kind\": \"…\"}"
+        }
+        Expect::Party => {
+            "{\"org\": \"<id>\"} for an organisation of the ledger or {\"name\": \"<name>\"} for anyone else"
+        }
+        Expect::Event => "an event object",
+    };
+    let expected = match (expect, v) {
+        (Expect::Sources, Value::Array(_)) | (Expect::NewOrgs, Value::Array(_)) => {
+            expected.to_owned()
+        }
+        (Expect::Sources, _) => "an array of sources like [{\"doc\": \"…\"}]".to_owned(),
+        (Expect::NewOrgs, _) => {
+            "an array of new organisations like [{\"id\": \"…\", \"name\": \"…\", \"kind\": \"…\"}]"
+                .to_owned()
+        }
+        (Expect::OneOf(what, names), _) => {
+            format!("{what} string, one of `{}`", names.join("`, `"))
+        }
+        _ => expected.to_owned(),
+    };
+    let hint = match (expect, v) {
+        (
+            Expect::Id | Expect::Text | Expect::Date | Expect::TextOrNull,
+            Value::Number(_) | Value::Bool(_),
+        ) => format!("; write it in quotes: \"{v}\""),
+        _ => String::new(),
+    };
+    Problem {
+        path: path.to_owned(),
+        error: ShapeError::Field(format!(
+            "field `{path}`: expected {expected}, found {}{hint}",
+            found(v)
+        )),
+    }
+}
+
+/// A JSON value as a message names it: `the integer `2008``.
+fn found(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("the number `{n}`"),
+        Value::Number(n) => format!("the integer `{n}`"),
+        Value::String(s) => format!(
+            "the string `{}`",
+            serde_json::to_string(&clip(s)).unwrap_or_default()
+        ),
+        Value::Array(a) if a.is_empty() => "an empty array".into(),
+        Value::Array(a) => format!("an array of {} items", a.len()),
+        Value::Object(m) if m.is_empty() => "an empty object".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// At most 60 characters of a quoted input string.
+fn clip(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
 }
 
 /// The path of the first member of `input` that did not survive a typed
@@ -1252,6 +1760,51 @@ mod tests {
                 values.push(w);
             }
         }
+        // Type mutations: serde refuses them; the diagnosis must name them.
+        let mistype: Vec<fn(&mut Value)> = vec![
+            |v| v["date"] = json!(2008),
+            |v| v["sources"] = json!({"doc": "d"}),
+            |v| v["sources"][0]["doc"] = json!(1),
+            |v| v["note"] = json!(["x"]),
+            |v| {
+                if v.get("values").is_some() {
+                    v["values"]["members"] = json!(-1);
+                }
+            },
+            |v| {
+                if v.get("attrs").is_some() {
+                    v["attrs"]["seat"] = Value::Null;
+                }
+            },
+            |v| {
+                if let Some(p) = v.get_mut("planned") {
+                    p["date"] = json!("2017-13");
+                }
+            },
+            |v| {
+                if v.get("mode").is_some() {
+                    v["mode"] = json!("merge");
+                }
+            },
+            |v| {
+                if v.get("member").is_some() {
+                    v["member"] = json!("x");
+                }
+            },
+            |v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("sources");
+                }
+            },
+        ];
+        let mut mistyped = Vec::new();
+        for v in &base {
+            for m in &mistype {
+                let mut w = v.clone();
+                m(&mut w);
+                mistyped.push(w);
+            }
+        }
         let mut refused = 0;
         for v in &values {
             let fast = Event::deserialize(v)
@@ -1259,8 +1812,162 @@ mod tests {
                 .and_then(|e| unknown_field(v, &e, ""));
             assert_eq!(fast, round_trip_unknown(v), "{v}");
             refused += usize::from(fast.is_some());
+            // The diagnosis never refuses what serde takes, and names the
+            // same member as the round trip.
+            if Event::deserialize(v).is_ok() {
+                assert_eq!(diagnose(v, "").map(|p| p.path), fast, "{v}");
+            }
         }
         assert!(refused > base.len(), "mutations were refused: {refused}");
+        let mut named = 0;
+        for v in &mistyped {
+            if Event::deserialize(v).is_err() {
+                let p = diagnose(v, "").unwrap_or_else(|| panic!("undiagnosed: {v}"));
+                let msg = p.error.to_string();
+                assert!(msg.starts_with(&format!("field `{}`", p.path)), "{msg}");
+                assert!(!msg.contains("invalid type"), "{msg}");
+                named += 1;
+            }
+        }
+        assert!(named > base.len(), "type mutations were refused: {named}");
+    }
+
+    fn refusal(v: &Value) -> String {
+        Event::from_json(v).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn type_errors_name_the_field_in_words() {
+        // Given events with a value of the wrong JSON type, when parsed,
+        // then the message names the field's path, says what was expected
+        // and quotes what was found, in plain words.
+        let dated = json!({"type": "dissolved", "date": 2008, "org": "a", "sources": src()});
+        assert_eq!(
+            refusal(&dated),
+            "field `date`: expected an EDTF date string like \"2015-05\", found the integer `2008`; write it in quotes: \"2008\""
+        );
+        let negative = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": -1}, "sources": src()});
+        assert_eq!(
+            refusal(&negative),
+            "field `values.members`: expected a non-negative integer (figures are counts), found the integer `-1`"
+        );
+        let map_sources =
+            json!({"type": "dissolved", "date": "2008", "org": "a", "sources": {"doc": "d"}});
+        assert_eq!(
+            refusal(&map_sources),
+            "field `sources`: expected an array of sources like [{\"doc\": \"…\"}], found an object"
+        );
+        let null_attr = json!({"type": "created", "date": "2008", "id": "a", "name": "A", "kind": "k",
+                               "attrs": {"seat": null}, "sources": src()});
+        assert_eq!(
+            refusal(&null_attr),
+            "field `attrs.seat`: expected a string, found null; omit the attribute instead of writing null"
+        );
+        let plan = json!({"type": "planned", "date": "2016", "sources": src(),
+                          "planned": {"type": "dissolved", "date": "2017-13", "org": "a", "sources": src()}});
+        let msg = refusal(&plan);
+        assert!(
+            msg.starts_with("field `planned.date`: `2017-13` is not an EDTF date"),
+            "{msg}"
+        );
+        let replacement = json!({"type": "correction", "date": "2017", "sources": src(), "target": "0".repeat(64),
+            "mode": "supersede", "reason": "r", "replacement": {"type": "dissolved", "date": 2017, "org": "a", "sources": src()}});
+        assert!(
+            refusal(&replacement).starts_with("field `replacement.date`: expected an EDTF date"),
+            "{}",
+            refusal(&replacement)
+        );
+        let mode = json!({"type": "transformed", "mode": "merge", "date": "2008", "from": ["a"], "to": ["b"], "sources": src()});
+        assert_eq!(
+            refusal(&mode),
+            "field `mode`: `merge` is not a change mode; use one of `fusion`, `absorption`, `split`, `spin_off`, `reestablishment`, `id_change`"
+        );
+        let new_id = json!({"type": "transformed", "mode": "fusion", "date": "2008", "from": ["a", "b"], "to": ["c"],
+                            "new": [{"id": 7, "name": "C", "kind": "k"}], "sources": src()});
+        assert!(
+            refusal(&new_id).starts_with("field `new[0].id`: expected an identifier string"),
+            "{}",
+            refusal(&new_id)
+        );
+        let party = json!({"type": "joined", "date": "2008", "org": "a", "member": "b", "relation": "member", "sources": src()});
+        assert!(
+            refusal(&party).starts_with("field `member`: expected {\"org\": \"<id>\"}"),
+            "{}",
+            refusal(&party)
+        );
+        let missing =
+            json!({"type": "created", "date": "2008", "id": "a", "name": "A", "sources": src()});
+        assert_eq!(
+            refusal(&missing),
+            "field `kind` is missing; a `created` event needs `type`, `date`, `sources`, `id`, `name`, `kind`"
+        );
+        let typo = json!({"type": "creatd", "date": "2008", "sources": src()});
+        assert!(
+            refusal(&typo)
+                .starts_with("field `type`: `creatd` is not an event type; use one of `created`"),
+            "{}",
+            refusal(&typo)
+        );
+        // A misspelt member is named before the member it leaves missing.
+        let knid = json!({"type": "created", "date": "2008", "id": "a", "name": "A", "knid": "k", "sources": src()});
+        assert_eq!(
+            Event::from_json(&knid).expect_err("misspelt"),
+            ShapeError::Rule {
+                field: "knid".into(),
+                rule: "unknown field for this event type".into()
+            }
+        );
+    }
+
+    #[test]
+    fn null_optional_fields_are_named_as_null_not_unknown() {
+        let base = json!({"type": "label_granted", "date": "2008", "label": "L", "holder": "a", "sources": src()});
+        for (field, path) in [("note", "note"), ("fulfils", "fulfils"), ("by", "by")] {
+            let mut v = base.clone();
+            v[field] = Value::Null;
+            assert_eq!(
+                refusal(&v),
+                format!("field `{path}` is null; omit an optional field instead of writing null")
+            );
+        }
+        let mut v = base.clone();
+        v["sources"][0]["quote"] = Value::Null;
+        assert_eq!(
+            refusal(&v),
+            "field `sources[0].quote` is null; omit an optional field instead of writing null"
+        );
+        let plan = json!({"type": "planned", "date": "2016", "sources": src(),
+                          "planned": {"type": "dissolved", "date": "2017", "org": "a", "note": null, "sources": src()}});
+        assert_eq!(
+            refusal(&plan),
+            "field `planned.note` is null; omit an optional field instead of writing null"
+        );
+        let empty = json!({"type": "created", "date": "2008", "id": "a", "name": "A", "kind": "k", "attrs": {}, "sources": src()});
+        assert_eq!(
+            refusal(&empty),
+            "field `attrs` is an empty object; omit an optional field instead of writing it empty"
+        );
+        // `null` stays meaningful where it is: `attribute_set` removes.
+        let remove = json!({"type": "attribute_set", "date": "2008", "org": "a", "key": "seat", "value": null, "sources": src()});
+        assert!(Event::from_json(&remove).is_ok());
+    }
+
+    #[test]
+    fn empty_keys_in_maps_are_named_as_keys() {
+        let attrs = json!({"type": "created", "date": "2008", "id": "a", "name": "A", "kind": "k",
+                           "attrs": {"": "x"}, "sources": src()});
+        assert_eq!(
+            Event::from_json(&attrs).expect_err("empty key"),
+            ShapeError::Rule {
+                field: "attrs".into(),
+                rule: "a key is empty or blank (`\"\"`); give every attribute a name".into()
+            }
+        );
+        let values = json!({"type": "figures", "date": "2016", "org": "a", "values": {" ": 1}, "sources": src()});
+        assert_eq!(
+            refusal(&values),
+            "field `values`: a key is empty or blank (`\" \"`); give every figure a name"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::chain::{self, ChainError, Ledger, LedgerError};
-use crate::record::{Entry, Record, RecordError};
+use crate::record::{Record, RecordError};
 
 /// What went wrong with the ledger file.
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +260,17 @@ fn ledger_error(path: &Path, e: LedgerError) -> StoreError {
 /// first chain problem in ledger order, a torn tail, or the first record
 /// whose event is not in the vocabulary.
 pub fn load(path: &Path, threads: usize) -> Result<Ledger, StoreError> {
+    load_with_progress(path, threads, &|_| {})
+}
+
+/// [`load`], reporting progress: `progress` gets the bytes verified so far
+/// after each block (see [`chain::verify_ledger_with_progress`]); the last
+/// total of a ledger that loads is its length in bytes.
+pub fn load_with_progress(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<Ledger, StoreError> {
     let file = open(path)?;
     // A shared lock: readers wait while an append holds the exclusive one, so
     // they never mistake an append in progress for an interrupted one.
@@ -271,28 +282,12 @@ pub fn load(path: &Path, threads: usize) -> Result<Ledger, StoreError> {
             journal,
         });
     }
-    chain::verify_ledger(io::BufReader::with_capacity(1 << 16, file), threads)
-        .map_err(|e| ledger_error(path, e))
-}
-
-/// The typed entries of a loaded ledger. [`load`] already parsed and
-/// checked every event, so this never fails and copies nothing; it stays for
-/// callers written against the former two-step API (`load`, then
-/// `entries`). New code reads [`Ledger::entries`] directly.
-pub fn entries<'a>(_path: &Path, ledger: &'a Ledger) -> Result<Entries<'a>, StoreError> {
-    Ok(Entries(&ledger.entries))
-}
-
-/// The entries of a loaded ledger, borrowed; derefs to `[Entry]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Entries<'a>(pub &'a [Entry]);
-
-impl std::ops::Deref for Entries<'_> {
-    type Target = [Entry];
-
-    fn deref(&self) -> &[Entry] {
-        self.0
-    }
+    chain::verify_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, file),
+        threads,
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))
 }
 
 /// The record at `index` (seq − 1) of a loaded ledger as stored, read back
@@ -343,6 +338,21 @@ pub fn append<E, F>(
 where
     F: FnOnce(&Ledger, u64) -> Result<Vec<Value>, E>,
 {
+    append_with_progress(path, options, &|_| {}, prepare)
+}
+
+/// [`append`], reporting the progress of verifying the ledger before
+/// `prepare` is called: `progress` gets the bytes verified so far (see
+/// [`chain::verify_ledger_with_progress`]).
+pub fn append_with_progress<E, F>(
+    path: &Path,
+    options: &AppendOptions,
+    progress: &dyn Fn(u64),
+    prepare: F,
+) -> Result<Result<Appended, E>, StoreError>
+where
+    F: FnOnce(&Ledger, u64) -> Result<Vec<Value>, E>,
+{
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -378,9 +388,10 @@ where
             journal,
         });
     }
-    let chain = chain::verify_ledger(
+    let chain = chain::verify_ledger_with_progress(
         io::BufReader::with_capacity(1 << 16, &file),
         available_threads(),
+        progress,
     )
     .map_err(|e| ledger_error(path, e))?;
     if let Some(expected) = &options.expect_head {
@@ -693,6 +704,36 @@ mod tests {
     }
 
     #[test]
+    fn load_and_append_report_progress_up_to_the_file_size() {
+        // Given a ledger of 50 records
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        let orgs: Vec<String> = (0..50).map(|i| format!("o{i}")).collect();
+        append_all(&path, &orgs.iter().map(String::as_str).collect::<Vec<_>>());
+        let size = fs::metadata(&path).expect("metadata").len();
+        // When it is loaded with a progress callback
+        let seen = std::cell::RefCell::new(Vec::new());
+        let ledger = load_with_progress(&path, 1, &|d| seen.borrow_mut().push(d)).expect("loads");
+        // Then the totals increase and end at the file size
+        let seen = seen.into_inner();
+        assert!(!seen.is_empty());
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert_eq!(seen.last().copied(), Some(size));
+        assert_eq!(ledger.len(), 50);
+        // And an append reports the bytes it verified before preparing
+        let before_prepare = std::cell::Cell::new(0);
+        let at_prepare = std::cell::Cell::new(0);
+        append_with_progress(&path, &opts(), &|d| before_prepare.set(d), |_, _| {
+            at_prepare.set(before_prepare.get());
+            Ok::<_, ()>(vec![event("late")])
+        })
+        .expect("store ok")
+        .expect("accepted");
+        assert_eq!(at_prepare.get(), size);
+    }
+
+    #[test]
     fn a_refused_batch_leaves_the_file_byte_for_byte() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("l.jsonl");
@@ -882,7 +923,7 @@ mod tests {
             bytes
         };
         let loaded = chain::verify_ledger(&lines(&chain)[..], 2).expect("valid");
-        let all = entries(path, &loaded).expect("valid");
+        let all = &loaded.entries;
         assert_eq!(all.len(), 5000);
         let seq: Vec<u64> = all.iter().map(|e| e.seq).collect();
         assert_eq!(seq, (1..=5000).collect::<Vec<_>>());

@@ -772,12 +772,18 @@ pub fn render_json(v: &View) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PositionError {
     /// A seq beyond the head.
-    #[error("seq {seq} is beyond the ledger's head (seq {head})")]
+    #[error(
+        "seq {seq} is beyond the ledger's head (seq {head}){}",
+        beyond_head_hint(.digits.as_deref())
+    )]
     BeyondHead {
         /// The seq asked for.
         seq: u64,
         /// The head.
         head: u64,
+        /// The digits as written, when they were given bare (not as
+        /// `seq:N`): the hint says how to mean a hash prefix instead.
+        digits: Option<String>,
     },
     /// No record hash starts with the prefix.
     #[error("no record hash starts with `{prefix}`")]
@@ -797,19 +803,9 @@ pub enum PositionError {
         /// Another match.
         second: u64,
     },
-    /// All digits, a valid seq and a unique hash prefix at once.
-    #[error(
-        "`{text}` is both seq {text} and the prefix of the hash of seq {hash_seq}; write `seq:{text}` or `hash:{text}`"
-    )]
-    Ambiguous {
-        /// The text.
-        text: String,
-        /// The record whose hash it prefixes.
-        hash_seq: u64,
-    },
     /// Not a seq, a hash prefix or a time.
     #[error(
-        "`{text}` is not a ledger position; use a seq (`42`), a hash prefix of at least 4 hex digits (`3f2a9c`), an RFC 3339 time (`2016-09-01T00:00:00Z`) or a day (`2016-09-01`, its end)"
+        "`{text}` is not a ledger position; use a seq (`42`), a hash prefix of at least 4 hex digits (`3f2a9c`), an RFC 3339 time (`2016-09-01T00:00:00Z`), a day (`2016-09-01`, its end) or a month (`2016-09`, its end)"
     )]
     Syntax {
         /// The text.
@@ -818,45 +814,47 @@ pub enum PositionError {
 }
 
 /// Resolves a `--known-at` position to a seq: a seq number (`0` means
-/// nothing known), a hash prefix of at least 4 lowercase hex digits that
-/// matches one record, an RFC 3339 time (the last record recorded at or
-/// before it), or a day `YYYY-MM-DD` (its end, 23:59:59 UTC). `seq:N` and
+/// nothing known; digits are always a seq), a hash prefix of at least 4
+/// lowercase hex digits that matches one record, an RFC 3339 time (the last
+/// record recorded at or before it), or a day `YYYY-MM-DD` or a month
+/// `YYYY-MM` (its end, 23:59:59 UTC of its last day). `seq:N` and
 /// `hash:PREFIX` force a reading.
 pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionError> {
     let text = text.trim();
     let head = entries.last().map_or(0, |e| e.seq);
-    let as_seq = |digits: &str| -> Option<Result<u64, PositionError>> {
-        let seq: u64 = digits.parse().ok()?;
+    let as_seq = |digits: &str, bare: bool| -> Option<Result<u64, PositionError>> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let Ok(seq) = digits.parse::<u64>() else {
+            return Some(Err(syntax(digits)));
+        };
         Some(if seq > head {
-            Err(PositionError::BeyondHead { seq, head })
+            Err(PositionError::BeyondHead {
+                seq,
+                head,
+                digits: bare.then(|| digits.to_owned()),
+            })
         } else {
             Ok(seq)
         })
     };
     if let Some(d) = text.strip_prefix("seq:") {
-        return as_seq(d).unwrap_or_else(|| Err(syntax(text)));
+        return as_seq(d, false).unwrap_or_else(|| Err(syntax(text)));
     }
     if let Some(h) = text.strip_prefix("hash:") {
         return by_hash(entries, h).unwrap_or_else(|| Err(syntax(text)));
     }
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let seq = as_seq(text).unwrap_or_else(|| Err(syntax(text)));
-        if text.len() >= 4
-            && let Some(Ok(hash_seq)) = by_hash(entries, text)
-        {
-            return match seq {
-                Ok(_) => Err(PositionError::Ambiguous {
-                    text: text.to_owned(),
-                    hash_seq,
-                }),
-                Err(_) => Ok(hash_seq),
-            };
-        }
+    if let Some(seq) = as_seq(text, true) {
         return seq;
     }
     if let Some(r) = by_hash(entries, text) {
         return r;
     }
+    let end_of = |day: NaiveDate| {
+        day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN))
+            .and_utc()
+    };
     let time = DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
         .ok()
@@ -864,11 +862,15 @@ pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionEr
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .ok()
                 .filter(|_| text.len() == 10)
-                .and_then(|d| {
-                    d.and_time(NaiveTime::from_hms_opt(23, 59, 59)?)
-                        .and_utc()
-                        .into()
-                })
+                .map(end_of)
+        })
+        .or_else(|| {
+            // A month: its last day (not an EDTF season such as `2016-23`).
+            NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|_| text.len() == 7)
+                .and_then(|_| crate::date::as_of_day(text).ok())
+                .map(end_of)
         })
         .ok_or_else(|| syntax(text))?;
     Ok(entries
@@ -877,6 +879,17 @@ pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionEr
         .map(|e| e.seq)
         .max()
         .unwrap_or(0))
+}
+
+/// For bare digits beyond the head: how to mean something else.
+fn beyond_head_hint(digits: Option<&str>) -> String {
+    match digits {
+        None => String::new(),
+        Some(d) if d.len() == 4 => format!(
+            "; digits are read as a seq: for a hash prefix write `hash:{d}`, for the end of the year {d} write `{d}-12-31`"
+        ),
+        Some(d) => format!("; digits are read as a seq: for a hash prefix write `hash:{d}`"),
+    }
 }
 
 fn syntax(text: &str) -> PositionError {
@@ -1195,10 +1208,17 @@ mod tests {
         assert_eq!(resolve_position(&l, "abcd2"), Ok(2));
         assert_eq!(resolve_position(&l, "hash:0004"), Ok(3));
         assert_eq!(
-            resolve_position(&l, "9999"),
+            resolve_position(&l, "0004"),
             Ok(4),
-            "digits beyond the head read as a hash prefix"
+            "digits are a seq even when they also prefix a hash"
         );
+        assert_eq!(resolve_position(&l, "hash:9999"), Ok(4));
+        assert_eq!(
+            resolve_position(&l, "2026-01"),
+            Ok(4),
+            "a month means its end"
+        );
+        assert_eq!(resolve_position(&l, "2025-12"), Ok(0));
         assert_eq!(resolve_position(&l, "2026-01-03T12:00:00Z"), Ok(3));
         assert_eq!(resolve_position(&l, "2026-01-03T11:59:59Z"), Ok(2));
         assert_eq!(resolve_position(&l, "2026-01-03T13:00:00+02:00"), Ok(2));
@@ -1215,7 +1235,27 @@ mod tests {
         let l = positions();
         assert_eq!(
             resolve_position(&l, "7"),
-            Err(PositionError::BeyondHead { seq: 7, head: 4 })
+            Err(PositionError::BeyondHead {
+                seq: 7,
+                head: 4,
+                digits: Some("7".into())
+            })
+        );
+        // Digits beyond the head are not read as a hash prefix, even when
+        // one record's hash starts with them: the hint says how.
+        let e = resolve_position(&l, "9999").expect_err("beyond the head");
+        assert_eq!(
+            e.to_string(),
+            "seq 9999 is beyond the ledger's head (seq 4); digits are read as a seq: for a hash prefix write `hash:9999`, for the end of the year 9999 write `9999-12-31`"
+        );
+        let e = resolve_position(&l, "99331").expect_err("beyond the head");
+        assert_eq!(
+            e.to_string(),
+            "seq 99331 is beyond the ledger's head (seq 4); digits are read as a seq: for a hash prefix write `hash:99331`"
+        );
+        assert_eq!(
+            resolve_position(&l, "seq:9").map_err(|e| e.to_string()),
+            Err("seq 9 is beyond the ledger's head (seq 4)".to_owned())
         );
         assert_eq!(
             resolve_position(&l, "abcd"),
@@ -1231,17 +1271,28 @@ mod tests {
                 prefix: "beef".into()
             })
         );
-        assert_eq!(
-            resolve_position(&l, "0004"),
-            Err(PositionError::Ambiguous {
-                text: "0004".into(),
-                hash_seq: 3
-            })
-        );
-        for bad in ["", "abc", "ABCD", "yesterday", "2016", "seq:x", "hash:zz"] {
+        for bad in [
+            "",
+            "abc",
+            "ABCD",
+            "yesterday",
+            "2016",
+            "seq:x",
+            "hash:zz",
+            "2016-23",
+            "2016-13",
+            "99999999999999999999999",
+        ] {
             let e = resolve_position(&l, bad);
             if bad == "2016" {
-                assert_eq!(e, Err(PositionError::BeyondHead { seq: 2016, head: 4 }));
+                assert_eq!(
+                    e,
+                    Err(PositionError::BeyondHead {
+                        seq: 2016,
+                        head: 4,
+                        digits: Some("2016".into())
+                    })
+                );
             } else {
                 assert!(
                     matches!(e, Err(PositionError::Syntax { .. })),

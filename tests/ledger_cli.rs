@@ -92,7 +92,7 @@ fn log_lists_filters_and_prints_json_as_stored() {
     assert_snapshot!(env.run(&["log", "--seq", "x"]), @"
     exit: 2
     --- stderr
-    error: --seq `x` is not a seq range; use 5..10, 5.., ..10 or 7
+    error: --seq `x` is not a seq range; use a range such as 5..10, 5.., ..10 or one seq such as 7 (seqs start at 1)
     ");
     assert_snapshot!(env.run(&["log", "--type", "merger"]), @"
     exit: 2

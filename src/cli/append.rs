@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use fusion::store::{self, AppendOptions};
 
+use super::progress::{self, Progress};
 use super::{CliError, Context};
 
 /// Append events: one JSON event, or JSON Lines, from a file or stdin.
@@ -52,14 +53,21 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         no_wait: args.no_wait,
         recorded: ctx.recorded(),
     };
-    let outcome = store::append(&path, &options, |chain, first_seq| {
-        let history = store::entries(&path, chain).map_err(CliError::from)?;
-        fusion::fold::validate(&history, &events, first_seq)
-            .map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
-        Ok::<Vec<serde_json::Value>, CliError>(
-            events.iter().map(fusion::event::Event::to_json).collect(),
-        )
-    })?;
+    let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
+    let outcome = store::append_with_progress(
+        &path,
+        &options,
+        &|done| progress.set(done),
+        |chain, first_seq| {
+            progress.phase("validating");
+            fusion::fold::validate(&chain.entries, &events, first_seq)
+                .map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+            Ok::<Vec<serde_json::Value>, CliError>(
+                events.iter().map(fusion::event::Event::to_json).collect(),
+            )
+        },
+    )?;
+    progress.done();
     let appended = outcome?;
     ctx.out.line(format!(
         "appended {} event(s); head is now seq {} {}",

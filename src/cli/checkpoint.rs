@@ -43,7 +43,7 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
         .origin
         .clone()
         .unwrap_or_else(|| checkpoint::default_origin(&path));
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let tree = tree_of(&chain)?;
     let size = args.size.unwrap_or(tree.size());
     if size > tree.size() {

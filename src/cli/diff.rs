@@ -63,11 +63,12 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         .map(|k| Kind::parse(k.trim()).map_err(|e| CliError::usage(format!("--kind {e}"))))
         .collect::<Result<Vec<Kind>, CliError>>()?;
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
+    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
+    progress.phase("comparing");
+    let entries = &chain.entries;
     let head = entries.last().map_or(0, |e| e.seq);
     let position = |text: &str| {
-        view::resolve_position(&entries, text)
+        view::resolve_position(entries, text)
             .map_err(|e| CliError::usage(format!("--known-at: {e}")))
     };
     let mut d = match (args.dates.as_slice(), args.known_at.as_slice()) {
@@ -78,18 +79,18 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
                 Some(p) => position(p)?,
                 None => head,
             };
-            let k = Knowledge::new(&entries, pos);
-            diff::diff_dates(&k, hash_at(&entries, k.position), from, to)
+            let k = Knowledge::new(entries, pos);
+            diff::diff_dates(&k, hash_at(entries, k.position), from, to)
         }
         ([date], [a, b]) => {
             let day = super::parse_as_of("DATE", date)?;
-            let ka = Knowledge::new(&entries, position(a)?);
-            let kb = Knowledge::new(&entries, position(b)?);
+            let ka = Knowledge::new(entries, position(a)?);
+            let kb = Knowledge::new(entries, position(b)?);
             diff::diff_knowledge(
                 &ka,
-                hash_at(&entries, ka.position),
+                hash_at(entries, ka.position),
                 &kb,
-                hash_at(&entries, kb.position),
+                hash_at(entries, kb.position),
                 day,
             )
         }
@@ -108,6 +109,7 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         Format::Text => diff::render_text(&d),
         Format::Json => diff::render_json(&d),
     };
+    progress.done();
     ctx.out.write(text)
 }
 

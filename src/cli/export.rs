@@ -54,19 +54,15 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
         None => None,
     };
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => entries.last().map_or(0, |e| e.seq),
-    };
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
     let text = match (args.format, as_of) {
-        (Format::Jsonld, as_of) => export::jsonld(&entries, known_at, as_of),
-        (Format::Csv, None) => export::events_csv(&entries, known_at),
+        (Format::Jsonld, as_of) => export::jsonld(entries, known_at, as_of),
+        (Format::Csv, None) => export::events_csv(entries, known_at),
         (Format::Csv, Some(day)) => {
             let v = view::replay_with(
-                &entries,
+                entries,
                 day,
                 known_at,
                 ViewOptions {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use fusion::generator::{self, Options};
 
+use super::progress::Progress;
 use super::{CliError, Context, exit};
 
 /// Generate a realistic synthetic ledger (deterministic for a seed).
@@ -93,7 +94,11 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
         batch: args.batch,
     };
     let format = args.format;
+    let progress = Progress::records(ctx.global.quiet, "generating", args.events);
     let summary = generator::generate(&options, |record| {
+        if record.seq % 1024 == 0 {
+            progress.set(record.seq);
+        }
         match format {
             GenFormat::Ledger => w.write_all(record.to_line().as_bytes())?,
             GenFormat::Events => serde_json::to_writer(&mut w, &record.event)?,
@@ -101,11 +106,13 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
         w.write_all(b"\n")
     })
     .map_err(|e| io_err("write", e))?;
+    progress.phase("syncing");
     let file = w
         .into_inner()
         .map_err(|e| io_err("write", e.into_error()))?;
     file.sync_all().map_err(|e| io_err("sync", e))?;
     fusion::store::sync_dir(path).map_err(CliError::from)?;
+    progress.done();
     ctx.out.line(format!(
         "wrote {} records to {} ({} backdated, {} with imprecise dates, head {})",
         summary.records,

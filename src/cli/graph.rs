@@ -1,6 +1,6 @@
 //! `fusion graph`: the landscape's changes over a period, as a picture.
 
-use fusion::{date::Date, graph, view};
+use fusion::{date::Date, graph};
 
 use super::{CliError, Context};
 
@@ -65,14 +65,10 @@ pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
         )));
     }
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => entries.last().map_or(0, |e| e.seq),
-    };
-    let knowledge = fusion::fold::Knowledge::new(&entries, known_at);
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let knowledge = fusion::fold::Knowledge::new(entries, known_at);
     let g = graph::changes(&knowledge, from, to);
     let text = match args.format {
         Format::Mermaid => graph::render_mermaid(&g),

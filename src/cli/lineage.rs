@@ -2,7 +2,6 @@
 
 use fusion::fold::Knowledge;
 use fusion::lineage;
-use fusion::view;
 
 use super::{CliError, Context};
 
@@ -52,15 +51,11 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
         None => None,
     };
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => entries.last().map_or(0, |e| e.seq),
-    };
-    let k = Knowledge::new(&entries, known_at);
-    let hash = super::diff::hash_at(&entries, k.position);
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let k = Knowledge::new(entries, known_at);
+    let hash = super::diff::hash_at(entries, k.position);
     let l =
         lineage::lineage(&k, hash, &args.org, as_of).map_err(|e| CliError::usage(e.to_string()))?;
     let text = match args.format {

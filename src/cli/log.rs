@@ -42,7 +42,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         None => (1, u64::MAX),
     };
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     // `--format json` prints the records as stored: read them back from the
     // file at their offsets (the loaded ledger keeps only typed events).
     let bytes = match args.format {
@@ -81,24 +81,68 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Parses `--seq`: `5..10`, `5..`, `..10` (inclusive) or one seq. Seqs
+/// start at 1; a range must not run backwards. A range past the head is
+/// fine (it lists what exists).
 fn parse_range(text: &str) -> Result<(u64, u64), CliError> {
-    let bad = || {
+    let bad = |why: &str| {
         CliError::usage(format!(
-            "--seq `{text}` is not a seq range; use 5..10, 5.., ..10 or 7"
+            "--seq `{text}` {why}; use a range such as 5..10, 5.., ..10 or one seq such as 7 (seqs start at 1)"
         ))
     };
     let num = |s: &str, default: u64| -> Result<u64, CliError> {
         if s.is_empty() {
-            Ok(default)
-        } else {
-            s.parse().map_err(|_| bad())
+            return Ok(default);
+        }
+        match s.parse::<u64>() {
+            Ok(0) => Err(bad("names seq 0, which no record has")),
+            Ok(n) => Ok(n),
+            Err(_) => Err(bad("is not a seq range")),
         }
     };
     match text.split_once("..") {
-        Some((a, b)) => Ok((num(a, 1)?, num(b, u64::MAX)?)),
+        Some((a, b)) => {
+            let (lo, hi) = (num(a, 1)?, num(b, u64::MAX)?);
+            if lo > hi {
+                return Err(CliError::usage(format!(
+                    "--seq `{text}` runs backwards ({lo} > {hi}); write the lower seq first: `{hi}..{lo}`"
+                )));
+            }
+            Ok((lo, hi))
+        }
+        None if text.is_empty() => Err(bad("is not a seq range")),
         None => {
-            let n = num(text, 0).and_then(|n| if n == 0 { Err(bad()) } else { Ok(n) })?;
+            let n = num(text, 0)?;
             Ok((n, n))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_ranges_parse_and_bad_ones_are_usage_errors() {
+        assert_eq!(parse_range("5..10").ok(), Some((5, 10)));
+        assert_eq!(parse_range("5..").ok(), Some((5, u64::MAX)));
+        assert_eq!(parse_range("..10").ok(), Some((1, 10)));
+        assert_eq!(parse_range("7").ok(), Some((7, 7)));
+        assert_eq!(parse_range("999").ok(), Some((999, 999)));
+        for (bad, says) in [
+            (
+                "5..2",
+                "runs backwards (5 > 2); write the lower seq first: `2..5`",
+            ),
+            ("0", "names seq 0, which no record has"),
+            ("0..3", "names seq 0"),
+            ("", "is not a seq range"),
+            ("x..3", "is not a seq range"),
+            ("-1", "is not a seq range"),
+        ] {
+            let e = parse_range(bad).expect_err(bad);
+            assert_eq!(e.code, super::super::exit::USAGE, "{bad}");
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
         }
     }
 }

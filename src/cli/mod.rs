@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub mod exit;
 mod output;
+mod progress;
 
 mod append;
 mod checkpoint;
@@ -53,6 +54,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "FUSION_LEDGER",
         default_value = "events/auvergne-rhone-alpes.jsonl",
         value_name = "PATH"
@@ -63,13 +65,15 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "FUSION_SNAPSHOTS",
         default_value = "snapshots",
         value_name = "DIR"
     )]
     pub snapshots: PathBuf,
-    /// Say less: no confirmation line from commands that write a file.
-    #[arg(long, short, global = true)]
+    /// Say less: no progress bars, and no confirmation line from commands
+    /// that write a file.
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 }
 
@@ -220,6 +224,16 @@ fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
                 ))
             }),
         Err(_) => Ok(None),
+    }
+}
+
+/// Resolves `--known-at` (a seq, hash prefix, time or day) against the
+/// ledger; `None` means the head.
+pub fn known_at(entries: &[fusion::record::Entry], pos: Option<&str>) -> Result<u64, CliError> {
+    match pos {
+        Some(pos) => fusion::view::resolve_position(entries, pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}"))),
+        None => Ok(entries.last().map_or(0, |e| e.seq)),
     }
 }
 

@@ -69,7 +69,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
     let (bundle, out) = match args.command {
         ProveCommand::Inclusion(a) => {
             let cp = load_checkpoint(&a.checkpoint)?;
-            let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
             let tree = tree_of(&chain)?;
             let index = usize::try_from(a.seq)
                 .ok()
@@ -102,7 +102,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
                     new.checkpoint.size
                 )));
             }
-            let chain = fusion::store::load(&path, fusion::store::available_threads())?;
+            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
             let tree = tree_of(&chain)?;
             let b = ConsistencyBundle::build(&tree, &old, &new).map_err(proof_error)?;
             (Bundle::Consistency(b), a.out)

@@ -48,15 +48,12 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
         None => ctx.today,
     };
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => entries.last().map_or(0, |e| e.seq),
-    };
+    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    progress.phase("replaying");
     let v = view::replay_with(
-        &entries,
+        entries,
         as_of,
         known_at,
         ViewOptions {
@@ -68,5 +65,6 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
         Format::Json => view::render_json(&v),
         Format::Markdown => view::render_markdown(&v),
     };
+    progress.done();
     ctx.out.write(text)
 }

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use fusion::view;
-
 use super::{CliError, Context};
 
 /// Write a self-contained HTML report of the landscape on a date.
@@ -35,14 +33,10 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<(), CliError> {
         None => ctx.today,
     };
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => entries.last().map_or(0, |e| e.seq),
-    };
-    let report = fusion::report::render(&entries, as_of, known_at);
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let report = fusion::report::render(entries, as_of, known_at);
     fusion::store::write_atomic(&args.out, report.html.as_bytes())?;
     if !ctx.global.quiet {
         ctx.out.line(format!(

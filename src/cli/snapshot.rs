@@ -23,15 +23,11 @@ pub struct SnapshotArgs {
 pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let as_of = super::parse_as_of("--as-of", &args.as_of)?;
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
-    let known_at = match &args.known_at {
-        Some(pos) => view::resolve_position(&entries, pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))?,
-        None => chain.head_seq(),
-    };
-    let v = view::replay(&entries, as_of, known_at);
-    let (name, bytes) = fusion::snapshot::build(&entries, &v);
+    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+    let entries = &chain.entries;
+    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let v = view::replay(entries, as_of, known_at);
+    let (name, bytes) = fusion::snapshot::build(entries, &v);
     let dir = ctx.global.snapshots.clone();
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {

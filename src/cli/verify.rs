@@ -34,8 +34,8 @@ pub struct VerifyArgs {
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
-    let chain = fusion::store::load(&path, fusion::store::available_threads())?;
-    let entries = fusion::store::entries(&path, &chain)?;
+    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "verifying")?;
+    let entries = &chain.entries;
     let checkpoint = match &args.checkpoint {
         Some(cp) => Some(super::checkpoint::check_ledger(
             &chain,
@@ -50,7 +50,9 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         )?),
         None => None,
     };
-    let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &entries)?;
+    progress.phase("checking snapshots");
+    let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, entries)?;
+    progress.done();
     if failed {
         let bad: Vec<&String> = snapshots
             .iter()

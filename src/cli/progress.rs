@@ -1,0 +1,199 @@
+//! Progress bars on stderr for long work (`verify`, `append`, `replay`,
+//! `diff`, `gen`).
+//!
+//! A bar is drawn only when stderr is a terminal and `--quiet` is not given,
+//! and only once the work has run for [`DELAY`]: quick commands never flash
+//! a bar. It is cleared before the command prints anything, on success and on
+//! error alike (when the [`Progress`] is dropped), so it never mixes with
+//! output. Loading reports bytes verified against the file's size; `gen`
+//! reports records written; phases without a measure of their own (the fold
+//! of `replay`, the validation of `append`) show a spinner.
+//!
+//! The library does no terminal I/O: it reports through callbacks
+//! (`store::load_with_progress`, `store::append_with_progress`, the sink of
+//! `generator::generate`), and this module turns them into a bar.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use fusion::chain::Ledger;
+use fusion::store::{self, StoreError};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How long work runs before its bar appears.
+pub const DELAY: Duration = Duration::from_secs(1);
+
+/// How often a visible bar is redrawn even without news (spinners move).
+const TICK: Duration = Duration::from_millis(120);
+
+/// Whether bars may be drawn at all: stderr is a terminal and the user did
+/// not ask for quiet.
+pub fn wanted(quiet: bool, stderr_is_terminal: bool) -> bool {
+    !quiet && stderr_is_terminal
+}
+
+/// A progress bar that appears after [`DELAY`], or nothing at all.
+pub struct Progress {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    bar: ProgressBar,
+    /// Dropped to tell the reveal thread that the work is over.
+    stop: Option<Sender<()>>,
+    reveal: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// A bar over `total` bytes (a ledger being read and verified).
+    pub fn bytes(quiet: bool, what: &'static str, total: u64) -> Progress {
+        Progress::start(
+            wanted(quiet, std::io::stderr().is_terminal()),
+            what,
+            Some(total),
+            "{msg} [{wide_bar}] {bytes}/{total_bytes} eta {eta}",
+        )
+    }
+
+    /// A bar over `total` records (records generated).
+    pub fn records(quiet: bool, what: &'static str, total: u64) -> Progress {
+        Progress::start(
+            wanted(quiet, std::io::stderr().is_terminal()),
+            what,
+            Some(total),
+            "{msg} [{wide_bar}] {human_pos}/{human_len} eta {eta}",
+        )
+    }
+
+    /// Nothing is ever drawn.
+    pub fn none() -> Progress {
+        Progress { inner: None }
+    }
+
+    fn start(enabled: bool, what: &'static str, total: Option<u64>, template: &str) -> Progress {
+        if !enabled {
+            return Progress::none();
+        }
+        // Hidden until the reveal thread decides the work is long.
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what);
+        let (stop, wait) = mpsc::channel::<()>();
+        let shown = bar.clone();
+        let reveal = std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || {
+                if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(DELAY) {
+                    shown.set_draw_target(ProgressDrawTarget::stderr());
+                    shown.enable_steady_tick(TICK);
+                }
+            });
+        match reveal {
+            Ok(handle) => Progress {
+                inner: Some(Inner {
+                    bar,
+                    stop: Some(stop),
+                    reveal: Some(handle),
+                }),
+            },
+            // No thread, no bar: progress is a nicety.
+            Err(_) => Progress::none(),
+        }
+    }
+
+    /// Sets how much is done (bytes or records, as the bar was made).
+    pub fn set(&self, done: u64) {
+        if let Some(inner) = &self.inner {
+            inner.bar.set_position(done);
+        }
+    }
+
+    /// Turns the bar into a spinner for a phase with no measure of its own.
+    pub fn phase(&self, what: &'static str) {
+        if let Some(inner) = &self.inner {
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+                inner.bar.set_style(style);
+            }
+            inner.bar.unset_length();
+            inner.bar.set_message(what);
+        }
+    }
+
+    /// Ends the work: the bar, if it was shown, is erased. Call it before
+    /// printing; dropping the [`Progress`] does the same.
+    pub fn done(self) {}
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Wake the reveal thread (it returns at once when the channel is
+        // closed) and wait for it, so that it cannot draw after the clear.
+        drop(self.stop.take());
+        if let Some(handle) = self.reveal.take() {
+            let _ = handle.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Loads the ledger at `path` with a bar over its bytes labelled `what`, and
+/// returns the bar for the phases that follow.
+pub fn load(
+    path: &Path,
+    quiet: bool,
+    what: &'static str,
+) -> Result<(Ledger, Progress), StoreError> {
+    let bar = Progress::bytes(quiet, what, file_len(path));
+    let ledger = store::load_with_progress(path, store::available_threads(), &|done| {
+        bar.set(done);
+    })?;
+    Ok((ledger, bar))
+}
+
+/// The size of the file at `path` for a bar's length (0 if unknown).
+pub fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_only_on_a_terminal_and_never_when_quiet() {
+        assert!(wanted(false, true));
+        assert!(!wanted(true, true));
+        assert!(!wanted(false, false));
+        assert!(!wanted(true, false));
+    }
+
+    #[test]
+    fn a_disabled_bar_is_nothing() {
+        let p = Progress::start(false, "verifying", Some(10), "{msg}");
+        assert!(p.inner.is_none());
+        p.set(5);
+        p.phase("folding");
+        p.done();
+    }
+
+    #[test]
+    fn quick_work_never_reveals_its_bar() {
+        // Given an enabled bar, when the work ends well before the delay
+        let p = Progress::start(true, "verifying", Some(100), "{msg} {pos}");
+        let bar = p.inner.as_ref().map(|i| i.bar.clone()).expect("enabled");
+        p.set(40);
+        p.phase("folding");
+        // Then it stayed hidden, and finishing it ends it at once
+        assert!(bar.is_hidden());
+        let started = std::time::Instant::now();
+        p.done();
+        assert!(started.elapsed() < DELAY);
+        assert!(bar.is_finished());
+        assert!(bar.is_hidden());
+    }
+}

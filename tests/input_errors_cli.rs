@@ -1,0 +1,142 @@
+//! Input errors end to end: event type errors name the field in words,
+//! `--known-at` digits are a seq, `log --seq` refuses backward ranges, and
+//! global options are listed apart in every command's help.
+
+mod common;
+
+use common::TestEnv;
+
+const EDIT: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit","kind":"cluster","sources":[{"doc":"a.txt"}]}"#;
+const GRILOG: &str = r#"{"type":"created","date":"2000","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{"doc":"b.txt"}]}"#;
+
+fn two_records() -> TestEnv {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    env
+}
+
+#[test]
+fn event_type_errors_name_the_field_and_quote_the_input() {
+    let env = two_records();
+    let before = env.ledger_bytes();
+    let cases = [
+        (
+            r#"{"type":"dissolved","date":2008,"org":"edit","sources":[{"doc":"x"}]}"#,
+            "event 1 (line 1): field `date`: expected an EDTF date string like \"2015-05\", found the integer `2008`",
+        ),
+        (
+            r#"{"type":"figures","date":"2016","org":"edit","values":{"members":-1},"sources":[{"doc":"x"}]}"#,
+            "field `values.members`: expected a non-negative integer (figures are counts), found the integer `-1`",
+        ),
+        (
+            r#"{"type":"dissolved","date":"2016","org":"edit","sources":{"doc":"x"}}"#,
+            "field `sources`: expected an array of sources",
+        ),
+        (
+            r#"{"type":"dissolved","date":"2016","org":"edit","note":null,"sources":[{"doc":"x"}]}"#,
+            "field `note` is null; omit an optional field instead of writing null",
+        ),
+        (
+            r#"{"type":"planned","date":"2016","planned":{"type":"dissolved","date":"2017-13","org":"edit","sources":[{"doc":"x"}]},"sources":[{"doc":"x"}]}"#,
+            "field `planned.date`: `2017-13` is not an EDTF date",
+        ),
+    ];
+    for (input, says) in cases {
+        let r = env.run_with_stdin(&["append"], input);
+        assert_eq!(r.code, 3, "{r}");
+        assert!(r.stderr.contains(says), "{input}\n{r}");
+        assert!(!r.stderr.contains("invalid type"), "{r}");
+    }
+    assert_eq!(env.ledger_bytes(), before);
+}
+
+/// `known_at.seq` of a `replay --format json` output.
+fn known_seq(stdout: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(stdout).expect("replay json");
+    v["known_at"]["seq"].as_u64().expect("known_at.seq")
+}
+
+#[test]
+fn known_at_digits_are_a_seq_even_beyond_the_head() {
+    let env = two_records();
+    let log = env.run(&["log", "--format", "json"]);
+    let first_hash: String = log
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["hash"].as_str().map(str::to_owned))
+        .expect("hash");
+    // Bare digits beyond the head are a seq, refused with a hint; they
+    // are never quietly read as a hash prefix.
+    let r = env.run(&["replay", "--known-at", "9933"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains(
+            "--known-at: seq 9933 is beyond the ledger's head (seq 2); digits are read as a seq: for a hash prefix write `hash:9933`"
+        ),
+        "{r}"
+    );
+    let prefix = &first_hash[..6];
+    let r = env.run(&[
+        "replay",
+        "--format",
+        "json",
+        "--known-at",
+        &format!("hash:{prefix}"),
+    ]);
+    assert_eq!(known_seq(&r.stdout), 1, "{r}");
+    // A month means its end: both records were recorded on 2026-01-01.
+    let r = env.run(&["replay", "--format", "json", "--known-at", "2026-01"]);
+    assert_eq!(known_seq(&r.stdout), 2, "{r}");
+    let r = env.run(&["replay", "--format", "json", "--known-at", "2025-12"]);
+    assert_eq!(known_seq(&r.stdout), 0, "{r}");
+}
+
+#[test]
+fn log_seq_refuses_backward_ranges_and_seq_zero() {
+    let env = two_records();
+    let r = env.run(&["log", "--seq", "5..2"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("--seq `5..2` runs backwards (5 > 2); write the lower seq first: `2..5`"),
+        "{r}"
+    );
+    let r = env.run(&["log", "--seq", "0"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("(seqs start at 1)"), "{r}");
+    let r = env.run(&["log", "--seq", "999"]);
+    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
+    let r = env.run(&["log", "--seq", "2..999"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(r.stdout.lines().count(), 1, "{r}");
+}
+
+#[test]
+fn global_options_come_after_each_commands_own() {
+    let env = TestEnv::new();
+    for (command, own) in [
+        ("log", "--org"),
+        ("replay", "--as-of"),
+        ("append", "--expect-head"),
+    ] {
+        let r = env.run(&[command, "--help"]);
+        assert_eq!(r.code, 0, "{r}");
+        let at = |s: &str| {
+            r.stdout
+                .find(s)
+                .unwrap_or_else(|| panic!("{command}: no {s}\n{r}"))
+        };
+        assert!(at(own) < at("Global options:"), "{command}\n{r}");
+        assert!(
+            at("Global options:") < at("--ledger <PATH>"),
+            "{command}\n{r}"
+        );
+        assert!(
+            at("Global options:") < at("--snapshots <DIR>"),
+            "{command}\n{r}"
+        );
+        assert!(at("Global options:") < at("--quiet"), "{command}\n{r}");
+    }
+}
