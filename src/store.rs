@@ -162,6 +162,11 @@ pub enum Repaired {
         /// Bytes removed from the end.
         removed_bytes: u64,
     },
+    /// The interrupted batch had been written whole; it was kept.
+    Completed {
+        /// The head seq, with the batch.
+        head_seq: u64,
+    },
     /// An incomplete final line was removed.
     RemovedIncomplete {
         /// Its 1-based line number.
@@ -177,8 +182,12 @@ pub enum Repaired {
 }
 
 /// The journal path of a ledger: `<ledger>.journal`.
+///
+/// The path is resolved first (symlinks, `..`), so that every way of naming
+/// the same ledger finds the same journal.
 pub fn journal_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
+    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut name = real.into_os_string();
     name.push(".journal");
     PathBuf::from(name)
 }
@@ -437,6 +446,8 @@ where
             base_len,
             base_seq: chain.head_seq(),
             base_head: chain.head_hash().to_owned(),
+            new_len: base_len + out.len() as u64,
+            new_head: prev.clone(),
         },
     )?;
     let written = file
@@ -493,10 +504,10 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
             journal: journal.clone(),
             why,
         };
-        if j.base_len > len {
+        if j.base_len > len || len > j.new_len {
             return Err(refuse(format!(
-                "the ledger is {len} bytes, shorter than the {} it had when the append started: it was cut by something else",
-                j.base_len
+                "the ledger is {len} bytes, outside the {}..={} the interrupted append could have left: something else changed it",
+                j.base_len, j.new_len
             )));
         }
         let prefix = io::Read::take(io::BufReader::with_capacity(1 << 16, &file), j.base_len);
@@ -519,6 +530,24 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
                     j.base_len,
                     ledger_error(path, e)
                 )));
+            }
+        }
+        if len == j.new_len {
+            // The whole batch reached the file; only the acknowledgement was
+            // lost. Keep it if it is exactly the batch the journal announced.
+            let mut whole = &file;
+            whole
+                .seek(SeekFrom::Start(0))
+                .map_err(StoreError::io("read", path))?;
+            let all = io::BufReader::with_capacity(1 << 16, whole);
+            if let Ok(after) = chain::verify_ledger(all, available_threads())
+                && after.head_hash() == j.new_head
+            {
+                file.sync_data().map_err(StoreError::io("sync", path))?;
+                remove_journal(&journal)?;
+                return Ok(Repaired::Completed {
+                    head_seq: after.head_seq(),
+                });
             }
         }
         let removed_bytes = len - j.base_len;
@@ -579,6 +608,8 @@ struct Journal {
     base_len: u64,
     base_seq: u64,
     base_head: String,
+    new_len: u64,
+    new_head: String,
 }
 
 fn write_journal(journal: &Path, j: &Journal) -> Result<(), StoreError> {
@@ -590,41 +621,53 @@ fn write_journal(journal: &Path, j: &Journal) -> Result<(), StoreError> {
         .map_err(StoreError::io("create", journal))?;
     writeln!(
         f,
-        "{{\"journal\":1,\"base_len\":{},\"base_seq\":{},\"base_head\":\"{}\"}}",
-        j.base_len, j.base_seq, j.base_head
+        "{{\"journal\":1,\"base_len\":{},\"base_seq\":{},\"base_head\":\"{}\",\"new_len\":{},\"new_head\":\"{}\"}}",
+        j.base_len, j.base_seq, j.base_head, j.new_len, j.new_head
     )
     .and_then(|()| f.sync_all())
     .map_err(StoreError::io("write", journal))?;
     sync_dir(journal)
 }
 
-/// Reads the journal. One that does not parse as version 1 was cut short
-/// while being written — before the ledger was touched, since the journal is
-/// synced first — so it is removed and `None` returned.
+/// Reads the journal. One without its final newline was cut short while
+/// being written — before the ledger was touched, since the journal is
+/// synced first — so it is removed and `None` returned. A complete one that
+/// is not a version 1 journal is refused: repair does not guess.
 fn read_journal(journal: &Path) -> Result<Option<Journal>, StoreError> {
     let text = match fs::read_to_string(journal) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StoreError::io("read", journal)(e)),
     };
-    let parsed = crate::json::from_str(text.trim_end()).ok().and_then(|v| {
-        let complete = text.ends_with('\n');
-        let version = v.get("journal").and_then(Value::as_u64);
-        let base_len = v.get("base_len").and_then(Value::as_u64)?;
-        let base_seq = v.get("base_seq").and_then(Value::as_u64)?;
-        let base_head = v.get("base_head").and_then(Value::as_str)?.to_owned();
-        (complete && version == Some(1) && crate::event::check_hash(&base_head).is_ok()).then_some(
-            Journal {
-                base_len,
-                base_seq,
-                base_head,
-            },
-        )
-    });
-    if parsed.is_none() {
+    if !text.ends_with('\n') {
         remove_journal(journal)?;
+        return Ok(None);
     }
-    Ok(parsed)
+    let parsed = crate::json::from_str(text.trim_end()).ok().and_then(|v| {
+        let hash = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .filter(|h| crate::event::check_hash(h).is_ok())
+                .map(str::to_owned)
+        };
+        let num = |k: &str| v.get(k).and_then(Value::as_u64);
+        (num("journal") == Some(1)).then_some(())?;
+        Some(Journal {
+            base_len: num("base_len")?,
+            base_seq: num("base_seq")?,
+            base_head: hash("base_head")?,
+            new_len: num("new_len")?,
+            new_head: hash("new_head")?,
+        })
+    });
+    match parsed {
+        Some(j) => Ok(Some(j)),
+        None => Err(StoreError::JournalMismatch {
+            path: journal.with_extension(""),
+            journal: journal.to_owned(),
+            why: "it is not a version 1 journal (a newer fusion, or damaged)".into(),
+        }),
+    }
 }
 
 fn remove_journal(journal: &Path) -> Result<(), StoreError> {
@@ -784,6 +827,8 @@ mod tests {
             base_len: before.len() as u64,
             base_seq: 1,
             base_head: head.head_hash().to_owned(),
+            new_len: before.len() as u64 + 600,
+            new_head: "a".repeat(64),
         };
         write_journal(&journal_path(&path), &journal).expect("journal");
         let mut f = OpenOptions::new().append(true).open(&path).expect("open");
@@ -815,25 +860,25 @@ mod tests {
         let ledger = load(&path, 1).expect("valid");
         let line1 = ledger.line_range(0).expect("line 1").end as u64 + 1;
         let jpath = journal_path(&path);
+        let len = good.len() as u64;
+        let j = |base_len, base_seq, base_head: &str, new_len| Journal {
+            base_len,
+            base_seq,
+            base_head: base_head.into(),
+            new_len,
+            new_head: "a".repeat(64),
+        };
+        let genesis = crate::record::GENESIS_PREV;
         let cases = [
             // a length inside line 1, whose prefix is no chain
-            Journal {
-                base_len: 5,
-                base_seq: 0,
-                base_head: crate::record::GENESIS_PREV.into(),
-            },
+            j(5, 0, genesis, len),
             // a length at a line end, but the journal names another head
-            Journal {
-                base_len: line1,
-                base_seq: 1,
-                base_head: "f".repeat(64),
-            },
+            j(line1, 1, &"f".repeat(64), len),
             // longer than the file: something cut it
-            Journal {
-                base_len: good.len() as u64 + 10,
-                base_seq: 3,
-                base_head: ledger.head_hash().into(),
-            },
+            j(len + 10, 3, ledger.head_hash(), len + 20),
+            // an earlier point, but the file is longer than the batch could
+            // make it: acknowledged records came after (a stale journal)
+            j(0, 0, genesis, line1),
         ];
         for j in cases {
             write_journal(&jpath, &j).expect("journal");
@@ -847,18 +892,56 @@ mod tests {
                 "{j:?} changed the ledger"
             );
         }
-        // a journal of an unknown version, or cut short, is dropped: the
-        // ledger itself is intact
-        fs::write(
-            &jpath,
-            "{\"journal\":2,\"base_len\":0,\"base_seq\":0,\"base_head\":\"x\"}\n",
-        )
-        .expect("write");
-        assert_eq!(repair(&path).expect("repair"), Repaired::Nothing);
+        // a complete journal of an unknown version is refused, not guessed at
+        fs::write(&jpath, "{\"journal\":2,\"base_len\":0}\n").expect("write");
+        assert!(matches!(
+            repair(&path),
+            Err(StoreError::JournalMismatch { .. })
+        ));
+        assert_eq!(fs::read(&path).expect("read"), good);
+        // one cut short while being written is dropped: the ledger is intact
         fs::write(&jpath, "{\"journal\":1,\"base_le").expect("write");
         assert_eq!(repair(&path).expect("repair"), Repaired::Nothing);
         assert_eq!(fs::read(&path).expect("read"), good);
         assert!(!jpath.exists());
+    }
+
+    #[test]
+    fn a_batch_written_whole_before_the_crash_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        append_all(&path, &["a"]);
+        let base = load(&path, 1).expect("valid");
+        let base_len = fs::metadata(&path).expect("meta").len();
+        append_all(&path, &["b", "c"]);
+        let after = load(&path, 1).expect("valid");
+        let whole = fs::read(&path).expect("read");
+        // the crash came after the data was synced, before the journal was removed
+        let j = Journal {
+            base_len,
+            base_seq: 1,
+            base_head: base.head_hash().into(),
+            new_len: whole.len() as u64,
+            new_head: after.head_hash().into(),
+        };
+        write_journal(&journal_path(&path), &j).expect("journal");
+        assert_eq!(
+            repair(&path).expect("repair"),
+            Repaired::Completed { head_seq: 3 }
+        );
+        assert_eq!(fs::read(&path).expect("read"), whole);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_name_of_a_ledger_finds_the_same_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&path, &link).expect("symlink");
+        assert_eq!(journal_path(&link), journal_path(&path));
     }
 
     #[test]

@@ -246,3 +246,29 @@ fn a_closed_stdout_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn no_command_writes_its_output_over_the_ledger() {
+    let env = landscape();
+    let before = env.ledger_bytes();
+    let cp = env.run(&["checkpoint"]);
+    std::fs::write(env.dir().join("cp"), &cp.stdout).expect("write");
+    for args in [
+        vec!["report", "--as-of", "2017", "--out", "ledger.jsonl"],
+        vec!["checkpoint", "--out", "ledger.jsonl"],
+        vec![
+            "prove",
+            "inclusion",
+            "1",
+            "--checkpoint",
+            "cp",
+            "--out",
+            "./ledger.jsonl",
+        ],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r}");
+        assert!(r.stderr.contains("is the ledger"), "{args:?}: {r}");
+        assert_eq!(env.ledger_bytes(), before, "{args:?} changed the ledger");
+    }
+}

@@ -63,7 +63,7 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
     let note = signed.to_note();
     match &args.out {
         Some(file) => {
-            fusion::store::write_atomic(file, note.as_bytes())?;
+            super::write_output(ctx, file, note.as_bytes())?;
             ctx.out.line(format!(
                 "wrote {}: {}{}",
                 file.display(),

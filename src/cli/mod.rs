@@ -71,8 +71,7 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub snapshots: PathBuf,
-    /// Say less: no progress bars, and no confirmation line from commands
-    /// that write a file.
+    /// No progress bars (and no summary line from `report`).
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 }
@@ -225,6 +224,23 @@ fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
             }),
         Err(_) => Ok(None),
     }
+}
+
+/// Writes a whole output file atomically, refusing to replace the ledger or
+/// its journal (`--out` naming the ledger by mistake).
+pub fn write_output(ctx: &Context, out: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    let real = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    let ledger = real(&ctx.global.ledger);
+    let journal = Some(fusion::store::journal_path(&ctx.global.ledger));
+    let target = real(out);
+    if target.is_some() && (target == ledger || target == journal) {
+        return Err(CliError::usage(format!(
+            "--out `{}` is the ledger (or its journal); fusion never overwrites a ledger — choose another file",
+            out.display()
+        )));
+    }
+    fusion::store::write_atomic(out, bytes)?;
+    Ok(())
 }
 
 /// Resolves `--known-at` (a seq, hash prefix, time or day) against the

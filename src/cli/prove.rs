@@ -111,7 +111,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
     let json = bundle.to_json();
     match out {
         Some(file) => {
-            fusion::store::write_atomic(&file, json.as_bytes())?;
+            super::write_output(ctx, &file, json.as_bytes())?;
             ctx.out.line(format!("wrote {}", file.display()))
         }
         None => ctx.out.write(json),

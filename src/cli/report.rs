@@ -37,7 +37,7 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<(), CliError> {
     let entries = &chain.entries;
     let known_at = super::known_at(entries, args.known_at.as_deref())?;
     let report = fusion::report::render(entries, as_of, known_at);
-    fusion::store::write_atomic(&args.out, report.html.as_bytes())?;
+    super::write_output(ctx, &args.out, report.html.as_bytes())?;
     if !ctx.global.quiet {
         ctx.out.line(format!(
             "wrote {} (landscape on {}: {} organisation(s), {} change(s), {} record(s))",
