@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{RECORDED, TestEnv};
+use common::TestEnv;
 
 const N: &str = "300";
 
@@ -71,7 +71,6 @@ fn replaying_the_events_through_append_in_batches_rebuilds_the_same_ledger() {
         assert_eq!(r.code, 0, "{r}");
     }
     // Same events, same seqs, same `recorded`: the same hashes, byte for byte.
-    assert_eq!(RECORDED, "2026-01-01T00:00:00Z");
     assert_eq!(
         env.ledger_bytes(),
         std::fs::read(env.dir().join("gen.jsonl")).expect("gen")

@@ -30,7 +30,7 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
 }
 
 #[test]
-fn a_ten_megabyte_line_is_parsed_once_and_refused_or_accepted_cleanly() {
+fn a_ten_megabyte_line_is_refused_or_accepted_cleanly() {
     let huge = "é".repeat(5 * 1024 * 1024);
     let event = format!(
         r#"{{"type":"milestone","date":"2016","summary":"{huge}","sources":[{{"doc":"d"}}]}}"#

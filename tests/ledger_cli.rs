@@ -252,6 +252,7 @@ fn no_command_writes_its_output_over_the_ledger() {
     let env = landscape();
     let before = env.ledger_bytes();
     let cp = env.run(&["checkpoint"]);
+    assert_eq!(cp.code, 0, "{cp}");
     std::fs::write(env.dir().join("cp"), &cp.stdout).expect("write");
     for args in [
         vec!["report", "--as-of", "2017", "--out", "ledger.jsonl"],

@@ -182,18 +182,15 @@ mod tests {
     }
 
     #[test]
-    fn quick_work_never_reveals_its_bar() {
-        // Given an enabled bar, when the work ends well before the delay
+    fn finishing_a_bar_ends_it_and_records_its_position() {
+        // Given an enabled bar that has made progress
         let p = Progress::start(true, "verifying", Some(100), "{msg} {pos}");
         let bar = p.inner.as_ref().map(|i| i.bar.clone()).expect("enabled");
         p.set(40);
+        assert_eq!(bar.position(), 40);
         p.phase("folding");
-        // Then it stayed hidden, and finishing it ends it at once
-        assert!(bar.is_hidden());
-        let started = std::time::Instant::now();
+        // When it is done, then it is finished (and cleared)
         p.done();
-        assert!(started.elapsed() < DELAY);
         assert!(bar.is_finished());
-        assert!(bar.is_hidden());
     }
 }
