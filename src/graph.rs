@@ -389,18 +389,7 @@ mod tests {
     use crate::record::Entry;
     use serde_json::json;
 
-    fn entries(events: &[serde_json::Value]) -> Vec<Entry> {
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Entry {
-                seq: i as u64 + 1,
-                hash: format!("{:064x}", i + 1),
-                recorded: "2026-01-01T00:00:00Z".into(),
-                event: Event::from_json(v).expect("valid event"),
-            })
-            .collect()
-    }
+    use crate::testing::entries;
 
     fn src() -> serde_json::Value {
         json!([{"doc": "a.txt", "quote": "q"}])

@@ -16,4 +16,6 @@ pub mod record;
 pub mod report;
 pub mod snapshot;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod view;
