@@ -78,24 +78,24 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Init(init::InitArgs),
-    Append(append::AppendArgs),
-    Verify(verify::VerifyArgs),
-    Log(log::LogArgs),
-    Repair(repair::RepairArgs),
-    Snapshot(snapshot::SnapshotArgs),
     Replay(replay::ReplayArgs),
     Diff(diff::DiffArgs),
     Lineage(lineage::LineageArgs),
+    Log(log::LogArgs),
+    Init(init::InitArgs),
+    Append(append::AppendArgs),
+    Verify(verify::VerifyArgs),
+    Repair(repair::RepairArgs),
+    Snapshot(snapshot::SnapshotArgs),
     Checkpoint(checkpoint::CheckpointArgs),
     Key(key::KeyArgs),
     Prove(prove::ProveArgs),
     VerifyProof(verify_proof::VerifyProofArgs),
-    #[command(name = "gen")]
-    Gen(generate::GenArgs),
     Export(export::ExportArgs),
     Report(report::ReportArgs),
     Graph(graph::GraphArgs),
+    #[command(name = "gen")]
+    Gen(generate::GenArgs),
 }
 
 /// What a command needs from the outside world, fixed once in [`main`] so
