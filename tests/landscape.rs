@@ -19,7 +19,7 @@ const RECORDED: [&str; 3] = [
     "2016-07-15T12:00:00Z",
     "2026-11-22T12:00:00Z",
 ];
-/// The seq of the last record from the 2016 article (docs/readme/landscape.md).
+/// The seq of the last record from the 2016 article (README, "The shipped landscape").
 const LAST_2016_ARTICLE_SEQ: u64 = 50;
 
 /// The shipped source texts and the SHA-256 of their bytes: the two seed
