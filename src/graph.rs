@@ -258,7 +258,7 @@ fn node(state: &State, id: &str) -> GraphNode {
 
 /// `SINCE – UNTIL` for each span, joined by `, `; `since SINCE` while it
 /// lasts.
-fn span_text(n: &GraphNode) -> String {
+pub(crate) fn span_text(n: &GraphNode) -> String {
     let parts: Vec<String> = n
         .spans
         .iter()

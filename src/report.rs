@@ -759,15 +759,13 @@ fn svg(h: &mut String, ctx: &Ctx<'_>, g: &ChangeGraph) {
     for (lane, &i) in order.iter().enumerate() {
         let n = &g.nodes[i];
         let cy = y(lane);
-        let spans: Vec<String> = n
-            .spans
-            .iter()
-            .map(|s| match &s.until {
-                Some((u, _)) => format!("{} – {}", s.since, u),
-                None => format!("since {}", s.since),
-            })
-            .collect();
-        let title = format!("{} ({}), {}: {}", n.name, n.id, n.kind, spans.join(", "));
+        let title = format!(
+            "{} ({}), {}: {}",
+            n.name,
+            n.id,
+            n.kind,
+            crate::graph::span_text(n)
+        );
         let _ = write!(
             h,
             "<g class=\"lane\" data-org=\"{}\"><title>{}</title>",

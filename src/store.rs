@@ -119,6 +119,21 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Maps an error opening or reading the ledger: a missing file is
+    /// [`StoreError::Missing`] (with its hint), anything else an I/O error.
+    fn opening<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+        move |source| match source.kind() {
+            io::ErrorKind::NotFound => StoreError::Missing {
+                path: path.to_owned(),
+            },
+            _ => StoreError::Io {
+                op,
+                path: path.to_owned(),
+                source,
+            },
+        }
+    }
+
     fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
         move |source| StoreError::Io {
             op,
@@ -217,30 +232,12 @@ pub fn init(path: &Path) -> Result<(), StoreError> {
 
 /// Reads the ledger's bytes.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, StoreError> {
-    fs::read(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => StoreError::Missing {
-            path: path.to_owned(),
-        },
-        _ => StoreError::Io {
-            op: "read",
-            path: path.to_owned(),
-            source: e,
-        },
-    })
+    fs::read(path).map_err(StoreError::opening("read", path))
 }
 
 /// Opens the ledger for reading.
 fn open(path: &Path) -> Result<File, StoreError> {
-    File::open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => StoreError::Missing {
-            path: path.to_owned(),
-        },
-        _ => StoreError::Io {
-            op: "read",
-            path: path.to_owned(),
-            source: e,
-        },
-    })
+    File::open(path).map_err(StoreError::opening("read", path))
 }
 
 fn ledger_error(path: &Path, e: LedgerError) -> StoreError {
@@ -366,16 +363,7 @@ where
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => StoreError::Missing {
-                path: path.to_owned(),
-            },
-            _ => StoreError::Io {
-                op: "open",
-                path: path.to_owned(),
-                source: e,
-            },
-        })?;
+        .map_err(StoreError::opening("open", path))?;
     if options.no_wait {
         match file.try_lock() {
             Ok(()) => {}
@@ -485,12 +473,7 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => StoreError::Missing {
-                path: path.to_owned(),
-            },
-            _ => StoreError::io("open", path)(e),
-        })?;
+        .map_err(StoreError::opening("open", path))?;
     file.lock().map_err(StoreError::io("lock", path))?;
     let len = file.metadata().map_err(StoreError::io("read", path))?.len();
     let journal = journal_path(path);

@@ -13,9 +13,7 @@ const EVENTS: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit
 "#;
 
 fn env() -> TestEnv {
-    let env = TestEnv::with_ledger();
-    env.append(EVENTS);
-    env
+    TestEnv::with_events(EVENTS)
 }
 
 #[test]

@@ -54,6 +54,13 @@ impl TestEnv {
         env
     }
 
+    /// A new directory with a ledger holding these events (JSON Lines).
+    pub fn with_events(events: &str) -> Self {
+        let env = TestEnv::with_ledger();
+        env.append(events);
+        env
+    }
+
     /// Changes the clock for the next appends.
     pub fn set_recorded(&mut self, t: &str) {
         self.recorded = t.to_owned();
