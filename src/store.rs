@@ -296,6 +296,99 @@ pub fn load_with_progress(
     .map_err(|e| ledger_error(path, e))
 }
 
+/// The ledger's last record, read from the end of the file alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    /// Length of the file in bytes.
+    pub bytes: u64,
+    /// The last record's seq (0 for an empty ledger).
+    pub seq: u64,
+    /// The last record's hash (64 zeros for an empty ledger).
+    pub hash: String,
+    /// The last record's `recorded` (empty for an empty ledger).
+    pub recorded: String,
+}
+
+/// Reads only the end of an open ledger: its length and its last record,
+/// parsed and hash-checked (not its link to the record before it: that is
+/// what [`load`] and `fusion verify` are for). An incomplete last line is
+/// reported as [`ChainError::Torn`], like [`load`] does.
+pub fn read_tail(path: &Path, file: &File) -> Result<Tail, StoreError> {
+    let bytes = file.metadata().map_err(StoreError::io("read", path))?.len();
+    if bytes == 0 {
+        return Ok(Tail {
+            bytes,
+            seq: 0,
+            hash: crate::record::GENESIS_PREV.to_owned(),
+            recorded: String::new(),
+        });
+    }
+    // Read backwards in growing chunks until the chunk holds the newline
+    // that ends the line before the last one (or the start of the file).
+    let mut want: u64 = 4096;
+    loop {
+        let start = bytes.saturating_sub(want);
+        let mut chunk = vec![0u8; usize::try_from(bytes - start).unwrap_or(0)];
+        read_exact_at(file, &mut chunk, start).map_err(StoreError::io("read", path))?;
+        let Some((&last, body)) = chunk.split_last() else {
+            break;
+        };
+        if last != b'\n' {
+            let line_start = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            if start == 0 || line_start > 0 {
+                return Err(StoreError::Chain {
+                    path: path.to_owned(),
+                    error: ChainError::Torn {
+                        line: 0,
+                        bytes: body.len() + 1 - line_start,
+                        offset: start + line_start as u64,
+                        complete_record: false,
+                    },
+                });
+            }
+        } else if let Some(i) = body.iter().rposition(|b| *b == b'\n') {
+            return tail_of(path, &body[i + 1..], bytes);
+        } else if start == 0 {
+            return tail_of(path, body, bytes);
+        }
+        want = want.saturating_mul(4);
+    }
+    Err(StoreError::Io {
+        op: "read",
+        path: path.to_owned(),
+        source: io::Error::from(io::ErrorKind::UnexpectedEof),
+    })
+}
+
+fn tail_of(path: &Path, line: &[u8], bytes: u64) -> Result<Tail, StoreError> {
+    let chain_error = |error: RecordError| StoreError::Chain {
+        path: path.to_owned(),
+        error: ChainError::Record {
+            line: 0,
+            seq: 0,
+            error,
+        },
+    };
+    let text = std::str::from_utf8(line).map_err(|e| {
+        chain_error(RecordError::Json(format!(
+            "not valid UTF-8 at byte {}",
+            e.valid_up_to()
+        )))
+    })?;
+    let r = Record::parse_line(text).map_err(chain_error)?;
+    Ok(Tail {
+        bytes,
+        seq: r.seq,
+        hash: r.hash,
+        recorded: r.recorded,
+    })
+}
+
+fn read_exact_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
 /// The record at `index` (seq − 1) of a loaded ledger as stored, read back
 /// from the file at its offset and checked again (members and hash).
 pub fn record_at(path: &Path, ledger: &Ledger, index: usize) -> Result<Option<Record>, StoreError> {
@@ -714,6 +807,50 @@ mod tests {
         append(path, &opts(), |_, _| Ok::<_, ()>(events))
             .expect("store ok")
             .expect("accepted")
+    }
+
+    #[test]
+    fn the_tail_is_the_last_record_read_from_the_end_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        let open = |p: &Path| File::open(p).expect("open");
+        let empty = read_tail(&path, &open(&path)).expect("empty ledger");
+        assert_eq!((empty.bytes, empty.seq), (0, 0));
+        assert_eq!(empty.hash, crate::record::GENESIS_PREV);
+        // Lines longer than the first 4 KiB chunk make it read further back.
+        let long = "x".repeat(9000);
+        let a = append_all(&path, &["a", &long, "c", &long]);
+        let tail = read_tail(&path, &open(&path)).expect("tail");
+        assert_eq!((tail.seq, tail.hash.as_str()), (4, a.head_hash.as_str()));
+        assert_eq!(tail.bytes, fs::metadata(&path).expect("meta").len());
+        assert_eq!(tail.recorded, "2026-01-01T00:00:00Z");
+        // A torn last line is reported, not skipped.
+        let mut f = OpenOptions::new().append(true).open(&path).expect("open");
+        f.write_all(b"{\"v\":1").expect("write");
+        assert!(matches!(
+            read_tail(&path, &open(&path)),
+            Err(StoreError::Chain {
+                error: ChainError::Torn { .. },
+                ..
+            })
+        ));
+        // An edited last record fails its hash check.
+        let text = fs::read_to_string(&path).expect("read");
+        let last = text.lines().nth(3).expect("line 4");
+        let edited = path.with_extension("e");
+        fs::write(
+            &edited,
+            format!("{}\n", last.replace("\"seq\":4", "\"seq\":5")),
+        )
+        .expect("write");
+        assert!(matches!(
+            read_tail(&edited, &open(&edited)),
+            Err(StoreError::Chain {
+                error: ChainError::Record { .. },
+                ..
+            })
+        ));
     }
 
     #[test]
