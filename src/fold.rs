@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 use crate::event::{
@@ -359,7 +360,7 @@ impl<'a> Knowledge<'a> {
 // ---------------------------------------------------------------------------
 
 /// When a fact took effect: the event's date and seq.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     /// The event's date.
     pub date: Date,
@@ -368,7 +369,7 @@ pub struct Stamp {
 }
 
 /// How an organisation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EndHow {
     /// Dissolved without successor.
     Dissolved,
@@ -387,7 +388,7 @@ impl EndHow {
 }
 
 /// The end of an organisation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ended {
     /// When.
     pub at: Stamp,
@@ -398,7 +399,7 @@ pub struct Ended {
 }
 
 /// A lineage link to a predecessor or successor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     /// The other organisation.
     pub id: String,
@@ -409,7 +410,7 @@ pub struct Link {
 }
 
 /// An attribute value and since when it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attr {
     /// The value.
     pub value: String,
@@ -418,7 +419,7 @@ pub struct Attr {
 }
 
 /// A label held.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldLabel {
     /// The granting body.
     pub by: Option<String>,
@@ -427,7 +428,7 @@ pub struct HeldLabel {
 }
 
 /// The latest value of one figure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figure {
     /// The value.
     pub value: u64,
@@ -438,7 +439,7 @@ pub struct Figure {
 }
 
 /// A name and since when it was used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameChange {
     /// The name.
     pub name: String,
@@ -447,7 +448,7 @@ pub struct NameChange {
 }
 
 /// An earlier period of existence of a re-established organisation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
     /// Start of the period.
     pub since: Stamp,
@@ -456,7 +457,7 @@ pub struct Period {
 }
 
 /// An organisation in the folded state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     /// Identifier.
     pub id: String,
@@ -482,8 +483,10 @@ pub struct Org {
     /// Roles: role → person → since.
     pub roles: BTreeMap<String, BTreeMap<String, Stamp>>,
     /// Members, with since when.
+    #[serde(with = "party_map")]
     pub members: BTreeMap<Party, Stamp>,
     /// Partners, with since when.
+    #[serde(with = "party_map")]
     pub partners: BTreeMap<Party, Stamp>,
     /// Where it came from.
     pub predecessors: Vec<Link>,
@@ -560,7 +563,7 @@ impl Org {
 }
 
 /// A program in the folded state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
     /// Identifier.
     pub id: String,
@@ -579,7 +582,7 @@ pub struct Program {
 }
 
 /// The latest state of a candidacy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidacy {
     /// Filed, refused or withdrawn.
     pub status: CandidacyStatus,
@@ -615,6 +618,57 @@ impl State {
     pub fn alive_orgs(&self) -> impl Iterator<Item = &Org> {
         self.orgs.values().filter(|o| o.is_alive())
     }
+}
+
+/// A map keyed by [`Party`] as a JSON array of `[party, stamp]` pairs (JSON
+/// object keys must be strings).
+mod party_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Stamp;
+    use crate::event::Party;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<Party, Stamp>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Party, Stamp>, D::Error> {
+        Ok(Vec::<(Party, Stamp)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// Every id whose entry in `state` applying `event` to it may change: the
+/// ids the event mentions, and the ones [`apply`] reaches through them —
+/// the organisations an ending organisation belonged to, the members,
+/// partners and programs an id change carries over or a re-establishment
+/// drops. Mirrors [`apply`]; a test checks that applying an event changes
+/// no entry outside this set.
+pub fn affected_ids(state: &State, event: &Event) -> BTreeSet<String> {
+    let mut ids: BTreeSet<String> = event
+        .mentioned_ids()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut reach: Vec<String> = Vec::new();
+    for id in &ids {
+        if let Some(set) = state.member_of.get(id) {
+            reach.extend(set.iter().map(|(org, _)| org.clone()));
+        }
+        if let Some(o) = state.orgs.get(id) {
+            reach.extend(o.programs.iter().cloned());
+            for party in o.members.keys().chain(o.partners.keys()) {
+                if let Party::Org(m) = party {
+                    reach.push(m.clone());
+                }
+            }
+        }
+    }
+    ids.extend(reach);
+    ids
 }
 
 // ---------------------------------------------------------------------------

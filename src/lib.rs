@@ -8,6 +8,7 @@ pub mod export;
 pub mod fold;
 pub mod generator;
 pub mod graph;
+pub mod index;
 pub mod json;
 pub mod lineage;
 pub mod merkle;

@@ -25,7 +25,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::chain::{self, ChainError, Ledger, LedgerError};
-use crate::record::{Record, RecordError};
+use crate::event::Event;
+use crate::fold::ValidationError;
+use crate::index::{self, Declined};
+use crate::record::{Entry, Record, RecordError};
 
 /// What went wrong with the ledger file.
 #[derive(Debug, thiserror::Error)]
@@ -452,7 +455,57 @@ pub fn append_with_progress<E, F>(
 where
     F: FnOnce(&Ledger, u64) -> Result<Vec<Value>, E>,
 {
-    let mut file = OpenOptions::new()
+    let (mut file, journal) = lock_for_append(path, options)?;
+    let chain = chain::verify_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, &file),
+        available_threads(),
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))?;
+    let base = Base::of(&chain);
+    check_expected_head(options, &base)?;
+    let first_seq = base.seq + 1;
+    let events = match prepare(&chain, first_seq) {
+        Ok(events) => events,
+        Err(e) => return Ok(Err(e)),
+    };
+    write_batch(path, &mut file, &journal, &base, options, events).map(|(a, _, _)| Ok(a))
+}
+
+/// The ledger an append starts from: its length and last record.
+#[derive(Debug, Clone)]
+struct Base {
+    bytes: u64,
+    seq: u64,
+    hash: String,
+    recorded: Option<String>,
+}
+
+impl Base {
+    fn of(chain: &Ledger) -> Base {
+        Base {
+            bytes: chain.bytes,
+            seq: chain.head_seq(),
+            hash: chain.head_hash().to_owned(),
+            recorded: chain.entries.last().map(|e| e.recorded.clone()),
+        }
+    }
+
+    fn of_tail(tail: &Tail) -> Base {
+        Base {
+            bytes: tail.bytes,
+            seq: tail.seq,
+            hash: tail.hash.clone(),
+            recorded: (tail.seq > 0).then(|| tail.recorded.clone()),
+        }
+    }
+}
+
+/// Opens the ledger for an append and takes its exclusive lock (released
+/// when the file is dropped); refuses while a journal says an append was
+/// interrupted.
+fn lock_for_append(path: &Path, options: &AppendOptions) -> Result<(File, PathBuf), StoreError> {
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
@@ -470,7 +523,6 @@ where
     } else {
         file.lock().map_err(StoreError::io("lock", path))?;
     }
-    // The lock is released when `file` is dropped, on every path out.
     let journal = journal_path(path);
     if journal.exists() {
         return Err(StoreError::Interrupted {
@@ -478,72 +530,84 @@ where
             journal,
         });
     }
-    let chain = chain::verify_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, &file),
-        available_threads(),
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))?;
-    if let Some(expected) = &options.expect_head {
-        let head = chain.head_hash();
-        if expected.len() < 4 || !head.starts_with(expected.as_str()) {
-            return Err(StoreError::HeadMoved {
-                expected: expected.clone(),
-                actual: head.to_owned(),
-                seq: chain.head_seq(),
-            });
-        }
+    Ok((file, journal))
+}
+
+fn check_expected_head(options: &AppendOptions, base: &Base) -> Result<(), StoreError> {
+    if let Some(expected) = &options.expect_head
+        && (expected.len() < 4 || !base.hash.starts_with(expected.as_str()))
+    {
+        return Err(StoreError::HeadMoved {
+            expected: expected.clone(),
+            actual: base.hash.clone(),
+            seq: base.seq,
+        });
     }
-    let first_seq = chain.head_seq() + 1;
-    let events = match prepare(&chain, first_seq) {
-        Ok(events) => events,
-        Err(e) => return Ok(Err(e)),
-    };
+    Ok(())
+}
+
+/// Seals `events` after `base` and appends them under the journal (steps
+/// 4–6 of the module documentation). Returns the result and the sealed
+/// records.
+fn write_batch(
+    path: &Path,
+    file: &mut File,
+    journal: &Path,
+    base: &Base,
+    options: &AppendOptions,
+    events: Vec<Value>,
+) -> Result<(Appended, Vec<Record>, u64), StoreError> {
+    let first_seq = base.seq + 1;
     if events.is_empty() {
-        return Ok(Ok(Appended {
-            first_seq,
-            head_seq: chain.head_seq(),
-            head_hash: chain.head_hash().to_owned(),
-        }));
+        return Ok((
+            Appended {
+                first_seq,
+                head_seq: base.seq,
+                head_hash: base.hash.clone(),
+            },
+            Vec::new(),
+            0,
+        ));
     }
-    let recorded = match chain.entries.last() {
-        Some(last) if last.recorded > options.recorded => last.recorded.clone(),
+    let recorded = match &base.recorded {
+        Some(last) if *last > options.recorded => last.clone(),
         _ => options.recorded.clone(),
     };
-    let mut prev = chain.head_hash().to_owned();
+    let mut prev = base.hash.clone();
     let mut out = Vec::new();
+    let mut records = Vec::with_capacity(events.len());
     let mut seq = first_seq;
     for event in events {
         let record = Record::seal(seq, recorded.clone(), event, prev);
         out.extend_from_slice(record.to_line().as_bytes());
         out.push(b'\n');
-        prev = record.hash;
+        prev = record.hash.clone();
+        records.push(record);
         seq += 1;
     }
-    let base_len = chain.bytes;
     write_journal(
-        &journal,
+        journal,
         &Journal {
-            base_len,
-            base_seq: chain.head_seq(),
-            base_head: chain.head_hash().to_owned(),
-            new_len: base_len + out.len() as u64,
+            base_len: base.bytes,
+            base_seq: base.seq,
+            base_head: base.hash.clone(),
+            new_len: base.bytes + out.len() as u64,
             new_head: prev.clone(),
         },
     )?;
     let written = file
-        .seek(SeekFrom::Start(base_len))
+        .seek(SeekFrom::Start(base.bytes))
         .and_then(|_| file.write_all(&out))
         .and_then(|()| file.sync_data());
     if let Err(source) = written {
         // Undo what may have reached the file; the journal stays if this
         // fails too, and `repair` finishes the job.
         if file
-            .set_len(base_len)
+            .set_len(base.bytes)
             .and_then(|()| file.sync_data())
             .is_ok()
         {
-            let _ = remove_journal(&journal);
+            let _ = remove_journal(journal);
         }
         return Err(StoreError::Io {
             op: "append to",
@@ -551,12 +615,149 @@ where
             source,
         });
     }
-    remove_journal(&journal)?;
-    Ok(Ok(Appended {
-        first_seq,
-        head_seq: seq - 1,
-        head_hash: prev,
-    }))
+    remove_journal(journal)?;
+    Ok((
+        Appended {
+            first_seq,
+            head_seq: seq - 1,
+            head_hash: prev,
+        },
+        records,
+        out.len() as u64,
+    ))
+}
+
+/// How the append index took part in an append (see [`crate::index`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexUse {
+    /// The index checked the batch: only the ledger's last record and the
+    /// entries of the ids the batch touches were read.
+    Checked,
+    /// The whole ledger was read and validated, and the index rebuilt,
+    /// because the index could not decide (the reason).
+    Rebuilt(Declined),
+    /// The append succeeded, but writing the index failed (the error); the
+    /// next append rebuilds it.
+    Failed(String),
+}
+
+/// Validates `batch` and appends it, all or nothing, reading only the end
+/// of the ledger when the append index can check the batch (see
+/// [`crate::index`]); otherwise the whole ledger is read and verified, the
+/// whole timeline validated ([`crate::fold::validate`]), and the index
+/// rebuilt. `progress` reports the bytes verified when the whole ledger is
+/// read. The outer error is the store's, the inner one the batch's.
+pub fn append_events(
+    path: &Path,
+    options: &AppendOptions,
+    progress: &dyn Fn(u64),
+    batch: &[Event],
+) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
+    // The lock is held until the index is written too: the next appender
+    // must find it complete or absent.
+    let (mut file, journal) = lock_for_append(path, options)?;
+    let dir = index::dir_of(path);
+    // The fast path needs a sound last record; anything wrong with it is
+    // for the full load below to report, with its line.
+    if let Ok(tail) = read_tail(path, &file) {
+        let base = Base::of_tail(&tail);
+        check_expected_head(options, &base)?;
+        let current = index::Head {
+            index: index::INDEX_VERSION,
+            ledger_bytes: tail.bytes,
+            seq: tail.seq,
+            hash: tail.hash.clone(),
+            buckets: 0,
+            consistent: true,
+        };
+        let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
+        if let Ok(Ok(checked)) = checked {
+            let values = batch.iter().map(Event::to_json).collect();
+            let (appended, _, written) = write_batch(path, &mut file, &journal, &base, options, values)?;
+            let new = index::Head {
+                ledger_bytes: tail.bytes + written,
+                seq: appended.head_seq,
+                hash: appended.head_hash.clone(),
+                ..current
+            };
+            let used = match index::commit(&dir, checked, &new) {
+                Ok(()) => IndexUse::Checked,
+                Err(e) => IndexUse::Failed(e.to_string()),
+            };
+            return Ok(Ok((appended, used)));
+        }
+        return full_append(
+            path,
+            file,
+            &journal,
+            options,
+            progress,
+            batch,
+            &dir,
+            declined(checked),
+        );
+    }
+    full_append(
+        path,
+        file,
+        &journal,
+        options,
+        progress,
+        batch,
+        &dir,
+        Declined::NotCurrent,
+    )
+}
+
+fn declined(checked: Result<Result<index::Checked, Declined>, index::IndexError>) -> Declined {
+    match checked {
+        Ok(Err(d)) => d,
+        _ => Declined::NotCurrent,
+    }
+}
+
+/// The append of [`append_events`] when the index cannot decide: read,
+/// verify and validate everything, append, rebuild the index.
+#[allow(clippy::too_many_arguments)]
+fn full_append(
+    path: &Path,
+    mut file: File,
+    journal: &Path,
+    options: &AppendOptions,
+    progress: &dyn Fn(u64),
+    batch: &[Event],
+    dir: &Path,
+    why: Declined,
+) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
+    // Reading the tail moved the file's cursor.
+    (&file)
+        .seek(SeekFrom::Start(0))
+        .map_err(StoreError::io("read", path))?;
+    let chain = chain::verify_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, &file),
+        available_threads(),
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))?;
+    let base = Base::of(&chain);
+    check_expected_head(options, &base)?;
+    if let Err(e) = crate::fold::validate(&chain.entries, batch, base.seq + 1) {
+        return Ok(Err(e));
+    }
+    let values = batch.iter().map(Event::to_json).collect();
+    let (appended, records, written) = write_batch(path, &mut file, journal, &base, options, values)?;
+    let mut entries = chain.entries;
+    entries.extend(records.iter().zip(batch).map(|(r, e)| Entry {
+        seq: r.seq,
+        hash: r.hash.clone(),
+        recorded: r.recorded.clone(),
+        event: e.clone(),
+    }));
+    let used = match index::build(dir, &entries, chain.bytes + written) {
+        Ok(_) => IndexUse::Rebuilt(why),
+        Err(e) => IndexUse::Failed(e.to_string()),
+    };
+    Ok(Ok((appended, used)))
 }
 
 /// Recovers from an interrupted append. Never removes a complete record
@@ -807,6 +1008,76 @@ mod tests {
         append(path, &opts(), |_, _| Ok::<_, ()>(events))
             .expect("store ok")
             .expect("accepted")
+    }
+
+    fn typed(v: Value) -> Event {
+        Event::from_json(&v).expect("valid event")
+    }
+
+    fn append_typed(
+        path: &Path,
+        events: &[Value],
+    ) -> Result<(Appended, IndexUse), ValidationError> {
+        let batch: Vec<Event> = events.iter().cloned().map(typed).collect();
+        append_events(path, &opts(), &|_| {}, &batch).expect("store ok")
+    }
+
+    fn dissolved(id: &str, date: &str) -> Value {
+        json!({"type": "dissolved", "date": date, "org": id, "sources": [{"doc": "t"}]})
+    }
+
+    fn created(id: &str, date: &str) -> Value {
+        json!({"type": "created", "date": date, "id": id, "name": id, "kind": "k", "sources": [{"doc": "t"}]})
+    }
+
+    #[test]
+    fn appends_after_the_first_are_checked_by_the_index_until_it_goes_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        // Given no index, the first append reads everything and builds one.
+        let (a, used) = append_typed(&path, &[created("a", "2010")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        assert_eq!(a.head_seq, 1);
+        // Then later events are checked by it alone.
+        let (_, used) =
+            append_typed(&path, &[created("b", "2011"), dissolved("a", "2016")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        // A new id needs no history, even backdated.
+        let (_, used) = append_typed(&path, &[created("c", "2009")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        // An event dated before a record that touched its ids goes to the
+        // full validation, which rebuilds the index.
+        let renamed = json!({"type": "renamed", "date": "2012", "org": "a", "name": "A", "sources": [{"doc": "t"}]});
+        let (_, used) = append_typed(&path, &[renamed]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NeedsHistory(0)));
+        // An event the index refuses is refused by the full validation,
+        // with its words; nothing is written.
+        let before = fs::read(&path).expect("read");
+        let refused = append_typed(&path, &[dissolved("a", "2017")]).expect_err("a has ended");
+        assert!(refused.to_string().contains("ended"), "{refused}");
+        assert_eq!(fs::read(&path).expect("read"), before);
+        // A ledger changed behind the index's back (here: a record added by
+        // another writer) makes it stale: it is not trusted, but rebuilt.
+        let (_, used) = append_typed(&path, &[created("d", "2012")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        append(&path, &opts(), |_, _| {
+            Ok::<_, ()>(vec![dissolved("d", "2013")])
+        })
+        .expect("store ok")
+        .expect("written");
+        let (_, used) = append_typed(&path, &[created("e", "2013")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        // An update cut short leaves no HEAD: the index is rebuilt.
+        fs::remove_file(index::dir_of(&path).join("HEAD")).expect("remove");
+        let (_, used) = append_typed(&path, &[created("f", "2014")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        // A damaged bucket is not trusted either.
+        let idx = index::dir_of(&path);
+        fs::write(idx.join("bucket-0.json"), b"{not json").expect("write");
+        let (_, used) = append_typed(&path, &[created("g", "2015")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        load(&path, 1).expect("the ledger verifies");
     }
 
     #[test]

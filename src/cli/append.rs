@@ -54,21 +54,14 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         recorded: ctx.recorded(),
     };
     let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
-    let outcome = store::append_with_progress(
-        &path,
-        &options,
-        &|done| progress.set(done),
-        |chain, first_seq| {
-            progress.phase("validating");
-            fusion::fold::validate(&chain.entries, &events, first_seq)
-                .map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
-            Ok::<Vec<serde_json::Value>, CliError>(
-                events.iter().map(fusion::event::Event::to_json).collect(),
-            )
-        },
-    )?;
+    let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
-    let appended = outcome?;
+    let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    if let store::IndexUse::Failed(why) = &index {
+        ctx.warn(format!(
+            "warning: the events were appended, but the append index could not be updated ({why}); the next append rebuilds it"
+        ));
+    }
     ctx.out.line(format!(
         "appended {} event(s); head is now seq {} {}",
         appended.head_seq + 1 - appended.first_seq,

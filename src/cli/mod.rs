@@ -116,6 +116,11 @@ impl Context {
     pub fn recorded(&self) -> String {
         self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
+
+    /// A warning on stderr: the command goes on (a closed stderr is ignored).
+    pub fn warn(&self, text: impl AsRef<str>) {
+        let _ = writeln!(io::stderr().lock(), "{}", output::printable(text.as_ref()));
+    }
 }
 
 /// Parses the process arguments, runs the command and maps the outcome to an

@@ -1,0 +1,708 @@
+//! The append index: the folded state of every id, kept next to the ledger,
+//! so that an append reads the ledger's last record and the entries of the
+//! ids it touches instead of the whole ledger.
+//!
+//! # Layout
+//!
+//! `<ledger>.index/` (the ledger's path resolved, like the journal's):
+//!
+//! - `HEAD`: `{"index":1,"ledger_bytes":N,"seq":S,"hash":"…","buckets":B,"consistent":true}`,
+//!   the ledger position the index describes;
+//! - `bucket-<i>.json` for `i` in `0..B`: a JSON object mapping each id
+//!   whose FNV-1a 64 hash is `i` modulo `B` to its [`IdEntry`].
+//!
+//! # Trust
+//!
+//! The index is a cache, derived from the ledger and never a source of
+//! truth: it is used only when `HEAD` names the ledger's current length and
+//! last record (seq and hash, read from the end of the file and
+//! hash-checked), and deleting it is always safe. An update removes `HEAD`
+//! first and writes it back last, so an interrupted update leaves no `HEAD`
+//! and the next append rebuilds the index from the whole ledger.
+//!
+//! # Which appends it serves
+//!
+//! An event is checked against the entries of the ids it affects (see
+//! [`crate::fold::affected_ids`]) when it comes *after*, in timeline order,
+//! every event that mentioned or changed any of those ids: then no later
+//! record can depend on it, and the state those entries hold is the state
+//! on its date. Anything else — a backdated event, a correction, a
+//! `fulfils` link, a re-establishment, an index that does not match, an
+//! event the entries reject — goes to the full validation of the whole
+//! timeline ([`crate::fold::validate`]), which alone decides rejections and
+//! words their errors. The index only ever *accepts* faster.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Body, ChangeMode, Event, Relation};
+use crate::fold::{self, Candidacy, Knowledge, Org, Program, State};
+use crate::record::Entry;
+
+/// The index format this build reads and writes.
+pub const INDEX_VERSION: u64 = 1;
+
+/// Ids per bucket the index aims at when it is built.
+const IDS_PER_BUCKET: usize = 256;
+
+/// Why the index could not be read or written. Never fatal to an append:
+/// the caller falls back to the full path.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A file of the index could not be read or written.
+    #[error("cannot {op} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A file of the index is not what this build writes.
+    #[error(
+        "`{path}` is not a valid index file ({why}); delete the index directory, the next append rebuilds it"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The ledger position an index describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Format version: [`INDEX_VERSION`].
+    pub index: u64,
+    /// Length of the ledger file in bytes.
+    pub ledger_bytes: u64,
+    /// Seq of its last record.
+    pub seq: u64,
+    /// Hash of its last record.
+    pub hash: String,
+    /// Number of bucket files.
+    pub buckets: u64,
+    /// Whether the whole timeline passed validation when the index was
+    /// built; a ledger that does not gets no fast appends.
+    pub consistent: bool,
+}
+
+/// The folded state of one id, at the end of the timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdEntry {
+    /// Timeline key (first day as days from 0001-01-01, seq) of the last
+    /// effective event that mentioned or changed this id.
+    pub last: (i32, u64),
+    /// The organisation with this id, if one was ever created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<Org>,
+    /// The program with this id, if one was ever launched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<Program>,
+    /// The organisations it belongs to, and how.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub member_of: BTreeSet<(String, Relation)>,
+    /// Its candidacies, by label.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub candidacies: BTreeMap<String, Candidacy>,
+}
+
+/// The index directory of a ledger: `<ledger>.index`, next to it.
+pub fn dir_of(ledger: &Path) -> PathBuf {
+    let real = fs::canonicalize(ledger).unwrap_or_else(|_| ledger.to_owned());
+    let mut name = real.into_os_string();
+    name.push(".index");
+    PathBuf::from(name)
+}
+
+fn head_path(dir: &Path) -> PathBuf {
+    dir.join("HEAD")
+}
+
+fn bucket_path(dir: &Path, bucket: u64) -> PathBuf {
+    dir.join(format!("bucket-{bucket}.json"))
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms, unlike std's
+/// hasher.
+fn fnv1a(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn day_key(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> IndexError + 'a {
+    move |source| IndexError::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads `HEAD`; `None` when there is no index (or an unreadable one).
+pub fn read_head(dir: &Path) -> Option<Head> {
+    let bytes = fs::read(head_path(dir)).ok()?;
+    let head: Head = serde_json::from_slice(&bytes).ok()?;
+    (head.index == INDEX_VERSION && head.buckets > 0).then_some(head)
+}
+
+/// The entries of every id of a fully folded ledger, and whether its
+/// timeline passed validation.
+pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
+    let knowledge = Knowledge::new(ledger, u64::MAX);
+    let mut state = State::default();
+    let mut last: HashMap<String, (i32, u64)> = HashMap::new();
+    let mut consistent = true;
+    for e in &knowledge.timeline {
+        if consistent && fold::check(&state, e.event).is_err() {
+            consistent = false;
+        }
+        let key = (day_key(e.event.date.start()), e.seq);
+        for id in fold::affected_ids(&state, e.event) {
+            last.insert(id, key);
+        }
+        fold::apply(&mut state, e.seq, e.event);
+    }
+    let mut ids: BTreeSet<&String> = last.keys().collect();
+    ids.extend(state.orgs.keys());
+    ids.extend(state.programs.keys());
+    ids.extend(state.member_of.keys());
+    ids.extend(state.candidacies.keys().map(|(_, c)| c));
+    let mut by_candidate: HashMap<&str, BTreeMap<String, Candidacy>> = HashMap::new();
+    for ((label, candidate), c) in &state.candidacies {
+        by_candidate
+            .entry(candidate)
+            .or_default()
+            .insert(label.clone(), c.clone());
+    }
+    let entries = ids
+        .into_iter()
+        .map(|id| {
+            let entry = IdEntry {
+                last: last.get(id).copied().unwrap_or((i32::MIN, 0)),
+                org: state.orgs.get(id).cloned(),
+                program: state.programs.get(id).cloned(),
+                member_of: state.member_of.get(id).cloned().unwrap_or_default(),
+                candidacies: by_candidate.remove(id.as_str()).unwrap_or_default(),
+            };
+            (id.clone(), entry)
+        })
+        .collect();
+    (entries, consistent)
+}
+
+/// Writes a whole index for `ledger` (every record, seq order) as it stands
+/// at `ledger_bytes`, replacing any index there.
+pub fn build(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Result<Head, IndexError> {
+    let (entries, consistent) = entries_of(ledger);
+    let buckets = (entries.len() / IDS_PER_BUCKET)
+        .max(1)
+        .next_power_of_two()
+        .min(1 << 16) as u64;
+    let mut split: Vec<BTreeMap<&String, &IdEntry>> = vec![BTreeMap::new(); buckets as usize];
+    for (id, entry) in &entries {
+        if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
+            b.insert(id, entry);
+        }
+    }
+    remove_head(dir)?;
+    // Old buckets of another size would be stale: start from an empty
+    // directory.
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(io_error("remove", dir))?;
+    }
+    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    for (i, b) in split.iter().enumerate() {
+        write_synced(&bucket_path(dir, i as u64), &to_json(b)?)?;
+    }
+    let head = Head {
+        index: INDEX_VERSION,
+        ledger_bytes,
+        seq: ledger.last().map_or(0, |e| e.seq),
+        hash: ledger
+            .last()
+            .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
+            .to_owned(),
+        buckets,
+        consistent,
+    };
+    write_head(dir, &head)?;
+    Ok(head)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, IndexError> {
+    serde_json::to_vec(value).map_err(|e| IndexError::Corrupt {
+        path: PathBuf::new(),
+        why: e.to_string(),
+    })
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let written = (|| {
+        use std::io::Write;
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        fs::rename(&tmp, path)
+    })();
+    written.map_err(io_error("write", path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), IndexError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error("sync", dir))
+}
+
+fn remove_head(dir: &Path) -> Result<(), IndexError> {
+    let head = head_path(dir);
+    match fs::remove_file(&head) {
+        Ok(()) => sync_dir(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error("remove", &head)(e)),
+    }
+}
+
+fn write_head(dir: &Path, head: &Head) -> Result<(), IndexError> {
+    sync_dir(dir)?;
+    write_synced(&head_path(dir), &to_json(head)?)?;
+    sync_dir(dir)
+}
+
+/// A batch checked against the index, ready to be recorded in it once the
+/// batch is in the ledger.
+#[derive(Debug)]
+pub struct Checked {
+    head: Head,
+    /// Every bucket read, with its new content.
+    buckets: BTreeMap<u64, BTreeMap<String, IdEntry>>,
+}
+
+/// Why the index did not serve a batch (the full path then decides).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Declined {
+    /// There is no index, or it describes another ledger position.
+    NotCurrent,
+    /// The ledger's timeline did not validate when the index was built.
+    Inconsistent,
+    /// Event #`index` (0-based) is a correction, fulfils a plan, is a
+    /// re-establishment, or is dated before a record that touched its ids.
+    NeedsHistory(usize),
+    /// Event #`index` does not fit the entries; the full validation words
+    /// the error.
+    Rejected(usize),
+}
+
+/// Checks `batch`, to be appended as seqs `first_seq..`, against the index
+/// in `dir`, whose `HEAD` must equal `current` (the ledger's length and last
+/// record). `Ok(Err(_))` says why the index cannot decide.
+pub fn check_batch(
+    dir: &Path,
+    current: &Head,
+    batch: &[Event],
+    first_seq: u64,
+) -> Result<Result<Checked, Declined>, IndexError> {
+    let Some(head) = read_head(dir) else {
+        return Ok(Err(Declined::NotCurrent));
+    };
+    if (head.ledger_bytes, head.seq, head.hash.as_str())
+        != (current.ledger_bytes, current.seq, current.hash.as_str())
+    {
+        return Ok(Err(Declined::NotCurrent));
+    }
+    if !head.consistent {
+        return Ok(Err(Declined::Inconsistent));
+    }
+    if let Some(i) = batch.iter().position(needs_history) {
+        return Ok(Err(Declined::NeedsHistory(i)));
+    }
+    let mut buckets: BTreeMap<u64, BTreeMap<String, IdEntry>> = BTreeMap::new();
+    let mut loaded: BTreeMap<String, (i32, u64)> = BTreeMap::new();
+    let mut state = State::default();
+    for (i, event) in batch.iter().enumerate() {
+        if matches!(event.body, Body::Planned { .. }) {
+            // Plans change no state and need none (see `fold::check`).
+            continue;
+        }
+        // The ids it mentions first: their entries say which others it
+        // reaches.
+        let mentioned: Vec<String> = event
+            .mentioned_ids()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        load(
+            dir,
+            &head,
+            &mentioned,
+            &mut buckets,
+            &mut loaded,
+            &mut state,
+        )?;
+        let affected = fold::affected_ids(&state, event);
+        load(dir, &head, &affected, &mut buckets, &mut loaded, &mut state)?;
+        let key = (day_key(event.date.start()), first_seq + i as u64);
+        if affected
+            .iter()
+            .any(|id| loaded.get(id).is_some_and(|last| *last > key))
+        {
+            return Ok(Err(Declined::NeedsHistory(i)));
+        }
+        if fold::check(&state, event).is_err() {
+            return Ok(Err(Declined::Rejected(i)));
+        }
+        fold::apply(&mut state, key.1, event);
+        for id in affected {
+            loaded.insert(id, key);
+        }
+    }
+    // Write the new entries of every id loaded back into its bucket.
+    for (id, last) in &loaded {
+        let entry = IdEntry {
+            last: *last,
+            org: state.orgs.get(id).cloned(),
+            program: state.programs.get(id).cloned(),
+            member_of: state.member_of.get(id).cloned().unwrap_or_default(),
+            candidacies: state
+                .candidacies
+                .iter()
+                .filter(|((_, c), _)| c == id)
+                .map(|((label, _), c)| (label.clone(), c.clone()))
+                .collect(),
+        };
+        buckets
+            .entry(fnv1a(id) % head.buckets)
+            .or_default()
+            .insert(id.clone(), entry);
+    }
+    Ok(Ok(Checked { head, buckets }))
+}
+
+/// Whether the index cannot check this event alone.
+fn needs_history(event: &Event) -> bool {
+    event.fulfils.is_some()
+        || matches!(
+            &event.body,
+            Body::Correction { .. }
+                | Body::Transformed {
+                    mode: ChangeMode::Reestablishment,
+                    ..
+                }
+        )
+}
+
+/// Loads the entries of `ids` not loaded yet into `state`, remembering
+/// their `last`.
+fn load(
+    dir: &Path,
+    head: &Head,
+    ids: impl IntoIterator<Item = impl AsRef<str>> + Clone,
+    buckets: &mut BTreeMap<u64, BTreeMap<String, IdEntry>>,
+    loaded: &mut BTreeMap<String, (i32, u64)>,
+    state: &mut State,
+) -> Result<(), IndexError> {
+    for id in ids {
+        let id = id.as_ref();
+        if loaded.contains_key(id) {
+            continue;
+        }
+        let b = fnv1a(id) % head.buckets;
+        if let std::collections::btree_map::Entry::Vacant(slot) = buckets.entry(b) {
+            slot.insert(read_bucket(dir, b)?);
+        }
+        let entry = buckets.get(&b).and_then(|m| m.get(id)).cloned();
+        let Some(entry) = entry else {
+            loaded.insert(id.to_owned(), (i32::MIN, 0));
+            continue;
+        };
+        loaded.insert(id.to_owned(), entry.last);
+        if let Some(o) = entry.org {
+            state.orgs.insert(id.to_owned(), o);
+        }
+        if let Some(p) = entry.program {
+            state.programs.insert(id.to_owned(), p);
+        }
+        if !entry.member_of.is_empty() {
+            state.member_of.insert(id.to_owned(), entry.member_of);
+        }
+        for (label, c) in entry.candidacies {
+            state.candidacies.insert((label, id.to_owned()), c);
+        }
+    }
+    Ok(())
+}
+
+/// Records a checked batch, now in the ledger, in the index: `HEAD` is
+/// removed, the buckets written, then `HEAD` written for `new` (the ledger
+/// with the batch).
+pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError> {
+    remove_head(dir)?;
+    for (b, content) in &checked.buckets {
+        write_synced(&bucket_path(dir, *b), &to_json(content)?)?;
+    }
+    let head = Head {
+        buckets: checked.head.buckets,
+        consistent: checked.head.consistent,
+        ..new.clone()
+    };
+    write_head(dir, &head)
+}
+
+fn read_bucket(dir: &Path, bucket: u64) -> Result<BTreeMap<String, IdEntry>, IndexError> {
+    let path = bucket_path(dir, bucket);
+    let bytes = fs::read(&path).map_err(io_error("read", &path))?;
+    serde_json::from_slice(&bytes).map_err(|e| IndexError::Corrupt {
+        path: path.clone(),
+        why: e.to_string(),
+    })
+}
+
+/// An index read whole: its head and every entry.
+pub type Whole = (Head, BTreeMap<String, IdEntry>);
+
+/// Every entry of an index, for tests and diagnostics.
+pub fn read_all(dir: &Path) -> Result<Option<Whole>, IndexError> {
+    let Some(head) = read_head(dir) else {
+        return Ok(None);
+    };
+    let mut all = BTreeMap::new();
+    for b in 0..head.buckets {
+        all.extend(read_bucket(dir, b)?);
+    }
+    Ok(Some((head, all)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::{self, Rng};
+    use serde_json::json;
+
+    fn entries_of_generated(events: u64, seed: u64) -> Vec<Entry> {
+        let options = generator::Options {
+            events,
+            seed,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 1,
+        };
+        generator::records(&options)
+            .iter()
+            .map(|r| r.entry().expect("generated events are valid"))
+            .collect()
+    }
+
+    fn head_after(entries: &[Entry]) -> Head {
+        Head {
+            index: INDEX_VERSION,
+            ledger_bytes: entries.len() as u64,
+            seq: entries.last().map_or(0, |e| e.seq),
+            hash: entries
+                .last()
+                .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
+                .to_owned(),
+            buckets: 0,
+            consistent: true,
+        }
+    }
+
+    fn event(v: serde_json::Value) -> Event {
+        Event::from_json(&v).expect("valid shape")
+    }
+
+    /// Appends `event` to `entries` as the next record (hash = its seq).
+    fn push(entries: &mut Vec<Entry>, event: Event) -> Head {
+        let seq = entries.len() as u64 + 1;
+        entries.push(Entry {
+            seq,
+            hash: format!("{seq:064x}"),
+            recorded: "2026-01-01T00:00:00Z".into(),
+            event,
+        });
+        head_after(entries)
+    }
+
+    fn given_an_index_of(entries: &[Entry]) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("l.jsonl.index");
+        build(&dir, entries, entries.len() as u64).expect("build");
+        (tmp, dir)
+    }
+
+    fn base() -> Vec<Entry> {
+        crate::testing::entries(&[
+            json!({"type": "created", "date": "2010", "id": "a", "name": "A", "kind": "cluster", "sources": [{"doc": "t"}]}),
+            json!({"type": "created", "date": "2011", "id": "b", "name": "B", "kind": "cluster", "sources": [{"doc": "t"}]}),
+            json!({"type": "joined", "date": "2012", "org": "a", "member": {"org": "b"}, "relation": "member", "sources": [{"doc": "t"}]}),
+            json!({"type": "renamed", "date": "2015-06-01", "org": "a", "name": "A2", "sources": [{"doc": "t"}]}),
+        ])
+    }
+
+    #[test]
+    fn an_event_after_everything_its_ids_saw_is_checked_by_the_index() {
+        let mut ledger = base();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        let dissolve_b = event(
+            json!({"type": "dissolved", "date": "2016", "org": "b", "sources": [{"doc": "t"}]}),
+        );
+        let checked = check_batch(
+            &dir,
+            &head_after(&ledger),
+            std::slice::from_ref(&dissolve_b),
+            5,
+        )
+        .expect("readable")
+        .expect("the index decides");
+        let new = push(&mut ledger, dissolve_b);
+        commit(&dir, checked, &new).expect("commit");
+        // Then the index equals one built from scratch: `a` lost its member.
+        let (head, all) = read_all(&dir).expect("read").expect("present");
+        assert_eq!((head.seq, head.hash.as_str()), (5, new.hash.as_str()));
+        assert_eq!(all, entries_of(&ledger).0);
+        let a = all["a"].org.as_ref().expect("a");
+        assert!(a.members.is_empty(), "{a:?}");
+    }
+
+    #[test]
+    fn a_backdated_event_or_a_correction_needs_the_whole_history() {
+        let ledger = base();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        let head = head_after(&ledger);
+        let backdated = event(
+            json!({"type": "renamed", "date": "2014", "org": "a", "name": "A1", "sources": [{"doc": "t"}]}),
+        );
+        let correction = event(
+            json!({"type": "correction", "date": "2020", "target": format!("{:064x}", 4), "mode": "retract", "reason": "wrong", "sources": [{"doc": "t"}]}),
+        );
+        for (batch, why) in [
+            (vec![backdated], Declined::NeedsHistory(0)),
+            (vec![correction], Declined::NeedsHistory(0)),
+        ] {
+            let got = check_batch(&dir, &head, &batch, 5).expect("readable");
+            assert_eq!(got.err(), Some(why));
+        }
+    }
+
+    #[test]
+    fn a_stale_or_missing_index_and_a_rejected_event_are_declined() {
+        let ledger = base();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        let fine = event(
+            json!({"type": "renamed", "date": "2020", "org": "a", "name": "A3", "sources": [{"doc": "t"}]}),
+        );
+        let mut moved = head_after(&ledger);
+        moved.ledger_bytes += 1;
+        let got = check_batch(&dir, &moved, std::slice::from_ref(&fine), 5).expect("readable");
+        assert_eq!(got.err(), Some(Declined::NotCurrent));
+        let unknown = event(
+            json!({"type": "renamed", "date": "2020", "org": "zz", "name": "Z", "sources": [{"doc": "t"}]}),
+        );
+        let got = check_batch(&dir, &head_after(&ledger), &[fine, unknown], 5).expect("readable");
+        assert_eq!(got.err(), Some(Declined::Rejected(1)));
+        fs::remove_file(head_path(&dir)).expect("remove HEAD");
+        let got = check_batch(&dir, &head_after(&ledger), &[], 5).expect("readable");
+        assert_eq!(got.err(), Some(Declined::NotCurrent));
+    }
+
+    /// A random event about ids the ledger knows, dated near its end or
+    /// anywhere: some fit, some are backdated, some are refused.
+    fn random_event(rng: &mut Rng, ids: &[String]) -> Option<Event> {
+        let id = rng.pick(ids)?.clone();
+        let other = rng.pick(ids)?.clone();
+        let year = 1950 + rng.below(90);
+        let date = format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
+        let src = json!([{"doc": "t"}]);
+        let v = match rng.below(9) {
+            0 => json!({"type": "dissolved", "date": date, "org": id, "sources": src}),
+            1 => json!({"type": "renamed", "date": date, "org": id, "name": "N", "sources": src}),
+            2 => {
+                json!({"type": "joined", "date": date, "org": id, "member": {"org": other}, "relation": "partner", "sources": src})
+            }
+            3 => {
+                json!({"type": "left", "date": date, "org": id, "member": {"org": other}, "relation": "member", "sources": src})
+            }
+            4 => {
+                json!({"type": "transformed", "date": date, "mode": "absorption", "from": [other], "to": [id], "sources": src})
+            }
+            5 => {
+                json!({"type": "transformed", "date": date, "mode": "id_change", "from": [id], "to": [format!("{id}-x{}", rng.below(1000))], "sources": src})
+            }
+            6 => json!({"type": "program_ended", "date": date, "program": id, "sources": src}),
+            7 => {
+                json!({"type": "created", "date": date, "id": if rng.chance(500) { id } else { format!("n{}", rng.below(1_000_000)) }, "name": "C", "kind": "k", "sources": src})
+            }
+            _ => {
+                json!({"type": "label_granted", "date": date, "label": "L", "holder": id, "sources": src})
+            }
+        };
+        Event::from_json(&v).ok()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+        /// On random ledgers and random events, whenever the index accepts a
+        /// batch the full validation accepts it too, and the index after
+        /// the append equals one built from scratch.
+        #[test]
+        fn the_index_accepts_only_what_the_full_validation_accepts(seed in 0u64..u64::MAX, size in 50u64..300) {
+            let all = entries_of_generated(size + 60, seed);
+            let split = usize::try_from(size).unwrap_or(0);
+            let mut ledger: Vec<Entry> = all[..split].to_vec();
+            let (_tmp, dir) = given_an_index_of(&ledger);
+            let mut rng = Rng::new(seed ^ 0x5eed);
+            let (mut fast, mut tried) = (0, 0);
+            let generated: Vec<Event> = all[split..].iter().map(|e| e.event.clone()).collect();
+            for (i, g) in generated.into_iter().enumerate() {
+                let ids: Vec<String> = entries_of(&ledger).0.into_keys().collect();
+                let mut candidates = vec![g];
+                candidates.extend(random_event(&mut rng, &ids));
+                for batch in candidates.chunks(if i % 3 == 0 { 2 } else { 1 }) {
+                    tried += 1;
+                    let first = ledger.len() as u64 + 1;
+                    let head = head_after(&ledger);
+                    let by_index = check_batch(&dir, &head, batch, first).expect("readable");
+                    let full = fold::validate(&ledger, batch, first);
+                    match by_index {
+                        Ok(checked) => {
+                            fast += 1;
+                            proptest::prop_assert!(full.is_ok(), "index accepted {batch:?}, full validation said {full:?}");
+                            let mut new = head.clone();
+                            for e in batch {
+                                new = push(&mut ledger, e.clone());
+                            }
+                            commit(&dir, checked, &new).expect("commit");
+                            let (_, stored) = read_all(&dir).expect("read").expect("present");
+                            proptest::prop_assert_eq!(stored, entries_of(&ledger).0);
+                        }
+                        Err(_) if full.is_ok() => {
+                            for e in batch {
+                                push(&mut ledger, e.clone());
+                            }
+                            build(&dir, &ledger, ledger.len() as u64).expect("rebuild");
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            // The property is about something: the index served some batches.
+            proptest::prop_assert!(fast > 0, "the index decided none of {tried} batches");
+        }
+    }
+}
