@@ -4,12 +4,18 @@
 //!
 //! 1. take an exclusive lock on the ledger file (`File::lock`), so that
 //!    concurrent appenders take turns;
-//! 2. read and verify the whole chain; refuse to append to a broken ledger;
-//! 3. check `--expect-head`, then let the caller validate the batch;
+//! 2. read the ledger's last record ([`read_tail`]); if the append index
+//!    describes it and can check the batch ([`crate::index`]), go to 3;
+//!    otherwise read and verify the whole chain, refusing to append to a
+//!    broken ledger, and validate the batch against the whole timeline;
+//! 3. check `--expect-head`, then validate the batch;
 //! 4. write a journal `<ledger>.journal` holding the ledger's length before
 //!    the append, fsync it and its directory;
 //! 5. append every line of the batch in one write, `sync_data`;
-//! 6. remove the journal and fsync the directory; only then report success.
+//! 6. remove the journal and fsync the directory;
+//! 7. update (or rebuild) the append index, still under the lock; only then
+//!    report success. The index is a cache: failing to write it does not
+//!    undo the append.
 //!
 //! A crash between 4 and 6 leaves the journal: [`repair`] truncates the
 //! ledger back to the recorded length (the batch was never acknowledged), so
