@@ -16,6 +16,14 @@ use super::{CliError, Context};
 /// as known at POS. Facts whose date period DATE falls inside, or whose date
 /// carries `~` or `?`, are shown as "possibly since". Plans stated by DATE
 /// that have not happened yet are listed after the organisations.
+///
+/// When the snapshots directory holds a snapshot of DATE made at the
+/// ledger's current head (`fusion snapshot --as-of DATE`) and POS is the
+/// head, the view is read from it instead of folding the ledger: only the
+/// ledger's first and last records are read and hash-checked, and the
+/// snapshot's seals are checked. Anything else (no such snapshot, records
+/// appended since, an edited file, another ledger, --all) folds the ledger,
+/// as --cold always does.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
