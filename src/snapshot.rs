@@ -1,28 +1,57 @@
 //! Snapshots: a replay view written to a file, bound to the ledger position
 //! it was folded from and sealed with a hash of its own content.
 //!
-//! A snapshot file is a JSON object:
+//! A snapshot file (format version 2) is one JSON object laid out so that a
+//! reader can take it apart without parsing the view: the first line holds
+//! every member but the view, the rest is the view exactly as
+//! `fusion replay --format json` prints it.
 //!
-//! ```json
-//! {"format": "fusion-snapshot", "v": 1,
-//!  "ledger": "<hash of record 1>",
-//!  "as_of": "2017-06-01", "known_at": {"seq": 60, "hash": "…"},
-//!  "view": { …the replay JSON… },
-//!  "content_hash": "<sha256 of the RFC 8785 form of this object without content_hash>"}
+//! ```text
+//! {"format":"fusion-snapshot","v":2,"engine":"0.1.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","content_hash":"…",
+//! "view": { …the replay JSON… }}
 //! ```
 //!
-//! It is valid for a ledger when `ledger` is that ledger's first record hash,
-//! the ledger's record at `known_at.seq` has hash `known_at.hash`, the
-//! content hash matches, and re-deriving the view gives `view` again.
+//! `view_sha256` is the SHA-256 of the view's bytes as stored;
+//! `content_hash` is the SHA-256 of the RFC 8785 form of the first line's
+//! object without `content_hash` (so it seals the view through
+//! `view_sha256`). Version 1 files (the whole object pretty-printed, sealed
+//! over its RFC 8785 form) are still checked by `fusion verify`, never used
+//! by replay.
+//!
+//! A snapshot is valid for a ledger when `ledger` is that ledger's first
+//! record hash, the ledger's record at `known_at.seq` has hash
+//! `known_at.hash`, the content hash matches, and re-deriving the view gives
+//! `view` again ([`check`], what `fusion verify` does).
+//!
+//! Replay uses one ([`lookup`]) without loading the ledger: only when it is
+//! bound to the ledger's current head as read from the end of the file
+//! ([`read_head`]), and its seal holds. That trusts the ledger up to the
+//! head to be the one the snapshot was folded from: the head's hash commits
+//! to every record before it, and `fusion snapshot` verified the whole chain
+//! when it made the file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::record::{Entry, GENESIS_PREV, canonical, sha256_hex};
-use crate::view::{self, View};
+use crate::record::{Entry, GENESIS_PREV, Record, canonical, sha256_hex};
+use crate::store::{self, StoreError};
+use crate::view::{self, KnownAt, View};
 
 /// The `format` member of every snapshot.
 pub const FORMAT: &str = "fusion-snapshot";
+
+/// The format version [`build`] writes and replay uses.
+pub const VERSION: u64 = 2;
+
+/// The `engine` member: the fusion version that folded the view. Replay
+/// uses only snapshots of its own version, since another version may fold
+/// or print differently.
+pub const ENGINE: &str = env!("CARGO_PKG_VERSION");
 
 /// What checking a snapshot against a ledger found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,34 +98,96 @@ pub fn ledger_id(entries: &[Entry]) -> &str {
     entries.first().map_or(GENESIS_PREV, |e| e.hash.as_str())
 }
 
+/// The file name of a snapshot: `<as_of>.json` when folded at the head,
+/// `<as_of>@<seq>.json` otherwise.
+pub fn file_name(as_of: &str, seq: u64, head: u64) -> String {
+    if seq == head {
+        format!("{as_of}.json")
+    } else {
+        format!("{as_of}@{seq}.json")
+    }
+}
+
+/// The first line of a version 2 snapshot: every member but the view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)] // an unsealed member would go unnoticed
+struct Header {
+    format: String,
+    v: u64,
+    engine: String,
+    ledger: String,
+    as_of: String,
+    known_at: KnownAt,
+    view_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_hash: Option<String>,
+}
+
+impl Header {
+    /// The seal: the hash of the RFC 8785 form without `content_hash`.
+    fn seal(&self) -> String {
+        let unsealed = Header {
+            content_hash: None,
+            ..self.clone()
+        };
+        let value = serde_json::to_value(&unsealed).unwrap_or(Value::Null);
+        sha256_hex(&canonical(&value))
+    }
+}
+
+/// What comes between the header line and the view.
+const VIEW_KEY: &[u8] = b"\"view\": ";
+/// What ends the file after the view.
+const END: &[u8] = b"}\n";
+
 /// Builds a snapshot of `view` for the ledger `entries`; returns the file
-/// name (`<as_of>.json`, or `<as_of>@<seq>.json` when not at the head) and
-/// the bytes to write.
+/// name (see [`file_name`]) and the bytes to write.
 pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>) {
     let head = entries.last().map_or(0, |e| e.seq);
-    let name = if view.known_at.seq == head {
-        format!("{}.json", view.as_of)
-    } else {
-        format!("{}@{}.json", view.as_of, view.known_at.seq)
+    let name = file_name(&view.as_of, view.known_at.seq, head);
+    let json = view::render_json(view);
+    let json = json.strip_suffix('\n').unwrap_or(&json);
+    let mut header = Header {
+        format: FORMAT.into(),
+        v: VERSION,
+        engine: ENGINE.into(),
+        ledger: ledger_id(entries).into(),
+        as_of: view.as_of.clone(),
+        known_at: view.known_at.clone(),
+        view_sha256: sha256_hex(json.as_bytes()),
+        content_hash: None,
     };
-    let mut m = Map::new();
-    m.insert("format".into(), Value::from(FORMAT));
-    m.insert("v".into(), Value::from(1));
-    m.insert("ledger".into(), Value::from(ledger_id(entries)));
-    m.insert("as_of".into(), Value::from(view.as_of.clone()));
-    m.insert(
-        "known_at".into(),
-        serde_json::json!({"seq": view.known_at.seq, "hash": view.known_at.hash}),
-    );
-    m.insert(
-        "view".into(),
-        serde_json::to_value(view).unwrap_or(Value::Null),
-    );
-    let content_hash = sha256_hex(&canonical(&Value::Object(m.clone())));
-    m.insert("content_hash".into(), Value::from(content_hash));
-    let mut bytes = serde_json::to_vec_pretty(&Value::Object(m)).unwrap_or_default();
-    bytes.push(b'\n');
+    header.content_hash = Some(header.seal());
+    // Serialising plain strings and numbers cannot fail.
+    let mut line = serde_json::to_string(&header).unwrap_or_default();
+    line.pop(); // the closing brace: the view follows on the next line
+    let mut bytes = Vec::with_capacity(line.len() + json.len() + 16);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.extend_from_slice(b",\n");
+    bytes.extend_from_slice(VIEW_KEY);
+    bytes.extend_from_slice(json.as_bytes());
+    bytes.extend_from_slice(END);
     (name, bytes)
+}
+
+/// Parses a header line (`{…,`, newline excluded).
+fn parse_header(line: &[u8]) -> Option<Header> {
+    let body = line.strip_suffix(b",")?;
+    let mut text = Vec::with_capacity(body.len() + 1);
+    text.extend_from_slice(body);
+    text.push(b'}');
+    serde_json::from_slice(&text).ok()
+}
+
+/// Takes a version 2 file apart: its header and the view's bytes.
+fn split(bytes: &[u8]) -> Option<(Header, &[u8])> {
+    let nl = bytes.iter().position(|b| *b == b'\n')?;
+    let header = parse_header(bytes.get(..nl)?)?;
+    let view = bytes
+        .get(nl + 1..)?
+        .strip_prefix(VIEW_KEY)?
+        .strip_suffix(END)?;
+    Some((header, view))
 }
 
 /// A parsed snapshot's binding.
@@ -110,7 +201,7 @@ pub struct Binding {
 
 /// Checks a snapshot file's bytes against the ledger. Re-derives the view
 /// (a full fold) unless `rederive` is false, in which case a snapshot whose
-/// binding and content hash hold is taken as valid (what replay does).
+/// binding and content hash hold is taken as valid.
 pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option<Binding>) {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
@@ -128,10 +219,28 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
     if m.get("ledger").and_then(Value::as_str) != Some(ledger_id(entries)) {
         return (Status::OtherLedger, None);
     }
+    let v2_view = match m.get("v").and_then(Value::as_u64) {
+        Some(1) => None,
+        Some(VERSION) => {
+            let Some((header, view)) = split(bytes) else {
+                return (
+                    Status::Malformed("not laid out as a version 2 snapshot".into()),
+                    None,
+                );
+            };
+            if header.content_hash.as_deref() != Some(header.seal().as_str())
+                || header.view_sha256 != sha256_hex(view)
+            {
+                return (Status::Edited, None);
+            }
+            Some(view)
+        }
+        _ => return (Status::Malformed("unknown version `v`".into()), None),
+    };
     let Some(Value::String(stored)) = m.remove("content_hash") else {
         return (Status::Malformed("`content_hash` is missing".into()), None);
     };
-    if sha256_hex(&canonical(&Value::Object(m.clone()))) != stored {
+    if v2_view.is_none() && sha256_hex(&canonical(&Value::Object(m.clone()))) != stored {
         return (Status::Edited, None);
     }
     let seq = m
@@ -172,11 +281,236 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
     }
     if rederive {
         let fresh = view::replay(entries, as_of, seq);
-        if serde_json::to_value(&fresh).ok().as_ref() != m.get("view") {
+        let same = match v2_view {
+            // Byte for byte: what replay would print.
+            Some(view) => view::render_json(&fresh).as_bytes().strip_suffix(b"\n") == Some(view),
+            None => serde_json::to_value(&fresh).ok().as_ref() == m.get("view"),
+        };
+        if !same {
             return (Status::Differs, Some(binding));
         }
     }
     (Status::Valid, Some(binding))
+}
+
+// ---------------------------------------------------------------------------
+// Replay from a snapshot
+// ---------------------------------------------------------------------------
+
+/// A ledger's two ends, read without loading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The first record's hash (64 zeros for an empty ledger).
+    pub ledger: String,
+    /// The last record's seq (0 for an empty ledger).
+    pub seq: u64,
+    /// The last record's hash (64 zeros for an empty ledger).
+    pub hash: String,
+    /// The last record's `recorded` (empty for an empty ledger).
+    pub recorded: String,
+}
+
+/// Why [`read_head`] could not read a ledger's ends. Replay then folds the
+/// ledger, which reports the problem in full.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadError {
+    /// Reading the last record failed, or an append was interrupted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The file cannot be opened, locked or read.
+    #[error("cannot {op} `{path}`: {source} (hint: check the --ledger path)", path = .path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The ledger.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The first line is not a valid record 1.
+    #[error("the first line of `{path}` is not a valid record 1 (hint: run `fusion verify`)", path = .0.display())]
+    FirstRecord(PathBuf),
+}
+
+/// The longest first line [`read_head`] reads: a record is far shorter.
+const MAX_FIRST_LINE: u64 = 1 << 20;
+
+/// Reads the ledger's first and last records (each parsed and
+/// hash-checked), under the shared lock and after checking for an
+/// interrupted append, as [`store::load`] does. Does not verify the chain
+/// between them: that is what the cold path and `fusion verify` do.
+pub fn read_head(path: &Path) -> Result<Head, HeadError> {
+    let io = |op: &'static str| {
+        move |source| HeadError::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let file = File::open(path).map_err(io("open"))?;
+    // Readers wait while an append holds the exclusive lock, so an append
+    // in progress is never mistaken for an interrupted one.
+    file.lock_shared().map_err(io("lock"))?;
+    let journal = store::journal_path(path);
+    if journal.exists() {
+        return Err(StoreError::Interrupted {
+            path: path.to_owned(),
+            journal,
+        }
+        .into());
+    }
+    let tail = store::read_tail(path, &file)?;
+    let mut ledger = GENESIS_PREV.to_owned();
+    if tail.seq > 0 {
+        let mut line = Vec::new();
+        let mut start = &file;
+        start.seek(SeekFrom::Start(0)).map_err(io("read"))?;
+        BufReader::new(start.take(MAX_FIRST_LINE))
+            .read_until(b'\n', &mut line)
+            .map_err(io("read"))?;
+        let first = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|l| l.strip_suffix('\n'))
+            .and_then(|l| Record::parse_line(l).ok())
+            .filter(|r| r.seq == 1)
+            .ok_or_else(|| HeadError::FirstRecord(path.to_owned()))?;
+        ledger = first.hash;
+    }
+    Ok(Head {
+        ledger,
+        seq: tail.seq,
+        hash: tail.hash,
+        recorded: tail.recorded,
+    })
+}
+
+/// A snapshot replay can use in place of a fold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The snapshot file.
+    pub file: PathBuf,
+    /// The view as `replay --format json` prints it (final newline
+    /// included).
+    pub json: String,
+}
+
+impl Found {
+    /// The view, for the other renderers. `None` if the stored JSON does not
+    /// read back as a view (then fold instead).
+    pub fn view(&self) -> Option<View> {
+        serde_json::from_str(&self.json).ok()
+    }
+}
+
+/// Why replay did not use a snapshot (it folds the ledger instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    /// No snapshot file for the date at the head.
+    #[error("no snapshot `{0}`")]
+    Missing(PathBuf),
+    /// The file cannot be read or is not a version 2 snapshot.
+    #[error("`{0}` is not a snapshot replay can use: {1}")]
+    Unusable(PathBuf, String),
+    /// It was made from another ledger.
+    #[error("`{0}` was made from another ledger")]
+    OtherLedger(PathBuf),
+    /// It is bound to another position than the head.
+    #[error("`{file}` is bound to seq {seq}, not to the head (seq {head})", file = .0.display(), seq = .1, head = .2)]
+    NotHead(PathBuf, u64, u64),
+    /// Its seal does not hold: it was edited.
+    #[error("`{0}` was edited: its content hash does not match its content")]
+    Edited(PathBuf),
+}
+
+/// Finds the snapshot of the view on `as_of` at the head in `dir`: only the
+/// two names such a snapshot can have are opened (`<as_of>.json`,
+/// `<as_of>@<head>.json`), and only regular files. It is used when its
+/// format version and engine are this fusion's, it was made from this
+/// ledger, it is bound to the head's seq and hash, shows `as_of`, and its
+/// content hash and view hash hold.
+pub fn lookup(dir: &Path, head: &Head, as_of: NaiveDate) -> Result<Found, Skip> {
+    let day = as_of.format("%Y-%m-%d").to_string();
+    let mut skip = Skip::Missing(dir.join(file_name(&day, head.seq, head.seq)));
+    for name in [
+        file_name(&day, head.seq, head.seq),
+        file_name(&day, head.seq, u64::MAX),
+    ] {
+        let file = dir.join(name);
+        match try_file(&file, head, &day) {
+            Ok(found) => return Ok(found),
+            // Report the most telling reason: a file that exists.
+            Err(Skip::Missing(_)) => {}
+            Err(s) => skip = s,
+        }
+    }
+    Err(skip)
+}
+
+fn try_file(file: &Path, head: &Head, day: &str) -> Result<Found, Skip> {
+    let unusable = |why: String| Skip::Unusable(file.to_owned(), why);
+    // No symlink, no directory: nothing outside the directory is opened.
+    match std::fs::symlink_metadata(file) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(unusable("not a regular file".into())),
+        Err(_) => return Err(Skip::Missing(file.to_owned())),
+    }
+    let f = File::open(file).map_err(|e| unusable(e.to_string()))?;
+    let mut reader = BufReader::new(f);
+    // The header first: most mismatches are known before the view is read.
+    let mut line = Vec::new();
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(|e| unusable(e.to_string()))?;
+    let header = line
+        .strip_suffix(b"\n")
+        .and_then(parse_header)
+        .ok_or_else(|| unusable("no version 2 header line".into()))?;
+    if header.format != FORMAT || header.v != VERSION {
+        return Err(unusable(format!("format version {}", header.v)));
+    }
+    if header.engine != ENGINE {
+        return Err(unusable(format!(
+            "made by fusion {}, this is {ENGINE}",
+            header.engine
+        )));
+    }
+    if header.ledger != head.ledger {
+        return Err(Skip::OtherLedger(file.to_owned()));
+    }
+    if header.known_at.seq != head.seq || header.known_at.hash != head.hash {
+        return Err(Skip::NotHead(
+            file.to_owned(),
+            header.known_at.seq,
+            head.seq,
+        ));
+    }
+    if header.as_of != day {
+        return Err(unusable(format!("it shows {}", header.as_of)));
+    }
+    if header.content_hash.as_deref() != Some(header.seal().as_str()) {
+        return Err(Skip::Edited(file.to_owned()));
+    }
+    let mut rest = Vec::new();
+    reader
+        .read_to_end(&mut rest)
+        .map_err(|e| unusable(e.to_string()))?;
+    let view = rest
+        .strip_prefix(VIEW_KEY)
+        .and_then(|r| r.strip_suffix(END))
+        .ok_or_else(|| unusable("no view after the header".into()))?;
+    if sha256_hex(view) != header.view_sha256 {
+        return Err(Skip::Edited(file.to_owned()));
+    }
+    // Keep the view in place (tens of MB at 10^6 events): cut the end,
+    // then the key, and end with the newline replay prints.
+    rest.truncate(rest.len() - END.len());
+    rest.drain(..VIEW_KEY.len());
+    rest.push(b'\n');
+    let json = String::from_utf8(rest).map_err(|_| Skip::Edited(file.to_owned()))?;
+    Ok(Found {
+        file: file.to_owned(),
+        json,
+    })
 }
 
 #[cfg(test)]
@@ -224,23 +558,135 @@ mod tests {
         assert_eq!(check(&es, edited.as_bytes(), true).0, Status::Edited);
     }
 
+    /// Rewrites the view of a snapshot and recomputes both hashes, as
+    /// anyone who can write the file can.
+    fn forge(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let (mut header, view) = split(bytes).expect("version 2");
+        let view = String::from_utf8(view.to_vec())
+            .expect("utf8")
+            .replace(from, to);
+        header.view_sha256 = sha256_hex(view.as_bytes());
+        header.content_hash = None;
+        header.content_hash = Some(header.seal());
+        let mut line = serde_json::to_string(&header).expect("json");
+        line.pop();
+        format!("{line},\n\"view\": {view}}}\n").into_bytes()
+    }
+
     #[test]
     fn a_forged_snapshot_with_a_recomputed_hash_differs() {
         let es = entries();
         let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
-        let mut v: Value = serde_json::from_slice(&bytes).expect("json");
-        let m = v.as_object_mut().expect("object");
-        m.remove("content_hash");
-        m["view"]["organisations"][0]["name"] = json!("Forged");
-        let h = sha256_hex(&canonical(&Value::Object(m.clone())));
-        m.insert("content_hash".into(), json!(h));
-        let forged = serde_json::to_vec(&v).expect("json");
+        let forged = forge(&bytes, "\"A2\"", "\"Forged\"");
         assert_eq!(check(&es, &forged, true).0, Status::Differs);
         assert_eq!(
             check(&es, &forged, false).0,
             Status::Valid,
             "without re-deriving, only the binding is checked"
         );
+    }
+
+    #[test]
+    fn the_file_is_one_json_object_whose_view_is_the_replay_json() {
+        let es = entries();
+        let v = view::replay(&es, day("2011-01-01"), 2);
+        let (_, bytes) = build(&es, &v);
+        let whole: Value = serde_json::from_slice(&bytes).expect("one JSON object");
+        assert_eq!(whole["v"], json!(2));
+        assert_eq!(whole["view"], serde_json::to_value(&v).expect("json"));
+        let (header, view) = split(&bytes).expect("laid out");
+        assert_eq!(header.content_hash, Some(header.seal()));
+        assert_eq!(
+            format!("{}\n", std::str::from_utf8(view).expect("utf8")),
+            view::render_json(&v)
+        );
+    }
+
+    fn head_of(es: &[Entry]) -> Head {
+        let last = es.last().expect("records");
+        Head {
+            ledger: ledger_id(es).to_owned(),
+            seq: last.seq,
+            hash: last.hash.clone(),
+            recorded: last.recorded.clone(),
+        }
+    }
+
+    #[test]
+    fn lookup_uses_only_a_sealed_snapshot_of_the_head() {
+        let es = entries();
+        let dir = tempfile::tempdir().expect("dir");
+        let v = view::replay(&es, day("2011-01-01"), 2);
+        let (name, bytes) = build(&es, &v);
+        std::fs::write(dir.path().join(&name), &bytes).expect("write");
+        let head = head_of(&es);
+        // the head, the date: used, and its JSON is replay's
+        let found = lookup(dir.path(), &head, day("2011-01-01")).expect("used");
+        assert_eq!(found.json, view::render_json(&v));
+        assert_eq!(found.view(), Some(v));
+        // another date: none
+        assert!(matches!(
+            lookup(dir.path(), &head, day("2012-01-01")),
+            Err(Skip::Missing(_))
+        ));
+        // another head (rewritten to fewer records): not used
+        let older = head_of(&es[..1]);
+        let older = Head {
+            ledger: head.ledger.clone(),
+            ..older
+        };
+        assert!(matches!(
+            lookup(dir.path(), &older, day("2011-01-01")),
+            Err(Skip::NotHead(_, 2, 1))
+        ));
+        let moved = Head {
+            hash: "f".repeat(64),
+            ..head.clone()
+        };
+        assert!(matches!(
+            lookup(dir.path(), &moved, day("2011-01-01")),
+            Err(Skip::NotHead(_, 2, 2))
+        ));
+        // another ledger: not used
+        let other = Head {
+            ledger: "e".repeat(64),
+            ..head.clone()
+        };
+        assert!(matches!(
+            lookup(dir.path(), &other, day("2011-01-01")),
+            Err(Skip::OtherLedger(_))
+        ));
+        // edited: not used; forged with recomputed hashes: used (a content
+        // hash is not a signature; `fusion verify` catches it)
+        let file = dir.path().join(&name);
+        let edited = String::from_utf8(bytes.clone())
+            .expect("utf8")
+            .replace("\"A2\"", "\"A3\"");
+        std::fs::write(&file, edited).expect("write");
+        assert!(matches!(
+            lookup(dir.path(), &head, day("2011-01-01")),
+            Err(Skip::Edited(_))
+        ));
+        std::fs::write(&file, forge(&bytes, "\"A2\"", "\"A3\"")).expect("write");
+        assert!(lookup(dir.path(), &head, day("2011-01-01")).is_ok());
+        // junk and version 1: not used
+        std::fs::write(&file, "{\"format\": 1}").expect("write");
+        assert!(matches!(
+            lookup(dir.path(), &head, day("2011-01-01")),
+            Err(Skip::Unusable(..))
+        ));
+    }
+
+    #[test]
+    fn a_snapshot_not_at_the_head_is_named_by_seq_and_used_once_that_seq_is_the_head() {
+        let es = entries();
+        let dir = tempfile::tempdir().expect("dir");
+        let (name, bytes) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
+        assert_eq!(name, "2009-01-01@1.json");
+        std::fs::write(dir.path().join(&name), &bytes).expect("write");
+        assert!(lookup(dir.path(), &head_of(&es), day("2009-01-01")).is_err());
+        let prefix = head_of(&es[..1]);
+        assert!(lookup(dir.path(), &prefix, day("2009-01-01")).is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
@@ -851,11 +851,23 @@ pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionEr
     if let Some(r) = by_hash(entries, text) {
         return r;
     }
+    let time = parse_time(text).ok_or_else(|| syntax(text))?;
+    Ok(entries
+        .iter()
+        .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0))
+}
+
+/// A position given as a time: an RFC 3339 time, or the end (23:59:59 UTC)
+/// of a day `YYYY-MM-DD` or of a month `YYYY-MM`.
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     let end_of = |day: NaiveDate| {
         day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN))
             .and_utc()
     };
-    let time = DateTime::parse_from_rfc3339(text)
+    DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())
         .ok()
         .or_else(|| {
@@ -872,13 +884,28 @@ pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionEr
                 .and_then(|_| crate::date::as_of_day(text).ok())
                 .map(end_of)
         })
-        .ok_or_else(|| syntax(text))?;
-    Ok(entries
-        .iter()
-        .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
-        .map(|e| e.seq)
-        .max()
-        .unwrap_or(0))
+}
+
+/// Whether [`resolve_position`] would resolve `text` to the head, known
+/// from the head alone (seq `head` recorded at `recorded`): a seq equal to
+/// the head's, or a time at or after the head's `recorded` (the head is then
+/// the last record recorded by then, whatever the order of the others). A
+/// hash prefix needs every hash to be told apart: `false`, as is anything
+/// [`resolve_position`] would refuse.
+pub fn names_head(text: &str, head: u64, recorded: &str) -> bool {
+    let text = text.trim();
+    let digits = text.strip_prefix("seq:").unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return digits.parse::<u64>() == Ok(head);
+    }
+    if text.starts_with("seq:") || text.starts_with("hash:") || by_hash(&[], text).is_some() {
+        return false;
+    }
+    let recorded = DateTime::parse_from_rfc3339(recorded).map(|r| r.to_utc());
+    match (parse_time(text), recorded) {
+        (Some(time), Ok(recorded)) => head > 0 && recorded <= time,
+        _ => false,
+    }
 }
 
 /// For bare digits beyond the head: how to mean something else.
@@ -1228,6 +1255,52 @@ mod tests {
             "a day means its end"
         );
         assert_eq!(resolve_position(&l, "2025-12-31T00:00:00Z"), Ok(0));
+    }
+
+    #[test]
+    fn names_head_agrees_with_resolve_position() {
+        let l = positions();
+        let head = l.last().expect("head");
+        for text in [
+            "4",
+            "0004",
+            "seq:4",
+            " 4 ",
+            "3",
+            "0",
+            "seq:3",
+            "9999",
+            "seq:x",
+            "hash:9999",
+            "9999ffff",
+            "abcd2",
+            "2026-01",
+            "2026-01-04",
+            "2026-01-03",
+            "2026-01-04T12:00:00Z",
+            "2026-01-04T11:59:59Z",
+            "2030-01-01T00:00:00+02:00",
+            "yesterday",
+            "",
+            "2016-23",
+            "99999999999999999999999",
+        ] {
+            // Never wrong: when it says head, resolving says head too.
+            if names_head(text, head.seq, &head.recorded) {
+                assert_eq!(resolve_position(&l, text), Ok(4), "{text:?}");
+            }
+        }
+        assert!(names_head("4", 4, "x"), "a seq needs no time");
+        assert!(names_head("2026-01", 4, &head.recorded));
+        assert!(!names_head("2026-01-03", 4, &head.recorded));
+        assert!(
+            !names_head("9999ffff", 4, &head.recorded),
+            "a hash prefix may be ambiguous"
+        );
+        assert!(
+            names_head("seq:4", 4, &head.recorded)
+                && names_head("2026-01-04T12:00:00Z", 4, &head.recorded)
+        );
     }
 
     #[test]

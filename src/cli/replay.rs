@@ -1,5 +1,10 @@
 //! `fusion replay`: the landscape on a date, as known at a ledger position.
 
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use fusion::snapshot;
 use fusion::view::{self, ViewOptions};
 
 use super::{CliError, Context};
@@ -11,6 +16,14 @@ use super::{CliError, Context};
 /// as known at POS. Facts whose date period DATE falls inside, or whose date
 /// carries `~` or `?`, are shown as "possibly since". Plans stated by DATE
 /// that have not happened yet are listed after the organisations.
+///
+/// When the snapshots directory holds a snapshot of DATE made at the
+/// ledger's current head (`fusion snapshot --as-of DATE`) and POS is the
+/// head, the view is read from it instead of folding the ledger: only the
+/// ledger's first and last records are read and hash-checked, and the
+/// snapshot's seals are checked. Anything else (no such snapshot, records
+/// appended since, an edited file, another ledger, --all) folds the ledger,
+/// as --cold always does.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
@@ -29,6 +42,13 @@ pub struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Always fold the ledger (verifying its whole chain); never answer from
+    /// a snapshot.
+    #[arg(long)]
+    pub cold: bool,
+    /// Say on stderr whether the answer came from a snapshot, or why not.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// How to print the view.
@@ -48,6 +68,16 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
         None => ctx.today,
     };
     let path = ctx.global.ledger.clone();
+    match from_snapshot(ctx, &args, as_of) {
+        Ok((file, text)) => {
+            note(
+                args.verbose,
+                &format!("replay: from snapshot {}", file.display()),
+            );
+            return ctx.out.write(text);
+        }
+        Err(why) => note(args.verbose, &format!("replay: folding the ledger ({why})")),
+    }
     let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
     let entries = &chain.entries;
     let known_at = super::known_at(entries, args.known_at.as_deref())?;
@@ -60,11 +90,57 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
             include_ended: args.all,
         },
     );
-    let text = match args.format {
-        Format::Text => view::render_text(&v),
-        Format::Json => view::render_json(&v),
-        Format::Markdown => view::render_markdown(&v),
-    };
+    let text = render(args.format, &v);
     progress.done();
     ctx.out.write(text)
+}
+
+fn render(format: Format, v: &view::View) -> String {
+    match format {
+        Format::Text => view::render_text(v),
+        Format::Json => view::render_json(v),
+        Format::Markdown => view::render_markdown(v),
+    }
+}
+
+/// The `--verbose` line.
+fn note(verbose: bool, line: &str) {
+    if verbose {
+        let line = super::output::printable(line);
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+/// The answer from a snapshot of the view on `as_of` at the head, or why
+/// there is none. Any problem with the ledger itself (interrupted append,
+/// torn or malformed end) is left to the cold path, which reports it.
+fn from_snapshot(
+    ctx: &Context,
+    args: &ReplayArgs,
+    as_of: NaiveDate,
+) -> Result<(PathBuf, String), String> {
+    if args.cold {
+        return Err("--cold".into());
+    }
+    if args.all {
+        return Err("snapshots hold the view without --all".into());
+    }
+    let head = snapshot::read_head(&ctx.global.ledger)
+        .map_err(|e| format!("cannot read the head: {e}"))?;
+    if let Some(pos) = &args.known_at
+        && !view::names_head(pos, head.seq, &head.recorded)
+    {
+        return Err(format!("--known-at `{pos}` is not plainly the head"));
+    }
+    let found = snapshot::lookup(&ctx.global.snapshots, &head, as_of).map_err(|e| e.to_string())?;
+    let text = match args.format {
+        Format::Json => found.json,
+        format => render(
+            format,
+            &found.view().ok_or_else(|| {
+                format!("`{}` does not read back as a view", found.file.display())
+            })?,
+        ),
+    };
+    Ok((found.file, text))
 }
