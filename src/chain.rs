@@ -289,10 +289,22 @@ fn verify_ledger_in_blocks(
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, LedgerError> {
     let mut ledger = Ledger::default();
-    ledger.bytes = typed_scan(reader, threads, block, progress, |entry, offset| {
-        ledger.offsets.push(offset);
-        ledger.entries.push(entry);
-    })?;
+    ledger.bytes = typed_scan(
+        reader,
+        threads,
+        block,
+        progress,
+        |e| e,
+        |entry, offset| {
+            ledger.offsets.push(offset);
+            ledger.entries.push(Entry {
+                seq: entry.seq,
+                hash: entry.hash,
+                recorded: entry.recorded,
+                event: entry.event,
+            });
+        },
+    )?;
     Ok(ledger)
 }
 
@@ -318,7 +330,8 @@ pub fn check_ledger_with_progress(
 ) -> Result<Checked, LedgerError> {
     let mut records = 0;
     let mut head_hash = GENESIS_PREV.to_owned();
-    let bytes = typed_scan(reader, threads, BLOCK, progress, |entry, _| {
+    // Each event is dropped where it was parsed: it only had to be valid.
+    let bytes = typed_scan(reader, threads, BLOCK, progress, drop, |entry, _| {
         records += 1;
         head_hash = entry.hash;
     })?;
@@ -330,23 +343,30 @@ pub fn check_ledger_with_progress(
 }
 
 /// The scan behind [`verify_ledger`] and [`check_ledger_with_progress`]:
-/// each verified entry goes to `sink` with its line's offset, in order,
+/// each verified entry, its event turned by `keep` into what the caller
+/// keeps (on the parsing thread), goes to `sink` with its line's offset, in order,
 /// until the first bad event (after which the scan goes on only to report
 /// a chain problem that comes first in its place). Returns the bytes
 /// verified.
-fn typed_scan(
+fn typed_scan<E: Send>(
     reader: impl Read,
     threads: usize,
     block: usize,
     progress: &dyn Fn(u64),
-    mut sink: impl FnMut(Entry, u64),
+    keep: impl Fn(Event) -> E + Sync,
+    mut sink: impl FnMut(TypedEntry<E>, u64),
 ) -> Result<u64, LedgerError> {
     let mut first_bad: Option<LedgerError> = None;
+    let keep = &keep;
     let scanned = scan(
         reader,
         threads,
         block,
-        |event| Event::from_json(&event).map_err(RecordError::Event),
+        |event| {
+            Event::from_json(&event)
+                .map(keep)
+                .map_err(RecordError::Event)
+        },
         |line| {
             crate::fast::entry(line).map(|f| {
                 let head = Head {
@@ -355,13 +375,13 @@ fn typed_scan(
                     prev: f.prev,
                     hash: f.hash,
                 };
-                (head, Ok(f.event))
+                (head, Ok(keep(f.event)))
             })
         },
         progress,
         |head, event, line, offset| match event {
             Ok(event) if first_bad.is_none() => sink(
-                Entry {
+                TypedEntry {
                     seq: head.seq,
                     hash: head.hash,
                     recorded: head.recorded,
@@ -389,6 +409,14 @@ fn typed_scan(
         Err(Scan::Chain(e)) => Err(LedgerError::Chain(e)),
         Err(Scan::Io(e)) => Err(LedgerError::Io(e)),
     }
+}
+
+/// An [`Entry`] whose event is kept as `E`.
+struct TypedEntry<E> {
+    seq: u64,
+    hash: String,
+    recorded: String,
+    event: E,
 }
 
 /// A record's members other than its event.
@@ -453,6 +481,9 @@ fn scan<R: Read, T: Send>(
                                     parse_line(job.bytes.get(r.clone()).unwrap_or(&[]), keep, fast)
                                 })
                                 .collect();
+                            // Release the block before answering, so that
+                            // the reader can reuse its buffer.
+                            drop(job);
                             if result_tx.send(parsed).is_err() {
                                 break;
                             }
@@ -463,15 +494,19 @@ fn scan<R: Read, T: Send>(
                 .collect()
         };
         let mut pending: VecDeque<Pending<T>> = VecDeque::new();
+        let mut spare: Option<Vec<u8>> = None;
         let mut carry: Vec<u8> = Vec::new();
         let mut io_error = None;
         let mut eof = false;
         while !eof {
             // Fill up to at least one block (more if one line is longer).
             let want = carry.len() + block.max(1);
-            // Room for the whole block up front: growing by doubling would
-            // copy it several times.
-            let mut buf = Vec::with_capacity(want);
+            // Room for the whole block up front (growing by doubling would
+            // copy it several times), in the buffer of a finished block when
+            // there is one (fresh memory costs a page fault per page).
+            let mut buf = spare.take().unwrap_or_default();
+            buf.clear();
+            buf.reserve(want);
             buf.append(&mut carry);
             while buf.len() < want {
                 match (&mut reader)
@@ -498,14 +533,14 @@ fn scan<R: Read, T: Send>(
                 continue;
             }
             let lines = line_ranges(&buf);
+            let bytes = Arc::new(buf);
             let parsed = if workers.is_empty() {
                 let parsed = lines
                     .iter()
-                    .map(|r| parse_line(buf.get(r.clone()).unwrap_or(&[]), keep, fast))
+                    .map(|r| parse_line(bytes.get(r.clone()).unwrap_or(&[]), keep, fast))
                     .collect();
                 Some(parsed)
             } else {
-                let bytes = Arc::new(buf);
                 let chunk = lines.len().div_ceil(workers.len()).max(1);
                 for (i, w) in workers.iter().enumerate() {
                     let part = lines
@@ -521,6 +556,7 @@ fn scan<R: Read, T: Send>(
                 None
             };
             pending.push_back(Pending {
+                bytes,
                 len: done,
                 lines,
                 parsed,
@@ -528,7 +564,7 @@ fn scan<R: Read, T: Send>(
             if pending.len() > 1
                 && let Some(p) = pending.pop_front()
             {
-                linker.finish(p, &workers, &mut sink)?;
+                spare = linker.finish(p, &workers, &mut sink)?;
                 progress(linker.offset);
             }
         }
@@ -570,6 +606,7 @@ struct Worker<T> {
 /// A block read and being parsed: its length, its lines, and their results
 /// if parsed on the reading thread.
 struct Pending<T> {
+    bytes: Arc<Vec<u8>>,
     len: usize,
     lines: Vec<Range<usize>>,
     parsed: Option<Vec<Parsed<T>>>,
@@ -586,12 +623,14 @@ struct Linker {
 }
 
 impl Linker {
+    /// Links the lines of `block` and hands them to `sink`; returns the
+    /// block's buffer for reuse if no worker holds it any more.
     fn finish<T>(
         &mut self,
         block: Pending<T>,
         workers: &[Worker<T>],
         sink: &mut impl FnMut(Head, T, usize, u64),
-    ) -> Result<(), Scan> {
+    ) -> Result<Option<Vec<u8>>, Scan> {
         let parsed = match block.parsed {
             Some(parsed) => parsed,
             None => {
@@ -636,7 +675,7 @@ impl Linker {
             sink(head, kept, line, self.offset + range.start as u64);
         }
         self.offset += block.len as u64;
-        Ok(())
+        Ok(Arc::try_unwrap(block.bytes).ok())
     }
 }
 

@@ -101,11 +101,17 @@ pub fn entry(line: &str) -> Option<FastLine> {
     if !span.starts_with('{') {
         return None;
     }
-    let mut canon = Vec::with_capacity(span.len());
-    let used = canon_value(span, &mut canon, 0)?;
-    if used != span.len() {
-        return None;
-    }
+    // Lines fusion writes hold the event canonically already: check that
+    // without copying; otherwise (older writers) rewrite it.
+    let canon: Cow<'_, [u8]> = if canonical_len(span, 0) == Some(span.len()) {
+        Cow::Borrowed(span.as_bytes())
+    } else {
+        let mut out = Vec::with_capacity(span.len());
+        if canon_value(span, &mut out, 0)? != span.len() {
+            return None;
+        }
+        Cow::Owned(out)
+    };
     let mut h = Sha256::new();
     h.update(b"{\"event\":");
     h.update(&canon);
@@ -201,11 +207,20 @@ fn canon_value(s: &str, out: &mut Vec<u8>, depth: u32) -> Option<usize> {
                 at += 1;
             }
         }
-        b'"' => {
-            let n = string_len(b, false)?;
+        _ => {
+            let n = scalar_len(s)?;
             out.extend_from_slice(&b[..n]);
             Some(n)
         }
+    }
+}
+
+/// Length of the string, number or literal at the start of `s` if written
+/// as RFC 8785 writes it (see [`canon_value`]).
+fn scalar_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    match *b.first()? {
+        b'"' => string_len(b, false),
         b'-' | b'0'..=b'9' => {
             let neg = b[0] == b'-';
             let digits = b[usize::from(neg)..]
@@ -224,17 +239,52 @@ fn canon_value(s: &str, out: &mut Vec<u8>, depth: u32) -> Option<usize> {
             {
                 return None;
             }
-            out.extend_from_slice(&b[..n]);
             Some(n)
         }
-        _ => {
-            for lit in ["true", "false", "null"] {
-                if s.starts_with(lit) {
-                    out.extend_from_slice(lit.as_bytes());
-                    return Some(lit.len());
-                }
+        _ => ["true", "false", "null"]
+            .iter()
+            .find(|lit| s.starts_with(*lit))
+            .map(|lit| lit.len()),
+    }
+}
+
+/// Length of the JSON value at the start of `s` if it is already in its
+/// canonical form, members sorted: what [`canon_value`] would copy
+/// unchanged, found without copying.
+fn canonical_len(s: &str, depth: u32) -> Option<usize> {
+    let b = s.as_bytes();
+    let close = match *b.first()? {
+        b'{' => b'}',
+        b'[' => b']',
+        _ => return scalar_len(s),
+    };
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    if b.get(1) == Some(&close) {
+        return Some(2);
+    }
+    let mut at = 1;
+    let mut last: Option<&str> = None;
+    loop {
+        if close == b'}' {
+            let n = string_len(b.get(at..)?, true)?;
+            let key = s.get(at + 1..at + n - 1)?;
+            if last.is_some_and(|l| key_cmp(l, key) != std::cmp::Ordering::Less) {
+                return None;
             }
-            None
+            last = Some(key);
+            at += n;
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at += 1;
+        }
+        at += canonical_len(s.get(at..)?, depth + 1)?;
+        match *b.get(at)? {
+            b',' => at += 1,
+            c if c == close => return Some(at + 1),
+            _ => return None,
         }
     }
 }
@@ -833,13 +883,16 @@ mod tests {
             r#"{"a":1"#,
         ] {
             assert_eq!(canon(text), None, "{text}");
+            assert_ne!(canonical_len(text, 0), Some(text.len()), "{text}");
         }
+        assert_eq!(canonical_len(r#"{"b":1,"a":2}"#, 0), None, "unsorted");
         assert_eq!(
             canon(r#"{"s":"\u001f"}"#).as_deref(),
             Some(r#"{"s":"\u001f"}"#)
         );
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert_eq!(canon(&deep), None, "deep nesting is the general reader's");
+        assert_eq!(canonical_len(&deep, 0), None);
     }
 
     /// A JSON value with integers only, keys from a small set that mixes
@@ -1041,6 +1094,9 @@ mod tests {
             // same escapes as RFC 8785 (lowercase \u00xx), so it must accept.
             let got = canon(&text);
             prop_assert_eq!(got.as_deref(), Some(expected.as_str()), "{}", text);
+            // The copy-free check takes exactly the canonical text.
+            prop_assert_eq!(canonical_len(&expected, 0), Some(expected.len()));
+            prop_assert_eq!(canonical_len(&text, 0) == Some(text.len()), text == expected);
         }
 
         /// Mutated generated records: whenever the fast path accepts a line,
