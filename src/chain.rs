@@ -8,7 +8,10 @@
 //! Parsing and hashing are independent per line, so they run on all cores;
 //! only the link check is sequential.
 
+use std::collections::VecDeque;
 use std::io::Read;
+use std::ops::Range;
+use std::sync::{Arc, mpsc};
 
 use serde_json::Value;
 
@@ -228,6 +231,7 @@ pub fn verify(bytes: &[u8], threads: usize) -> Result<Chain, ChainError> {
         threads,
         BLOCK,
         |event| event,
+        |_| None,
         &|_| {},
         |head, event, _, _| {
             records.push(Record {
@@ -285,30 +289,114 @@ fn verify_ledger_in_blocks(
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, LedgerError> {
     let mut ledger = Ledger::default();
+    ledger.bytes = typed_scan(
+        reader,
+        threads,
+        block,
+        progress,
+        |e| e,
+        |entry, offset| {
+            ledger.offsets.push(offset);
+            ledger.entries.push(Entry {
+                seq: entry.seq,
+                hash: entry.hash,
+                recorded: entry.recorded,
+                event: entry.event,
+            });
+        },
+    )?;
+    Ok(ledger)
+}
+
+/// What a streaming check of a ledger found: it verifies, with this many
+/// records and this head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Number of records.
+    pub records: u64,
+    /// The last record's hash, or 64 zeros for an empty ledger.
+    pub head_hash: String,
+    /// Length in bytes of the verified file.
+    pub bytes: u64,
+}
+
+/// [`verify_ledger_with_progress`] without keeping the entries: the same
+/// checks and the same errors, in memory that does not grow with the
+/// ledger. For `fusion verify` when nothing needs the events afterwards.
+pub fn check_ledger_with_progress(
+    reader: impl Read,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<Checked, LedgerError> {
+    let mut records = 0;
+    let mut head_hash = GENESIS_PREV.to_owned();
+    // Each event is dropped where it was parsed: it only had to be valid.
+    let bytes = typed_scan(reader, threads, BLOCK, progress, drop, |entry, _| {
+        records += 1;
+        head_hash = entry.hash;
+    })?;
+    Ok(Checked {
+        records,
+        head_hash,
+        bytes,
+    })
+}
+
+/// The scan behind [`verify_ledger`] and [`check_ledger_with_progress`]:
+/// each verified entry, its event turned by `keep` into what the caller
+/// keeps (on the parsing thread), goes to `sink` with its line's offset, in order,
+/// until the first bad event (after which the scan goes on only to report
+/// a chain problem that comes first in its place). Returns the bytes
+/// verified.
+fn typed_scan<E: Send>(
+    reader: impl Read,
+    threads: usize,
+    block: usize,
+    progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    mut sink: impl FnMut(TypedEntry<E>, u64),
+) -> Result<u64, LedgerError> {
     let mut first_bad: Option<LedgerError> = None;
+    let keep = &keep;
     let scanned = scan(
         reader,
         threads,
         block,
-        |event| Event::from_json(&event).map_err(RecordError::Event),
+        |event| {
+            Event::from_json(&event)
+                .map(keep)
+                .map_err(RecordError::Event)
+        },
+        |line| {
+            crate::fast::entry(line).map(|f| {
+                let head = Head {
+                    seq: f.seq,
+                    recorded: f.recorded,
+                    prev: f.prev,
+                    hash: f.hash,
+                };
+                (head, Ok(keep(f.event)))
+            })
+        },
         progress,
-        |head, event, line, offset| {
-            ledger.offsets.push(offset);
-            match event {
-                Ok(event) => ledger.entries.push(Entry {
+        |head, event, line, offset| match event {
+            Ok(event) if first_bad.is_none() => sink(
+                TypedEntry {
                     seq: head.seq,
                     hash: head.hash,
                     recorded: head.recorded,
                     event,
-                }),
-                Err(error) => {
-                    if first_bad.is_none() {
-                        first_bad = Some(LedgerError::Event {
-                            line,
-                            seq: head.seq,
-                            error,
-                        });
-                    }
+                },
+                offset,
+            ),
+            Ok(_) => {}
+            Err(error) => {
+                if first_bad.is_none() {
+                    first_bad = Some(LedgerError::Event {
+                        line,
+                        seq: head.seq,
+                        error,
+                    });
                 }
             }
         },
@@ -316,14 +404,19 @@ fn verify_ledger_in_blocks(
     match scanned {
         Ok(bytes) => match first_bad {
             Some(e) => Err(e),
-            None => {
-                ledger.bytes = bytes;
-                Ok(ledger)
-            }
+            None => Ok(bytes),
         },
         Err(Scan::Chain(e)) => Err(LedgerError::Chain(e)),
         Err(Scan::Io(e)) => Err(LedgerError::Io(e)),
     }
+}
+
+/// An [`Entry`] whose event is kept as `E`.
+struct TypedEntry<E> {
+    seq: u64,
+    hash: String,
+    recorded: String,
+    event: E,
 }
 
 /// A record's members other than its event.
@@ -346,6 +439,9 @@ const BLOCK: usize = 8 << 20;
 /// whole lines, parses and hashes them in parallel (`keep` turns each event
 /// value into what the caller keeps), then checks seq, links and `recorded`
 /// in order and hands each record to `sink` with its line and offset.
+/// `fast` may read a line directly into what `keep` would give
+/// ([`crate::fast`]); when it returns `None` the line takes the general
+/// reader, which alone reports errors.
 /// After each block, `progress` gets the bytes verified so far.
 /// Returns the number of bytes verified.
 fn scan<R: Read, T: Send>(
@@ -353,49 +449,209 @@ fn scan<R: Read, T: Send>(
     threads: usize,
     block: usize,
     keep: impl Fn(Value) -> T + Sync,
+    fast: impl Fn(&str) -> Option<(Head, T)> + Sync,
     progress: &dyn Fn(u64),
     mut sink: impl FnMut(Head, T, usize, u64),
 ) -> Result<u64, Scan> {
     let threads = threads.max(1);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut offset = 0u64; // of buf[0] in the file
-    let mut line = 0usize; // lines done
-    let mut prev = GENESIS_PREV.to_owned();
-    let mut prev_recorded: Option<String> = None;
-    let mut eof = false;
-    while !eof {
-        // Fill up to at least one block (more if one line is longer).
-        let want = buf.len() + block.max(1);
-        while buf.len() < want {
-            let n = (&mut reader)
-                .take((want - buf.len()) as u64)
-                .read_to_end(&mut buf)
-                .map_err(Scan::Io)?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-        }
-        let (complete, _) = split_complete(&buf);
-        let done = complete.len();
-        if done == 0 {
-            continue;
-        }
-        let lines = split_lines(complete);
-        let starts: Vec<u64> = {
-            let mut at = offset;
-            lines
-                .iter()
-                .map(|l| {
-                    let s = at;
-                    at += l.len() as u64 + 1;
-                    s
+    let mut linker = Linker {
+        line: 0,
+        offset: 0,
+        prev: GENESIS_PREV.to_owned(),
+        prev_recorded: None,
+    };
+    let (keep, fast) = (&keep, &fast);
+    std::thread::scope(|s| {
+        // Workers live for the whole scan (not one set per block): each
+        // keeps its allocator heap warm, and while they parse one block
+        // this thread reads the next and links the previous one.
+        let workers: Vec<Worker<T>> = if threads == 1 {
+            Vec::new()
+        } else {
+            (0..threads)
+                .map(|_| {
+                    let (jobs, job_rx) = mpsc::channel::<Job>();
+                    let (result_tx, results) = mpsc::channel();
+                    s.spawn(move || {
+                        for job in job_rx {
+                            let parsed: Vec<Parsed<T>> = job
+                                .lines
+                                .iter()
+                                .map(|r| {
+                                    parse_line(job.bytes.get(r.clone()).unwrap_or(&[]), keep, fast)
+                                })
+                                .collect();
+                            // Release the block before answering, so that
+                            // the reader can reuse its buffer.
+                            drop(job);
+                            if result_tx.send(parsed).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    Worker { jobs, results }
                 })
                 .collect()
         };
-        let parsed = parse_all(&lines, threads, &keep);
-        for (result, start) in parsed.into_iter().zip(starts) {
-            line += 1;
+        let mut pending: VecDeque<Pending<T>> = VecDeque::new();
+        let mut spare: Option<Vec<u8>> = None;
+        let mut carry: Vec<u8> = Vec::new();
+        let mut io_error = None;
+        let mut eof = false;
+        while !eof {
+            // Fill up to at least one block (more if one line is longer).
+            let want = carry.len() + block.max(1);
+            // Room for the whole block up front (growing by doubling would
+            // copy it several times), in the buffer of a finished block when
+            // there is one (fresh memory costs a page fault per page).
+            let mut buf = spare.take().unwrap_or_default();
+            buf.clear();
+            buf.reserve(want);
+            buf.append(&mut carry);
+            while buf.len() < want {
+                match (&mut reader)
+                    .take((want - buf.len()) as u64)
+                    .read_to_end(&mut buf)
+                {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        // Reported after the lines already read, as a
+                        // sequential reader would.
+                        io_error = Some(e);
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+            let done = split_complete(&buf).0.len();
+            carry = buf.split_off(done);
+            if done == 0 {
+                continue;
+            }
+            let lines = line_ranges(&buf);
+            let bytes = Arc::new(buf);
+            let parsed = if workers.is_empty() {
+                let parsed = lines
+                    .iter()
+                    .map(|r| parse_line(bytes.get(r.clone()).unwrap_or(&[]), keep, fast))
+                    .collect();
+                Some(parsed)
+            } else {
+                let chunk = lines.len().div_ceil(workers.len()).max(1);
+                for (i, w) in workers.iter().enumerate() {
+                    let part = lines
+                        .get((i * chunk).min(lines.len())..((i + 1) * chunk).min(lines.len()))
+                        .unwrap_or(&[])
+                        .to_vec();
+                    // A worker that is gone shows as missing results below.
+                    let _ = w.jobs.send(Job {
+                        bytes: Arc::clone(&bytes),
+                        lines: part,
+                    });
+                }
+                None
+            };
+            pending.push_back(Pending {
+                bytes,
+                len: done,
+                lines,
+                parsed,
+            });
+            if pending.len() > 1
+                && let Some(p) = pending.pop_front()
+            {
+                spare = linker.finish(p, &workers, &mut sink)?;
+                progress(linker.offset);
+            }
+        }
+        while let Some(p) = pending.pop_front() {
+            linker.finish(p, &workers, &mut sink)?;
+            progress(linker.offset);
+        }
+        if let Some(e) = io_error {
+            return Err(Scan::Io(e));
+        }
+        if !carry.is_empty() {
+            let line = linker.line + 1;
+            let complete_record = std::str::from_utf8(&carry)
+                .ok()
+                .and_then(|t| Record::parse_line(t).ok())
+                .is_some_and(|r| link(&r, line, line as u64, &linker.prev).is_ok());
+            return Err(Scan::Chain(ChainError::Torn {
+                line,
+                bytes: carry.len(),
+                offset: linker.offset,
+                complete_record,
+            }));
+        }
+        Ok(linker.offset)
+    })
+}
+
+/// A block of lines handed to a worker thread.
+struct Job {
+    bytes: Arc<Vec<u8>>,
+    lines: Vec<Range<usize>>,
+}
+
+struct Worker<T> {
+    jobs: mpsc::Sender<Job>,
+    results: mpsc::Receiver<Vec<Parsed<T>>>,
+}
+
+/// A block read and being parsed: its length, its lines, and their results
+/// if parsed on the reading thread.
+struct Pending<T> {
+    bytes: Arc<Vec<u8>>,
+    len: usize,
+    lines: Vec<Range<usize>>,
+    parsed: Option<Vec<Parsed<T>>>,
+}
+
+/// The sequential part of a scan: seq, links and `recorded`, in order.
+struct Linker {
+    /// Lines done.
+    line: usize,
+    /// Bytes done (where the next block starts in the file).
+    offset: u64,
+    prev: String,
+    prev_recorded: Option<String>,
+}
+
+impl Linker {
+    /// Links the lines of `block` and hands them to `sink`; returns the
+    /// block's buffer for reuse if no worker holds it any more.
+    fn finish<T>(
+        &mut self,
+        block: Pending<T>,
+        workers: &[Worker<T>],
+        sink: &mut impl FnMut(Head, T, usize, u64),
+    ) -> Result<Option<Vec<u8>>, Scan> {
+        let parsed = match block.parsed {
+            Some(parsed) => parsed,
+            None => {
+                let mut all = Vec::with_capacity(block.lines.len());
+                for w in workers {
+                    match w.results.recv() {
+                        Ok(part) => all.extend(part),
+                        // A parser thread cannot panic on any input; should
+                        // it, report the lines as unreadable rather than
+                        // propagating the panic.
+                        Err(_) => all.push(Err(LineError::Record(RecordError::Json(
+                            "internal error while parsing".into(),
+                        )))),
+                    }
+                }
+                all
+            }
+        };
+        for (result, range) in parsed.into_iter().zip(block.lines) {
+            self.line += 1;
+            let line = self.line;
             let expected = line as u64;
             let (head, kept) = result.map_err(|e| {
                 Scan::Chain(match e {
@@ -407,35 +663,20 @@ fn scan<R: Read, T: Send>(
                     },
                 })
             })?;
-            link_parts(head.seq, &head.prev, line, expected, &prev).map_err(Scan::Chain)?;
-            if let Some(before) = &prev_recorded {
+            link_parts(head.seq, &head.prev, line, expected, &self.prev).map_err(Scan::Chain)?;
+            if let Some(before) = &self.prev_recorded {
                 recorded_after(head.seq, &head.recorded, before, line).map_err(Scan::Chain)?;
             }
-            prev.clone_from(&head.hash);
-            match &mut prev_recorded {
+            self.prev.clone_from(&head.hash);
+            match &mut self.prev_recorded {
                 Some(r) => r.clone_from(&head.recorded),
-                None => prev_recorded = Some(head.recorded.clone()),
+                None => self.prev_recorded = Some(head.recorded.clone()),
             }
-            sink(head, kept, line, start);
+            sink(head, kept, line, self.offset + range.start as u64);
         }
-        offset += done as u64;
-        buf.drain(..done);
-        progress(offset);
+        self.offset += block.len as u64;
+        Ok(Arc::try_unwrap(block.bytes).ok())
     }
-    if !buf.is_empty() {
-        let line = line + 1;
-        let complete_record = std::str::from_utf8(&buf)
-            .ok()
-            .and_then(|t| Record::parse_line(t).ok())
-            .is_some_and(|r| link(&r, line, line as u64, &prev).is_ok());
-        return Err(Scan::Chain(ChainError::Torn {
-            line,
-            bytes: buf.len(),
-            offset,
-            complete_record,
-        }));
-    }
-    Ok(offset)
 }
 
 /// Checks that `record` follows the record whose hash is `prev`.
@@ -496,12 +737,17 @@ pub fn split_complete(bytes: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-fn split_lines(complete: &[u8]) -> Vec<&[u8]> {
-    if complete.is_empty() {
-        return Vec::new();
+/// The byte ranges of the lines (without newlines) of complete lines.
+fn line_ranges(complete: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, b) in complete.iter().enumerate() {
+        if *b == b'\n' {
+            out.push(start..i);
+            start = i + 1;
+        }
     }
-    let body = &complete[..complete.len() - 1];
-    body.split(|b| *b == b'\n').collect()
+    out
 }
 
 enum LineError {
@@ -509,8 +755,15 @@ enum LineError {
     Record(RecordError),
 }
 
-fn parse_line<T>(bytes: &[u8], keep: &impl Fn(Value) -> T) -> Result<(Head, T), LineError> {
+fn parse_line<T>(
+    bytes: &[u8],
+    keep: &impl Fn(Value) -> T,
+    fast: &impl Fn(&str) -> Option<(Head, T)>,
+) -> Result<(Head, T), LineError> {
     let text = std::str::from_utf8(bytes).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
+    if let Some(done) = fast(text) {
+        return Ok(done);
+    }
     let r = Record::parse_line(text).map_err(LineError::Record)?;
     let kept = keep(r.event);
     Ok((
@@ -525,37 +778,6 @@ fn parse_line<T>(bytes: &[u8], keep: &impl Fn(Value) -> T) -> Result<(Head, T), 
 }
 
 type Parsed<T> = Result<(Head, T), LineError>;
-
-fn parse_all<T: Send>(
-    lines: &[&[u8]],
-    threads: usize,
-    keep: &(impl Fn(Value) -> T + Sync),
-) -> Vec<Parsed<T>> {
-    if threads == 1 || lines.len() < 1024 {
-        return lines.iter().map(|l| parse_line(l, keep)).collect();
-    }
-    let chunk = lines.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = lines
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || part.iter().map(|l| parse_line(l, keep)).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(lines.len());
-        for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part),
-                // A parser thread cannot panic on any input; should it, report
-                // the lines as unreadable rather than propagating the panic.
-                Err(_) => out.push(Err(LineError::Record(RecordError::Json(
-                    "internal error while parsing".into(),
-                )))),
-            }
-        }
-        out
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -1121,6 +1121,23 @@ fn body_spec(type_name: &str) -> Option<&'static [Member]> {
     })
 }
 
+/// The members an event type may hold besides the common ones, for the
+/// fast reader ([`crate::fast`]) to apply the same rules.
+pub(crate) struct TypeMembers(&'static [Member]);
+
+impl TypeMembers {
+    /// `None` for an unknown type.
+    pub(crate) fn of(type_name: &str) -> Option<TypeMembers> {
+        body_spec(type_name).map(TypeMembers)
+    }
+
+    /// Whether an event of this type may hold a member of this name
+    /// (besides `type`, `date`, `sources`, `note` and `fulfils`).
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|m| m.name == name)
+    }
+}
+
 fn find_member(spec: &[&[Member]], key: &str) -> Option<Member> {
     spec.iter()
         .flat_map(|members| members.iter())

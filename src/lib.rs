@@ -5,6 +5,7 @@ pub mod date;
 pub mod diff;
 pub mod event;
 pub mod export;
+mod fast;
 pub mod fold;
 pub mod generator;
 pub mod graph;

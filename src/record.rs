@@ -276,16 +276,20 @@ impl Record {
     }
 
     /// The line as written to the ledger, without the trailing newline:
-    /// members in the order of [`MEMBERS`], compact JSON.
+    /// members in the order of [`MEMBERS`], compact JSON, the event in its
+    /// RFC 8785 canonical form (the form that is hashed), so that readers
+    /// can hash it as it stands ([`crate::fast`]).
     pub fn to_line(&self) -> String {
-        let mut m = Map::new();
-        m.insert("v".into(), Value::from(FORMAT_VERSION));
-        m.insert("seq".into(), Value::from(self.seq));
-        m.insert("recorded".into(), Value::from(self.recorded.clone()));
-        m.insert("event".into(), self.event.clone());
-        m.insert("prev".into(), Value::from(self.prev.clone()));
-        m.insert("hash".into(), Value::from(self.hash.clone()));
-        Value::Object(m).to_string()
+        let quoted = |s: &str| Value::from(s).to_string();
+        let event = canonical(&self.event);
+        format!(
+            "{{\"v\":{FORMAT_VERSION},\"seq\":{},\"recorded\":{},\"event\":{},\"prev\":{},\"hash\":{}}}",
+            self.seq,
+            quoted(&self.recorded),
+            String::from_utf8_lossy(&event),
+            quoted(&self.prev),
+            quoted(&self.hash)
+        )
     }
 
     /// Parses one line (without its newline), checks members, version and

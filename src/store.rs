@@ -286,6 +286,34 @@ pub fn load_with_progress(
     threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, StoreError> {
+    let file = open_to_read(path)?;
+    chain::verify_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, file),
+        threads,
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))
+}
+
+/// [`load_with_progress`] without keeping the events: the same checks and
+/// errors, in memory that does not grow with the ledger (see
+/// [`chain::check_ledger_with_progress`]).
+pub fn check_with_progress(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<chain::Checked, StoreError> {
+    let file = open_to_read(path)?;
+    chain::check_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, file),
+        threads,
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))
+}
+
+/// Opens the ledger for a read of the whole file: shared lock, no journal.
+fn open_to_read(path: &Path) -> Result<File, StoreError> {
     let file = open(path)?;
     // A shared lock: readers wait while an append holds the exclusive one, so
     // they never mistake an append in progress for an interrupted one.
@@ -297,12 +325,7 @@ pub fn load_with_progress(
             journal,
         });
     }
-    chain::verify_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, file),
-        threads,
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))
+    Ok(file)
 }
 
 /// The ledger's last record, read from the end of the file alone.

@@ -155,6 +155,19 @@ pub fn load(
     Ok((ledger, bar))
 }
 
+/// [`load`] without keeping the events (`store::check_with_progress`).
+pub fn check(
+    path: &Path,
+    quiet: bool,
+    what: &'static str,
+) -> Result<(fusion::chain::Checked, Progress), StoreError> {
+    let bar = Progress::bytes(quiet, what, file_len(path));
+    let checked = store::check_with_progress(path, store::available_threads(), &|done| {
+        bar.set(done);
+    })?;
+    Ok((checked, bar))
+}
+
 /// The size of the file at `path` for a bar's length (0 if unknown).
 pub fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())

@@ -59,16 +59,7 @@ pub fn check_all(
 ) -> Result<(Vec<String>, bool), CliError> {
     let mut lines = Vec::new();
     let mut failed = false;
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Ok((lines, failed));
-    };
-    let mut files: Vec<_> = read
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = snapshot_files(dir);
     for file in files {
         let bytes = std::fs::read(&file).map_err(|e| {
             CliError::new(
@@ -85,4 +76,20 @@ pub fn check_all(
         ));
     }
     Ok((lines, failed))
+}
+
+/// The snapshot files [`check_all`] reads, sorted: regular `*.json` files
+/// directly inside `dir` (none if it cannot be read).
+pub fn snapshot_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = read
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
 }

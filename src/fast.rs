@@ -1,0 +1,1166 @@
+//! The fast path for reading one ledger line into a typed entry.
+//!
+//! The general reader ([`Record::parse_line`] then [`Event::from_json`])
+//! builds a `serde_json::Value`, writes its RFC 8785 form to hash it and
+//! deserialises the event through serde's buffering of flattened, tagged
+//! enums. For lines as fusion writes them that is mostly wasted work, so
+//! [`entry`] tries a direct route first:
+//!
+//! 1. split the line at its fixed envelope
+//!    `{"v":1,"seq":N,"recorded":"…","event":` … `,"prev":"…","hash":"…"}`;
+//! 2. rewrite the event span into its canonical form straight from the
+//!    bytes (only key order may differ; any whitespace, float, non-canonical
+//!    escape, escaped or duplicate key makes it give up);
+//! 3. hash that form with the envelope's members around it, without copying;
+//! 4. deserialise the event from the canonical bytes into a flat wire struct
+//!    that holds every member any event can have, and build the [`Event`]
+//!    with the same member rules as [`Event::from_json`].
+//!
+//! It only ever *accepts*: any doubt (an unusual form, a hash mismatch, a
+//! shape error) returns `None` and the caller runs the general reader, which
+//! alone decides what is wrong and says so. The equivalence of the two on
+//! accepted lines is tested below.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use sha2::{Digest, Sha256};
+
+use crate::date::Date;
+use crate::event::{
+    Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, MAX_SAFE_INTEGER, OrgSpec, Party,
+    Relation, Source,
+};
+use crate::record::FORMAT_VERSION;
+
+/// A line read by the fast path: the record's members and its typed event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FastLine {
+    /// The record's seq.
+    pub seq: u64,
+    /// Its `recorded` time.
+    pub recorded: String,
+    /// Its `prev`.
+    pub prev: String,
+    /// Its `hash` (checked).
+    pub hash: String,
+    /// The typed, shape-checked event.
+    pub event: Event,
+}
+
+const PREFIX: &str = "{\"v\":1,\"seq\":";
+/// The last member of the hashed body; `v` is [`FORMAT_VERSION`].
+const VERSION_MEMBER: &[u8] = b",\"v\":1}";
+const _: () = assert!(FORMAT_VERSION == 1, "update PREFIX and VERSION_MEMBER");
+const RECORDED: &str = ",\"recorded\":\"";
+const EVENT: &str = "\",\"event\":";
+/// `,"prev":"` + 64 hex + `","hash":"` + 64 hex + `"}`.
+const SUFFIX_LEN: usize = 9 + 64 + 10 + 64 + 2;
+
+/// Reads one line (without its newline) if it is in the form fusion writes
+/// and valid; `None` means "ask the general reader".
+pub fn entry(line: &str) -> Option<FastLine> {
+    let rest = line.strip_prefix(PREFIX)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (seq_text, rest) = rest.split_at(digits);
+    // Canonical integers only: no leading zero, at most 16 digits.
+    if seq_text.is_empty() || seq_text.starts_with('0') || digits > 16 {
+        return None;
+    }
+    let seq: u64 = seq_text.parse().ok()?;
+    if !(1..=MAX_SAFE_INTEGER).contains(&seq) {
+        return None;
+    }
+    let rest = rest.strip_prefix(RECORDED)?;
+    let end = rest.find('"')?;
+    let (recorded, rest) = rest.split_at(end);
+    // Written as is in the canonical form, so nothing that JSON escapes.
+    if recorded.bytes().any(|b| b == b'\\' || b < 0x20) {
+        return None;
+    }
+    if !RECORDED_OK.with_borrow(|last| last == recorded) {
+        if chrono::DateTime::parse_from_rfc3339(recorded).is_err() || !recorded.ends_with('Z') {
+            return None;
+        }
+        RECORDED_OK.with_borrow_mut(|last| recorded.clone_into(last));
+    }
+    let rest = rest.strip_prefix(EVENT)?;
+    let split = rest.len().checked_sub(SUFFIX_LEN)?;
+    let (span, suffix) = (rest.get(..split)?, rest.get(split..)?);
+    let suffix = suffix.strip_prefix(",\"prev\":\"")?;
+    let (prev, suffix) = suffix.split_at_checked(64)?;
+    let suffix = suffix.strip_prefix("\",\"hash\":\"")?;
+    let (hash, suffix) = suffix.split_at_checked(64)?;
+    if suffix != "\"}" || !is_hash(prev) || !is_hash(hash) {
+        return None;
+    }
+    if !span.starts_with('{') {
+        return None;
+    }
+    // Lines fusion writes hold the event canonically already: check that
+    // without copying; otherwise (older writers) rewrite it.
+    let canon: Cow<'_, [u8]> = if canonical_len(span, 0) == Some(span.len()) {
+        Cow::Borrowed(span.as_bytes())
+    } else {
+        let mut out = Vec::with_capacity(span.len());
+        if canon_value(span, &mut out, 0)? != span.len() {
+            return None;
+        }
+        Cow::Owned(out)
+    };
+    let mut h = Sha256::new();
+    h.update(b"{\"event\":");
+    h.update(&canon);
+    h.update(b",\"prev\":\"");
+    h.update(prev.as_bytes());
+    h.update(b"\",\"recorded\":\"");
+    h.update(recorded.as_bytes());
+    h.update(b"\",\"seq\":");
+    h.update(seq_text.as_bytes());
+    h.update(VERSION_MEMBER);
+    if !hex_eq(&h.finalize(), hash) {
+        return None;
+    }
+    let event = event_from_canonical(&canon)?;
+    Some(FastLine {
+        seq,
+        recorded: recorded.to_owned(),
+        prev: prev.to_owned(),
+        hash: hash.to_owned(),
+        event,
+    })
+}
+
+thread_local! {
+    /// The last `recorded` this thread found valid: consecutive records
+    /// mostly share it, and parsing it is a good part of a line's cost.
+    static RECORDED_OK: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The last event date this thread parsed, for the same reason.
+    static LAST_DATE: RefCell<Option<Date>> = const { RefCell::new(None) };
+}
+
+/// [`Date::parse`], reusing the previous result for the same text.
+fn parse_date(text: &str) -> Option<Date> {
+    if let Some(d) =
+        LAST_DATE.with_borrow(|last| last.as_ref().filter(|d| d.as_str() == text).cloned())
+    {
+        return Some(d);
+    }
+    let d = Date::parse(text).ok()?;
+    LAST_DATE.with_borrow_mut(|last| *last = Some(d.clone()));
+    Some(d)
+}
+
+/// Whether `hex` is the lowercase hex of `bytes`.
+fn hex_eq(bytes: &[u8], hex: &str) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    hex.len() == bytes.len() * 2
+        && bytes
+            .iter()
+            .zip(hex.as_bytes().chunks(2))
+            .all(|(b, pair)| pair == [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+}
+
+fn is_hash(h: &str) -> bool {
+    h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Deeper nesting is left to the general reader (serde_json stops at 128).
+const MAX_DEPTH: u32 = 64;
+
+/// Writes the RFC 8785 form of the JSON value at the start of `s` to `out`
+/// and returns how many bytes of `s` it spans, or `None` when the value is
+/// not in a form this rewriter handles (it then gives no verdict).
+///
+/// It accepts exactly the JSON whose canonical form differs from it at most
+/// by the order of object members: no whitespace, strings with the escapes
+/// RFC 8785 writes, member names without escapes, integers of at most
+/// 2^53 − 1 in magnitude written plainly, no duplicate member name.
+fn canon_value(s: &str, out: &mut Vec<u8>, depth: u32) -> Option<usize> {
+    let b = s.as_bytes();
+    match *b.first()? {
+        b'{' => canon_object(s, out, depth),
+        b'[' => {
+            if depth >= MAX_DEPTH {
+                return None;
+            }
+            out.push(b'[');
+            let mut at = 1;
+            if b.get(at) == Some(&b']') {
+                out.push(b']');
+                return Some(at + 1);
+            }
+            loop {
+                at += canon_value(s.get(at..)?, out, depth + 1)?;
+                match b.get(at)? {
+                    b',' => out.push(b','),
+                    b']' => {
+                        out.push(b']');
+                        return Some(at + 1);
+                    }
+                    _ => return None,
+                }
+                at += 1;
+            }
+        }
+        _ => {
+            let n = scalar_len(s)?;
+            out.extend_from_slice(&b[..n]);
+            Some(n)
+        }
+    }
+}
+
+/// Length of the string, number or literal at the start of `s` if written
+/// as RFC 8785 writes it (see [`canon_value`]).
+fn scalar_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    match *b.first()? {
+        b'"' => string_len(b, false),
+        b'-' | b'0'..=b'9' => {
+            let neg = b[0] == b'-';
+            let digits = b[usize::from(neg)..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let n = usize::from(neg) + digits;
+            let text = &s[usize::from(neg)..n];
+            // Leading zeros, `-0`, fractions and exponents are not canonical
+            // (or not integers): leave them to the general reader.
+            if digits == 0
+                || digits > 16
+                || (text.starts_with('0') && (digits > 1 || neg))
+                || matches!(b.get(n), Some(b'.' | b'e' | b'E'))
+                || text.parse::<u64>().ok()? > MAX_SAFE_INTEGER
+            {
+                return None;
+            }
+            Some(n)
+        }
+        _ => ["true", "false", "null"]
+            .iter()
+            .find(|lit| s.starts_with(*lit))
+            .map(|lit| lit.len()),
+    }
+}
+
+/// Length of the JSON value at the start of `s` if it is already in its
+/// canonical form, members sorted: what [`canon_value`] would copy
+/// unchanged, found without copying.
+fn canonical_len(s: &str, depth: u32) -> Option<usize> {
+    let b = s.as_bytes();
+    let close = match *b.first()? {
+        b'{' => b'}',
+        b'[' => b']',
+        _ => return scalar_len(s),
+    };
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    if b.get(1) == Some(&close) {
+        return Some(2);
+    }
+    let mut at = 1;
+    let mut last: Option<&str> = None;
+    loop {
+        if close == b'}' {
+            let n = string_len(b.get(at..)?, true)?;
+            let key = s.get(at + 1..at + n - 1)?;
+            if last.is_some_and(|l| key_cmp(l, key) != std::cmp::Ordering::Less) {
+                return None;
+            }
+            last = Some(key);
+            at += n;
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at += 1;
+        }
+        at += canonical_len(s.get(at..)?, depth + 1)?;
+        match *b.get(at)? {
+            b',' => at += 1,
+            c if c == close => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+fn canon_object(s: &str, out: &mut Vec<u8>, depth: u32) -> Option<usize> {
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    let b = s.as_bytes();
+    let start = out.len();
+    out.push(b'{');
+    let mut at = 1;
+    if b.get(at) == Some(&b'}') {
+        out.push(b'}');
+        return Some(at + 1);
+    }
+    // Members as written: (name without quotes, range of the canonical
+    // member text `"name":value` in `out`).
+    let mut members: Vec<(&str, usize, usize)> = Vec::new();
+    loop {
+        let key_len = string_len(b.get(at..)?, true)?;
+        let key = s.get(at + 1..at + key_len - 1)?;
+        let from = out.len();
+        out.extend_from_slice(&b[at..at + key_len]);
+        at += key_len;
+        if b.get(at) != Some(&b':') {
+            return None;
+        }
+        out.push(b':');
+        at += 1;
+        at += canon_value(s.get(at..)?, out, depth + 1)?;
+        members.push((key, from, out.len()));
+        match b.get(at)? {
+            b',' => out.push(b','),
+            b'}' => break,
+            _ => return None,
+        }
+        at += 1;
+    }
+    out.push(b'}');
+    let ordered = |x: &&str, y: &&str| key_cmp(x, y) == std::cmp::Ordering::Less;
+    if !members.windows(2).all(|w| ordered(&w[0].0, &w[1].0)) {
+        // Reorder: copy the members out, then write them back sorted.
+        let written = out[start..].to_vec();
+        members.sort_unstable_by(|x, y| key_cmp(x.0, y.0));
+        if members.windows(2).any(|w| w[0].0 == w[1].0) {
+            return None; // duplicate name: the general reader refuses it
+        }
+        out.truncate(start);
+        out.push(b'{');
+        for (i, (_, from, to)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&written[from - start..to - start]);
+        }
+        out.push(b'}');
+    }
+    Some(at + 1)
+}
+
+/// RFC 8785 orders member names by their UTF-16 code units.
+fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// Length of the string token at the start of `b` (quotes included) if it
+/// is written exactly as RFC 8785 writes it: raw characters except `"`, `\`
+/// and controls, which take `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r` or a
+/// lowercase `\u00xx`. A `name` may hold no escape at all.
+fn string_len(b: &[u8], name: bool) -> Option<usize> {
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            0x00..=0x1f => return None,
+            b'\\' if name => return None,
+            b'\\' => match *b.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b't' | b'n' | b'f' | b'r' => i += 2,
+                b'u' => {
+                    let hex = b.get(i + 2..i + 6)?;
+                    let lower = |c: &u8| matches!(c, b'0'..=b'9' | b'a'..=b'f');
+                    if hex[0] != b'0' || hex[1] != b'0' || !hex.iter().all(lower) {
+                        return None;
+                    }
+                    // Only controls without a short escape are written so.
+                    let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                    if v >= 0x20 || matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            _ => i += 1,
+        }
+    }
+}
+
+/// Deserialises `T` from a JSON object only: serde's derived structs also
+/// take arrays (members by position), which the general reader's member
+/// walk does not check, so the fast path leaves them to it.
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// For optional members: present means not `null` (the general reader
+/// refuses `null` there, except for `attribute_set`'s `value`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Every member any event can have, flat. `None` is "absent".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(borrow)]
+    date: Cow<'a, str>,
+    sources: Vec<Obj<WireSource>>,
+    #[serde(default, deserialize_with = "present")]
+    note: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    fulfils: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    attrs: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    mode: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    from: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    to: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    new: Option<Vec<Obj<WireOrg>>>,
+    #[serde(default, deserialize_with = "present")]
+    org: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    key: Option<String>,
+    /// `Some(None)` is an explicit `null`.
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    label: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    holder: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    by: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    candidate: Option<String>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    program: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    owner: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    site: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    member: Option<Obj<WireParty>>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    relation: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    person: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    values: Option<BTreeMap<String, u64>>,
+    #[serde(default, deserialize_with = "present")]
+    orgs: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    summary: Option<String>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    planned: Option<Obj<Box<Wire<'a>>>>,
+    #[serde(default, deserialize_with = "present")]
+    target: Option<String>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    replacement: Option<Obj<Box<Wire<'a>>>>,
+    #[serde(default, deserialize_with = "present")]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireSource {
+    doc: String,
+    #[serde(default, deserialize_with = "present")]
+    quote: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireOrg {
+    id: String,
+    name: String,
+    kind: String,
+    #[serde(default, deserialize_with = "present")]
+    attrs: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireParty {
+    #[serde(default, deserialize_with = "present")]
+    org: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<String>,
+}
+
+/// The typed event of canonical bytes, if the general reader would accept
+/// it as the very same event.
+fn event_from_canonical(canon: &[u8]) -> Option<Event> {
+    let Obj(wire) = serde_json::from_slice::<Obj<Wire<'_>>>(canon).ok()?;
+    let event = wire.into_event()?;
+    event.check_shape().ok()?;
+    Some(event)
+}
+
+/// An optional map the general reader drops when empty (`skip_serializing_if`)
+/// and so refuses when written empty.
+fn non_empty_map(m: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
+    match m {
+        Some(m) if m.is_empty() => None,
+        m => Some(m.unwrap_or_default()),
+    }
+}
+
+impl Wire<'_> {
+    /// The members present, by name.
+    fn present(&self) -> [(&'static str, bool); 32] {
+        [
+            ("id", self.id.is_some()),
+            ("name", self.name.is_some()),
+            ("kind", self.kind.is_some()),
+            ("attrs", self.attrs.is_some()),
+            ("mode", self.mode.is_some()),
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+            ("new", self.new.is_some()),
+            ("org", self.org.is_some()),
+            ("key", self.key.is_some()),
+            ("value", self.value.is_some()),
+            ("label", self.label.is_some()),
+            ("holder", self.holder.is_some()),
+            ("by", self.by.is_some()),
+            ("candidate", self.candidate.is_some()),
+            ("status", self.status.is_some()),
+            ("program", self.program.is_some()),
+            ("owner", self.owner.is_some()),
+            ("site", self.site.is_some()),
+            ("member", self.member.is_some()),
+            ("relation", self.relation.is_some()),
+            ("person", self.person.is_some()),
+            ("role", self.role.is_some()),
+            ("values", self.values.is_some()),
+            ("orgs", self.orgs.is_some()),
+            ("summary", self.summary.is_some()),
+            ("planned", self.planned.is_some()),
+            ("target", self.target.is_some()),
+            ("replacement", self.replacement.is_some()),
+            ("reason", self.reason.is_some()),
+            // Common members are always allowed.
+            ("note", false),
+            ("fulfils", false),
+        ]
+    }
+
+    /// The event, with [`Event::from_json`]'s member rules: only the
+    /// members of its type, required ones present, optional ones neither
+    /// `null` (refused while deserialising) nor empty.
+    fn into_event(self) -> Option<Event> {
+        let own = crate::event::TypeMembers::of(&self.ty)?;
+        if self
+            .present()
+            .iter()
+            .any(|(name, there)| *there && !own.contains(name))
+        {
+            return None;
+        }
+        let w = self;
+        let party = |p: Obj<WireParty>| match (p.0.org, p.0.name) {
+            (Some(o), None) => Some(Party::Org(o)),
+            (None, Some(n)) => Some(Party::Name(n)),
+            _ => None,
+        };
+        let relation = |r: Option<Cow<'_, str>>| match r.as_deref()? {
+            "member" => Some(Relation::Member),
+            "partner" => Some(Relation::Partner),
+            _ => None,
+        };
+        let body = match w.ty.as_ref() {
+            "created" => Body::Created {
+                org: OrgSpec {
+                    id: w.id?,
+                    name: w.name?,
+                    kind: w.kind?,
+                    attrs: non_empty_map(w.attrs)?,
+                },
+            },
+            "transformed" => Body::Transformed {
+                mode: match w.mode.as_deref()? {
+                    "fusion" => ChangeMode::Fusion,
+                    "absorption" => ChangeMode::Absorption,
+                    "split" => ChangeMode::Split,
+                    "spin_off" => ChangeMode::SpinOff,
+                    "reestablishment" => ChangeMode::Reestablishment,
+                    "id_change" => ChangeMode::IdChange,
+                    _ => return None,
+                },
+                from: w.from?,
+                to: w.to?,
+                new: match w.new {
+                    Some(n) if n.is_empty() => return None,
+                    n => n
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|Obj(o)| {
+                            Some(OrgSpec {
+                                id: o.id,
+                                name: o.name,
+                                kind: o.kind,
+                                attrs: non_empty_map(o.attrs)?,
+                            })
+                        })
+                        .collect::<Option<_>>()?,
+                },
+            },
+            "renamed" => Body::Renamed {
+                org: w.org?,
+                name: w.name?,
+            },
+            "dissolved" => Body::Dissolved { org: w.org? },
+            "attribute_set" => Body::AttributeSet {
+                org: w.org?,
+                key: w.key?,
+                value: w.value.flatten(),
+            },
+            "label_granted" => Body::LabelGranted {
+                label: w.label?,
+                holder: w.holder?,
+                by: w.by,
+            },
+            "label_withdrawn" => Body::LabelWithdrawn {
+                label: w.label?,
+                holder: w.holder?,
+            },
+            "candidacy" => Body::Candidacy {
+                label: w.label?,
+                candidate: w.candidate?,
+                status: match w.status.as_deref()? {
+                    "filed" => CandidacyStatus::Filed,
+                    "refused" => CandidacyStatus::Refused,
+                    "withdrawn" => CandidacyStatus::Withdrawn,
+                    _ => return None,
+                },
+            },
+            "program_launched" => Body::ProgramLaunched {
+                program: w.program?,
+                name: w.name?,
+                owner: w.owner?,
+                kind: w.kind,
+            },
+            "program_ended" => Body::ProgramEnded {
+                program: w.program?,
+            },
+            "site_opened" => Body::SiteOpened {
+                org: w.org?,
+                site: w.site?,
+            },
+            "site_closed" => Body::SiteClosed {
+                org: w.org?,
+                site: w.site?,
+            },
+            "joined" => Body::Joined {
+                org: w.org?,
+                member: party(w.member?)?,
+                relation: relation(w.relation)?,
+            },
+            "left" => Body::Left {
+                org: w.org?,
+                member: party(w.member?)?,
+                relation: relation(w.relation)?,
+            },
+            "role_started" => Body::RoleStarted {
+                org: w.org?,
+                person: w.person?,
+                role: w.role?,
+            },
+            "role_ended" => Body::RoleEnded {
+                org: w.org?,
+                person: w.person?,
+                role: w.role?,
+            },
+            "figures" => Body::Figures {
+                org: w.org?,
+                values: w.values?,
+            },
+            "milestone" => Body::Milestone {
+                orgs: w.orgs.unwrap_or_default(),
+                summary: w.summary?,
+            },
+            "planned" => Body::Planned {
+                planned: Box::new(w.planned?.0.into_event()?),
+            },
+            "correction" => Body::Correction {
+                target: w.target?,
+                mode: match w.mode.as_deref()? {
+                    "retract" => CorrectionMode::Retract,
+                    "supersede" => CorrectionMode::Supersede,
+                    _ => return None,
+                },
+                replacement: match w.replacement {
+                    Some(Obj(r)) => Some(Box::new(r.into_event()?)),
+                    None => None,
+                },
+                reason: w.reason?,
+            },
+            _ => return None,
+        };
+        Some(Event {
+            body,
+            date: parse_date(&w.date)?,
+            sources: w
+                .sources
+                .into_iter()
+                .map(|Obj(s)| Source {
+                    doc: s.doc,
+                    quote: s.quote,
+                    url: s.url,
+                })
+                .collect(),
+            note: w.note,
+            fulfils: w.fulfils,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::{Options, records};
+    use crate::record::{Record, RecordError, canonical, hash_body};
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use std::sync::OnceLock;
+
+    /// The general reader's answer, in the fast path's terms.
+    fn slow(line: &str) -> Result<FastLine, RecordError> {
+        let r = Record::parse_line(line)?;
+        let e = r.entry()?;
+        Ok(FastLine {
+            seq: r.seq,
+            recorded: r.recorded,
+            prev: r.prev,
+            hash: r.hash,
+            event: e.event,
+        })
+    }
+
+    /// Whether the fast path took the line; when it did, the general reader
+    /// must accept it too, as the same record and event.
+    fn agree(line: &str) -> bool {
+        match entry(line) {
+            Some(f) => {
+                assert_eq!(slow(line), Ok(f), "the fast path accepted {line}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn canon(s: &str) -> Option<String> {
+        let mut out = Vec::new();
+        let n = canon_value(s, &mut out, 0)?;
+        (n == s.len()).then(|| String::from_utf8(out).expect("utf8"))
+    }
+
+    fn generated() -> &'static [Record] {
+        static RECORDS: OnceLock<Vec<Record>> = OnceLock::new();
+        RECORDS.get_or_init(|| {
+            records(&Options {
+                events: 3000,
+                seed: 11,
+                recorded: "2026-01-01T00:00:00Z".into(),
+                batch: 500,
+            })
+        })
+    }
+
+    /// A line around `event_text`, hashed over `hashed` (the event as the
+    /// general reader would see it) when given.
+    fn line_with(r: &Record, event_text: &str, hashed: Option<&Value>) -> String {
+        let hash = hashed.map_or_else(
+            || r.hash.clone(),
+            |v| hash_body(r.seq, &r.recorded, v, &r.prev),
+        );
+        format!(
+            "{{\"v\":1,\"seq\":{},\"recorded\":\"{}\",\"event\":{event_text},\"prev\":\"{}\",\"hash\":\"{hash}\"}}",
+            r.seq, r.recorded, r.prev
+        )
+    }
+
+    #[test]
+    fn every_generated_line_takes_the_fast_path_in_both_member_orders() {
+        for r in generated() {
+            // As written now (canonical event) and as older fusion wrote it
+            // (the typed serialisation order).
+            assert!(agree(&r.to_line()), "{}", r.to_line());
+            let old = line_with(r, &r.event.to_string(), None);
+            assert!(agree(&old), "{old}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_ledger_takes_the_fast_path() {
+        let text = include_str!("../events/auvergne-rhone-alpes.jsonl");
+        for line in text.lines() {
+            assert!(agree(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_canonical_rewriter_keeps_canonical_text_and_sorts_the_rest() {
+        for v in [
+            json!({"b": [1, -1, 0, {"y": null, "x": true}], "a": "\u{0}\u{1f}\u{7f}\"\\/é😀\t\n\r\u{8}\u{c}", "c": {}}),
+            json!([]),
+            json!({"\u{fb33}": 1, "\u{1f600}": 2, "a": 3, "B": 4}),
+            json!({"n": 9007199254740991_u64, "m": -9007199254740991_i64}),
+        ] {
+            let expected = String::from_utf8(canonical(&v)).expect("utf8");
+            assert_eq!(canon(&expected).as_deref(), Some(expected.as_str()));
+            assert_eq!(canon(&v.to_string()).as_deref(), Some(expected.as_str()));
+        }
+        // UTF-16 order: U+1F600 (D83D DE00) before U+FB33, unlike UTF-8.
+        assert_eq!(
+            canon("{\"\u{fb33}\":1,\"\u{1f600}\":2}").as_deref(),
+            Some("{\"\u{1f600}\":2,\"\u{fb33}\":1}")
+        );
+        assert_eq!(
+            canon("{\"\u{e000}\":1,\"\u{10000}\":2}").as_deref(),
+            Some("{\"\u{10000}\":2,\"\u{e000}\":1}")
+        );
+    }
+
+    #[test]
+    fn the_canonical_rewriter_gives_up_on_other_forms() {
+        for text in [
+            r#"{"s":"\/"}"#,     // JCS writes `/` raw
+            r#"{"s":"\u0041"}"#, // and `A` raw
+            r#"{"s":"\u001F"}"#, // uppercase hex
+            r#"{"s":"\u0008"}"#, // `\b` has a short form
+            r#"{"s":"\u00e9"}"#, // `é` raw
+            r#"{"\u0061":1}"#,   // escaped member name
+            "{\"s\":\"\u{1}\"}", // raw control
+            r#"{"a":1, "b":2}"#, // whitespace
+            r#" {"a":1}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":01}"#,
+            r#"{"a":9007199254740992}"#,
+            r#"{"a":-9007199254740992}"#,
+            r#"{"a":1,"a":1}"#,       // duplicate, in order
+            r#"{"b":1,"a":1,"a":2}"#, // duplicate, to sort
+            r#"{"a":tru}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":1"#,
+        ] {
+            assert_eq!(canon(text), None, "{text}");
+            assert_ne!(canonical_len(text, 0), Some(text.len()), "{text}");
+        }
+        assert_eq!(canonical_len(r#"{"b":1,"a":2}"#, 0), None, "unsorted");
+        assert_eq!(
+            canon(r#"{"s":"\u001f"}"#).as_deref(),
+            Some(r#"{"s":"\u001f"}"#)
+        );
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(canon(&deep), None, "deep nesting is the general reader's");
+        assert_eq!(canonical_len(&deep, 0), None);
+    }
+
+    /// A JSON value with integers only, keys from a small set that mixes
+    /// ASCII, U+E000–U+FFFF and astral characters.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let key = prop::sample::select(vec![
+            "a",
+            "b",
+            "B",
+            "aa",
+            "é",
+            "\u{e000}",
+            "\u{fb33}",
+            "\u{ffff}",
+            "\u{10000}",
+            "\u{1f600}",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-(MAX_SAFE_INTEGER as i64)..=MAX_SAFE_INTEGER as i64).prop_map(Value::from),
+            "[\\x00-\\x7f\u{e9}\u{fb33}\u{1f600}]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 5, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                prop::collection::vec((key.clone(), inner), 0..5).prop_map(|members| {
+                    Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    /// Changes to an event value: each may make it invalid, unusual or both.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Remove(usize),
+        Set(usize, Value),
+        AddMember(String, Value),
+        InSource(String, Value),
+        Retype(&'static str),
+        Shuffle(u64),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let odd = prop_oneof![
+            Just(Value::Null),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!(1.5)),
+            Just(json!(-1)),
+            Just(json!(9007199254740993_u64)),
+            Just(json!("")),
+            Just(json!("x")),
+            Just(json!("o1")),
+            Just(json!({"fusion": null})),
+            Just(json!({"org": "o1"})),
+            Just(json!({"name": "N", "org": "o1"})),
+            Just(json!(["d"])),
+            Just(json!({"a": "b"})),
+            Just(json!({"k": 3})),
+            Just(json!(["o1", "o2"])),
+            Just(json!(0)),
+        ];
+        let name = prop::sample::select(vec![
+            "note",
+            "fulfils",
+            "id",
+            "name",
+            "kind",
+            "attrs",
+            "mode",
+            "from",
+            "to",
+            "new",
+            "org",
+            "key",
+            "value",
+            "label",
+            "holder",
+            "by",
+            "orgs",
+            "values",
+            "summary",
+            "nmae",
+            "quote",
+            "url",
+            "doc",
+            "member",
+            "relation",
+            "replacement",
+            "planned",
+            "type",
+            "date",
+        ]);
+        prop_oneof![
+            (0..8usize).prop_map(Edit::Remove),
+            ((0..8usize), odd.clone()).prop_map(|(i, v)| Edit::Set(i, v)),
+            (name.clone(), odd.clone()).prop_map(|(k, v)| Edit::AddMember(k.into(), v)),
+            (name, odd).prop_map(|(k, v)| Edit::InSource(k.into(), v)),
+            prop::sample::select(crate::event::TYPE_NAMES.to_vec()).prop_map(Edit::Retype),
+            any::<u64>().prop_map(Edit::Shuffle),
+        ]
+    }
+
+    fn apply(event: &mut Value, e: &Edit) {
+        let Value::Object(m) = event else { return };
+        match e {
+            Edit::Remove(i) => {
+                if !m.is_empty() {
+                    let i = i % m.len();
+                    if let Some(k) = m.keys().nth(i).cloned() {
+                        m.shift_remove(&k);
+                    }
+                }
+            }
+            Edit::Set(i, v) => {
+                if !m.is_empty() {
+                    let i = i % m.len();
+                    if let Some(slot) = m.values_mut().nth(i) {
+                        *slot = v.clone();
+                    }
+                }
+            }
+            Edit::AddMember(k, v) => {
+                m.insert(k.clone(), v.clone());
+            }
+            Edit::InSource(k, v) => {
+                if let Some(Value::Object(s)) = m.get_mut("sources").and_then(|s| s.get_mut(0)) {
+                    s.insert(k.clone(), v.clone());
+                }
+            }
+            Edit::Retype(t) => {
+                m.insert("type".into(), Value::from(*t));
+            }
+            Edit::Shuffle(seed) => {
+                let mut members: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
+                let n = members.len().max(1) as u64;
+                members.rotate_left((seed % n) as usize);
+                if seed % 2 == 0 {
+                    members.reverse();
+                }
+                m.extend(members);
+            }
+        }
+    }
+
+    /// Textual changes the value cannot express.
+    fn retext(text: &str, how: u8, at: usize) -> String {
+        let positions =
+            |pat: char| -> Vec<usize> { text.match_indices(pat).map(|(i, _)| i).collect() };
+        let pick = |v: Vec<usize>| v.get(at % v.len().max(1)).copied();
+        match how % 7 {
+            0 => text.to_owned(),
+            // whitespace after a separator
+            1 => pick(positions(',')).map_or_else(
+                || text.to_owned(),
+                |i| format!("{} {}", &text[..=i], &text[i + 1..]),
+            ),
+            // a duplicate of the first member
+            2 => match (text.find(','), text.strip_prefix('{')) {
+                (Some(i), Some(_)) => format!("{{{},{}", &text[1..i], &text[1..]),
+                _ => text.to_owned(),
+            },
+            // a non-canonical escape
+            3 => text.replacen('o', "\\u006f", 1),
+            4 => text.replacen('/', "\\/", 1),
+            // a float for an integer
+            5 => pick(positions(':'))
+                .filter(|i| text[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+                .map_or_else(
+                    || text.replacen(":1", ":1.0", 1),
+                    |i| {
+                        let end = text[i + 1..]
+                            .find(|c: char| !c.is_ascii_digit())
+                            .map_or(text.len(), |j| i + 1 + j);
+                        format!("{}.0{}", &text[..end], &text[end..])
+                    },
+                ),
+            _ => text.replacen("\"sources\":[{", "\"sources\":[{\"doc\":\"x\",", 1),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The rewriter agrees with the reference JCS writer on any JSON
+        /// without floats, in any member order.
+        #[test]
+        fn the_rewriter_agrees_with_jcs(v in json_value()) {
+            let expected = String::from_utf8(canonical(&v)).expect("utf8");
+            let text = v.to_string();
+            // Keys are never escaped by serde_json here, strings use the
+            // same escapes as RFC 8785 (lowercase \u00xx), so it must accept.
+            let got = canon(&text);
+            prop_assert_eq!(got.as_deref(), Some(expected.as_str()), "{}", text);
+            // The copy-free check takes exactly the canonical text.
+            prop_assert_eq!(canonical_len(&expected, 0), Some(expected.len()));
+            prop_assert_eq!(canonical_len(&text, 0) == Some(text.len()), text == expected);
+        }
+
+        /// Mutated generated records: whenever the fast path accepts a line,
+        /// the general reader accepts it as the same record and event (and
+        /// the fast path alone never refuses: it only hands lines over).
+        /// The hash is recomputed as the general reader would (so that the
+        /// line gets past the hash check), or kept (a forged record).
+        #[test]
+        fn the_fast_path_agrees_with_the_general_reader(
+            index in 0..3000usize,
+            edits in prop::collection::vec(edit(), 0..4),
+            how in any::<u8>(),
+            at in any::<usize>(),
+            rehash in any::<bool>(),
+        ) {
+            let r = &generated()[index];
+            let mut event = r.event.clone();
+            for e in &edits {
+                apply(&mut event, e);
+            }
+            let text = retext(&event.to_string(), how, at);
+            // What the general reader hashes: the lenient parse of the text
+            // (the strict one refuses duplicates before any hash).
+            let hashed = serde_json::from_str::<Value>(&text).ok();
+            let line = line_with(r, &text, if rehash { hashed.as_ref() } else { None });
+            agree(&line);
+            // The same event sealed and written canonically.
+            if let Some(v) = hashed.filter(Value::is_object) {
+                let sealed = Record::seal(r.seq, r.recorded.clone(), v, r.prev.clone());
+                let written = sealed.to_line();
+                let fast = agree(&written);
+                // A canonically written record the general reader accepts
+                // takes the fast path, unless serde read it in a form the
+                // event does not write back (`"type":0`, `{"fusion":null}`).
+                if let Ok(s) = slow(&written)
+                    && s.event.to_json() == sealed.event
+                {
+                    prop_assert!(fast, "{}", written);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unusual_envelopes_are_left_to_the_general_reader() {
+        let r = &generated()[5];
+        let line = r.to_line();
+        assert!(agree(&line));
+        for bad in [
+            format!("{line}\r"),
+            format!("\u{feff}{line}"),
+            line.replacen("\"seq\":6", "\"seq\":06", 1),
+            line.replacen("\"v\":1", "\"v\":2", 1),
+            line.replacen("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00", 1),
+            line.replacen(&r.hash, &r.hash.to_uppercase(), 1),
+            line.replacen(&r.prev, &r.hash, 1),
+            line.replacen("\"event\":{", "\"event\":{\"nmae\":1,", 1),
+        ] {
+            assert!(!agree(&bad), "{bad}");
+            assert!(slow(&bad).is_err(), "{bad}");
+        }
+        // Valid, but not as fusion writes it.
+        let spaced = line.replacen("{\"v\":1,", "{\"v\":1 ,", 1);
+        assert!(!agree(&spaced));
+        assert!(slow(&spaced).is_ok());
+    }
+}
