@@ -648,27 +648,36 @@ mod party_map {
 /// drops. Mirrors [`apply`]; a test checks that applying an event changes
 /// no entry outside this set.
 pub fn affected_ids(state: &State, event: &Event) -> BTreeSet<String> {
-    let mut ids: BTreeSet<String> = event
-        .mentioned_ids()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let mut reach: Vec<String> = Vec::new();
-    for id in &ids {
+    let mut ids = BTreeSet::new();
+    for_each_affected(state, event, |id| {
+        if !ids.contains(id) {
+            ids.insert(id.to_owned());
+        }
+    });
+    ids
+}
+
+/// [`affected_ids`] without collecting them: `visit` sees each id at least
+/// once (possibly more than once).
+pub fn for_each_affected(state: &State, event: &Event, mut visit: impl FnMut(&str)) {
+    for id in event.mentioned_ids() {
+        visit(id);
         if let Some(set) = state.member_of.get(id) {
-            reach.extend(set.iter().map(|(org, _)| org.clone()));
+            for (org, _) in set {
+                visit(org);
+            }
         }
         if let Some(o) = state.orgs.get(id) {
-            reach.extend(o.programs.iter().cloned());
+            for p in &o.programs {
+                visit(p);
+            }
             for party in o.members.keys().chain(o.partners.keys()) {
                 if let Party::Org(m) = party {
-                    reach.push(m.clone());
+                    visit(m);
                 }
             }
         }
     }
-    ids.extend(reach);
-    ids
 }
 
 // ---------------------------------------------------------------------------

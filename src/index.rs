@@ -172,34 +172,34 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
             consistent = false;
         }
         let key = (day_key(e.event.date.start()), e.seq);
-        for id in fold::affected_ids(&state, e.event) {
-            last.insert(id, key);
-        }
+        fold::for_each_affected(&state, e.event, |id| match last.get_mut(id) {
+            Some(k) => *k = key,
+            None => {
+                last.insert(id.to_owned(), key);
+            }
+        });
         fold::apply(&mut state, e.seq, e.event);
     }
-    let mut ids: BTreeSet<&String> = last.keys().collect();
-    ids.extend(state.orgs.keys());
-    ids.extend(state.programs.keys());
-    ids.extend(state.member_of.keys());
-    ids.extend(state.candidacies.keys().map(|(_, c)| c));
-    let mut by_candidate: HashMap<&str, BTreeMap<String, Candidacy>> = HashMap::new();
-    for ((label, candidate), c) in &state.candidacies {
-        by_candidate
-            .entry(candidate)
-            .or_default()
-            .insert(label.clone(), c.clone());
+    let mut by_candidate: HashMap<String, BTreeMap<String, Candidacy>> = HashMap::new();
+    for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
+        by_candidate.entry(candidate).or_default().insert(label, c);
     }
+    let mut ids: BTreeSet<String> = last.keys().cloned().collect();
+    ids.extend(state.orgs.keys().cloned());
+    ids.extend(state.programs.keys().cloned());
+    ids.extend(state.member_of.keys().cloned());
+    ids.extend(by_candidate.keys().cloned());
     let entries = ids
         .into_iter()
         .map(|id| {
             let entry = IdEntry {
-                last: last.get(id).copied().unwrap_or((i32::MIN, 0)),
-                org: state.orgs.get(id).cloned(),
-                program: state.programs.get(id).cloned(),
-                member_of: state.member_of.get(id).cloned().unwrap_or_default(),
-                candidacies: by_candidate.remove(id.as_str()).unwrap_or_default(),
+                last: last.get(&id).copied().unwrap_or((i32::MIN, 0)),
+                org: state.orgs.remove(&id),
+                program: state.programs.remove(&id),
+                member_of: state.member_of.remove(&id).unwrap_or_default(),
+                candidacies: by_candidate.remove(&id).unwrap_or_default(),
             };
-            (id.clone(), entry)
+            (id, entry)
         })
         .collect();
     (entries, consistent)
