@@ -1630,11 +1630,25 @@ pub fn validate(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<()
     if batch.is_empty() {
         return Ok(());
     }
+    validate_observed(history, batch, first_seq, &mut |_, _| {}).map(|_| ())
+}
+
+/// [`validate`], handing every effective event of the new timeline, in
+/// timeline order, to `observe` with the state just before it, and
+/// returning the state at the end of the timeline: what the append index
+/// is built from without folding the ledger a second time.
+pub fn validate_observed(
+    history: &[Entry],
+    batch: &[Event],
+    first_seq: u64,
+    observe: &mut dyn FnMut(&State, &Effective<'_>),
+) -> Result<State, ValidationError> {
     check_links(history, batch, first_seq)?;
     let items = items_of(history, batch, first_seq);
     let knowledge = Knowledge::from_items(&items, u64::MAX);
-    let Err((pos, rule)) = fold_checked(&knowledge) else {
-        return Ok(());
+    let (pos, rule) = match fold_checked_observed(&knowledge, observe) {
+        Ok(state) => return Ok(state),
+        Err(failure) => failure,
     };
     let failing = knowledge.timeline[pos];
     let rule = explain_unknown(rule, &knowledge, pos);
@@ -1697,9 +1711,17 @@ fn items_of<'a>(history: &'a [Entry], batch: &'a [Event], first_seq: u64) -> Vec
 /// Folds the timeline, checking each event first; the position and rule of
 /// the first failure.
 fn fold_checked(k: &Knowledge<'_>) -> Result<State, (usize, Rejection)> {
+    fold_checked_observed(k, &mut |_, _| {})
+}
+
+fn fold_checked_observed(
+    k: &Knowledge<'_>,
+    observe: &mut dyn FnMut(&State, &Effective<'_>),
+) -> Result<State, (usize, Rejection)> {
     let mut state = State::default();
     for (i, e) in k.timeline.iter().enumerate() {
         check(&state, e.event).map_err(|r| (i, r))?;
+        observe(&state, e);
         apply(&mut state, e.seq, e.event);
     }
     Ok(state)

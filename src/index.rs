@@ -41,7 +41,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, ChangeMode, Event, Relation};
-use crate::fold::{self, Candidacy, Knowledge, Org, Program, State};
+use crate::fold::{self, Candidacy, Effective, Knowledge, Org, Program, State};
 use crate::record::Entry;
 
 /// The index format this build reads and writes.
@@ -165,56 +165,95 @@ pub fn read_head(dir: &Path) -> Option<Head> {
 pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
     let knowledge = Knowledge::new(ledger, u64::MAX);
     let mut state = State::default();
-    let mut last: HashMap<String, (i32, u64)> = HashMap::new();
+    let mut tracker = Tracker::default();
     let mut consistent = true;
     for e in &knowledge.timeline {
         if consistent && fold::check(&state, e.event).is_err() {
             consistent = false;
         }
-        let key = (day_key(e.event.date.start()), e.seq);
-        fold::for_each_affected(&state, e.event, |id| match last.get_mut(id) {
-            Some(k) => *k = key,
-            None => {
-                last.insert(id.to_owned(), key);
-            }
-        });
+        tracker.observe(&state, e);
         fold::apply(&mut state, e.seq, e.event);
     }
-    let mut by_candidate: HashMap<String, BTreeMap<String, Candidacy>> = HashMap::new();
-    for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
-        by_candidate.entry(candidate).or_default().insert(label, c);
+    (tracker.entries(state), consistent)
+}
+
+/// Follows a fold in timeline order and remembers, for each id, the last
+/// effective event that mentioned or changed it (see
+/// [`fold::affected_ids`]); with the folded state, that is the index.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    last: HashMap<String, (i32, u64)>,
+}
+
+impl Tracker {
+    /// Notes `e`, about to be applied to `state`.
+    pub fn observe(&mut self, state: &State, e: &Effective<'_>) {
+        let key = (day_key(e.event.date.start()), e.seq);
+        fold::for_each_affected(state, e.event, |id| match self.last.get_mut(id) {
+            Some(k) => *k = key,
+            None => {
+                self.last.insert(id.to_owned(), key);
+            }
+        });
     }
-    let mut ids: BTreeSet<String> = last.keys().cloned().collect();
-    ids.extend(state.orgs.keys().cloned());
-    ids.extend(state.programs.keys().cloned());
-    ids.extend(state.member_of.keys().cloned());
-    ids.extend(by_candidate.keys().cloned());
-    let entries = ids
-        .into_iter()
-        .map(|id| {
-            let entry = IdEntry {
-                last: last.get(&id).copied().unwrap_or((i32::MIN, 0)),
-                org: state.orgs.remove(&id),
-                program: state.programs.remove(&id),
-                member_of: state.member_of.remove(&id).unwrap_or_default(),
-                candidacies: by_candidate.remove(&id).unwrap_or_default(),
-            };
-            (id, entry)
-        })
-        .collect();
-    (entries, consistent)
+
+    /// The entry of every id, from the state at the end of the timeline.
+    pub fn entries(self, mut state: State) -> BTreeMap<String, IdEntry> {
+        let mut by_candidate: HashMap<String, BTreeMap<String, Candidacy>> = HashMap::new();
+        for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
+            by_candidate.entry(candidate).or_default().insert(label, c);
+        }
+        let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
+        ids.extend(state.orgs.keys().cloned());
+        ids.extend(state.programs.keys().cloned());
+        ids.extend(state.member_of.keys().cloned());
+        ids.extend(by_candidate.keys().cloned());
+        ids.into_iter()
+            .map(|id| {
+                let entry = IdEntry {
+                    last: self.last.get(&id).copied().unwrap_or((i32::MIN, 0)),
+                    org: state.orgs.remove(&id),
+                    program: state.programs.remove(&id),
+                    member_of: state.member_of.remove(&id).unwrap_or_default(),
+                    candidacies: by_candidate.remove(&id).unwrap_or_default(),
+                };
+                (id, entry)
+            })
+            .collect()
+    }
 }
 
 /// Writes a whole index for `ledger` (every record, seq order) as it stands
 /// at `ledger_bytes`, replacing any index there.
 pub fn build(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Result<Head, IndexError> {
     let (entries, consistent) = entries_of(ledger);
+    let head = Head {
+        index: INDEX_VERSION,
+        ledger_bytes,
+        seq: ledger.last().map_or(0, |e| e.seq),
+        hash: ledger
+            .last()
+            .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
+            .to_owned(),
+        buckets: 0,
+        consistent,
+    };
+    write_all(dir, &entries, head)
+}
+
+/// Writes a whole index of these entries for the ledger position of `head`
+/// (its `buckets` is chosen here), replacing any index there.
+pub fn write_all(
+    dir: &Path,
+    entries: &BTreeMap<String, IdEntry>,
+    head: Head,
+) -> Result<Head, IndexError> {
     let buckets = (entries.len() / IDS_PER_BUCKET)
         .max(1)
         .next_power_of_two()
         .min(1 << 16) as u64;
     let mut split: Vec<BTreeMap<&String, &IdEntry>> = vec![BTreeMap::new(); buckets as usize];
-    for (id, entry) in &entries {
+    for (id, entry) in entries {
         if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
             b.insert(id, entry);
         }
@@ -229,17 +268,7 @@ pub fn build(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Result<Head, In
     for (i, b) in split.iter().enumerate() {
         write_synced(&bucket_path(dir, i as u64), &to_json(b)?)?;
     }
-    let head = Head {
-        index: INDEX_VERSION,
-        ledger_bytes,
-        seq: ledger.last().map_or(0, |e| e.seq),
-        hash: ledger
-            .last()
-            .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
-            .to_owned(),
-        buckets,
-        consistent,
-    };
+    let head = Head { buckets, ..head };
     write_head(dir, &head)?;
     Ok(head)
 }

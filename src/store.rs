@@ -34,7 +34,7 @@ use crate::chain::{self, ChainError, Ledger, LedgerError};
 use crate::event::Event;
 use crate::fold::ValidationError;
 use crate::index::{self, Declined};
-use crate::record::{Entry, Record, RecordError};
+use crate::record::{Record, RecordError};
 
 /// What went wrong with the ledger file.
 #[derive(Debug, thiserror::Error)]
@@ -702,7 +702,8 @@ pub fn append_events(
         let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
         if let Ok(Ok(checked)) = checked {
             let values = batch.iter().map(Event::to_json).collect();
-            let (appended, _, written) = write_batch(path, &mut file, &journal, &base, options, values)?;
+            let (appended, _, written) =
+                write_batch(path, &mut file, &journal, &base, options, values)?;
             let new = index::Head {
                 ledger_bytes: tail.bytes + written,
                 seq: appended.head_seq,
@@ -770,19 +771,29 @@ fn full_append(
     .map_err(|e| ledger_error(path, e))?;
     let base = Base::of(&chain);
     check_expected_head(options, &base)?;
-    if let Err(e) = crate::fold::validate(&chain.entries, batch, base.seq + 1) {
-        return Ok(Err(e));
-    }
+    // One fold validates the batch and yields the index.
+    let mut tracker = index::Tracker::default();
+    let state = match crate::fold::validate_observed(
+        &chain.entries,
+        batch,
+        base.seq + 1,
+        &mut |state, e| tracker.observe(state, e),
+    ) {
+        Ok(state) => state,
+        Err(e) => return Ok(Err(e)),
+    };
     let values = batch.iter().map(Event::to_json).collect();
-    let (appended, records, written) = write_batch(path, &mut file, journal, &base, options, values)?;
-    let mut entries = chain.entries;
-    entries.extend(records.iter().zip(batch).map(|(r, e)| Entry {
-        seq: r.seq,
-        hash: r.hash.clone(),
-        recorded: r.recorded.clone(),
-        event: e.clone(),
-    }));
-    let used = match index::build(dir, &entries, chain.bytes + written) {
+    let (appended, _, written) = write_batch(path, &mut file, journal, &base, options, values)?;
+    let head = index::Head {
+        index: index::INDEX_VERSION,
+        ledger_bytes: chain.bytes + written,
+        seq: appended.head_seq,
+        hash: appended.head_hash.clone(),
+        buckets: 0,
+        // The whole timeline, batch included, just passed validation.
+        consistent: true,
+    };
+    let used = match index::write_all(dir, &tracker.entries(state), head) {
         Ok(_) => IndexUse::Rebuilt(why),
         Err(e) => IndexUse::Failed(e.to_string()),
     };
@@ -1106,7 +1117,15 @@ mod tests {
         fs::write(idx.join("bucket-0.json"), b"{not json").expect("write");
         let (_, used) = append_typed(&path, &[created("g", "2015")]).expect("accepted");
         assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
-        load(&path, 1).expect("the ledger verifies");
+        let ledger = load(&path, 1).expect("the ledger verifies");
+        // The index rebuilt from the validating fold is the one a fold of
+        // the ledger gives, bound to its head.
+        let (head, entries) = index::read_all(&idx).expect("readable").expect("present");
+        assert_eq!(entries, index::entries_of(&ledger.entries).0);
+        assert_eq!(
+            (head.ledger_bytes, head.seq, head.hash.as_str()),
+            (ledger.bytes, ledger.head_seq(), ledger.head_hash())
+        );
     }
 
     #[test]
