@@ -506,7 +506,9 @@ fn scan<R: Read, T: Send>(
             // there is one (fresh memory costs a page fault per page).
             let mut buf = spare.take().unwrap_or_default();
             buf.clear();
-            buf.reserve(want);
+            // With some slack, so that the next block (whose carried-over
+            // partial line differs in length) fits without a reallocation.
+            buf.reserve(want + block / 8);
             buf.append(&mut carry);
             while buf.len() < want {
                 match (&mut reader)
