@@ -506,7 +506,9 @@ fn scan<R: Read, T: Send>(
             // there is one (fresh memory costs a page fault per page).
             let mut buf = spare.take().unwrap_or_default();
             buf.clear();
-            buf.reserve(want);
+            // With some slack, so that the next block (whose carried-over
+            // partial line differs in length) fits without a reallocation.
+            buf.reserve(want + block / 8);
             buf.append(&mut carry);
             while buf.len() < want {
                 match (&mut reader)
@@ -738,13 +740,34 @@ pub fn split_complete(bytes: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// The byte ranges of the lines (without newlines) of complete lines.
+///
+/// Runs on the reading thread over every byte of the ledger, so it skips
+/// eight bytes at a time when none of them is a newline.
 fn line_ranges(complete: &[u8]) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut out = Vec::with_capacity(complete.len() / 256);
     let mut start = 0;
-    for (i, b) in complete.iter().enumerate() {
+    let mut at = 0;
+    for word in complete.chunks_exact(8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes) ^ NEWLINES;
+        // Non-zero exactly when some byte of `x` is zero (a newline).
+        if x.wrapping_sub(ONES) & !x & (ONES << 7) != 0 {
+            for (i, b) in word.iter().enumerate() {
+                if *b == b'\n' {
+                    out.push(start..at + i);
+                    start = at + i + 1;
+                }
+            }
+        }
+        at += 8;
+    }
+    for (i, b) in complete[at..].iter().enumerate() {
         if *b == b'\n' {
-            out.push(start..i);
-            start = i + 1;
+            out.push(start..at + i);
+            start = at + i + 1;
         }
     }
     out
@@ -1019,6 +1042,29 @@ mod tests {
         assert!(last.get() > 0);
         assert!(last.get() < cut.len() as u64);
         assert_eq!(cut[last.get() as usize - 1], b'\n');
+    }
+
+    #[test]
+    fn line_ranges_split_at_every_newline() {
+        for text in [
+            "",
+            "\n",
+            "a\n",
+            "\n\n\n",
+            "0123456\n01234567\n0123456789abcdef\nx\n",
+        ] {
+            let expected: Vec<Range<usize>> = {
+                let mut at = 0;
+                text.split_terminator('\n')
+                    .map(|l| {
+                        let r = at..at + l.len();
+                        at += l.len() + 1;
+                        r
+                    })
+                    .collect()
+            };
+            assert_eq!(line_ranges(text.as_bytes()), expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -103,18 +103,19 @@ pub fn entry(line: &str) -> Option<FastLine> {
     }
     // Lines fusion writes hold the event canonically already: check that
     // without copying; otherwise (older writers) rewrite it.
-    let canon: Cow<'_, [u8]> = if canonical_len(span, 0) == Some(span.len()) {
-        Cow::Borrowed(span.as_bytes())
+    let canon: Cow<'_, str> = if canonical_len(span, 0) == Some(span.len()) {
+        Cow::Borrowed(span)
     } else {
         let mut out = Vec::with_capacity(span.len());
         if canon_value(span, &mut out, 0)? != span.len() {
             return None;
         }
-        Cow::Owned(out)
+        // Pieces of a `str` cut at ASCII bytes: always UTF-8.
+        Cow::Owned(String::from_utf8(out).ok()?)
     };
     let mut h = Sha256::new();
     h.update(b"{\"event\":");
-    h.update(&canon);
+    h.update(canon.as_bytes());
     h.update(b",\"prev\":\"");
     h.update(prev.as_bytes());
     h.update(b"\",\"recorded\":\"");
@@ -525,8 +526,9 @@ struct WireParty {
 
 /// The typed event of canonical bytes, if the general reader would accept
 /// it as the very same event.
-fn event_from_canonical(canon: &[u8]) -> Option<Event> {
-    let Obj(wire) = serde_json::from_slice::<Obj<Wire<'_>>>(canon).ok()?;
+fn event_from_canonical(canon: &str) -> Option<Event> {
+    // From a `str`: serde_json then skips re-validating UTF-8.
+    let Obj(wire) = serde_json::from_str::<Obj<Wire<'_>>>(canon).ok()?;
     let event = wire.into_event()?;
     event.check_shape().ok()?;
     Some(event)
