@@ -334,9 +334,13 @@ pub enum Declined {
     /// Event #`index` (0-based) is a correction, fulfils a plan, is a
     /// re-establishment, or is dated before a record that touched its ids.
     NeedsHistory(usize),
-    /// Event #`index` does not fit the entries; the full validation words
-    /// the error.
-    Rejected(usize),
+    /// Event #`index` (0-based) breaks this rule against the entries. For
+    /// a batch of one event this is exactly the full validation's
+    /// rejection (the event comes after everything its ids saw, and the
+    /// history is consistent, so it is the first event to fail); for a
+    /// longer batch the full validation decides (it orders the batch by
+    /// date).
+    Rejected(usize, fold::Rejection),
 }
 
 /// Checks `batch`, to be appended as seqs `first_seq..`, against the index
@@ -394,8 +398,8 @@ pub fn check_batch(
         {
             return Ok(Err(Declined::NeedsHistory(i)));
         }
-        if fold::check(&state, event).is_err() {
-            return Ok(Err(Declined::Rejected(i)));
+        if let Err(rule) = fold::check(&state, event) {
+            return Ok(Err(Declined::Rejected(i, rule)));
         }
         fold::apply(&mut state, key.1, event);
         for id in affected {
@@ -643,7 +647,10 @@ mod tests {
             json!({"type": "renamed", "date": "2020", "org": "zz", "name": "Z", "sources": [{"doc": "t"}]}),
         );
         let got = check_batch(&dir, &head_after(&ledger), &[fine, unknown], 5).expect("readable");
-        assert_eq!(got.err(), Some(Declined::Rejected(1)));
+        assert!(
+            matches!(got.err(), Some(Declined::Rejected(1, ref r)) if r.rule == fold::Rule::UnknownId),
+            "the second event names an unknown id"
+        );
         fs::remove_file(head_path(&dir)).expect("remove HEAD");
         let got = check_batch(&dir, &head_after(&ledger), &[], 5).expect("readable");
         assert_eq!(got.err(), Some(Declined::NotCurrent));
@@ -719,6 +726,17 @@ mod tests {
                             commit(&dir, checked, &new).expect("commit");
                             let (_, stored) = read_all(&dir).expect("read").expect("present");
                             proptest::prop_assert_eq!(stored, entries_of(&ledger).0);
+                        }
+                        Err(Declined::Rejected(0, rule)) if batch.len() == 1 => {
+                            // A lone event the index refuses is refused by
+                            // the full validation in the same words.
+                            let expected = fold::ValidationError::Rejected {
+                                index: 0,
+                                seq: first,
+                                event_type: batch[0].type_name(),
+                                rule,
+                            };
+                            proptest::prop_assert_eq!(full, Err(expected));
                         }
                         Err(_) if full.is_ok() => {
                             for e in batch {

@@ -700,6 +700,16 @@ pub fn append_events(
             consistent: true,
         };
         let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
+        if let (Ok(Err(Declined::Rejected(0, rule))), [event]) = (&checked, batch) {
+            // What the full validation would say, without reading the
+            // ledger (see `Declined::Rejected`).
+            return Ok(Err(ValidationError::Rejected {
+                index: 0,
+                seq: tail.seq + 1,
+                event_type: event.type_name(),
+                rule: rule.clone(),
+            }));
+        }
         if let Ok(Ok(checked)) = checked {
             let values = batch.iter().map(Event::to_json).collect();
             let (appended, _, written) =
