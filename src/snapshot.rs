@@ -179,6 +179,15 @@ fn parse_header(line: &[u8]) -> Option<Header> {
     serde_json::from_slice(&text).ok()
 }
 
+/// The ledger (its first record's hash) that a version 2 snapshot says it
+/// was made from, read from its first line alone; `None` when the line
+/// does not say (another version, a damaged file).
+pub fn ledger_named(first_line: &[u8]) -> Option<String> {
+    let line = first_line.strip_suffix(b"\n").unwrap_or(first_line);
+    let header = parse_header(line)?;
+    (header.format == FORMAT && header.v == VERSION).then_some(header.ledger)
+}
+
 /// Takes a version 2 file apart: its header and the view's bytes.
 fn split(bytes: &[u8]) -> Option<(Header, &[u8])> {
     let nl = bytes.iter().position(|b| *b == b'\n')?;
