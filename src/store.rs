@@ -485,14 +485,7 @@ where
     F: FnOnce(&Ledger, u64) -> Result<Vec<Value>, E>,
 {
     let (mut file, journal) = lock_for_append(path, options)?;
-    let chain = chain::verify_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, &file),
-        available_threads(),
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))?;
-    let base = Base::of(&chain);
-    check_expected_head(options, &base)?;
+    let (chain, base) = load_locked(path, &file, options, progress)?;
     let first_seq = base.seq + 1;
     let events = match prepare(&chain, first_seq) {
         Ok(events) => events,
@@ -528,6 +521,28 @@ impl Base {
             recorded: (tail.seq > 0).then(|| tail.recorded.clone()),
         }
     }
+}
+
+/// Reads and verifies the whole ledger from its start through the locked
+/// `file`, then checks `--expect-head`.
+fn load_locked(
+    path: &Path,
+    mut file: &File,
+    options: &AppendOptions,
+    progress: &dyn Fn(u64),
+) -> Result<(Ledger, Base), StoreError> {
+    // Reading the tail may have moved the file's cursor.
+    file.seek(SeekFrom::Start(0))
+        .map_err(StoreError::io("read", path))?;
+    let chain = chain::verify_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, file),
+        available_threads(),
+        progress,
+    )
+    .map_err(|e| ledger_error(path, e))?;
+    let base = Base::of(&chain);
+    check_expected_head(options, &base)?;
+    Ok((chain, base))
 }
 
 /// Opens the ledger for an append and takes its exclusive lock (released
@@ -769,18 +784,7 @@ fn full_append(
     dir: &Path,
     why: Declined,
 ) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
-    // Reading the tail moved the file's cursor.
-    (&file)
-        .seek(SeekFrom::Start(0))
-        .map_err(StoreError::io("read", path))?;
-    let chain = chain::verify_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, &file),
-        available_threads(),
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))?;
-    let base = Base::of(&chain);
-    check_expected_head(options, &base)?;
+    let (chain, base) = load_locked(path, &file, options, progress)?;
     // One fold validates the batch and yields the index.
     let mut tracker = index::Tracker::default();
     let state = match crate::fold::validate_observed(

@@ -10,7 +10,7 @@
 //! of `replay`, the validation of `append`) show a spinner.
 //!
 //! The library does no terminal I/O: it reports through callbacks
-//! (`store::load_with_progress`, `store::append_with_progress`, the sink of
+//! (`store::load_with_progress`, `store::append_events`, the sink of
 //! `generator::generate`), and this module turns them into a bar.
 
 use std::io::IsTerminal;
