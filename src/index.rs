@@ -498,6 +498,77 @@ pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError
     write_head(dir, &head)
 }
 
+/// How an append index compares with its ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audit {
+    /// There is no index (or no readable `HEAD`).
+    Absent,
+    /// The index describes another ledger position; appends do not trust
+    /// it, and the next one rebuilds it.
+    Stale {
+        /// The seq its `HEAD` names.
+        seq: u64,
+    },
+    /// The index describes the head and holds exactly what the ledger
+    /// folds to.
+    Matches {
+        /// How many ids it holds.
+        ids: usize,
+    },
+    /// The index describes the head but does not hold what the ledger
+    /// folds to: appends would trust it.
+    Differs {
+        /// The first id (in id order) whose entry differs, is missing or is
+        /// extra.
+        id: String,
+    },
+}
+
+/// Compares the index in `dir` with `ledger` (every record, verified) of
+/// `ledger_bytes` bytes: a full fold, for `fusion verify --index`.
+pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
+    let Some(head) = read_head(dir) else {
+        return Audit::Absent;
+    };
+    let current = (
+        ledger_bytes,
+        ledger.last().map_or(0, |e| e.seq),
+        ledger
+            .last()
+            .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str()),
+    );
+    if (head.ledger_bytes, head.seq, head.hash.as_str()) != current {
+        return Audit::Stale { seq: head.seq };
+    }
+    let (expected, consistent) = entries_of(ledger);
+    let mut stored = BTreeMap::new();
+    for b in 0..head.buckets {
+        match read_bucket(dir, b) {
+            Ok(content) => stored.extend(content),
+            Err(_) => {
+                return Audit::Differs {
+                    id: format!("(bucket {b} unreadable)"),
+                };
+            }
+        }
+    }
+    if head.consistent != consistent {
+        return Audit::Differs {
+            id: "(the `consistent` flag)".into(),
+        };
+    }
+    let ids: BTreeSet<&String> = expected.keys().chain(stored.keys()).collect();
+    match ids
+        .into_iter()
+        .find(|id| expected.get(*id) != stored.get(*id))
+    {
+        Some(id) => Audit::Differs { id: id.clone() },
+        None => Audit::Matches {
+            ids: expected.len(),
+        },
+    }
+}
+
 fn read_bucket(dir: &Path, bucket: u64) -> Result<BTreeMap<String, IdEntry>, IndexError> {
     let path = bucket_path(dir, bucket);
     let bytes = fs::read(&path).map_err(io_error("read", &path))?;
@@ -654,6 +725,35 @@ mod tests {
         fs::remove_file(head_path(&dir)).expect("remove HEAD");
         let got = check_batch(&dir, &head_after(&ledger), &[], 5).expect("readable");
         assert_eq!(got.err(), Some(Declined::NotCurrent));
+    }
+
+    #[test]
+    fn an_audit_finds_an_edited_or_stale_index() {
+        let mut ledger = base();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        let bytes = ledger.len() as u64;
+        assert_eq!(audit(&dir, &ledger, bytes), Audit::Matches { ids: 2 });
+        // An entry edited by hand: `b` no longer a member of `a`.
+        let mut all = read_all(&dir).expect("read").expect("present").1;
+        if let Some(o) = all.get_mut("a").and_then(|e| e.org.as_mut()) {
+            o.members.clear();
+        }
+        let head = read_head(&dir).expect("head");
+        write_all(&dir, &all, head).expect("write");
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::Differs { id: "a".into() }
+        );
+        // A ledger that moved on.
+        push(
+            &mut ledger,
+            event(
+                json!({"type": "dissolved", "date": "2020", "org": "b", "sources": [{"doc": "t"}]}),
+            ),
+        );
+        assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Stale { seq: 4 });
+        fs::remove_dir_all(&dir).expect("remove");
+        assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Absent);
     }
 
     /// A random event about ids the ledger knows, dated near its end or

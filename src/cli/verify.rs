@@ -30,13 +30,18 @@ pub struct VerifyArgs {
     /// pass it when the ledger file was renamed.
     #[arg(long, value_name = "ORIGIN", requires = "checkpoint")]
     pub origin: Option<String>,
+    /// Also check the append index next to the ledger (`<ledger>.index/`):
+    /// when it describes the ledger's head, it must hold exactly what the
+    /// ledger folds to (a full fold); exits 4 if it does not.
+    #[arg(long)]
+    pub index: bool,
 }
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
-    let foreign = match args.checkpoint {
-        None => foreign_snapshots(&path, &ctx.global.snapshots),
-        Some(_) => None,
+    let foreign = match (&args.checkpoint, args.index) {
+        (None, false) => foreign_snapshots(&path, &ctx.global.snapshots),
+        _ => None,
     };
     if let Some(skipped) = foreign {
         // Nothing to re-derive: one streaming pass, without keeping the
@@ -71,6 +76,31 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         )?),
         None => None,
     };
+    let index = if args.index {
+        progress.phase("checking the append index");
+        let dir = fusion::index::dir_of(&path);
+        Some(match fusion::index::audit(&dir, entries, chain.bytes) {
+            fusion::index::Audit::Absent => {
+                "append index: none (the next append builds it)".to_owned()
+            }
+            fusion::index::Audit::Stale { seq } => format!(
+                "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
+            ),
+            fusion::index::Audit::Matches { ids } => {
+                format!("append index: matches the ledger ({ids} ids)")
+            }
+            fusion::index::Audit::Differs { id } => {
+                return Err(CliError::integrity(format!(
+                    "the ledger verifies ({} records, head {}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
+                    chain.len(),
+                    chain.head_hash(),
+                    dir.display()
+                )));
+            }
+        })
+    } else {
+        None
+    };
     progress.phase("checking snapshots");
     let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, entries)?;
     progress.done();
@@ -96,6 +126,9 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         chain.head_hash()
     ))?;
     if let Some(line) = checkpoint {
+        ctx.out.line(line)?;
+    }
+    if let Some(line) = index {
         ctx.out.line(line)?;
     }
     let skipped = snapshots.iter().filter(|l| l.contains(": skipped")).count();

@@ -1,0 +1,86 @@
+//! The append index from the command line: built by the first append,
+//! audited by `verify --index`, never needed for a correct answer.
+
+mod common;
+
+use common::TestEnv;
+use insta::assert_snapshot;
+
+const EDIT: &str = r#"{"type":"created","date":"2008","id":"edit","name":"Edit","kind":"cluster","sources":[{"doc":"a.txt"}]}"#;
+const GRILOG: &str = r#"{"type":"created","date":"2000","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{"doc":"b.txt"}]}"#;
+const RENAME: &str = r#"{"type":"renamed","date":"2012","org":"edit","name":"Edit Lyon","sources":[{"doc":"a.txt"}]}"#;
+
+fn index_dir(env: &TestEnv) -> std::path::PathBuf {
+    let mut name = std::fs::canonicalize(env.ledger())
+        .expect("ledger")
+        .into_os_string();
+    name.push(".index");
+    name.into()
+}
+
+#[test]
+fn the_first_append_builds_the_index_and_verify_audits_it() {
+    let env = TestEnv::with_ledger();
+    assert_snapshot!(env.run(&["verify", "--index"]), @r"
+    exit: 0
+    --- stdout
+    ok: 0 records, head 0000000000000000000000000000000000000000000000000000000000000000
+    append index: none (the next append builds it)
+    ");
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    assert!(index_dir(&env).join("HEAD").exists());
+    env.append(RENAME);
+    assert_snapshot!(env.run(&["verify", "--index"]), @"
+    exit: 0
+    --- stdout
+    ok: 3 records, head ac01ab8c93c9eb542207b2a0e617bf8c639d56dd1bbc085a7046c9319d2a4026
+    append index: matches the ledger (2 ids)
+    ");
+}
+
+#[test]
+fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    // Someone edits the index: `edit` now claims another name.
+    let bucket = index_dir(&env).join("bucket-0.json");
+    let text = std::fs::read_to_string(&bucket).expect("bucket");
+    std::fs::write(&bucket, text.replace("\"Edit\"", "\"Forged\"")).expect("write");
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("first difference: `edit`"), "{r}");
+    // Without `--index`, verify reads the ledger only, which is intact.
+    assert_eq!(env.run(&["verify"]).code, 0);
+    // Deleting the index is always safe: the next append rebuilds it.
+    std::fs::remove_dir_all(index_dir(&env)).expect("remove");
+    assert_eq!(env.append(RENAME).code, 0);
+    let r = env.run(&["verify", "--index"]);
+    assert!(
+        r.stdout
+            .contains("append index: matches the ledger (2 ids)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_refused_event_is_refused_alike_with_or_without_the_index() {
+    let dissolve = r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
+    let late = r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
+    let with_index = TestEnv::with_ledger();
+    with_index.append(&format!("{EDIT}\n{dissolve}\n"));
+    let without = TestEnv::with_ledger();
+    without.append(&format!("{EDIT}\n{dissolve}\n"));
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let a = with_index.run_with_stdin(&["append"], late);
+    let b = without.run_with_stdin(&["append"], late);
+    assert_eq!(a.code, 3, "{a}");
+    assert_eq!(
+        (a.code, &a.stdout, &a.stderr),
+        (b.code, &b.stdout, &b.stderr)
+    );
+    assert_snapshot!(a, @"
+    exit: 3
+    --- stderr
+    error: <stdin>: event #1 of the batch (seq 3, `renamed`) is rejected: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2011 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
+    ");
+}
