@@ -1174,6 +1174,11 @@ fn unknown_field(input: &Value, event: &Event, path: &str) -> Option<String> {
     let Value::Object(members) = input else {
         return None;
     };
+    // serde takes an integer tag as a variant's index (`"type": 0` would
+    // read as `created`): only the name is accepted.
+    if !matches!(members.get("type"), Some(Value::String(_))) {
+        return Some(join_path(path, "type"));
+    }
     let own = body_spec(event.type_name()).unwrap_or_default();
     for (k, v) in members {
         let key = k.as_str();
@@ -1618,6 +1623,23 @@ mod tests {
 
     fn src() -> Value {
         json!([{"doc": "test"}])
+    }
+
+    #[test]
+    fn an_integer_type_is_refused_not_read_as_a_variant_index() {
+        let top = json!({"type": 0, "date": "2008", "id": "x", "name": "X", "kind": "k", "sources": src()});
+        let e = Event::from_json(&top).expect_err("an integer is not a type name");
+        assert_eq!(
+            e.to_string(),
+            "field `type`: expected an event type string like \"created\", found the integer `0`"
+        );
+        let nested = json!({"type": "planned", "date": "2008", "planned": {"type": 1, "date": "2009", "org": "x", "sources": src()}, "sources": src()});
+        let e = Event::from_json(&nested).expect_err("nested too");
+        assert!(
+            e.to_string()
+                .starts_with("field `planned.type`: expected an event type string"),
+            "{e}"
+        );
     }
 
     #[test]
