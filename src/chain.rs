@@ -295,6 +295,17 @@ fn verify_ledger_in_blocks(
         block,
         progress,
         |e| e,
+        |line| {
+            crate::fast::entry(line).map(|f| {
+                let head = Head {
+                    seq: f.seq,
+                    recorded: f.recorded,
+                    prev: f.prev,
+                    hash: f.hash,
+                };
+                (head, f.event)
+            })
+        },
         |entry, offset| {
             ledger.offsets.push(offset);
             ledger.entries.push(Entry {
@@ -331,7 +342,19 @@ pub fn check_ledger_with_progress(
     let mut records = 0;
     let mut head_hash = GENESIS_PREV.to_owned();
     // Each event is dropped where it was parsed: it only had to be valid.
-    let bytes = typed_scan(reader, threads, BLOCK, progress, drop, |entry, _| {
+    // Nor is it built on the fast path, which only checks it.
+    let fast = |line: &str| {
+        crate::fast::check(line).map(|env| {
+            let head = Head {
+                seq: env.seq,
+                recorded: env.recorded.to_owned(),
+                prev: env.prev.to_owned(),
+                hash: env.hash.to_owned(),
+            };
+            (head, ())
+        })
+    };
+    let bytes = typed_scan(reader, threads, BLOCK, progress, drop, fast, |entry, _| {
         records += 1;
         head_hash = entry.hash;
     })?;
@@ -344,7 +367,8 @@ pub fn check_ledger_with_progress(
 
 /// The scan behind [`verify_ledger`] and [`check_ledger_with_progress`]:
 /// each verified entry, its event turned by `keep` into what the caller
-/// keeps (on the parsing thread), goes to `sink` with its line's offset, in order,
+/// keeps (on the parsing thread; `fast` may read a line straight into that,
+/// or leave it to the general reader), goes to `sink` with its line's offset, in order,
 /// until the first bad event (after which the scan goes on only to report
 /// a chain problem that comes first in its place). Returns the bytes
 /// verified.
@@ -354,6 +378,7 @@ fn typed_scan<E: Send>(
     block: usize,
     progress: &dyn Fn(u64),
     keep: impl Fn(Event) -> E + Sync,
+    fast: impl Fn(&str) -> Option<(Head, E)> + Sync,
     mut sink: impl FnMut(TypedEntry<E>, u64),
 ) -> Result<u64, LedgerError> {
     let mut first_bad: Option<LedgerError> = None;
@@ -367,17 +392,7 @@ fn typed_scan<E: Send>(
                 .map(keep)
                 .map_err(RecordError::Event)
         },
-        |line| {
-            crate::fast::entry(line).map(|f| {
-                let head = Head {
-                    seq: f.seq,
-                    recorded: f.recorded,
-                    prev: f.prev,
-                    hash: f.hash,
-                };
-                (head, Ok(keep(f.event)))
-            })
-        },
+        |line| fast(line).map(|(head, kept)| (head, Ok(kept))),
         progress,
         |head, event, line, offset| match event {
             Ok(event) if first_bad.is_none() => sink(

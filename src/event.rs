@@ -438,7 +438,7 @@ impl Event {
                         ));
                     }
                 }
-                check_arity(*mode, from, to, new).map_err(|r| rule("mode", r))?;
+                check_arity(*mode, from.len(), to.len(), new.len()).map_err(|r| rule("mode", r))?;
                 if let Some(dup) = first_duplicate(from.iter().chain(to.iter())) {
                     return Err(rule(
                         "to",
@@ -828,13 +828,8 @@ fn check_spec(
     Ok(())
 }
 
-fn check_arity(
-    mode: ChangeMode,
-    from: &[String],
-    to: &[String],
-    new: &[OrgSpec],
-) -> Result<(), String> {
-    let (f, t, n) = (from.len(), to.len(), new.len());
+/// The arity rule of a change with `f` from, `t` to and `n` new.
+pub(crate) fn check_arity(mode: ChangeMode, f: usize, t: usize, n: usize) -> Result<(), String> {
     let m = mode.as_str();
     match mode {
         ChangeMode::Fusion if f < 2 || t != 1 || n != 1 => Err(format!(
