@@ -6,7 +6,7 @@
 //!
 //! `<ledger>.index/` (the ledger's path resolved, like the journal's):
 //!
-//! - `HEAD`: `{"index":1,"ledger_bytes":N,"seq":S,"hash":"…","buckets":B,"consistent":true}`,
+//! - `HEAD`: `{"index":1,"ledger_bytes":N,"seq":S,"hash":"…","buckets":B,"ids":I,"consistent":true}`,
 //!   the ledger position the index describes;
 //! - `bucket-<i>.json` for `i` in `0..B`: a JSON object mapping each id
 //!   whose FNV-1a 64 hash is `i` modulo `B` to its [`IdEntry`].
@@ -27,10 +27,15 @@
 //! every event that mentioned or changed any of those ids: then no later
 //! record can depend on it, and the state those entries hold is the state
 //! on its date. Anything else — a backdated event, a correction, a
-//! `fulfils` link, a re-establishment, an index that does not match, an
-//! event the entries reject — goes to the full validation of the whole
-//! timeline ([`crate::fold::validate`]), which alone decides rejections and
-//! words their errors. The index only ever *accepts* faster.
+//! `fulfils` link, a re-establishment, an index that does not match, a
+//! batch of several events one of which the entries reject — goes to the
+//! full validation of the whole timeline ([`crate::fold::validate`]). A lone
+//! event the entries reject is refused with exactly the error the full
+//! validation gives (see [`Declined::Rejected`]; property-tested).
+//!
+//! Appends that add ids grow the buckets; past [`REBUCKET_AT`] times the
+//! target size the index is rewritten with more buckets, so an append reads
+//! and writes a few small files whatever the ledger's size.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -47,8 +52,15 @@ use crate::record::Entry;
 /// The index format this build reads and writes.
 pub const INDEX_VERSION: u64 = 1;
 
-/// Ids per bucket the index aims at when it is built.
+/// Ids per bucket the index aims at when it is written whole.
 const IDS_PER_BUCKET: usize = 256;
+
+/// How many times [`IDS_PER_BUCKET`] a bucket may hold on average before
+/// the index is rewritten with more buckets (amortised O(1) per id).
+pub const REBUCKET_AT: u64 = 4;
+
+/// The most buckets an index has.
+const MAX_BUCKETS: u64 = 1 << 16;
 
 /// Why the index could not be read or written. Never fatal to an append:
 /// the caller falls back to the full path.
@@ -89,6 +101,11 @@ pub struct Head {
     pub hash: String,
     /// Number of bucket files.
     pub buckets: u64,
+    /// Number of ids the buckets hold: when appends have grown it past
+    /// [`REBUCKET_AT`] times [`IDS_PER_BUCKET`] per bucket, the index is
+    /// rewritten with more buckets, so that a bucket stays small.
+    #[serde(default)]
+    pub ids: u64,
     /// Whether the whole timeline passed validation when the index was
     /// built; a ledger that does not gets no fast appends.
     pub consistent: bool,
@@ -236,6 +253,7 @@ pub fn build(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Result<Head, In
             .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
             .to_owned(),
         buckets: 0,
+        ids: 0,
         consistent,
     };
     write_all(dir, &entries, head)
@@ -248,10 +266,8 @@ pub fn write_all(
     entries: &BTreeMap<String, IdEntry>,
     head: Head,
 ) -> Result<Head, IndexError> {
-    let buckets = (entries.len() / IDS_PER_BUCKET)
-        .max(1)
-        .next_power_of_two()
-        .min(1 << 16) as u64;
+    let buckets =
+        ((entries.len() / IDS_PER_BUCKET).max(1).next_power_of_two() as u64).min(MAX_BUCKETS);
     let mut split: Vec<BTreeMap<&String, &IdEntry>> = vec![BTreeMap::new(); buckets as usize];
     for (id, entry) in entries {
         if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
@@ -268,7 +284,11 @@ pub fn write_all(
     for (i, b) in split.iter().enumerate() {
         write_synced(&bucket_path(dir, i as u64), &to_json(b)?)?;
     }
-    let head = Head { buckets, ..head };
+    let head = Head {
+        buckets,
+        ids: entries.len() as u64,
+        ..head
+    };
     write_head(dir, &head)?;
     Ok(head)
 }
@@ -322,6 +342,8 @@ pub struct Checked {
     head: Head,
     /// Every bucket read, with its new content.
     buckets: BTreeMap<u64, BTreeMap<String, IdEntry>>,
+    /// Ids the batch adds to the index.
+    added: u64,
 }
 
 /// Why the index did not serve a batch (the full path then decides).
@@ -407,6 +429,7 @@ pub fn check_batch(
         }
     }
     // Write the new entries of every id loaded back into its bucket.
+    let mut added = 0;
     for (id, last) in &loaded {
         let entry = IdEntry {
             last: *last,
@@ -420,12 +443,19 @@ pub fn check_batch(
                 .map(|((label, _), c)| (label.clone(), c.clone()))
                 .collect(),
         };
-        buckets
+        let previous = buckets
             .entry(fnv1a(id) % head.buckets)
             .or_default()
             .insert(id.clone(), entry);
+        if previous.is_none() {
+            added += 1;
+        }
     }
-    Ok(Ok(Checked { head, buckets }))
+    Ok(Ok(Checked {
+        head,
+        buckets,
+        added,
+    }))
 }
 
 /// Whether the index cannot check this event alone.
@@ -486,12 +516,30 @@ fn load(
 /// removed, the buckets written, then `HEAD` written for `new` (the ledger
 /// with the batch).
 pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError> {
+    let ids = checked.head.ids + checked.added;
+    let buckets = checked.head.buckets;
+    if buckets < MAX_BUCKETS && ids > REBUCKET_AT * IDS_PER_BUCKET as u64 * buckets {
+        // Grown by appends: rewrite it whole with more buckets.
+        let mut all = BTreeMap::new();
+        for b in 0..buckets {
+            match checked.buckets.get(&b) {
+                Some(content) => all.extend(content.clone()),
+                None => all.extend(read_bucket(dir, b)?),
+            }
+        }
+        let head = Head {
+            consistent: checked.head.consistent,
+            ..new.clone()
+        };
+        return write_all(dir, &all, head).map(|_| ());
+    }
     remove_head(dir)?;
     for (b, content) in &checked.buckets {
         write_synced(&bucket_path(dir, *b), &to_json(content)?)?;
     }
     let head = Head {
-        buckets: checked.head.buckets,
+        buckets,
+        ids,
         consistent: checked.head.consistent,
         ..new.clone()
     };
@@ -622,6 +670,7 @@ mod tests {
                 .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str())
                 .to_owned(),
             buckets: 0,
+            ids: 0,
             consistent: true,
         }
     }
@@ -754,6 +803,45 @@ mod tests {
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Stale { seq: 4 });
         fs::remove_dir_all(&dir).expect("remove");
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Absent);
+    }
+
+    #[test]
+    fn an_index_grown_by_appends_gets_more_buckets() {
+        // Given the index of an empty ledger: one bucket.
+        let mut ledger: Vec<Entry> = Vec::new();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        assert_eq!(read_head(&dir).map(|h| h.buckets), Some(1));
+        // When appends add more ids than its buckets should hold…
+        let n = REBUCKET_AT as usize * IDS_PER_BUCKET + 1;
+        let batch: Vec<Event> = (0..n)
+            .map(|i| event(json!({"type": "created", "date": "2020", "id": format!("c{i}"), "name": "C", "kind": "k", "sources": [{"doc": "t"}]})))
+            .collect();
+        let checked = check_batch(&dir, &head_after(&ledger), &batch, 1)
+            .expect("readable")
+            .expect("new ids need no history");
+        let mut new = head_after(&ledger);
+        for e in &batch {
+            new = push(&mut ledger, e.clone());
+        }
+        commit(&dir, checked, &new).expect("commit");
+        // …then it is rewritten with more buckets, and still what a fold gives.
+        let (head, all) = read_all(&dir).expect("read").expect("present");
+        assert!(head.buckets > 1, "{head:?}");
+        assert_eq!(head.ids, n as u64);
+        assert_eq!(all, entries_of(&ledger).0);
+        // And the next append finds its ids in the new buckets.
+        let rename = event(
+            json!({"type": "renamed", "date": "2021", "org": "c7", "name": "D", "sources": [{"doc": "t"}]}),
+        );
+        let checked = check_batch(&dir, &head, std::slice::from_ref(&rename), new.seq + 1)
+            .expect("readable")
+            .expect("decided");
+        let new = push(&mut ledger, rename);
+        commit(&dir, checked, &new).expect("commit");
+        assert_eq!(
+            read_all(&dir).expect("read").expect("present").1,
+            entries_of(&ledger).0
+        );
     }
 
     /// A random event about ids the ledger knows, dated near its end or

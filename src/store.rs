@@ -712,6 +712,7 @@ pub fn append_events(
             seq: tail.seq,
             hash: tail.hash.clone(),
             buckets: 0,
+            ids: 0,
             consistent: true,
         };
         let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
@@ -804,6 +805,7 @@ fn full_append(
         seq: appended.head_seq,
         hash: appended.head_hash.clone(),
         buckets: 0,
+        ids: 0,
         // The whole timeline, batch included, just passed validation.
         consistent: true,
     };
