@@ -133,10 +133,7 @@ pub struct IdEntry {
 
 /// The index directory of a ledger: `<ledger>.index`, next to it.
 pub fn dir_of(ledger: &Path) -> PathBuf {
-    let real = fs::canonicalize(ledger).unwrap_or_else(|_| ledger.to_owned());
-    let mut name = real.into_os_string();
-    name.push(".index");
-    PathBuf::from(name)
+    crate::store::beside(ledger, ".index")
 }
 
 fn head_path(dir: &Path) -> PathBuf {
@@ -282,7 +279,7 @@ pub fn write_all(
     }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     for (i, b) in split.iter().enumerate() {
-        write_synced(&bucket_path(dir, i as u64), &to_json(b)?)?;
+        write_json(&bucket_path(dir, i as u64), b)?;
     }
     let head = Head {
         buckets,
@@ -293,11 +290,13 @@ pub fn write_all(
     Ok(head)
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, IndexError> {
-    serde_json::to_vec(value).map_err(|e| IndexError::Corrupt {
-        path: PathBuf::new(),
+/// Writes `value` as JSON to `path` (see [`write_synced`]).
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), IndexError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| IndexError::Corrupt {
+        path: path.to_owned(),
         why: e.to_string(),
-    })
+    })?;
+    write_synced(path, &bytes)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
@@ -331,7 +330,7 @@ fn remove_head(dir: &Path) -> Result<(), IndexError> {
 
 fn write_head(dir: &Path, head: &Head) -> Result<(), IndexError> {
     sync_dir(dir)?;
-    write_synced(&head_path(dir), &to_json(head)?)?;
+    write_json(&head_path(dir), head)?;
     sync_dir(dir)
 }
 
@@ -535,7 +534,7 @@ pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError
     }
     remove_head(dir)?;
     for (b, content) in &checked.buckets {
-        write_synced(&bucket_path(dir, *b), &to_json(content)?)?;
+        write_json(&bucket_path(dir, *b), content)?;
     }
     let head = Head {
         buckets,

@@ -210,9 +210,16 @@ pub enum Repaired {
 /// The path is resolved first (symlinks, `..`), so that every way of naming
 /// the same ledger finds the same journal.
 pub fn journal_path(path: &Path) -> PathBuf {
+    beside(path, ".journal")
+}
+
+/// The ledger's path resolved (symlinks, `..`) with `suffix` appended: where
+/// its journal and its append index live, the same for every way of naming
+/// the ledger.
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
     let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let mut name = real.into_os_string();
-    name.push(".journal");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -344,7 +351,9 @@ pub struct Tail {
 /// Reads only the end of an open ledger: its length and its last record,
 /// parsed and hash-checked (not its link to the record before it: that is
 /// what [`load`] and `fusion verify` are for). An incomplete last line is
-/// reported as [`ChainError::Torn`], like [`load`] does.
+/// reported as [`ChainError::Torn`], like [`load`] does, but with line 0:
+/// line numbers are unknown without reading the whole file, so callers fall
+/// back to [`load`] to report the problem. Moves the file's cursor.
 pub fn read_tail(path: &Path, file: &File) -> Result<Tail, StoreError> {
     let bytes = file.metadata().map_err(StoreError::io("read", path))?.len();
     if bytes == 0 {
@@ -461,6 +470,10 @@ pub fn parse_stored(path: &Path, line: &[u8], index: usize) -> Result<Record, St
 /// Appends a batch under the lock. `prepare` sees the verified chain and the
 /// first new seq, validates, and returns the event objects to store (or its
 /// own error, which aborts with the ledger untouched).
+///
+/// The low-level form: it always reads the whole ledger and leaves the
+/// append index alone, which then no longer describes the head and is
+/// rebuilt by the next [`append_events`].
 pub fn append<E, F>(
     path: &Path,
     options: &AppendOptions,

@@ -117,7 +117,8 @@ impl Context {
         self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
-    /// A warning on stderr: the command goes on (a closed stderr is ignored).
+    /// A line on stderr (a warning, a `--verbose` note): the command goes on;
+    /// a closed stderr is ignored.
     pub fn warn(&self, text: impl AsRef<str>) {
         let _ = writeln!(io::stderr().lock(), "{}", output::printable(text.as_ref()));
     }

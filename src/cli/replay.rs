@@ -1,6 +1,5 @@
 //! `fusion replay`: the landscape on a date, as known at a ledger position.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -70,13 +69,13 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     match from_snapshot(ctx, &args, as_of) {
         Ok((file, text)) => {
-            note(
-                args.verbose,
-                &format!("replay: from snapshot {}", file.display()),
-            );
+            if args.verbose {
+                ctx.warn(format!("replay: from snapshot {}", file.display()));
+            }
             return ctx.out.write(text);
         }
-        Err(why) => note(args.verbose, &format!("replay: folding the ledger ({why})")),
+        Err(why) if args.verbose => ctx.warn(format!("replay: folding the ledger ({why})")),
+        Err(_) => {}
     }
     let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
     let entries = &chain.entries;
@@ -100,14 +99,6 @@ fn render(format: Format, v: &view::View) -> String {
         Format::Text => view::render_text(v),
         Format::Json => view::render_json(v),
         Format::Markdown => view::render_markdown(v),
-    }
-}
-
-/// The `--verbose` line.
-fn note(verbose: bool, line: &str) {
-    if verbose {
-        let line = super::output::printable(line);
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 }
 
