@@ -17,6 +17,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a date string was refused.
@@ -65,7 +66,9 @@ pub enum Precision {
 /// A single EDTF level 0–1 date with its calendar period.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Date {
-    text: String,
+    /// Inline up to 24 bytes: every date of level 0–1 fits, so a date
+    /// costs no heap allocation.
+    text: CompactString,
     start: NaiveDate,
     end: NaiveDate,
     precision: Precision,
@@ -121,7 +124,7 @@ impl Date {
             _ => Err(out_of_range()),
         };
         Ok(Date {
-            text: input.to_owned(),
+            text: CompactString::from(input),
             start: to_naive(bounds.earliest)?,
             end: to_naive(bounds.latest)?,
             precision,
@@ -133,7 +136,7 @@ impl Date {
     /// A day-precision date.
     pub fn from_day(day: NaiveDate) -> Self {
         Date {
-            text: day.format("%Y-%m-%d").to_string(),
+            text: compact_str::format_compact!("{}", day.format("%Y-%m-%d")),
             start: day,
             end: day,
             precision: Precision::Day,
@@ -223,8 +226,19 @@ impl Serialize for Date {
 
 impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Date::parse(&text).map_err(serde::de::Error::custom)
+        // A visitor rather than `String::deserialize`: the text is parsed
+        // where it lies, without an owned copy.
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Date;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Date, E> {
+                Date::parse(text).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
