@@ -319,6 +319,60 @@ fn verify_ledger_in_blocks(
     Ok(ledger)
 }
 
+/// A verified record as [`scan_ledger_with_progress`] hands it over: its
+/// event already turned into what the caller keeps.
+#[derive(Debug)]
+pub struct Scanned<E> {
+    /// The record's seq.
+    pub seq: u64,
+    /// Its hash (checked).
+    pub hash: String,
+    /// What `keep` made of its event.
+    pub kept: E,
+    /// Byte offset of its line in the file.
+    pub offset: u64,
+}
+
+/// [`verify_ledger_with_progress`] keeping of each event only what `keep`
+/// makes of it, on the parsing threads, so that the whole ledger is never
+/// held: the same checks and the same errors. `sink` gets the records in
+/// ledger order. Returns the number of bytes verified.
+pub fn scan_ledger_with_progress<E: Send>(
+    reader: impl Read,
+    threads: usize,
+    progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    mut sink: impl FnMut(Scanned<E>),
+) -> Result<u64, LedgerError> {
+    let keep = &keep;
+    typed_scan(
+        reader,
+        threads,
+        BLOCK,
+        progress,
+        keep,
+        |line| {
+            crate::fast::entry(line).map(|f| {
+                let head = Head {
+                    seq: f.seq,
+                    recorded: f.recorded,
+                    prev: f.prev,
+                    hash: f.hash,
+                };
+                (head, keep(f.event))
+            })
+        },
+        |entry, offset| {
+            sink(Scanned {
+                seq: entry.seq,
+                hash: entry.hash,
+                kept: entry.event,
+                offset,
+            })
+        },
+    )
+}
+
 /// What a streaming check of a ledger found: it verifies, with this many
 /// records and this head.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,9 @@ use crate::date::Date;
 use crate::event::{
     Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, Party, Relation, short_hash,
 };
-use crate::fold::{Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Stamp, State, apply};
+use crate::fold::{
+    Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Small, Stamp, State, apply,
+};
 use crate::view::KnownAt;
 
 /// Why a diff cannot be computed.
@@ -724,13 +726,13 @@ fn set_change(added: bool, positive: Kind, negative: Kind, cause: Cause, detail:
 // ---------------------------------------------------------------------------
 
 /// The entries of two maps that differ, in key order.
-fn differing<'m, K: Ord, V: PartialEq>(
-    a: &'m BTreeMap<K, V>,
-    b: &'m BTreeMap<K, V>,
+fn differing<'m, K: Ord + 'm, V: PartialEq + 'm>(
+    a: impl IntoIterator<Item = (&'m K, &'m V)>,
+    b: impl IntoIterator<Item = (&'m K, &'m V)>,
 ) -> Vec<(&'m K, Option<&'m V>, Option<&'m V>)> {
     let mut out = Vec::new();
-    let mut x = a.iter().peekable();
-    let mut y = b.iter().peekable();
+    let mut x = a.into_iter().peekable();
+    let mut y = b.into_iter().peekable();
     loop {
         let step = match (x.peek(), y.peek()) {
             (None, None) => break,
@@ -1015,14 +1017,14 @@ fn compare_facts(
             },
         ));
     }
-    let no_attrs = BTreeMap::new();
-    let no_sites = BTreeMap::new();
-    let no_labels = BTreeMap::new();
-    let no_figures = BTreeMap::new();
-    let no_roles = BTreeMap::new();
-    let no_parties = BTreeMap::new();
+    let no_attrs = Small::new();
+    let no_sites = Small::new();
+    let no_labels = Small::new();
+    let no_figures = Small::new();
+    let no_roles = Small::new();
+    let no_parties = Small::new();
     // Attributes.
-    for (key, vb, va) in differing(base.map_or(&no_attrs, |o| &o.attrs), &a.attrs) {
+    for (key, vb, va) in differing(base.map_or(&no_attrs, |o| &o.attrs).iter(), a.attrs.iter()) {
         if base.is_none() && va.is_some_and(|v| v.since.seq == creation) {
             continue;
         }
@@ -1042,7 +1044,7 @@ fn compare_facts(
         ));
     }
     // Sites.
-    for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites), &a.sites) {
+    for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites).iter(), a.sites.iter()) {
         if sb.is_some() == sa.is_some() {
             continue;
         }
@@ -1059,7 +1061,10 @@ fn compare_facts(
         ));
     }
     // Labels.
-    for (label, lb, la) in differing(base.map_or(&no_labels, |o| &o.labels), &a.labels) {
+    for (label, lb, la) in differing(
+        base.map_or(&no_labels, |o| &o.labels).iter(),
+        a.labels.iter(),
+    ) {
         if lb.is_some() == la.is_some() {
             continue;
         }
@@ -1077,17 +1082,16 @@ fn compare_facts(
         ));
     }
     // Roles.
-    let flat =
-        |roles: &BTreeMap<String, BTreeMap<String, Stamp>>| -> BTreeMap<(String, String), Stamp> {
-            roles
-                .iter()
-                .flat_map(|(r, people)| {
-                    people
-                        .iter()
-                        .map(|(p, s)| ((r.clone(), p.clone()), s.clone()))
-                })
-                .collect()
-        };
+    let flat = |roles: &Small<String, Small<String, Stamp>>| -> BTreeMap<(String, String), Stamp> {
+        roles
+            .iter()
+            .flat_map(|(r, people)| {
+                people
+                    .iter()
+                    .map(|(p, s)| ((r.clone(), p.clone()), s.clone()))
+            })
+            .collect()
+    };
     let (rb, ra) = (flat(base.map_or(&no_roles, |o| &o.roles)), flat(&a.roles));
     for ((role, person), sb, sa) in differing(&rb, &ra) {
         if sb.is_some() == sa.is_some() {
@@ -1109,7 +1113,7 @@ fn compare_facts(
     // Members and partners.
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
-        for (party, sb, sa) in differing(pb, a.relations(relation)) {
+        for (party, sb, sa) in differing(pb.iter(), a.relations(relation).iter()) {
             if sb.is_some() == sa.is_some() {
                 continue;
             }
@@ -1138,7 +1142,10 @@ fn compare_facts(
         }
     }
     // Figures.
-    for (name, fb, fa) in differing(base.map_or(&no_figures, |o| &o.figures), &a.figures) {
+    for (name, fb, fa) in differing(
+        base.map_or(&no_figures, |o| &o.figures).iter(),
+        a.figures.iter(),
+    ) {
         out.push(figure_change(id, name, fb, fa, cx));
     }
 }
@@ -1198,12 +1205,12 @@ fn compare_programs(before: &State, after: &State, cx: &Cx<'_>, out: &mut Vec<Ch
                 detail(),
             ));
         }
-        let none = BTreeMap::new();
+        let none = Small::new();
         let (fb, fa) = (
             b.map_or(&none, |p| &p.figures),
             a.map_or(&none, |p| &p.figures),
         );
-        for (name, x, y) in differing(fb, fa) {
+        for (name, x, y) in differing(fb.iter(), fa.iter()) {
             out.push(figure_change(id, name, x, y, cx));
         }
     }

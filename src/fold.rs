@@ -456,6 +456,12 @@ pub struct Period {
     pub ended: Ended,
 }
 
+/// The map type of an organisation's small collections (attributes, sites,
+/// labels, figures, roles, members, partners): a sorted vector. Most hold
+/// zero to three entries, where a `BTreeMap` would allocate a node of
+/// eleven slots for the first one; a large state is several times smaller.
+pub type Small<K, V> = litemap::LiteMap<K, V>;
+
 /// An organisation in the folded state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
@@ -466,28 +472,28 @@ pub struct Org {
     /// Kind.
     pub kind: String,
     /// Attributes (`seat`, `place`…).
-    pub attrs: BTreeMap<String, Attr>,
+    pub attrs: Small<String, Attr>,
     /// Start of its current period of existence (for an id change, the
     /// original organisation's start).
     pub since: Stamp,
     /// Set once it has ended.
     pub ended: Option<Ended>,
     /// Open sites, by place.
-    pub sites: BTreeMap<String, Stamp>,
+    pub sites: Small<String, Stamp>,
     /// Labels held, by label.
-    pub labels: BTreeMap<String, HeldLabel>,
+    pub labels: Small<String, HeldLabel>,
     /// Programs it owns (ids into [`State::programs`]), running or ended.
     pub programs: BTreeSet<String>,
     /// Latest figure per name.
-    pub figures: BTreeMap<String, Figure>,
+    pub figures: Small<String, Figure>,
     /// Roles: role → person → since.
-    pub roles: BTreeMap<String, BTreeMap<String, Stamp>>,
+    pub roles: Small<String, Small<String, Stamp>>,
     /// Members, with since when.
     #[serde(with = "party_map")]
-    pub members: BTreeMap<Party, Stamp>,
+    pub members: Small<Party, Stamp>,
     /// Partners, with since when.
     #[serde(with = "party_map")]
-    pub partners: BTreeMap<Party, Stamp>,
+    pub partners: Small<Party, Stamp>,
     /// Where it came from.
     pub predecessors: Vec<Link>,
     /// What it went into (or carved out).
@@ -523,13 +529,13 @@ impl Org {
             }],
             since: at,
             ended: None,
-            sites: BTreeMap::new(),
-            labels: BTreeMap::new(),
+            sites: Small::new(),
+            labels: Small::new(),
             programs: BTreeSet::new(),
-            figures: BTreeMap::new(),
-            roles: BTreeMap::new(),
-            members: BTreeMap::new(),
-            partners: BTreeMap::new(),
+            figures: Small::new(),
+            roles: Small::new(),
+            members: Small::new(),
+            partners: Small::new(),
             predecessors: Vec::new(),
             successors: Vec::new(),
             periods: Vec::new(),
@@ -542,14 +548,14 @@ impl Org {
     }
 
     /// Members or partners, by relation.
-    pub fn relations(&self, relation: Relation) -> &BTreeMap<Party, Stamp> {
+    pub fn relations(&self, relation: Relation) -> &Small<Party, Stamp> {
         match relation {
             Relation::Member => &self.members,
             Relation::Partner => &self.partners,
         }
     }
 
-    fn relations_mut(&mut self, relation: Relation) -> &mut BTreeMap<Party, Stamp> {
+    fn relations_mut(&mut self, relation: Relation) -> &mut Small<Party, Stamp> {
         match relation {
             Relation::Member => &mut self.members,
             Relation::Partner => &mut self.partners,
@@ -578,7 +584,7 @@ pub struct Program {
     /// End, once ended.
     pub ended: Option<Stamp>,
     /// Latest figure per name.
-    pub figures: BTreeMap<String, Figure>,
+    pub figures: Small<String, Figure>,
 }
 
 /// The latest state of a candidacy.
@@ -623,20 +629,18 @@ impl State {
 /// A map keyed by [`Party`] as a JSON array of `[party, stamp]` pairs (JSON
 /// object keys must be strings).
 mod party_map {
-    use std::collections::BTreeMap;
+    use super::Small;
 
     use serde::{Deserialize, Deserializer, Serializer};
 
     use super::Stamp;
     use crate::event::Party;
 
-    pub fn serialize<S: Serializer>(map: &BTreeMap<Party, Stamp>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &Small<Party, Stamp>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Party, Stamp>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Small<Party, Stamp>, D::Error> {
         Ok(Vec::<(Party, Stamp)>::deserialize(d)?.into_iter().collect())
     }
 }
@@ -779,7 +783,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                     kind: kind.clone(),
                     since: at(),
                     ended: None,
-                    figures: BTreeMap::new(),
+                    figures: Small::new(),
                 },
             );
         }
@@ -1048,7 +1052,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
     let members = std::mem::take(&mut o.members);
     let partners = std::mem::take(&mut o.partners);
     for (relation, map) in [(Relation::Member, members), (Relation::Partner, partners)] {
-        for party in map.into_keys() {
+        for (party, _) in map.into_tuple_vec() {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(&m)
             {

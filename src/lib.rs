@@ -18,6 +18,7 @@ pub mod record;
 pub mod report;
 pub mod snapshot;
 pub mod store;
+pub mod stream;
 #[cfg(test)]
 mod testing;
 pub mod view;

@@ -125,6 +125,17 @@ pub enum StoreError {
         /// What is wrong.
         error: RecordError,
     },
+    /// A record read a second time (by a replay that streams the ledger)
+    /// is not the one verified the first time.
+    #[error(
+        "`{path}` changed while it was being read: the record of seq {seq} reads differently the second time; run the command again, then `fusion verify`"
+    )]
+    Changed {
+        /// The ledger.
+        path: PathBuf,
+        /// The record's seq.
+        seq: u64,
+    },
 }
 
 impl StoreError {
@@ -317,6 +328,53 @@ pub fn check_with_progress(
         progress,
     )
     .map_err(|e| ledger_error(path, e))
+}
+
+/// [`load_with_progress`] keeping of each event only what `keep` makes of
+/// it (see [`chain::scan_ledger_with_progress`]): the same checks and
+/// errors, without holding the ledger. Returns the file, still open and
+/// share-locked so that no append changes it, for reading records back with
+/// [`reread`], and the number of bytes verified.
+pub fn scan_with_progress<E: Send>(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    sink: impl FnMut(chain::Scanned<E>),
+) -> Result<(File, u64), StoreError> {
+    let file = open_to_read(path)?;
+    let bytes = chain::scan_ledger_with_progress(
+        io::BufReader::with_capacity(1 << 16, &file),
+        threads,
+        progress,
+        keep,
+        sink,
+    )
+    .map_err(|e| ledger_error(path, e))?;
+    Ok((file, bytes))
+}
+
+/// The event of the record `seq` read back from its `line` (without its
+/// newline) after a scan verified it with hash `hash`. A line that no longer
+/// reads as that record is [`StoreError::Changed`].
+pub fn reread(path: &Path, line: &[u8], seq: u64, hash: &str) -> Result<Event, StoreError> {
+    let changed = || StoreError::Changed {
+        path: path.to_owned(),
+        seq,
+    };
+    let text = std::str::from_utf8(line).map_err(|_| changed())?;
+    if let Some(f) = crate::fast::entry(text) {
+        return if f.seq == seq && f.hash == hash {
+            Ok(f.event)
+        } else {
+            Err(changed())
+        };
+    }
+    let record = Record::parse_line(text).map_err(|_| changed())?;
+    if record.seq != seq || record.hash != hash {
+        return Err(changed());
+    }
+    Event::from_json(&record.event).map_err(|_| changed())
 }
 
 /// Opens the ledger for a read of the whole file: shared lock, no journal.

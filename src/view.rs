@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 use crate::event::{Party, short_hash};
-use crate::fold::{Figure, Knowledge, Org, PlanStatus, Stamp, State};
+use crate::fold::{Figure, Knowledge, Org, PlanStatus, Small, Stamp, State};
 use crate::record::{Entry, GENESIS_PREV};
 
 /// The ledger position a view was folded from.
@@ -317,7 +317,7 @@ fn tentative(d: &Date, as_of: NaiveDate) -> bool {
     d.is_tentative_on(as_of)
 }
 
-fn figures_view(figures: &BTreeMap<String, Figure>) -> Vec<FigureView> {
+fn figures_view(figures: &Small<String, Figure>) -> Vec<FigureView> {
     figures
         .iter()
         .map(|(name, f)| FigureView {
@@ -330,7 +330,7 @@ fn figures_view(figures: &BTreeMap<String, Figure>) -> Vec<FigureView> {
         .collect()
 }
 
-fn parties(map: &BTreeMap<Party, Stamp>, as_of: NaiveDate) -> Vec<PartyView> {
+fn parties(map: &Small<Party, Stamp>, as_of: NaiveDate) -> Vec<PartyView> {
     map.iter()
         .map(|(party, s)| PartyView {
             party: party.clone(),

@@ -89,7 +89,8 @@ impl From<StoreError> for CliError {
             | StoreError::Interrupted { .. } => INTERRUPTED,
             StoreError::Chain { .. }
             | StoreError::Event { .. }
-            | StoreError::JournalMismatch { .. } => INTEGRITY,
+            | StoreError::JournalMismatch { .. }
+            | StoreError::Changed { .. } => INTEGRITY,
         };
         CliError::new(code, e.to_string())
     }

@@ -155,6 +155,20 @@ pub fn load(
     Ok((ledger, bar))
 }
 
+/// [`load`] keeping the ledger lean, for a streaming replay
+/// ([`fusion::stream::Scan::read`]).
+pub fn scan(
+    path: &Path,
+    quiet: bool,
+    what: &'static str,
+) -> Result<(fusion::stream::Scan, Progress), StoreError> {
+    let bar = Progress::bytes(quiet, what, file_len(path));
+    let scan = fusion::stream::Scan::read(path, store::available_threads(), &|done| {
+        bar.set(done);
+    })?;
+    Ok((scan, bar))
+}
+
 /// [`load`] without keeping the events (`store::check_with_progress`).
 pub fn check(
     path: &Path,

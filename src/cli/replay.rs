@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use fusion::snapshot;
 use fusion::view::{self, ViewOptions};
+use fusion::{snapshot, store};
 
 use super::{CliError, Context};
 
@@ -77,18 +77,30 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
         Err(why) if args.verbose => ctx.warn(format!("replay: folding the ledger ({why})")),
         Err(_) => {}
     }
-    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
-    let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
-    progress.phase("replaying");
-    let v = view::replay_with(
-        entries,
-        as_of,
-        known_at,
-        ViewOptions {
-            include_ended: args.all,
-        },
-    );
+    let options = ViewOptions {
+        include_ended: args.all,
+    };
+    let (v, progress) = match &args.known_at {
+        // At the head, the ledger is streamed: verified once, then each
+        // event read back in timeline order and folded, never all held.
+        None => {
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+            progress.phase("replaying");
+            let v = scan.replay(as_of, u64::MAX, options, store::available_threads())?;
+            (v, progress)
+        }
+        // A position given by hash or time needs every record to resolve.
+        Some(pos) => {
+            let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
+            let entries = &chain.entries;
+            let known_at = super::known_at(entries, Some(pos))?;
+            progress.phase("replaying");
+            (
+                view::replay_with(entries, as_of, known_at, options),
+                progress,
+            )
+        }
+    };
     let text = render(args.format, &v);
     progress.done();
     ctx.out.write(text)

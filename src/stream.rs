@@ -1,0 +1,494 @@
+//! Replay that streams the ledger instead of holding it.
+//!
+//! [`crate::view::replay_with`] folds a loaded ledger: every typed event is
+//! in memory at once, which at a million records is several times the
+//! file's size. [`Scan::read`] instead verifies the file in one streaming
+//! pass, with the same checks and errors as loading it, and keeps of each
+//! record only its offset, hash and first day. The few events the
+//! knowledge needs whole (corrections, plans, events that fulfil a plan)
+//! are kept typed.
+//!
+//! [`Scan::replay`] then builds the [`Knowledge`] from those, and folds the
+//! timeline by reading every other event back from the file in timeline
+//! order, on all cores, each checked to be the record verified the first
+//! time ([`store::reread`]). The file stays share-locked in between, so no
+//! append can change it. The view is the one [`crate::view::replay_with`]
+//! gives (a property test below checks it).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use chrono::NaiveDate;
+
+use crate::chain::Scanned;
+use crate::event::{Body, Event};
+use crate::fold::{Knowledge, State, apply};
+use crate::record::{Entry, GENESIS_PREV};
+use crate::store::{self, StoreError};
+use crate::view::{View, ViewOptions, view_of};
+
+/// A verified ledger, as [`Scan::read`] keeps it: an offset, hash and first
+/// day per record, and the events the knowledge needs whole.
+#[derive(Debug)]
+pub struct Scan {
+    path: PathBuf,
+    /// Open and share-locked from the scan to the replay.
+    file: File,
+    /// The verified length.
+    bytes: u64,
+    /// One per record, in seq order (`slots[i]` is seq `i + 1`).
+    slots: Vec<Slot>,
+    /// Corrections, plans and events that fulfil a plan, in seq order, with
+    /// the index of their slot.
+    whole: Vec<(usize, Event)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    offset: u64,
+    hash: [u8; 32],
+    /// The event's first day ([`crate::date::Date::start`]).
+    start: NaiveDate,
+    /// Kept in [`Scan::whole`].
+    whole: bool,
+}
+
+/// What the parsing threads keep of an event.
+enum Kept {
+    Plain(NaiveDate),
+    Whole(Box<Event>),
+}
+
+/// Whether the knowledge needs the event itself, not only its place.
+fn needed_whole(event: &Event) -> bool {
+    event.fulfils.is_some() || matches!(event.body, Body::Correction { .. } | Body::Planned { .. })
+}
+
+/// How many records a thread reads back and parses at a time.
+const CHUNK: usize = 2048;
+/// Lines closer than this are read back in one read.
+const GAP: u64 = 64 << 10;
+/// The most bytes read back at once.
+const SPAN: u64 = 4 << 20;
+
+impl Scan {
+    /// Reads and verifies the ledger at `path` (see
+    /// [`store::scan_with_progress`]), keeping it lean.
+    pub fn read(path: &Path, threads: usize, progress: &dyn Fn(u64)) -> Result<Scan, StoreError> {
+        let mut slots = Vec::new();
+        let mut whole = Vec::new();
+        let mut undecodable = None;
+        let keep = |event: Event| {
+            if needed_whole(&event) {
+                Kept::Whole(Box::new(event))
+            } else {
+                Kept::Plain(event.date.start())
+            }
+        };
+        let (file, bytes) =
+            store::scan_with_progress(path, threads, progress, keep, |s: Scanned<Kept>| {
+                let Some(hash) = decode(&s.hash) else {
+                    undecodable.get_or_insert(s.seq);
+                    return;
+                };
+                let (start, is_whole) = match s.kept {
+                    Kept::Plain(start) => (start, false),
+                    Kept::Whole(event) => {
+                        let start = event.date.start();
+                        whole.push((slots.len(), *event));
+                        (start, true)
+                    }
+                };
+                slots.push(Slot {
+                    offset: s.offset,
+                    hash,
+                    start,
+                    whole: is_whole,
+                });
+            })?;
+        if let Some(seq) = undecodable {
+            // A verified hash is 64 lowercase hex digits; this cannot
+            // happen unless the reader and the scan disagree.
+            return Err(StoreError::Changed {
+                path: path.to_owned(),
+                seq,
+            });
+        }
+        Ok(Scan {
+            path: path.to_owned(),
+            file,
+            bytes,
+            slots,
+            whole,
+        })
+    }
+
+    /// The number of records (the head's seq).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the ledger has no record.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The view on `as_of` as known at seq `known_at` (clamped to the head):
+    /// what [`crate::view::replay_with`] gives on the loaded ledger.
+    /// `threads` is how many threads read events back.
+    pub fn replay(
+        &self,
+        as_of: NaiveDate,
+        known_at: u64,
+        options: ViewOptions,
+        threads: usize,
+    ) -> Result<View, StoreError> {
+        let known = usize::try_from(known_at).map_or(self.slots.len(), |k| k.min(self.slots.len()));
+        let slots = &self.slots[..known];
+        // The knowledge from the events kept whole, and from the records
+        // corrections name, read back now.
+        let mut entries: Vec<Entry> = self
+            .whole
+            .iter()
+            .filter(|(i, _)| *i < known)
+            .map(|(i, event)| self.entry(*i, event.clone()))
+            .collect();
+        let wanted: HashSet<[u8; 32]> = entries
+            .iter()
+            .filter_map(|e| match &e.event.body {
+                Body::Correction { target, .. } => decode(target),
+                _ => None,
+            })
+            .collect();
+        let mut targets = HashSet::new();
+        if !wanted.is_empty() {
+            for (i, slot) in slots.iter().enumerate() {
+                if !slot.whole && wanted.contains(&slot.hash) {
+                    let event = self.read_back(&[i])?.into_iter().next();
+                    if let Some((_, event)) = event {
+                        entries.push(self.entry(i, event));
+                        targets.insert(i);
+                    }
+                }
+            }
+            entries.sort_by_key(|e| e.seq);
+        }
+        let mut knowledge = Knowledge::new(&entries, known as u64);
+        knowledge.position = known as u64;
+        // Every other record in timeline order, up to `as_of`.
+        let mut plain: Vec<usize> = (0..known)
+            .filter(|&i| !slots[i].whole && !targets.contains(&i))
+            .collect();
+        plain.sort_unstable_by_key(|&i| (slots[i].start, i));
+        let counted = plain.partition_point(|&i| slots[i].start <= as_of);
+        let plain = &plain[..counted];
+        let state = self.fold(&knowledge, plain, as_of, threads)?;
+        let hash = match known.checked_sub(1) {
+            Some(i) => hex(&slots[i].hash),
+            None => GENESIS_PREV.to_owned(),
+        };
+        Ok(view_of(&knowledge, &state, &hash, as_of, options))
+    }
+
+    /// Folds the knowledge's timeline merged with the `plain` records (in
+    /// timeline order), read back on `threads` threads.
+    fn fold(
+        &self,
+        knowledge: &Knowledge<'_>,
+        plain: &[usize],
+        as_of: NaiveDate,
+        threads: usize,
+    ) -> Result<State, StoreError> {
+        let mut state = State::default();
+        let mut timeline = knowledge
+            .timeline
+            .iter()
+            .take_while(|e| e.event.date.counts_on(as_of))
+            .peekable();
+        let chunks: Vec<&[usize]> = plain.chunks(CHUNK).collect();
+        let threads = threads.clamp(1, chunks.len().max(1));
+        std::thread::scope(|scope| {
+            let mut inboxes = Vec::with_capacity(threads);
+            for t in 0..threads {
+                let (tx, rx) = mpsc::sync_channel(2);
+                inboxes.push(rx);
+                let mine: Vec<&[usize]> = chunks.iter().skip(t).step_by(threads).copied().collect();
+                scope.spawn(move || {
+                    for chunk in mine {
+                        let read = self.read_back(chunk);
+                        let failed = read.is_err();
+                        if tx.send(read).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            for c in 0..chunks.len() {
+                let events = inboxes[c % threads]
+                    .recv()
+                    .map_err(|_| StoreError::Changed {
+                        path: self.path.clone(),
+                        seq: chunks[c].first().map_or(0, |&i| i as u64 + 1),
+                    })??;
+                for (i, event) in events {
+                    let key = (self.slots[i].start, i as u64 + 1);
+                    while let Some(e) = timeline.next_if(|e| (e.event.date.start(), e.seq) < key) {
+                        apply(&mut state, e.seq, e.event);
+                    }
+                    apply(&mut state, key.1, &event);
+                }
+            }
+            Ok::<(), StoreError>(())
+        })?;
+        for e in timeline {
+            apply(&mut state, e.seq, e.event);
+        }
+        Ok(state)
+    }
+
+    /// The events of the records at `indices`, read back from the file, in
+    /// the order given. Lines close together are read in one read.
+    fn read_back(&self, indices: &[usize]) -> Result<Vec<(usize, Event)>, StoreError> {
+        let mut by_offset: Vec<(usize, usize)> = indices.iter().copied().enumerate().collect();
+        by_offset.sort_unstable_by_key(|&(_, i)| self.slots[i].offset);
+        let mut out: Vec<Option<(usize, Event)>> = Vec::with_capacity(indices.len());
+        out.resize_with(indices.len(), || None);
+        let mut buf = Vec::new();
+        let mut k = 0;
+        while k < by_offset.len() {
+            // A run of lines read at once.
+            let first = self.slots[by_offset[k].1].offset;
+            let mut end = self.line_end(by_offset[k].1);
+            let mut last = k + 1;
+            while let Some(&(_, i)) = by_offset.get(last) {
+                let (offset, e) = (self.slots[i].offset, self.line_end(i));
+                if offset > end + GAP || e - first > SPAN {
+                    break;
+                }
+                end = end.max(e);
+                last += 1;
+            }
+            buf.resize((end - first) as usize, 0);
+            self.file
+                .read_exact_at(&mut buf, first)
+                .map_err(|source| StoreError::Io {
+                    op: "read",
+                    path: self.path.clone(),
+                    source,
+                })?;
+            for &(at, i) in &by_offset[k..last] {
+                let from = (self.slots[i].offset - first) as usize;
+                let to = (self.line_end(i) - first) as usize;
+                let line = buf.get(from..to).unwrap_or_default();
+                let line = line.strip_suffix(b"\n").unwrap_or(line);
+                let event =
+                    store::reread(&self.path, line, i as u64 + 1, &hex(&self.slots[i].hash))?;
+                out[at] = Some((i, event));
+            }
+            k = last;
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Where the line of the record at `i` ends (after its newline).
+    fn line_end(&self, i: usize) -> u64 {
+        self.slots.get(i + 1).map_or(self.bytes, |s| s.offset)
+    }
+
+    fn entry(&self, i: usize, event: Event) -> Entry {
+        Entry {
+            seq: i as u64 + 1,
+            hash: self.slots.get(i).map_or_else(String::new, |s| hex(&s.hash)),
+            recorded: String::new(),
+            event,
+        }
+    }
+}
+
+/// 64 lowercase hex digits as bytes.
+fn decode(hex: &str) -> Option<[u8; 32]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0; 32];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let &[high, low] = pair else { return None };
+        *o = nibble(high)? << 4 | nibble(low)?;
+    }
+    Some(out)
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::{self, Options};
+    use crate::record::Record;
+    use crate::view;
+    use proptest::prelude::*;
+
+    /// Writes the records; every `odd`-th line (0: none) with its event in a
+    /// form the fast path declines (a space after the opening brace), which
+    /// the general reader reads with the same hash.
+    fn write(path: &Path, records: &[Record], odd: usize) {
+        let mut text = String::new();
+        for (i, r) in records.iter().enumerate() {
+            let line = r.to_line();
+            if odd > 0 && i % odd == 0 {
+                text.push_str(&line.replacen("\"event\":{", "\"event\":{ ", 1));
+            } else {
+                text.push_str(&line);
+            }
+            text.push('\n');
+        }
+        std::fs::write(path, text).expect("write ledger");
+    }
+
+    fn ledger(n: u64, seed: u64) -> Vec<Record> {
+        generator::records(&Options {
+            events: n,
+            seed,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 1,
+        })
+    }
+
+    fn day(days_since_1990: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default() + chrono::Days::new(days_since_1990)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Given a generated ledger, some of its lines in a form only the
+        /// general reader takes, when it is replayed streaming at any day,
+        /// state of knowledge and option, on one or more threads, then the
+        /// view is the one folding the loaded ledger gives.
+        #[test]
+        fn the_streaming_replay_equals_the_loaded_one(
+            seed in 0u64..1_000_000,
+            n in 0u64..300,
+            known in 0u64..320,
+            days in 0u64..16_000,
+            all: bool,
+            odd in 0usize..5,
+            threads in 1usize..4,
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let path = dir.path().join("l.jsonl");
+            write(&path, &ledger(n, seed), odd);
+            let entries = store::load(&path, 1).expect("load").entries;
+            let options = ViewOptions { include_ended: all };
+            let loaded = view::replay_with(&entries, day(days), known, options);
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+            prop_assert_eq!(scan.len() as u64, n);
+            let streamed = scan.replay(day(days), known, options, threads).expect("replay");
+            prop_assert_eq!(view::render_json(&streamed), view::render_json(&loaded));
+        }
+    }
+
+    /// Given a ledger of many chunks read back on three threads, the
+    /// streaming replay is the loaded one.
+    #[test]
+    fn many_chunks_on_several_threads() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(9_000, 7), 97);
+        let entries = store::load(&path, 2).expect("load").entries;
+        let scan = Scan::read(&path, 3, &|_| {}).expect("scan");
+        for year in [1995, 2005, 2015, 2040] {
+            let d = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
+            let loaded = view::replay_with(&entries, d, u64::MAX, ViewOptions::default());
+            let streamed = scan
+                .replay(d, u64::MAX, ViewOptions::default(), 3)
+                .expect("replay");
+            assert_eq!(streamed, loaded, "{year}");
+        }
+    }
+
+    /// Given a ledger that is bad in any of several ways, when it is
+    /// scanned, then the error is the one loading it gives.
+    #[test]
+    fn a_bad_ledger_fails_the_scan_as_it_fails_to_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        let records = ledger(50, 3);
+        write(&path, &records, 0);
+        let good = std::fs::read_to_string(&path).expect("read");
+        let edits: [(&str, String); 3] = [
+            ("tampered", good.replacen("\"seq\":7,", "\"seq\":8,", 1)),
+            ("torn", good[..good.len() - 5].to_owned()),
+            (
+                "not json",
+                good.replacen("{\"v\":1,\"seq\":20,", "{\"v\":1,\"seq\":20 ", 1),
+            ),
+        ];
+        for (what, text) in edits {
+            std::fs::write(&path, &text).expect("write");
+            let loaded = store::load(&path, 2)
+                .map(|_| ())
+                .expect_err(what)
+                .to_string();
+            let scanned = Scan::read(&path, 2, &|_| {})
+                .map(|_| ())
+                .expect_err(what)
+                .to_string();
+            assert_eq!(scanned, loaded, "{what}");
+        }
+    }
+
+    /// Given a scanned ledger whose file is then rewritten behind the lock,
+    /// when it is replayed, then the replay refuses with `Changed`, naming
+    /// a record read back.
+    #[test]
+    fn a_file_changed_between_the_passes_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(200, 5), 0);
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        let text = std::fs::read_to_string(&path).expect("read");
+        // Same length, one name changed: offsets still fit, hashes do not.
+        let edited = text.replacen("\"name\":\"", "\"name\":\"X", 1);
+        let at = edited.find("\"name\":\"X").expect("edited");
+        let line_end = edited[at..].find('\n').map_or(edited.len(), |e| at + e);
+        // Drop a byte of that line's hash to keep the file's length.
+        let mut bytes = edited.into_bytes();
+        bytes.remove(line_end - 3);
+        std::fs::write(&path, &bytes).expect("write");
+        let err = scan
+            .replay(day(20_000), u64::MAX, ViewOptions::default(), 2)
+            .expect_err("changed");
+        assert!(matches!(err, StoreError::Changed { .. }), "{err}");
+        assert!(
+            err.to_string().contains("changed while it was being read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hashes_decode_and_encode_back() {
+        let h = "00ff10a9b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e";
+        assert_eq!(decode(h).map(|b| hex(&b)), Some(h.to_owned()));
+        assert_eq!(decode(&h.to_uppercase()), None);
+        assert_eq!(decode(&h[1..]), None);
+        assert_eq!(decode(&format!("{}g", &h[1..])), None);
+    }
+}
