@@ -190,8 +190,17 @@ impl<'a> Knowledge<'a> {
     /// The knowledge at `position` over `entries` (all records, seq order).
     /// A position beyond the head means the head.
     pub fn new(entries: &'a [Entry], position: u64) -> Knowledge<'a> {
+        Knowledge::of_records(entries, position)
+    }
+
+    /// [`Knowledge::new`] over records given by reference, in seq order:
+    /// for a caller that holds them in several places.
+    pub fn of_records(
+        entries: impl IntoIterator<Item = &'a Entry>,
+        position: u64,
+    ) -> Knowledge<'a> {
         let items: Vec<Item<'a>> = entries
-            .iter()
+            .into_iter()
             .filter(|e| e.seq <= position)
             .map(|e| Item {
                 seq: e.seq,
@@ -505,8 +514,8 @@ pub struct Org {
 }
 
 impl Org {
-    fn new(spec: &OrgSpec, at: Stamp) -> Org {
-        Org {
+    fn new(spec: &OrgSpec, at: Stamp) -> Box<Org> {
+        Box::new(Org {
             id: spec.id.clone(),
             name: spec.name.clone(),
             kind: spec.kind.clone(),
@@ -539,7 +548,7 @@ impl Org {
             predecessors: Vec::new(),
             successors: Vec::new(),
             periods: Vec::new(),
-        }
+        })
     }
 
     /// Whether it exists and has not ended.
@@ -599,8 +608,10 @@ pub struct Candidacy {
 /// The landscape folded from effective events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
-    /// Every organisation ever created, ended ones included, by id.
-    pub orgs: BTreeMap<String, Org>,
+    /// Every organisation ever created, ended ones included, by id (boxed:
+    /// the map's nodes then hold pointers, not half-empty slots of a large
+    /// struct).
+    pub orgs: BTreeMap<String, Box<Org>>,
     /// Every program ever launched, by id.
     pub programs: BTreeMap<String, Program>,
     /// Candidacies by (label, candidate).
@@ -617,12 +628,34 @@ impl State {
 
     /// An organisation that exists and has not ended.
     pub fn alive(&self, id: &str) -> Option<&Org> {
-        self.orgs.get(id).filter(|o| o.is_alive())
+        self.orgs.get(id).map(|o| &**o).filter(|o| o.is_alive())
     }
 
     /// Organisations that have not ended, in id order.
     pub fn alive_orgs(&self) -> impl Iterator<Item = &Org> {
-        self.orgs.values().filter(|o| o.is_alive())
+        self.orgs.values().map(|o| &**o).filter(|o| o.is_alive())
+    }
+
+    /// Releases the spare capacity of every organisation's lists and maps.
+    pub fn shrink_to_fit(&mut self) {
+        fn map<K, V>(m: &mut Small<K, V>) {
+            let mut v = std::mem::take(m).into_tuple_vec();
+            v.shrink_to_fit();
+            *m = Small::from_sorted_store_unchecked(v);
+        }
+        for o in self.orgs.values_mut() {
+            map(&mut o.attrs);
+            map(&mut o.sites);
+            map(&mut o.labels);
+            map(&mut o.figures);
+            map(&mut o.roles);
+            map(&mut o.members);
+            map(&mut o.partners);
+            o.names.shrink_to_fit();
+            o.predecessors.shrink_to_fit();
+            o.successors.shrink_to_fit();
+            o.periods.shrink_to_fit();
+        }
     }
 }
 
@@ -643,6 +676,16 @@ mod party_map {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Small<Party, Stamp>, D::Error> {
         Ok(Vec::<(Party, Stamp)>::deserialize(d)?.into_iter().collect())
     }
+}
+
+/// Pushes onto one of an organisation's lists, which mostly hold one or
+/// two entries: growth is exact while short (amortised growth would
+/// reserve four), then by half.
+fn push_lean<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 2 + 1);
+    }
+    v.push(x);
 }
 
 /// Every id whose entry in `state` applying `event` to it may change: the
@@ -711,10 +754,13 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         Body::Renamed { org, name } => {
             if let Some(o) = state.orgs.get_mut(org) {
                 o.name.clone_from(name);
-                o.names.push(NameChange {
-                    name: name.clone(),
-                    since: at(),
-                });
+                push_lean(
+                    &mut o.names,
+                    NameChange {
+                        name: name.clone(),
+                        since: at(),
+                    },
+                );
             }
         }
         Body::Dissolved { org } => end_org(state, org, EndHow::Dissolved, Vec::new(), at()),
@@ -929,18 +975,24 @@ fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at:
                 continue;
             }
             if let Some(o) = state.orgs.get_mut(f) {
-                o.successors.push(Link {
-                    id: t.clone(),
-                    mode,
-                    at: at.clone(),
-                });
+                push_lean(
+                    &mut o.successors,
+                    Link {
+                        id: t.clone(),
+                        mode,
+                        at: at.clone(),
+                    },
+                );
             }
             if let Some(o) = state.orgs.get_mut(t) {
-                o.predecessors.push(Link {
-                    id: f.clone(),
-                    mode,
-                    at: at.clone(),
-                });
+                push_lean(
+                    &mut o.predecessors,
+                    Link {
+                        id: f.clone(),
+                        mode,
+                        at: at.clone(),
+                    },
+                );
             }
         }
     }
@@ -1031,7 +1083,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
         }
         state.member_of.insert(to.to_owned(), set);
     }
-    state.orgs.insert(to.to_owned(), moved);
+    state.orgs.insert(to.to_owned(), Box::new(moved));
 }
 
 fn reestablish(state: &mut State, id: &str, at: &Stamp) {
@@ -1042,7 +1094,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
         return;
     };
     let since = std::mem::replace(&mut o.since, at.clone());
-    o.periods.push(Period { since, ended });
+    push_lean(&mut o.periods, Period { since, ended });
     // A new period of existence starts afresh: only identity carries over.
     o.sites.clear();
     o.labels.clear();

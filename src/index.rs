@@ -119,7 +119,7 @@ pub struct IdEntry {
     pub last: (i32, u64),
     /// The organisation with this id, if one was ever created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org: Option<Org>,
+    pub org: Option<Box<Org>>,
     /// The program with this id, if one was ever launched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<Program>,

@@ -381,7 +381,7 @@ pub fn trace(
     let organisations = ids
         .into_iter()
         .filter_map(|id| state.orgs.get(id))
-        .map(node_of)
+        .map(|o| node_of(o))
         .collect();
     let Builder {
         mut changes, tree, ..

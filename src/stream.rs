@@ -41,9 +41,9 @@ pub struct Scan {
     bytes: u64,
     /// One per record, in seq order (`slots[i]` is seq `i + 1`).
     slots: Vec<Slot>,
-    /// Corrections, plans and events that fulfil a plan, in seq order, with
-    /// the index of their slot.
-    whole: Vec<(usize, Event)>,
+    /// Corrections, plans and events that fulfil a plan, in seq order
+    /// (`recorded` left empty: the knowledge does not read it).
+    whole: Vec<Entry>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +98,12 @@ impl Scan {
                     Kept::Plain(start) => (start, false),
                     Kept::Whole(event) => {
                         let start = event.date.start();
-                        whole.push((slots.len(), *event));
+                        whole.push(Entry {
+                            seq: s.seq,
+                            hash: s.hash,
+                            recorded: String::new(),
+                            event: *event,
+                        });
                         (start, true)
                     }
                 };
@@ -150,34 +155,40 @@ impl Scan {
         let slots = &self.slots[..known];
         // The knowledge from the events kept whole, and from the records
         // corrections name, read back now.
-        let mut entries: Vec<Entry> = self
-            .whole
-            .iter()
-            .filter(|(i, _)| *i < known)
-            .map(|(i, event)| self.entry(*i, event.clone()))
-            .collect();
-        let wanted: HashSet<[u8; 32]> = entries
+        let whole = &self.whole[..self.whole.partition_point(|e| e.seq <= known as u64)];
+        let wanted: HashSet<[u8; 32]> = whole
             .iter()
             .filter_map(|e| match &e.event.body {
                 Body::Correction { target, .. } => decode(target),
                 _ => None,
             })
             .collect();
-        let mut targets = HashSet::new();
+        let mut targets: Vec<Entry> = Vec::new();
         if !wanted.is_empty() {
-            for (i, slot) in slots.iter().enumerate() {
-                if !slot.whole && wanted.contains(&slot.hash) {
-                    let event = self.read_back(&[i])?.into_iter().next();
-                    if let Some((_, event)) = event {
-                        entries.push(self.entry(i, event));
-                        targets.insert(i);
-                    }
-                }
+            let found: Vec<usize> = (0..known)
+                .filter(|&i| !slots[i].whole && wanted.contains(&slots[i].hash))
+                .collect();
+            for (i, event) in self.read_back(&found)? {
+                targets.push(self.entry(i, event));
             }
-            entries.sort_by_key(|e| e.seq);
         }
-        let mut knowledge = Knowledge::new(&entries, known as u64);
+        // Both lists are in seq order: merge them by reference.
+        let mut records = Vec::with_capacity(whole.len() + targets.len());
+        let (mut w, mut t) = (whole.iter().peekable(), targets.iter().peekable());
+        loop {
+            let next = match (w.peek(), t.peek()) {
+                (Some(a), Some(b)) if b.seq < a.seq => t.next(),
+                (Some(_), _) => w.next(),
+                (None, _) => t.next(),
+            };
+            match next {
+                Some(e) => records.push(e),
+                None => break,
+            }
+        }
+        let mut knowledge = Knowledge::of_records(records, known as u64);
         knowledge.position = known as u64;
+        let targets: HashSet<usize> = targets.iter().map(|e| (e.seq - 1) as usize).collect();
         // Every other record in timeline order, up to `as_of`.
         let mut plain: Vec<usize> = (0..known)
             .filter(|&i| !slots[i].whole && !targets.contains(&i))
@@ -185,7 +196,8 @@ impl Scan {
         plain.sort_unstable_by_key(|&i| (slots[i].start, i));
         let counted = plain.partition_point(|&i| slots[i].start <= as_of);
         let plain = &plain[..counted];
-        let state = self.fold(&knowledge, plain, as_of, threads)?;
+        let mut state = self.fold(&knowledge, plain, as_of, threads)?;
+        state.shrink_to_fit();
         let hash = match known.checked_sub(1) {
             Some(i) => hex(&slots[i].hash),
             None => GENESIS_PREV.to_owned(),
