@@ -466,13 +466,33 @@ pub fn diff_dates(
         i += 1;
     }
     let window = timeline.get(start..i).unwrap_or(&[]);
+    Ok(diff_folded(
+        knowledge,
+        hash,
+        (from, &before),
+        (to, &state),
+        window.iter().map(|e| (e.seq, e.event)),
+    ))
+}
+
+/// [`diff_dates`] from the states folded up to `from` and up to `to`, and
+/// the effective events counted in between (at least every removal among
+/// them: a label withdrawn, a site closed, a role ended, a member left, an
+/// attribute unset), for a caller that folds by itself.
+pub fn diff_folded<'a>(
+    knowledge: &Knowledge<'_>,
+    hash: &str,
+    (from, before): (NaiveDate, &State),
+    (to, after): (NaiveDate, &State),
+    window: impl Iterator<Item = (u64, &'a Event)>,
+) -> Diff {
     let cx = Cx {
         fresh: Fresh::After(from),
         corrections: BTreeMap::new(),
-        ended_by: removals(window.iter().map(|e| (e.seq, e.event))),
+        ended_by: removals(window),
         unended_by: HashMap::new(),
     };
-    let mut changes = compare(&before, &state, &cx);
+    let mut changes = compare(before, after, &cx);
     changes.extend(plan_changes((knowledge, from), (knowledge, to)));
     let known_at = KnownAt {
         seq: knowledge.position,
@@ -482,7 +502,20 @@ pub fn diff_dates(
         as_of: day.format("%Y-%m-%d").to_string(),
         known_at: known_at.clone(),
     };
-    Ok(Diff::new(side(from), side(to), changes))
+    Diff::new(side(from), side(to), changes)
+}
+
+/// Whether [`diff_folded`] needs the event among those counted between
+/// the two days: it ends a fact.
+pub fn is_removal(event: &Event) -> bool {
+    matches!(
+        event.body,
+        Body::LabelWithdrawn { .. }
+            | Body::SiteClosed { .. }
+            | Body::RoleEnded { .. }
+            | Body::Left { .. }
+            | Body::AttributeSet { value: None, .. }
+    )
 }
 
 /// What the state of knowledge `b` says differently from `a` about the

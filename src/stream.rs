@@ -24,6 +24,7 @@ use std::sync::mpsc;
 use chrono::NaiveDate;
 
 use crate::chain::Scanned;
+use crate::diff::{self, Diff, DiffError};
 use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
 use crate::record::{Entry, GENESIS_PREV};
@@ -54,6 +55,15 @@ struct Slot {
     start: NaiveDate,
     /// Kept in [`Scan::whole`].
     whole: bool,
+}
+
+/// A stop on the way of a fold (see [`Scan::fold`]).
+struct Pause<'p> {
+    day: NaiveDate,
+    /// Sees the state folded up to `day`.
+    at: &'p mut dyn FnMut(&State),
+    /// Sees each event applied after that.
+    after: &'p mut dyn FnMut(u64, &Event),
 }
 
 /// What the parsing threads keep of an event.
@@ -151,28 +161,115 @@ impl Scan {
         options: ViewOptions,
         threads: usize,
     ) -> Result<View, StoreError> {
-        let known = usize::try_from(known_at).map_or(self.slots.len(), |k| k.min(self.slots.len()));
-        let slots = &self.slots[..known];
-        // The knowledge from the events kept whole, and from the records
-        // corrections name, read back now.
-        let whole = &self.whole[..self.whole.partition_point(|e| e.seq <= known as u64)];
-        let wanted: HashSet<[u8; 32]> = whole
+        let known = self.known(known_at);
+        let targets = self.targets(known)?;
+        let knowledge = self.knowledge(known, &targets);
+        let plain = self.plain(known, &targets, as_of);
+        let mut state = State::default();
+        self.fold(&knowledge, &plain, as_of, threads, &mut state, None)?;
+        state.shrink_to_fit();
+        Ok(view_of(
+            &knowledge,
+            &state,
+            &self.hash(known),
+            as_of,
+            options,
+        ))
+    }
+
+    /// What changed between the days `from` and `to` as known at the head:
+    /// what [`diff::diff_dates`] gives on the loaded ledger. Folds once,
+    /// keeping a copy of the state on `from`.
+    pub fn diff(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        threads: usize,
+    ) -> Result<Result<Diff, DiffError>, StoreError> {
+        if from > to {
+            return Ok(Err(DiffError::Reversed { from, to }));
+        }
+        let known = self.slots.len();
+        let targets = self.targets(known)?;
+        let knowledge = self.knowledge(known, &targets);
+        let plain = self.plain(known, &targets, to);
+        let mut state = State::default();
+        let mut before = None;
+        let mut window: Vec<(u64, Event)> = Vec::new();
+        let mut pause = Pause {
+            day: from,
+            at: &mut |state: &State| before = Some(state.clone()),
+            after: &mut |seq, event: &Event| {
+                if diff::is_removal(event) {
+                    window.push((seq, event.clone()));
+                }
+            },
+        };
+        self.fold(
+            &knowledge,
+            &plain,
+            to,
+            threads,
+            &mut state,
+            Some(&mut pause),
+        )?;
+        let before = before.unwrap_or_default();
+        Ok(Ok(diff::diff_folded(
+            &knowledge,
+            &self.hash(known),
+            (from, &before),
+            (to, &state),
+            window.iter().map(|(seq, e)| (*seq, e)),
+        )))
+    }
+
+    /// `known_at` clamped to the head, as a count of records.
+    fn known(&self, known_at: u64) -> usize {
+        usize::try_from(known_at).map_or(self.slots.len(), |k| k.min(self.slots.len()))
+    }
+
+    /// The hash of the record at seq `known` (64 zeros for 0).
+    fn hash(&self, known: usize) -> String {
+        match known.checked_sub(1).and_then(|i| self.slots.get(i)) {
+            Some(slot) => hex(&slot.hash),
+            None => GENESIS_PREV.to_owned(),
+        }
+    }
+
+    /// The records among the first `known` that corrections among them
+    /// name and that are not kept whole, read back, in seq order.
+    fn targets(&self, known: usize) -> Result<Vec<Entry>, StoreError> {
+        let wanted: HashSet<[u8; 32]> = self
+            .whole(known)
             .iter()
             .filter_map(|e| match &e.event.body {
                 Body::Correction { target, .. } => decode(target),
                 _ => None,
             })
             .collect();
-        let mut targets: Vec<Entry> = Vec::new();
-        if !wanted.is_empty() {
-            let found: Vec<usize> = (0..known)
-                .filter(|&i| !slots[i].whole && wanted.contains(&slots[i].hash))
-                .collect();
-            for (i, event) in self.read_back(&found)? {
-                targets.push(self.entry(i, event));
-            }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
         }
+        let found: Vec<usize> = (0..known)
+            .filter(|&i| !self.slots[i].whole && wanted.contains(&self.slots[i].hash))
+            .collect();
+        Ok(self
+            .read_back(&found)?
+            .into_iter()
+            .map(|(i, event)| self.entry(i, event))
+            .collect())
+    }
+
+    /// The events kept whole among the first `known` records.
+    fn whole(&self, known: usize) -> &[Entry] {
+        &self.whole[..self.whole.partition_point(|e| e.seq <= known as u64)]
+    }
+
+    /// The knowledge at seq `known` from the events kept whole and the
+    /// correction `targets` read back.
+    fn knowledge<'a>(&'a self, known: usize, targets: &'a [Entry]) -> Knowledge<'a> {
         // Both lists are in seq order: merge them by reference.
+        let whole = self.whole(known);
         let mut records = Vec::with_capacity(whole.len() + targets.len());
         let (mut w, mut t) = (whole.iter().peekable(), targets.iter().peekable());
         loop {
@@ -188,37 +285,52 @@ impl Scan {
         }
         let mut knowledge = Knowledge::of_records(records, known as u64);
         knowledge.position = known as u64;
-        let targets: HashSet<usize> = targets.iter().map(|e| (e.seq - 1) as usize).collect();
-        // Every other record in timeline order, up to `as_of`.
-        let mut plain: Vec<usize> = (0..known)
-            .filter(|&i| !slots[i].whole && !targets.contains(&i))
-            .collect();
-        plain.sort_unstable_by_key(|&i| (slots[i].start, i));
-        let counted = plain.partition_point(|&i| slots[i].start <= as_of);
-        let plain = &plain[..counted];
-        let mut state = self.fold(&knowledge, plain, as_of, threads)?;
-        state.shrink_to_fit();
-        let hash = match known.checked_sub(1) {
-            Some(i) => hex(&slots[i].hash),
-            None => GENESIS_PREV.to_owned(),
-        };
-        Ok(view_of(&knowledge, &state, &hash, as_of, options))
+        knowledge
     }
 
-    /// Folds the knowledge's timeline merged with the `plain` records (in
-    /// timeline order), read back on `threads` threads.
+    /// Every other record among the first `known`, in timeline order, up
+    /// to `until`.
+    fn plain(&self, known: usize, targets: &[Entry], until: NaiveDate) -> Vec<usize> {
+        let targets: HashSet<u64> = targets.iter().map(|e| e.seq).collect();
+        let mut plain: Vec<usize> = (0..known)
+            .filter(|&i| !self.slots[i].whole && !targets.contains(&(i as u64 + 1)))
+            .collect();
+        plain.sort_unstable_by_key(|&i| (self.slots[i].start, i));
+        let counted = plain.partition_point(|&i| self.slots[i].start <= until);
+        plain.truncate(counted);
+        plain
+    }
+
+    /// Folds into `state` the knowledge's timeline up to `until` merged
+    /// with the `plain` records (in timeline order), read back on `threads`
+    /// threads. A `pause` sees the state once every event counting on its
+    /// day is applied, and each event applied after that.
     fn fold(
         &self,
         knowledge: &Knowledge<'_>,
         plain: &[usize],
-        as_of: NaiveDate,
+        until: NaiveDate,
         threads: usize,
-    ) -> Result<State, StoreError> {
-        let mut state = State::default();
+        state: &mut State,
+        mut pause: Option<&mut Pause<'_>>,
+    ) -> Result<(), StoreError> {
+        let mut paused = false;
+        let mut step = |state: &mut State, start: NaiveDate, seq: u64, event: &Event| {
+            if let Some(p) = pause.as_mut() {
+                if !paused && start > p.day {
+                    (p.at)(state);
+                    paused = true;
+                }
+                if paused {
+                    (p.after)(seq, event);
+                }
+            }
+            apply(state, seq, event);
+        };
         let mut timeline = knowledge
             .timeline
             .iter()
-            .take_while(|e| e.event.date.counts_on(as_of))
+            .take_while(|e| e.event.date.counts_on(until))
             .peekable();
         let chunks: Vec<&[usize]> = plain.chunks(CHUNK).collect();
         let threads = threads.clamp(1, chunks.len().max(1));
@@ -248,17 +360,22 @@ impl Scan {
                 for (i, event) in events {
                     let key = (self.slots[i].start, i as u64 + 1);
                     while let Some(e) = timeline.next_if(|e| (e.event.date.start(), e.seq) < key) {
-                        apply(&mut state, e.seq, e.event);
+                        step(state, e.event.date.start(), e.seq, e.event);
                     }
-                    apply(&mut state, key.1, &event);
+                    step(state, key.0, key.1, &event);
                 }
             }
             Ok::<(), StoreError>(())
         })?;
         for e in timeline {
-            apply(&mut state, e.seq, e.event);
+            step(state, e.event.date.start(), e.seq, e.event);
         }
-        Ok(state)
+        if let Some(p) = pause
+            && !paused
+        {
+            (p.at)(state);
+        }
+        Ok(())
     }
 
     /// The events of the records at `indices`, read back from the file, in
@@ -414,6 +531,36 @@ mod tests {
             prop_assert_eq!(scan.len() as u64, n);
             let streamed = scan.replay(day(days), known, options, threads).expect("replay");
             prop_assert_eq!(view::render_json(&streamed), view::render_json(&loaded));
+        }
+
+        /// Given a generated ledger, when two days are diffed streaming,
+        /// then the diff is the one folding the loaded ledger gives.
+        #[test]
+        fn the_streaming_diff_equals_the_loaded_one(
+            seed in 0u64..1_000_000,
+            n in 0u64..300,
+            a in 0u64..16_000,
+            b in 0u64..16_000,
+            odd in 0usize..5,
+            threads in 1usize..4,
+            pick in 0usize..400,
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let path = dir.path().join("l.jsonl");
+            write(&path, &ledger(n, seed), odd);
+            let entries = store::load(&path, 1).expect("load").entries;
+            // Often the first day of some event: the edge of the pause.
+            let from = entries.get(pick).map_or(day(a), |e| e.event.date.start());
+            let k = Knowledge::new(&entries, u64::MAX);
+            let hash = entries.last().map_or(GENESIS_PREV, |e| e.hash.as_str());
+            let loaded = diff::diff_dates(&k, hash, from, day(b));
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+            let streamed = scan.diff(from, day(b), threads).expect("diff");
+            match (streamed, loaded) {
+                (Ok(s), Ok(l)) => prop_assert_eq!(diff::render_json(&s), diff::render_json(&l)),
+                (Err(s), Err(l)) => prop_assert_eq!(s.to_string(), l.to_string()),
+                (s, l) => prop_assert!(false, "{:?} vs {:?}", s.is_ok(), l.is_ok()),
+            }
         }
     }
 

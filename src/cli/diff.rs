@@ -4,7 +4,7 @@
 use fusion::diff::{self, Kind};
 use fusion::fold::Knowledge;
 use fusion::record::{Entry, GENESIS_PREV};
-use fusion::view;
+use fusion::{store, view};
 
 use super::{CliError, Context};
 
@@ -63,6 +63,21 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         .map(|k| Kind::parse(k.trim()).map_err(|e| CliError::usage(format!("--kind {e}"))))
         .collect::<Result<Vec<Kind>, CliError>>()?;
     let path = ctx.global.ledger.clone();
+    if let ([from, to], []) = (args.dates.as_slice(), args.known_at.as_slice()) {
+        // Two dates at the head: the ledger is streamed (see `replay`).
+        let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+        progress.phase("comparing");
+        let from = super::parse_as_of("FROM", from)?;
+        let to = super::parse_as_of("TO", to)?;
+        let mut d = scan
+            .diff(from, to, store::available_threads())?
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        drop(scan);
+        d.retain_kinds(&kinds);
+        let text = render(args.format, &d);
+        progress.done();
+        return ctx.out.write(text);
+    }
     let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
     progress.phase("comparing");
     let entries = &chain.entries;
@@ -105,12 +120,16 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
     }
     .map_err(|e| CliError::usage(e.to_string()))?;
     d.retain_kinds(&kinds);
-    let text = match args.format {
-        Format::Text => diff::render_text(&d),
-        Format::Json => diff::render_json(&d),
-    };
+    let text = render(args.format, &d);
     progress.done();
     ctx.out.write(text)
+}
+
+fn render(format: Format, d: &diff::Diff) -> String {
+    match format {
+        Format::Text => diff::render_text(d),
+        Format::Json => diff::render_json(d),
+    }
 }
 
 /// The hash of the record at `seq` (64 zeros for seq 0).
