@@ -216,7 +216,10 @@ fn split(line: &str) -> Option<Parts<'_>> {
     let end = rest.find('"')?;
     let (recorded, rest) = rest.split_at(end);
     // Written as is in the canonical form, so nothing that JSON escapes.
-    if recorded.bytes().any(|b| b == b'\\' || b < 0x20) {
+    if !recorded
+        .bytes()
+        .fold(true, |ok, b| ok & (b != b'\\') & (b >= 0x20))
+    {
         return None;
     }
     if !RECORDED_OK.with_borrow(|last| last == recorded) {
@@ -294,7 +297,11 @@ fn hex_eq(bytes: &[u8], hex: &str) -> bool {
 }
 
 fn is_hash(h: &str) -> bool {
-    h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    // Without stopping early, so that it runs on whole vectors.
+    h.len() == 64
+        && h.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_digit() | (b.wrapping_sub(b'a') < 6))
+        })
 }
 
 /// Deeper nesting is left to the general reader (serde_json stops at 128).

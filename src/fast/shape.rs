@@ -302,11 +302,9 @@ fn known_object<'a>(
 /// The first eight bytes of `name`, padded with zeros, as a big-endian
 /// integer: for the names of [`known_object`], ordered as the names are.
 fn rank(name: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    for (to, from) in bytes.iter_mut().zip(name.as_bytes()) {
-        *to = *from;
-    }
-    u64::from_be_bytes(bytes)
+    // Built in a register: through a byte array it stalls on the store.
+    let b = name.as_bytes();
+    (0..8).fold(0, |r, i| r << 8 | u64::from(b.get(i).copied().unwrap_or(0)))
 }
 
 /// Walks the object at `at`, giving each member name and where its value
@@ -714,10 +712,17 @@ impl<'a> Flat<'a> {
             return false;
         }
         let all = || from.iter().chain(to.iter());
-        if from.len + to.len <= 64 {
-            all()
-                .enumerate()
-                .all(|(i, a)| !all().skip(i + 1).any(|b| b == a))
+        let mut few = [""; 16];
+        if from.len + to.len <= few.len() {
+            for (n, id) in all().enumerate() {
+                if few.get(..n).is_some_and(|seen| seen.contains(&id)) {
+                    return false;
+                }
+                if let Some(slot) = few.get_mut(n) {
+                    *slot = id;
+                }
+            }
+            true
         } else {
             let mut seen = std::collections::HashSet::new();
             all().all(|id| seen.insert(id))
