@@ -213,15 +213,17 @@ fn split(line: &str) -> Option<Parts<'_>> {
         return None;
     }
     let rest = rest.strip_prefix(RECORDED)?;
-    let end = rest.find('"')?;
-    let (recorded, rest) = rest.split_at(end);
-    // Written as is in the canonical form, so nothing that JSON escapes.
-    if !recorded
-        .bytes()
-        .fold(true, |ok, b| ok & (b != b'\\') & (b >= 0x20))
-    {
+    // Written as is in the canonical form, so nothing that JSON escapes:
+    // the first `"`, `\\` or control character must be the closing quote.
+    let b = rest.as_bytes();
+    let mut end = shape::plain(b, 0);
+    while !matches!(b.get(end)?, b'"' | b'\\' | 0x00..=0x1f) {
+        end += 1;
+    }
+    if b.get(end) != Some(&b'"') {
         return None;
     }
+    let (recorded, rest) = rest.split_at_checked(end)?;
     if !RECORDED_OK.with_borrow(|last| last == recorded) {
         if chrono::DateTime::parse_from_rfc3339(recorded).is_err() || !recorded.ends_with('Z') {
             return None;

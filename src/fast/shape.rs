@@ -15,7 +15,10 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::{MAX_DEPTH, date_ok, key_cmp};
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use super::{MAX_DEPTH, key_cmp};
 #[cfg(doc)]
 use crate::event::Event;
 use crate::event::{ChangeMode, MAX_ID_LEN, MAX_SAFE_INTEGER, TypeMembers};
@@ -122,6 +125,91 @@ const TARGET: u32 = bit("target");
 const REPLACEMENT: u32 = bit("replacement");
 const REASON: u32 = bit("reason");
 
+/// A name of at most 16 bytes, none of them zero, as one integer (its
+/// bytes, then zeros); 0 for any other text. Comparing these costs less
+/// than comparing strings.
+const fn word(s: &str) -> u128 {
+    let b = s.as_bytes();
+    if b.len() > 16 {
+        return 0;
+    }
+    let mut out = 0u128;
+    let mut i = 0;
+    while i < 16 {
+        let byte = if i < b.len() { b[i] } else { 0 };
+        if i < b.len() && byte == 0 {
+            return 0;
+        }
+        out = out << 8 | byte as u128;
+        i += 1;
+    }
+    out
+}
+
+const CREATED: u128 = word("created");
+const TRANSFORMED: u128 = word("transformed");
+const RENAMED: u128 = word("renamed");
+const DISSOLVED: u128 = word("dissolved");
+const ATTRIBUTE_SET: u128 = word("attribute_set");
+const LABEL_GRANTED: u128 = word("label_granted");
+const LABEL_WITHDRAWN: u128 = word("label_withdrawn");
+const CANDIDACY: u128 = word("candidacy");
+const PROGRAM_LAUNCHED: u128 = word("program_launched");
+const PROGRAM_ENDED: u128 = word("program_ended");
+const SITE_OPENED: u128 = word("site_opened");
+const SITE_CLOSED: u128 = word("site_closed");
+const JOINED: u128 = word("joined");
+const LEFT: u128 = word("left");
+const ROLE_STARTED: u128 = word("role_started");
+const ROLE_ENDED: u128 = word("role_ended");
+const FIGURES: u128 = word("figures");
+const MILESTONE: u128 = word("milestone");
+const PLANNED_TYPE: u128 = word("planned");
+const CORRECTION: u128 = word("correction");
+
+/// Each event type (as a [`word`]) with the bits of [`NAMES`] it allows,
+/// from the vocabulary's own member lists ([`TypeMembers`]).
+fn allowed() -> &'static [(u128, u32)] {
+    static ALLOWED: OnceLock<Vec<(u128, u32)>> = OnceLock::new();
+    ALLOWED.get_or_init(|| {
+        crate::event::TYPE_NAMES
+            .iter()
+            .filter_map(|ty| {
+                let members = TypeMembers::of(ty)?;
+                let bits = NAMES
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| members.contains(n))
+                    .fold(0, |bits, (i, _)| bits | 1 << i);
+                Some((word(ty), bits))
+            })
+            .collect()
+    })
+}
+
+/// Whether `text` is a date the vocabulary takes ([`super::date_ok`]),
+/// remembering the last few valid ones: consecutive records often share
+/// their date or return to one of the last few.
+fn date_ok(text: &str) -> bool {
+    thread_local! {
+        static RECENT: RefCell<([u128; 8], usize)> = const { RefCell::new(([0; 8], 0)) };
+    }
+    let w = word(text);
+    if w != 0 && RECENT.with_borrow(|(recent, _)| recent.contains(&w)) {
+        return true;
+    }
+    let ok = super::date_ok(text);
+    if ok && w != 0 {
+        RECENT.with_borrow_mut(|(recent, next)| {
+            if let Some(slot) = recent.get_mut(*next) {
+                *slot = w;
+            }
+            *next = (*next + 1) % 8;
+        });
+    }
+    ok
+}
+
 /// What the walk keeps of an event: which members it has (each already
 /// checked on its own) and those the final rules look at again.
 #[derive(Default)]
@@ -204,7 +292,7 @@ fn string(s: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     if b.get(at) != Some(&b'"') {
         return None;
     }
-    let mut i = at + 1;
+    let mut i = plain(b, at + 1);
     loop {
         match *b.get(i)? {
             b'"' => return Some((Cow::Borrowed(s.get(at + 1..i)?), i + 1)),
@@ -217,6 +305,31 @@ fn string(s: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
             _ => i += 1,
         }
     }
+}
+
+/// Where the first `"`, `\\` or control character at or after `i` is, or
+/// a little before it (at most seven bytes, or at the end of `b`): skips
+/// eight plain bytes at a time, as most string bytes are.
+pub(super) fn plain(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte below `n`, exact up to the first such byte
+    // (borrows may flag bytes after it, never before).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let special = below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20);
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
 }
 
 /// The value of a string's text written with RFC 8785's escapes.
@@ -252,7 +365,7 @@ fn key(s: &str, at: usize) -> Option<(&str, usize)> {
     if b.get(at) != Some(&b'"') {
         return None;
     }
-    let mut i = at + 1;
+    let mut i = plain(b, at + 1);
     loop {
         match *b.get(i)? {
             b'"' => break,
@@ -621,52 +734,46 @@ impl<'a> Flat<'a> {
     /// type, the members it allows and requires, and the cross-member
     /// rules of [`Event::check_shape`].
     fn check(&self) -> bool {
-        let Some(ty) = self.ty.as_deref() else {
+        let Some(ty) = self.ty.as_deref().map(word).filter(|w| *w != 0) else {
             return false;
         };
-        let Some(members) = TypeMembers::of(ty) else {
-            return false;
-        };
-        let mut bits = self.present;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if !NAMES.get(i).is_some_and(|n| members.contains(n)) {
-                return false;
-            }
+        // Only members of the type.
+        match allowed().iter().find(|(t, _)| *t == ty) {
+            Some((_, members)) if self.present & !members == 0 => {}
+            _ => return false,
         }
         match ty {
-            "created" => self.has(ID | NAME | KIND),
-            "transformed" => self.transformed_ok(),
-            "renamed" => self.has(ORG | NAME),
-            "dissolved" => self.has(ORG),
-            "attribute_set" => self.has(ORG | KEY),
-            "label_granted" | "label_withdrawn" => self.has(LABEL | HOLDER),
-            "candidacy" => {
+            CREATED => self.has(ID | NAME | KIND),
+            TRANSFORMED => self.transformed_ok(),
+            RENAMED => self.has(ORG | NAME),
+            DISSOLVED => self.has(ORG),
+            ATTRIBUTE_SET => self.has(ORG | KEY),
+            LABEL_GRANTED | LABEL_WITHDRAWN => self.has(LABEL | HOLDER),
+            CANDIDACY => {
                 self.has(LABEL | CANDIDATE)
                     && matches!(
                         self.status.as_deref(),
                         Some("filed" | "refused" | "withdrawn")
                     )
             }
-            "program_launched" => self.has(PROGRAM | NAME | OWNER),
-            "program_ended" => self.has(PROGRAM),
-            "site_opened" | "site_closed" => self.has(ORG | SITE),
-            "joined" | "left" => match (self.org, self.member) {
+            PROGRAM_LAUNCHED => self.has(PROGRAM | NAME | OWNER),
+            PROGRAM_ENDED => self.has(PROGRAM),
+            SITE_OPENED | SITE_CLOSED => self.has(ORG | SITE),
+            JOINED | LEFT => match (self.org, self.member) {
                 (Some(org), Some(member)) => {
                     member != Some(org)
                         && matches!(self.relation.as_deref(), Some("member" | "partner"))
                 }
                 _ => false,
             },
-            "role_started" | "role_ended" => self.has(ORG | PERSON | ROLE),
-            "figures" => self.has(ORG | VALUES),
-            "milestone" => self.has(SUMMARY),
-            "planned" => self
+            ROLE_STARTED | ROLE_ENDED => self.has(ORG | PERSON | ROLE),
+            FIGURES => self.has(ORG | VALUES),
+            MILESTONE => self.has(SUMMARY),
+            PLANNED_TYPE => self
                 .planned
                 .as_ref()
                 .is_some_and(|p| !matches!(&*p.ty, "planned" | "correction") && !p.fulfils),
-            "correction" => {
+            CORRECTION => {
                 let replacement_ok = match (self.mode.as_deref(), &self.replacement) {
                     (Some("retract"), None) => true,
                     (Some("supersede"), Some(r)) => r.ty != "correction",
@@ -761,6 +868,20 @@ mod tests {
     }
 
     #[test]
+    fn type_words_tell_every_type_apart() {
+        let words: Vec<u128> = crate::event::TYPE_NAMES.iter().map(|t| word(t)).collect();
+        assert_eq!(allowed().len(), words.len());
+        for (i, w) in words.iter().enumerate() {
+            assert_ne!(*w, 0);
+            assert_eq!(words.iter().filter(|x| *x == w).count(), 1, "{i}");
+        }
+        for t in ["left\0", "\0left", "", "program_launched_", "lef", "lefta"] {
+            assert!(!words.contains(&word(t)), "{t:?}");
+        }
+        assert_eq!(word("program_launched"), PROGRAM_LAUNCHED);
+    }
+
+    #[test]
     fn the_fast_rules_are_the_event_rules() {
         for s in [
             "",
@@ -784,6 +905,38 @@ mod tests {
             &longer,
         ] {
             assert_eq!(id_ok(s), crate::event::check_id(s).is_ok(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn plain_stops_at_the_first_special_byte() {
+        for text in [
+            "abcdefghijklmnopqrstuvwxyz\"",
+            "abcdefgh\\ijkl",
+            "é😀é😀é😀é😀é😀\u{1f}",
+            "abcdefg\u{0}\"",
+            "\"",
+            "abc",
+            "abcdefghijklmnop",
+            "abcdefghijklmno\u{7f}\u{80}\u{ff}\u{20}!\n",
+        ] {
+            let b = text.as_bytes();
+            for start in 0..b.len() {
+                let first = b[start..]
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'\\' | 0x00..=0x1f))
+                    .map_or(b.len(), |p| start + p);
+                let got = plain(b, start);
+                assert!(
+                    got <= first && (first - got < 8 || first == b.len()),
+                    "{text:?} {start}"
+                );
+                assert!(
+                    b[start..got]
+                        .iter()
+                        .all(|c| !matches!(c, b'"' | b'\\' | 0x00..=0x1f))
+                );
+            }
         }
     }
 
