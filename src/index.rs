@@ -39,6 +39,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -196,7 +197,30 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
 /// [`fold::affected_ids`]); with the folded state, that is the index.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    last: HashMap<String, (i32, u64)>,
+    last: HashMap<String, (i32, u64), BuildHasherDefault<Fnv>>,
+}
+
+/// [`fnv1a`] as a `Hasher`: ids are short, and the tracker looks one up
+/// for every id an event affects.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 impl Tracker {
@@ -263,6 +287,27 @@ pub fn write_all(
     entries: &BTreeMap<String, IdEntry>,
     head: Head,
 ) -> Result<Head, IndexError> {
+    let buckets = write_buckets_of(dir, entries)?;
+    complete(dir, buckets, head)
+}
+
+/// The buckets of a whole index, written by [`write_buckets_of`] and
+/// waiting for their `HEAD` ([`complete`]).
+#[derive(Debug)]
+pub struct Buckets {
+    buckets: u64,
+    ids: u64,
+}
+
+/// The first half of [`write_all`]: removes any index in `dir`, then
+/// writes the buckets of `entries` (several at once). Until [`complete`]
+/// writes `HEAD`, there is no index: this can be done while the batch the
+/// entries include is being appended, and a failed append leaves no index
+/// (the next append rebuilds it).
+pub fn write_buckets_of(
+    dir: &Path,
+    entries: &BTreeMap<String, IdEntry>,
+) -> Result<Buckets, IndexError> {
     let buckets =
         ((entries.len() / IDS_PER_BUCKET).max(1).next_power_of_two() as u64).min(MAX_BUCKETS);
     let mut split: Vec<BTreeMap<&String, &IdEntry>> = vec![BTreeMap::new(); buckets as usize];
@@ -278,16 +323,65 @@ pub fn write_all(
         fs::remove_dir_all(dir).map_err(io_error("remove", dir))?;
     }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    for (i, b) in split.iter().enumerate() {
-        write_json(&bucket_path(dir, i as u64), b)?;
-    }
-    let head = Head {
+    write_buckets(dir, &split)?;
+    Ok(Buckets {
         buckets,
         ids: entries.len() as u64,
+    })
+}
+
+/// The second half of [`write_all`]: writes `HEAD` for the ledger position
+/// of `head` over the buckets written.
+pub fn complete(dir: &Path, buckets: Buckets, head: Head) -> Result<Head, IndexError> {
+    let head = Head {
+        buckets: buckets.buckets,
+        ids: buckets.ids,
         ..head
     };
     write_head(dir, &head)?;
     Ok(head)
+}
+
+/// How many threads write the buckets of a whole index: serialising takes
+/// the cores, and each bucket's fsync waits on the disk, which takes
+/// several at once.
+const WRITER_THREADS: usize = 8;
+
+/// Writes bucket `i` of `split` for each `i`, on several threads; the
+/// first error in bucket order.
+fn write_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), IndexError> {
+    let threads = WRITER_THREADS.min(split.len()).max(1);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    for (i, b) in split.iter().enumerate().skip(t).step_by(threads) {
+                        write_json(&bucket_path(dir, i as u64), b).map_err(|e| (i, e))?;
+                    }
+                    Ok::<(), (usize, IndexError)>(())
+                })
+            })
+            .collect();
+        let mut first: Option<(usize, IndexError)> = None;
+        for (t, w) in writers.into_iter().enumerate() {
+            let failed = match w.join() {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(_) => (
+                    t,
+                    IndexError::Io {
+                        op: "write",
+                        path: dir.to_owned(),
+                        source: io::Error::other("a bucket writer stopped"),
+                    },
+                ),
+            };
+            if first.as_ref().is_none_or(|(i, _)| failed.0 < *i) {
+                first = Some(failed);
+            }
+        }
+        first.map_or(Ok(()), |(_, e)| Err(e))
+    })
 }
 
 /// Writes `value` as JSON to `path` (see [`write_synced`]).
