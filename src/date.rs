@@ -15,6 +15,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -65,7 +66,9 @@ pub enum Precision {
 /// A single EDTF level 0–1 date with its calendar period.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Date {
-    text: String,
+    /// Shared: the fold stamps every change with its event's date, and a
+    /// clone is then a reference count, not an allocation.
+    text: Arc<str>,
     start: NaiveDate,
     end: NaiveDate,
     precision: Precision,
@@ -121,7 +124,7 @@ impl Date {
             _ => Err(out_of_range()),
         };
         Ok(Date {
-            text: input.to_owned(),
+            text: Arc::from(input),
             start: to_naive(bounds.earliest)?,
             end: to_naive(bounds.latest)?,
             precision,
@@ -133,7 +136,7 @@ impl Date {
     /// A day-precision date.
     pub fn from_day(day: NaiveDate) -> Self {
         Date {
-            text: day.format("%Y-%m-%d").to_string(),
+            text: Arc::from(day.format("%Y-%m-%d").to_string()),
             start: day,
             end: day,
             precision: Precision::Day,

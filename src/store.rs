@@ -15,7 +15,9 @@
 //! 6. remove the journal and fsync the directory;
 //! 7. update (or rebuild) the append index, still under the lock; only then
 //!    report success. The index is a cache: failing to write it does not
-//!    undo the append.
+//!    undo the append. A rebuild removes the old index and writes its
+//!    buckets while 4–6 run, and its `HEAD` only once 6 is done, so the
+//!    index never describes a batch that is not in the ledger.
 //!
 //! A crash between 4 and 6 leaves the journal: [`repair`] truncates the
 //! ledger back to the recorded length (the batch was never acknowledged), so
@@ -23,6 +25,10 @@
 //! newline and no journal (an append by another tool, a copy cut short) is
 //! also repaired, by removing that incomplete line; a complete record is
 //! never removed.
+//!
+//! Through the full validation, the batch is sealed (canonical form, hash
+//! chain) on a second thread while the fold validates it; nothing reaches
+//! the file before the fold has accepted the whole batch.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
