@@ -1610,8 +1610,9 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
         chunks.push(chunk);
         rest = tail;
     }
-    let parse = |chunk: &str| -> Option<Vec<Event>> {
-        let mut events = Vec::with_capacity(chunk.len() / 256);
+    // The first chunk's events are the start of the result: room for all.
+    let parse = |chunk: &str, room: usize| -> Option<Vec<Event>> {
+        let mut events = Vec::with_capacity(room / 256);
         for line in chunk.split('\n') {
             // What the stream reader skips between values.
             if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
@@ -1626,14 +1627,15 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
         let workers: Vec<_> = chunks
             .iter()
             .skip(1)
-            .map(|&chunk| s.spawn(move || parse(chunk)))
+            .map(|&chunk| s.spawn(move || parse(chunk, chunk.len())))
             .collect();
-        let first = chunks.first().and_then(|&c| parse(c));
+        let first = chunks.first().and_then(|&c| parse(c, text.len()));
         std::iter::once(first)
             .chain(workers.into_iter().map(|w| w.join().ok().flatten()))
             .collect()
     });
-    let mut events = Vec::with_capacity(parts.iter().flatten().map(Vec::len).sum());
+    let mut parts = parts.into_iter();
+    let mut events = parts.next()??;
     for part in parts {
         events.extend(part?);
     }

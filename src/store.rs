@@ -902,9 +902,8 @@ fn full_append(
     // its `HEAD` only once the batch is in.
     let (written, buckets) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_sealed(path, &mut file, journal, &base, sealer));
-        let entries = tracker.entries(state);
-        let buckets = index::write_buckets_of(dir, &entries);
-        drop_later(entries);
+        let buckets = tracker.write_buckets(dir, &state);
+        drop_later((tracker, state));
         (writer.join(), buckets)
     });
     drop_later(chain);
