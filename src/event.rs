@@ -1571,6 +1571,79 @@ pub struct BatchError {
 /// (blank lines allowed). Each event is shape-checked; the first problem is
 /// returned with the event's position and line.
 pub fn parse_batch(text: &str) -> Result<Vec<Event>, BatchError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads > 1
+        && text.len() >= PARALLEL_BATCH_BYTES
+        && let Some(events) = parse_lines(text, threads)
+    {
+        return Ok(events);
+    }
+    parse_stream(text)
+}
+
+/// Batches from this size up are first read as JSON Lines on several
+/// threads.
+const PARALLEL_BATCH_BYTES: usize = 1 << 16;
+
+/// Reads `text` as JSON Lines on `threads` threads, each line (apart from
+/// blank ones) one whole event: what [`parse_stream`] reads from such text.
+/// `None` as soon as a line is not a whole valid event, or starts with a
+/// byte-order mark: then [`parse_stream`] decides, and words the error.
+fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
+    if text.starts_with('\u{feff}') {
+        return None;
+    }
+    // Chunks of about the same size, cut after a newline.
+    let mut chunks = Vec::with_capacity(threads);
+    let mut rest = text;
+    for t in (1..=threads).rev() {
+        let cut = if t == 1 {
+            rest.len()
+        } else {
+            let at = rest.len() / t;
+            rest.as_bytes()
+                .get(at..)
+                .and_then(|b| b.iter().position(|&c| c == b'\n'))
+                .map_or(rest.len(), |i| at + i + 1)
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    // The first chunk's events are the start of the result: room for all.
+    let parse = |chunk: &str, room: usize| -> Option<Vec<Event>> {
+        let mut events = Vec::with_capacity(room / 256);
+        for line in chunk.split('\n') {
+            // What the stream reader skips between values.
+            if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                continue;
+            }
+            let value = crate::json::from_str(line).ok()?;
+            events.push(Event::from_json(&value).ok()?);
+        }
+        Some(events)
+    };
+    let parts: Vec<Option<Vec<Event>>> = std::thread::scope(|s| {
+        let workers: Vec<_> = chunks
+            .iter()
+            .skip(1)
+            .map(|&chunk| s.spawn(move || parse(chunk, chunk.len())))
+            .collect();
+        let first = chunks.first().and_then(|&c| parse(c, text.len()));
+        std::iter::once(first)
+            .chain(workers.into_iter().map(|w| w.join().ok().flatten()))
+            .collect()
+    });
+    let mut parts = parts.into_iter();
+    let mut events = parts.next()??;
+    for part in parts {
+        events.extend(part?);
+    }
+    Some(events)
+}
+
+/// [`parse_batch`] on one thread, reading a stream of JSON values.
+fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
     let mut events = Vec::new();
     if text.starts_with('\u{feff}') {
         return Err(BatchError {
@@ -1728,6 +1801,54 @@ mod tests {
         let e = parse_batch(&broken).expect_err("truncated");
         assert_eq!((e.index, e.line), (2, 2));
         assert!(parse_batch("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn json_lines_read_on_several_threads_are_what_the_stream_reader_reads() {
+        let line = |i: usize| {
+            format!(
+                "{{\"type\": \"dissolved\", \"date\": \"2008\", \"org\": \"o{i}\", \"sources\": [{{\"doc\": \"d\"}}]}}"
+            )
+        };
+        let lines: Vec<String> = (0..2000).map(line).collect();
+        let text = lines.join("\n");
+        for threads in [2, 3, 7] {
+            let parallel = parse_lines(&text, threads).expect("JSON Lines");
+            assert_eq!(parallel, parse_stream(&text).expect("valid"));
+            assert_eq!(parallel.len(), 2000);
+            assert_eq!(parallel[1234].mentioned_ids(), ["o1234"]);
+        }
+        // Blank lines, CR LF and a missing final newline are all JSON Lines.
+        let loose = format!("\n \t\r\n{}\r\n\n{}", lines.join("\r\n"), line(7));
+        assert_eq!(
+            parse_lines(&loose, 2).expect("JSON Lines"),
+            parse_stream(&loose).expect("valid")
+        );
+        // Anything else goes to the stream reader, which decides and words
+        // the error: two events on a line, one over several lines, a bad
+        // event, a duplicate member, a byte-order mark.
+        let mut two_on_a_line = lines.clone();
+        two_on_a_line[1500] = format!("{} {}", line(1500), line(1501));
+        let mut spread = lines.clone();
+        spread[10] = line(10).replace(", ", ",\n");
+        let mut bad = lines.clone();
+        bad[1999] = line(1999).replace("2008", "2008-13");
+        let mut duplicate = lines.clone();
+        duplicate[3] = line(3).replace("\"org\"", "\"org\": \"x\", \"org\"");
+        for text in [two_on_a_line, spread, bad, duplicate] {
+            let text = text.join("\n");
+            assert_eq!(parse_lines(&text, 2), None);
+            assert_eq!(parse_batch(&text), parse_stream(&text));
+        }
+        assert_eq!(parse_lines(&format!("\u{feff}{text}"), 2), None);
+        let e = parse_batch(&lines.join("\n").replace("o1999", "")).expect_err("empty id");
+        assert_eq!((e.index, e.line), (2000, 2000));
+        assert_eq!(
+            parse_batch(&format!("{}\n", lines.join("\n")))
+                .expect("valid")
+                .len(),
+            2000
+        );
     }
 
     /// The old unknown-field check: serialise back, compare members.

@@ -39,6 +39,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -196,7 +197,30 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
 /// [`fold::affected_ids`]); with the folded state, that is the index.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    last: HashMap<String, (i32, u64)>,
+    last: HashMap<String, (i32, u64), BuildHasherDefault<Fnv>>,
+}
+
+/// [`fnv1a`] as a `Hasher`: ids are short, and the tracker looks one up
+/// for every id an event affects.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 impl Tracker {
@@ -235,6 +259,64 @@ impl Tracker {
             })
             .collect()
     }
+
+    /// Writes the buckets of the index of `state` (the state at the end of
+    /// the timeline), as [`write_buckets_of`] does with [`Tracker::entries`],
+    /// byte for byte, but serialising the entries from the state where they
+    /// stand instead of moving them into a map first.
+    pub fn write_buckets(&self, dir: &Path, state: &State) -> Result<Buckets, IndexError> {
+        let mut by_candidate: HashMap<&str, BTreeMap<&str, &Candidacy>> = HashMap::new();
+        for ((label, candidate), c) in &state.candidacies {
+            by_candidate
+                .entry(candidate.as_str())
+                .or_default()
+                .insert(label.as_str(), c);
+        }
+        let mut ids: BTreeSet<&str> = self.last.keys().map(String::as_str).collect();
+        ids.extend(state.orgs.keys().map(String::as_str));
+        ids.extend(state.programs.keys().map(String::as_str));
+        ids.extend(state.member_of.keys().map(String::as_str));
+        ids.extend(by_candidate.keys().copied());
+        let buckets = bucket_count(ids.len());
+        let mut split: Vec<BTreeMap<&str, EntryRef<'_>>> = vec![BTreeMap::new(); buckets as usize];
+        for id in &ids {
+            let entry = EntryRef {
+                last: self.last.get(*id).copied().unwrap_or((i32::MIN, 0)),
+                org: state.orgs.get(*id).map(|o| &**o),
+                program: state.programs.get(*id),
+                member_of: state.member_of.get(*id),
+                candidacies: by_candidate.remove(id).unwrap_or_default(),
+            };
+            if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
+                b.insert(id, entry);
+            }
+        }
+        replace_buckets(dir, &split)?;
+        Ok(Buckets {
+            buckets,
+            ids: ids.len() as u64,
+        })
+    }
+}
+
+/// An [`IdEntry`] borrowed from the folded state: the same members, the same
+/// JSON.
+#[derive(Clone, Serialize)]
+struct EntryRef<'a> {
+    last: (i32, u64),
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org: Option<&'a Org>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    program: Option<&'a Program>,
+    #[serde(skip_serializing_if = "no_member_of")]
+    member_of: Option<&'a BTreeSet<(String, Relation)>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    candidacies: BTreeMap<&'a str, &'a Candidacy>,
+}
+
+#[allow(clippy::ref_option)] // serde's `skip_serializing_if` passes a reference
+fn no_member_of(m: &Option<&BTreeSet<(String, Relation)>>) -> bool {
+    m.is_none_or(|set| set.is_empty())
 }
 
 /// Writes a whole index for `ledger` (every record, seq order) as it stands
@@ -263,14 +345,48 @@ pub fn write_all(
     entries: &BTreeMap<String, IdEntry>,
     head: Head,
 ) -> Result<Head, IndexError> {
-    let buckets =
-        ((entries.len() / IDS_PER_BUCKET).max(1).next_power_of_two() as u64).min(MAX_BUCKETS);
+    let buckets = write_buckets_of(dir, entries)?;
+    complete(dir, buckets, head)
+}
+
+/// The buckets of a whole index, written by [`write_buckets_of`] and
+/// waiting for their `HEAD` ([`complete`]).
+#[derive(Debug)]
+pub struct Buckets {
+    buckets: u64,
+    ids: u64,
+}
+
+/// The first half of [`write_all`]: removes any index in `dir`, then
+/// writes the buckets of `entries` (several at once). Until [`complete`]
+/// writes `HEAD`, there is no index: this can be done while the batch the
+/// entries include is being appended, and a failed append leaves no index
+/// (the next append rebuilds it).
+pub fn write_buckets_of(
+    dir: &Path,
+    entries: &BTreeMap<String, IdEntry>,
+) -> Result<Buckets, IndexError> {
+    let buckets = bucket_count(entries.len());
     let mut split: Vec<BTreeMap<&String, &IdEntry>> = vec![BTreeMap::new(); buckets as usize];
     for (id, entry) in entries {
         if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
             b.insert(id, entry);
         }
     }
+    replace_buckets(dir, &split)?;
+    Ok(Buckets {
+        buckets,
+        ids: entries.len() as u64,
+    })
+}
+
+/// How many buckets a whole index of `ids` ids gets.
+fn bucket_count(ids: usize) -> u64 {
+    ((ids / IDS_PER_BUCKET).max(1).next_power_of_two() as u64).min(MAX_BUCKETS)
+}
+
+/// Removes any index in `dir`, then writes `split[i]` as bucket `i`.
+fn replace_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), IndexError> {
     remove_head(dir)?;
     // Old buckets of another size would be stale: start from an empty
     // directory.
@@ -278,16 +394,61 @@ pub fn write_all(
         fs::remove_dir_all(dir).map_err(io_error("remove", dir))?;
     }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    for (i, b) in split.iter().enumerate() {
-        write_json(&bucket_path(dir, i as u64), b)?;
-    }
+    write_buckets(dir, split)
+}
+
+/// The second half of [`write_all`]: writes `HEAD` for the ledger position
+/// of `head` over the buckets written.
+pub fn complete(dir: &Path, buckets: Buckets, head: Head) -> Result<Head, IndexError> {
     let head = Head {
-        buckets,
-        ids: entries.len() as u64,
+        buckets: buckets.buckets,
+        ids: buckets.ids,
         ..head
     };
     write_head(dir, &head)?;
     Ok(head)
+}
+
+/// How many threads write the buckets of a whole index: serialising takes
+/// the cores, and each bucket's fsync waits on the disk, which takes
+/// several at once.
+const WRITER_THREADS: usize = 8;
+
+/// Writes bucket `i` of `split` for each `i`, on several threads; the
+/// first error in bucket order.
+fn write_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), IndexError> {
+    let threads = WRITER_THREADS.min(split.len()).max(1);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    for (i, b) in split.iter().enumerate().skip(t).step_by(threads) {
+                        write_json(&bucket_path(dir, i as u64), b).map_err(|e| (i, e))?;
+                    }
+                    Ok::<(), (usize, IndexError)>(())
+                })
+            })
+            .collect();
+        let mut first: Option<(usize, IndexError)> = None;
+        for (t, w) in writers.into_iter().enumerate() {
+            let failed = match w.join() {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(_) => (
+                    t,
+                    IndexError::Io {
+                        op: "write",
+                        path: dir.to_owned(),
+                        source: io::Error::other("a bucket writer stopped"),
+                    },
+                ),
+            };
+            if first.as_ref().is_none_or(|(i, _)| failed.0 < *i) {
+                first = Some(failed);
+            }
+        }
+        first.map_or(Ok(()), |(_, e)| Err(e))
+    })
 }
 
 /// Writes `value` as JSON to `path` (see [`write_synced`]).
@@ -802,6 +963,51 @@ mod tests {
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Stale { seq: 4 });
         fs::remove_dir_all(&dir).expect("remove");
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Absent);
+    }
+
+    #[test]
+    fn the_tracker_writes_the_buckets_of_its_entries_byte_for_byte() {
+        // A generated ledger has every kind of entry: organisations,
+        // programs, memberships, candidacies, ids only ever mentioned.
+        let ledger = entries_of_generated(4000, 5);
+        let knowledge = Knowledge::new(&ledger, u64::MAX);
+        let mut state = State::default();
+        let mut tracker = Tracker::default();
+        for e in &knowledge.timeline {
+            tracker.observe(&state, e);
+            fold::apply(&mut state, e.seq, e.event);
+        }
+        assert!(!state.candidacies.is_empty() && !state.member_of.is_empty());
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (by_ref, by_value) = (tmp.path().join("a"), tmp.path().join("b"));
+        // A stale file in the way goes too.
+        fs::create_dir_all(&by_ref).expect("mkdir");
+        fs::write(by_ref.join("bucket-999.json"), b"{}").expect("write");
+        let written = tracker.write_buckets(&by_ref, &state).expect("written");
+        let entries = tracker.entries(state);
+        let expected = write_buckets_of(&by_value, &entries).expect("written");
+        assert_eq!(
+            (written.buckets, written.ids),
+            (expected.buckets, expected.ids)
+        );
+        assert!(written.buckets > 1, "{written:?}");
+        let files = |dir: &Path| {
+            let mut names: Vec<_> = fs::read_dir(dir)
+                .expect("list")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            names.sort();
+            names
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.file_name().map(|n| n.to_owned()),
+                        fs::read(&p).expect("read"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(files(&by_ref), files(&by_value));
     }
 
     #[test]

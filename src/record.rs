@@ -252,6 +252,53 @@ pub fn hash_body(seq: u64, recorded: &str, event: &Value, prev: &str) -> String 
     sha256_hex(&out)
 }
 
+/// Seals `event` as record `seq` after `prev`, appends its line (what
+/// [`Record::seal`] then [`Record::to_line`] give, without the newline) to
+/// `out`, and returns the record's hash.
+///
+/// The event's canonical form is written once and serves both the hash and
+/// the line; `scratch` is a buffer reused from one call to the next.
+pub fn seal_line(
+    seq: u64,
+    recorded: &str,
+    event: &Value,
+    prev: &str,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> String {
+    const EVENT: &[u8] = b"{\"event\":";
+    scratch.clear();
+    scratch.extend_from_slice(EVENT);
+    if seq > crate::event::MAX_SAFE_INTEGER || jcs::write(event, scratch).is_err() {
+        // What the direct writer does not cover: the general form.
+        let record = Record::seal(seq, recorded.to_owned(), event.clone(), prev.to_owned());
+        out.extend_from_slice(record.to_line().as_bytes());
+        return record.hash;
+    }
+    let event_end = scratch.len();
+    scratch.extend_from_slice(b",\"prev\":");
+    jcs::string(prev, scratch);
+    scratch.extend_from_slice(b",\"recorded\":");
+    jcs::string(recorded, scratch);
+    scratch.extend_from_slice(format!(",\"seq\":{seq},\"v\":{FORMAT_VERSION}}}").as_bytes());
+    let hash = sha256_hex(scratch);
+    // The members as `to_line` writes them: strings escaped by serde_json.
+    let quoted =
+        |s: &str, out: &mut Vec<u8>| out.extend_from_slice(Value::from(s).to_string().as_bytes());
+    out.extend_from_slice(
+        format!("{{\"v\":{FORMAT_VERSION},\"seq\":{seq},\"recorded\":").as_bytes(),
+    );
+    quoted(recorded, out);
+    out.extend_from_slice(b",\"event\":");
+    out.extend_from_slice(scratch.get(EVENT.len()..event_end).unwrap_or_default());
+    out.extend_from_slice(b",\"prev\":");
+    quoted(prev, out);
+    out.extend_from_slice(b",\"hash\":");
+    quoted(&hash, out);
+    out.push(b'}');
+    hash
+}
+
 fn body(seq: u64, recorded: &str, event: &Value, prev: &str) -> Value {
     let mut m = Map::new();
     m.insert("v".into(), Value::from(FORMAT_VERSION));
@@ -423,6 +470,32 @@ mod tests {
         );
         insta::assert_snapshot!(r.hash, @"a3853016ea78aaeb0343b07aa9565391f88672d93ceae32a9c2ecf35955a2aee");
         insta::assert_snapshot!(String::from_utf8_lossy(&canonical(&body(1, &r.recorded, &r.event, &r.prev))), @r#"{"event":{"date":"2008","id":"edit","kind":"cluster","name":"Edit","sources":[{"doc":"003_3b54702e53d06fb4.txt","quote":"Depuis 2008, avec la naissance du cluster lyonnais Edit"}],"type":"created"},"prev":"0000000000000000000000000000000000000000000000000000000000000000","recorded":"2026-01-01T00:00:00Z","seq":1,"v":1}"#);
+    }
+
+    #[test]
+    fn seal_line_gives_the_line_and_hash_of_seal_then_to_line() {
+        let events = [
+            fixed_event(),
+            json!({"type": "renamed", "org": "a\"b\\c\u{1}\u{7f}é😀", "name": "x\ny\tz", "date": "2015-~03", "sources": [{"doc": "d"}]}),
+            json!({"z": 1, "a": [1, -2, 9007199254740991_u64], "é": {"b": null, "a": true}}),
+            // Beyond what the direct writer covers: the general form.
+            json!({"type": "created", "n": 1.5, "big": 9007199254740993_u64}),
+        ];
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            for (seq, prev, recorded) in [
+                (1, GENESIS_PREV, "2026-01-01T00:00:00Z"),
+                (7 + i as u64, "ab\u{2028}\"", "2026-\u{1}01"),
+                (crate::event::MAX_SAFE_INTEGER + 1, GENESIS_PREV, "r"),
+            ] {
+                let sealed = Record::seal(seq, recorded.into(), event.clone(), prev.into());
+                out.clear();
+                let hash = seal_line(seq, recorded, event, prev, &mut out, &mut scratch);
+                assert_eq!(hash, sealed.hash);
+                assert_eq!(String::from_utf8_lossy(&out), sealed.to_line());
+            }
+        }
     }
 
     #[test]

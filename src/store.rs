@@ -15,7 +15,9 @@
 //! 6. remove the journal and fsync the directory;
 //! 7. update (or rebuild) the append index, still under the lock; only then
 //!    report success. The index is a cache: failing to write it does not
-//!    undo the append.
+//!    undo the append. A rebuild removes the old index and writes its
+//!    buckets while 4–6 run, and its `HEAD` only once 6 is done, so the
+//!    index never describes a batch that is not in the ledger.
 //!
 //! A crash between 4 and 6 leaves the journal: [`repair`] truncates the
 //! ledger back to the recorded length (the batch was never acknowledged), so
@@ -23,10 +25,15 @@
 //! newline and no journal (an append by another tool, a copy cut short) is
 //! also repaired, by removing that incomplete line; a complete record is
 //! never removed.
+//!
+//! Through the full validation, the batch is sealed (canonical form, hash
+//! chain) on a second thread while the fold validates it; nothing reaches
+//! the file before the fold has accepted the whole batch.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -562,7 +569,7 @@ where
         Ok(events) => events,
         Err(e) => return Ok(Err(e)),
     };
-    write_batch(path, &mut file, &journal, &base, options, events).map(|(a, _, _)| Ok(a))
+    write_batch(path, &mut file, &journal, &base, options, events).map(|(a, _)| Ok(a))
 }
 
 /// The ledger an append starts from: its length and last record.
@@ -661,9 +668,69 @@ fn check_expected_head(options: &AppendOptions, base: &Base) -> Result<(), Store
     Ok(())
 }
 
+/// A batch being sealed after a base: the lines written so far, ready to
+/// be appended in one write.
+struct Sealer {
+    recorded: String,
+    first_seq: u64,
+    /// Seq of the next record.
+    seq: u64,
+    /// Hash of the last record sealed (the base's at first).
+    prev: String,
+    out: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl Sealer {
+    /// Seals after `base`; `recorded` is never earlier than the base's last
+    /// record.
+    fn new(base: &Base, options: &AppendOptions, events: usize) -> Sealer {
+        let recorded = match &base.recorded {
+            Some(last) if *last > options.recorded => last.clone(),
+            _ => options.recorded.clone(),
+        };
+        Sealer {
+            recorded,
+            first_seq: base.seq + 1,
+            seq: base.seq + 1,
+            prev: base.hash.clone(),
+            // Lines are about 350 bytes.
+            out: Vec::with_capacity(events.saturating_mul(384)),
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+
+    /// How many events are sealed.
+    fn sealed(&self) -> usize {
+        usize::try_from(self.seq - self.first_seq).unwrap_or(usize::MAX)
+    }
+
+    /// Seals the next event (canonicalised once for its hash and its line).
+    fn push(&mut self, event: &Value) {
+        self.prev = crate::record::seal_line(
+            self.seq,
+            &self.recorded,
+            event,
+            &self.prev,
+            &mut self.out,
+            &mut self.scratch,
+        );
+        self.out.push(b'\n');
+        self.seq += 1;
+    }
+
+    /// Seals the events of `batch` not sealed yet.
+    fn finish(mut self, batch: &[Event]) -> Sealer {
+        for event in batch.get(self.sealed()..).unwrap_or_default() {
+            self.push(&event.to_json());
+        }
+        self
+    }
+}
+
 /// Seals `events` after `base` and appends them under the journal (steps
-/// 4–6 of the module documentation). Returns the result and the sealed
-/// records.
+/// 4–6 of the module documentation). Returns the result and the bytes
+/// written.
 fn write_batch(
     path: &Path,
     file: &mut File,
@@ -671,34 +738,34 @@ fn write_batch(
     base: &Base,
     options: &AppendOptions,
     events: Vec<Value>,
-) -> Result<(Appended, Vec<Record>, u64), StoreError> {
+) -> Result<(Appended, u64), StoreError> {
+    let mut sealer = Sealer::new(base, options, events.len());
+    for event in &events {
+        sealer.push(event);
+    }
+    write_sealed(path, file, journal, base, sealer)
+}
+
+/// Appends what `sealer` sealed after `base` under the journal (steps 4–6
+/// of the module documentation). Returns the result and the bytes written.
+fn write_sealed(
+    path: &Path,
+    file: &mut File,
+    journal: &Path,
+    base: &Base,
+    sealer: Sealer,
+) -> Result<(Appended, u64), StoreError> {
     let first_seq = base.seq + 1;
-    if events.is_empty() {
+    let Sealer { seq, prev, out, .. } = sealer;
+    if out.is_empty() {
         return Ok((
             Appended {
                 first_seq,
                 head_seq: base.seq,
                 head_hash: base.hash.clone(),
             },
-            Vec::new(),
             0,
         ));
-    }
-    let recorded = match &base.recorded {
-        Some(last) if *last > options.recorded => last.clone(),
-        _ => options.recorded.clone(),
-    };
-    let mut prev = base.hash.clone();
-    let mut out = Vec::new();
-    let mut records = Vec::with_capacity(events.len());
-    let mut seq = first_seq;
-    for event in events {
-        let record = Record::seal(seq, recorded.clone(), event, prev);
-        out.extend_from_slice(record.to_line().as_bytes());
-        out.push(b'\n');
-        prev = record.hash.clone();
-        records.push(record);
-        seq += 1;
     }
     write_journal(
         journal,
@@ -737,7 +804,6 @@ fn write_batch(
             head_seq: seq - 1,
             head_hash: prev,
         },
-        records,
         out.len() as u64,
     ))
 }
@@ -799,7 +865,7 @@ pub fn append_events(
         }
         if let Ok(Ok(checked)) = checked {
             let values = batch.iter().map(Event::to_json).collect();
-            let (appended, _, written) =
+            let (appended, written) =
                 write_batch(path, &mut file, &journal, &base, options, values)?;
             let new = index::Head {
                 ledger_bytes: tail.bytes + written,
@@ -857,22 +923,56 @@ fn full_append(
     why: Declined,
 ) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
     let (chain, base) = load_locked(path, &file, options, progress)?;
-    // One fold validates the batch and yields the index.
+    // One fold validates the batch and yields the index; meanwhile another
+    // thread seals the batch (nothing is written before the fold accepts
+    // it, and a refusal stops the sealing).
     let mut tracker = index::Tracker::default();
-    let state = match crate::fold::validate_observed(
-        &chain.entries,
-        batch,
-        base.seq + 1,
-        &mut |state, e| tracker.observe(state, e),
-    ) {
+    let refused = AtomicBool::new(false);
+    let (validated, sealed) = std::thread::scope(|s| {
+        let sealer = s.spawn(|| {
+            let mut sealer = Sealer::new(&base, options, batch.len());
+            for event in batch {
+                if refused.load(Ordering::Relaxed) {
+                    break;
+                }
+                sealer.push(&event.to_json());
+            }
+            sealer
+        });
+        let validated =
+            crate::fold::validate_observed(&chain.entries, batch, base.seq + 1, &mut |state, e| {
+                tracker.observe(state, e)
+            });
+        if validated.is_err() {
+            refused.store(true, Ordering::Relaxed);
+        }
+        (validated, sealer.join())
+    });
+    let state = match validated {
         Ok(state) => state,
         Err(e) => return Ok(Err(e)),
     };
-    let values = batch.iter().map(Event::to_json).collect();
-    let (appended, _, written) = write_batch(path, &mut file, journal, &base, options, values)?;
+    // Had the sealing thread failed, seal here.
+    let sealer = sealed
+        .unwrap_or_else(|_| Sealer::new(&base, options, batch.len()))
+        .finish(batch);
+    // The batch goes to the ledger while the index's buckets are written;
+    // its `HEAD` only once the batch is in.
+    let (written, buckets) = std::thread::scope(|s| {
+        let writer = s.spawn(|| write_sealed(path, &mut file, journal, &base, sealer));
+        let buckets = tracker.write_buckets(dir, &state);
+        drop_later((tracker, state));
+        (writer.join(), buckets)
+    });
+    drop_later(chain);
+    let (appended, written) = written.map_err(|_| StoreError::Io {
+        op: "append to",
+        path: path.to_owned(),
+        source: io::Error::other("the thread writing the batch stopped"),
+    })??;
     let head = index::Head {
         index: index::INDEX_VERSION,
-        ledger_bytes: chain.bytes + written,
+        ledger_bytes: base.bytes + written,
         seq: appended.head_seq,
         hash: appended.head_hash.clone(),
         buckets: 0,
@@ -880,11 +980,18 @@ fn full_append(
         // The whole timeline, batch included, just passed validation.
         consistent: true,
     };
-    let used = match index::write_all(dir, &tracker.entries(state), head) {
+    let used = match buckets.and_then(|b| index::complete(dir, b, head)) {
         Ok(_) => IndexUse::Rebuilt(why),
         Err(e) => IndexUse::Failed(e.to_string()),
     };
     Ok(Ok((appended, used)))
+}
+
+/// Frees `value` on another thread: the ledger and the folded state are
+/// millions of small allocations, and the caller need not wait for them.
+fn drop_later<T: Send + 'static>(value: T) {
+    // Without a thread, it is dropped here, with the closure.
+    let _detached = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// Recovers from an interrupted append. Never removes a complete record
@@ -1213,6 +1320,62 @@ mod tests {
             (head.ledger_bytes, head.seq, head.hash.as_str()),
             (ledger.bytes, ledger.head_seq(), ledger.head_hash())
         );
+    }
+
+    #[test]
+    fn a_large_batch_validated_whole_is_sealed_and_indexed_like_the_generator() {
+        // A generated landscape: its first 1500 records as the ledger, the
+        // next 1500 events (backdated ones, corrections, plans…) as a batch
+        // the index cannot check.
+        let records = crate::generator::records(&crate::generator::Options {
+            events: 3000,
+            seed: 11,
+            recorded: opts().recorded,
+            batch: 1500,
+        });
+        let lines = |rs: &[Record]| {
+            rs.iter()
+                .map(|r| r.to_line() + "\n")
+                .collect::<String>()
+                .into_bytes()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        fs::write(&path, lines(&records[..1500])).expect("write");
+        let batch: Vec<Event> = records[1500..]
+            .iter()
+            .map(|r| typed(r.event.clone()))
+            .collect();
+        // Refused at its last event: nothing is written, though the batch
+        // was being sealed meanwhile.
+        let before = fs::read(&path).expect("read");
+        let mut refused = batch.clone();
+        refused.push(typed(dissolved("nobody", "2030")));
+        let e = append_events(&path, &opts(), &|_| {}, &refused)
+            .expect("store ok")
+            .expect_err("unknown id");
+        assert!(
+            matches!(e, ValidationError::Rejected { index: 1500, .. }),
+            "{e}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), before);
+        assert!(!journal_path(&path).exists());
+        // Accepted: the same bytes as the generated ledger, and an index
+        // (several buckets, written at once) that matches it.
+        let (appended, used) = append_events(&path, &opts(), &|_| {}, &batch)
+            .expect("store ok")
+            .expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        assert_eq!(appended.head_hash, records[2999].hash);
+        assert_eq!(fs::read(&path).expect("read"), lines(&records));
+        let ledger = load(&path, 2).expect("the ledger verifies");
+        let idx = index::dir_of(&path);
+        let (head, _) = index::read_all(&idx).expect("readable").expect("present");
+        assert!(head.buckets > 1, "{head:?}");
+        assert!(matches!(
+            index::audit(&idx, &ledger.entries, ledger.bytes),
+            index::Audit::Matches { .. }
+        ));
     }
 
     #[test]
