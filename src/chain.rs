@@ -331,10 +331,16 @@ pub struct Scanned<E> {
 /// makes of it, on the parsing threads, so that the whole ledger is never
 /// held: the same checks and the same errors. `sink` gets the records in
 /// ledger order. Returns the number of bytes verified.
+///
+/// Most lines are checked without building their event: `quick` gets the
+/// date as written and whether the event is a correction, a plan or
+/// fulfils one, and may keep that instead (`None` builds the event for
+/// `keep`).
 pub fn scan_ledger_with_progress<E: Send>(
     reader: impl Read,
     threads: usize,
     progress: &dyn Fn(u64),
+    quick: impl Fn(&str, bool) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
     mut sink: impl FnMut(Scanned<E>),
 ) -> Result<u64, LedgerError> {
@@ -346,6 +352,12 @@ pub fn scan_ledger_with_progress<E: Send>(
         progress,
         keep,
         |line| {
+            if let Some((env, date, whole)) = crate::fast::check_kept(line)
+                && let Some(kept) = quick(&date, whole)
+            {
+                let head = Head::new(env.seq, env.recorded, env.prev, env.hash)?;
+                return Some((head, kept));
+            }
             let f = crate::fast::entry(line)?;
             let head = Head::new(f.seq, &f.recorded, &f.prev, &f.hash)?;
             Some((head, keep(f.event)))

@@ -122,6 +122,17 @@ pub fn check(line: &str) -> Option<Envelope<'_>> {
     (shape::check(&canon)? && parts.hash_matches(Some(&canon))).then_some(parts.env)
 }
 
+/// [`check`] for a streaming replay ([`crate::stream`]), which keeps of
+/// most events only their date: `Some` with the date as written and
+/// whether the event is a correction, a plan or fulfils one, for a line
+/// [`entry`] would read whose event is already canonical. `None` leaves
+/// the line to [`entry`] (and then the general reader).
+pub fn check_kept(line: &str) -> Option<(Envelope<'_>, Cow<'_, str>, bool)> {
+    let parts = split(line)?;
+    let (date, whole) = shape::check_kept(parts.span)??;
+    parts.hash_matches(None).then_some((parts.env, date, whole))
+}
+
 /// A line split at its envelope: the record's members other than the
 /// event (checked, but not yet the hash) and the event's text as written.
 struct Parts<'a> {
@@ -992,8 +1003,16 @@ mod tests {
     /// envelope.
     fn agree(line: &str) -> bool {
         let checked = check(line);
+        let kept = check_kept(line);
         match entry(line) {
             Some(f) => {
+                if let Some((env, date, whole)) = &kept {
+                    assert_eq!(checked.as_ref(), Some(env), "check_kept differs on {line}");
+                    assert_eq!(f.event.date.as_str(), date, "{line}");
+                    let needs = f.event.fulfils.is_some()
+                        || matches!(f.event.body, Body::Correction { .. } | Body::Planned { .. });
+                    assert_eq!(*whole, needs, "{line}");
+                }
                 let env = Envelope {
                     seq: f.seq,
                     recorded: &f.recorded,
@@ -1006,6 +1025,7 @@ mod tests {
             }
             None => {
                 assert_eq!(checked, None, "the check accepted {line}");
+                assert!(kept.is_none(), "check_kept accepted {line}");
                 false
             }
         }
@@ -1442,6 +1462,8 @@ mod tests {
                 let sealed = Record::seal(r.seq, r.recorded.clone(), v, r.prev.clone());
                 let written = sealed.to_line();
                 let fast = agree(&written);
+                // Written canonically, it needs no rewrite: check_kept takes it.
+                prop_assert_eq!(check_kept(&written).is_some(), fast, "{}", written);
                 // A canonically written record the general reader accepts
                 // takes the fast path, unless serde read it in a form the
                 // event does not write back (`"type":0`, `{"fusion":null}`).

@@ -337,8 +337,8 @@ pub fn check_with_progress(
     .map_err(|e| ledger_error(path, e))
 }
 
-/// [`load_with_progress`] keeping of each event only what `keep` makes of
-/// it (see [`chain::scan_ledger_with_progress`]): the same checks and
+/// [`load_with_progress`] keeping of each event only what `quick` or `keep`
+/// makes of it (see [`chain::scan_ledger_with_progress`]): the same checks and
 /// errors, without holding the ledger. Returns the file, still open and
 /// share-locked so that no append changes it, for reading records back with
 /// [`reread`], and the number of bytes verified.
@@ -346,6 +346,7 @@ pub fn scan_with_progress<E: Send>(
     path: &Path,
     threads: usize,
     progress: &dyn Fn(u64),
+    quick: impl Fn(&str, bool) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
     sink: impl FnMut(chain::Scanned<E>),
 ) -> Result<(File, u64), StoreError> {
@@ -354,6 +355,7 @@ pub fn scan_with_progress<E: Send>(
         io::BufReader::with_capacity(1 << 16, &file),
         threads,
         progress,
+        quick,
         keep,
         sink,
     )

@@ -24,6 +24,7 @@ use std::sync::mpsc;
 use chrono::NaiveDate;
 
 use crate::chain::Scanned;
+use crate::date::Date;
 use crate::diff::{self, Diff, DiffError};
 use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
@@ -97,8 +98,15 @@ impl Scan {
                 Kept::Plain(event.date.start())
             }
         };
+        // Most events are only checked, their date read as written.
+        let quick = |date: &str, whole: bool| {
+            if whole {
+                return None;
+            }
+            Date::parse(date).ok().map(|d| Kept::Plain(d.start()))
+        };
         let (file, bytes) =
-            store::scan_with_progress(path, threads, progress, keep, |s: Scanned<Kept>| {
+            store::scan_with_progress(path, threads, progress, quick, keep, |s: Scanned<Kept>| {
                 let (start, is_whole) = match s.kept {
                     Kept::Plain(start) => (start, false),
                     Kept::Whole(event) => {

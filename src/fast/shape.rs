@@ -32,6 +32,22 @@ pub(super) fn check(s: &str) -> Option<bool> {
     (end == s.len()).then(|| flat.check())
 }
 
+/// [`check`], also giving of a valid event its date as written and
+/// whether it is a correction, a plan or fulfils one (see
+/// [`super::check_kept`]).
+pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, bool)>> {
+    let mut flat = Flat::default();
+    let end = event(s, 0, 0, &mut flat)?;
+    if end != s.len() {
+        return None;
+    }
+    if !flat.check() {
+        return Some(None);
+    }
+    let whole = flat.fulfils || matches!(flat.ty.as_deref(), Some("correction" | "planned"));
+    Some(flat.date_text.map(|date| (date, whole)))
+}
+
 /// The members any event may have besides `type`, `date`, `sources`,
 /// `note` and `fulfils`, in the order of the bits of [`Flat::present`].
 const NAMES: [&str; 30] = [
@@ -216,6 +232,8 @@ fn date_ok(text: &str) -> bool {
 struct Flat<'a> {
     ty: Option<Cow<'a, str>>,
     date: bool,
+    /// The date as written.
+    date_text: Option<Cow<'a, str>>,
     sources: bool,
     fulfils: bool,
     /// Bits of [`NAMES`].
@@ -604,6 +622,7 @@ impl<'a> Flat<'a> {
                 let (t, end) = string(s, v)?;
                 req(date_ok(&t))?;
                 self.date = true;
+                self.date_text = Some(t);
                 return Some(end);
             }
             "sources" => {
