@@ -22,7 +22,9 @@ use super::{CliError, Context};
 /// ledger's first and last records are read and hash-checked, and the
 /// snapshot's seals are checked. Anything else (no such snapshot, records
 /// appended since, an edited file, another ledger, --all) folds the ledger,
-/// as --cold always does.
+/// as --cold always does. Without --known-at, the fold streams: the ledger
+/// is verified once, then each event is read back in timeline order (and
+/// hash-checked again) and folded, so the ledger is never held in memory.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
