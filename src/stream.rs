@@ -9,9 +9,10 @@
 //! are kept typed.
 //!
 //! [`Scan::replay`] then builds the [`Knowledge`] from those, and folds the
-//! timeline by reading every other event back from the file in timeline
-//! order, on all cores, each checked to be the record verified the first
-//! time ([`store::reread`]). The file stays share-locked in between, so no
+//! timeline by reading every other event it counts back from the file in
+//! timeline order, on all cores, each checked to be the record verified the
+//! first time ([`store::reread`]; the events kept whole come from the first
+//! read). The file stays share-locked in between, so no
 //! append can change it. The view is the one [`crate::view::replay_with`]
 //! gives (a property test below checks it).
 
@@ -398,10 +399,18 @@ impl Scan {
             buf.resize((end - first) as usize, 0);
             self.file
                 .read_exact_at(&mut buf, first)
-                .map_err(|source| StoreError::Io {
-                    op: "read",
-                    path: self.path.clone(),
-                    source,
+                .map_err(|source| match source.kind() {
+                    // Every byte asked for was verified by the first pass:
+                    // a shorter file is a changed one.
+                    std::io::ErrorKind::UnexpectedEof => StoreError::Changed {
+                        path: self.path.clone(),
+                        seq: by_offset[k].1 as u64 + 1,
+                    },
+                    _ => StoreError::Io {
+                        op: "read",
+                        path: self.path.clone(),
+                        source,
+                    },
                 })?;
             for &(at, i) in &by_offset[k..last] {
                 let from = (self.slots[i].offset - first) as usize;
@@ -635,6 +644,26 @@ mod tests {
             err.to_string().contains("changed while it was being read"),
             "{err}"
         );
+    }
+
+    /// Given a scanned ledger cut short behind the lock, when it is
+    /// replayed, then the replay refuses with `Changed`, not an I/O error.
+    #[test]
+    fn a_file_cut_short_between_the_passes_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(300, 5), 0);
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        let len = std::fs::metadata(&path).expect("len").len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_len(len / 2).expect("truncate");
+        let err = scan
+            .replay(day(40_000), u64::MAX, ViewOptions::default(), 2)
+            .expect_err("changed");
+        assert!(matches!(err, StoreError::Changed { .. }), "{err}");
     }
 
     #[test]
