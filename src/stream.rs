@@ -173,19 +173,20 @@ impl Scan {
         ))
     }
 
-    /// What changed between the days `from` and `to` as known at the head:
-    /// what [`diff::diff_dates`] gives on the loaded ledger. Folds once,
-    /// keeping a copy of the state on `from`.
+    /// What changed between the days `from` and `to` as known at seq
+    /// `known_at` (clamped to the head): what [`diff::diff_dates`] gives on
+    /// the loaded ledger. Folds once, keeping a copy of the state on `from`.
     pub fn diff(
         &self,
         from: NaiveDate,
         to: NaiveDate,
+        known_at: u64,
         threads: usize,
     ) -> Result<Result<Diff, DiffError>, StoreError> {
         if from > to {
             return Ok(Err(DiffError::Reversed { from, to }));
         }
-        let known = self.slots.len();
+        let known = self.known(known_at);
         let targets = self.targets(known)?;
         let knowledge = self.knowledge(known, &targets);
         let plain = self.plain(known, &targets, to);
@@ -537,12 +538,14 @@ mod tests {
             prop_assert_eq!(view::render_json(&streamed), view::render_json(&loaded));
         }
 
-        /// Given a generated ledger, when two days are diffed streaming,
-        /// then the diff is the one folding the loaded ledger gives.
+        /// Given a generated ledger, when two days are diffed streaming at
+        /// any state of knowledge, then the diff is the one folding the
+        /// loaded ledger gives.
         #[test]
         fn the_streaming_diff_equals_the_loaded_one(
             seed in 0u64..1_000_000,
             n in 0u64..300,
+            known in 0u64..320,
             a in 0u64..16_000,
             b in 0u64..16_000,
             odd in 0usize..5,
@@ -555,11 +558,14 @@ mod tests {
             let entries = store::load(&path, 1).expect("load").entries;
             // Often the first day of some event: the edge of the pause.
             let from = entries.get(pick).map_or(day(a), |e| e.event.date.start());
-            let k = Knowledge::new(&entries, u64::MAX);
-            let hash = entries.last().map_or(GENESIS_PREV, |e| e.hash.as_str());
+            let k = Knowledge::new(&entries, known);
+            let hash = entries
+                .iter()
+                .find(|e| e.seq == k.position)
+                .map_or(GENESIS_PREV, |e| e.hash.as_str());
             let loaded = diff::diff_dates(&k, hash, from, day(b));
             let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
-            let streamed = scan.diff(from, day(b), threads).expect("diff");
+            let streamed = scan.diff(from, day(b), known, threads).expect("diff");
             match (streamed, loaded) {
                 (Ok(s), Ok(l)) => prop_assert_eq!(diff::render_json(&s), diff::render_json(&l)),
                 (Err(s), Err(l)) => prop_assert_eq!(s.to_string(), l.to_string()),

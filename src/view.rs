@@ -820,33 +820,13 @@ pub enum PositionError {
 /// `YYYY-MM` (its end, 23:59:59 UTC of its last day). `seq:N` and
 /// `hash:PREFIX` force a reading.
 pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionError> {
-    let text = text.trim();
     let head = entries.last().map_or(0, |e| e.seq);
-    let as_seq = |digits: &str, bare: bool| -> Option<Result<u64, PositionError>> {
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let Ok(seq) = digits.parse::<u64>() else {
-            return Some(Err(syntax(digits)));
-        };
-        Some(if seq > head {
-            Err(PositionError::BeyondHead {
-                seq,
-                head,
-                digits: bare.then(|| digits.to_owned()),
-            })
-        } else {
-            Ok(seq)
-        })
-    };
-    if let Some(d) = text.strip_prefix("seq:") {
-        return as_seq(d, false).unwrap_or_else(|| Err(syntax(text)));
+    if let Some(seq) = resolve_seq(text, head) {
+        return seq;
     }
+    let text = text.trim();
     if let Some(h) = text.strip_prefix("hash:") {
         return by_hash(entries, h).unwrap_or_else(|| Err(syntax(text)));
-    }
-    if let Some(seq) = as_seq(text, true) {
-        return seq;
     }
     if let Some(r) = by_hash(entries, text) {
         return r;
@@ -884,6 +864,34 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
                 .and_then(|_| crate::date::as_of_day(text).ok())
                 .map(end_of)
         })
+}
+
+/// [`resolve_position`] for a position given as a seq (`42`, `seq:42`),
+/// which needs only the head's seq; `None` for any other form (a hash
+/// prefix, a time, a day), which needs the records.
+pub fn resolve_seq(text: &str, head: u64) -> Option<Result<u64, PositionError>> {
+    let text = text.trim();
+    let as_seq = |digits: &str, bare: bool| -> Option<Result<u64, PositionError>> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let Ok(seq) = digits.parse::<u64>() else {
+            return Some(Err(syntax(digits)));
+        };
+        Some(if seq > head {
+            Err(PositionError::BeyondHead {
+                seq,
+                head,
+                digits: bare.then(|| digits.to_owned()),
+            })
+        } else {
+            Ok(seq)
+        })
+    };
+    match text.strip_prefix("seq:") {
+        Some(d) => Some(as_seq(d, false).unwrap_or_else(|| Err(syntax(text)))),
+        None => as_seq(text, true),
+    }
 }
 
 /// Whether [`resolve_position`] would resolve `text` to the head, known

@@ -259,6 +259,21 @@ pub fn known_at(entries: &[fusion::record::Entry], pos: Option<&str>) -> Result<
     }
 }
 
+/// Whether a `--known-at` text is a seq (`42`, `seq:42`), which a
+/// streaming replay or diff resolves from the head alone.
+pub fn is_seq(pos: &str) -> bool {
+    fusion::view::resolve_seq(pos, u64::MAX).is_some()
+}
+
+/// [`known_at`] for a seq (or the head, `None`) of a ledger whose head is
+/// `head`.
+pub fn known_seq(pos: Option<&str>, head: u64) -> Result<u64, CliError> {
+    match pos.and_then(|p| fusion::view::resolve_seq(p, head)) {
+        Some(r) => r.map_err(|e| CliError::usage(format!("--known-at: {e}"))),
+        None => Ok(head),
+    }
+}
+
 /// Parses a date argument (`--as-of`, diff bounds): any EDTF level 0–1 date,
 /// read as the last day of its period.
 pub fn parse_as_of(flag: &str, text: &str) -> Result<NaiveDate, CliError> {

@@ -22,9 +22,10 @@ use super::{CliError, Context};
 /// ledger's first and last records are read and hash-checked, and the
 /// snapshot's seals are checked. Anything else (no such snapshot, records
 /// appended since, an edited file, another ledger, --all) folds the ledger,
-/// as --cold always does. Without --known-at, the fold streams: the ledger
-/// is verified once, then each event is read back in timeline order (and
-/// hash-checked again) and folded, so the ledger is never held in memory.
+/// as --cold always does. Unless POS is a hash prefix or a time, the fold
+/// streams: the ledger is verified once, then each event is read back in
+/// timeline order (and hash-checked again) and folded, so the ledger is
+/// never held in memory.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
@@ -82,17 +83,9 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     let options = ViewOptions {
         include_ended: args.all,
     };
-    let (v, progress) = match &args.known_at {
-        // At the head, the ledger is streamed: verified once, then each
-        // event read back in timeline order and folded, never all held.
-        None => {
-            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
-            progress.phase("replaying");
-            let v = scan.replay(as_of, u64::MAX, options, store::available_threads())?;
-            (v, progress)
-        }
+    let (v, progress) = match args.known_at.as_deref() {
         // A position given by hash or time needs every record to resolve.
-        Some(pos) => {
+        Some(pos) if !super::is_seq(pos) => {
             let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
             let entries = &chain.entries;
             let known_at = super::known_at(entries, Some(pos))?;
@@ -101,6 +94,15 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
                 view::replay_with(entries, as_of, known_at, options),
                 progress,
             )
+        }
+        // At the head or a seq, the ledger is streamed: verified once, then
+        // each event read back in timeline order and folded, never all held.
+        pos => {
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+            let known_at = super::known_seq(pos, scan.len() as u64)?;
+            progress.phase("replaying");
+            let v = scan.replay(as_of, known_at, options, store::available_threads())?;
+            (v, progress)
         }
     };
     let text = render(args.format, &v);
