@@ -311,13 +311,10 @@ pub fn load_with_progress(
     threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, StoreError> {
-    let file = open_to_read(path)?;
-    chain::verify_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, file),
-        threads,
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))
+    read_with(path, |r| {
+        chain::verify_ledger_with_progress(r, threads, progress)
+    })
+    .map(|(_, l)| l)
 }
 
 /// [`load_with_progress`] without keeping the events: the same checks and
@@ -328,13 +325,10 @@ pub fn check_with_progress(
     threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<chain::Checked, StoreError> {
-    let file = open_to_read(path)?;
-    chain::check_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, file),
-        threads,
-        progress,
-    )
-    .map_err(|e| ledger_error(path, e))
+    read_with(path, |r| {
+        chain::check_ledger_with_progress(r, threads, progress)
+    })
+    .map(|(_, c)| c)
 }
 
 /// [`load_with_progress`] keeping of each event only what `quick` or `keep`
@@ -350,17 +344,21 @@ pub fn scan_with_progress<E: Send>(
     keep: impl Fn(Event) -> E + Sync,
     sink: impl FnMut(chain::Scanned<E>),
 ) -> Result<(File, u64), StoreError> {
+    read_with(path, |r| {
+        chain::scan_ledger_with_progress(r, threads, progress, quick, keep, sink)
+    })
+}
+
+/// Opens the ledger to read it whole ([`open_to_read`]) and runs `scan` over
+/// it; returns the file, still share-locked, with what `scan` found.
+fn read_with<T>(
+    path: &Path,
+    scan: impl FnOnce(io::BufReader<&File>) -> Result<T, LedgerError>,
+) -> Result<(File, T), StoreError> {
     let file = open_to_read(path)?;
-    let bytes = chain::scan_ledger_with_progress(
-        io::BufReader::with_capacity(1 << 16, &file),
-        threads,
-        progress,
-        quick,
-        keep,
-        sink,
-    )
-    .map_err(|e| ledger_error(path, e))?;
-    Ok((file, bytes))
+    let found =
+        scan(io::BufReader::with_capacity(1 << 16, &file)).map_err(|e| ledger_error(path, e))?;
+    Ok((file, found))
 }
 
 /// The event of the record `seq` read back from its `line` (without its
