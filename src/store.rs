@@ -840,66 +840,51 @@ pub fn append_events(
     let dir = index::dir_of(path);
     // The fast path needs a sound last record; anything wrong with it is
     // for the full load below to report, with its line.
-    if let Ok(tail) = read_tail(path, &file) {
-        let base = Base::of_tail(&tail);
-        check_expected_head(options, &base)?;
-        let current = index::Head {
-            index: index::INDEX_VERSION,
-            ledger_bytes: tail.bytes,
-            seq: tail.seq,
-            hash: tail.hash.clone(),
-            buckets: 0,
-            ids: 0,
-            consistent: true,
-        };
-        let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
-        if let (Ok(Err(Declined::Rejected(0, rule))), [event]) = (&checked, batch) {
-            // What the full validation would say, without reading the
-            // ledger (see `Declined::Rejected`).
-            return Ok(Err(ValidationError::Rejected {
-                index: 0,
-                seq: tail.seq + 1,
-                event_type: event.type_name(),
-                rule: rule.clone(),
-            }));
-        }
-        if let Ok(Ok(checked)) = checked {
-            let values = batch.iter().map(Event::to_json).collect();
-            let (appended, written) =
-                write_batch(path, &mut file, &journal, &base, options, values)?;
-            let new = index::Head {
-                ledger_bytes: tail.bytes + written,
-                seq: appended.head_seq,
-                hash: appended.head_hash.clone(),
-                ..current
+    let why = match read_tail(path, &file) {
+        Err(_) => Declined::NotCurrent,
+        Ok(tail) => {
+            let base = Base::of_tail(&tail);
+            check_expected_head(options, &base)?;
+            let current = index::Head {
+                index: index::INDEX_VERSION,
+                ledger_bytes: tail.bytes,
+                seq: tail.seq,
+                hash: tail.hash.clone(),
+                buckets: 0,
+                ids: 0,
+                consistent: true,
             };
-            let used = match index::commit(&dir, checked, &new) {
-                Ok(()) => IndexUse::Checked,
-                Err(e) => IndexUse::Failed(e.to_string()),
-            };
-            return Ok(Ok((appended, used)));
+            let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
+            if let (Ok(Err(Declined::Rejected(0, rule))), [event]) = (&checked, batch) {
+                // What the full validation would say, without reading the
+                // ledger (see `Declined::Rejected`).
+                return Ok(Err(ValidationError::Rejected {
+                    index: 0,
+                    seq: tail.seq + 1,
+                    event_type: event.type_name(),
+                    rule: rule.clone(),
+                }));
+            }
+            if let Ok(Ok(checked)) = checked {
+                let values = batch.iter().map(Event::to_json).collect();
+                let (appended, written) =
+                    write_batch(path, &mut file, &journal, &base, options, values)?;
+                let new = index::Head {
+                    ledger_bytes: tail.bytes + written,
+                    seq: appended.head_seq,
+                    hash: appended.head_hash.clone(),
+                    ..current
+                };
+                let used = match index::commit(&dir, checked, &new) {
+                    Ok(()) => IndexUse::Checked,
+                    Err(e) => IndexUse::Failed(e.to_string()),
+                };
+                return Ok(Ok((appended, used)));
+            }
+            declined(checked)
         }
-        return full_append(
-            path,
-            file,
-            &journal,
-            options,
-            progress,
-            batch,
-            &dir,
-            declined(checked),
-        );
-    }
-    full_append(
-        path,
-        file,
-        &journal,
-        options,
-        progress,
-        batch,
-        &dir,
-        Declined::NotCurrent,
-    )
+    };
+    full_append(path, file, &journal, options, progress, batch, &dir, why)
 }
 
 fn declined(checked: Result<Result<index::Checked, Declined>, index::IndexError>) -> Declined {
