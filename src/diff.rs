@@ -862,8 +862,8 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
                 if !g.from.contains(&l.id) {
                     g.from.push(l.id.clone());
                 }
-                if !g.to.contains(id) {
-                    g.to.push(id.clone());
+                if !g.to.iter().any(|t| t == id) {
+                    g.to.push(id.to_string());
                 }
             }
         }
@@ -877,14 +877,14 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
                     g.mode == ChangeMode::IdChange
                         || state
                             .orgs
-                            .get(*t)
+                            .get(t.as_str())
                             .is_some_and(|o| first_since(o).seq == seq)
                 })
                 .cloned()
                 .collect();
         // Predecessors in the order the event names them.
         let mut from = g.from;
-        if let Some(first_to) = g.to.first().and_then(|t| state.orgs.get(t)) {
+        if let Some(first_to) = g.to.first().and_then(|t| state.orgs.get(t.as_str())) {
             let order: Vec<&str> = first_to
                 .predecessors
                 .iter()
@@ -915,8 +915,8 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
             Kind::Candidacy,
             cx.cause(b.map(|c| &c.at), a.map(|c| &c.at), None, None),
             Detail::Candidacy {
-                candidate: candidate.clone(),
-                label: label.clone(),
+                candidate: candidate.to_string(),
+                label: label.to_string(),
                 old: b.map(|c| c.status),
                 new: a.map(|c| c.status),
             },
@@ -1005,7 +1005,7 @@ fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: &'s State) -> Option<&'s Or
             .predecessors
             .iter()
             .find(|l| l.mode == ChangeMode::IdChange)
-            .and_then(|l| before.orgs.get(&l.id).map(|o| &**o)),
+            .and_then(|l| before.orgs.get(l.id.as_str()).map(|o| &**o)),
     }
 }
 
@@ -1156,7 +1156,7 @@ fn compare_facts(
             let end = match party {
                 Party::Org(m) if sa.is_none() => after
                     .orgs
-                    .get(m)
+                    .get(m.as_str())
                     .and_then(|o| o.ended.as_ref())
                     .map(|e| &e.at)
                     .filter(|s| cx.is_fresh(s)),
@@ -1211,7 +1211,7 @@ fn compare_programs(before: &State, after: &State, cx: &Cx<'_>, out: &mut Vec<Ch
     for (id, b, a) in differing(&before.programs, &after.programs) {
         let Some(p) = a.or(b) else { continue };
         let detail = || Detail::Program {
-            program: id.clone(),
+            program: id.to_string(),
             name: p.name.clone(),
             owner: p.owner.clone(),
         };

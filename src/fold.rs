@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
@@ -611,13 +612,13 @@ pub struct State {
     /// Every organisation ever created, ended ones included, by id (boxed:
     /// the map's nodes then hold pointers, not half-empty slots of a large
     /// struct).
-    pub orgs: BTreeMap<String, Box<Org>>,
+    pub orgs: BTreeMap<CompactString, Box<Org>>,
     /// Every program ever launched, by id.
-    pub programs: BTreeMap<String, Program>,
+    pub programs: BTreeMap<CompactString, Program>,
     /// Candidacies by (label, candidate).
-    pub candidacies: BTreeMap<(String, String), Candidacy>,
+    pub candidacies: BTreeMap<(CompactString, CompactString), Candidacy>,
     /// Reverse index: organisation id → (organisation, relation) it belongs to.
-    pub member_of: BTreeMap<String, BTreeSet<(String, Relation)>>,
+    pub member_of: BTreeMap<CompactString, BTreeSet<(String, Relation)>>,
 }
 
 impl State {
@@ -742,7 +743,9 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
     match &event.body {
         Body::Created { org } => {
             if !state.is_used(&org.id) {
-                state.orgs.insert(org.id.clone(), Org::new(org, at()));
+                state
+                    .orgs
+                    .insert(org.id.as_str().into(), Org::new(org, at()));
             }
         }
         Body::Transformed {
@@ -752,7 +755,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             new,
         } => apply_transformed(state, *mode, from, to, new, &at()),
         Body::Renamed { org, name } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.name.clone_from(name);
                 push_lean(
                     &mut o.names,
@@ -765,7 +768,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         }
         Body::Dissolved { org } => end_org(state, org, EndHow::Dissolved, Vec::new(), at()),
         Body::AttributeSet { org, key, value } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 match value {
                     Some(v) => {
                         o.attrs.insert(
@@ -783,7 +786,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             }
         }
         Body::LabelGranted { label, holder, by } => {
-            if let Some(o) = state.orgs.get_mut(holder) {
+            if let Some(o) = state.orgs.get_mut(holder.as_str()) {
                 o.labels.entry(label.clone()).or_insert_with(|| HeldLabel {
                     by: by.clone(),
                     since: at(),
@@ -791,7 +794,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             }
         }
         Body::LabelWithdrawn { label, holder } => {
-            if let Some(o) = state.orgs.get_mut(holder) {
+            if let Some(o) = state.orgs.get_mut(holder.as_str()) {
                 o.labels.remove(label);
             }
         }
@@ -801,7 +804,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             status,
         } => {
             state.candidacies.insert(
-                (label.clone(), candidate.clone()),
+                (label.as_str().into(), candidate.as_str().into()),
                 Candidacy {
                     status: *status,
                     at: at(),
@@ -817,11 +820,11 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             if state.is_used(program) {
                 return;
             }
-            if let Some(o) = state.orgs.get_mut(owner) {
+            if let Some(o) = state.orgs.get_mut(owner.as_str()) {
                 o.programs.insert(program.clone());
             }
             state.programs.insert(
-                program.clone(),
+                program.as_str().into(),
                 Program {
                     id: program.clone(),
                     name: name.clone(),
@@ -834,19 +837,19 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             );
         }
         Body::ProgramEnded { program } => {
-            if let Some(p) = state.programs.get_mut(program)
+            if let Some(p) = state.programs.get_mut(program.as_str())
                 && p.ended.is_none()
             {
                 p.ended = Some(at());
             }
         }
         Body::SiteOpened { org, site } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.sites.entry(site.clone()).or_insert_with(at);
             }
         }
         Body::SiteClosed { org, site } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.sites.remove(site);
             }
         }
@@ -855,7 +858,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             member,
             relation,
         } => {
-            let Some(o) = state.orgs.get_mut(org) else {
+            let Some(o) = state.orgs.get_mut(org.as_str()) else {
                 return;
             };
             o.relations_mut(*relation)
@@ -864,7 +867,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             if let Party::Org(m) = member {
                 state
                     .member_of
-                    .entry(m.clone())
+                    .entry(m.as_str().into())
                     .or_default()
                     .insert((org.clone(), *relation));
             }
@@ -874,17 +877,17 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             member,
             relation,
         } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.relations_mut(*relation).remove(member);
             }
             if let Party::Org(m) = member
-                && let Some(set) = state.member_of.get_mut(m)
+                && let Some(set) = state.member_of.get_mut(m.as_str())
             {
                 set.remove(&(org.clone(), *relation));
             }
         }
         Body::RoleStarted { org, person, role } => {
-            if let Some(o) = state.orgs.get_mut(org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.roles
                     .entry(role.clone())
                     .or_default()
@@ -893,7 +896,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             }
         }
         Body::RoleEnded { org, person, role } => {
-            if let Some(o) = state.orgs.get_mut(org)
+            if let Some(o) = state.orgs.get_mut(org.as_str())
                 && let Some(people) = o.roles.get_mut(role)
             {
                 people.remove(person);
@@ -903,9 +906,9 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             }
         }
         Body::Figures { org, values } => {
-            let figures = if let Some(o) = state.orgs.get_mut(org) {
+            let figures = if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 &mut o.figures
-            } else if let Some(p) = state.programs.get_mut(org) {
+            } else if let Some(p) = state.programs.get_mut(org.as_str()) {
                 &mut p.figures
             } else {
                 return;
@@ -954,7 +957,7 @@ fn apply_transformed(
         if !state.is_used(&spec.id) {
             state
                 .orgs
-                .insert(spec.id.clone(), Org::new(spec, at.clone()));
+                .insert(spec.id.as_str().into(), Org::new(spec, at.clone()));
         }
     }
     if matches!(
@@ -971,10 +974,10 @@ fn apply_transformed(
 fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at: &Stamp) {
     for f in from {
         for t in to {
-            if !state.orgs.contains_key(f) || !state.orgs.contains_key(t) {
+            if !state.orgs.contains_key(f.as_str()) || !state.orgs.contains_key(t.as_str()) {
                 continue;
             }
-            if let Some(o) = state.orgs.get_mut(f) {
+            if let Some(o) = state.orgs.get_mut(f.as_str()) {
                 push_lean(
                     &mut o.successors,
                     Link {
@@ -984,7 +987,7 @@ fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at:
                     },
                 );
             }
-            if let Some(o) = state.orgs.get_mut(t) {
+            if let Some(o) = state.orgs.get_mut(t.as_str()) {
                 push_lean(
                     &mut o.predecessors,
                     Link {
@@ -1007,7 +1010,7 @@ fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<String>, at: Stam
     if let Some(set) = state.member_of.remove(id) {
         let party = Party::Org(id.to_owned());
         for (org, relation) in set {
-            if let Some(o) = state.orgs.get_mut(&org) {
+            if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.relations_mut(relation).remove(&party);
             }
         }
@@ -1046,7 +1049,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
         into: vec![to.to_owned()],
     });
     for p in &moved.programs {
-        if let Some(p) = state.programs.get_mut(p) {
+        if let Some(p) = state.programs.get_mut(p.as_str()) {
             p.owner = to.to_owned();
         }
     }
@@ -1057,7 +1060,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
     ] {
         for party in map.keys() {
             if let Party::Org(m) = party
-                && let Some(set) = state.member_of.get_mut(m)
+                && let Some(set) = state.member_of.get_mut(m.as_str())
             {
                 set.remove(&(from.to_owned(), relation));
                 set.insert((to.to_owned(), relation));
@@ -1071,7 +1074,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
             let target = if org == from {
                 &mut moved
             } else {
-                match state.orgs.get_mut(org) {
+                match state.orgs.get_mut(org.as_str()) {
                     Some(o) => o,
                     None => continue,
                 }
@@ -1081,9 +1084,9 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
                 map.insert(new_party.clone(), stamp);
             }
         }
-        state.member_of.insert(to.to_owned(), set);
+        state.member_of.insert(to.into(), set);
     }
-    state.orgs.insert(to.to_owned(), Box::new(moved));
+    state.orgs.insert(to.into(), Box::new(moved));
 }
 
 fn reestablish(state: &mut State, id: &str, at: &Stamp) {
@@ -1106,7 +1109,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
     for (relation, map) in [(Relation::Member, members), (Relation::Partner, partners)] {
         for (party, _) in map.into_tuple_vec() {
             if let Party::Org(m) = party
-                && let Some(set) = state.member_of.get_mut(&m)
+                && let Some(set) = state.member_of.get_mut(m.as_str())
             {
                 set.remove(&(id.to_owned(), relation));
             }
@@ -1469,7 +1472,10 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                 )
                 .about(org);
                 if let Party::Org(m) = member
-                    && state.orgs.get(m).is_some_and(|x| x.ended.is_some())
+                    && state
+                        .orgs
+                        .get(m.as_str())
+                        .is_some_and(|x| x.ended.is_some())
                 {
                     r = r.hint(format!(
                         "`{m}` has ended, and its memberships ended with it"
@@ -2391,7 +2397,10 @@ mod tests {
             json!({"type": "candidacy", "date": "2015-03", "label": "French Tech", "candidate": "annecy", "status": "filed"}),
             json!({"type": "candidacy", "date": "2015-06-25", "label": "French Tech", "candidate": "annecy", "status": "refused"}),
         ]);
-        let key = ("French Tech".to_owned(), "annecy".to_owned());
+        let key = (
+            CompactString::from("French Tech"),
+            CompactString::from("annecy"),
+        );
         assert_eq!(
             head(&l, "2015-05").candidacies.get(&key).map(|c| c.status),
             Some(CandidacyStatus::Filed)

@@ -510,7 +510,14 @@ impl Gen {
             }
             400..=429 => {
                 let holder = self.alive_org()?;
-                let label = self.state.orgs.get(&holder)?.labels.keys().next()?.clone();
+                let label = self
+                    .state
+                    .orgs
+                    .get(holder.as_str())?
+                    .labels
+                    .keys()
+                    .next()?
+                    .clone();
                 let d = self.day_now();
                 plain(self.event(Body::LabelWithdrawn { label, holder }, d))
             }
@@ -563,7 +570,14 @@ impl Gen {
             }
             555..=574 => {
                 let org = self.alive_org()?;
-                let site = self.state.orgs.get(&org)?.sites.keys().next()?.clone();
+                let site = self
+                    .state
+                    .orgs
+                    .get(org.as_str())?
+                    .sites
+                    .keys()
+                    .next()?
+                    .clone();
                 let d = self.day_now();
                 plain(self.event(Body::SiteClosed { org, site }, d))
             }
@@ -591,7 +605,7 @@ impl Gen {
             }
             635..=654 => {
                 let org = self.alive_org()?;
-                let o = self.state.orgs.get(&org)?;
+                let o = self.state.orgs.get(org.as_str())?;
                 let (member, relation) = match o.members.keys().next() {
                     Some(m) => (m.clone(), Relation::Member),
                     None => (o.partners.keys().next()?.clone(), Relation::Partner),
@@ -615,7 +629,7 @@ impl Gen {
             }
             705..=724 => {
                 let org = self.alive_org()?;
-                let (role, people) = self.state.orgs.get(&org)?.roles.iter().next()?;
+                let (role, people) = self.state.orgs.get(org.as_str())?.roles.iter().next()?;
                 let person = people.keys().next()?.clone();
                 let role = role.clone();
                 let d = self.day_now();
@@ -664,7 +678,7 @@ impl Gen {
     fn attribute(&mut self) -> Option<Event> {
         let org = self.alive_org()?;
         let key = ATTRS[self.rng.index(ATTRS.len())].to_owned();
-        let has = self.state.orgs.get(&org)?.attrs.contains_key(&key);
+        let has = self.state.orgs.get(org.as_str())?.attrs.contains_key(&key);
         let value = if has && self.rng.chance(300) {
             None
         } else {
@@ -727,7 +741,7 @@ impl Gen {
     fn reestablishment(&mut self) -> Option<Event> {
         let i = self.rng.index(self.merged.len());
         let target = self.merged.get(i)?.clone();
-        let ended = self.state.orgs.get(&target)?.ended.as_ref()?;
+        let ended = self.state.orgs.get(target.as_str())?.ended.as_ref()?;
         // The first living descendant of the merger.
         let mut stack: Vec<&str> = ended.into.iter().map(String::as_str).collect();
         let mut seen = std::collections::HashSet::new();

@@ -38,6 +38,8 @@
 //! and writes a few small files whatever the ledger's size.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use compact_str::CompactString;
 use std::fs;
 use std::hash::BuildHasherDefault;
 use std::io;
@@ -239,20 +241,23 @@ impl Tracker {
     pub fn entries(self, mut state: State) -> BTreeMap<String, IdEntry> {
         let mut by_candidate: HashMap<String, BTreeMap<String, Candidacy>> = HashMap::new();
         for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
-            by_candidate.entry(candidate).or_default().insert(label, c);
+            by_candidate
+                .entry(candidate.to_string())
+                .or_default()
+                .insert(label.to_string(), c);
         }
         let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
-        ids.extend(state.orgs.keys().cloned());
-        ids.extend(state.programs.keys().cloned());
-        ids.extend(state.member_of.keys().cloned());
+        ids.extend(state.orgs.keys().map(|k| k.to_string()));
+        ids.extend(state.programs.keys().map(|k| k.to_string()));
+        ids.extend(state.member_of.keys().map(|k| k.to_string()));
         ids.extend(by_candidate.keys().cloned());
         ids.into_iter()
             .map(|id| {
                 let entry = IdEntry {
                     last: self.last.get(&id).copied().unwrap_or((i32::MIN, 0)),
-                    org: state.orgs.remove(&id),
-                    program: state.programs.remove(&id),
-                    member_of: state.member_of.remove(&id).unwrap_or_default(),
+                    org: state.orgs.remove(id.as_str()),
+                    program: state.programs.remove(id.as_str()),
+                    member_of: state.member_of.remove(id.as_str()).unwrap_or_default(),
                     candidacies: by_candidate.remove(&id).unwrap_or_default(),
                 };
                 (id, entry)
@@ -273,9 +278,9 @@ impl Tracker {
                 .insert(label.as_str(), c);
         }
         let mut ids: BTreeSet<&str> = self.last.keys().map(String::as_str).collect();
-        ids.extend(state.orgs.keys().map(String::as_str));
-        ids.extend(state.programs.keys().map(String::as_str));
-        ids.extend(state.member_of.keys().map(String::as_str));
+        ids.extend(state.orgs.keys().map(CompactString::as_str));
+        ids.extend(state.programs.keys().map(|k| k.as_str()));
+        ids.extend(state.member_of.keys().map(|k| k.as_str()));
         ids.extend(by_candidate.keys().copied());
         let buckets = bucket_count(ids.len());
         let mut split: Vec<BTreeMap<&str, EntryRef<'_>>> = vec![BTreeMap::new(); buckets as usize];
@@ -593,14 +598,18 @@ pub fn check_batch(
     for (id, last) in &loaded {
         let entry = IdEntry {
             last: *last,
-            org: state.orgs.get(id).cloned(),
-            program: state.programs.get(id).cloned(),
-            member_of: state.member_of.get(id).cloned().unwrap_or_default(),
+            org: state.orgs.get(id.as_str()).cloned(),
+            program: state.programs.get(id.as_str()).cloned(),
+            member_of: state
+                .member_of
+                .get(id.as_str())
+                .cloned()
+                .unwrap_or_default(),
             candidacies: state
                 .candidacies
                 .iter()
                 .filter(|((_, c), _)| c == id)
-                .map(|((label, _), c)| (label.clone(), c.clone()))
+                .map(|((label, _), c)| (label.to_string(), c.clone()))
                 .collect(),
         };
         let previous = buckets
@@ -657,16 +666,16 @@ fn load(
         };
         loaded.insert(id.to_owned(), entry.last);
         if let Some(o) = entry.org {
-            state.orgs.insert(id.to_owned(), o);
+            state.orgs.insert(id.into(), o);
         }
         if let Some(p) = entry.program {
-            state.programs.insert(id.to_owned(), p);
+            state.programs.insert(id.into(), p);
         }
         if !entry.member_of.is_empty() {
-            state.member_of.insert(id.to_owned(), entry.member_of);
+            state.member_of.insert(id.into(), entry.member_of);
         }
         for (label, c) in entry.candidacies {
-            state.candidacies.insert((label, id.to_owned()), c);
+            state.candidacies.insert((label.into(), id.into()), c);
         }
     }
     Ok(())

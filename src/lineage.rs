@@ -304,7 +304,7 @@ pub fn trace(
         return Err(LineageError::UnknownOrg {
             id: org.to_owned(),
             known_at: known_at.seq,
-            suggestions: closest_ids(state.orgs.keys().map(String::as_str), org, 3),
+            suggestions: closest_ids(state.orgs.keys().map(|k| k.as_str()), org, 3),
         });
     }
     let mut b = Builder {
@@ -332,7 +332,7 @@ pub fn trace(
         let mut stack: Vec<(usize, String, Option<Stamp>, usize)> =
             vec![(root, org.to_owned(), None, 0)];
         while let Some((node, id, bound, depth)) = stack.pop() {
-            let Some(o) = state.orgs.get(&id) else {
+            let Some(o) = state.orgs.get(id.as_str()) else {
                 continue;
             };
             let groups = groups(o, dir, bound.as_ref());
@@ -496,7 +496,7 @@ impl Builder<'_> {
         let theirs = g.others.clone();
         let mut mine: Vec<String> = Vec::new();
         for other in &theirs {
-            if let Some(x) = self.state.orgs.get(other) {
+            if let Some(x) = self.state.orgs.get(other.as_str()) {
                 let back = match dir {
                     Dir::Up => &x.successors,
                     Dir::Down => &x.predecessors,

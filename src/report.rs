@@ -275,7 +275,7 @@ pub fn render(entries: &[Entry], as_of: NaiveDate, known_at: u64) -> Report {
             .iter()
             .map(|e| (e.seq, e.event))
             .collect(),
-        anchored: state.orgs.keys().map(String::as_str).collect(),
+        anchored: state.orgs.keys().map(|k| k.as_str()).collect(),
         names: full
             .orgs
             .values()
@@ -383,7 +383,7 @@ fn org_facts(ctx: &Ctx<'_>, o: &Org, state: &State) -> String {
         "programs",
         o.programs
             .iter()
-            .filter_map(|id| state.programs.get(id))
+            .filter_map(|id| state.programs.get(id.as_str()))
             .filter(|p| p.ended.is_none())
             .map(|p| ctx.fact(&p.name, &p.since))
             .collect(),
