@@ -31,7 +31,7 @@ use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
 use crate::record::{Entry, GENESIS_PREV};
 use crate::store::{self, StoreError};
-use crate::view::{View, ViewOptions, view_of};
+use crate::view::{View, ViewOptions, ViewSource};
 
 /// A verified ledger, as [`Scan::read`] keeps it: an offset, hash and first
 /// day per record, and the events the knowledge needs whole.
@@ -157,6 +157,19 @@ impl Scan {
         options: ViewOptions,
         threads: usize,
     ) -> Result<View, StoreError> {
+        self.replay_to(as_of, known_at, options, threads, |v| v.build())
+    }
+
+    /// [`Scan::replay`], handing `render` the view before it is built (see
+    /// [`ViewSource::write_json`]), while the folded state is alive.
+    pub fn replay_to<T>(
+        &self,
+        as_of: NaiveDate,
+        known_at: u64,
+        options: ViewOptions,
+        threads: usize,
+        render: impl FnOnce(&ViewSource<'_>) -> T,
+    ) -> Result<T, StoreError> {
         let known = self.known(known_at);
         let targets = self.targets(known)?;
         let knowledge = self.knowledge(known, &targets);
@@ -164,13 +177,13 @@ impl Scan {
         let mut state = State::default();
         self.fold(&knowledge, &plain, as_of, threads, &mut state, None)?;
         state.shrink_to_fit();
-        Ok(view_of(
-            &knowledge,
-            &state,
-            &self.hash(known),
+        Ok(render(&ViewSource {
+            knowledge: &knowledge,
+            state: &state,
+            hash: &self.hash(known),
             as_of,
             options,
-        ))
+        }))
     }
 
     /// What changed between the days `from` and `to` as known at seq
@@ -332,6 +345,9 @@ impl Scan {
         let chunks: Vec<&[usize]> = plain.chunks(CHUNK).collect();
         let threads = threads.clamp(1, chunks.len().max(1));
         std::thread::scope(|scope| {
+            // Events are freed on a thread of their own, off the fold's.
+            let (trash, bin) = mpsc::sync_channel::<Vec<(usize, Event)>>(4);
+            scope.spawn(move || bin.into_iter().for_each(drop));
             let mut inboxes = Vec::with_capacity(threads);
             for t in 0..threads {
                 let (tx, rx) = mpsc::sync_channel(2);
@@ -354,13 +370,15 @@ impl Scan {
                         path: self.path.clone(),
                         seq: chunks[c].first().map_or(0, |&i| i as u64 + 1),
                     })??;
-                for (i, event) in events {
-                    let key = (self.slots[i].start, i as u64 + 1);
+                for (i, event) in &events {
+                    let key = (self.slots[*i].start, *i as u64 + 1);
                     while let Some(e) = timeline.next_if(|e| (e.event.date.start(), e.seq) < key) {
                         step(state, e.event.date.start(), e.seq, e.event);
                     }
-                    step(state, key.0, key.1, &event);
+                    step(state, key.0, key.1, event);
                 }
+                // A closed bin (its thread gone) leaves them to be freed here.
+                let _ = trash.send(events);
             }
             Ok::<(), StoreError>(())
         })?;
@@ -536,6 +554,15 @@ mod tests {
             prop_assert_eq!(scan.len() as u64, n);
             let streamed = scan.replay(day(days), known, options, threads).expect("replay");
             prop_assert_eq!(view::render_json(&streamed), view::render_json(&loaded));
+            // Written as it is built, the JSON is the same too.
+            let written = scan
+                .replay_to(day(days), known, options, threads, |v| {
+                    let mut out = Vec::new();
+                    v.write_json(&mut out).map(|()| out)
+                })
+                .expect("replay")
+                .expect("write");
+            prop_assert_eq!(String::from_utf8(written).expect("utf-8"), view::render_json(&loaded));
         }
 
         /// Given a generated ledger, when two days are diffed streaming at

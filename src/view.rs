@@ -269,47 +269,122 @@ pub fn view_of(
     as_of: NaiveDate,
     options: ViewOptions,
 ) -> View {
-    let organisations = state
-        .orgs
-        .values()
-        .filter(|o| options.include_ended || o.is_alive())
-        .map(|o| org_view(o, state, as_of, options))
-        .collect();
-    let planned = knowledge
-        .plans
-        .iter()
-        .filter(|p| p.stated.counts_on(as_of))
-        .filter_map(|p| {
-            let status = p.status_on(as_of);
-            if !options.include_ended
-                && !matches!(status, PlanStatus::Pending | PlanStatus::Overdue)
-            {
-                return None;
-            }
-            Some(PlanView {
-                seq: p.seq,
-                hash: p.hash.to_owned(),
-                stated: p.stated.to_string(),
-                date: p.planned.date.to_string(),
-                event_type: p.planned.type_name().to_owned(),
-                summary: p.planned.summary(),
-                status,
-                fulfilled_by: match status {
-                    PlanStatus::Fulfilled => p.fulfilled_on(as_of).map(|f| f.seq),
-                    _ => None,
-                },
-                corrected_by: p.corrected.map(|c| c.seq),
+    ViewSource {
+        knowledge,
+        state,
+        hash,
+        as_of,
+        options,
+    }
+    .build()
+}
+
+/// A view not built yet: what [`view_of`] reads. [`ViewSource::write_json`]
+/// writes the JSON of the [`View`] it would build, byte for byte what
+/// [`render_json`] gives, one organisation at a time: a large landscape is
+/// never held twice, once folded and once as a view.
+#[derive(Clone, Copy)]
+pub struct ViewSource<'a> {
+    /// The state of knowledge (for the plans and the position).
+    pub knowledge: &'a Knowledge<'a>,
+    /// The state folded from it up to `as_of`.
+    pub state: &'a State,
+    /// The hash of the record at `knowledge.position`.
+    pub hash: &'a str,
+    /// The day shown.
+    pub as_of: NaiveDate,
+    /// What the view includes.
+    pub options: ViewOptions,
+}
+
+impl ViewSource<'_> {
+    /// The view, built whole.
+    pub fn build(&self) -> View {
+        View {
+            as_of: self.as_of_text(),
+            known_at: self.known_at(),
+            organisations: self.organisations().collect(),
+            planned: self.planned(),
+        }
+    }
+
+    /// Writes the view as pretty JSON, with a final newline.
+    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")
+    }
+
+    fn as_of_text(&self) -> String {
+        self.as_of.format("%Y-%m-%d").to_string()
+    }
+
+    fn known_at(&self) -> KnownAt {
+        KnownAt {
+            seq: self.knowledge.position,
+            hash: self.hash.to_owned(),
+        }
+    }
+
+    /// The organisations shown, in id order, built one at a time.
+    fn organisations(&self) -> impl Iterator<Item = OrgView> + '_ {
+        self.state
+            .orgs
+            .values()
+            .filter(|o| self.options.include_ended || o.is_alive())
+            .map(|o| org_view(o, self.state, self.as_of, self.options))
+    }
+
+    fn planned(&self) -> Vec<PlanView> {
+        let (as_of, options) = (self.as_of, self.options);
+        self.knowledge
+            .plans
+            .iter()
+            .filter(|p| p.stated.counts_on(as_of))
+            .filter_map(|p| {
+                let status = p.status_on(as_of);
+                if !options.include_ended
+                    && !matches!(status, PlanStatus::Pending | PlanStatus::Overdue)
+                {
+                    return None;
+                }
+                Some(PlanView {
+                    seq: p.seq,
+                    hash: p.hash.to_owned(),
+                    stated: p.stated.to_string(),
+                    date: p.planned.date.to_string(),
+                    event_type: p.planned.type_name().to_owned(),
+                    summary: p.planned.summary(),
+                    status,
+                    fulfilled_by: match status {
+                        PlanStatus::Fulfilled => p.fulfilled_on(as_of).map(|f| f.seq),
+                        _ => None,
+                    },
+                    corrected_by: p.corrected.map(|c| c.seq),
+                })
             })
-        })
-        .collect();
-    View {
-        as_of: as_of.format("%Y-%m-%d").to_string(),
-        known_at: KnownAt {
-            seq: knowledge.position,
-            hash: hash.to_owned(),
-        },
-        organisations,
-        planned,
+            .collect()
+    }
+}
+
+/// Serialises as the [`View`] it would build (same fields, same order).
+impl Serialize for ViewSource<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        /// The organisations, serialised as they are built.
+        struct Organisations<'s, 'a>(&'s ViewSource<'a>);
+        impl Serialize for Organisations<'_, '_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.organisations())
+            }
+        }
+
+        let mut view = s.serialize_struct("View", 4)?;
+        view.serialize_field("as_of", &self.as_of_text())?;
+        view.serialize_field("known_at", &self.known_at())?;
+        view.serialize_field("organisations", &Organisations(self))?;
+        view.serialize_field("planned", &self.planned())?;
+        view.end()
     }
 }
 
@@ -356,7 +431,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
     let programs = o
         .programs
         .iter()
-        .filter_map(|id| state.programs.get(id))
+        .filter_map(|id| state.programs.get(id.as_str()))
         .filter(|p| options.include_ended || p.ended.is_none())
         .map(|p| ProgramView {
             id: p.id.clone(),

@@ -31,10 +31,76 @@ impl Output {
         Ok(())
     }
 
+    /// A writer of streamed text, made harmless as [`Output::write`] makes
+    /// it: what it writes is what `write` would for the whole text.
+    pub fn printable(&mut self) -> Printable<&mut BufWriter<io::Stdout>> {
+        Printable::new(&mut self.inner)
+    }
+
     /// Flushes; a closed pipe becomes a quiet stop.
     pub fn flush(&mut self) -> Result<(), CliError> {
         self.inner.flush()?;
         Ok(())
+    }
+}
+
+/// See [`Output::printable`]. A character cut between two writes is held
+/// until the rest of it comes (or until a flush); bytes that are not UTF-8
+/// pass unchanged.
+pub struct Printable<W: Write> {
+    out: W,
+    held: Vec<u8>,
+}
+
+impl<W: Write> Printable<W> {
+    fn new(out: W) -> Self {
+        Printable {
+            out,
+            held: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Printable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut held = std::mem::take(&mut self.held);
+        let mut rest = if held.is_empty() {
+            buf
+        } else {
+            held.extend_from_slice(buf);
+            &held
+        };
+        while !rest.is_empty() {
+            let (text, bad) = match std::str::from_utf8(rest) {
+                Ok(text) => (text, &[][..]),
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    // `from_utf8` has just checked `good`.
+                    (std::str::from_utf8(good).unwrap_or_default(), bad)
+                }
+            };
+            self.out.write_all(printable(text).as_bytes())?;
+            match std::str::from_utf8(bad).map_err(|e| e.error_len()) {
+                Ok(_) => rest = &[],
+                // Not UTF-8: passed on as it is.
+                Err(Some(n)) => {
+                    let (invalid, after) = bad.split_at(n);
+                    self.out.write_all(invalid)?;
+                    rest = after;
+                }
+                // A character cut short: kept for the next write.
+                Err(None) => {
+                    self.held = bad.to_vec();
+                    rest = &[];
+                }
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&std::mem::take(&mut self.held))?;
+        self.out.flush()
     }
 }
 
@@ -57,7 +123,44 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::{Printable, printable};
+
+    proptest! {
+        /// Given text with control characters, when it is written through
+        /// `Printable` in pieces cut anywhere, even inside a character,
+        /// then the bytes out are `printable` of the whole text.
+        #[test]
+        fn written_in_pieces_it_is_made_printable_as_a_whole(
+            text in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{9f}]){0,40}",
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut out = Vec::new();
+            let mut w = Printable::new(&mut out);
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                w.write_all(&bytes[from..cut]).expect("write");
+                from = cut;
+            }
+            w.flush().expect("flush");
+            prop_assert_eq!(String::from_utf8(out).expect("utf-8"), printable(&text).into_owned());
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_unchanged() {
+        let mut out = Vec::new();
+        let mut w = Printable::new(&mut out);
+        w.write_all(b"a\xff\x1b\xc2").expect("write");
+        w.flush().expect("flush");
+        assert_eq!(out, b"a\xff\xef\xbf\xbd\xc2");
+    }
 
     #[test]
     fn escape_sequences_cannot_reach_the_terminal() {

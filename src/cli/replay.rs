@@ -101,7 +101,20 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
             let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
             let known_at = super::known_seq(pos, scan.len() as u64)?;
             progress.phase("replaying");
-            let v = scan.replay(as_of, known_at, options, store::available_threads())?;
+            let threads = store::available_threads();
+            if args.format == Format::Json {
+                // Written as it is built: the view is never held whole.
+                let out = &mut ctx.out;
+                return scan
+                    .replay_to(as_of, known_at, options, threads, |v| {
+                        progress.done();
+                        let mut json = out.printable();
+                        v.write_json(&mut json)?;
+                        std::io::Write::flush(&mut json)
+                    })?
+                    .map_err(CliError::from);
+            }
+            let v = scan.replay(as_of, known_at, options, threads)?;
             (v, progress)
         }
     };
