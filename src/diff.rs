@@ -834,7 +834,6 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
     // Transformed changes by (seq, known only to the later side).
     let mut groups: BTreeMap<(u64, bool), Group> = BTreeMap::new();
     for (id, b, a) in differing(&before.orgs, &after.orgs) {
-        let (b, a) = (b.map(|o| &**o), a.map(|o| &**o));
         compare_existence(id, b, a, cx, &mut out);
         for (side, this, other) in [(true, a, b), (false, b, a)] {
             let Some(this) = this else { continue };
@@ -1005,7 +1004,7 @@ fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: &'s State) -> Option<&'s Or
             .predecessors
             .iter()
             .find(|l| l.mode == ChangeMode::IdChange)
-            .and_then(|l| before.orgs.get(l.id.as_str()).map(|o| &**o)),
+            .and_then(|l| before.orgs.get(l.id.as_str())),
     }
 }
 

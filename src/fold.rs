@@ -361,6 +361,7 @@ impl<'a> Knowledge<'a> {
             }
             apply(&mut state, e.seq, e.event);
         }
+        state.orgs.sort();
         state
     }
 }
@@ -606,13 +607,170 @@ pub struct Candidacy {
     pub at: Stamp,
 }
 
+/// The organisations of a [`State`], by id: found by hash, listed in id
+/// order. Organisations are boxed, so that the table holds pointers, not
+/// half-empty slots of a large struct.
+///
+/// A fold looks an id up for nearly every event; a hash table does that in
+/// one or two memory reads where a tree of a million ids needs a dozen.
+/// Listing in id order is free while ids arrive in ascending order and
+/// after [`Orgs::sort`] (which a finished fold calls); otherwise each
+/// listing sorts an order of its own.
+#[derive(Debug, Clone)]
+pub struct Orgs {
+    map: indexmap::IndexMap<CompactString, Box<Org>>,
+    /// Whether `map` holds its ids in ascending order.
+    sorted: bool,
+}
+
+impl Default for Orgs {
+    fn default() -> Self {
+        Orgs {
+            map: indexmap::IndexMap::new(),
+            sorted: true,
+        }
+    }
+}
+
+impl PartialEq for Orgs {
+    /// The same organisations under the same ids, whatever the order held.
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl Eq for Orgs {}
+
+impl Orgs {
+    /// The organisation with this id.
+    pub fn get(&self, id: &str) -> Option<&Org> {
+        self.map.get(id).map(|o| &**o)
+    }
+
+    /// The organisation with this id, to change it.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Org> {
+        self.map.get_mut(id).map(|o| &mut **o)
+    }
+
+    /// Whether an organisation has this id.
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// Adds or replaces the organisation with this id; returns the one
+    /// replaced.
+    pub fn insert(&mut self, id: CompactString, org: Box<Org>) -> Option<Box<Org>> {
+        let (index, old) = self.map.insert_full(id, org);
+        if old.is_none() && index > 0 {
+            let before = self.map.get_index(index - 1).map(|(k, _)| k);
+            let added = self.map.get_index(index).map(|(k, _)| k);
+            self.sorted &= before < added;
+        }
+        old
+    }
+
+    /// Removes the organisation with this id.
+    pub fn remove(&mut self, id: &str) -> Option<Box<Org>> {
+        let (index, _, org) = self.map.swap_remove_full(id)?;
+        // The last entry moved into its place.
+        self.sorted &= index == self.map.len();
+        Some(org)
+    }
+
+    /// How many organisations.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Holds the ids in ascending order, so that listing is free.
+    pub fn sort(&mut self) {
+        if !self.sorted {
+            self.map.sort_unstable_keys();
+            self.sorted = true;
+        }
+    }
+
+    /// Ids and organisations, in id order.
+    pub fn iter(&self) -> OrgsIter<'_> {
+        let order = (!self.sorted).then(|| {
+            let mut order: Vec<usize> = (0..self.map.len()).collect();
+            order.sort_unstable_by(|&a, &b| {
+                let key = |i| self.map.get_index(i).map(|(k, _)| k);
+                key(a).cmp(&key(b))
+            });
+            order
+        });
+        OrgsIter {
+            map: &self.map,
+            order,
+            next: 0,
+        }
+    }
+
+    /// Ids, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &CompactString> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Organisations, in id order.
+    pub fn values(&self) -> impl Iterator<Item = &Org> {
+        self.iter().map(|(_, o)| o)
+    }
+
+    /// Organisations, to change them, in no particular order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Org> {
+        self.map.values_mut().map(|o| &mut **o)
+    }
+}
+
+/// [`Orgs::iter`].
+#[derive(Debug)]
+pub struct OrgsIter<'a> {
+    map: &'a indexmap::IndexMap<CompactString, Box<Org>>,
+    /// Indices into `map` in id order, unless `map` is sorted.
+    order: Option<Vec<usize>>,
+    next: usize,
+}
+
+impl<'a> Iterator for OrgsIter<'a> {
+    type Item = (&'a CompactString, &'a Org);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let index = match &self.order {
+            Some(order) => *order.get(self.next)?,
+            None => self.next,
+        };
+        self.next += 1;
+        self.map.get_index(index).map(|(k, o)| (k, &**o))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.map.len().saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for OrgsIter<'_> {}
+
+impl<'a> IntoIterator for &'a Orgs {
+    type Item = (&'a CompactString, &'a Org);
+    type IntoIter = OrgsIter<'a>;
+
+    fn into_iter(self) -> OrgsIter<'a> {
+        self.iter()
+    }
+}
+
 /// The landscape folded from effective events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
-    /// Every organisation ever created, ended ones included, by id (boxed:
-    /// the map's nodes then hold pointers, not half-empty slots of a large
-    /// struct).
-    pub orgs: BTreeMap<CompactString, Box<Org>>,
+    /// Every organisation ever created, ended ones included, by id.
+    pub orgs: Orgs,
     /// Every program ever launched, by id.
     pub programs: BTreeMap<CompactString, Program>,
     /// Candidacies by (label, candidate).
@@ -629,21 +787,23 @@ impl State {
 
     /// An organisation that exists and has not ended.
     pub fn alive(&self, id: &str) -> Option<&Org> {
-        self.orgs.get(id).map(|o| &**o).filter(|o| o.is_alive())
+        self.orgs.get(id).filter(|o| o.is_alive())
     }
 
     /// Organisations that have not ended, in id order.
     pub fn alive_orgs(&self) -> impl Iterator<Item = &Org> {
-        self.orgs.values().map(|o| &**o).filter(|o| o.is_alive())
+        self.orgs.values().filter(|o| o.is_alive())
     }
 
-    /// Releases the spare capacity of every organisation's lists and maps.
+    /// Releases the spare capacity of every organisation's lists and maps,
+    /// and holds the organisations in id order ([`Orgs::sort`]).
     pub fn shrink_to_fit(&mut self) {
         fn map<K, V>(m: &mut Small<K, V>) {
             let mut v = std::mem::take(m).into_tuple_vec();
             v.shrink_to_fit();
             *m = Small::from_sorted_store_unchecked(v);
         }
+        self.orgs.sort();
         for o in self.orgs.values_mut() {
             map(&mut o.attrs);
             map(&mut o.sites);
@@ -2085,6 +2245,81 @@ mod tests {
     use super::*;
     use crate::date::as_of_day;
     use serde_json::{Value, json};
+
+    // --- Orgs ---------------------------------------------------------------
+
+    fn boxed_org(id: &str) -> Box<Org> {
+        let spec = OrgSpec {
+            id: id.to_owned(),
+            name: id.to_uppercase(),
+            kind: "k".to_owned(),
+            attrs: BTreeMap::new(),
+        };
+        Org::new(
+            &spec,
+            Stamp {
+                date: Date::parse("2000").expect("date"),
+                seq: 1,
+            },
+        )
+    }
+
+    fn listed(orgs: &Orgs) -> Vec<String> {
+        orgs.keys().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn orgs_are_listed_in_id_order_however_they_were_added_or_removed() {
+        // Given ids added out of order, then one removed from the middle.
+        let mut orgs = Orgs::default();
+        for id in ["o2", "o10", "o1", "o9", "o3"] {
+            orgs.insert(id.into(), boxed_org(id));
+        }
+        assert_eq!(orgs.remove("o9").map(|o| o.id), Some("o9".to_owned()));
+        // When they are listed, before and after sorting the table.
+        let before = listed(&orgs);
+        orgs.sort();
+        // Then both listings are in id order.
+        assert_eq!(before, ["o1", "o10", "o2", "o3"]);
+        assert_eq!(listed(&orgs), before);
+        assert_eq!(
+            orgs.values().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+            before
+        );
+        assert_eq!(orgs.iter().len(), 4);
+        assert!(orgs.contains_key("o10") && !orgs.contains_key("o9"));
+    }
+
+    proptest::proptest! {
+        /// Given any sequence of insertions and removals, when `Orgs` and a
+        /// `BTreeMap` go through it, then they hold and list the same.
+        #[test]
+        fn orgs_behave_as_an_ordered_map(
+            ops in proptest::collection::vec((0u8..30, proptest::bool::ANY, proptest::bool::ANY), 0..80),
+        ) {
+            let mut orgs = Orgs::default();
+            let mut model: BTreeMap<String, String> = BTreeMap::new();
+            for (n, insert, sort) in ops {
+                let id = format!("o{n}");
+                if insert {
+                    let mut o = boxed_org(&id);
+                    o.name = format!("{}", model.len());
+                    let old = orgs.insert(id.as_str().into(), o).map(|o| o.name);
+                    proptest::prop_assert_eq!(old, model.insert(id.clone(), format!("{}", model.len())));
+                } else {
+                    proptest::prop_assert_eq!(orgs.remove(&id).map(|o| o.name), model.remove(&id));
+                }
+                if sort {
+                    orgs.sort();
+                }
+                let listed: Vec<(String, String)> =
+                    orgs.iter().map(|(k, o)| (k.to_string(), o.name.clone())).collect();
+                let expected: Vec<(String, String)> = model.clone().into_iter().collect();
+                proptest::prop_assert_eq!(listed, expected);
+                proptest::prop_assert_eq!(orgs.len(), model.len());
+            }
+        }
+    }
 
     // --- helpers -----------------------------------------------------------
 

@@ -287,7 +287,7 @@ impl Tracker {
         for id in &ids {
             let entry = EntryRef {
                 last: self.last.get(*id).copied().unwrap_or((i32::MIN, 0)),
-                org: state.orgs.get(*id).map(|o| &**o),
+                org: state.orgs.get(id),
                 program: state.programs.get(*id),
                 member_of: state.member_of.get(*id),
                 candidacies: by_candidate.remove(id).unwrap_or_default(),
@@ -598,7 +598,7 @@ pub fn check_batch(
     for (id, last) in &loaded {
         let entry = IdEntry {
             last: *last,
-            org: state.orgs.get(id.as_str()).cloned(),
+            org: state.orgs.get(id.as_str()).cloned().map(Box::new),
             program: state.programs.get(id.as_str()).cloned(),
             member_of: state
                 .member_of

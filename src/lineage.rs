@@ -381,7 +381,7 @@ pub fn trace(
     let organisations = ids
         .into_iter()
         .filter_map(|id| state.orgs.get(id))
-        .map(|o| node_of(o))
+        .map(node_of)
         .collect();
     let Builder {
         mut changes, tree, ..

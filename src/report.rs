@@ -468,12 +468,7 @@ fn landscape(h: &mut String, ctx: &Ctx<'_>, state: &State) {
         }
         h.push_str("</tbody>\n</table>\n");
     }
-    let ended: Vec<&Org> = state
-        .orgs
-        .values()
-        .map(|o| &**o)
-        .filter(|o| !o.is_alive())
-        .collect();
+    let ended: Vec<&Org> = state.orgs.values().filter(|o| !o.is_alive()).collect();
     if !ended.is_empty() {
         let _ = writeln!(
             h,

@@ -223,7 +223,9 @@ impl Scan {
             &mut state,
             Some(&mut pause),
         )?;
-        let before = before.unwrap_or_default();
+        let mut before = before.unwrap_or_default();
+        before.orgs.sort();
+        state.orgs.sort();
         Ok(Ok(diff::diff_folded(
             &knowledge,
             &self.hash(known),
