@@ -316,11 +316,13 @@ fn verify_ledger_in_blocks(
 /// A verified record as [`scan_ledger_with_progress`] hands it over: its
 /// event already turned into what the caller keeps.
 #[derive(Debug)]
-pub struct Scanned<E> {
+pub struct Scanned<'r, E> {
     /// The record's seq.
     pub seq: u64,
     /// Its hash (checked), as bytes.
     pub hash: [u8; 32],
+    /// Its `recorded` time, as written.
+    pub recorded: &'r str,
     /// What `keep` made of its event.
     pub kept: E,
     /// Byte offset of its line in the file.
@@ -342,7 +344,7 @@ pub fn scan_ledger_with_progress<E: Send>(
     progress: &dyn Fn(u64),
     quick: impl Fn(&str, bool) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
-    mut sink: impl FnMut(Scanned<E>),
+    mut sink: impl FnMut(Scanned<'_, E>),
 ) -> Result<u64, LedgerError> {
     let keep = &keep;
     typed_scan(
@@ -366,6 +368,7 @@ pub fn scan_ledger_with_progress<E: Send>(
             sink(Scanned {
                 seq: entry.seq,
                 hash: entry.hash.to_bytes(),
+                recorded: entry.recorded.as_str(),
                 kept: entry.event,
                 offset,
             })

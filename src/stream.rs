@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::chain::Scanned;
 use crate::date::Date;
@@ -31,7 +31,7 @@ use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
 use crate::record::{Entry, GENESIS_PREV};
 use crate::store::{self, StoreError};
-use crate::view::{View, ViewOptions, ViewSource};
+use crate::view::{self, PositionError, Records, View, ViewOptions, ViewSource};
 
 /// A verified ledger, as [`Scan::read`] keeps it: an offset, hash and first
 /// day per record, and the events the knowledge needs whole.
@@ -47,6 +47,9 @@ pub struct Scan {
     /// Corrections, plans and events that fulfil a plan, in seq order
     /// (`recorded` left empty: the knowledge does not read it).
     whole: Vec<Entry>,
+    /// `recorded`, as runs: the seq where each new value starts, and that
+    /// value (it never decreases along a ledger, and mostly repeats).
+    recorded: Vec<(u64, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +95,8 @@ impl Scan {
     pub fn read(path: &Path, threads: usize, progress: &dyn Fn(u64)) -> Result<Scan, StoreError> {
         let mut slots = Vec::new();
         let mut whole = Vec::new();
+        let mut recorded = Vec::new();
+        let mut last_recorded = String::new();
         let keep = |event: Event| {
             if needed_whole(&event) {
                 Kept::Whole(Box::new(event))
@@ -108,6 +113,13 @@ impl Scan {
         };
         let (file, bytes) =
             store::scan_with_progress(path, threads, progress, quick, keep, |s: Scanned<Kept>| {
+                if s.recorded != last_recorded {
+                    // Checked as RFC 3339 by the scan.
+                    if let Ok(time) = DateTime::parse_from_rfc3339(s.recorded) {
+                        recorded.push((s.seq, time.to_utc()));
+                    }
+                    s.recorded.clone_into(&mut last_recorded);
+                }
                 let (start, is_whole) = match s.kept {
                     Kept::Plain(start) => (start, false),
                     Kept::Whole(event) => {
@@ -134,7 +146,14 @@ impl Scan {
             bytes,
             slots,
             whole,
+            recorded,
         })
+    }
+
+    /// The seq a `--known-at` position names (see
+    /// [`crate::view::resolve_position`]), from what the scan kept.
+    pub fn resolve(&self, text: &str) -> Result<u64, PositionError> {
+        view::resolve_in(self, text)
     }
 
     /// The number of records (the head's seq).
@@ -462,6 +481,39 @@ impl Scan {
     }
 }
 
+impl Records for Scan {
+    fn head(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    fn with_hash_prefix(&self, prefix: &str) -> impl Iterator<Item = u64> {
+        let digits = prefix.as_bytes();
+        self.slots.iter().zip(1..).filter_map(move |(slot, seq)| {
+            let hex = |i: usize| {
+                let b = slot.hash.get(i / 2).copied().unwrap_or(0);
+                let n = if i.is_multiple_of(2) { b >> 4 } else { b & 15 };
+                b"0123456789abcdef"[usize::from(n)]
+            };
+            let matches =
+                digits.len() <= 64 && digits.iter().enumerate().all(|(i, &d)| hex(i) == d);
+            matches.then_some(seq)
+        })
+    }
+
+    fn recorded_by(&self, time: DateTime<Utc>) -> u64 {
+        // The runs that start at or before `time`; the last of them ends
+        // where the next starts, or at the head.
+        let runs = self.recorded.partition_point(|&(_, at)| at <= time);
+        match runs {
+            0 => 0,
+            n => self
+                .recorded
+                .get(n)
+                .map_or(self.head(), |&(seq, _)| seq.saturating_sub(1)),
+        }
+    }
+}
+
 /// 64 lowercase hex digits as bytes.
 fn decode(hex: &str) -> Option<[u8; 32]> {
     let digits = hex.as_bytes();
@@ -527,6 +579,64 @@ mod tests {
 
     fn day(days_since_1990: u64) -> NaiveDate {
         NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default() + chrono::Days::new(days_since_1990)
+    }
+
+    /// `records` sealed again, `per` records at a time recorded 7 hours
+    /// after the previous ones.
+    fn recorded_over_time(records: &[Record], per: u64) -> Vec<Record> {
+        let start = DateTime::parse_from_rfc3339("2025-12-30T20:00:00Z").expect("time");
+        let mut prev = GENESIS_PREV.to_owned();
+        records
+            .iter()
+            .map(|r| {
+                let at =
+                    start + chrono::Duration::hours(7 * i64::try_from(r.seq / per).unwrap_or(0));
+                let recorded = at.to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let sealed = Record::seal(r.seq, recorded, r.event.clone(), prev.clone());
+                prev.clone_from(&sealed.hash);
+                sealed
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Given a ledger recorded over days and months, when a position is
+        /// given as a seq, a hash prefix (unique, shared, unknown, malformed)
+        /// or a time (RFC 3339, a day, a month), then the scan resolves it
+        /// as the loaded ledger does, errors included.
+        #[test]
+        fn positions_resolve_as_on_the_loaded_ledger(
+            seed in 0u64..1_000_000,
+            n in 0u64..150,
+            per in 1u64..12,
+            picks in proptest::collection::vec((0usize..200, 0usize..9), 1..8),
+        ) {
+            let dir = tempfile::tempdir().expect("dir");
+            let path = dir.path().join("l.jsonl");
+            let records = recorded_over_time(&ledger(n, seed), per);
+            write(&path, &records, 0);
+            let entries = store::load(&path, 1).expect("load").entries;
+            let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+            for (pick, form) in picks {
+                let r = records.get(pick % records.len().max(1));
+                let hash = r.map_or("0123456789abcdef", |r| r.hash.as_str());
+                let recorded = r.map_or("2026-01-01T00:00:00Z", |r| r.recorded.as_str());
+                let text = match form {
+                    0 => pick.to_string(),
+                    1 => format!("seq:{pick}"),
+                    2 => hash[..4].to_owned(),
+                    3 => format!("hash:{}", &hash[..5 + pick % 60]),
+                    4 => recorded.to_owned(),
+                    5 => recorded.replace(":00:00Z", ":00:01+01:00"),
+                    6 => recorded[..10].to_owned(),
+                    7 => recorded[..7].to_owned(),
+                    _ => ["hash:12", "abcg", "2026-13", "ffff", "yesterday"][pick % 5].to_owned(),
+                };
+                prop_assert_eq!(scan.resolve(&text), view::resolve_position(&entries, &text), "{}", text);
+            }
+        }
     }
 
     proptest! {

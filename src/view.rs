@@ -895,24 +895,57 @@ pub enum PositionError {
 /// `YYYY-MM` (its end, 23:59:59 UTC of its last day). `seq:N` and
 /// `hash:PREFIX` force a reading.
 pub fn resolve_position(entries: &[Entry], text: &str) -> Result<u64, PositionError> {
-    let head = entries.last().map_or(0, |e| e.seq);
-    if let Some(seq) = resolve_seq(text, head) {
+    resolve_in(entries, text)
+}
+
+/// What resolving a position needs to know of a ledger's records: a loaded
+/// ledger (`[Entry]`) or one verified without being held
+/// ([`crate::stream::Scan`]).
+pub trait Records {
+    /// The head's seq (0 for an empty ledger).
+    fn head(&self) -> u64;
+    /// The seqs of the records whose hash starts with `prefix` (lowercase
+    /// hex digits), in seq order.
+    fn with_hash_prefix(&self, prefix: &str) -> impl Iterator<Item = u64>;
+    /// The last seq recorded at or before `time` (`recorded` never
+    /// decreases along a ledger), or 0.
+    fn recorded_by(&self, time: DateTime<Utc>) -> u64;
+}
+
+impl Records for [Entry] {
+    fn head(&self) -> u64 {
+        self.last().map_or(0, |e| e.seq)
+    }
+
+    fn with_hash_prefix(&self, prefix: &str) -> impl Iterator<Item = u64> {
+        self.iter()
+            .filter(move |e| e.hash.starts_with(prefix))
+            .map(|e| e.seq)
+    }
+
+    fn recorded_by(&self, time: DateTime<Utc>) -> u64 {
+        self.iter()
+            .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// [`resolve_position`] over any [`Records`].
+pub fn resolve_in(records: &(impl Records + ?Sized), text: &str) -> Result<u64, PositionError> {
+    if let Some(seq) = resolve_seq(text, records.head()) {
         return seq;
     }
     let text = text.trim();
     if let Some(h) = text.strip_prefix("hash:") {
-        return by_hash(entries, h).unwrap_or_else(|| Err(syntax(text)));
+        return by_hash(records, h).unwrap_or_else(|| Err(syntax(text)));
     }
-    if let Some(r) = by_hash(entries, text) {
+    if let Some(r) = by_hash(records, text) {
         return r;
     }
     let time = parse_time(text).ok_or_else(|| syntax(text))?;
-    Ok(entries
-        .iter()
-        .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
-        .map(|e| e.seq)
-        .max()
-        .unwrap_or(0))
+    Ok(records.recorded_by(time))
 }
 
 /// A position given as a time: an RFC 3339 time, or the end (23:59:59 UTC)
@@ -981,7 +1014,8 @@ pub fn names_head(text: &str, head: u64, recorded: &str) -> bool {
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return digits.parse::<u64>() == Ok(head);
     }
-    if text.starts_with("seq:") || text.starts_with("hash:") || by_hash(&[], text).is_some() {
+    let none: &[Entry] = &[];
+    if text.starts_with("seq:") || text.starts_with("hash:") || by_hash(none, text).is_some() {
         return false;
     }
     let recorded = DateTime::parse_from_rfc3339(recorded).map(|r| r.to_utc());
@@ -1009,7 +1043,7 @@ fn syntax(text: &str) -> PositionError {
 }
 
 /// `None` if `prefix` is not 4+ lowercase hex digits.
-fn by_hash(entries: &[Entry], prefix: &str) -> Option<Result<u64, PositionError>> {
+fn by_hash(records: &(impl Records + ?Sized), prefix: &str) -> Option<Result<u64, PositionError>> {
     if prefix.len() < 4
         || prefix.len() > 64
         || !prefix
@@ -1018,16 +1052,16 @@ fn by_hash(entries: &[Entry], prefix: &str) -> Option<Result<u64, PositionError>
     {
         return None;
     }
-    let mut hits = entries.iter().filter(|e| e.hash.starts_with(prefix));
+    let mut hits = records.with_hash_prefix(prefix);
     Some(match (hits.next(), hits.next()) {
         (None, _) => Err(PositionError::NoSuchHash {
             prefix: prefix.to_owned(),
         }),
-        (Some(a), None) => Ok(a.seq),
-        (Some(a), Some(b)) => Err(PositionError::AmbiguousHash {
+        (Some(a), None) => Ok(a),
+        (Some(first), Some(second)) => Err(PositionError::AmbiguousHash {
             prefix: prefix.to_owned(),
-            first: a.seq,
-            second: b.seq,
+            first,
+            second,
         }),
     })
 }

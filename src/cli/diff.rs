@@ -63,16 +63,13 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         .map(|k| Kind::parse(k.trim()).map_err(|e| CliError::usage(format!("--kind {e}"))))
         .collect::<Result<Vec<Kind>, CliError>>()?;
     let path = ctx.global.ledger.clone();
-    if let ([from, to], known @ ([] | [_])) = (args.dates.as_slice(), args.known_at.as_slice())
-        && known.iter().all(|p| super::is_seq(p))
-    {
-        // Two dates at the head or a seq: the ledger is streamed (see
-        // `replay`).
+    if let ([from, to], known @ ([] | [_])) = (args.dates.as_slice(), args.known_at.as_slice()) {
+        // Two dates: the ledger is streamed (see `replay`).
         let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
         progress.phase("comparing");
         let from = super::parse_as_of("FROM", from)?;
         let to = super::parse_as_of("TO", to)?;
-        let known_at = super::known_seq(known.first().map(String::as_str), scan.len() as u64)?;
+        let known_at = super::known_in(&scan, known.first().map(String::as_str))?;
         let mut d = scan
             .diff(from, to, known_at, store::available_threads())?
             .map_err(|e| CliError::usage(e.to_string()))?;

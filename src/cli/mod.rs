@@ -259,18 +259,14 @@ pub fn known_at(entries: &[fusion::record::Entry], pos: Option<&str>) -> Result<
     }
 }
 
-/// Whether a `--known-at` text is a seq (`42`, `seq:42`), which a
-/// streaming replay or diff resolves from the head alone.
-pub fn is_seq(pos: &str) -> bool {
-    fusion::view::resolve_seq(pos, u64::MAX).is_some()
-}
-
-/// [`known_at`] for a seq (or the head, `None`) of a ledger whose head is
-/// `head`.
-pub fn known_seq(pos: Option<&str>, head: u64) -> Result<u64, CliError> {
-    match pos.and_then(|p| fusion::view::resolve_seq(p, head)) {
-        Some(r) => r.map_err(|e| CliError::usage(format!("--known-at: {e}"))),
-        None => Ok(head),
+/// [`known_at`] for a ledger verified without being held: the head when
+/// `pos` is `None`.
+pub fn known_in(scan: &fusion::stream::Scan, pos: Option<&str>) -> Result<u64, CliError> {
+    match pos {
+        Some(pos) => scan
+            .resolve(pos)
+            .map_err(|e| CliError::usage(format!("--known-at: {e}"))),
+        None => Ok(scan.len() as u64),
     }
 }
 

@@ -22,10 +22,9 @@ use super::{CliError, Context};
 /// ledger's first and last records are read and hash-checked, and the
 /// snapshot's seals are checked. Anything else (no such snapshot, records
 /// appended since, an edited file, another ledger, --all) folds the ledger,
-/// as --cold always does. Unless POS is a hash prefix or a time, the fold
-/// streams: the ledger is verified once, then each event is read back in
-/// timeline order (and hash-checked again) and folded, so the ledger is
-/// never held in memory.
+/// as --cold always does. The fold streams: the ledger is verified once,
+/// then each event is read back in timeline order (and hash-checked again)
+/// and folded, so the ledger is never held in memory.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
@@ -83,41 +82,26 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     let options = ViewOptions {
         include_ended: args.all,
     };
-    let (v, progress) = match args.known_at.as_deref() {
-        // A position given by hash or time needs every record to resolve.
-        Some(pos) if !super::is_seq(pos) => {
-            let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
-            let entries = &chain.entries;
-            let known_at = super::known_at(entries, Some(pos))?;
-            progress.phase("replaying");
-            (
-                view::replay_with(entries, as_of, known_at, options),
-                progress,
-            )
-        }
-        // At the head or a seq, the ledger is streamed: verified once, then
-        // each event read back in timeline order and folded, never all held.
-        pos => {
-            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
-            let known_at = super::known_seq(pos, scan.len() as u64)?;
-            progress.phase("replaying");
-            let threads = store::available_threads();
-            if args.format == Format::Json {
-                // Written as it is built: the view is never held whole.
-                let out = &mut ctx.out;
-                return scan
-                    .replay_to(as_of, known_at, options, threads, |v| {
-                        progress.done();
-                        let mut json = out.printable();
-                        v.write_json(&mut json)?;
-                        std::io::Write::flush(&mut json)
-                    })?
-                    .map_err(CliError::from);
-            }
-            let v = scan.replay(as_of, known_at, options, threads)?;
-            (v, progress)
-        }
-    };
+    // The ledger is streamed: verified once, then each event read back in
+    // timeline order and folded, never all held.
+    let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+    let known_at = super::known_in(&scan, args.known_at.as_deref())?;
+    progress.phase("replaying");
+    let threads = store::available_threads();
+    if args.format == Format::Json {
+        // Written as it is built: the view is never held whole.
+        let out = &mut ctx.out;
+        return scan
+            .replay_to(as_of, known_at, options, threads, |v| {
+                progress.done();
+                let mut json = out.printable();
+                v.write_json(&mut json)?;
+                std::io::Write::flush(&mut json)
+            })?
+            .map_err(CliError::from);
+    }
+    let v = scan.replay(as_of, known_at, options, threads)?;
+    drop(scan);
     let text = render(args.format, &v);
     progress.done();
     ctx.out.write(text)
