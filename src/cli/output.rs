@@ -107,18 +107,25 @@ impl<W: Write> Write for Printable<W> {
 /// Replaces control characters other than newline, carriage return (CSV
 /// ends its records in CR LF) and tab (C0, DEL, C1)
 /// with U+FFFD, so that a name in the ledger cannot send escape sequences
-/// to the terminal. JSON output is unaffected: JSON escapes every control
-/// character.
+/// to the terminal. JSON escapes the C0 characters itself; DEL and C1 ones
+/// in a JSON string are replaced here too.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
-    if text.chars().any(bad) {
-        text.chars()
-            .map(|c| if bad(c) { '\u{fffd}' } else { c })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
+    // A byte scan first: C0 and DEL are single bytes, C1 (U+0080–U+009F)
+    // is 0xC2 then 0x80–0x9F, and no other character holds such bytes.
+    let b = text.as_bytes();
+    let clean = !b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && !matches!(c, b'\n' | b'\r' | b'\t'))
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    });
+    if clean {
+        return text.into();
     }
+    let bad = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+    text.chars()
+        .map(|c| if bad(c) { '\u{fffd}' } else { c })
+        .collect::<String>()
+        .into()
 }
 
 #[cfg(test)]
@@ -150,6 +157,19 @@ mod tests {
             }
             w.flush().expect("flush");
             prop_assert_eq!(String::from_utf8(out).expect("utf-8"), printable(&text).into_owned());
+        }
+    }
+
+    proptest! {
+        /// Given any text, when it is made printable, then exactly the
+        /// control characters other than newline, CR and tab are replaced.
+        #[test]
+        fn the_byte_scan_finds_exactly_the_control_characters(
+            text in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{a0}\u{100}-\u{17f}]){0,40}",
+        ) {
+            let bad = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+            let expected: String = text.chars().map(|c| if bad(c) { '\u{fffd}' } else { c }).collect();
+            prop_assert_eq!(printable(&text).into_owned(), expected);
         }
     }
 
