@@ -84,6 +84,28 @@ pub fn entry(line: &str) -> Option<FastLine> {
     })
 }
 
+/// Reads one event given alone as JSON text (a line of a batch to append)
+/// if it is in a form the rewriter handles (see [`canon_value`]: any member
+/// order, no whitespace, canonical escapes and integers) and valid: then
+/// it is the very event the general reader (`json::from_str`, then
+/// [`Event::from_json`]) reads from it. `None` means "ask the general
+/// reader", which alone decides and words errors. `scratch` holds the
+/// canonical form; it is reused from call to call.
+pub fn event(text: &str, scratch: &mut Vec<u8>) -> Option<Event> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    if canonical_len(text, 0) == Some(text.len()) {
+        return event_from_canonical(text);
+    }
+    scratch.clear();
+    if canon_value(text, scratch, 0)? != text.len() {
+        return None;
+    }
+    // Pieces of a `str` cut at ASCII bytes: always UTF-8.
+    event_from_canonical(std::str::from_utf8(scratch).ok()?)
+}
+
 /// A line's record members other than its event, as [`check`] found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
@@ -1474,6 +1496,144 @@ mod tests {
                 }
             }
         }
+
+        /// The same mutations on an event given alone, as in a batch to
+        /// append: whenever the batch fast path takes the text, the general
+        /// reader reads the same event from it.
+        #[test]
+        fn the_batch_reader_agrees_with_the_general_reader(
+            index in 0..3000usize,
+            edits in prop::collection::vec(edit(), 0..4),
+            how in any::<u8>(),
+            at in any::<usize>(),
+        ) {
+            let mut event = generated()[index].event.clone();
+            for e in &edits {
+                apply(&mut event, e);
+            }
+            let text = retext(&event.to_string(), how, at);
+            let taken = agree_event(&text);
+            // Canonically written, a valid event is always taken.
+            if let Some(e) = general(&text) {
+                let canon = String::from_utf8(canonical(&e.to_json())).expect("utf8");
+                prop_assert!(agree_event(&canon), "{}", canon);
+            }
+            let _ = taken;
+        }
+    }
+
+    /// What the general reader makes of one event given alone (a line of a
+    /// batch to append).
+    fn general(text: &str) -> Option<Event> {
+        let value = crate::json::from_str(text).ok()?;
+        Event::from_json(&value).ok()
+    }
+
+    /// Whether [`event`] took the text; when it did, the general reader
+    /// must read the very same event from it.
+    fn agree_event(text: &str) -> bool {
+        let mut scratch = b"left over from the last event".to_vec();
+        match event(text, &mut scratch) {
+            Some(e) => {
+                assert_eq!(general(text), Some(e), "the batch reader accepted {text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every generated event, as stored (canonical), as the typed event
+    /// serialises it (the order of `--format events`) and sorted the other
+    /// way round, takes the batch fast path.
+    #[test]
+    fn every_generated_event_takes_the_batch_fast_path_in_any_member_order() {
+        for r in generated() {
+            let typed = Event::from_json(&r.event).expect("valid").to_json();
+            let reversed = |v: &Value| -> String {
+                let Value::Object(m) = v else {
+                    return v.to_string();
+                };
+                let mut members: Vec<_> = m.iter().collect();
+                members.reverse();
+                let inner: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+                    .collect();
+                format!("{{{}}}", inner.join(","))
+            };
+            for text in [r.event.to_string(), typed.to_string(), reversed(&typed)] {
+                assert!(agree_event(&text), "{text}");
+            }
+        }
+    }
+
+    /// An object naming a member twice, at any depth (a source, an
+    /// organisation's `attrs`, `values`, a plan), is never taken: the
+    /// general reader refuses it.
+    #[test]
+    fn the_batch_reader_leaves_duplicate_members_at_any_depth() {
+        let mut tried = 0;
+        for r in generated().iter().step_by(3) {
+            let text = Event::from_json(&r.event)
+                .expect("valid")
+                .to_json()
+                .to_string();
+            for (open, _) in text.match_indices('{') {
+                // The object's first member, repeated after it.
+                let Some(len) = string_len(&text.as_bytes()[open + 1..], true) else {
+                    continue;
+                };
+                let value = open + 1 + len + 1;
+                let Some(value_len) = canonical_len(&text[value..], 1)
+                    .or_else(|| canon_value(&text[value..], &mut Vec::new(), 1))
+                else {
+                    continue;
+                };
+                let member = &text[open + 1..value + value_len];
+                let doubled = format!("{}{member},{}", &text[..=open], &text[open + 1..]);
+                tried += 1;
+                assert!(!agree_event(&doubled), "{doubled}");
+                assert_eq!(general(&doubled), None, "{doubled}");
+            }
+        }
+        assert!(tried > 1000, "{tried}");
+    }
+
+    /// Every small change of events of every type, written in the order
+    /// `--format events` writes: whatever the batch fast path takes, the
+    /// general reader reads as the same event; and it takes most valid ones.
+    #[test]
+    fn the_batch_reader_agrees_with_the_general_reader_on_every_small_change() {
+        let (mut taken, mut left, mut valid) = (0, 0, 0);
+        for r in generated().iter().step_by(7) {
+            let mut names = Vec::new();
+            strings(&r.event, &mut names);
+            let others: Vec<Value> = [" ", "", HASH, "1950-13-01", "a\"b", "x\u{1}"]
+                .iter()
+                .map(|s| Value::from(*s))
+                .chain(names.into_iter().map(Value::from))
+                .chain([
+                    json!(0),
+                    json!(9007199254740992_u64),
+                    json!(-1),
+                    json!(null),
+                ])
+                .collect();
+            let typed = Event::from_json(&r.event).expect("valid").to_json();
+            let mut changed = Vec::new();
+            variants(&typed, &others, &mut changed);
+            for v in changed {
+                let text = v.to_string();
+                valid += usize::from(general(&text).is_some());
+                if agree_event(&text) {
+                    taken += 1;
+                } else {
+                    left += 1;
+                }
+            }
+        }
+        assert!(taken > 1000 && left > 1000, "{taken} taken, {left} left");
+        assert_eq!(taken, valid, "a valid event was left to the general reader");
     }
 
     /// Every string of `v` with its path.
