@@ -44,6 +44,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, ChangeMode, Event, Relation};
@@ -195,9 +196,14 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
 /// Follows a fold in timeline order and remembers, for each id, the last
 /// effective event that mentioned or changed it (see
 /// [`fold::affected_ids`]); with the folded state, that is the index.
+///
+/// Ids are kept inline in the map's slots (every id up to 24 bytes, which
+/// is nearly all of them), so that a lookup compares the id without
+/// following a pointer: the tracker looks up every id an event affects, in
+/// the fold's critical path.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    last: HashMap<String, (i32, u64), BuildHasherDefault<Fnv>>,
+    last: HashMap<CompactString, (i32, u64), BuildHasherDefault<Fnv>>,
 }
 
 /// [`fnv1a`] as a `Hasher`: ids are short, and the tracker looks one up
@@ -224,13 +230,21 @@ impl std::hash::Hasher for Fnv {
 }
 
 impl Tracker {
+    /// A tracker for a fold of about `events` events: room for the ids they
+    /// are likely to name, so that the map seldom grows during the fold.
+    pub fn for_events(events: usize) -> Tracker {
+        Tracker {
+            last: HashMap::with_capacity_and_hasher(events / 3, BuildHasherDefault::default()),
+        }
+    }
+
     /// Notes `e`, about to be applied to `state`.
     pub fn observe(&mut self, state: &State, e: &Effective<'_>) {
         let key = (day_key(e.event.date.start()), e.seq);
         fold::for_each_affected(state, e.event, |id| match self.last.get_mut(id) {
             Some(k) => *k = key,
             None => {
-                self.last.insert(id.to_owned(), key);
+                self.last.insert(CompactString::from(id), key);
             }
         });
     }
@@ -241,7 +255,7 @@ impl Tracker {
         for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
             by_candidate.entry(candidate).or_default().insert(label, c);
         }
-        let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
+        let mut ids: BTreeSet<String> = self.last.keys().map(|id| id.as_str().to_owned()).collect();
         ids.extend(state.orgs.keys().cloned());
         ids.extend(state.programs.keys().cloned());
         ids.extend(state.member_of.keys().cloned());
@@ -249,7 +263,7 @@ impl Tracker {
         ids.into_iter()
             .map(|id| {
                 let entry = IdEntry {
-                    last: self.last.get(&id).copied().unwrap_or((i32::MIN, 0)),
+                    last: self.last.get(id.as_str()).copied().unwrap_or((i32::MIN, 0)),
                     org: state.orgs.remove(&id),
                     program: state.programs.remove(&id),
                     member_of: state.member_of.remove(&id).unwrap_or_default(),
@@ -272,7 +286,7 @@ impl Tracker {
                 .or_default()
                 .insert(label.as_str(), c);
         }
-        let mut ids: BTreeSet<&str> = self.last.keys().map(String::as_str).collect();
+        let mut ids: BTreeSet<&str> = self.last.keys().map(CompactString::as_str).collect();
         ids.extend(state.orgs.keys().map(String::as_str));
         ids.extend(state.programs.keys().map(String::as_str));
         ids.extend(state.member_of.keys().map(String::as_str));
