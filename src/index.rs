@@ -44,7 +44,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Body, ChangeMode, Event, Relation};
@@ -196,14 +195,9 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
 /// Follows a fold in timeline order and remembers, for each id, the last
 /// effective event that mentioned or changed it (see
 /// [`fold::affected_ids`]); with the folded state, that is the index.
-///
-/// Ids are kept inline in the map's slots (every id up to 24 bytes, which
-/// is nearly all of them), so that a lookup compares the id without
-/// following a pointer: the tracker looks up every id an event affects, in
-/// the fold's critical path.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    last: HashMap<CompactString, (i32, u64), BuildHasherDefault<Fnv>>,
+    last: HashMap<String, (i32, u64), BuildHasherDefault<Fnv>>,
 }
 
 /// [`fnv1a`] as a `Hasher`: ids are short, and the tracker looks one up
@@ -230,21 +224,13 @@ impl std::hash::Hasher for Fnv {
 }
 
 impl Tracker {
-    /// A tracker for a fold of about `events` events: room for the ids they
-    /// are likely to name, so that the map seldom grows during the fold.
-    pub fn for_events(events: usize) -> Tracker {
-        Tracker {
-            last: HashMap::with_capacity_and_hasher(events / 3, BuildHasherDefault::default()),
-        }
-    }
-
     /// Notes `e`, about to be applied to `state`.
     pub fn observe(&mut self, state: &State, e: &Effective<'_>) {
         let key = (day_key(e.event.date.start()), e.seq);
         fold::for_each_affected(state, e.event, |id| match self.last.get_mut(id) {
             Some(k) => *k = key,
             None => {
-                self.last.insert(CompactString::from(id), key);
+                self.last.insert(id.to_owned(), key);
             }
         });
     }
@@ -255,7 +241,7 @@ impl Tracker {
         for ((label, candidate), c) in std::mem::take(&mut state.candidacies) {
             by_candidate.entry(candidate).or_default().insert(label, c);
         }
-        let mut ids: BTreeSet<String> = self.last.keys().map(|id| id.as_str().to_owned()).collect();
+        let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
         ids.extend(state.orgs.keys().cloned());
         ids.extend(state.programs.keys().cloned());
         ids.extend(state.member_of.keys().cloned());
@@ -263,7 +249,7 @@ impl Tracker {
         ids.into_iter()
             .map(|id| {
                 let entry = IdEntry {
-                    last: self.last.get(id.as_str()).copied().unwrap_or((i32::MIN, 0)),
+                    last: self.last.get(&id).copied().unwrap_or((i32::MIN, 0)),
                     org: state.orgs.remove(&id),
                     program: state.programs.remove(&id),
                     member_of: state.member_of.remove(&id).unwrap_or_default(),

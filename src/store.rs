@@ -911,7 +911,7 @@ fn full_append(
     // One fold validates the batch and yields the index; meanwhile another
     // thread seals the batch (nothing is written before the fold accepts
     // it, and a refusal stops the sealing).
-    let mut tracker = index::Tracker::for_events(chain.entries.len() + batch.len());
+    let mut tracker = index::Tracker::default();
     let refused = AtomicBool::new(false);
     let (validated, sealed) = std::thread::scope(|s| {
         let sealer = s.spawn(|| {
