@@ -1613,14 +1613,13 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
     // The first chunk's events are the start of the result: room for all.
     let parse = |chunk: &str, room: usize| -> Option<Vec<Event>> {
         let mut events = Vec::with_capacity(room / 256);
-        let mut scratch = Vec::with_capacity(1024);
         for line in chunk.split('\n') {
             // What the stream reader skips between values.
             if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
                 continue;
             }
             // The direct reader first; it hands over anything it doubts.
-            let event = match crate::fast::event(line, &mut scratch) {
+            let event = match crate::fast::event(line) {
                 Some(event) => event,
                 None => Event::from_json(&crate::json::from_str(line).ok()?).ok()?,
             };
