@@ -1618,8 +1618,12 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
             if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
                 continue;
             }
-            let value = crate::json::from_str(line).ok()?;
-            events.push(Event::from_json(&value).ok()?);
+            // The direct reader first; it hands over anything it doubts.
+            let event = match crate::fast::event(line) {
+                Some(event) => event,
+                None => Event::from_json(&crate::json::from_str(line).ok()?).ok()?,
+            };
+            events.push(event);
         }
         Some(events)
     };

@@ -84,6 +84,22 @@ pub fn entry(line: &str) -> Option<FastLine> {
     })
 }
 
+/// Reads one event given alone as JSON text (a line of a batch to append)
+/// straight into the flat wire struct, in any member order and with any
+/// whitespace or escapes, and builds it with [`Event::from_json`]'s member
+/// rules: `Some` only for a valid event, and then the very event the
+/// general reader (`json::from_str`, then [`Event::from_json`]) reads from
+/// it. An object naming a member twice is refused by the wire structs
+/// (serde's derived structs and [`Pairs`]), as the general reader refuses
+/// it. `None` means "ask the general reader", which alone decides and words
+/// errors.
+pub fn event(text: &str) -> Option<Event> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    event_from_canonical(text)
+}
+
 /// A line's record members other than its event, as [`check`] found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
@@ -676,8 +692,9 @@ struct WireParty<'a> {
     name: Option<Str<'a>>,
 }
 
-/// The typed event of canonical bytes, if the general reader would accept
-/// it as the very same event.
+/// The typed event of canonical bytes (or of any JSON text of one object:
+/// see [`event`]), if the general reader would accept it as the very same
+/// event.
 fn event_from_canonical(canon: &str) -> Option<Event> {
     // From a `str`: serde_json then skips re-validating UTF-8.
     let Obj(wire) = serde_json::from_str::<Obj<Wire<'_>>>(canon).ok()?;
@@ -730,8 +747,23 @@ fn own_all(v: Vec<Str<'_>>) -> Vec<String> {
 }
 
 /// The members of a JSON object, in order (what a `BTreeMap` would be
-/// deserialised from; canonical text holds no duplicate name).
+/// deserialised from); an object naming a member twice is refused, as the
+/// general reader refuses it (canonical text holds none, but a batch
+/// line may).
 struct Pairs<'a, V>(Vec<(Str<'a>, V)>);
+
+/// Whether two of `pairs` have the same name.
+fn has_duplicate<V>(pairs: &[(Str<'_>, V)]) -> bool {
+    if pairs.len() <= 16 {
+        return pairs
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| pairs[..i].iter().any(|(seen, _)| seen.s() == k.s()));
+    }
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.s()).collect();
+    names.sort_unstable();
+    names.windows(2).any(|w| w[0] == w[1])
+}
 
 impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Pairs<'a, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -745,6 +777,9 @@ impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Pairs<'a, V> {
                 let mut out = Vec::new();
                 while let Some(kv) = map.next_entry::<Str<'a>, V>()? {
                     out.push(kv);
+                }
+                if has_duplicate(&out) {
+                    return Err(de::Error::custom("a member named twice"));
                 }
                 Ok(Pairs(out))
             }
@@ -1474,6 +1509,162 @@ mod tests {
                 }
             }
         }
+
+        /// The same mutations on an event given alone, as in a batch to
+        /// append: whenever the batch fast path takes the text, the general
+        /// reader reads the same event from it.
+        #[test]
+        fn the_batch_reader_agrees_with_the_general_reader(
+            index in 0..3000usize,
+            edits in prop::collection::vec(edit(), 0..4),
+            how in any::<u8>(),
+            at in any::<usize>(),
+        ) {
+            let mut event = generated()[index].event.clone();
+            for e in &edits {
+                apply(&mut event, e);
+            }
+            let text = retext(&event.to_string(), how, at);
+            let taken = agree_event(&text);
+            // Canonically written, a valid event is always taken.
+            if let Some(e) = general(&text) {
+                let canon = String::from_utf8(canonical(&e.to_json())).expect("utf8");
+                prop_assert!(agree_event(&canon), "{}", canon);
+            }
+            let _ = taken;
+        }
+    }
+
+    /// What the general reader makes of one event given alone (a line of a
+    /// batch to append).
+    fn general(text: &str) -> Option<Event> {
+        let value = crate::json::from_str(text).ok()?;
+        Event::from_json(&value).ok()
+    }
+
+    /// Whether [`event`] took the text; when it did, the general reader
+    /// must read the very same event from it.
+    fn agree_event(text: &str) -> bool {
+        match event(text) {
+            Some(e) => {
+                assert_eq!(general(text), Some(e), "the batch reader accepted {text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every generated event, as stored (canonical), as the typed event
+    /// serialises it (the order of `--format events`) and sorted the other
+    /// way round, takes the batch fast path.
+    #[test]
+    fn every_generated_event_takes_the_batch_fast_path_in_any_member_order() {
+        for r in generated() {
+            let typed = Event::from_json(&r.event).expect("valid").to_json();
+            let reversed = |v: &Value| -> String {
+                let Value::Object(m) = v else {
+                    return v.to_string();
+                };
+                let mut members: Vec<_> = m.iter().collect();
+                members.reverse();
+                let inner: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
+                    .collect();
+                format!("{{{}}}", inner.join(","))
+            };
+            for text in [r.event.to_string(), typed.to_string(), reversed(&typed)] {
+                assert!(agree_event(&text), "{text}");
+            }
+        }
+    }
+
+    /// An object naming a member twice, at any depth (a source, an
+    /// organisation's `attrs`, `values`, a plan), is never taken: the
+    /// general reader refuses it.
+    #[test]
+    fn the_batch_reader_leaves_duplicate_members_at_any_depth() {
+        let mut tried = 0;
+        for r in generated().iter().step_by(3) {
+            let text = Event::from_json(&r.event)
+                .expect("valid")
+                .to_json()
+                .to_string();
+            for (open, _) in text.match_indices('{') {
+                // The object's first member, repeated after it.
+                let Some(len) = string_len(&text.as_bytes()[open + 1..], true) else {
+                    continue;
+                };
+                let value = open + 1 + len + 1;
+                let Some(value_len) = canonical_len(&text[value..], 1)
+                    .or_else(|| canon_value(&text[value..], &mut Vec::new(), 1))
+                else {
+                    continue;
+                };
+                let member = &text[open + 1..value + value_len];
+                let doubled = format!("{}{member},{}", &text[..=open], &text[open + 1..]);
+                tried += 1;
+                assert!(!agree_event(&doubled), "{doubled}");
+                assert_eq!(general(&doubled), None, "{doubled}");
+            }
+        }
+        assert!(tried > 1000, "{tried}");
+    }
+
+    /// Large maps take the sorting branch of the duplicate check.
+    #[test]
+    fn a_member_named_twice_in_a_large_map_is_left_to_the_general_reader() {
+        let figures: Vec<String> = (0..40).map(|i| format!("\"f{i}\":{i}")).collect();
+        let text = |figures: &[String]| {
+            format!(
+                "{{\"type\":\"figures\",\"org\":\"o1\",\"values\":{{{}}},\"date\":\"2020\",\"sources\":[{{\"doc\":\"d\"}}]}}",
+                figures.join(",")
+            )
+        };
+        assert!(agree_event(&text(&figures)));
+        for at in [0, 17, 39] {
+            let mut doubled = figures.clone();
+            doubled.push(figures[at].replace(':', ":7"));
+            assert!(!agree_event(&text(&doubled)), "{at}");
+            assert_eq!(general(&text(&doubled)), None);
+        }
+    }
+
+    /// Every small change of events of every type, written in the order
+    /// `--format events` writes: whatever the batch fast path takes, the
+    /// general reader reads as the same event; and it takes most valid ones.
+    #[test]
+    fn the_batch_reader_agrees_with_the_general_reader_on_every_small_change() {
+        let (mut taken, mut left, mut valid) = (0, 0, 0);
+        for r in generated().iter().step_by(7) {
+            let mut names = Vec::new();
+            strings(&r.event, &mut names);
+            let others: Vec<Value> = [" ", "", HASH, "1950-13-01", "a\"b", "x\u{1}"]
+                .iter()
+                .map(|s| Value::from(*s))
+                .chain(names.into_iter().map(Value::from))
+                .chain([
+                    json!(0),
+                    json!(9007199254740992_u64),
+                    json!(-1),
+                    json!(null),
+                ])
+                .collect();
+            let typed = Event::from_json(&r.event).expect("valid").to_json();
+            let mut changed = Vec::new();
+            variants(&typed, &others, &mut changed);
+            for v in changed {
+                let text = v.to_string();
+                valid += usize::from(general(&text).is_some());
+                if agree_event(&text) {
+                    taken += 1;
+                } else {
+                    left += 1;
+                }
+            }
+        }
+        assert!(taken > 1000 && left > 1000, "{taken} taken, {left} left");
+        assert_eq!(taken, valid, "a valid event was left to the general reader");
     }
 
     /// Every string of `v` with its path.

@@ -269,6 +269,12 @@ impl Tracker {
     /// the timeline), as [`write_buckets_of`] does with [`Tracker::entries`],
     /// byte for byte, but serialising the entries from the state where they
     /// stand instead of moving them into a map first.
+    ///
+    /// The parts of each entry (its timeline key, organisation, program,
+    /// memberships, candidacies) are handed to their bucket as the state's
+    /// maps are walked in order, without looking any id up; each writer
+    /// thread then sorts its buckets' parts by id and joins them into
+    /// entries.
     pub fn write_buckets(&self, dir: &Path, state: &State) -> Result<Buckets, IndexError> {
         let mut by_candidate: HashMap<&str, BTreeMap<&str, &Candidacy>> = HashMap::new();
         for ((label, candidate), c) in &state.candidacies {
@@ -277,30 +283,98 @@ impl Tracker {
                 .or_default()
                 .insert(label.as_str(), c);
         }
-        let mut ids: BTreeSet<&str> = self.last.keys().map(String::as_str).collect();
-        ids.extend(state.orgs.keys().map(CompactString::as_str));
-        ids.extend(state.programs.keys().map(|k| k.as_str()));
-        ids.extend(state.member_of.keys().map(|k| k.as_str()));
-        ids.extend(by_candidate.keys().copied());
-        let buckets = bucket_count(ids.len());
-        let mut split: Vec<BTreeMap<&str, EntryRef<'_>>> = vec![BTreeMap::new(); buckets as usize];
-        for id in &ids {
-            let entry = EntryRef {
-                last: self.last.get(*id).copied().unwrap_or((i32::MIN, 0)),
-                org: state.orgs.get(id),
-                program: state.programs.get(*id),
-                member_of: state.member_of.get(*id),
-                candidacies: by_candidate.remove(id).unwrap_or_default(),
-            };
-            if let Some(b) = split.get_mut((fnv1a(id) % buckets) as usize) {
-                b.insert(id, entry);
+        // Ids the tracker never saw (an id the state holds was normally
+        // mentioned by an event), for the count of distinct ids.
+        let mut unseen: BTreeSet<&str> = BTreeSet::new();
+        let held = (state.orgs.keys())
+            .chain(state.programs.keys())
+            .chain(state.member_of.keys())
+            .map(CompactString::as_str)
+            .chain(by_candidate.keys().copied());
+        for id in held {
+            if !self.last.contains_key(id) {
+                unseen.insert(id);
             }
         }
-        replace_buckets(dir, &split)?;
+        let ids = self.last.len() + unseen.len();
+        let buckets = bucket_count(ids);
+        // Most ids have a timeline key and an organisation.
+        let room = (ids / buckets as usize + 1) * 2;
+        let mut split: Vec<Vec<(&str, Part<'_>)>> =
+            vec![Vec::with_capacity(room); buckets as usize];
+        for (id, last) in &self.last {
+            put(&mut split, id.as_str(), Part::Last(*last));
+        }
+        for (id, org) in &state.orgs {
+            put(&mut split, id.as_str(), Part::Org(org));
+        }
+        for (id, program) in &state.programs {
+            put(&mut split, id.as_str(), Part::Program(program));
+        }
+        for (id, set) in &state.member_of {
+            put(&mut split, id.as_str(), Part::MemberOf(set));
+        }
+        for (id, c) in &by_candidate {
+            put(&mut split, id, Part::Candidacies(c));
+        }
+        replace_buckets(dir, split.len(), |i, buf| {
+            let mut parts = split.get(i).cloned().unwrap_or_default();
+            parts.sort_by(|a, b| a.0.cmp(b.0));
+            let entries = join_parts(&parts);
+            serde_json::to_writer(buf, &Sorted(&entries))
+        })?;
         Ok(Buckets {
             buckets,
-            ids: ids.len() as u64,
+            ids: ids as u64,
         })
+    }
+}
+
+/// One part of an id's entry, as found in the folded state.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Last((i32, u64)),
+    Org(&'a Org),
+    Program(&'a Program),
+    MemberOf(&'a BTreeSet<(String, Relation)>),
+    Candidacies(&'a BTreeMap<&'a str, &'a Candidacy>),
+}
+
+/// Hands a part of `id`'s entry to its bucket.
+fn put<'a>(split: &mut [Vec<(&'a str, Part<'a>)>], id: &'a str, part: Part<'a>) {
+    let buckets = split.len() as u64;
+    if let Some(b) = split.get_mut((fnv1a(id) % buckets.max(1)) as usize) {
+        b.push((id, part));
+    }
+}
+
+/// The entries of parts sorted by id: one per id.
+fn join_parts<'a>(parts: &[(&'a str, Part<'a>)]) -> Vec<(&'a str, EntryRef<'a>)> {
+    let mut entries: Vec<(&str, EntryRef<'_>)> = Vec::with_capacity(parts.len());
+    for &(id, part) in parts {
+        if entries.last().is_none_or(|(last, _)| *last != id) {
+            entries.push((id, EntryRef::default()));
+        }
+        if let Some((_, entry)) = entries.last_mut() {
+            match part {
+                Part::Last(key) => entry.last = key,
+                Part::Org(org) => entry.org = Some(org),
+                Part::Program(program) => entry.program = Some(program),
+                Part::MemberOf(set) => entry.member_of = Some(set),
+                Part::Candidacies(c) => entry.candidacies = Some(c),
+            }
+        }
+    }
+    entries
+}
+
+/// Entries sorted by id, serialised as the map they make (as a
+/// `BTreeMap` of them would be).
+struct Sorted<'a>(&'a [(&'a str, EntryRef<'a>)]);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(id, entry)| (id, entry)))
     }
 }
 
@@ -315,13 +389,31 @@ struct EntryRef<'a> {
     program: Option<&'a Program>,
     #[serde(skip_serializing_if = "no_member_of")]
     member_of: Option<&'a BTreeSet<(String, Relation)>>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    candidacies: BTreeMap<&'a str, &'a Candidacy>,
+    #[serde(skip_serializing_if = "no_candidacies")]
+    candidacies: Option<&'a BTreeMap<&'a str, &'a Candidacy>>,
+}
+
+impl Default for EntryRef<'_> {
+    /// An id no effective event mentioned has the smallest timeline key.
+    fn default() -> Self {
+        EntryRef {
+            last: (i32::MIN, 0),
+            org: None,
+            program: None,
+            member_of: None,
+            candidacies: None,
+        }
+    }
 }
 
 #[allow(clippy::ref_option)] // serde's `skip_serializing_if` passes a reference
 fn no_member_of(m: &Option<&BTreeSet<(String, Relation)>>) -> bool {
     m.is_none_or(|set| set.is_empty())
+}
+
+#[allow(clippy::ref_option)] // serde's `skip_serializing_if` passes a reference
+fn no_candidacies(m: &Option<&BTreeMap<&str, &Candidacy>>) -> bool {
+    m.is_none_or(|map| map.is_empty())
 }
 
 /// Writes a whole index for `ledger` (every record, seq order) as it stands
@@ -378,7 +470,9 @@ pub fn write_buckets_of(
             b.insert(id, entry);
         }
     }
-    replace_buckets(dir, &split)?;
+    replace_buckets(dir, split.len(), |i, buf| {
+        serde_json::to_writer(buf, &split.get(i))
+    })?;
     Ok(Buckets {
         buckets,
         ids: entries.len() as u64,
@@ -390,8 +484,16 @@ fn bucket_count(ids: usize) -> u64 {
     ((ids / IDS_PER_BUCKET).max(1).next_power_of_two() as u64).min(MAX_BUCKETS)
 }
 
-/// Removes any index in `dir`, then writes `split[i]` as bucket `i`.
-fn replace_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), IndexError> {
+/// How a writer serialises bucket `i` into a buffer.
+type BucketJson<'a> = dyn Fn(usize, &mut Vec<u8>) -> serde_json::Result<()> + Sync + 'a;
+
+/// Removes any index in `dir`, then writes buckets `0..count`, `json`
+/// serialising each.
+fn replace_buckets(
+    dir: &Path,
+    count: usize,
+    json: impl Fn(usize, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
+) -> Result<(), IndexError> {
     remove_head(dir)?;
     // Old buckets of another size would be stale: start from an empty
     // directory.
@@ -399,7 +501,7 @@ fn replace_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), I
         fs::remove_dir_all(dir).map_err(io_error("remove", dir))?;
     }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    write_buckets(dir, split)
+    write_buckets(dir, count, &json)
 }
 
 /// The second half of [`write_all`]: writes `HEAD` for the ledger position
@@ -419,16 +521,22 @@ pub fn complete(dir: &Path, buckets: Buckets, head: Head) -> Result<Head, IndexE
 /// several at once.
 const WRITER_THREADS: usize = 8;
 
-/// Writes bucket `i` of `split` for each `i`, on several threads; the
+/// Writes buckets `0..count` into the fresh directory `dir`, `json`
+/// serialising each, on several threads (each reusing one buffer); the
 /// first error in bucket order.
-fn write_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), IndexError> {
-    let threads = WRITER_THREADS.min(split.len()).max(1);
+fn write_buckets(dir: &Path, count: usize, json: &BucketJson<'_>) -> Result<(), IndexError> {
+    let threads = WRITER_THREADS.min(count).max(1);
     std::thread::scope(|s| {
         let writers: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    for (i, b) in split.iter().enumerate().skip(t).step_by(threads) {
-                        write_json(&bucket_path(dir, i as u64), b).map_err(|e| (i, e))?;
+                    // One buffer for all of this thread's buckets: growing a
+                    // new one for each bucket copies and faults in its pages
+                    // again and again.
+                    let mut buf = Vec::with_capacity(BUCKET_BUFFER);
+                    for i in (t..count).step_by(threads) {
+                        write_fresh(&bucket_path(dir, i as u64), |buf| json(i, buf), &mut buf)
+                            .map_err(|e| (i, e))?;
                     }
                     Ok::<(), (usize, IndexError)>(())
                 })
@@ -454,6 +562,32 @@ fn write_buckets<T: Serialize + Sync>(dir: &Path, split: &[T]) -> Result<(), Ind
         }
         first.map_or(Ok(()), |(_, e)| Err(e))
     })
+}
+
+/// Room for a bucket of about [`IDS_PER_BUCKET`] ids (about 150 KB).
+const BUCKET_BUFFER: usize = 256 << 10;
+
+/// Writes the JSON `json` puts in `buf` (cleared first) to `path`, a new
+/// file in the fresh directory of a whole index being written, and syncs
+/// it. There is no `HEAD` yet, so no reader trusts a half-written bucket:
+/// no temporary file and rename are needed.
+fn write_fresh(
+    path: &Path,
+    json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    buf: &mut Vec<u8>,
+) -> Result<(), IndexError> {
+    use std::io::Write;
+    buf.clear();
+    json(buf).map_err(|e| IndexError::Corrupt {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(buf).and_then(|()| f.sync_data()))
+        .map_err(io_error("write", path))
 }
 
 /// Writes `value` as JSON to `path` (see [`write_synced`]).
@@ -987,6 +1121,13 @@ mod tests {
             fold::apply(&mut state, e.seq, e.event);
         }
         assert!(!state.candidacies.is_empty() && !state.member_of.is_empty());
+        // Ids the tracker never saw: they count, with the smallest key.
+        state.member_of.insert("unseen-a".into(), BTreeSet::new());
+        let some_org = state.orgs.values().next().expect("an organisation").clone();
+        state
+            .orgs
+            .insert("unseen-b".into(), Box::new(some_org.clone()));
+        state.member_of.insert("unseen-b".into(), BTreeSet::new());
         let tmp = tempfile::tempdir().expect("tempdir");
         let (by_ref, by_value) = (tmp.path().join("a"), tmp.path().join("b"));
         // A stale file in the way goes too.

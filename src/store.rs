@@ -946,10 +946,8 @@ fn full_append(
     let (written, buckets) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_sealed(path, &mut file, journal, &base, sealer));
         let buckets = tracker.write_buckets(dir, &state);
-        drop_later((tracker, state));
         (writer.join(), buckets)
     });
-    drop_later(chain);
     let (appended, written) = written.map_err(|_| StoreError::Io {
         op: "append to",
         path: path.to_owned(),
@@ -969,6 +967,9 @@ fn full_append(
         Ok(_) => IndexUse::Rebuilt(why),
         Err(e) => IndexUse::Failed(e.to_string()),
     };
+    // Freed only now, so that freeing them does not take a core from the
+    // index's writers.
+    drop_later((chain, tracker, state));
     Ok(Ok((appended, used)))
 }
 
