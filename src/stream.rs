@@ -457,8 +457,10 @@ impl Scan {
                 let to = (self.line_end(i) - first) as usize;
                 let line = buf.get(from..to).unwrap_or_default();
                 let line = line.strip_suffix(b"\n").unwrap_or(line);
-                let event =
-                    store::reread(&self.path, line, i as u64 + 1, &hex(&self.slots[i].hash))?;
+                let digits = hex_digits(&self.slots[i].hash);
+                // Hex digits: ASCII.
+                let hash = std::str::from_utf8(&digits).unwrap_or_default();
+                let event = store::reread(&self.path, line, i as u64 + 1, hash)?;
                 out[at] = Some((i, event));
             }
             k = last;
@@ -487,16 +489,9 @@ impl Records for Scan {
     }
 
     fn with_hash_prefix(&self, prefix: &str) -> impl Iterator<Item = u64> {
-        let digits = prefix.as_bytes();
+        let prefix = prefix.as_bytes();
         self.slots.iter().zip(1..).filter_map(move |(slot, seq)| {
-            let hex = |i: usize| {
-                let b = slot.hash.get(i / 2).copied().unwrap_or(0);
-                let n = if i.is_multiple_of(2) { b >> 4 } else { b & 15 };
-                b"0123456789abcdef"[usize::from(n)]
-            };
-            let matches =
-                digits.len() <= 64 && digits.iter().enumerate().all(|(i, &d)| hex(i) == d);
-            matches.then_some(seq)
+            hex_digits(&slot.hash).starts_with(prefix).then_some(seq)
         })
     }
 
@@ -534,13 +529,18 @@ fn decode(hex: &str) -> Option<[u8; 32]> {
 }
 
 fn hex(bytes: &[u8; 32]) -> String {
+    String::from_utf8_lossy(&hex_digits(bytes)).into_owned()
+}
+
+/// The 64 lowercase hex digits of a hash, without allocating.
+fn hex_digits(bytes: &[u8; 32]) -> [u8; 64] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for &b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    let mut out = [0; 64];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    s
+    out
 }
 
 #[cfg(test)]

@@ -32,9 +32,10 @@ impl Output {
     }
 
     /// A writer of streamed text, made harmless as [`Output::write`] makes
-    /// it: what it writes is what `write` would for the whole text.
-    pub fn printable(&mut self) -> Printable<&mut BufWriter<io::Stdout>> {
-        Printable::new(&mut self.inner)
+    /// it: what it writes is what `write` would for the whole text. Small
+    /// writes are gathered first, so that the check runs on large pieces.
+    pub fn printable(&mut self) -> BufWriter<Printable<&mut BufWriter<io::Stdout>>> {
+        BufWriter::with_capacity(1 << 16, Printable::new(&mut self.inner))
     }
 
     /// Flushes; a closed pipe becomes a quiet stop.
