@@ -100,6 +100,25 @@ pub fn event(text: &str) -> Option<Event> {
     event_from_canonical(text)
 }
 
+/// The seq and event of a line read back after a scan verified it with
+/// hash `hash` ([`crate::store::reread`]): `Some` when the line states
+/// `hash` and `hash` is that of its bytes as written. What [`entry`] reads,
+/// without copying the record's other members, and without checking the
+/// event's canonical form again: `hash` must be one the scan verified, so
+/// the bytes that give it are the ones the scan found canonical (a line
+/// hashed over non-canonical bytes states another hash). `None` leaves the
+/// line to [`entry`].
+pub fn reread(line: &str, hash: &str) -> Option<(u64, Event)> {
+    let parts = split(line)?;
+    if parts.env.hash != hash || !parts.hash_matches(None) {
+        return None;
+    }
+    let Obj(wire) = serde_json::from_str::<Obj<Wire<'_>>>(parts.span).ok()?;
+    let event = wire.into_event()?;
+    event.check_shape().ok()?;
+    Some((parts.env.seq, event))
+}
+
 /// A line's record members other than its event, as [`check`] found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
@@ -1036,12 +1055,31 @@ mod tests {
     /// must accept it too, as the same record and event.
     /// [`check`] takes exactly the lines [`entry`] takes, with the same
     /// envelope.
+    /// [`reread`] takes only lines [`entry`] takes, as the same event,
+    /// and only against the hash they state.
     fn agree(line: &str) -> bool {
         let checked = check(line);
         let kept = check_kept(line);
+        if let Some(parts) = split(line) {
+            let stated = parts.env.hash;
+            if let Some((seq, event)) = reread(line, stated) {
+                let f = entry(line).expect("entry takes what reread takes");
+                assert_eq!((seq, &event), (f.seq, &f.event), "reread differs on {line}");
+            }
+            let other = match stated.strip_prefix('0') {
+                Some(rest) => format!("1{rest}"),
+                None => format!("0{}", stated.get(1..).unwrap_or_default()),
+            };
+            assert!(
+                reread(line, &other).is_none(),
+                "reread took {line} against {other}"
+            );
+        }
         match entry(line) {
             Some(f) => {
                 if let Some((env, date, whole)) = &kept {
+                    // What the streaming replay keeps it reads back too.
+                    assert!(reread(line, &f.hash).is_some(), "reread refused {line}");
                     assert_eq!(checked.as_ref(), Some(env), "check_kept differs on {line}");
                     assert_eq!(f.event.date.as_str(), date, "{line}");
                     let needs = f.event.fulfils.is_some()

@@ -370,6 +370,13 @@ pub fn reread(path: &Path, line: &[u8], seq: u64, hash: &str) -> Result<Event, S
         seq,
     };
     let text = std::str::from_utf8(line).map_err(|_| changed())?;
+    if let Some((found, event)) = crate::fast::reread(text, hash) {
+        return if found == seq {
+            Ok(event)
+        } else {
+            Err(changed())
+        };
+    }
     if let Some(f) = crate::fast::entry(text) {
         return if f.seq == seq && f.hash == hash {
             Ok(f.event)

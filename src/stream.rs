@@ -285,7 +285,7 @@ impl Scan {
             .filter(|&i| !self.slots[i].whole && wanted.contains(&self.slots[i].hash))
             .collect();
         Ok(self
-            .read_back(&found)?
+            .read_back(&found, &mut Vec::new())?
             .into_iter()
             .map(|(i, event)| self.entry(i, event))
             .collect())
@@ -375,8 +375,11 @@ impl Scan {
                 inboxes.push(rx);
                 let mine: Vec<&[usize]> = chunks.iter().skip(t).step_by(threads).copied().collect();
                 scope.spawn(move || {
+                    // One buffer for every read of this thread: fresh
+                    // memory would have to be faulted in each time.
+                    let mut buf = Vec::new();
                     for chunk in mine {
-                        let read = self.read_back(chunk);
+                        let read = self.read_back(chunk, &mut buf);
                         let failed = read.is_err();
                         if tx.send(read).is_err() || failed {
                             return;
@@ -416,12 +419,15 @@ impl Scan {
 
     /// The events of the records at `indices`, read back from the file, in
     /// the order given. Lines close together are read in one read.
-    fn read_back(&self, indices: &[usize]) -> Result<Vec<(usize, Event)>, StoreError> {
+    fn read_back(
+        &self,
+        indices: &[usize],
+        buf: &mut Vec<u8>,
+    ) -> Result<Vec<(usize, Event)>, StoreError> {
         let mut by_offset: Vec<(usize, usize)> = indices.iter().copied().enumerate().collect();
         by_offset.sort_unstable_by_key(|&(_, i)| self.slots[i].offset);
         let mut out: Vec<Option<(usize, Event)>> = Vec::with_capacity(indices.len());
         out.resize_with(indices.len(), || None);
-        let mut buf = Vec::new();
         let mut k = 0;
         while k < by_offset.len() {
             // A run of lines read at once.
@@ -436,9 +442,13 @@ impl Scan {
                 end = end.max(e);
                 last += 1;
             }
-            buf.resize((end - first) as usize, 0);
+            let len = (end - first) as usize;
+            if buf.len() < len {
+                buf.resize(len, 0);
+            }
+            let buf = &mut buf[..len];
             self.file
-                .read_exact_at(&mut buf, first)
+                .read_exact_at(buf, first)
                 .map_err(|source| match source.kind() {
                     // Every byte asked for was verified by the first pass:
                     // a shorter file is a changed one.
