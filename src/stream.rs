@@ -379,7 +379,11 @@ impl Scan {
                     // memory would have to be faulted in each time.
                     let mut buf = Vec::new();
                     for chunk in mine {
-                        let read = self.read_back(chunk, &mut buf);
+                        // Back in timeline order, the chunk's.
+                        let read = self.read_back(chunk, &mut buf).map(|mut events| {
+                            events.sort_unstable_by_key(|&(i, _)| (self.slots[i].start, i));
+                            events
+                        });
                         let failed = read.is_err();
                         if tx.send(read).is_err() || failed {
                             return;
@@ -418,23 +422,24 @@ impl Scan {
     }
 
     /// The events of the records at `indices`, read back from the file, in
-    /// the order given. Lines close together are read in one read.
+    /// seq order (the file's). Lines close together are read in one read.
     fn read_back(
         &self,
         indices: &[usize],
         buf: &mut Vec<u8>,
     ) -> Result<Vec<(usize, Event)>, StoreError> {
-        let mut by_offset: Vec<(usize, usize)> = indices.iter().copied().enumerate().collect();
-        by_offset.sort_unstable_by_key(|&(_, i)| self.slots[i].offset);
-        let mut out: Vec<Option<(usize, Event)>> = Vec::with_capacity(indices.len());
-        out.resize_with(indices.len(), || None);
+        let mut by_offset: Vec<usize> = indices.to_vec();
+        by_offset.sort_unstable_by_key(|&i| self.slots[i].offset);
+        // One allocation, filled in place: a chunk's events are too large
+        // for the allocator to keep at hand, so each new one is fresh memory.
+        let mut out: Vec<(usize, Event)> = Vec::with_capacity(indices.len());
         let mut k = 0;
         while k < by_offset.len() {
             // A run of lines read at once.
-            let first = self.slots[by_offset[k].1].offset;
-            let mut end = self.line_end(by_offset[k].1);
+            let first = self.slots[by_offset[k]].offset;
+            let mut end = self.line_end(by_offset[k]);
             let mut last = k + 1;
-            while let Some(&(_, i)) = by_offset.get(last) {
+            while let Some(&i) = by_offset.get(last) {
                 let (offset, e) = (self.slots[i].offset, self.line_end(i));
                 if offset > end + GAP || e - first > SPAN {
                     break;
@@ -454,7 +459,7 @@ impl Scan {
                     // a shorter file is a changed one.
                     std::io::ErrorKind::UnexpectedEof => StoreError::Changed {
                         path: self.path.clone(),
-                        seq: by_offset[k].1 as u64 + 1,
+                        seq: by_offset[k] as u64 + 1,
                     },
                     _ => StoreError::Io {
                         op: "read",
@@ -462,7 +467,7 @@ impl Scan {
                         source,
                     },
                 })?;
-            for &(at, i) in &by_offset[k..last] {
+            for &i in &by_offset[k..last] {
                 let from = (self.slots[i].offset - first) as usize;
                 let to = (self.line_end(i) - first) as usize;
                 let line = buf.get(from..to).unwrap_or_default();
@@ -471,11 +476,11 @@ impl Scan {
                 // Hex digits: ASCII.
                 let hash = std::str::from_utf8(&digits).unwrap_or_default();
                 let event = store::reread(&self.path, line, i as u64 + 1, hash)?;
-                out[at] = Some((i, event));
+                out.push((i, event));
             }
             k = last;
         }
-        Ok(out.into_iter().flatten().collect())
+        Ok(out)
     }
 
     /// Where the line of the record at `i` ends (after its newline).
