@@ -195,7 +195,10 @@ impl Scan {
         let plain = self.plain(known, &targets, as_of);
         let mut state = State::default();
         self.fold(&knowledge, &plain, as_of, threads, &mut state, None)?;
-        state.shrink_to_fit();
+        // Listed in id order from here on. (Shrinking the state's lists
+        // would not lower the peak, reached during the fold, and the view
+        // is written as it is built.)
+        state.orgs.sort();
         Ok(render(&ViewSource {
             knowledge: &knowledge,
             state: &state,
