@@ -466,6 +466,9 @@ pub fn diff_dates(
         i += 1;
     }
     let window = timeline.get(start..i).unwrap_or(&[]);
+    let mut before = before;
+    before.orgs.sort();
+    state.orgs.sort();
     Ok(diff_folded(
         knowledge,
         hash,

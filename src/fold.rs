@@ -614,8 +614,10 @@ pub struct Candidacy {
 /// A fold looks an id up for nearly every event; a hash table does that in
 /// one or two memory reads where a tree of a million ids needs a dozen.
 /// Listing in id order is free while ids arrive in ascending order and
-/// after [`Orgs::sort`] (which a finished fold calls); otherwise each
-/// listing sorts an order of its own.
+/// after [`Orgs::sort`] (which [`Knowledge::fold_until`] and the streaming
+/// replay and diff call); otherwise each listing sorts an order of its own
+/// (as for the state a validation yields: [`Orgs::iter_unordered`] serves
+/// callers that order what they list themselves).
 #[derive(Debug, Clone)]
 pub struct Orgs {
     map: indexmap::IndexMap<CompactString, Box<Org>>,
@@ -674,6 +676,7 @@ impl Orgs {
         let (index, _, org) = self.map.swap_remove_full(id)?;
         // The last entry moved into its place.
         self.sorted &= index == self.map.len();
+        self.sorted |= self.map.len() < 2;
         Some(org)
     }
 
@@ -725,6 +728,12 @@ impl Orgs {
     /// Organisations, to change them, in no particular order.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Org> {
         self.map.values_mut().map(|o| &mut **o)
+    }
+
+    /// Ids and organisations in no particular order: for a caller that
+    /// orders them itself, at no cost even when the table is not sorted.
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&CompactString, &Org)> {
+        self.map.iter().map(|(k, o)| (k, &**o))
     }
 }
 
@@ -793,30 +802,6 @@ impl State {
     /// Organisations that have not ended, in id order.
     pub fn alive_orgs(&self) -> impl Iterator<Item = &Org> {
         self.orgs.values().filter(|o| o.is_alive())
-    }
-
-    /// Releases the spare capacity of every organisation's lists and maps,
-    /// and holds the organisations in id order ([`Orgs::sort`]).
-    pub fn shrink_to_fit(&mut self) {
-        fn map<K, V>(m: &mut Small<K, V>) {
-            let mut v = std::mem::take(m).into_tuple_vec();
-            v.shrink_to_fit();
-            *m = Small::from_sorted_store_unchecked(v);
-        }
-        self.orgs.sort();
-        for o in self.orgs.values_mut() {
-            map(&mut o.attrs);
-            map(&mut o.sites);
-            map(&mut o.labels);
-            map(&mut o.figures);
-            map(&mut o.roles);
-            map(&mut o.members);
-            map(&mut o.partners);
-            o.names.shrink_to_fit();
-            o.predecessors.shrink_to_fit();
-            o.successors.shrink_to_fit();
-            o.periods.shrink_to_fit();
-        }
     }
 }
 
@@ -2315,6 +2300,12 @@ mod tests {
                 let listed: Vec<(String, String)> =
                     orgs.iter().map(|(k, o)| (k.to_string(), o.name.clone())).collect();
                 let expected: Vec<(String, String)> = model.clone().into_iter().collect();
+                let mut unordered: Vec<(String, String)> = orgs
+                    .iter_unordered()
+                    .map(|(k, o)| (k.to_string(), o.name.clone()))
+                    .collect();
+                unordered.sort();
+                proptest::prop_assert_eq!(&listed, &unordered);
                 proptest::prop_assert_eq!(listed, expected);
                 proptest::prop_assert_eq!(orgs.len(), model.len());
             }

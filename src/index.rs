@@ -247,7 +247,7 @@ impl Tracker {
                 .insert(label.to_string(), c);
         }
         let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
-        ids.extend(state.orgs.keys().map(|k| k.to_string()));
+        ids.extend(state.orgs.iter_unordered().map(|(k, _)| k.to_string()));
         ids.extend(state.programs.keys().map(|k| k.to_string()));
         ids.extend(state.member_of.keys().map(|k| k.to_string()));
         ids.extend(by_candidate.keys().cloned());
@@ -286,7 +286,7 @@ impl Tracker {
         // Ids the tracker never saw (an id the state holds was normally
         // mentioned by an event), for the count of distinct ids.
         let mut unseen: BTreeSet<&str> = BTreeSet::new();
-        let held = (state.orgs.keys())
+        let held = (state.orgs.iter_unordered().map(|(k, _)| k))
             .chain(state.programs.keys())
             .chain(state.member_of.keys())
             .map(CompactString::as_str)
@@ -305,7 +305,8 @@ impl Tracker {
         for (id, last) in &self.last {
             put(&mut split, id.as_str(), Part::Last(*last));
         }
-        for (id, org) in &state.orgs {
+        // The writer threads sort each bucket: no order is needed here.
+        for (id, org) in state.orgs.iter_unordered() {
             put(&mut split, id.as_str(), Part::Org(org));
         }
         for (id, program) in &state.programs {

@@ -599,17 +599,24 @@ mod tests {
         NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default() + chrono::Days::new(days_since_1990)
     }
 
-    /// `records` sealed again, `per` records at a time recorded 7 hours
-    /// after the previous ones.
+    /// `records` sealed again, `per` records at a time recorded later
+    /// than the previous ones: every other run 7 hours later, the others at
+    /// the same instant written differently (`…:00.0Z`) or half a second
+    /// later (`…:00.5Z`).
     fn recorded_over_time(records: &[Record], per: u64) -> Vec<Record> {
         let start = DateTime::parse_from_rfc3339("2025-12-30T20:00:00Z").expect("time");
         let mut prev = GENESIS_PREV.to_owned();
         records
             .iter()
             .map(|r| {
-                let at =
-                    start + chrono::Duration::hours(7 * i64::try_from(r.seq / per).unwrap_or(0));
-                let recorded = at.to_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let run = i64::try_from(r.seq / per).unwrap_or(0);
+                let at = start + chrono::Duration::hours(7 * (run / 2));
+                let fraction = match run % 4 {
+                    1 => ".0",
+                    3 => ".5",
+                    _ => "",
+                };
+                let recorded = format!("{}{fraction}Z", at.to_utc().format("%Y-%m-%dT%H:%M:%S"));
                 let sealed = Record::seal(r.seq, recorded, r.event.clone(), prev.clone());
                 prev.clone_from(&sealed.hash);
                 sealed
@@ -647,7 +654,7 @@ mod tests {
                     2 => hash[..4].to_owned(),
                     3 => format!("hash:{}", &hash[..5 + pick % 60]),
                     4 => recorded.to_owned(),
-                    5 => recorded.replace(":00:00Z", ":00:01+01:00"),
+                    5 => recorded.replace(":00:00Z", ":00:01+01:00").replace(".5Z", ".4Z"),
                     6 => recorded[..10].to_owned(),
                     7 => recorded[..7].to_owned(),
                     _ => ["hash:12", "abcg", "2026-13", "ffff", "yesterday"][pick % 5].to_owned(),

@@ -47,10 +47,12 @@ impl Output {
 
 /// See [`Output::printable`]. A character cut between two writes is held
 /// until the rest of it comes (or until a flush); bytes that are not UTF-8
-/// pass unchanged.
+/// pass unchanged. After a failed write it writes nothing more: part of the
+/// failed piece may have gone out, and a retry would repeat it.
 pub struct Printable<W: Write> {
     out: W,
     held: Vec<u8>,
+    failed: bool,
 }
 
 impl<W: Write> Printable<W> {
@@ -58,12 +60,33 @@ impl<W: Write> Printable<W> {
         Printable {
             out,
             held: Vec::new(),
+            failed: false,
         }
     }
 }
 
 impl<W: Write> Write for Printable<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        let written = self.pass_on(buf);
+        self.failed = written.is_err();
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        self.out.write_all(&std::mem::take(&mut self.held))?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Printable<W> {
+    /// Writes `buf` made printable, holding a character cut at its end.
+    fn pass_on(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut held = std::mem::take(&mut self.held);
         let mut rest = if held.is_empty() {
             buf
@@ -97,11 +120,6 @@ impl<W: Write> Write for Printable<W> {
             }
         }
         Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.write_all(&std::mem::take(&mut self.held))?;
-        self.out.flush()
     }
 }
 
@@ -172,6 +190,50 @@ mod tests {
             let expected: String = text.chars().map(|c| if bad(c) { '\u{fffd}' } else { c }).collect();
             prop_assert_eq!(printable(&text).into_owned(), expected);
         }
+    }
+
+    /// A sink that fails once, after taking `room` bytes, then takes
+    /// everything again.
+    struct Full {
+        taken: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.room - self.taken.len());
+            if n == 0 {
+                self.room = usize::MAX;
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn after_a_failed_write_nothing_more_is_written() {
+        // Given a sink that fails once in the middle of a piece.
+        let mut sink = Full {
+            taken: Vec::new(),
+            room: 5,
+        };
+        let mut w = Printable::new(&mut sink);
+        // When the piece fails and is retried, then flushed.
+        let first = w.write_all(b"abcdefgh");
+        let retried = w.write_all(b"abcdefgh");
+        let flushed = w.flush();
+        // Then the first error is the sink's, and no byte is written twice.
+        assert_eq!(
+            first.map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::StorageFull)
+        );
+        assert!(retried.is_err() && flushed.is_err());
+        assert_eq!(sink.taken, b"abcde");
     }
 
     #[test]
