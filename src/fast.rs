@@ -113,10 +113,7 @@ pub fn reread(line: &str, hash: &str) -> Option<(u64, Event)> {
     if parts.env.hash != hash || !parts.hash_matches(None) {
         return None;
     }
-    let Obj(wire) = serde_json::from_str::<Obj<Wire<'_>>>(parts.span).ok()?;
-    let event = wire.into_event()?;
-    event.check_shape().ok()?;
-    Some((parts.env.seq, event))
+    Some((parts.env.seq, event_from_canonical(parts.span)?))
 }
 
 /// A line's record members other than its event, as [`check`] found them.

@@ -69,7 +69,7 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         progress.phase("comparing");
         let from = super::parse_as_of("FROM", from)?;
         let to = super::parse_as_of("TO", to)?;
-        let known_at = super::known_in(&scan, known.first().map(String::as_str))?;
+        let known_at = super::known_at(&scan, known.first().map(String::as_str))?;
         let mut d = scan
             .diff(from, to, known_at, store::available_threads())?
             .map_err(|e| CliError::usage(e.to_string()))?;

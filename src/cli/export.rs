@@ -56,7 +56,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
     let text = match (args.format, as_of) {
         (Format::Jsonld, as_of) => export::jsonld(entries, known_at, as_of),
         (Format::Csv, None) => export::events_csv(entries, known_at),

@@ -67,7 +67,7 @@ pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
     let knowledge = fusion::fold::Knowledge::new(entries, known_at);
     let g = graph::changes(&knowledge, from, to);
     let text = match args.format {

@@ -53,7 +53,7 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
     let k = Knowledge::new(entries, known_at);
     let hash = super::diff::hash_at(entries, k.position);
     let l =

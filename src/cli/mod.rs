@@ -250,23 +250,15 @@ pub fn write_output(ctx: &Context, out: &std::path::Path, bytes: &[u8]) -> Resul
 }
 
 /// Resolves `--known-at` (a seq, hash prefix, time or day) against the
-/// ledger; `None` means the head.
-pub fn known_at(entries: &[fusion::record::Entry], pos: Option<&str>) -> Result<u64, CliError> {
+/// ledger, loaded or only scanned; `None` means the head.
+pub fn known_at(
+    records: &(impl fusion::view::Records + ?Sized),
+    pos: Option<&str>,
+) -> Result<u64, CliError> {
     match pos {
-        Some(pos) => fusion::view::resolve_position(entries, pos)
+        Some(pos) => fusion::view::resolve_in(records, pos)
             .map_err(|e| CliError::usage(format!("--known-at: {e}"))),
-        None => Ok(entries.last().map_or(0, |e| e.seq)),
-    }
-}
-
-/// [`known_at`] for a ledger verified without being held: the head when
-/// `pos` is `None`.
-pub fn known_in(scan: &fusion::stream::Scan, pos: Option<&str>) -> Result<u64, CliError> {
-    match pos {
-        Some(pos) => scan
-            .resolve(pos)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}"))),
-        None => Ok(scan.len() as u64),
+        None => Ok(records.head()),
     }
 }
 

@@ -85,7 +85,7 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     // The ledger is streamed: verified once, then each event read back in
     // timeline order and folded, never all held.
     let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
-    let known_at = super::known_in(&scan, args.known_at.as_deref())?;
+    let known_at = super::known_at(&scan, args.known_at.as_deref())?;
     progress.phase("replaying");
     let threads = store::available_threads();
     if args.format == Format::Json {

@@ -35,7 +35,7 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
     let report = fusion::report::render(entries, as_of, known_at);
     super::write_output(ctx, &args.out, report.html.as_bytes())?;
     if !ctx.global.quiet {

@@ -25,7 +25,7 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
-    let known_at = super::known_at(entries, args.known_at.as_deref())?;
+    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
     let v = view::replay(entries, as_of, known_at);
     let (name, bytes) = fusion::snapshot::build(entries, &v);
     let dir = ctx.global.snapshots.clone();
