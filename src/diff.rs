@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
@@ -861,8 +862,8 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
                     from: Vec::new(),
                     to: Vec::new(),
                 });
-                if !g.from.contains(&l.id) {
-                    g.from.push(l.id.clone());
+                if !g.from.iter().any(|f| *f == l.id) {
+                    g.from.push(l.id.to_string());
                 }
                 if !g.to.iter().any(|t| t == id) {
                     g.to.push(id.to_string());
@@ -934,8 +935,8 @@ fn org_detail(o: &Org, first_name: bool) -> Detail {
         &o.name
     };
     Detail::Org {
-        org: o.id.clone(),
-        name: name.clone(),
+        org: o.id.to_string(),
+        name: name.to_string(),
     }
 }
 
@@ -1048,8 +1049,8 @@ fn compare_facts(
             Detail::Value {
                 org: id.to_owned(),
                 key: None,
-                old: Some(old_name.clone()),
-                new: Some(a.name.clone()),
+                old: Some(old_name.to_string()),
+                new: Some(a.name.to_string()),
             },
         ));
     }
@@ -1073,9 +1074,9 @@ fn compare_facts(
             cx.cause(vb.map(|v| &v.since), va.map(|v| &v.since), Some(&k), None),
             Detail::Value {
                 org: id.to_owned(),
-                key: Some(key.clone()),
-                old: vb.map(|v| v.value.clone()),
-                new: va.map(|v| v.value.clone()),
+                key: Some(key.to_string()),
+                old: vb.map(|v| v.value.to_string()),
+                new: va.map(|v| v.value.to_string()),
             },
         ));
     }
@@ -1092,7 +1093,7 @@ fn compare_facts(
             cx.cause(sb, sa, Some(&k), None),
             Detail::Site {
                 org: id.to_owned(),
-                site: site.clone(),
+                site: site.to_string(),
             },
         ));
     }
@@ -1112,19 +1113,19 @@ fn compare_facts(
             cx.cause(lb.map(|l| &l.since), la.map(|l| &l.since), Some(&k), None),
             Detail::Label {
                 holder: id.to_owned(),
-                label: label.clone(),
-                by: la.or(lb).and_then(|l| l.by.clone()),
+                label: label.to_string(),
+                by: la.or(lb).and_then(|l| l.by.as_deref().map(str::to_owned)),
             },
         ));
     }
     // Roles.
-    let flat = |roles: &Small<String, Small<String, Stamp>>| -> BTreeMap<(String, String), Stamp> {
+    let flat = |roles: &Small<CompactString, Small<CompactString, Stamp>>| -> BTreeMap<(String, String), Stamp> {
         roles
             .iter()
             .flat_map(|(r, people)| {
                 people
                     .iter()
-                    .map(|(p, s)| ((r.clone(), p.clone()), s.clone()))
+                    .map(|(p, s)| ((r.to_string(), p.to_string()), s.clone()))
             })
             .collect()
     };
@@ -1214,8 +1215,8 @@ fn compare_programs(before: &State, after: &State, cx: &Cx<'_>, out: &mut Vec<Ch
         let Some(p) = a.or(b) else { continue };
         let detail = || Detail::Program {
             program: id.to_string(),
-            name: p.name.clone(),
-            owner: p.owner.clone(),
+            name: p.name.to_string(),
+            owner: p.owner.to_string(),
         };
         match (b, a) {
             (None, Some(a)) => out.push(change(

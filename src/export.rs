@@ -140,15 +140,15 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>) -> Value {
     let mut m = Map::new();
     m.insert("@id".into(), format!("ledger:org:{}", o.id).into());
     m.insert("@type".into(), "org:Organization".into());
-    m.insert("skos:prefLabel".into(), o.name.clone().into());
+    m.insert("skos:prefLabel".into(), o.name.as_str().into());
     let former: Vec<Value> = o
         .names
         .iter()
         .take(o.names.len().saturating_sub(1))
-        .map(|n| n.name.clone().into())
+        .map(|n| n.name.as_str().into())
         .collect();
     put_list(&mut m, "skos:altLabel", former);
-    m.insert("org:identifier".into(), o.id.clone().into());
+    m.insert("org:identifier".into(), o.id.as_str().into());
     m.insert(
         "org:classification".into(),
         json!({ "@id": format!("ledger:kind:{}", percent_encode(&o.kind)) }),
@@ -186,7 +186,7 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>) -> Value {
     put_list(
         &mut m,
         "fusion:label",
-        o.labels.keys().map(|l| l.clone().into()).collect(),
+        o.labels.keys().map(|l| l.as_str().into()).collect(),
     );
     put_list(
         &mut m,

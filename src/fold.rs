@@ -406,14 +406,14 @@ pub struct Ended {
     /// How.
     pub how: EndHow,
     /// Successors it went into (empty when dissolved).
-    pub into: Vec<String>,
+    pub into: Vec<CompactString>,
 }
 
 /// A lineage link to a predecessor or successor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     /// The other organisation.
-    pub id: String,
+    pub id: CompactString,
     /// The change that links them.
     pub mode: ChangeMode,
     /// When.
@@ -424,7 +424,7 @@ pub struct Link {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attr {
     /// The value.
-    pub value: String,
+    pub value: CompactString,
     /// Since when.
     pub since: Stamp,
 }
@@ -433,7 +433,7 @@ pub struct Attr {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldLabel {
     /// The granting body.
-    pub by: Option<String>,
+    pub by: Option<CompactString>,
     /// Since when.
     pub since: Stamp,
 }
@@ -453,7 +453,7 @@ pub struct Figure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameChange {
     /// The name.
-    pub name: String,
+    pub name: CompactString,
     /// Since when.
     pub since: Stamp,
 }
@@ -473,32 +473,38 @@ pub struct Period {
 /// eleven slots for the first one; a large state is several times smaller.
 pub type Small<K, V> = litemap::LiteMap<K, V>;
 
+/// Text of the folded state, held inline up to 24 bytes: ids, kinds, most
+/// names and values need no allocation of their own.
+fn cs(text: &str) -> CompactString {
+    CompactString::from(text)
+}
+
 /// An organisation in the folded state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     /// Identifier.
-    pub id: String,
+    pub id: CompactString,
     /// Current name.
-    pub name: String,
+    pub name: CompactString,
     /// Kind.
-    pub kind: String,
+    pub kind: CompactString,
     /// Attributes (`seat`, `place`…).
-    pub attrs: Small<String, Attr>,
+    pub attrs: Small<CompactString, Attr>,
     /// Start of its current period of existence (for an id change, the
     /// original organisation's start).
     pub since: Stamp,
     /// Set once it has ended.
     pub ended: Option<Ended>,
     /// Open sites, by place.
-    pub sites: Small<String, Stamp>,
+    pub sites: Small<CompactString, Stamp>,
     /// Labels held, by label.
-    pub labels: Small<String, HeldLabel>,
+    pub labels: Small<CompactString, HeldLabel>,
     /// Programs it owns (ids into [`State::programs`]), running or ended.
-    pub programs: BTreeSet<String>,
+    pub programs: BTreeSet<CompactString>,
     /// Latest figure per name.
-    pub figures: Small<String, Figure>,
+    pub figures: Small<CompactString, Figure>,
     /// Roles: role → person → since.
-    pub roles: Small<String, Small<String, Stamp>>,
+    pub roles: Small<CompactString, Small<CompactString, Stamp>>,
     /// Members, with since when.
     #[serde(with = "party_map")]
     pub members: Small<Party, Stamp>,
@@ -518,24 +524,24 @@ pub struct Org {
 impl Org {
     fn new(spec: &OrgSpec, at: Stamp) -> Box<Org> {
         Box::new(Org {
-            id: spec.id.clone(),
-            name: spec.name.clone(),
-            kind: spec.kind.clone(),
+            id: cs(&spec.id),
+            name: cs(&spec.name),
+            kind: cs(&spec.kind),
             attrs: spec
                 .attrs
                 .iter()
                 .map(|(k, v)| {
                     (
-                        k.clone(),
+                        cs(k),
                         Attr {
-                            value: v.clone(),
+                            value: cs(v),
                             since: at.clone(),
                         },
                     )
                 })
                 .collect(),
             names: vec![NameChange {
-                name: spec.name.clone(),
+                name: cs(&spec.name),
                 since: at.clone(),
             }],
             since: at,
@@ -583,19 +589,19 @@ impl Org {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
     /// Identifier.
-    pub id: String,
+    pub id: CompactString,
     /// Display name.
-    pub name: String,
+    pub name: CompactString,
     /// The organisation that runs it.
-    pub owner: String,
+    pub owner: CompactString,
     /// Kind.
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// Launch.
     pub since: Stamp,
     /// End, once ended.
     pub ended: Option<Stamp>,
     /// Latest figure per name.
-    pub figures: Small<String, Figure>,
+    pub figures: Small<CompactString, Figure>,
 }
 
 /// The latest state of a candidacy.
@@ -785,7 +791,7 @@ pub struct State {
     /// Candidacies by (label, candidate).
     pub candidacies: BTreeMap<(CompactString, CompactString), Candidacy>,
     /// Reverse index: organisation id → (organisation, relation) it belongs to.
-    pub member_of: BTreeMap<CompactString, BTreeSet<(String, Relation)>>,
+    pub member_of: BTreeMap<CompactString, BTreeSet<(CompactString, Relation)>>,
 }
 
 impl State {
@@ -901,11 +907,11 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         } => apply_transformed(state, *mode, from, to, new, &at()),
         Body::Renamed { org, name } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
-                o.name.clone_from(name);
+                o.name = cs(name);
                 push_lean(
                     &mut o.names,
                     NameChange {
-                        name: name.clone(),
+                        name: cs(name),
                         since: at(),
                     },
                 );
@@ -917,30 +923,30 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                 match value {
                     Some(v) => {
                         o.attrs.insert(
-                            key.clone(),
+                            cs(key),
                             Attr {
-                                value: v.clone(),
+                                value: cs(v),
                                 since: at(),
                             },
                         );
                     }
                     None => {
-                        o.attrs.remove(key);
+                        o.attrs.remove(key.as_str());
                     }
                 }
             }
         }
         Body::LabelGranted { label, holder, by } => {
             if let Some(o) = state.orgs.get_mut(holder.as_str()) {
-                o.labels.entry(label.clone()).or_insert_with(|| HeldLabel {
-                    by: by.clone(),
+                o.labels.entry(cs(label)).or_insert_with(|| HeldLabel {
+                    by: by.as_deref().map(cs),
                     since: at(),
                 });
             }
         }
         Body::LabelWithdrawn { label, holder } => {
             if let Some(o) = state.orgs.get_mut(holder.as_str()) {
-                o.labels.remove(label);
+                o.labels.remove(label.as_str());
             }
         }
         Body::Candidacy {
@@ -966,15 +972,15 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                 return;
             }
             if let Some(o) = state.orgs.get_mut(owner.as_str()) {
-                o.programs.insert(program.clone());
+                o.programs.insert(cs(program));
             }
             state.programs.insert(
                 program.as_str().into(),
                 Program {
-                    id: program.clone(),
-                    name: name.clone(),
-                    owner: owner.clone(),
-                    kind: kind.clone(),
+                    id: cs(program),
+                    name: cs(name),
+                    owner: cs(owner),
+                    kind: kind.as_deref().map(cs),
                     since: at(),
                     ended: None,
                     figures: Small::new(),
@@ -990,12 +996,12 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         }
         Body::SiteOpened { org, site } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
-                o.sites.entry(site.clone()).or_insert_with(at);
+                o.sites.entry(cs(site)).or_insert_with(at);
             }
         }
         Body::SiteClosed { org, site } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
-                o.sites.remove(site);
+                o.sites.remove(site.as_str());
             }
         }
         Body::Joined {
@@ -1014,7 +1020,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                     .member_of
                     .entry(m.as_str().into())
                     .or_default()
-                    .insert((org.clone(), *relation));
+                    .insert((cs(org), *relation));
             }
         }
         Body::Left {
@@ -1028,25 +1034,25 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             if let Party::Org(m) = member
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(org.clone(), *relation));
+                set.remove(&(cs(org), *relation));
             }
         }
         Body::RoleStarted { org, person, role } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.roles
-                    .entry(role.clone())
+                    .entry(cs(role))
                     .or_default()
-                    .entry(person.clone())
+                    .entry(cs(person))
                     .or_insert_with(at);
             }
         }
         Body::RoleEnded { org, person, role } => {
             if let Some(o) = state.orgs.get_mut(org.as_str())
-                && let Some(people) = o.roles.get_mut(role)
+                && let Some(people) = o.roles.get_mut(role.as_str())
             {
-                people.remove(person);
+                people.remove(person.as_str());
                 if people.is_empty() {
-                    o.roles.remove(role);
+                    o.roles.remove(role.as_str());
                 }
             }
         }
@@ -1060,7 +1066,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             };
             for (name, value) in values {
                 figures.insert(
-                    name.clone(),
+                    cs(name),
                     Figure {
                         value: *value,
                         at: at(),
@@ -1110,7 +1116,13 @@ fn apply_transformed(
         ChangeMode::Fusion | ChangeMode::Absorption | ChangeMode::Split
     ) {
         for f in from {
-            end_org(state, f, EndHow::Transformed(mode), to.to_vec(), at.clone());
+            end_org(
+                state,
+                f,
+                EndHow::Transformed(mode),
+                to.iter().map(|t| cs(t)).collect(),
+                at.clone(),
+            );
         }
     }
     link(state, from, to, mode, at);
@@ -1126,7 +1138,7 @@ fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at:
                 push_lean(
                     &mut o.successors,
                     Link {
-                        id: t.clone(),
+                        id: cs(t),
                         mode,
                         at: at.clone(),
                     },
@@ -1136,7 +1148,7 @@ fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at:
                 push_lean(
                     &mut o.predecessors,
                     Link {
-                        id: f.clone(),
+                        id: cs(f),
                         mode,
                         at: at.clone(),
                     },
@@ -1147,7 +1159,7 @@ fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at:
 }
 
 /// Ends an organisation; its memberships in other organisations end with it.
-fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<String>, at: Stamp) {
+fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<CompactString>, at: Stamp) {
     match state.orgs.get_mut(id) {
         Some(o) if o.ended.is_none() => o.ended = Some(Ended { at, how, into }),
         _ => return,
@@ -1170,7 +1182,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
         return;
     };
     let mut moved = Org {
-        id: to.to_owned(),
+        id: cs(to),
         name: old.name.clone(),
         kind: old.kind.clone(),
         attrs: old.attrs.clone(),
@@ -1191,11 +1203,11 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
     old.ended = Some(Ended {
         at: at.clone(),
         how: EndHow::Transformed(ChangeMode::IdChange),
-        into: vec![to.to_owned()],
+        into: vec![cs(to)],
     });
     for p in &moved.programs {
         if let Some(p) = state.programs.get_mut(p.as_str()) {
-            p.owner = to.to_owned();
+            p.owner = cs(to);
         }
     }
     // Its own members that are organisations now belong to the new id.
@@ -1207,8 +1219,8 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(from.to_owned(), relation));
-                set.insert((to.to_owned(), relation));
+                set.remove(&(cs(from), relation));
+                set.insert((cs(to), relation));
             }
         }
     }
@@ -1256,7 +1268,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(id.to_owned(), relation));
+                set.remove(&(cs(id), relation));
             }
         }
     }
@@ -1350,7 +1362,7 @@ impl Rejection {
     }
 }
 
-fn quoted(ids: &[String]) -> String {
+fn quoted(ids: &[impl std::fmt::Display]) -> String {
     let list: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
     list.join(", ")
 }
@@ -1504,7 +1516,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
         }
         Body::AttributeSet { org, key, value } => {
             let o = need_org(state, org, "org", date)?;
-            if value.is_none() && !o.attrs.contains_key(key) {
+            if value.is_none() && !o.attrs.contains_key(key.as_str()) {
                 return Err(Rejection::new(
                     Rule::NotHeld,
                     format!("attribute `{key}` of `{org}` is not set on {date}; nothing to remove"),
@@ -1515,7 +1527,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
         }
         Body::LabelGranted { label, holder, .. } => {
             let o = need_org(state, holder, "holder", date)?;
-            match o.labels.get(label) {
+            match o.labels.get(label.as_str()) {
                 Some(h) => Err(Rejection::new(
                     Rule::AlreadyHolds,
                     format!(
@@ -1530,7 +1542,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
         }
         Body::LabelWithdrawn { label, holder } => {
             let o = need_org(state, holder, "holder", date)?;
-            if o.labels.contains_key(label) {
+            if o.labels.contains_key(label.as_str()) {
                 Ok(())
             } else {
                 Err(Rejection::new(
@@ -1551,7 +1563,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
         Body::ProgramEnded { program } => need_program(state, program, "program", date).map(|_| ()),
         Body::SiteOpened { org, site } => {
             let o = need_org(state, org, "org", date)?;
-            match o.sites.get(site) {
+            match o.sites.get(site.as_str()) {
                 Some(s) => Err(Rejection::new(
                     Rule::AlreadyHolds,
                     format!(
@@ -1565,7 +1577,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
         }
         Body::SiteClosed { org, site } => {
             let o = need_org(state, org, "org", date)?;
-            if o.sites.contains_key(site) {
+            if o.sites.contains_key(site.as_str()) {
                 Ok(())
             } else {
                 Err(Rejection::new(
@@ -1648,7 +1660,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
             if o.role(role, person).is_some() {
                 Ok(())
             } else {
-                let holders = o.roles.get(role).map(|p| p.keys());
+                let holders = o.roles.get(role.as_str()).map(|p| p.keys());
                 let mut r = Rejection::new(
                     Rule::NotHeld,
                     format!("\"{person}\" is not {role} of `{org}` on {date}"),
@@ -1671,7 +1683,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
     }
 }
 
-fn held_list<'x>(what: &str, items: impl Iterator<Item = &'x String>) -> String {
+fn held_list(what: &str, items: impl Iterator<Item = impl std::fmt::Display>) -> String {
     let list: Vec<String> = items.map(|s| format!("\"{s}\"")).collect();
     if list.is_empty() {
         format!("{what}: none")
@@ -1756,7 +1768,7 @@ fn check_reestablishment(
         return Ok(());
     };
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&str> = ended.into.iter().map(String::as_str).collect();
+    let mut stack: Vec<&str> = ended.into.iter().map(CompactString::as_str).collect();
     while let Some(id) = stack.pop() {
         if id == source {
             return Ok(());
@@ -2260,7 +2272,7 @@ mod tests {
         for id in ["o2", "o10", "o1", "o9", "o3"] {
             orgs.insert(id.into(), boxed_org(id));
         }
-        assert_eq!(orgs.remove("o9").map(|o| o.id), Some("o9".to_owned()));
+        assert_eq!(orgs.remove("o9").map(|o| o.id), Some("o9".into()));
         // When they are listed, before and after sorting the table.
         let before = listed(&orgs);
         orgs.sort();
@@ -2288,21 +2300,21 @@ mod tests {
                 let id = format!("o{n}");
                 if insert {
                     let mut o = boxed_org(&id);
-                    o.name = format!("{}", model.len());
-                    let old = orgs.insert(id.as_str().into(), o).map(|o| o.name);
+                    o.name = format!("{}", model.len()).into();
+                    let old = orgs.insert(id.as_str().into(), o).map(|o| o.name.to_string());
                     proptest::prop_assert_eq!(old, model.insert(id.clone(), format!("{}", model.len())));
                 } else {
-                    proptest::prop_assert_eq!(orgs.remove(&id).map(|o| o.name), model.remove(&id));
+                    proptest::prop_assert_eq!(orgs.remove(&id).map(|o| o.name.to_string()), model.remove(&id));
                 }
                 if sort {
                     orgs.sort();
                 }
                 let listed: Vec<(String, String)> =
-                    orgs.iter().map(|(k, o)| (k.to_string(), o.name.clone())).collect();
+                    orgs.iter().map(|(k, o)| (k.to_string(), o.name.to_string())).collect();
                 let expected: Vec<(String, String)> = model.clone().into_iter().collect();
                 let mut unordered: Vec<(String, String)> = orgs
                     .iter_unordered()
-                    .map(|(k, o)| (k.to_string(), o.name.clone()))
+                    .map(|(k, o)| (k.to_string(), o.name.to_string()))
                     .collect();
                 unordered.sort();
                 proptest::prop_assert_eq!(&listed, &unordered);
@@ -2547,7 +2559,7 @@ mod tests {
         assert!(
             s.member_of
                 .get("m")
-                .is_some_and(|set| set.contains(&("new".to_owned(), Relation::Partner)))
+                .is_some_and(|set| set.contains(&("new".into(), Relation::Partner)))
         );
     }
 

@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
+use compact_str::CompactString;
 
 use crate::date::Date;
 use crate::event::{
@@ -517,7 +518,7 @@ impl Gen {
                     .labels
                     .keys()
                     .next()?
-                    .clone();
+                    .to_string();
                 let d = self.day_now();
                 plain(self.event(Body::LabelWithdrawn { label, holder }, d))
             }
@@ -577,7 +578,7 @@ impl Gen {
                     .sites
                     .keys()
                     .next()?
-                    .clone();
+                    .to_string();
                 let d = self.day_now();
                 plain(self.event(Body::SiteClosed { org, site }, d))
             }
@@ -630,8 +631,8 @@ impl Gen {
             705..=724 => {
                 let org = self.alive_org()?;
                 let (role, people) = self.state.orgs.get(org.as_str())?.roles.iter().next()?;
-                let person = people.keys().next()?.clone();
-                let role = role.clone();
+                let person = people.keys().next()?.to_string();
+                let role = role.to_string();
                 let d = self.day_now();
                 plain(self.event(Body::RoleEnded { org, person, role }, d))
             }
@@ -678,7 +679,12 @@ impl Gen {
     fn attribute(&mut self) -> Option<Event> {
         let org = self.alive_org()?;
         let key = ATTRS[self.rng.index(ATTRS.len())].to_owned();
-        let has = self.state.orgs.get(org.as_str())?.attrs.contains_key(&key);
+        let has = self
+            .state
+            .orgs
+            .get(org.as_str())?
+            .attrs
+            .contains_key(key.as_str());
         let value = if has && self.rng.chance(300) {
             None
         } else {
@@ -743,7 +749,7 @@ impl Gen {
         let target = self.merged.get(i)?.clone();
         let ended = self.state.orgs.get(target.as_str())?.ended.as_ref()?;
         // The first living descendant of the merger.
-        let mut stack: Vec<&str> = ended.into.iter().map(String::as_str).collect();
+        let mut stack: Vec<&str> = ended.into.iter().map(CompactString::as_str).collect();
         let mut seen = std::collections::HashSet::new();
         let mut source = None;
         while let Some(id) = stack.pop() {

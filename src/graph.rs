@@ -249,9 +249,9 @@ fn node(state: &State, id: &str) -> GraphNode {
         until: o.ended.as_ref().map(|e| (e.at.date.clone(), e.at.seq)),
     });
     GraphNode {
-        id: o.id.clone(),
-        name: o.name.clone(),
-        kind: o.kind.clone(),
+        id: o.id.to_string(),
+        name: o.name.to_string(),
+        kind: o.kind.to_string(),
         spans,
     }
 }

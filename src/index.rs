@@ -128,7 +128,7 @@ pub struct IdEntry {
     pub program: Option<Program>,
     /// The organisations it belongs to, and how.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub member_of: BTreeSet<(String, Relation)>,
+    pub member_of: BTreeSet<(CompactString, Relation)>,
     /// Its candidacies, by label.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub candidacies: BTreeMap<String, Candidacy>,
@@ -337,7 +337,7 @@ enum Part<'a> {
     Last((i32, u64)),
     Org(&'a Org),
     Program(&'a Program),
-    MemberOf(&'a BTreeSet<(String, Relation)>),
+    MemberOf(&'a BTreeSet<(CompactString, Relation)>),
     Candidacies(&'a BTreeMap<&'a str, &'a Candidacy>),
 }
 
@@ -389,7 +389,7 @@ struct EntryRef<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     program: Option<&'a Program>,
     #[serde(skip_serializing_if = "no_member_of")]
-    member_of: Option<&'a BTreeSet<(String, Relation)>>,
+    member_of: Option<&'a BTreeSet<(CompactString, Relation)>>,
     #[serde(skip_serializing_if = "no_candidacies")]
     candidacies: Option<&'a BTreeMap<&'a str, &'a Candidacy>>,
 }
@@ -408,7 +408,7 @@ impl Default for EntryRef<'_> {
 }
 
 #[allow(clippy::ref_option)] // serde's `skip_serializing_if` passes a reference
-fn no_member_of(m: &Option<&BTreeSet<(String, Relation)>>) -> bool {
+fn no_member_of(m: &Option<&BTreeSet<(CompactString, Relation)>>) -> bool {
     m.is_none_or(|set| set.is_empty())
 }
 

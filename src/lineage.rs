@@ -298,7 +298,7 @@ pub fn trace(
         if let Some(p) = state.programs.get(org) {
             return Err(LineageError::Program {
                 id: org.to_owned(),
-                owner: p.owner.clone(),
+                owner: p.owner.to_string(),
             });
         }
         return Err(LineageError::UnknownOrg {
@@ -532,9 +532,9 @@ fn push_unique(v: &mut Vec<String>, id: &str) {
 
 fn node_of(o: &Org) -> Node {
     Node {
-        id: o.id.clone(),
-        name: o.name.clone(),
-        kind: o.kind.clone(),
+        id: o.id.to_string(),
+        name: o.name.to_string(),
+        kind: o.kind.to_string(),
         since: o.since.date.to_string(),
         until: o.ended.as_ref().map(|e| e.at.date.to_string()),
         ended_how: o.ended.as_ref().map(|e| e.how.as_str()),

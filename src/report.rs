@@ -346,7 +346,7 @@ fn org_facts(ctx: &Ctx<'_>, o: &Org, state: &State) -> String {
             .map(|(l, held)| {
                 let text = match &held.by {
                     Some(by) => format!("{l} (by {by})"),
-                    None => l.clone(),
+                    None => l.to_string(),
                 };
                 ctx.fact(&text, &held.since)
             })

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
@@ -392,11 +393,11 @@ fn tentative(d: &Date, as_of: NaiveDate) -> bool {
     d.is_tentative_on(as_of)
 }
 
-fn figures_view(figures: &Small<String, Figure>) -> Vec<FigureView> {
+fn figures_view(figures: &Small<CompactString, Figure>) -> Vec<FigureView> {
     figures
         .iter()
         .map(|(name, f)| FigureView {
-            name: name.clone(),
+            name: name.to_string(),
             value: f.value,
             date: f.at.date.to_string(),
             seq: f.at.seq,
@@ -419,7 +420,7 @@ fn links(links: &[crate::fold::Link]) -> Vec<LinkView> {
     links
         .iter()
         .map(|l| LinkView {
-            id: l.id.clone(),
+            id: l.id.to_string(),
             mode: l.mode.as_str().to_owned(),
             date: l.at.date.to_string(),
             seq: l.at.seq,
@@ -434,9 +435,9 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .filter_map(|id| state.programs.get(id.as_str()))
         .filter(|p| options.include_ended || p.ended.is_none())
         .map(|p| ProgramView {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            kind: p.kind.clone(),
+            id: p.id.to_string(),
+            name: p.name.to_string(),
+            kind: p.kind.as_deref().map(str::to_owned),
             since: p.since.date.to_string(),
             tentative: tentative(&p.since.date, as_of),
             figures: figures_view(&p.figures),
@@ -448,8 +449,8 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .iter()
         .flat_map(|(role, people)| {
             people.iter().map(move |(person, s)| RoleView {
-                role: role.clone(),
-                person: person.clone(),
+                role: role.to_string(),
+                person: person.to_string(),
                 since: s.date.to_string(),
                 tentative: tentative(&s.date, as_of),
             })
@@ -460,27 +461,27 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .iter()
         .take(o.names.len().saturating_sub(1))
         .map(|n| FormerName {
-            name: n.name.clone(),
+            name: n.name.to_string(),
             since: n.since.date.to_string(),
         })
         .collect();
     OrgView {
-        id: o.id.clone(),
-        name: o.name.clone(),
-        kind: o.kind.clone(),
+        id: o.id.to_string(),
+        name: o.name.to_string(),
+        kind: o.kind.to_string(),
         since: o.since.date.to_string(),
         since_tentative: tentative(&o.since.date, as_of),
         since_seq: o.since.seq,
         attrs: o
             .attrs
             .iter()
-            .map(|(k, a)| (k.clone(), a.value.clone()))
+            .map(|(k, a)| (k.to_string(), a.value.to_string()))
             .collect(),
         sites: o
             .sites
             .iter()
             .map(|(site, s)| SiteView {
-                site: site.clone(),
+                site: site.to_string(),
                 since: s.date.to_string(),
                 tentative: tentative(&s.date, as_of),
             })
@@ -489,8 +490,8 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
             .labels
             .iter()
             .map(|(label, h)| LabelView {
-                label: label.clone(),
-                by: h.by.clone(),
+                label: label.to_string(),
+                by: h.by.as_deref().map(str::to_owned),
                 since: h.since.date.to_string(),
                 tentative: tentative(&h.since.date, as_of),
             })
@@ -506,7 +507,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         ended: o.ended.as_ref().map(|e| EndedView {
             date: e.at.date.to_string(),
             how: e.how.as_str().to_owned(),
-            into: e.into.clone(),
+            into: e.into.iter().map(|i| i.to_string()).collect(),
             seq: e.at.seq,
         }),
     }
