@@ -695,7 +695,7 @@ mod tests {
             let written = scan
                 .replay_to(day(days), known, options, threads, |v| {
                     let mut out = Vec::new();
-                    v.write_json(&mut out).map(|()| out)
+                    v.write_json(&mut out, threads).map(|()| out)
                 })
                 .expect("replay")
                 .expect("write");

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::mpsc;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use compact_str::CompactString;
@@ -309,10 +310,65 @@ impl ViewSource<'_> {
         }
     }
 
-    /// Writes the view as pretty JSON, with a final newline.
-    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut out, self)?;
-        out.write_all(b"\n")
+    /// Writes the view as pretty JSON, with a final newline: byte for byte
+    /// what [`render_json`] gives for the built view.
+    ///
+    /// Organisations are rendered [`BATCH`] at a time on `threads` threads
+    /// and written in order as their batches are done, so at most a few
+    /// batches are held as text at once.
+    pub fn write_json(&self, mut out: impl std::io::Write, threads: usize) -> std::io::Result<()> {
+        let shown: Vec<&Org> = self.shown().collect();
+        // serde_json's pretty layout, as it nests `View`'s fields (one line
+        // per member, two spaces per level). A line break in its output is
+        // never inside a string (strings escape it), so a value rendered on
+        // its own is nested by indenting every line after its first.
+        out.write_all(b"{\n  \"as_of\": ")?;
+        serde_json::to_writer(&mut out, &self.as_of_text())?;
+        out.write_all(b",\n  \"known_at\": ")?;
+        write_nested(&mut out, &self.known_at(), 1)?;
+        out.write_all(b",\n  \"organisations\": [")?;
+        let batches: Vec<&[&Org]> = shown.chunks(BATCH).collect();
+        let threads = threads.clamp(1, batches.len().max(1));
+        std::thread::scope(|scope| {
+            let mut inboxes = Vec::with_capacity(threads);
+            for t in 0..threads {
+                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
+                inboxes.push(rx);
+                let mine: Vec<&[&Org]> = batches.iter().skip(t).step_by(threads).copied().collect();
+                scope.spawn(move || {
+                    for batch in mine {
+                        let mut text = Vec::with_capacity(batch.len() * 1024);
+                        for o in batch {
+                            text.extend_from_slice(b"\n    ");
+                            let view = org_view(o, self.state, self.as_of, self.options);
+                            // Serialising plain data with string keys cannot fail.
+                            let _ = write_nested(&mut text, &view, 2);
+                            text.push(b',');
+                        }
+                        if tx.send(text).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            for b in 0..batches.len() {
+                let Ok(mut text) = inboxes[b % threads].recv() else {
+                    return Err(std::io::Error::other("a thread rendering the view stopped"));
+                };
+                if b + 1 == batches.len() {
+                    // No comma after the last organisation.
+                    text.pop();
+                }
+                out.write_all(&text)?;
+            }
+            Ok(())
+        })?;
+        if !shown.is_empty() {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(b"],\n  \"planned\": ")?;
+        write_nested(&mut out, &self.planned(), 1)?;
+        out.write_all(b"\n}\n")
     }
 
     fn as_of_text(&self) -> String {
@@ -326,12 +382,17 @@ impl ViewSource<'_> {
         }
     }
 
-    /// The organisations shown, in id order, built one at a time.
-    fn organisations(&self) -> impl Iterator<Item = OrgView> + '_ {
+    /// The organisations shown, in id order.
+    fn shown(&self) -> impl Iterator<Item = &Org> + '_ {
         self.state
             .orgs
             .values()
             .filter(|o| self.options.include_ended || o.is_alive())
+    }
+
+    /// The organisations shown, in id order, built one at a time.
+    fn organisations(&self) -> impl Iterator<Item = OrgView> + '_ {
+        self.shown()
             .map(|o| org_view(o, self.state, self.as_of, self.options))
     }
 
@@ -367,26 +428,27 @@ impl ViewSource<'_> {
     }
 }
 
-/// Serialises as the [`View`] it would build (same fields, same order).
-impl Serialize for ViewSource<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
+/// How many organisations [`ViewSource::write_json`] renders at a time.
+const BATCH: usize = 2048;
 
-        /// The organisations, serialised as they are built.
-        struct Organisations<'s, 'a>(&'s ViewSource<'a>);
-        impl Serialize for Organisations<'_, '_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.organisations())
-            }
-        }
-
-        let mut view = s.serialize_struct("View", 4)?;
-        view.serialize_field("as_of", &self.as_of_text())?;
-        view.serialize_field("known_at", &self.known_at())?;
-        view.serialize_field("organisations", &Organisations(self))?;
-        view.serialize_field("planned", &self.planned())?;
-        view.end()
+/// Writes `value` as pretty JSON nested `depth` levels deep: each line
+/// after the first indented by two spaces per level.
+fn write_nested(
+    out: &mut impl std::io::Write,
+    value: &impl Serialize,
+    depth: usize,
+) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(value)?;
+    let indent = b"\n        ".get(..1 + 2 * depth).unwrap_or(b"\n");
+    let mut lines = text.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        out.write_all(first)?;
     }
+    for line in lines {
+        out.write_all(indent)?;
+        out.write_all(line)?;
+    }
+    Ok(())
 }
 
 fn tentative(d: &Date, as_of: NaiveDate) -> bool {
@@ -1300,6 +1362,53 @@ mod tests {
         );
         assert!(render_text(&v).contains("as known at seq 0 (nothing recorded)"));
         assert_eq!(replay(&[], day("2020"), 5).known_at.seq, 0);
+    }
+
+    /// Given views with no organisation, a few, and more than one batch
+    /// of them, when each is written as it is built on one to three
+    /// threads, then the JSON is the built view's, byte for byte.
+    #[test]
+    fn the_json_written_as_built_is_the_built_views() {
+        let mut many: Vec<Value> = (0..2 * BATCH + 5)
+            .map(|i| {
+                created(
+                    &format!("o{i:05}"),
+                    &format!("Org \"{i}\"\n"),
+                    "2001",
+                    "Lyon",
+                )
+            })
+            .collect();
+        many.push(json!({"type": "dissolved", "date": "2002", "org": "o00003"}));
+        let cases = [
+            (landscape(), "2016-12-31", 0),
+            (landscape(), "2017-12-31", 14),
+            (ledger(&many), "2003", 9999),
+        ];
+        for (l, as_of, known_at) in &cases {
+            for all in [false, true] {
+                let options = ViewOptions { include_ended: all };
+                let knowledge = Knowledge::new(l, *known_at);
+                let state = knowledge.fold_until(day(as_of));
+                let source = ViewSource {
+                    knowledge: &knowledge,
+                    state: &state,
+                    hash: "ab",
+                    as_of: day(as_of),
+                    options,
+                };
+                let built = render_json(&source.build());
+                for threads in 1..=3 {
+                    let mut written = Vec::new();
+                    source.write_json(&mut written, threads).expect("write");
+                    assert_eq!(
+                        String::from_utf8(written).expect("utf-8"),
+                        built,
+                        "{as_of} {all} {threads}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
             .replay_to(as_of, known_at, options, threads, |v| {
                 progress.done();
                 let mut json = out.printable();
-                v.write_json(&mut json)?;
+                v.write_json(&mut json, threads)?;
                 std::io::Write::flush(&mut json)
             })?
             .map_err(CliError::from);
