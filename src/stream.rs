@@ -82,6 +82,10 @@ fn needed_whole(event: &Event) -> bool {
     event.fulfils.is_some() || matches!(event.body, Body::Correction { .. } | Body::Planned { .. })
 }
 
+/// A short record line, in bytes (a record's hashes and envelope alone
+/// take about 200).
+const SHORT_LINE: u64 = 256;
+
 /// How many records a thread reads back and parses at a time.
 const CHUNK: usize = 2048;
 /// Lines closer than this are read back in one read.
@@ -93,7 +97,12 @@ impl Scan {
     /// Reads and verifies the ledger at `path` (see
     /// [`store::scan_with_progress`]), keeping it lean.
     pub fn read(path: &Path, threads: usize, progress: &dyn Fn(u64)) -> Result<Scan, StoreError> {
-        let mut slots = Vec::new();
+        // Room for as many records as the file would hold were its lines
+        // short ones: growing a vector of a million slots would copy it
+        // and fault its pages in again at each doubling. (A wrong guess
+        // costs address space, or a growth: the scan reads what is there.)
+        let guess = std::fs::metadata(path).map_or(0, |m| m.len() / SHORT_LINE);
+        let mut slots = Vec::with_capacity(usize::try_from(guess).unwrap_or(0));
         let mut whole = Vec::new();
         let mut recorded = Vec::new();
         let mut last_recorded = String::new();
@@ -190,7 +199,7 @@ impl Scan {
         render: impl FnOnce(&ViewSource<'_>) -> T,
     ) -> Result<T, StoreError> {
         let known = self.known(known_at);
-        let targets = self.targets(known)?;
+        let targets = self.targets(known, threads)?;
         let knowledge = self.knowledge(known, &targets);
         let plain = self.plain(known, &targets, as_of);
         let mut state = State::default();
@@ -222,7 +231,7 @@ impl Scan {
             return Ok(Err(DiffError::Reversed { from, to }));
         }
         let known = self.known(known_at);
-        let targets = self.targets(known)?;
+        let targets = self.targets(known, threads)?;
         let knowledge = self.knowledge(known, &targets);
         let plain = self.plain(known, &targets, to);
         let mut state = State::default();
@@ -271,8 +280,9 @@ impl Scan {
     }
 
     /// The records among the first `known` that corrections among them
-    /// name and that are not kept whole, read back, in seq order.
-    fn targets(&self, known: usize) -> Result<Vec<Entry>, StoreError> {
+    /// name and that are not kept whole, read back on `threads` threads, in
+    /// seq order.
+    fn targets(&self, known: usize, threads: usize) -> Result<Vec<Entry>, StoreError> {
         let wanted: HashSet<[u8; 32]> = self
             .whole(known)
             .iter()
@@ -287,11 +297,25 @@ impl Scan {
         let found: Vec<usize> = (0..known)
             .filter(|&i| !self.slots[i].whole && wanted.contains(&self.slots[i].hash))
             .collect();
-        Ok(self
-            .read_back(&found, &mut Vec::new())?
-            .into_iter()
-            .map(|(i, event)| self.entry(i, event))
-            .collect())
+        // Spread over the file: each thread reads back a stretch of it.
+        let parts: Vec<&[usize]> = found
+            .chunks(found.len().div_ceil(threads.max(1)).max(1))
+            .collect();
+        let read: Vec<Result<Vec<(usize, Event)>, StoreError>> = std::thread::scope(|scope| {
+            let readers: Vec<_> = parts
+                .iter()
+                .map(|part| scope.spawn(move || self.read_back(part, &mut Vec::new())))
+                .collect();
+            readers
+                .into_iter()
+                .map(|r| r.join().unwrap_or_else(|_| Err(self.stopped())))
+                .collect()
+        });
+        let mut entries = Vec::with_capacity(found.len());
+        for part in read {
+            entries.extend(part?.into_iter().map(|(i, event)| self.entry(i, event)));
+        }
+        Ok(entries)
     }
 
     /// The events kept whole among the first `known` records.
@@ -326,13 +350,14 @@ impl Scan {
     /// to `until`.
     fn plain(&self, known: usize, targets: &[Entry], until: NaiveDate) -> Vec<usize> {
         let targets: HashSet<u64> = targets.iter().map(|e| e.seq).collect();
-        let mut plain: Vec<usize> = (0..known)
+        // Sorted with their keys at hand, not looked up in the slots.
+        let mut plain: Vec<(NaiveDate, usize)> = (0..known)
             .filter(|&i| !self.slots[i].whole && !targets.contains(&(i as u64 + 1)))
+            .map(|i| (self.slots[i].start, i))
+            .filter(|&(start, _)| start <= until)
             .collect();
-        plain.sort_unstable_by_key(|&i| (self.slots[i].start, i));
-        let counted = plain.partition_point(|&i| self.slots[i].start <= until);
-        plain.truncate(counted);
-        plain
+        plain.sort_unstable();
+        plain.into_iter().map(|(_, i)| i).collect()
     }
 
     /// Folds into `state` the knowledge's timeline up to `until` merged
@@ -369,21 +394,29 @@ impl Scan {
         let chunks: Vec<&[usize]> = plain.chunks(CHUNK).collect();
         let threads = threads.clamp(1, chunks.len().max(1));
         std::thread::scope(|scope| {
-            // Events are freed on a thread of their own, off the fold's.
-            let (trash, bin) = mpsc::sync_channel::<Vec<(usize, Event)>>(4);
-            scope.spawn(move || bin.into_iter().for_each(drop));
             let mut inboxes = Vec::with_capacity(threads);
+            let mut returns = Vec::with_capacity(threads);
             for t in 0..threads {
                 let (tx, rx) = mpsc::sync_channel(2);
                 inboxes.push(rx);
+                // The fold hands each chunk back to the thread that read it,
+                // to be freed there and its vector refilled: memory freed
+                // by the thread that allocated it is reused at once, where
+                // memory freed elsewhere goes back to the system and comes
+                // back as fresh pages, each zeroed by the kernel.
+                let (back, done) = mpsc::channel::<Vec<(usize, Event)>>();
+                returns.push(back);
                 let mine: Vec<&[usize]> = chunks.iter().skip(t).step_by(threads).copied().collect();
                 scope.spawn(move || {
-                    // One buffer for every read of this thread: fresh
-                    // memory would have to be faulted in each time.
+                    // One buffer for every read of this thread.
                     let mut buf = Vec::new();
+                    let mut spare: Vec<Vec<(usize, Event)>> = Vec::new();
                     for chunk in mine {
+                        spare.extend(done.try_iter());
+                        let mut events = spare.pop().unwrap_or_default();
+                        events.clear();
                         // Back in timeline order, the chunk's.
-                        let read = self.read_back(chunk, &mut buf).map(|mut events| {
+                        let read = self.read_back_into(chunk, &mut buf, &mut events).map(|()| {
                             events.sort_unstable_by_key(|&(i, _)| (self.slots[i].start, i));
                             events
                         });
@@ -392,6 +425,9 @@ impl Scan {
                             return;
                         }
                     }
+                    // The last chunks, freed here too, as the fold ends.
+                    drop(spare);
+                    done.into_iter().for_each(drop);
                 });
             }
             for c in 0..chunks.len() {
@@ -408,8 +444,8 @@ impl Scan {
                     }
                     step(state, key.0, key.1, event);
                 }
-                // A closed bin (its thread gone) leaves them to be freed here.
-                let _ = trash.send(events);
+                // A thread gone (on an error) leaves them to be freed here.
+                let _ = returns[c % threads].send(events);
             }
             Ok::<(), StoreError>(())
         })?;
@@ -431,11 +467,21 @@ impl Scan {
         indices: &[usize],
         buf: &mut Vec<u8>,
     ) -> Result<Vec<(usize, Event)>, StoreError> {
+        let mut out = Vec::with_capacity(indices.len());
+        self.read_back_into(indices, buf, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Scan::read_back`] into `out`, after what it holds.
+    fn read_back_into(
+        &self,
+        indices: &[usize],
+        buf: &mut Vec<u8>,
+        out: &mut Vec<(usize, Event)>,
+    ) -> Result<(), StoreError> {
         let mut by_offset: Vec<usize> = indices.to_vec();
         by_offset.sort_unstable_by_key(|&i| self.slots[i].offset);
-        // One allocation, filled in place: a chunk's events are too large
-        // for the allocator to keep at hand, so each new one is fresh memory.
-        let mut out: Vec<(usize, Event)> = Vec::with_capacity(indices.len());
+        out.reserve(indices.len());
         let mut k = 0;
         while k < by_offset.len() {
             // A run of lines read at once.
@@ -483,7 +529,16 @@ impl Scan {
             }
             k = last;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The error of a reader thread that stopped without an answer.
+    fn stopped(&self) -> StoreError {
+        StoreError::Io {
+            op: "read",
+            path: self.path.clone(),
+            source: std::io::Error::other("a thread reading the ledger back stopped"),
+        }
     }
 
     /// Where the line of the record at `i` ends (after its newline).
@@ -814,6 +869,71 @@ mod tests {
             err.to_string().contains("changed while it was being read"),
             "{err}"
         );
+    }
+
+    /// Given ledgers whose corrections name only records kept whole (a
+    /// plan, another correction), or plain records too, when they are
+    /// replayed streaming on one to three threads, then the view is the
+    /// loaded ledger's.
+    #[test]
+    fn corrections_of_kept_and_plain_records_replay_as_loaded() {
+        let src = serde_json::json!([{"doc": "test"}]);
+        let created = |id: &str| serde_json::json!({"type": "created", "date": "2001", "id": id, "name": id, "kind": "k", "sources": src});
+        /// Seals `event` after `records` and returns its hash.
+        fn push(records: &mut Vec<Record>, event: serde_json::Value) -> String {
+            let prev = records
+                .last()
+                .map_or(GENESIS_PREV.to_owned(), |r| r.hash.clone());
+            let seq = records.len() as u64 + 1;
+            let record = Record::seal(seq, "2026-01-01T00:00:00Z".into(), event, prev);
+            let hash = record.hash.clone();
+            records.push(record);
+            hash
+        }
+        let mut records: Vec<Record> = Vec::new();
+        push(&mut records, created("a"));
+        let plan = push(
+            &mut records,
+            serde_json::json!({"type": "planned", "date": "2002", "sources": src,
+            "planned": {"type": "dissolved", "date": "2003", "org": "a", "sources": src}}),
+        );
+        let retraction = push(
+            &mut records,
+            serde_json::json!({"type": "correction", "date": "2002-06",
+            "sources": src, "target": plan, "mode": "retract", "reason": "not planned after all"}),
+        );
+        let only_kept = records.clone();
+        push(
+            &mut records,
+            serde_json::json!({"type": "correction", "date": "2002-07", "sources": src,
+            "target": retraction, "mode": "retract", "reason": "it was"}),
+        );
+        for id in ["b", "c", "d"] {
+            let wrong = push(&mut records, created(id));
+            push(
+                &mut records,
+                serde_json::json!({"type": "correction", "date": "2004", "sources": src,
+                "target": wrong, "mode": "retract", "reason": "never existed"}),
+            );
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        for ledger in [only_kept, records] {
+            write(&path, &ledger, 0);
+            let entries = store::load(&path, 1).expect("load").entries;
+            for threads in 1..=3 {
+                let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+                for year in [2001, 2002, 2005] {
+                    let d = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
+                    let options = ViewOptions {
+                        include_ended: true,
+                    };
+                    let loaded = view::replay_with(&entries, d, u64::MAX, options);
+                    let streamed = scan.replay(d, u64::MAX, options, threads).expect("replay");
+                    assert_eq!(streamed, loaded, "{year} {threads}");
+                }
+            }
+        }
     }
 
     /// Given a scanned ledger cut short behind the lock, when it is
