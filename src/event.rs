@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,13 +28,13 @@ pub const MAX_ID_LEN: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// The document: a file name, or a publication and its date.
-    pub doc: String,
+    pub doc: CompactString,
     /// A verbatim quote from the document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quote: Option<String>,
+    pub quote: Option<CompactString>,
     /// Where the document can be found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<CompactString>,
 }
 
 /// A new organisation's identity, used by `created` and by `transformed`
@@ -41,14 +42,14 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSpec {
     /// Stable identifier (see [`check_id`]).
-    pub id: String,
+    pub id: CompactString,
     /// Display name.
-    pub name: String,
+    pub name: CompactString,
     /// Free-text kind: `cluster`, `commune`, `company`, `region`…
-    pub kind: String,
+    pub kind: CompactString,
     /// Attributes such as `seat`, `place`, `legal_form`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attrs: BTreeMap<String, String>,
+    pub attrs: BTreeMap<CompactString, CompactString>,
 }
 
 /// How n organisations become m.
@@ -111,9 +112,9 @@ pub enum Relation {
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     /// An organisation of the ledger, by id: it must exist on the date.
-    Org(String),
+    Org(CompactString),
     /// Someone outside the ledger, by name.
-    Name(String),
+    Name(CompactString),
 }
 
 impl fmt::Display for Party {
@@ -150,9 +151,9 @@ pub enum Body {
         /// Which kind of change.
         mode: ChangeMode,
         /// Predecessors.
-        from: Vec<String>,
+        from: Vec<CompactString>,
         /// Successors.
-        to: Vec<String>,
+        to: Vec<CompactString>,
         /// Successors that the change creates (each also listed in `to`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         new: Vec<OrgSpec>,
@@ -160,85 +161,85 @@ pub enum Body {
     /// An organisation takes a new name.
     Renamed {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// Its new name.
-        name: String,
+        name: CompactString,
     },
     /// An organisation ends without successor.
     Dissolved {
         /// The organisation.
-        org: String,
+        org: CompactString,
     },
     /// An attribute is set, or removed with `null`.
     AttributeSet {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// Attribute name.
-        key: String,
+        key: CompactString,
         /// New value; `null` removes it.
-        value: Option<String>,
+        value: Option<CompactString>,
     },
     /// A label is granted to a holder.
     LabelGranted {
         /// The label.
-        label: String,
+        label: CompactString,
         /// The holder: an organisation of the ledger.
-        holder: String,
+        holder: CompactString,
         /// The granting body.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        by: Option<String>,
+        by: Option<CompactString>,
     },
     /// A label is withdrawn from its holder.
     LabelWithdrawn {
         /// The label.
-        label: String,
+        label: CompactString,
         /// The holder.
-        holder: String,
+        holder: CompactString,
     },
     /// A candidacy for a label is filed, refused or withdrawn.
     Candidacy {
         /// The label sought.
-        label: String,
+        label: CompactString,
         /// The candidate: an organisation of the ledger.
-        candidate: String,
+        candidate: CompactString,
         /// What happened to the candidacy.
         status: CandidacyStatus,
     },
     /// A program (call for projects, accelerator cohort…) starts.
     ProgramLaunched {
         /// Program identifier (shares the organisations' id space).
-        program: String,
+        program: CompactString,
         /// Display name.
-        name: String,
+        name: CompactString,
         /// The organisation that runs it.
-        owner: String,
+        owner: CompactString,
         /// Free-text kind: `call_for_projects`, `cohort`…
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        kind: Option<String>,
+        kind: Option<CompactString>,
     },
     /// A program ends.
     ProgramEnded {
         /// Program identifier.
-        program: String,
+        program: CompactString,
     },
     /// A site (office, branch, antenna) opens.
     SiteOpened {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// The place.
-        site: String,
+        site: CompactString,
     },
     /// A site closes.
     SiteClosed {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// The place.
-        site: String,
+        site: CompactString,
     },
     /// A member or partner joins an organisation.
     Joined {
         /// The organisation joined.
-        org: String,
+        org: CompactString,
         /// Who joins.
         member: Party,
         /// Member or partner.
@@ -247,7 +248,7 @@ pub enum Body {
     /// A member or partner leaves.
     Left {
         /// The organisation left.
-        org: String,
+        org: CompactString,
         /// Who leaves.
         member: Party,
         /// Member or partner.
@@ -256,36 +257,36 @@ pub enum Body {
     /// A person takes a role.
     RoleStarted {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// The person's name.
-        person: String,
+        person: CompactString,
         /// The role: `director`, `president`…
-        role: String,
+        role: CompactString,
     },
     /// A person leaves a role.
     RoleEnded {
         /// The organisation.
-        org: String,
+        org: CompactString,
         /// The person's name.
-        person: String,
+        person: CompactString,
         /// The role.
-        role: String,
+        role: CompactString,
     },
     /// Point-in-time figures, for the date they describe.
     Figures {
         /// The organisation (or program) measured.
-        org: String,
+        org: CompactString,
         /// Name → integer value.
-        values: BTreeMap<String, u64>,
+        values: BTreeMap<CompactString, u64>,
     },
     /// A dated step that changes no state: an announcement, a vote, a
     /// seminar, a presence at a fair.
     Milestone {
         /// The organisations concerned (may be empty).
         #[serde(default)]
-        orgs: Vec<String>,
+        orgs: Vec<CompactString>,
         /// One line saying what happened.
-        summary: String,
+        summary: CompactString,
     },
     /// A change announced for a date; it never counts as having happened.
     /// The outer `date` is when the plan was stated, the inner one when it
@@ -297,14 +298,14 @@ pub enum Body {
     /// Retracts or supersedes an earlier record, named by its hash.
     Correction {
         /// Hash of the corrected record.
-        target: String,
+        target: CompactString,
         /// Retract or supersede.
         mode: CorrectionMode,
         /// For `supersede`: the event that takes the target's place.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replacement: Option<Box<Event>>,
         /// Why.
-        reason: String,
+        reason: CompactString,
     },
 }
 
@@ -320,10 +321,10 @@ pub struct Event {
     pub sources: Vec<Source>,
     /// Free-text note: reasoning about dates, caveats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<CompactString>,
     /// Hash of the `planned` record this event carries out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fulfils: Option<String>,
+    pub fulfils: Option<CompactString>,
 }
 
 /// Why an event's shape was refused.
@@ -596,8 +597,8 @@ impl Event {
             Body::Created { .. } | Body::Correction { .. } | Body::Planned { .. } => vec![],
             Body::Transformed { from, to, new, .. } => from
                 .iter()
-                .chain(to.iter().filter(|t| !new.iter().any(|n| &n.id == *t)))
-                .map(String::as_str)
+                .chain(to.iter().filter(|t| !new.iter().any(|n| n.id == **t)))
+                .map(CompactString::as_str)
                 .collect(),
             Body::Renamed { org, .. }
             | Body::Dissolved { org }
@@ -617,7 +618,7 @@ impl Event {
                 Party::Org(m) => vec![org, m],
                 Party::Name(_) => vec![org],
             },
-            Body::Milestone { orgs, .. } => orgs.iter().map(String::as_str).collect(),
+            Body::Milestone { orgs, .. } => orgs.iter().map(CompactString::as_str).collect(),
         }
     }
 
@@ -652,7 +653,7 @@ impl Event {
                 )
             }
             Body::Renamed { org, name } => format!("{org} -> \"{name}\""),
-            Body::Dissolved { org } => org.clone(),
+            Body::Dissolved { org } => org.to_string(),
             Body::AttributeSet { org, key, value } => match value {
                 Some(v) => format!("{org}.{key} = \"{v}\""),
                 None => format!("{org}.{key} removed"),
@@ -670,7 +671,7 @@ impl Event {
                 owner,
                 ..
             } => format!("{program} \"{name}\" by {owner}"),
-            Body::ProgramEnded { program } => program.clone(),
+            Body::ProgramEnded { program } => program.to_string(),
             Body::SiteOpened { org, site } | Body::SiteClosed { org, site } => {
                 format!("{org} at \"{site}\"")
             }
@@ -691,7 +692,7 @@ impl Event {
                 let list: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("{org} {}", list.join(" "))
             }
-            Body::Milestone { summary, .. } => summary.clone(),
+            Body::Milestone { summary, .. } => summary.to_string(),
             Body::Planned { planned } => format!(
                 "for {}: {} {}",
                 planned.date,
@@ -854,7 +855,7 @@ pub(crate) fn check_arity(mode: ChangeMode, f: usize, t: usize, n: usize) -> Res
     }
 }
 
-fn first_duplicate<'a>(ids: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+fn first_duplicate<'a>(ids: impl Iterator<Item = &'a CompactString>) -> Option<&'a CompactString> {
     let mut seen = std::collections::HashSet::new();
     ids.into_iter().find(|id| !seen.insert(*id))
 }

@@ -108,12 +108,15 @@ fn xsd_date(d: NaiveDate) -> Value {
 fn source_node(s: &Source) -> Value {
     let mut m = Map::new();
     m.insert("@type".into(), "prov:Entity".into());
-    m.insert("dcterms:bibliographicCitation".into(), s.doc.clone().into());
+    m.insert(
+        "dcterms:bibliographicCitation".into(),
+        s.doc.as_str().into(),
+    );
     if let Some(q) = &s.quote {
-        m.insert("prov:value".into(), q.clone().into());
+        m.insert("prov:value".into(), q.as_str().into());
     }
     if let Some(u) = &s.url {
-        m.insert("schema:url".into(), u.clone().into());
+        m.insert("schema:url".into(), u.as_str().into());
     }
     Value::Object(m)
 }
@@ -289,7 +292,7 @@ fn org_and_change_nodes(
             Value::Array(to.iter().map(|id| org_ref(id)).collect()),
         );
         if let Some(n) = &e.event.note {
-            m.insert("rdfs:comment".into(), n.clone().into());
+            m.insert("rdfs:comment".into(), n.as_str().into());
         }
         m.insert("fusion:seq".into(), e.seq.into());
         if let Some(h) = hashes.get(&e.seq) {

@@ -28,6 +28,7 @@
 //! accepted lines, and of [`check`] and [`entry`] on every line, is tested
 //! below.
 
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -749,16 +750,17 @@ impl Str<'_> {
         &self.0
     }
 
-    fn own(self) -> String {
-        self.0.into_owned()
+    /// The text, inline when short (no allocation).
+    fn own(self) -> CompactString {
+        CompactString::from(self.0)
     }
 }
 
-fn own(s: Option<Str<'_>>) -> Option<String> {
+fn own(s: Option<Str<'_>>) -> Option<CompactString> {
     s.map(Str::own)
 }
 
-fn own_all(v: Vec<Str<'_>>) -> Vec<String> {
+fn own_all(v: Vec<Str<'_>>) -> Vec<CompactString> {
     v.into_iter().map(Str::own).collect()
 }
 
@@ -806,7 +808,7 @@ impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Pairs<'a, V> {
 
 /// An optional map the general reader drops when empty (`skip_serializing_if`)
 /// and so refuses when written empty.
-fn non_empty_map(m: Option<Pairs<'_, Str<'_>>>) -> Option<BTreeMap<String, String>> {
+fn non_empty_map(m: Option<Pairs<'_, Str<'_>>>) -> Option<BTreeMap<CompactString, CompactString>> {
     match m {
         Some(m) if m.0.is_empty() => None,
         m => Some(

@@ -1082,8 +1082,8 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
 fn apply_transformed(
     state: &mut State,
     mode: ChangeMode,
-    from: &[String],
-    to: &[String],
+    from: &[CompactString],
+    to: &[CompactString],
     new: &[OrgSpec],
     at: &Stamp,
 ) {
@@ -1128,7 +1128,13 @@ fn apply_transformed(
     link(state, from, to, mode, at);
 }
 
-fn link(state: &mut State, from: &[String], to: &[String], mode: ChangeMode, at: &Stamp) {
+fn link(
+    state: &mut State,
+    from: &[CompactString],
+    to: &[CompactString],
+    mode: ChangeMode,
+    at: &Stamp,
+) {
     for f in from {
         for t in to {
             if !state.orgs.contains_key(f.as_str()) || !state.orgs.contains_key(t.as_str()) {
@@ -1165,7 +1171,7 @@ fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<CompactString>, a
         _ => return,
     }
     if let Some(set) = state.member_of.remove(id) {
-        let party = Party::Org(id.to_owned());
+        let party = Party::Org(CompactString::from(id.to_owned()));
         for (org, relation) in set {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.relations_mut(relation).remove(&party);
@@ -1226,7 +1232,10 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
     }
     // Its memberships elsewhere carry over to the new id.
     if let Some(set) = state.member_of.remove(from) {
-        let (old_party, new_party) = (Party::Org(from.to_owned()), Party::Org(to.to_owned()));
+        let (old_party, new_party) = (
+            Party::Org(CompactString::from(from.to_owned())),
+            Party::Org(CompactString::from(to.to_owned())),
+        );
         for (org, relation) in &set {
             let target = if org == from {
                 &mut moved
@@ -1702,8 +1711,8 @@ fn relation_word(r: Relation) -> &'static str {
 fn check_transformed(
     state: &State,
     mode: ChangeMode,
-    from: &[String],
-    to: &[String],
+    from: &[CompactString],
+    to: &[CompactString],
     new: &[OrgSpec],
     date: &Date,
 ) -> Result<(), Rejection> {
@@ -1713,7 +1722,7 @@ fn check_transformed(
     for (i, n) in new.iter().enumerate() {
         need_unused(state, &n.id, &format!("new[{i}].id"))?;
     }
-    let is_new = |t: &String| new.iter().any(|n| &n.id == t);
+    let is_new = |t: &CompactString| new.iter().any(|n| n.id == *t);
     for (i, t) in to.iter().enumerate().filter(|(_, t)| !is_new(t)) {
         let field = format!("to[{i}]");
         match mode {
@@ -1729,7 +1738,7 @@ fn check_transformed(
 
 fn check_reestablishment(
     state: &State,
-    from: &[String],
+    from: &[CompactString],
     target: &str,
     date: &Date,
 ) -> Result<(), Rejection> {
@@ -1975,7 +1984,7 @@ fn creates(event: &Event) -> Vec<&str> {
             mode: ChangeMode::IdChange,
             to,
             ..
-        } => to.iter().map(String::as_str).collect(),
+        } => to.iter().map(CompactString::as_str).collect(),
         Body::Transformed { new, .. } => new.iter().map(|n| n.id.as_str()).collect(),
         Body::ProgramLaunched { program, .. } => vec![program.as_str()],
         _ => Vec::new(),
@@ -2247,9 +2256,9 @@ mod tests {
 
     fn boxed_org(id: &str) -> Box<Org> {
         let spec = OrgSpec {
-            id: id.to_owned(),
-            name: id.to_uppercase(),
-            kind: "k".to_owned(),
+            id: CompactString::from(id.to_owned()),
+            name: CompactString::from(id.to_uppercase()),
+            kind: CompactString::from("k".to_owned()),
             attrs: BTreeMap::new(),
         };
         Org::new(

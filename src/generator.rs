@@ -394,8 +394,8 @@ impl Gen {
             .chance(300)
             .then(|| format!("extrait {n}: {}", self.word()));
         vec![Source {
-            doc: format!("doc-{n:05}.txt"),
-            quote,
+            doc: compact_str::format_compact!("doc-{n:05}.txt"),
+            quote: quote.map(CompactString::from),
             url: None,
         }]
     }
@@ -409,15 +409,12 @@ impl Gen {
         let name = format!("{} {} {}", self.word(), self.word(), &id);
         let mut attrs = BTreeMap::new();
         if self.rng.chance(400) {
-            attrs.insert(
-                "seat".to_owned(),
-                SITES[self.rng.index(SITES.len())].to_owned(),
-            );
+            attrs.insert("seat".into(), SITES[self.rng.index(SITES.len())].into());
         }
         OrgSpec {
-            id,
-            name,
-            kind: kind.to_owned(),
+            id: CompactString::from(id),
+            name: CompactString::from(name),
+            kind: CompactString::from(kind),
             attrs,
         }
     }
@@ -491,12 +488,23 @@ impl Gen {
                 let org = self.alive_org()?;
                 let name = format!("{} {} {org}", self.word(), self.word());
                 let d = self.day_now();
-                plain(self.event(Body::Renamed { org, name }, d))
+                plain(self.event(
+                    Body::Renamed {
+                        org: CompactString::from(org),
+                        name: CompactString::from(name),
+                    },
+                    d,
+                ))
             }
             275..=289 => {
                 let org = self.alive_org()?;
                 let d = self.day_now();
-                plain(self.event(Body::Dissolved { org }, d))
+                plain(self.event(
+                    Body::Dissolved {
+                        org: CompactString::from(org),
+                    },
+                    d,
+                ))
             }
             290..=329 => self.attribute().and_then(plain),
             330..=399 => {
@@ -507,7 +515,14 @@ impl Gen {
                     .chance(600)
                     .then(|| BODIES[self.rng.index(BODIES.len())].to_owned());
                 let d = self.written_date(None);
-                plain(self.event(Body::LabelGranted { label, holder, by }, d))
+                plain(self.event(
+                    Body::LabelGranted {
+                        label: CompactString::from(label),
+                        holder: CompactString::from(holder),
+                        by: by.map(CompactString::from),
+                    },
+                    d,
+                ))
             }
             400..=429 => {
                 let holder = self.alive_org()?;
@@ -520,7 +535,13 @@ impl Gen {
                     .next()?
                     .to_string();
                 let d = self.day_now();
-                plain(self.event(Body::LabelWithdrawn { label, holder }, d))
+                plain(self.event(
+                    Body::LabelWithdrawn {
+                        label: CompactString::from(label),
+                        holder: CompactString::from(holder),
+                    },
+                    d,
+                ))
             }
             430..=469 => {
                 let candidate = self.alive_org()?;
@@ -533,8 +554,8 @@ impl Gen {
                 let d = self.written_date(None);
                 plain(self.event(
                     Body::Candidacy {
-                        label,
-                        candidate,
+                        label: CompactString::from(label),
+                        candidate: CompactString::from(candidate),
                         status,
                     },
                     d,
@@ -550,10 +571,10 @@ impl Gen {
                 let d = self.written_date(None);
                 plain(self.event(
                     Body::ProgramLaunched {
-                        program,
-                        name,
-                        owner,
-                        kind,
+                        program: CompactString::from(program),
+                        name: CompactString::from(name),
+                        owner: CompactString::from(owner),
+                        kind: kind.map(CompactString::from),
                     },
                     d,
                 ))
@@ -561,13 +582,24 @@ impl Gen {
             500..=514 => {
                 let program = self.rng.pick(&self.programs)?.clone();
                 let d = self.day_now();
-                plain(self.event(Body::ProgramEnded { program }, d))
+                plain(self.event(
+                    Body::ProgramEnded {
+                        program: CompactString::from(program),
+                    },
+                    d,
+                ))
             }
             515..=554 => {
                 let org = self.alive_org()?;
                 let site = SITES[self.rng.index(SITES.len())].to_owned();
                 let d = self.written_date(None);
-                plain(self.event(Body::SiteOpened { org, site }, d))
+                plain(self.event(
+                    Body::SiteOpened {
+                        org: CompactString::from(org),
+                        site: CompactString::from(site),
+                    },
+                    d,
+                ))
             }
             555..=574 => {
                 let org = self.alive_org()?;
@@ -580,14 +612,20 @@ impl Gen {
                     .next()?
                     .to_string();
                 let d = self.day_now();
-                plain(self.event(Body::SiteClosed { org, site }, d))
+                plain(self.event(
+                    Body::SiteClosed {
+                        org: CompactString::from(org),
+                        site: CompactString::from(site),
+                    },
+                    d,
+                ))
             }
             575..=634 => {
                 let (org, other) = self.two_alive()?;
                 let member = if self.rng.chance(500) {
-                    Party::Org(other)
+                    Party::Org(CompactString::from(other))
                 } else {
-                    Party::Name(format!("{} SARL", self.word()))
+                    Party::Name(compact_str::format_compact!("{} SARL", self.word()))
                 };
                 let relation = if self.rng.chance(700) {
                     Relation::Member
@@ -597,7 +635,7 @@ impl Gen {
                 let d = self.day_now();
                 plain(self.event(
                     Body::Joined {
-                        org,
+                        org: CompactString::from(org),
                         member,
                         relation,
                     },
@@ -614,7 +652,7 @@ impl Gen {
                 let d = self.day_now();
                 plain(self.event(
                     Body::Left {
-                        org,
+                        org: CompactString::from(org),
                         member,
                         relation,
                     },
@@ -626,7 +664,14 @@ impl Gen {
                 let person = PEOPLE[self.rng.index(PEOPLE.len())].to_owned();
                 let role = ROLES[self.rng.index(ROLES.len())].to_owned();
                 let d = self.written_date(None);
-                plain(self.event(Body::RoleStarted { org, person, role }, d))
+                plain(self.event(
+                    Body::RoleStarted {
+                        org: CompactString::from(org),
+                        person: CompactString::from(person),
+                        role: CompactString::from(role),
+                    },
+                    d,
+                ))
             }
             705..=724 => {
                 let org = self.alive_org()?;
@@ -634,7 +679,14 @@ impl Gen {
                 let person = people.keys().next()?.to_string();
                 let role = role.to_string();
                 let d = self.day_now();
-                plain(self.event(Body::RoleEnded { org, person, role }, d))
+                plain(self.event(
+                    Body::RoleEnded {
+                        org: CompactString::from(org),
+                        person: CompactString::from(person),
+                        role: CompactString::from(role),
+                    },
+                    d,
+                ))
             }
             725..=824 => {
                 let org = if self.rng.chance(150) && !self.programs.is_empty() {
@@ -658,7 +710,13 @@ impl Gen {
                 }
                 let summary = format!("{} meeting", self.word());
                 let d = self.written_date(orgs.is_empty().then_some(ANY));
-                plain(self.event(Body::Milestone { orgs, summary }, d))
+                plain(self.event(
+                    Body::Milestone {
+                        orgs: orgs.into_iter().map(CompactString::from).collect(),
+                        summary: CompactString::from(summary),
+                    },
+                    d,
+                ))
             }
             860..=889 => self.plan(),
             890..=919 => self.correction(),
@@ -670,10 +728,16 @@ impl Gen {
         let mut values = BTreeMap::new();
         let n = 1 + self.rng.below(2);
         for _ in 0..n {
-            let k = FIGURES[self.rng.index(FIGURES.len())].to_owned();
+            let k = CompactString::from(FIGURES[self.rng.index(FIGURES.len())]);
             values.insert(k, self.rng.below(5_000));
         }
-        self.event(Body::Figures { org, values }, date)
+        self.event(
+            Body::Figures {
+                org: CompactString::from(org),
+                values,
+            },
+            date,
+        )
     }
 
     fn attribute(&mut self) -> Option<Event> {
@@ -691,7 +755,14 @@ impl Gen {
             Some(format!("{}-{}", self.word(), self.rng.below(1000)))
         };
         let d = self.day_now();
-        Some(self.event(Body::AttributeSet { org, key, value }, d))
+        Some(self.event(
+            Body::AttributeSet {
+                org: CompactString::from(org),
+                key: CompactString::from(key),
+                value: value.map(CompactString::from),
+            },
+            d,
+        ))
     }
 
     fn transformed(&mut self, mode: ChangeMode) -> Option<Event> {
@@ -736,8 +807,8 @@ impl Gen {
         Some(self.event(
             Body::Transformed {
                 mode,
-                from,
-                to,
+                from: from.into_iter().map(CompactString::from).collect(),
+                to: to.into_iter().map(CompactString::from).collect(),
                 new,
             },
             d,
@@ -771,8 +842,8 @@ impl Gen {
         Some(self.event(
             Body::Transformed {
                 mode: ChangeMode::Reestablishment,
-                from: vec![source],
-                to: vec![target],
+                from: vec![CompactString::from(source)],
+                to: vec![CompactString::from(target)],
                 new: Vec::new(),
             },
             d,
@@ -797,31 +868,31 @@ impl Gen {
                 let spec = self.spec(id.clone());
                 Body::Transformed {
                     mode: ChangeMode::Fusion,
-                    from: vec![a, b],
-                    to: vec![id],
+                    from: vec![CompactString::from(a), CompactString::from(b)],
+                    to: vec![CompactString::from(id)],
                     new: vec![spec],
                 }
             }
             1 => {
                 let org = self.alive_org()?;
                 Body::Renamed {
-                    name: format!("{} {org}", self.word()),
-                    org,
+                    name: compact_str::format_compact!("{} {org}", self.word()),
+                    org: CompactString::from(org),
                 }
             }
             2 => {
                 let owner = self.alive_org()?;
                 let program = self.fresh_id("p");
                 Body::ProgramLaunched {
-                    name: format!("Programme {program}"),
-                    program,
-                    owner,
+                    name: compact_str::format_compact!("Programme {program}"),
+                    program: CompactString::from(program),
+                    owner: CompactString::from(owner),
                     kind: None,
                 }
             }
             _ => Body::LabelGranted {
-                label: LABELS[self.rng.index(LABELS.len())].to_owned(),
-                holder: self.alive_org()?,
+                label: CompactString::from(LABELS[self.rng.index(LABELS.len())].to_owned()),
+                holder: CompactString::from(self.alive_org()?),
                 by: None,
             },
         };
@@ -850,7 +921,7 @@ impl Gen {
         }
         let mut e = p.planned;
         e.date = self.day_now();
-        e.fulfils = Some(p.hash);
+        e.fulfils = Some(CompactString::from(p.hash));
         if fold::check(&self.state, &e).is_ok() {
             // A fulfilment is never corrected: it stays Plain but is not
             // correctable (see `after`).
@@ -877,7 +948,7 @@ impl Gen {
             let mut r = match &target.event.body {
                 Body::Figures { org, .. } => {
                     let d = self.day_now();
-                    self.figures(org.clone(), d)
+                    self.figures(org.to_string(), d)
                 }
                 Body::Planned { planned } => {
                     // The plan is postponed: same event, later date.
@@ -898,7 +969,7 @@ impl Gen {
                     self.event(
                         Body::Renamed {
                             org: org.clone(),
-                            name,
+                            name: CompactString::from(name),
                         },
                         d,
                     )
@@ -909,13 +980,15 @@ impl Gen {
                     self.event(
                         Body::Milestone {
                             orgs: Vec::new(),
-                            summary,
+                            summary: CompactString::from(summary),
                         },
                         d,
                     )
                 }
             };
-            r.note = Some("corrected after a second source".to_owned());
+            r.note = Some(CompactString::from(
+                "corrected after a second source".to_owned(),
+            ));
             if fold::check(&self.state, &r).is_err() {
                 // Fall back to a retraction.
                 None
@@ -935,10 +1008,10 @@ impl Gen {
         };
         let e = self.event(
             Body::Correction {
-                target: target.hash,
+                target: CompactString::from(target.hash),
                 mode,
                 replacement,
-                reason: "a later source contradicts it".to_owned(),
+                reason: CompactString::from("a later source contradicts it".to_owned()),
             },
             date,
         );
@@ -983,7 +1056,7 @@ impl Gen {
                 let e = self.event(
                     Body::Milestone {
                         orgs: Vec::new(),
-                        summary,
+                        summary: CompactString::from(summary),
                     },
                     date,
                 );
@@ -1029,7 +1102,7 @@ impl Gen {
                     ChangeMode::Fusion | ChangeMode::Absorption => {
                         for f in from {
                             self.died(f);
-                            self.merged.push(f.clone());
+                            self.merged.push(f.to_string());
                         }
                     }
                     ChangeMode::Split => from.iter().for_each(|f| self.died(f)),
@@ -1044,11 +1117,11 @@ impl Gen {
             Body::Dissolved { org } => self.died(org),
             Body::ProgramLaunched { program, .. } => {
                 self.program_pos
-                    .insert(program.clone(), self.programs.len());
-                self.programs.push(program.clone());
+                    .insert(program.to_string(), self.programs.len());
+                self.programs.push(program.to_string());
             }
             Body::ProgramEnded { program } => {
-                if let Some(i) = self.program_pos.remove(program) {
+                if let Some(i) = self.program_pos.remove(program.as_str()) {
                     self.programs.swap_remove(i);
                     if let Some(moved) = self.programs.get(i) {
                         self.program_pos.insert(moved.clone(), i);

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 
 use crate::date::Date;
 use crate::event::{Body, ChangeMode, Event, Source};
@@ -200,8 +201,8 @@ pub fn changes_in(
         for a in f {
             for b in t {
                 graph.edges.push(GraphEdge {
-                    from: a.clone(),
-                    to: b.clone(),
+                    from: a.to_string(),
+                    to: b.to_string(),
                     mode: *mode,
                     date: date.clone(),
                     seq: e.seq,
@@ -209,15 +210,15 @@ pub fn changes_in(
                 });
             }
         }
-        ids.extend(f.iter().chain(t.iter()).map(String::as_str));
+        ids.extend(f.iter().chain(t.iter()).map(CompactString::as_str));
         graph.changes.push(GraphChange {
             seq: e.seq,
             mode: *mode,
             date: date.clone(),
-            from: f.clone(),
-            to: t.clone(),
+            from: f.iter().map(|s| s.to_string()).collect(),
+            to: t.iter().map(|s| s.to_string()).collect(),
             sources: e.event.sources.clone(),
-            note: e.event.note.clone(),
+            note: e.event.note.clone().map(|s| s.to_string()),
             tentative,
         });
     }

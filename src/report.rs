@@ -220,7 +220,7 @@ fn source_title(sources: &[Source]) -> String {
         .iter()
         .map(|s| match &s.quote {
             Some(q) => format!("{}: “{}”", s.doc, q),
-            None => s.doc.clone(),
+            None => s.doc.to_string(),
         })
         .collect();
     parts.join("\n")

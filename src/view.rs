@@ -463,7 +463,7 @@ fn figures_view(figures: &Small<CompactString, Figure>) -> Vec<FigureView> {
             value: f.value,
             date: f.at.date.to_string(),
             seq: f.at.seq,
-            sources: f.sources.iter().map(|s| s.doc.clone()).collect(),
+            sources: f.sources.iter().map(|s| s.doc.to_string()).collect(),
         })
         .collect()
 }
@@ -589,8 +589,8 @@ fn since_phrase(date: &str, tentative: bool) -> String {
 
 fn party_text(p: &Party) -> String {
     match p {
-        Party::Org(id) => id.clone(),
-        Party::Name(n) => n.clone(),
+        Party::Org(id) => id.to_string(),
+        Party::Name(n) => n.to_string(),
     }
 }
 
