@@ -120,6 +120,29 @@ fn diff_usage_errors_exit_2_with_a_hint() {
     );
 }
 
+/// Given a ledger that cannot be read, when diff is given a bad shape or
+/// a bad date, then the usage error comes first, before any reading.
+#[test]
+fn diff_checks_its_arguments_before_reading_the_ledger() {
+    let env = TestEnv::new();
+    std::fs::write(env.ledger(), "not a ledger\n").expect("write");
+    for (args, says) in [
+        (&["diff", "2014", "2016-13"][..], "TO"),
+        (
+            &["diff", "2016-13", "--known-at", "1", "--known-at", "2"][..],
+            "DATE",
+        ),
+        (
+            &["diff", "2014", "2016", "--known-at", "1", "--known-at", "2"][..],
+            "got 2 dates and 2 --known-at",
+        ),
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {r}");
+        assert!(r.stderr.contains(says), "{args:?}: {r}");
+    }
+}
+
 #[test]
 fn lineage_in_every_format() {
     let env = env();

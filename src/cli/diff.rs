@@ -63,52 +63,40 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         .map(|k| Kind::parse(k.trim()).map_err(|e| CliError::usage(format!("--kind {e}"))))
         .collect::<Result<Vec<Kind>, CliError>>()?;
     let path = ctx.global.ledger.clone();
-    if let ([from, to], known @ ([] | [_])) = (args.dates.as_slice(), args.known_at.as_slice()) {
-        // Two dates: the ledger is streamed (see `replay`).
-        let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
-        progress.phase("comparing");
-        let from = super::parse_as_of("FROM", from)?;
-        let to = super::parse_as_of("TO", to)?;
-        let known_at = super::known_at(&scan, known.first().map(String::as_str))?;
-        let mut d = scan
-            .diff(from, to, known_at, store::available_threads())?
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        drop(scan);
-        d.retain_kinds(&kinds);
-        let text = render(args.format, &d);
-        progress.done();
-        return ctx.out.write(text);
-    }
-    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
-    progress.phase("comparing");
-    let entries = &chain.entries;
-    let head = entries.last().map_or(0, |e| e.seq);
-    let position = |text: &str| {
-        view::resolve_position(entries, text)
-            .map_err(|e| CliError::usage(format!("--known-at: {e}")))
-    };
-    let mut d = match (args.dates.as_slice(), args.known_at.as_slice()) {
-        ([from, to], known) if known.len() <= 1 => {
+    // The arguments are checked before the ledger is read.
+    let (mut d, progress) = match (args.dates.as_slice(), args.known_at.as_slice()) {
+        ([from, to], known @ ([] | [_])) => {
             let from = super::parse_as_of("FROM", from)?;
             let to = super::parse_as_of("TO", to)?;
-            let pos = match known.first() {
-                Some(p) => position(p)?,
-                None => head,
-            };
-            let k = Knowledge::new(entries, pos);
-            diff::diff_dates(&k, hash_at(entries, k.position), from, to)
+            // Two dates: the ledger is streamed (see `replay`).
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+            progress.phase("comparing");
+            let known_at = super::known_at(&scan, known.first().map(String::as_str))?;
+            let d = scan
+                .diff(from, to, known_at, store::available_threads())?
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            (d, progress)
         }
         ([date], [a, b]) => {
             let day = super::parse_as_of("DATE", date)?;
+            let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
+            progress.phase("comparing");
+            let entries = &chain.entries;
+            let position = |text: &str| {
+                view::resolve_position(entries, text)
+                    .map_err(|e| CliError::usage(format!("--known-at: {e}")))
+            };
             let ka = Knowledge::new(entries, position(a)?);
             let kb = Knowledge::new(entries, position(b)?);
-            diff::diff_knowledge(
+            let d = diff::diff_knowledge(
                 &ka,
                 hash_at(entries, ka.position),
                 &kb,
                 hash_at(entries, kb.position),
                 day,
             )
+            .map_err(|e| CliError::usage(e.to_string()))?;
+            (d, progress)
         }
         (dates, known) => {
             return Err(CliError::usage(format!(
@@ -118,8 +106,7 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
                 known.len()
             )));
         }
-    }
-    .map_err(|e| CliError::usage(e.to_string()))?;
+    };
     d.retain_kinds(&kinds);
     let text = render(args.format, &d);
     progress.done();
