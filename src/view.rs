@@ -429,7 +429,7 @@ impl ViewSource<'_> {
 }
 
 /// How many organisations [`ViewSource::write_json`] renders at a time.
-const BATCH: usize = 2048;
+const BATCH: usize = 512;
 
 /// Writes `value` as pretty JSON nested `depth` levels deep: each line
 /// after the first indented by two spaces per level.
