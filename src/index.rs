@@ -6,10 +6,16 @@
 //!
 //! `<ledger>.index/` (the ledger's path resolved, like the journal's):
 //!
-//! - `HEAD`: `{"index":1,"ledger_bytes":N,"seq":S,"hash":"…","buckets":B,"ids":I,"consistent":true}`,
+//! - `HEAD`: `{"index":2,"ledger_bytes":N,"seq":S,"hash":"…","buckets":B,"ids":I,"consistent":true}`,
 //!   the ledger position the index describes;
 //! - `bucket-<i>.json` for `i` in `0..B`: a JSON object mapping each id
-//!   whose FNV-1a 64 hash is `i` modulo `B` to its [`IdEntry`].
+//!   whose FNV-1a 64 hash is `i` modulo `B` to its [`IdEntry`]. Empty
+//!   lists and maps and absent values are left out (most organisations
+//!   have no sites, labels, roles…), and read back as empty or absent.
+//!
+//! Version 1 wrote every empty list and map; an index of another version
+//! than [`INDEX_VERSION`] is not current: appends ignore it and the next one
+//! rebuilds it.
 //!
 //! # Trust
 //!
@@ -52,8 +58,9 @@ use crate::event::{Body, ChangeMode, Event, Relation};
 use crate::fold::{self, Candidacy, Effective, Knowledge, Org, Program, State};
 use crate::record::Entry;
 
-/// The index format this build reads and writes.
-pub const INDEX_VERSION: u64 = 1;
+/// The index format this build reads and writes: 2 leaves empty
+/// collections and absent values out of the entries, 1 wrote them.
+pub const INDEX_VERSION: u64 = 2;
 
 /// Ids per bucket the index aims at when it is written whole.
 const IDS_PER_BUCKET: usize = 256;
@@ -170,11 +177,24 @@ fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> I
     }
 }
 
-/// Reads `HEAD`; `None` when there is no index (or an unreadable one).
+/// Reads `HEAD`; `None` when there is no index, an unreadable one, or one
+/// of another format version.
 pub fn read_head(dir: &Path) -> Option<Head> {
     let bytes = fs::read(head_path(dir)).ok()?;
     let head: Head = serde_json::from_slice(&bytes).ok()?;
     (head.index == INDEX_VERSION && head.buckets > 0).then_some(head)
+}
+
+/// The format version `HEAD` names, whatever the rest of it holds.
+fn read_version(dir: &Path) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Version {
+        index: u64,
+    }
+    let bytes = fs::read(head_path(dir)).ok()?;
+    serde_json::from_slice::<Version>(&bytes)
+        .ok()
+        .map(|v| v.index)
 }
 
 /// The entries of every id of a fully folded ledger, and whether its
@@ -855,6 +875,12 @@ pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError
 pub enum Audit {
     /// There is no index (or no readable `HEAD`).
     Absent,
+    /// The index is of another format version; appends do not trust it,
+    /// and the next one rebuilds it.
+    OtherVersion {
+        /// The version its `HEAD` names.
+        version: u64,
+    },
     /// The index describes another ledger position; appends do not trust
     /// it, and the next one rebuilds it.
     Stale {
@@ -880,7 +906,10 @@ pub enum Audit {
 /// `ledger_bytes` bytes: a full fold, for `fusion verify --index`.
 pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
     let Some(head) = read_head(dir) else {
-        return Audit::Absent;
+        return match read_version(dir) {
+            Some(version) if version != INDEX_VERSION => Audit::OtherVersion { version },
+            _ => Audit::Absent,
+        };
     };
     let current = (
         ledger_bytes,
@@ -1159,6 +1188,158 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(files(&by_ref), files(&by_value));
+    }
+
+    #[test]
+    fn entries_leave_empty_collections_out_and_read_back_the_same() {
+        // A generated ledger has organisations with and without sites,
+        // labels, roles, members, successors, periods, ended or not…
+        let ledger = entries_of_generated(4000, 11);
+        let (entries, _) = entries_of(&ledger);
+        let orgs: Vec<&Org> = entries.values().filter_map(|e| e.org.as_deref()).collect();
+        let some = |f: fn(&Org) -> bool| orgs.iter().any(|o| f(o)) && orgs.iter().any(|o| !f(o));
+        assert!(some(|o| o.sites.is_empty()) && some(|o| o.labels.is_empty()));
+        assert!(some(|o| o.roles.is_empty()) && some(|o| o.members.is_empty()));
+        assert!(some(|o| o.partners.is_empty()) && some(|o| o.figures.is_empty()));
+        assert!(some(|o| o.successors.is_empty()) && some(|o| o.periods.is_empty()));
+        assert!(some(|o| o.ended.is_none()) && some(|o| o.programs.is_empty()));
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        // …none of whose empty lists, maps or absent values is written…
+        let head = read_head(&dir).expect("head");
+        for b in 0..head.buckets {
+            let text = fs::read_to_string(bucket_path(&dir, b)).expect("bucket");
+            for empty in [":[]", ":{}", ":null"] {
+                assert!(!text.contains(empty), "bucket {b} holds `{empty}`");
+            }
+        }
+        // …and reading them back gives exactly the entries.
+        let (_, stored) = read_all(&dir).expect("read").expect("present");
+        assert_eq!(stored, entries);
+    }
+
+    #[test]
+    fn an_organisation_with_every_member_empty_or_set_reads_back_the_same() {
+        let ledger = entries_of_generated(4000, 11);
+        let (entries, _) = entries_of(&ledger);
+        let mut full = entries
+            .values()
+            .find_map(|e| {
+                e.org
+                    .as_deref()
+                    .filter(|o| o.ended.is_some() && !o.figures.is_empty())
+            })
+            .expect("an ended organisation with figures")
+            .clone();
+        let stamp = full.since.clone();
+        let party = crate::event::Party::Org("x".into());
+        full.attrs.insert(
+            "seat".into(),
+            fold::Attr {
+                value: "v".into(),
+                since: stamp.clone(),
+            },
+        );
+        full.sites.insert("s".into(), stamp.clone());
+        full.labels.insert(
+            "l".into(),
+            fold::HeldLabel {
+                by: None,
+                since: stamp.clone(),
+            },
+        );
+        full.labels.insert(
+            "m".into(),
+            fold::HeldLabel {
+                by: Some("b".into()),
+                since: stamp.clone(),
+            },
+        );
+        full.programs.insert("p".into());
+        full.roles.insert(
+            "r".into(),
+            [("who".into(), stamp.clone())].into_iter().collect(),
+        );
+        full.members.insert(party.clone(), stamp.clone());
+        full.partners.insert(party, stamp.clone());
+        let link = fold::Link {
+            id: "y".into(),
+            mode: ChangeMode::Fusion,
+            at: stamp.clone(),
+        };
+        full.predecessors.push(link.clone());
+        full.successors.push(link);
+        if let Some(ended) = &full.ended {
+            full.periods.push(fold::Period {
+                since: stamp.clone(),
+                ended: ended.clone(),
+            });
+        }
+        let mut bare = full.clone();
+        bare.attrs.clear();
+        bare.ended = None;
+        bare.sites.clear();
+        bare.labels.clear();
+        bare.programs.clear();
+        bare.figures.clear();
+        bare.roles.clear();
+        bare.members.clear();
+        bare.partners.clear();
+        bare.predecessors.clear();
+        bare.successors.clear();
+        bare.periods.clear();
+        for org in [&full, &bare] {
+            let json = serde_json::to_string(org).expect("json");
+            let back: Org = serde_json::from_str(&json).expect("read back");
+            assert_eq!(&back, org, "{json}");
+        }
+        // The bare one is written with what every organisation has only.
+        let json = serde_json::to_value(&bare).expect("json");
+        let keys: Vec<&str> = json
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["id", "name", "kind", "since", "names"]);
+    }
+
+    #[test]
+    fn an_index_of_another_version_is_never_trusted_and_rebuilt() {
+        let mut ledger = base();
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        assert_eq!(read_head(&dir).map(|h| h.index), Some(INDEX_VERSION));
+        // Given the same index, but its HEAD says version 1…
+        let path = head_path(&dir);
+        let mut head: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).expect("HEAD")).expect("json");
+        head["index"] = json!(1);
+        fs::write(&path, head.to_string()).expect("write");
+        // …then it does not describe the ledger: an append goes the full
+        // way, and the audit says why.
+        let fine = event(
+            json!({"type": "renamed", "date": "2020", "org": "a", "name": "A3", "sources": [{"doc": "t"}]}),
+        );
+        let got = check_batch(&dir, &head_after(&ledger), std::slice::from_ref(&fine), 5)
+            .expect("not an error");
+        assert_eq!(got.err(), Some(Declined::NotCurrent));
+        assert_eq!(read_all(&dir).expect("not an error"), None);
+        let bytes = ledger.len() as u64;
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::OtherVersion { version: 1 }
+        );
+        // A HEAD of a future version with fields this build does not know.
+        fs::write(&path, r#"{"index":3,"other":true}"#).expect("write");
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::OtherVersion { version: 3 }
+        );
+        // The rebuild the full append does makes it current again.
+        push(&mut ledger, fine);
+        build(&dir, &ledger, ledger.len() as u64).expect("rebuild");
+        assert_eq!(read_head(&dir).map(|h| h.index), Some(INDEX_VERSION));
+        assert_eq!(
+            audit(&dir, &ledger, ledger.len() as u64),
+            Audit::Matches { ids: 2 }
+        );
     }
 
     #[test]
