@@ -537,66 +537,125 @@ pub fn complete(dir: &Path, buckets: Buckets, head: Head) -> Result<Head, IndexE
     Ok(head)
 }
 
-/// How many threads write the buckets of a whole index: serialising takes
-/// the cores, and each bucket's fsync waits on the disk, which takes
-/// several at once.
-const WRITER_THREADS: usize = 8;
+/// How many threads wait for buckets to reach the disk (see
+/// [`write_buckets`]): they spend their time blocked in `fdatasync`, so
+/// more of them than cores keeps more writes in flight.
+const SYNC_THREADS: usize = 16;
+
+/// The most threads that serialise buckets (one per core, up to this).
+const MAX_SERIALISERS: usize = 8;
 
 /// Writes buckets `0..count` into the fresh directory `dir`, `json`
-/// serialising each, on several threads (each reusing one buffer); the
-/// first error in bucket order.
+/// serialising each, and returns once every one is durable; the first
+/// error in bucket order.
+///
+/// Serialising is work for the cores and `fdatasync` is a wait on the
+/// disk, so they are done by different threads: one serialiser per core
+/// takes the next bucket, writes it and hands the open file to
+/// [`SYNC_THREADS`] threads that sync it, so that a serialiser never waits
+/// for the disk and the disk gets many writes at once. (On 2 cores, with
+/// one pool of 8 threads that each serialised, wrote and synced a bucket in
+/// turn, the append's work after its fold took 0.60 s instead of 0.40 s,
+/// medians on a loaded machine; writing every bucket before syncing any
+/// did not help.) Only when every bucket has been synced does this return, and only then
+/// is `HEAD` written ([`complete`]): a trusted index never has a bucket
+/// that is not on disk.
 fn write_buckets(dir: &Path, count: usize, json: &BucketJson<'_>) -> Result<(), IndexError> {
-    let threads = WRITER_THREADS.min(count).max(1);
-    std::thread::scope(|s| {
-        let writers: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Mutex, mpsc};
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let serialisers = cores.clamp(1, MAX_SERIALISERS).min(count.max(1));
+    let next = AtomicUsize::new(0);
+    let synced = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first: Mutex<Option<(usize, IndexError)>> = Mutex::new(None);
+    let fail = |i: usize, e: IndexError| {
+        failed.store(true, Ordering::Relaxed);
+        if let Ok(mut first) = first.lock()
+            && first.as_ref().is_none_or(|(j, _)| i < *j)
+        {
+            *first = Some((i, e));
+        }
+    };
+    let (to_sync, written) = mpsc::channel::<(usize, fs::File)>();
+    let written = Mutex::new(written);
+    let stopped = std::thread::scope(|s| {
+        let syncers: Vec<_> = (0..SYNC_THREADS.min(count.max(1)))
+            .map(|_| {
+                s.spawn(|| {
+                    loop {
+                        // The lock is held only while waiting for a file.
+                        let next = written.lock().map(|w| w.recv());
+                        let Ok(Ok((i, file))) = next else { break };
+                        match file.sync_data() {
+                            Ok(()) => {
+                                synced.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => fail(i, io_error("sync", &bucket_path(dir, i as u64))(e)),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..serialisers)
+            .map(|_| {
+                let to_sync = to_sync.clone();
+                s.spawn(|| {
+                    let to_sync = to_sync;
                     // One buffer for all of this thread's buckets: growing a
                     // new one for each bucket copies and faults in its pages
                     // again and again.
                     let mut buf = Vec::with_capacity(BUCKET_BUFFER);
-                    for i in (t..count).step_by(threads) {
-                        write_fresh(&bucket_path(dir, i as u64), |buf| json(i, buf), &mut buf)
-                            .map_err(|e| (i, e))?;
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            break;
+                        }
+                        match write_fresh(&bucket_path(dir, i as u64), |buf| json(i, buf), &mut buf)
+                        {
+                            // Should no syncer take it (they all
+                            // stopped), the count of synced buckets
+                            // says so below.
+                            Ok(file) => drop(to_sync.send((i, file))),
+                            Err(e) => fail(i, e),
+                        }
                     }
-                    Ok::<(), (usize, IndexError)>(())
                 })
             })
             .collect();
-        let mut first: Option<(usize, IndexError)> = None;
-        for (t, w) in writers.into_iter().enumerate() {
-            let failed = match w.join() {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => e,
-                Err(_) => (
-                    t,
-                    IndexError::Io {
-                        op: "write",
-                        path: dir.to_owned(),
-                        source: io::Error::other("a bucket writer stopped"),
-                    },
-                ),
-            };
-            if first.as_ref().is_none_or(|(i, _)| failed.0 < *i) {
-                first = Some(failed);
-            }
-        }
-        first.map_or(Ok(()), |(_, e)| Err(e))
-    })
+        // The syncers stop once every writer's sender is gone.
+        drop(to_sync);
+        // Every thread joined, none left to the scope (which would panic).
+        let joined: Vec<bool> = (writers.into_iter().chain(syncers))
+            .map(|t| t.join().is_ok())
+            .collect();
+        joined.contains(&false)
+    });
+    if let Some((_, e)) = first.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    if stopped || synced.into_inner() != count {
+        return Err(IndexError::Io {
+            op: "write",
+            path: dir.to_owned(),
+            source: io::Error::other("a bucket writer stopped"),
+        });
+    }
+    Ok(())
 }
 
 /// Room for a bucket of about [`IDS_PER_BUCKET`] ids (about 150 KB).
 const BUCKET_BUFFER: usize = 256 << 10;
 
 /// Writes the JSON `json` puts in `buf` (cleared first) to `path`, a new
-/// file in the fresh directory of a whole index being written, and syncs
-/// it. There is no `HEAD` yet, so no reader trusts a half-written bucket:
-/// no temporary file and rename are needed.
+/// file in the fresh directory of a whole index being written, and returns
+/// it open, for the caller to sync. There is no `HEAD` yet, so no reader
+/// trusts a half-written bucket: no temporary file and rename are needed.
 fn write_fresh(
     path: &Path,
     json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     buf: &mut Vec<u8>,
-) -> Result<(), IndexError> {
+) -> Result<fs::File, IndexError> {
     use std::io::Write;
     buf.clear();
     json(buf).map_err(|e| IndexError::Corrupt {
@@ -607,7 +666,7 @@ fn write_fresh(
         .write(true)
         .create_new(true)
         .open(path)
-        .and_then(|mut f| f.write_all(buf).and_then(|()| f.sync_data()))
+        .and_then(|mut f| f.write_all(buf).map(|()| f))
         .map_err(io_error("write", path))
 }
 
@@ -1339,6 +1398,53 @@ mod tests {
         assert_eq!(
             audit(&dir, &ledger, ledger.len() as u64),
             Audit::Matches { ids: 2 }
+        );
+    }
+
+    #[test]
+    fn every_bucket_is_written_or_the_first_failure_in_bucket_order_is_returned() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("i");
+        fs::create_dir_all(&dir).expect("mkdir");
+        // Given more buckets than threads, each bucket's JSON its number…
+        let count = 3 * SYNC_THREADS + 5;
+        write_buckets(&dir, count, &|i, buf| serde_json::to_writer(buf, &i)).expect("written");
+        // …then every bucket is there, with its own content, and no other file.
+        for i in 0..count {
+            let text = fs::read_to_string(bucket_path(&dir, i as u64)).expect("bucket");
+            assert_eq!(text, i.to_string());
+        }
+        assert_eq!(fs::read_dir(&dir).expect("list").count(), count);
+        // When two buckets cannot be serialised, the error is the first's,
+        // even when the other fails first (with two cores or more).
+        fs::remove_dir_all(&dir).expect("clear");
+        fs::create_dir_all(&dir).expect("mkdir");
+        let failing = |i: usize, buf: &mut Vec<u8>| {
+            if i == 7 {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            if i == 7 || i == 30 {
+                Err(<serde_json::Error as serde::ser::Error>::custom(format!(
+                    "boom {i}"
+                )))
+            } else {
+                serde_json::to_writer(buf, &i)
+            }
+        };
+        let err = write_buckets(&dir, count, &failing).expect_err("a bucket failed");
+        assert!(
+            matches!(&err, IndexError::Corrupt { path, why } if path.ends_with("bucket-7.json") && why.contains("boom 7")),
+            "{err}"
+        );
+        // And a bucket that cannot be created (a directory in its place)
+        // fails the whole write.
+        fs::remove_dir_all(&dir).expect("clear");
+        fs::create_dir_all(bucket_path(&dir, 3)).expect("in the way");
+        let err = write_buckets(&dir, count, &|i, buf| serde_json::to_writer(buf, &i))
+            .expect_err("bucket 3 in the way");
+        assert!(
+            matches!(&err, IndexError::Io { op: "write", path, .. } if path.ends_with("bucket-3.json")),
+            "{err}"
         );
     }
 
