@@ -406,6 +406,7 @@ pub struct Ended {
     /// How.
     pub how: EndHow,
     /// Successors it went into (empty when dissolved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub into: Vec<CompactString>,
 }
 
@@ -433,6 +434,7 @@ pub struct Attr {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldLabel {
     /// The granting body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<CompactString>,
     /// Since when.
     pub since: Stamp,
@@ -479,7 +481,8 @@ fn cs(text: &str) -> CompactString {
     CompactString::from(text)
 }
 
-/// An organisation in the folded state.
+/// An organisation in the folded state. Its JSON (the append index's
+/// entries) leaves empty collections and absent values out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     /// Identifier.
@@ -489,35 +492,47 @@ pub struct Org {
     /// Kind.
     pub kind: CompactString,
     /// Attributes (`seat`, `place`…).
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub attrs: Small<CompactString, Attr>,
     /// Start of its current period of existence (for an id change, the
     /// original organisation's start).
     pub since: Stamp,
     /// Set once it has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<Ended>,
     /// Open sites, by place.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub sites: Small<CompactString, Stamp>,
     /// Labels held, by label.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub labels: Small<CompactString, HeldLabel>,
     /// Programs it owns (ids into [`State::programs`]), running or ended.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub programs: BTreeSet<CompactString>,
     /// Latest figure per name.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub figures: Small<CompactString, Figure>,
     /// Roles: role → person → since.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub roles: Small<CompactString, Small<CompactString, Stamp>>,
     /// Members, with since when.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     #[serde(with = "party_map")]
     pub members: Small<Party, Stamp>,
     /// Partners, with since when.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     #[serde(with = "party_map")]
     pub partners: Small<Party, Stamp>,
     /// Where it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predecessors: Vec<Link>,
     /// What it went into (or carved out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub successors: Vec<Link>,
     /// Every name it had, first to current.
     pub names: Vec<NameChange>,
     /// Earlier periods of existence (re-established organisations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<Period>,
 }
 
@@ -595,12 +610,15 @@ pub struct Program {
     /// The organisation that runs it.
     pub owner: CompactString,
     /// Kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<CompactString>,
     /// Launch.
     pub since: Stamp,
     /// End, once ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<Stamp>,
     /// Latest figure per name.
+    #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub figures: Small<CompactString, Figure>,
 }
 

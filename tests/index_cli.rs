@@ -84,3 +84,46 @@ fn a_refused_event_is_refused_alike_with_or_without_the_index() {
     error: <stdin>: event #1 of the batch (seq 3, `renamed`) is rejected: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2011 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
     ");
 }
+
+#[test]
+fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it() {
+    let dissolve = r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
+    let late = r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{dissolve}\n"));
+    // Given an index whose HEAD says version 1, and whose entry for `edit`
+    // forgets that it was dissolved: trusted, it would accept `late`.
+    let head = index_dir(&env).join("HEAD");
+    let text = std::fs::read_to_string(&head).expect("HEAD");
+    assert!(text.starts_with(r#"{"index":2,"#), "{text}");
+    std::fs::write(&head, text.replacen(r#""index":2"#, r#""index":1"#, 1)).expect("write");
+    let bucket = index_dir(&env).join("bucket-0.json");
+    let mut entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
+    let removed = entries["edit"]["org"]
+        .as_object_mut()
+        .and_then(|o| o.remove("ended"));
+    assert!(removed.is_some(), "{entries}");
+    std::fs::write(&bucket, entries.to_string()).expect("write");
+    assert_snapshot!(env.run(&["verify", "--index"]), @"
+    exit: 0
+    --- stdout
+    ok: 2 records, head ec1f6884f4b57e2907215b2b5c85ac6860f42ec6ed2f8aef997d11b9ec2725a1
+    append index: format version 1, not 2; appends do not trust it, the next one rebuilds it
+    ");
+    // Then `late` is refused by the full validation…
+    let r = env.run_with_stdin(&["append"], late);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("ended on 2010 (dissolved)"), "{r}");
+    // …and the next append, not an error, rebuilds the index as version 2.
+    let r = env.append(GRILOG);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{r}");
+    let text = std::fs::read_to_string(&head).expect("HEAD");
+    assert!(text.starts_with(r#"{"index":2,"#), "{text}");
+    let r = env.run(&["verify", "--index"]);
+    assert!(
+        r.stdout
+            .contains("append index: matches the ledger (2 ids)"),
+        "{r}"
+    );
+}

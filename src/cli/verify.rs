@@ -83,6 +83,10 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
             fusion::index::Audit::Absent => {
                 "append index: none (the next append builds it)".to_owned()
             }
+            fusion::index::Audit::OtherVersion { version } => format!(
+                "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
+                fusion::index::INDEX_VERSION
+            ),
             fusion::index::Audit::Stale { seq } => format!(
                 "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
             ),
