@@ -475,12 +475,6 @@ pub struct Period {
 /// eleven slots for the first one; a large state is several times smaller.
 pub type Small<K, V> = litemap::LiteMap<K, V>;
 
-/// Text of the folded state, held inline up to 24 bytes: ids, kinds, most
-/// names and values need no allocation of their own.
-fn cs(text: &str) -> CompactString {
-    CompactString::from(text)
-}
-
 /// An organisation in the folded state. Its JSON (the append index's
 /// entries) leaves empty collections and absent values out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -539,24 +533,24 @@ pub struct Org {
 impl Org {
     fn new(spec: &OrgSpec, at: Stamp) -> Box<Org> {
         Box::new(Org {
-            id: cs(&spec.id),
-            name: cs(&spec.name),
-            kind: cs(&spec.kind),
+            id: spec.id.clone(),
+            name: spec.name.clone(),
+            kind: spec.kind.clone(),
             attrs: spec
                 .attrs
                 .iter()
                 .map(|(k, v)| {
                     (
-                        cs(k),
+                        k.clone(),
                         Attr {
-                            value: cs(v),
+                            value: v.clone(),
                             since: at.clone(),
                         },
                     )
                 })
                 .collect(),
             names: vec![NameChange {
-                name: cs(&spec.name),
+                name: spec.name.clone(),
                 since: at.clone(),
             }],
             since: at,
@@ -925,11 +919,11 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         } => apply_transformed(state, *mode, from, to, new, &at()),
         Body::Renamed { org, name } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
-                o.name = cs(name);
+                o.name = name.clone();
                 push_lean(
                     &mut o.names,
                     NameChange {
-                        name: cs(name),
+                        name: name.clone(),
                         since: at(),
                     },
                 );
@@ -941,9 +935,9 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                 match value {
                     Some(v) => {
                         o.attrs.insert(
-                            cs(key),
+                            key.clone(),
                             Attr {
-                                value: cs(v),
+                                value: v.clone(),
                                 since: at(),
                             },
                         );
@@ -956,8 +950,8 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         }
         Body::LabelGranted { label, holder, by } => {
             if let Some(o) = state.orgs.get_mut(holder.as_str()) {
-                o.labels.entry(cs(label)).or_insert_with(|| HeldLabel {
-                    by: by.as_deref().map(cs),
+                o.labels.entry(label.clone()).or_insert_with(|| HeldLabel {
+                    by: by.clone(),
                     since: at(),
                 });
             }
@@ -990,15 +984,15 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                 return;
             }
             if let Some(o) = state.orgs.get_mut(owner.as_str()) {
-                o.programs.insert(cs(program));
+                o.programs.insert(program.clone());
             }
             state.programs.insert(
                 program.as_str().into(),
                 Program {
-                    id: cs(program),
-                    name: cs(name),
-                    owner: cs(owner),
-                    kind: kind.as_deref().map(cs),
+                    id: program.clone(),
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    kind: kind.clone(),
                     since: at(),
                     ended: None,
                     figures: Small::new(),
@@ -1014,7 +1008,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
         }
         Body::SiteOpened { org, site } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
-                o.sites.entry(cs(site)).or_insert_with(at);
+                o.sites.entry(site.clone()).or_insert_with(at);
             }
         }
         Body::SiteClosed { org, site } => {
@@ -1038,7 +1032,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                     .member_of
                     .entry(m.as_str().into())
                     .or_default()
-                    .insert((cs(org), *relation));
+                    .insert((org.clone(), *relation));
             }
         }
         Body::Left {
@@ -1052,15 +1046,15 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             if let Party::Org(m) = member
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(cs(org), *relation));
+                set.remove(&(org.clone(), *relation));
             }
         }
         Body::RoleStarted { org, person, role } => {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.roles
-                    .entry(cs(role))
+                    .entry(role.clone())
                     .or_default()
-                    .entry(cs(person))
+                    .entry(person.clone())
                     .or_insert_with(at);
             }
         }
@@ -1084,7 +1078,7 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
             };
             for (name, value) in values {
                 figures.insert(
-                    cs(name),
+                    name.clone(),
                     Figure {
                         value: *value,
                         at: at(),
@@ -1134,13 +1128,7 @@ fn apply_transformed(
         ChangeMode::Fusion | ChangeMode::Absorption | ChangeMode::Split
     ) {
         for f in from {
-            end_org(
-                state,
-                f,
-                EndHow::Transformed(mode),
-                to.iter().map(|t| cs(t)).collect(),
-                at.clone(),
-            );
+            end_org(state, f, EndHow::Transformed(mode), to.to_vec(), at.clone());
         }
     }
     link(state, from, to, mode, at);
@@ -1162,7 +1150,7 @@ fn link(
                 push_lean(
                     &mut o.successors,
                     Link {
-                        id: cs(t),
+                        id: t.clone(),
                         mode,
                         at: at.clone(),
                     },
@@ -1172,7 +1160,7 @@ fn link(
                 push_lean(
                     &mut o.predecessors,
                     Link {
-                        id: cs(f),
+                        id: f.clone(),
                         mode,
                         at: at.clone(),
                     },
@@ -1189,7 +1177,7 @@ fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<CompactString>, a
         _ => return,
     }
     if let Some(set) = state.member_of.remove(id) {
-        let party = Party::Org(CompactString::from(id.to_owned()));
+        let party = Party::Org(CompactString::from(id));
         for (org, relation) in set {
             if let Some(o) = state.orgs.get_mut(org.as_str()) {
                 o.relations_mut(relation).remove(&party);
@@ -1206,7 +1194,7 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
         return;
     };
     let mut moved = Org {
-        id: cs(to),
+        id: CompactString::from(to),
         name: old.name.clone(),
         kind: old.kind.clone(),
         attrs: old.attrs.clone(),
@@ -1227,11 +1215,11 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
     old.ended = Some(Ended {
         at: at.clone(),
         how: EndHow::Transformed(ChangeMode::IdChange),
-        into: vec![cs(to)],
+        into: vec![CompactString::from(to)],
     });
     for p in &moved.programs {
         if let Some(p) = state.programs.get_mut(p.as_str()) {
-            p.owner = cs(to);
+            p.owner = CompactString::from(to);
         }
     }
     // Its own members that are organisations now belong to the new id.
@@ -1243,16 +1231,16 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(cs(from), relation));
-                set.insert((cs(to), relation));
+                set.remove(&(CompactString::from(from), relation));
+                set.insert((CompactString::from(to), relation));
             }
         }
     }
     // Its memberships elsewhere carry over to the new id.
     if let Some(set) = state.member_of.remove(from) {
         let (old_party, new_party) = (
-            Party::Org(CompactString::from(from.to_owned())),
-            Party::Org(CompactString::from(to.to_owned())),
+            Party::Org(CompactString::from(from)),
+            Party::Org(CompactString::from(to)),
         );
         for (org, relation) in &set {
             let target = if org == from {
@@ -1295,7 +1283,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {
-                set.remove(&(cs(id), relation));
+                set.remove(&(CompactString::from(id), relation));
             }
         }
     }
@@ -2274,9 +2262,9 @@ mod tests {
 
     fn boxed_org(id: &str) -> Box<Org> {
         let spec = OrgSpec {
-            id: CompactString::from(id.to_owned()),
+            id: CompactString::from(id),
             name: CompactString::from(id.to_uppercase()),
-            kind: CompactString::from("k".to_owned()),
+            kind: "k".into(),
             attrs: BTreeMap::new(),
         };
         Org::new(

@@ -533,11 +533,11 @@ impl Gen {
                     .labels
                     .keys()
                     .next()?
-                    .to_string();
+                    .clone();
                 let d = self.day_now();
                 plain(self.event(
                     Body::LabelWithdrawn {
-                        label: CompactString::from(label),
+                        label,
                         holder: CompactString::from(holder),
                     },
                     d,
@@ -610,12 +610,12 @@ impl Gen {
                     .sites
                     .keys()
                     .next()?
-                    .to_string();
+                    .clone();
                 let d = self.day_now();
                 plain(self.event(
                     Body::SiteClosed {
                         org: CompactString::from(org),
-                        site: CompactString::from(site),
+                        site,
                     },
                     d,
                 ))
@@ -676,14 +676,14 @@ impl Gen {
             705..=724 => {
                 let org = self.alive_org()?;
                 let (role, people) = self.state.orgs.get(org.as_str())?.roles.iter().next()?;
-                let person = people.keys().next()?.to_string();
-                let role = role.to_string();
+                let person = people.keys().next()?.clone();
+                let role = role.clone();
                 let d = self.day_now();
                 plain(self.event(
                     Body::RoleEnded {
                         org: CompactString::from(org),
-                        person: CompactString::from(person),
-                        role: CompactString::from(role),
+                        person,
+                        role,
                     },
                     d,
                 ))
@@ -891,7 +891,7 @@ impl Gen {
                 }
             }
             _ => Body::LabelGranted {
-                label: CompactString::from(LABELS[self.rng.index(LABELS.len())].to_owned()),
+                label: CompactString::from(LABELS[self.rng.index(LABELS.len())]),
                 holder: CompactString::from(self.alive_org()?),
                 by: None,
             },
@@ -1011,7 +1011,7 @@ impl Gen {
                 target: CompactString::from(target.hash),
                 mode,
                 replacement,
-                reason: CompactString::from("a later source contradicts it".to_owned()),
+                reason: "a later source contradicts it".into(),
             },
             date,
         );

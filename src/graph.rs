@@ -218,7 +218,7 @@ pub fn changes_in(
             from: f.iter().map(|s| s.to_string()).collect(),
             to: t.iter().map(|s| s.to_string()).collect(),
             sources: e.event.sources.clone(),
-            note: e.event.note.clone().map(|s| s.to_string()),
+            note: e.event.note.as_deref().map(str::to_owned),
             tentative,
         });
     }

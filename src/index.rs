@@ -540,7 +540,7 @@ pub fn complete(dir: &Path, buckets: Buckets, head: Head) -> Result<Head, IndexE
 /// How many threads wait for buckets to reach the disk (see
 /// [`write_buckets`]): they spend their time blocked in `fdatasync`, so
 /// more of them than cores keeps more writes in flight.
-const SYNC_THREADS: usize = 16;
+const SYNC_THREADS: usize = 8;
 
 /// The most threads that serialise buckets (one per core, up to this).
 const MAX_SERIALISERS: usize = 8;
@@ -551,9 +551,13 @@ const MAX_SERIALISERS: usize = 8;
 ///
 /// Serialising is work for the cores and `fdatasync` is a wait on the
 /// disk, so they are done by different threads: one serialiser per core
-/// takes the next bucket, writes it and hands the open file to
-/// [`SYNC_THREADS`] threads that sync it, so that a serialiser never waits
-/// for the disk and the disk gets many writes at once. (On 2 cores, with
+/// takes the next bucket, writes it and hands the open file to one of
+/// [`SYNC_THREADS`] threads that sync it, so that the disk gets many writes
+/// at once. A file is handed only to a syncer ready to take it: at most
+/// `SYNC_THREADS` plus one per serialiser are open at a time, however slow
+/// the disk (the append writes the batch meanwhile, and must not run out of
+/// file descriptors: with a queue, a slow disk made it fail after the
+/// batch was in). (On 2 cores, with
 /// one pool of 8 threads that each serialised, wrote and synced a bucket in
 /// turn, the append's work after its fold took 0.60 s instead of 0.40 s,
 /// medians on a loaded machine; writing every bucket before syncing any
@@ -577,7 +581,8 @@ fn write_buckets(dir: &Path, count: usize, json: &BucketJson<'_>) -> Result<(), 
             *first = Some((i, e));
         }
     };
-    let (to_sync, written) = mpsc::channel::<(usize, fs::File)>();
+    // A rendezvous: see above.
+    let (to_sync, written) = mpsc::sync_channel::<(usize, fs::File)>(0);
     let written = Mutex::new(written);
     let stopped = std::thread::scope(|s| {
         let syncers: Vec<_> = (0..SYNC_THREADS.min(count.max(1)))

@@ -357,7 +357,11 @@ impl Scan {
             .filter(|&(start, _)| start <= until)
             .collect();
         plain.sort_unstable();
-        plain.into_iter().map(|(_, i)| i).collect()
+        // A vector of its own: collected in place, it would keep the keys'
+        // allocation, twice its size, through the fold.
+        let mut indices = Vec::with_capacity(plain.len());
+        indices.extend(plain.iter().map(|&(_, i)| i));
+        indices
     }
 
     /// Folds into `state` the knowledge's timeline up to `until` merged

@@ -283,8 +283,8 @@ pub fn view_of(
 
 /// A view not built yet: what [`view_of`] reads. [`ViewSource::write_json`]
 /// writes the JSON of the [`View`] it would build, byte for byte what
-/// [`render_json`] gives, one organisation at a time: a large landscape is
-/// never held twice, once folded and once as a view.
+/// [`render_json`] gives, a batch of organisations at a time: a large
+/// landscape is never held twice, once folded and once as a view.
 #[derive(Clone, Copy)]
 pub struct ViewSource<'a> {
     /// The state of knowledge (for the plans and the position).
@@ -332,29 +332,31 @@ impl ViewSource<'_> {
         std::thread::scope(|scope| {
             let mut inboxes = Vec::with_capacity(threads);
             for t in 0..threads {
-                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
+                let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
                 inboxes.push(rx);
                 let mine: Vec<&[&Org]> = batches.iter().skip(t).step_by(threads).copied().collect();
                 scope.spawn(move || {
                     for batch in mine {
                         let mut text = Vec::with_capacity(batch.len() * 1024);
-                        for o in batch {
+                        let rendered = batch.iter().try_for_each(|o| {
                             text.extend_from_slice(b"\n    ");
                             let view = org_view(o, self.state, self.as_of, self.options);
-                            // Serialising plain data with string keys cannot fail.
-                            let _ = write_nested(&mut text, &view, 2);
+                            write_nested(&mut text, &view, 2)?;
                             text.push(b',');
-                        }
-                        if tx.send(text).is_err() {
+                            Ok(())
+                        });
+                        let failed = rendered.is_err();
+                        if tx.send(rendered.map(|()| text)).is_err() || failed {
                             return;
                         }
                     }
                 });
             }
             for b in 0..batches.len() {
-                let Ok(mut text) = inboxes[b % threads].recv() else {
+                let Ok(text) = inboxes[b % threads].recv() else {
                     return Err(std::io::Error::other("a thread rendering the view stopped"));
                 };
+                let mut text = text?;
                 if b + 1 == batches.len() {
                     // No comma after the last organisation.
                     text.pop();
@@ -439,7 +441,8 @@ fn write_nested(
     depth: usize,
 ) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(value)?;
-    let indent = b"\n        ".get(..1 + 2 * depth).unwrap_or(b"\n");
+    let indent = format!("\n{}", "  ".repeat(depth));
+    let indent = indent.as_bytes();
     let mut lines = text.split(|&b| b == b'\n');
     if let Some(first) = lines.next() {
         out.write_all(first)?;
