@@ -62,17 +62,22 @@ fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
     );
 }
 
+/// Ends `edit` in 2010.
+const DISSOLVE: &str =
+    r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
+/// Renames `edit` in 2011, after it ended: refused by the history.
+const LATE: &str =
+    r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
+
 #[test]
 fn a_refused_event_is_refused_alike_with_or_without_the_index() {
-    let dissolve = r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
-    let late = r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
     let with_index = TestEnv::with_ledger();
-    with_index.append(&format!("{EDIT}\n{dissolve}\n"));
+    with_index.append(&format!("{EDIT}\n{DISSOLVE}\n"));
     let without = TestEnv::with_ledger();
-    without.append(&format!("{EDIT}\n{dissolve}\n"));
+    without.append(&format!("{EDIT}\n{DISSOLVE}\n"));
     std::fs::remove_dir_all(index_dir(&without)).expect("remove");
-    let a = with_index.run_with_stdin(&["append"], late);
-    let b = without.run_with_stdin(&["append"], late);
+    let a = with_index.run_with_stdin(&["append"], LATE);
+    let b = without.run_with_stdin(&["append"], LATE);
     assert_eq!(a.code, 3, "{a}");
     assert_eq!(
         (a.code, &a.stdout, &a.stderr),
@@ -87,12 +92,10 @@ fn a_refused_event_is_refused_alike_with_or_without_the_index() {
 
 #[test]
 fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it() {
-    let dissolve = r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
-    let late = r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
     let env = TestEnv::with_ledger();
-    env.append(&format!("{EDIT}\n{dissolve}\n"));
+    env.append(&format!("{EDIT}\n{DISSOLVE}\n"));
     // Given an index whose HEAD says version 1, and whose entry for `edit`
-    // forgets that it was dissolved: trusted, it would accept `late`.
+    // forgets that it was dissolved: trusted, it would accept `LATE`.
     let head = index_dir(&env).join("HEAD");
     let text = std::fs::read_to_string(&head).expect("HEAD");
     assert!(text.starts_with(r#"{"index":2,"#), "{text}");
@@ -111,8 +114,8 @@ fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it
     ok: 2 records, head ec1f6884f4b57e2907215b2b5c85ac6860f42ec6ed2f8aef997d11b9ec2725a1
     append index: format version 1, not 2; appends do not trust it, the next one rebuilds it
     ");
-    // Then `late` is refused by the full validation…
-    let r = env.run_with_stdin(&["append"], late);
+    // Then `LATE` is refused by the full validation…
+    let r = env.run_with_stdin(&["append"], LATE);
     assert_eq!(r.code, 3, "{r}");
     assert!(r.stderr.contains("ended on 2010 (dissolved)"), "{r}");
     // …and the next append, not an error, rebuilds the index as version 2.
