@@ -17,8 +17,8 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::io::Write as _;
 
 /// Why a date string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,17 +63,34 @@ pub enum Precision {
     Day,
 }
 
+/// The longest text a [`Date`] holds: `YYYY-MM-DD` and one qualifier take
+/// 11 bytes, the longest single date of level 0–1 within years 1–9999.
+const TEXT_MAX: usize = 12;
+
 /// A single EDTF level 0–1 date with its calendar period.
+///
+/// 24 bytes, without heap: the folded state holds one in every stamp, so
+/// its size counts (a `CompactString` for the text alone took 24).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Date {
-    /// Inline up to 24 bytes: every date of level 0–1 fits, so a date
-    /// costs no heap allocation.
-    text: CompactString,
-    start: NaiveDate,
-    end: NaiveDate,
+    /// The text as written, in its first `len` bytes.
+    text: [u8; TEXT_MAX],
+    len: u8,
     precision: Precision,
     approximate: bool,
     uncertain: bool,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+const _: () = assert!(std::mem::size_of::<Date>() == 24);
+
+/// `input` in a date's inline buffer, if it fits.
+fn inline_text(input: &str) -> Option<([u8; TEXT_MAX], u8)> {
+    let mut text = [0u8; TEXT_MAX];
+    text.get_mut(..input.len())?
+        .copy_from_slice(input.as_bytes());
+    Some((text, input.len() as u8))
 }
 
 impl Date {
@@ -123,20 +140,36 @@ impl Date {
             }
             _ => Err(out_of_range()),
         };
+        let (start, end) = (to_naive(bounds.earliest)?, to_naive(bounds.latest)?);
+        // Within years 1–9999 no date of level 0–1 is longer: a guard, not a
+        // rule users meet.
+        let (text, len) = inline_text(input)
+            .ok_or_else(|| unsupported("longer than any date of level 0–1 (12 bytes at most)"))?;
         Ok(Date {
-            text: CompactString::from(input),
-            start: to_naive(bounds.earliest)?,
-            end: to_naive(bounds.latest)?,
+            text,
+            len,
+            start,
+            end,
             precision,
             approximate: date.is_approximate(),
             uncertain: date.is_uncertain(),
         })
     }
 
-    /// A day-precision date.
+    /// A day-precision date; a day outside years 1–9999 (which no ledger
+    /// date reaches) is taken as the nearest day inside them.
     pub fn from_day(day: NaiveDate) -> Self {
+        let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+        let day = day.clamp(first, last);
+        // `YYYY-MM-DD`: 10 bytes.
+        let mut text = [0u8; TEXT_MAX];
+        let mut cursor = std::io::Cursor::new(&mut text[..]);
+        let _ = write!(cursor, "{}", day.format("%Y-%m-%d"));
+        let len = cursor.position() as u8;
         Date {
-            text: compact_str::format_compact!("{}", day.format("%Y-%m-%d")),
+            text,
+            len,
             start: day,
             end: day,
             precision: Precision::Day,
@@ -147,7 +180,9 @@ impl Date {
 
     /// The text as written in the ledger.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // The bytes of a `&str` whole (or, for `from_day`, ASCII digits
+        // and dashes): always UTF-8.
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or_default()
     }
 
     /// First day of the period: the day from which the event counts.
@@ -201,13 +236,13 @@ impl Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Date({})", self.text)
+        write!(f, "Date({})", self.as_str())
     }
 }
 
@@ -220,7 +255,7 @@ impl std::str::FromStr for Date {
 
 impl Serialize for Date {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -330,6 +365,57 @@ mod tests {
     fn as_of_means_the_last_day_of_the_period() {
         assert_eq!(as_of_day("2016").expect("valid"), day("2016-12-31"));
         assert_eq!(as_of_day("2015-06").expect("valid"), day("2015-06-30"));
+    }
+
+    #[test]
+    fn the_longest_dates_keep_their_text_inline() {
+        // Every form of level 0–1, with the longest digits and qualifiers.
+        for text in [
+            "9999-12-31",
+            "2004-06-11%",
+            "2004-06-11~",
+            "2004-06-11?",
+            "1985-XX-XX",
+            "2015-XX-XX%",
+            "201X",
+            "2016-24%",
+            "0001",
+        ] {
+            let date = d(text);
+            assert_eq!(date.as_str(), text);
+            assert_eq!(date.to_string(), text);
+            assert_eq!(format!("{date:?}"), format!("Date({text})"));
+        }
+        assert_eq!(std::mem::size_of::<Date>(), 24);
+    }
+
+    #[test]
+    fn long_texts_are_refused_for_what_they_are() {
+        // The text's inline room adds no error of its own: a long text is
+        // refused as a year out of range or as bad syntax, as before.
+        assert!(matches!(
+            Date::parse("Y170000002"),
+            Err(DateError::OutOfRange { .. })
+        ));
+        for long in ["2004-06-11%%", "2004-06-11 ", "  2004-06-11"] {
+            assert!(
+                matches!(Date::parse(long), Err(DateError::Syntax { .. })),
+                "{long:?} should be a syntax error"
+            );
+        }
+    }
+
+    #[test]
+    fn a_day_outside_the_supported_years_is_clamped() {
+        let min = Date::from_day(NaiveDate::MIN);
+        assert_eq!(
+            (min.as_str(), min.start()),
+            ("0001-01-01", day("0001-01-01"))
+        );
+        let max = Date::from_day(NaiveDate::MAX);
+        assert_eq!((max.as_str(), max.end()), ("9999-12-31", day("9999-12-31")));
+        let plain = Date::from_day(day("2017-03-28"));
+        assert_eq!(plain, d("2017-03-28"));
     }
 
     #[test]

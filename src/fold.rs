@@ -14,6 +14,8 @@
 //! - [`apply`] is pure and never fails; [`check`] is the validation, kept
 //!   apart (the handle/apply split of CQRS).
 
+pub mod small;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
@@ -470,10 +472,11 @@ pub struct Period {
 }
 
 /// The map type of an organisation's small collections (attributes, sites,
-/// labels, figures, roles, members, partners): a sorted vector. Most hold
-/// zero to three entries, where a `BTreeMap` would allocate a node of
-/// eleven slots for the first one; a large state is several times smaller.
-pub type Small<K, V> = litemap::LiteMap<K, V>;
+/// labels, figures, roles, members, partners): a sorted vector behind one
+/// pointer ([`small::Thin`]). Most hold zero to three entries, where a
+/// `BTreeMap` would allocate a node of eleven slots for the first one; a
+/// large state is several times smaller.
+pub type Small<K, V> = litemap::LiteMap<K, V, small::Thin<K, V>>;
 
 /// An organisation in the folded state. Its JSON (the append index's
 /// entries) leaves empty collections and absent values out.
@@ -1279,7 +1282,7 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
     let members = std::mem::take(&mut o.members);
     let partners = std::mem::take(&mut o.partners);
     for (relation, map) in [(Relation::Member, members), (Relation::Partner, partners)] {
-        for (party, _) in map.into_tuple_vec() {
+        for (party, _) in map {
             if let Party::Org(m) = party
                 && let Some(set) = state.member_of.get_mut(m.as_str())
             {

@@ -1,0 +1,250 @@
+//! The store behind an organisation's small maps ([`super::Small`]): a
+//! sorted vector behind a single pointer.
+//!
+//! An organisation holds seven such maps and most are empty. A `Vec` takes
+//! 24 bytes in the organisation even when empty; a [`ThinVec`] takes 8 and
+//! keeps its length and capacity in its heap block, which an empty one does
+//! not have. Growth is exact while a map is short (a `Vec` reserves four
+//! entries for its first), then by half.
+
+use std::cmp::Ordering;
+
+use litemap::store::{
+    Store, StoreBulkMut, StoreConstEmpty, StoreFromIterable, StoreFromIterator, StoreIntoIterator,
+    StoreIterable, StoreIterableMut, StoreMut,
+};
+use thin_vec::ThinVec;
+
+/// A [`litemap::LiteMap`] store: the entries, sorted by key, in a
+/// [`ThinVec`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Thin<K, V>(ThinVec<(K, V)>);
+
+impl<K, V> Default for Thin<K, V> {
+    fn default() -> Self {
+        Thin(ThinVec::new())
+    }
+}
+
+impl<K, V> Thin<K, V> {
+    /// Makes room for one more entry: exactly while short, then by half.
+    fn grow(&mut self) {
+        if self.0.len() == self.0.capacity() {
+            self.0.reserve_exact(self.0.len() / 2 + 1);
+        }
+    }
+}
+
+impl<K, V> StoreConstEmpty<K, V> for Thin<K, V> {
+    const EMPTY: Thin<K, V> = Thin(ThinVec::new());
+}
+
+impl<K, V> Store<K, V> for Thin<K, V> {
+    fn lm_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn lm_is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn lm_get(&self, index: usize) -> Option<(&K, &V)> {
+        self.0.get(index).map(|(k, v)| (k, v))
+    }
+
+    fn lm_last(&self) -> Option<(&K, &V)> {
+        self.0.last().map(|(k, v)| (k, v))
+    }
+
+    fn lm_binary_search_by<F>(&self, mut cmp: F) -> Result<usize, usize>
+    where
+        F: FnMut(&K) -> Ordering,
+    {
+        self.0.binary_search_by(|(k, _)| cmp(k))
+    }
+}
+
+impl<K, V> StoreMut<K, V> for Thin<K, V> {
+    fn lm_with_capacity(capacity: usize) -> Self {
+        Thin(ThinVec::with_capacity(capacity))
+    }
+
+    fn lm_reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+
+    fn lm_get_mut(&mut self, index: usize) -> Option<(&K, &mut V)> {
+        self.0.get_mut(index).map(|(k, v)| (&*k, v))
+    }
+
+    fn lm_push(&mut self, key: K, value: V) {
+        self.grow();
+        self.0.push((key, value));
+    }
+
+    fn lm_insert(&mut self, index: usize, key: K, value: V) {
+        self.grow();
+        self.0.insert(index, (key, value));
+    }
+
+    fn lm_remove(&mut self, index: usize) -> (K, V) {
+        self.0.remove(index)
+    }
+
+    fn lm_clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl<K: Ord, V> StoreBulkMut<K, V> for Thin<K, V> {
+    fn lm_retain<F>(&mut self, mut predicate: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        self.0.retain(|(k, v)| predicate(k, v));
+    }
+
+    /// Adds the entries; for a key given more than once, the last one
+    /// wins (as `Vec`'s store does).
+    fn lm_extend<I>(&mut self, iter: I)
+    where
+        I: IntoIterator<Item = (K, V)>,
+    {
+        for (k, v) in iter {
+            match self.0.binary_search_by(|(key, _)| key.cmp(&k)) {
+                Ok(i) => {
+                    if let Some(slot) = self.0.get_mut(i) {
+                        slot.1 = v;
+                    }
+                }
+                Err(i) => {
+                    self.grow();
+                    self.0.insert(i, (k, v));
+                }
+            }
+        }
+    }
+}
+
+impl<K: Ord, V> StoreFromIterable<K, V> for Thin<K, V> {
+    fn lm_sort_from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = Thin::default();
+        map.lm_extend(iter);
+        map
+    }
+}
+
+impl<'a, K: 'a, V: 'a> StoreIterable<'a, K, V> for Thin<K, V> {
+    type KeyValueIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&(K, V)) -> (&K, &V)>;
+
+    fn lm_iter(&'a self) -> Self::KeyValueIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'a, K: 'a, V: 'a> StoreIterableMut<'a, K, V> for Thin<K, V> {
+    type KeyValueIterMut =
+        std::iter::Map<std::slice::IterMut<'a, (K, V)>, fn(&mut (K, V)) -> (&K, &mut V)>;
+
+    fn lm_iter_mut(&'a mut self) -> Self::KeyValueIterMut {
+        self.0.iter_mut().map(|(k, v)| (&*k, v))
+    }
+}
+
+impl<K, V> StoreIntoIterator<K, V> for Thin<K, V> {
+    type KeyValueIntoIter = thin_vec::IntoIter<(K, V)>;
+
+    fn lm_into_iter(self) -> Self::KeyValueIntoIter {
+        self.0.into_iter()
+    }
+
+    fn lm_extend_end(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
+    fn lm_extend_start(&mut self, other: Self) {
+        let mut joined = other.0;
+        joined.extend(std::mem::take(&mut self.0));
+        self.0 = joined;
+    }
+}
+
+impl<K, V> FromIterator<(K, V)> for Thin<K, V> {
+    /// The entries in the order given (the map sorts them: see
+    /// [`StoreFromIterable`]).
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Thin(iter.into_iter().collect())
+    }
+}
+
+impl<K, V> StoreFromIterator<K, V> for Thin<K, V> {}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Small;
+
+    #[test]
+    fn an_empty_map_takes_one_pointer() {
+        assert_eq!(std::mem::size_of::<Small<u32, u64>>(), 8);
+    }
+
+    #[test]
+    fn it_behaves_as_a_sorted_map() {
+        let mut map: Small<u32, &str> = Small::new();
+        assert!(map.is_empty());
+        for (k, v) in [(5, "e"), (1, "a"), (3, "c"), (9, "i"), (7, "g")] {
+            assert_eq!(map.insert(k, v), None);
+        }
+        assert_eq!(map.insert(3, "C"), Some("c"));
+        assert_eq!(map.remove(&9), Some("i"));
+        assert_eq!(map.get(&3), Some(&"C"));
+        assert_eq!(map.get(&4), None);
+        if let Some(v) = map.get_mut(&7) {
+            *v = "G";
+        }
+        let listed: Vec<(u32, &str)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(listed, [(1, "a"), (3, "C"), (5, "e"), (7, "G")]);
+        assert_eq!(map.len(), 4);
+        map.retain(|k, _| k % 5 != 0);
+        assert_eq!(map.keys().copied().collect::<Vec<_>>(), [1, 3, 7]);
+    }
+
+    #[test]
+    fn collecting_sorts_and_the_last_of_a_key_wins() {
+        let map: Small<u32, char> = [(2, 'b'), (1, 'a'), (2, 'B'), (0, 'z')]
+            .into_iter()
+            .collect();
+        let listed: Vec<(u32, char)> = map.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(listed, [(0, 'z'), (1, 'a'), (2, 'B')]);
+    }
+
+    #[test]
+    fn growth_is_exact_while_short_then_by_half() {
+        use litemap::store::StoreMut;
+        let mut store = super::Thin::default();
+        let mut capacities = Vec::new();
+        for i in 0..8u32 {
+            // Inserted at the front, as a key smaller than all.
+            store.lm_insert(0, 8 - i, i);
+            capacities.push(store.0.capacity());
+        }
+        assert_eq!(capacities, [1, 2, 4, 4, 7, 7, 7, 11]);
+        let mut pushed = super::Thin::default();
+        pushed.lm_push(1u32, 1u32);
+        assert_eq!(pushed.0.capacity(), 1);
+    }
+
+    #[test]
+    fn it_serialises_as_a_vec_store_does() {
+        let small: Small<String, u32> = [("b".to_owned(), 2), ("a".to_owned(), 1)]
+            .into_iter()
+            .collect();
+        let vec: litemap::LiteMap<String, u32> = [("b".to_owned(), 2), ("a".to_owned(), 1)]
+            .into_iter()
+            .collect();
+        let json = serde_json::to_string(&small).expect("serialises");
+        assert_eq!(json, serde_json::to_string(&vec).expect("serialises"));
+        let back: Small<String, u32> = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, small);
+    }
+}
