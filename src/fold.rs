@@ -189,21 +189,52 @@ struct Item<'a> {
     event: &'a Event,
 }
 
+/// A record given to the knowledge builder: with its event, or, for a
+/// record that a correction names, perhaps by its seq and hash alone.
+trait Known<'a>: Copy {
+    fn seq(&self) -> u64;
+    fn hash(&self) -> &'a str;
+    fn event(&self) -> Option<&'a Event>;
+}
+
+impl<'a> Known<'a> for Item<'a> {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn hash(&self) -> &'a str {
+        self.hash
+    }
+    fn event(&self) -> Option<&'a Event> {
+        Some(self.event)
+    }
+}
+
+/// [`Knowledge::with_named`]'s records.
+#[derive(Clone, Copy)]
+struct Named<'a> {
+    seq: u64,
+    hash: &'a str,
+    event: Option<&'a Event>,
+}
+
+impl<'a> Known<'a> for Named<'a> {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn hash(&self) -> &'a str {
+        self.hash
+    }
+    fn event(&self) -> Option<&'a Event> {
+        self.event
+    }
+}
+
 impl<'a> Knowledge<'a> {
     /// The knowledge at `position` over `entries` (all records, seq order).
     /// A position beyond the head means the head.
     pub fn new(entries: &'a [Entry], position: u64) -> Knowledge<'a> {
-        Knowledge::of_records(entries, position)
-    }
-
-    /// [`Knowledge::new`] over records given by reference, in seq order:
-    /// for a caller that holds them in several places.
-    pub fn of_records(
-        entries: impl IntoIterator<Item = &'a Entry>,
-        position: u64,
-    ) -> Knowledge<'a> {
         let items: Vec<Item<'a>> = entries
-            .into_iter()
+            .iter()
             .filter(|e| e.seq <= position)
             .map(|e| Item {
                 seq: e.seq,
@@ -214,14 +245,58 @@ impl<'a> Knowledge<'a> {
         Knowledge::from_items(&items, position)
     }
 
-    fn from_items(items: &[Item<'a>], position: u64) -> Knowledge<'a> {
+    /// [`Knowledge::new`] over the records given `whole` and records known
+    /// only by their seq and hash (`named`), both in seq order: for a
+    /// caller that keeps whole only the records a knowledge reads (see
+    /// [`crate::stream`]), and of the records that corrections name only
+    /// what tells whether they are corrected.
+    ///
+    /// A named record that a correction removes is in
+    /// [`Knowledge::corrections`], as it would be were it given whole; one
+    /// that none removes is left out of the timeline, for the caller to
+    /// fold with the records it did not give.
+    pub fn with_named(
+        whole: &'a [Entry],
+        named: &'a [(u64, String)],
+        position: u64,
+    ) -> Knowledge<'a> {
+        let mut items = Vec::with_capacity(whole.len() + named.len());
+        let (mut w, mut n) = (whole.iter().peekable(), named.iter().peekable());
+        loop {
+            let item = match (w.peek(), n.peek()) {
+                (Some(a), Some(b)) if b.0 < a.seq => n.next().map(|(seq, hash)| Named {
+                    seq: *seq,
+                    hash,
+                    event: None,
+                }),
+                (Some(_), _) => w.next().map(|e| Named {
+                    seq: e.seq,
+                    hash: &e.hash,
+                    event: Some(&e.event),
+                }),
+                (None, _) => n.next().map(|(seq, hash)| Named {
+                    seq: *seq,
+                    hash,
+                    event: None,
+                }),
+            };
+            match item {
+                Some(it) if it.seq <= position => items.push(it),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Knowledge::from_items(&items, position)
+    }
+
+    fn from_items<I: Known<'a>>(items: &[I], position: u64) -> Knowledge<'a> {
         // Index only the records that corrections name: hashing every
         // record's hash would dominate the cost on large ledgers.
         // Record hashes are uniformly random, so their first 8 bytes make
         // a key that needs no further hashing.
         let wanted: HashSet<u64, PrefixHasher> = items
             .iter()
-            .filter_map(|it| match &it.event.body {
+            .filter_map(|it| match &it.event()?.body {
                 Body::Correction { target, .. } => hash_prefix(target),
                 _ => None,
             })
@@ -229,8 +304,8 @@ impl<'a> Knowledge<'a> {
         let mut by_hash: HashMap<&'a str, usize> = HashMap::with_capacity(wanted.len());
         if !wanted.is_empty() {
             for (i, it) in items.iter().enumerate() {
-                if hash_prefix(it.hash).is_some_and(|k| wanted.contains(&k)) {
-                    by_hash.insert(it.hash, i);
+                if hash_prefix(it.hash()).is_some_and(|k| wanted.contains(&k)) {
+                    by_hash.insert(it.hash(), i);
                 }
             }
         }
@@ -238,12 +313,12 @@ impl<'a> Knowledge<'a> {
         let mut corrected: HashMap<usize, Corrected> = HashMap::new();
         let mut replacements: Vec<(usize, &'a Event, usize)> = Vec::new();
         for (ci, it) in items.iter().enumerate() {
-            let Body::Correction {
+            let Some(Body::Correction {
                 target,
                 mode,
                 replacement,
                 ..
-            } = &it.event.body
+            }) = it.event().map(|e| &e.body)
             else {
                 continue;
             };
@@ -251,8 +326,9 @@ impl<'a> Knowledge<'a> {
                 continue;
             };
             let t = items[ti];
-            if t.seq >= it.seq
-                || matches!(t.event.body, Body::Correction { .. })
+            if t.seq() >= it.seq()
+                || t.event()
+                    .is_some_and(|e| matches!(e.body, Body::Correction { .. }))
                 || corrected.contains_key(&ti)
             {
                 continue;
@@ -261,7 +337,7 @@ impl<'a> Knowledge<'a> {
                 ti,
                 Corrected {
                     mode: *mode,
-                    seq: it.seq,
+                    seq: it.seq(),
                 },
             );
             if let (CorrectionMode::Supersede, Some(r)) = (mode, replacement) {
@@ -271,9 +347,9 @@ impl<'a> Knowledge<'a> {
         // Pass 2: effective events and plans.
         let mut timeline = Vec::with_capacity(items.len());
         let mut plans = Vec::new();
-        let plan_at = |it: &Item<'a>, stated: &'a Date, planned: &'a Event, c| Plan {
-            seq: it.seq,
-            hash: it.hash,
+        let plan_at = |it: &I, stated: &'a Date, planned: &'a Event, c| Plan {
+            seq: it.seq(),
+            hash: it.hash(),
             stated,
             planned,
             corrected: c,
@@ -282,7 +358,12 @@ impl<'a> Knowledge<'a> {
         let mut repl = replacements.iter().peekable();
         for (i, it) in items.iter().enumerate() {
             let c = corrected.get(&i).copied();
-            match &it.event.body {
+            // A record known only by its hash is folded by the caller,
+            // unless corrected away.
+            let Some(event) = it.event() else {
+                continue;
+            };
+            match &event.body {
                 Body::Correction { .. } => {
                     // A replacement enters where its correction stands.
                     while let Some(&&(ci, r, ti)) = repl.peek() {
@@ -295,19 +376,19 @@ impl<'a> Knowledge<'a> {
                                 plans.push(plan_at(it, &r.date, planned, None))
                             }
                             _ => timeline.push(Effective {
-                                seq: it.seq,
+                                seq: it.seq(),
                                 event: r,
-                                supersedes: Some(items[ti].seq),
+                                supersedes: Some(items[ti].seq()),
                             }),
                         }
                     }
                 }
                 Body::Planned { planned } => {
-                    plans.push(plan_at(it, &it.event.date, planned, c));
+                    plans.push(plan_at(it, &event.date, planned, c));
                 }
                 _ if c.is_none() => timeline.push(Effective {
-                    seq: it.seq,
-                    event: it.event,
+                    seq: it.seq(),
+                    event,
                     supersedes: None,
                 }),
                 _ => {}
@@ -337,9 +418,9 @@ impl<'a> Knowledge<'a> {
         timeline.sort_by_cached_key(|e| (e.event.date.start(), e.seq));
         let corrections = corrected
             .into_iter()
-            .map(|(ti, c)| (items[ti].seq, c))
+            .map(|(ti, c)| (items[ti].seq(), c))
             .collect();
-        let position = items.last().map_or(0, |it| it.seq.min(position));
+        let position = items.last().map_or(0, |it| it.seq().min(position));
         Knowledge {
             position,
             timeline,
@@ -2950,6 +3031,52 @@ mod tests {
                    "replacement": {"type": "renamed", "date": "2001", "org": "x", "name": "Z", "sources": [{"doc": "t"}]}}),
         ]);
         assert_eq!(org(&head(&l, "2002"), "x").name, "X");
+    }
+
+    #[test]
+    fn records_named_by_hash_alone_are_corrected_as_if_given_whole() {
+        // given a ledger whose corrections name records 2 and 3, and a
+        // correction (seq 5) naming a record after it (seq 6), which the
+        // knowledge ignores (no ledger can hold one: a hash names only
+        // what precedes it; here the hashes are stand-ins)
+        let l = ledger(&[
+            created("x", "2000"),
+            json!({"type": "renamed", "date": "2001", "org": "x", "name": "A"}),
+            json!({"type": "renamed", "date": "2002", "org": "x", "name": "B"}),
+            json!({"type": "correction", "date": "2017", "target": h(2), "mode": "retract", "reason": "r"}),
+            json!({"type": "correction", "date": "2017", "target": h(6), "mode": "retract", "reason": "r"}),
+            json!({"type": "renamed", "date": "2003", "org": "x", "name": "C"}),
+            json!({"type": "correction", "date": "2017", "target": h(3), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "renamed", "date": "2002", "org": "x", "name": "Z", "sources": [{"doc": "t"}]}}),
+        ]);
+        let whole: Vec<Entry> = l
+            .iter()
+            .filter(|e| e.seq == 4 || e.seq >= 5 && e.seq != 6)
+            .cloned()
+            .collect();
+        let named: Vec<(u64, String)> = [2, 3, 6].iter().map(|&seq| (seq, h(seq))).collect();
+        for position in [3, 5, 6, 7] {
+            // when the knowledge is built from the corrections whole and
+            // the records they name by hash alone
+            let k = Knowledge::with_named(&whole, &named, position);
+            let given = Knowledge::new(&l, position);
+            // then it corrects the same records as from the whole ledger
+            assert_eq!(k.corrections, given.corrections, "at {position}");
+            // and its timeline is the whole ledger's without the records it
+            // was not given (left to the caller), corrected or not
+            let seqs =
+                |k: &Knowledge<'_>| -> Vec<u64> { k.timeline.iter().map(|e| e.seq).collect() };
+            let expected: Vec<u64> = seqs(&given)
+                .into_iter()
+                .filter(|seq| whole.iter().any(|e| e.seq == *seq))
+                .collect();
+            assert_eq!(seqs(&k), expected, "at {position}");
+            assert_eq!(k.position, given.position, "at {position}");
+        }
+        // and seq 6, named but not corrected, is not in the corrections
+        let k = Knowledge::with_named(&whole, &named, 7);
+        assert!(!k.corrections.contains_key(&6));
+        assert!(k.corrections.contains_key(&2) && k.corrections.contains_key(&3));
     }
 
     // --- plans ----------------------------------------------------------

@@ -199,9 +199,9 @@ impl Scan {
         render: impl FnOnce(&ViewSource<'_>) -> T,
     ) -> Result<T, StoreError> {
         let known = self.known(known_at);
-        let targets = self.targets(known, threads)?;
+        let targets = self.targets(known);
         let knowledge = self.knowledge(known, &targets);
-        let plain = self.plain(known, &targets, as_of);
+        let plain = self.plain(known, &knowledge, as_of);
         let mut state = State::default();
         self.fold(&knowledge, &plain, as_of, threads, &mut state, None)?;
         // Listed in id order from here on. (Shrinking the state's lists
@@ -231,9 +231,9 @@ impl Scan {
             return Ok(Err(DiffError::Reversed { from, to }));
         }
         let known = self.known(known_at);
-        let targets = self.targets(known, threads)?;
+        let targets = self.targets(known);
         let knowledge = self.knowledge(known, &targets);
-        let plain = self.plain(known, &targets, to);
+        let plain = self.plain(known, &knowledge, to);
         let mut state = State::default();
         let mut before = None;
         let mut window: Vec<(u64, Event)> = Vec::new();
@@ -280,9 +280,10 @@ impl Scan {
     }
 
     /// The records among the first `known` that corrections among them
-    /// name and that are not kept whole, read back on `threads` threads, in
-    /// seq order.
-    fn targets(&self, known: usize, threads: usize) -> Result<Vec<Entry>, StoreError> {
+    /// name and that are not kept whole, by seq and hash, in seq order. The
+    /// knowledge needs no more of them to tell which are corrected; the
+    /// ones that are not are folded as plain records.
+    fn targets(&self, known: usize) -> Vec<(u64, String)> {
         let wanted: HashSet<[u8; 32]> = self
             .whole(known)
             .iter()
@@ -292,30 +293,14 @@ impl Scan {
             })
             .collect();
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        let found: Vec<usize> = (0..known)
-            .filter(|&i| !self.slots[i].whole && wanted.contains(&self.slots[i].hash))
-            .collect();
-        // Spread over the file: each thread reads back a stretch of it.
-        let parts: Vec<&[usize]> = found
-            .chunks(found.len().div_ceil(threads.max(1)).max(1))
-            .collect();
-        let read: Vec<Result<Vec<(usize, Event)>, StoreError>> = std::thread::scope(|scope| {
-            let readers: Vec<_> = parts
-                .iter()
-                .map(|part| scope.spawn(move || self.read_back(part, &mut Vec::new())))
-                .collect();
-            readers
-                .into_iter()
-                .map(|r| r.join().unwrap_or_else(|_| Err(self.stopped())))
-                .collect()
-        });
-        let mut entries = Vec::with_capacity(found.len());
-        for part in read {
-            entries.extend(part?.into_iter().map(|(i, event)| self.entry(i, event)));
-        }
-        Ok(entries)
+        self.slots[..known]
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| !slot.whole && wanted.contains(&slot.hash))
+            .map(|(i, slot)| (i as u64 + 1, hex(&slot.hash)))
+            .collect()
     }
 
     /// The events kept whole among the first `known` records.
@@ -324,35 +309,20 @@ impl Scan {
     }
 
     /// The knowledge at seq `known` from the events kept whole and the
-    /// correction `targets` read back.
-    fn knowledge<'a>(&'a self, known: usize, targets: &'a [Entry]) -> Knowledge<'a> {
-        // Both lists are in seq order: merge them by reference.
-        let whole = self.whole(known);
-        let mut records = Vec::with_capacity(whole.len() + targets.len());
-        let (mut w, mut t) = (whole.iter().peekable(), targets.iter().peekable());
-        loop {
-            let next = match (w.peek(), t.peek()) {
-                (Some(a), Some(b)) if b.seq < a.seq => t.next(),
-                (Some(_), _) => w.next(),
-                (None, _) => t.next(),
-            };
-            match next {
-                Some(e) => records.push(e),
-                None => break,
-            }
-        }
-        let mut knowledge = Knowledge::of_records(records, known as u64);
+    /// correction `targets`.
+    fn knowledge<'a>(&'a self, known: usize, targets: &'a [(u64, String)]) -> Knowledge<'a> {
+        let mut knowledge = Knowledge::with_named(self.whole(known), targets, known as u64);
         knowledge.position = known as u64;
         knowledge
     }
 
     /// Every other record among the first `known`, in timeline order, up
-    /// to `until`.
-    fn plain(&self, known: usize, targets: &[Entry], until: NaiveDate) -> Vec<usize> {
-        let targets: HashSet<u64> = targets.iter().map(|e| e.seq).collect();
+    /// to `until`: neither kept whole nor corrected away.
+    fn plain(&self, known: usize, knowledge: &Knowledge<'_>, until: NaiveDate) -> Vec<usize> {
+        let corrected: HashSet<u64> = knowledge.corrections.keys().copied().collect();
         // Sorted with their keys at hand, not looked up in the slots.
         let mut plain: Vec<(NaiveDate, usize)> = (0..known)
-            .filter(|&i| !self.slots[i].whole && !targets.contains(&(i as u64 + 1)))
+            .filter(|&i| !self.slots[i].whole && !corrected.contains(&(i as u64 + 1)))
             .map(|i| (self.slots[i].start, i))
             .filter(|&(start, _)| start <= until)
             .collect();
@@ -465,19 +435,9 @@ impl Scan {
         Ok(())
     }
 
-    /// The events of the records at `indices`, read back from the file, in
-    /// seq order (the file's). Lines close together are read in one read.
-    fn read_back(
-        &self,
-        indices: &[usize],
-        buf: &mut Vec<u8>,
-    ) -> Result<Vec<(usize, Event)>, StoreError> {
-        let mut out = Vec::with_capacity(indices.len());
-        self.read_back_into(indices, buf, &mut out)?;
-        Ok(out)
-    }
-
-    /// [`Scan::read_back`] into `out`, after what it holds.
+    /// The events of the records at `indices`, read back from the file,
+    /// pushed onto `out` in seq order (the file's). Lines close together
+    /// are read in one read.
     fn read_back_into(
         &self,
         indices: &[usize],
@@ -537,27 +497,9 @@ impl Scan {
         Ok(())
     }
 
-    /// The error of a reader thread that stopped without an answer.
-    fn stopped(&self) -> StoreError {
-        StoreError::Io {
-            op: "read",
-            path: self.path.clone(),
-            source: std::io::Error::other("a thread reading the ledger back stopped"),
-        }
-    }
-
     /// Where the line of the record at `i` ends (after its newline).
     fn line_end(&self, i: usize) -> u64 {
         self.slots.get(i + 1).map_or(self.bytes, |s| s.offset)
-    }
-
-    fn entry(&self, i: usize, event: Event) -> Entry {
-        Entry {
-            seq: i as u64 + 1,
-            hash: self.slots.get(i).map_or_else(String::new, |s| hex(&s.hash)),
-            recorded: String::new(),
-            event,
-        }
     }
 }
 
