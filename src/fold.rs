@@ -263,22 +263,23 @@ impl<'a> Knowledge<'a> {
         let mut items = Vec::with_capacity(whole.len() + named.len());
         let (mut w, mut n) = (whole.iter().peekable(), named.iter().peekable());
         loop {
-            let item = match (w.peek(), n.peek()) {
-                (Some(a), Some(b)) if b.0 < a.seq => n.next().map(|(seq, hash)| Named {
+            let named_first = match (w.peek(), n.peek()) {
+                (Some(a), Some(b)) => b.0 < a.seq,
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            let item = if named_first {
+                n.next().map(|(seq, hash)| Named {
                     seq: *seq,
                     hash,
                     event: None,
-                }),
-                (Some(_), _) => w.next().map(|e| Named {
+                })
+            } else {
+                w.next().map(|e| Named {
                     seq: e.seq,
                     hash: &e.hash,
                     event: Some(&e.event),
-                }),
-                (None, _) => n.next().map(|(seq, hash)| Named {
-                    seq: *seq,
-                    hash,
-                    event: None,
-                }),
+                })
             };
             match item {
                 Some(it) if it.seq <= position => items.push(it),
