@@ -8,7 +8,9 @@
 //! knowledge needs whole (corrections, plans, events that fulfil a plan)
 //! are kept typed.
 //!
-//! [`Scan::replay`] then builds the [`Knowledge`] from those, and folds the
+//! [`Scan::replay`] then builds the [`Knowledge`] from those and from the
+//! seq and hash of the records corrections name (which tell whether they
+//! are corrected; their events are not needed), and folds the
 //! timeline by reading every other event it counts back from the file in
 //! timeline order, on all cores, each checked to be the record verified the
 //! first time ([`store::reread`]; the events kept whole come from the first
