@@ -143,8 +143,8 @@ impl Date {
         let (start, end) = (to_naive(bounds.earliest)?, to_naive(bounds.latest)?);
         // Within years 1–9999 no date of level 0–1 is longer: a guard, not a
         // rule users meet.
-        let (text, len) = inline_text(input)
-            .ok_or_else(|| unsupported("longer than any date of level 0–1 (12 bytes at most)"))?;
+        let (text, len) =
+            inline_text(input).ok_or_else(|| unsupported("more than 12 bytes, longer than any"))?;
         Ok(Date {
             text,
             len,
