@@ -89,11 +89,11 @@ fn needed_whole(event: &Event) -> bool {
 const SHORT_LINE: u64 = 256;
 
 /// How many records a thread reads back and parses at a time.
-const CHUNK: usize = 2048;
+const CHUNK: usize = 1024;
 /// Lines closer than this are read back in one read.
 const GAP: u64 = 64 << 10;
 /// The most bytes read back at once.
-const SPAN: u64 = 4 << 20;
+const SPAN: u64 = 1 << 20;
 
 impl Scan {
     /// Reads and verifies the ledger at `path` (see
