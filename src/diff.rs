@@ -819,7 +819,7 @@ fn dissolutions(o: &Org) -> Vec<&Stamp> {
     o.periods
         .iter()
         .map(|p| &p.ended)
-        .chain(o.ended.as_ref())
+        .chain(o.ended.as_deref())
         .filter(|e| e.how == EndHow::Dissolved)
         .map(|e| &e.at)
         .collect()

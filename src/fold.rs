@@ -16,12 +16,15 @@
 
 pub mod small;
 
+pub use small::SmallSet;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 use crate::date::Date;
 use crate::event::{
@@ -576,9 +579,11 @@ pub struct Org {
     /// Start of its current period of existence (for an id change, the
     /// original organisation's start).
     pub since: Stamp,
-    /// Set once it has ended.
+    /// Set once it has ended (boxed: half the organisations of a large
+    /// state have ended, and the box keeps the struct in a smaller size
+    /// class of the allocator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended: Option<Ended>,
+    pub ended: Option<Box<Ended>>,
     /// Open sites, by place.
     #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub sites: Small<CompactString, Stamp>,
@@ -586,8 +591,8 @@ pub struct Org {
     #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub labels: Small<CompactString, HeldLabel>,
     /// Programs it owns (ids into [`State::programs`]), running or ended.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub programs: BTreeSet<CompactString>,
+    #[serde(default, skip_serializing_if = "SmallSet::is_empty")]
+    pub programs: SmallSet<CompactString>,
     /// Latest figure per name.
     #[serde(default, skip_serializing_if = "Small::is_empty")]
     pub figures: Small<CompactString, Figure>,
@@ -603,16 +608,16 @@ pub struct Org {
     #[serde(with = "party_map")]
     pub partners: Small<Party, Stamp>,
     /// Where it came from.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub predecessors: Vec<Link>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    pub predecessors: ThinVec<Link>,
     /// What it went into (or carved out).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub successors: Vec<Link>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    pub successors: ThinVec<Link>,
     /// Every name it had, first to current.
     pub names: Vec<NameChange>,
     /// Earlier periods of existence (re-established organisations).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub periods: Vec<Period>,
+    #[serde(default, skip_serializing_if = "ThinVec::is_empty")]
+    pub periods: ThinVec<Period>,
 }
 
 impl Org {
@@ -642,14 +647,14 @@ impl Org {
             ended: None,
             sites: Small::new(),
             labels: Small::new(),
-            programs: BTreeSet::new(),
+            programs: SmallSet::new(),
             figures: Small::new(),
             roles: Small::new(),
             members: Small::new(),
             partners: Small::new(),
-            predecessors: Vec::new(),
-            successors: Vec::new(),
-            periods: Vec::new(),
+            predecessors: ThinVec::new(),
+            successors: ThinVec::new(),
+            periods: ThinVec::new(),
         })
     }
 
@@ -931,6 +936,14 @@ mod party_map {
 /// two entries: growth is exact while short (amortised growth would
 /// reserve four), then by half.
 fn push_lean<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 2 + 1);
+    }
+    v.push(x);
+}
+
+/// [`push_lean`] for the lists held behind one pointer, mostly empty.
+fn push_thin<T>(v: &mut ThinVec<T>, x: T) {
     if v.len() == v.capacity() {
         v.reserve_exact(v.len() / 2 + 1);
     }
@@ -1232,7 +1245,7 @@ fn link(
                 continue;
             }
             if let Some(o) = state.orgs.get_mut(f.as_str()) {
-                push_lean(
+                push_thin(
                     &mut o.successors,
                     Link {
                         id: t.clone(),
@@ -1242,7 +1255,7 @@ fn link(
                 );
             }
             if let Some(o) = state.orgs.get_mut(t.as_str()) {
-                push_lean(
+                push_thin(
                     &mut o.predecessors,
                     Link {
                         id: f.clone(),
@@ -1258,7 +1271,7 @@ fn link(
 /// Ends an organisation; its memberships in other organisations end with it.
 fn end_org(state: &mut State, id: &str, how: EndHow, into: Vec<CompactString>, at: Stamp) {
     match state.orgs.get_mut(id) {
-        Some(o) if o.ended.is_none() => o.ended = Some(Ended { at, how, into }),
+        Some(o) if o.ended.is_none() => o.ended = Some(Box::new(Ended { at, how, into })),
         _ => return,
     }
     if let Some(set) = state.member_of.remove(id) {
@@ -1292,16 +1305,16 @@ fn change_id(state: &mut State, from: &str, to: &str, at: &Stamp) {
         roles: std::mem::take(&mut old.roles),
         members: std::mem::take(&mut old.members),
         partners: std::mem::take(&mut old.partners),
-        predecessors: Vec::new(),
-        successors: Vec::new(),
+        predecessors: ThinVec::new(),
+        successors: ThinVec::new(),
         names: old.names.clone(),
-        periods: Vec::new(),
+        periods: ThinVec::new(),
     };
-    old.ended = Some(Ended {
+    old.ended = Some(Box::new(Ended {
         at: at.clone(),
         how: EndHow::Transformed(ChangeMode::IdChange),
         into: vec![CompactString::from(to)],
-    });
+    }));
     for p in &moved.programs {
         if let Some(p) = state.programs.get_mut(p.as_str()) {
             p.owner = CompactString::from(to);
@@ -1354,7 +1367,13 @@ fn reestablish(state: &mut State, id: &str, at: &Stamp) {
         return;
     };
     let since = std::mem::replace(&mut o.since, at.clone());
-    push_lean(&mut o.periods, Period { since, ended });
+    push_thin(
+        &mut o.periods,
+        Period {
+            since,
+            ended: *ended,
+        },
+    );
     // A new period of existence starts afresh: only identity carries over.
     o.sites.clear();
     o.labels.clear();

@@ -1335,7 +1335,7 @@ mod tests {
         if let Some(ended) = &full.ended {
             full.periods.push(fold::Period {
                 since: stamp.clone(),
-                ended: ended.clone(),
+                ended: fold::Ended::clone(ended),
             });
         }
         let mut bare = full.clone();

@@ -7,7 +7,10 @@
 //! not have. Growth is exact while a map is short (a `Vec` reserves four
 //! entries for its first), then by half.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use litemap::store::{
     Store, StoreBulkMut, StoreConstEmpty, StoreFromIterable, StoreFromIterator, StoreIntoIterator,
@@ -179,6 +182,96 @@ impl<K, V> FromIterator<(K, V)> for Thin<K, V> {
 
 impl<K, V> StoreFromIterator<K, V> for Thin<K, V> {}
 
+/// A sorted set of distinct keys behind one pointer, grown as [`Thin`]
+/// grows: an organisation's programs, mostly none. Its JSON is a sorted
+/// array, as a `BTreeSet`'s is; an array in another order or with a key
+/// twice reads as the set of its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SmallSet<K>(ThinVec<K>);
+
+impl<K> Default for SmallSet<K> {
+    fn default() -> Self {
+        SmallSet(ThinVec::new())
+    }
+}
+
+impl<K: Ord> SmallSet<K> {
+    /// An empty set.
+    pub fn new() -> Self {
+        SmallSet::default()
+    }
+
+    /// Adds `key`; false if it was there.
+    pub fn insert(&mut self, key: K) -> bool {
+        match self.0.binary_search(&key) {
+            Ok(_) => false,
+            Err(at) => {
+                if self.0.len() == self.0.capacity() {
+                    self.0.reserve_exact(self.0.len() / 2 + 1);
+                }
+                self.0.insert(at, key);
+                true
+            }
+        }
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.binary_search_by(|k| k.borrow().cmp(key)).is_ok()
+    }
+}
+
+impl<K> SmallSet<K> {
+    /// The keys, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, K> {
+        self.0.iter()
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+impl<'a, K> IntoIterator for &'a SmallSet<K> {
+    type Item = &'a K;
+    type IntoIter = std::slice::Iter<'a, K>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<K: Serialize> Serialize for SmallSet<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de, K: Ord + Deserialize<'de>> Deserialize<'de> for SmallSet<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut keys = Vec::<K>::deserialize(d)?;
+        keys.sort_unstable();
+        keys.dedup();
+        let mut set = ThinVec::with_capacity(keys.len());
+        set.extend(keys);
+        Ok(SmallSet(set))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Small;
@@ -246,5 +339,26 @@ mod tests {
         assert_eq!(json, serde_json::to_string(&vec).expect("serialises"));
         let back: Small<String, u32> = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, small);
+    }
+
+    #[test]
+    fn a_set_keeps_its_keys_sorted_and_distinct_and_serialises_as_a_btree_set() {
+        let mut set = super::SmallSet::new();
+        assert_eq!(std::mem::size_of_val(&set), 8);
+        for k in ["p3", "p1", "p2", "p1"] {
+            set.insert(String::from(k));
+        }
+        assert!(!set.insert("p2".to_owned()));
+        assert!(set.contains("p2") && !set.contains("p4"));
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["p1", "p2", "p3"]);
+        assert_eq!(set.len(), 3);
+        let tree: std::collections::BTreeSet<String> = set.iter().cloned().collect();
+        let json = serde_json::to_string(&set).expect("serialises");
+        assert_eq!(json, serde_json::to_string(&tree).expect("serialises"));
+        let back: super::SmallSet<String> =
+            serde_json::from_str(r#"["p3","p1","p3","p2"]"#).expect("deserialises");
+        assert_eq!(back, set);
+        set.clear();
+        assert!(set.is_empty());
     }
 }
