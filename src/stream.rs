@@ -181,7 +181,7 @@ impl Scan {
     /// what [`crate::view::replay_with`] gives on the loaded ledger.
     /// `threads` is how many threads read events back.
     pub fn replay(
-        &self,
+        self,
         as_of: NaiveDate,
         known_at: u64,
         options: ViewOptions,
@@ -192,8 +192,13 @@ impl Scan {
 
     /// [`Scan::replay`], handing `render` the view before it is built (see
     /// [`ViewSource::write_json`]), while the folded state is alive.
+    ///
+    /// The scan is consumed: its per-record slots are freed before the
+    /// fold, and each chunk of the records to read back once read, so that
+    /// the peak, reached as the fold ends, holds the folded state and the
+    /// events kept whole, not a slot per record.
     pub fn replay_to<T>(
-        &self,
+        self,
         as_of: NaiveDate,
         known_at: u64,
         options: ViewOptions,
@@ -201,11 +206,13 @@ impl Scan {
         render: impl FnOnce(&ViewSource<'_>) -> T,
     ) -> Result<T, StoreError> {
         let known = self.known(known_at);
+        let hash = self.hash(known);
         let targets = self.targets(known);
-        let knowledge = self.knowledge(known, &targets);
-        let plain = self.plain(known, &knowledge, as_of);
+        let (reader, whole) = self.into_parts();
+        let knowledge = Scan::knowledge(&whole, known, &targets);
+        let plain = reader.plain(known, &knowledge, as_of);
         let mut state = State::default();
-        self.fold(&knowledge, &plain, as_of, threads, &mut state, None)?;
+        plain.fold(&knowledge, as_of, threads, &mut state, None)?;
         // Listed in id order from here on. (Shrinking the state's lists
         // would not lower the peak, reached during the fold, and the view
         // is written as it is built.)
@@ -213,7 +220,7 @@ impl Scan {
         Ok(render(&ViewSource {
             knowledge: &knowledge,
             state: &state,
-            hash: &self.hash(known),
+            hash: &hash,
             as_of,
             options,
         }))
@@ -222,8 +229,9 @@ impl Scan {
     /// What changed between the days `from` and `to` as known at seq
     /// `known_at` (clamped to the head): what [`diff::diff_dates`] gives on
     /// the loaded ledger. Folds once, keeping a copy of the state on `from`.
+    /// The scan is consumed, as by [`Scan::replay_to`].
     pub fn diff(
-        &self,
+        self,
         from: NaiveDate,
         to: NaiveDate,
         known_at: u64,
@@ -233,9 +241,11 @@ impl Scan {
             return Ok(Err(DiffError::Reversed { from, to }));
         }
         let known = self.known(known_at);
+        let hash = self.hash(known);
         let targets = self.targets(known);
-        let knowledge = self.knowledge(known, &targets);
-        let plain = self.plain(known, &knowledge, to);
+        let (reader, whole) = self.into_parts();
+        let knowledge = Scan::knowledge(&whole, known, &targets);
+        let plain = reader.plain(known, &knowledge, to);
         let mut state = State::default();
         let mut before = None;
         let mut window: Vec<(u64, Event)> = Vec::new();
@@ -248,20 +258,13 @@ impl Scan {
                 }
             },
         };
-        self.fold(
-            &knowledge,
-            &plain,
-            to,
-            threads,
-            &mut state,
-            Some(&mut pause),
-        )?;
+        plain.fold(&knowledge, to, threads, &mut state, Some(&mut pause))?;
         let mut before = before.unwrap_or_default();
         before.orgs.sort();
         state.orgs.sort();
         Ok(Ok(diff::diff_folded(
             &knowledge,
-            &self.hash(known),
+            &hash,
             (from, &before),
             (to, &state),
             window.iter().map(|(seq, e)| (*seq, e)),
@@ -286,8 +289,7 @@ impl Scan {
     /// knowledge needs no more of them to tell which are corrected; the
     /// ones that are not are folded as plain records.
     fn targets(&self, known: usize) -> Vec<(u64, String)> {
-        let wanted: HashSet<[u8; 32]> = self
-            .whole(known)
+        let wanted: HashSet<[u8; 32]> = whole_until(&self.whole, known)
             .iter()
             .filter_map(|e| match &e.event.body {
                 Body::Correction { target, .. } => decode(target),
@@ -305,45 +307,121 @@ impl Scan {
             .collect()
     }
 
-    /// The events kept whole among the first `known` records.
-    fn whole(&self, known: usize) -> &[Entry] {
-        &self.whole[..self.whole.partition_point(|e| e.seq <= known as u64)]
-    }
-
-    /// The knowledge at seq `known` from the events kept whole and the
+    /// The knowledge at seq `known` from the events kept `whole` and the
     /// correction `targets`.
-    fn knowledge<'a>(&'a self, known: usize, targets: &'a [(u64, String)]) -> Knowledge<'a> {
-        let mut knowledge = Knowledge::with_named(self.whole(known), targets, known as u64);
+    fn knowledge<'a>(
+        whole: &'a [Entry],
+        known: usize,
+        targets: &'a [(u64, String)],
+    ) -> Knowledge<'a> {
+        let mut knowledge = Knowledge::with_named(whole_until(whole, known), targets, known as u64);
         knowledge.position = known as u64;
         knowledge
     }
 
+    /// What a fold needs of the scan, and the events kept whole; the rest
+    /// (the `recorded` runs) is dropped.
+    fn into_parts(self) -> (Reader, Vec<Entry>) {
+        let Scan {
+            path,
+            file,
+            bytes,
+            slots,
+            whole,
+            recorded: _,
+        } = self;
+        (
+            Reader {
+                path,
+                file,
+                bytes,
+                slots,
+            },
+            whole,
+        )
+    }
+}
+
+/// The events kept whole among the first `known` records.
+fn whole_until(whole: &[Entry], known: usize) -> &[Entry] {
+    &whole[..whole.partition_point(|e| e.seq <= known as u64)]
+}
+
+/// The share-locked file and the slots of a consumed [`Scan`], until the
+/// records to fold are listed ([`Reader::plain`]).
+struct Reader {
+    path: PathBuf,
+    file: File,
+    bytes: u64,
+    slots: Vec<Slot>,
+}
+
+/// A record to read back and fold: where its line is, the hash it was
+/// verified with, and its place on the timeline.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    offset: u64,
+    /// Where its line ends (after its newline).
+    end: u64,
+    hash: [u8; 32],
+    start: NaiveDate,
+    seq: u64,
+}
+
+/// The records to fold, in timeline order, a chunk per read, and the file
+/// to read them from.
+struct Plain {
+    path: PathBuf,
+    file: File,
+    chunks: Vec<Vec<Item>>,
+}
+
+impl Reader {
     /// Every other record among the first `known`, in timeline order, up
-    /// to `until`: neither kept whole nor corrected away.
-    fn plain(&self, known: usize, knowledge: &Knowledge<'_>, until: NaiveDate) -> Vec<usize> {
+    /// to `until`: neither kept whole nor corrected away. The slots are
+    /// freed: what the fold needs of each record is in its item.
+    fn plain(self, known: usize, knowledge: &Knowledge<'_>, until: NaiveDate) -> Plain {
         let corrected: HashSet<u64> = knowledge.corrections.keys().copied().collect();
+        let slots = &self.slots;
         // Sorted with their keys at hand, not looked up in the slots.
-        let mut plain: Vec<(NaiveDate, usize)> = (0..known)
-            .filter(|&i| !self.slots[i].whole && !corrected.contains(&(i as u64 + 1)))
-            .map(|i| (self.slots[i].start, i))
+        let mut order: Vec<(NaiveDate, usize)> = (0..known)
+            .filter(|&i| !slots[i].whole && !corrected.contains(&(i as u64 + 1)))
+            .map(|i| (slots[i].start, i))
             .filter(|&(start, _)| start <= until)
             .collect();
-        plain.sort_unstable();
-        // A vector of its own: collected in place, it would keep the keys'
-        // allocation, twice its size, through the fold.
-        let mut indices = Vec::with_capacity(plain.len());
-        indices.extend(plain.iter().map(|&(_, i)| i));
-        indices
+        order.sort_unstable();
+        let chunks = order
+            .chunks(CHUNK)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|&(start, i)| Item {
+                        offset: slots[i].offset,
+                        end: slots.get(i + 1).map_or(self.bytes, |s| s.offset),
+                        hash: slots[i].hash,
+                        start,
+                        seq: i as u64 + 1,
+                    })
+                    .collect()
+            })
+            .collect();
+        Plain {
+            path: self.path,
+            file: self.file,
+            chunks,
+        }
     }
+}
 
+impl Plain {
     /// Folds into `state` the knowledge's timeline up to `until` merged
-    /// with the `plain` records (in timeline order), read back on `threads`
-    /// threads. A `pause` sees the state once every event counting on its
-    /// day is applied, and each event applied after that.
+    /// with the records (in timeline order), read back on `threads`
+    /// threads, each chunk freed once read. A `pause` sees the state once
+    /// every event counting on its day is applied, and each event applied
+    /// after that.
     fn fold(
-        &self,
+        self,
         knowledge: &Knowledge<'_>,
-        plain: &[usize],
         until: NaiveDate,
         threads: usize,
         state: &mut State,
@@ -367,12 +445,22 @@ impl Scan {
             .iter()
             .take_while(|e| e.event.date.counts_on(until))
             .peekable();
-        let chunks: Vec<&[usize]> = plain.chunks(CHUNK).collect();
-        let threads = threads.clamp(1, chunks.len().max(1));
+        let Plain { path, file, chunks } = self;
+        let count = chunks.len();
+        let firsts: Vec<u64> = chunks
+            .iter()
+            .map(|c| c.first().map_or(0, |it| it.seq))
+            .collect();
+        let threads = threads.clamp(1, count.max(1));
+        let mut mine: Vec<Vec<Vec<Item>>> = (0..threads).map(|_| Vec::new()).collect();
+        for (c, chunk) in chunks.into_iter().enumerate() {
+            mine[c % threads].push(chunk);
+        }
+        let (path, file) = (&path, &file);
         std::thread::scope(|scope| {
             let mut inboxes = Vec::with_capacity(threads);
             let mut returns = Vec::with_capacity(threads);
-            for t in 0..threads {
+            for items in mine {
                 let (tx, rx) = mpsc::sync_channel(2);
                 inboxes.push(rx);
                 // The fold hands each chunk back to the thread that read it,
@@ -381,22 +469,24 @@ impl Scan {
                 // another thread reaches it late, and it meanwhile takes
                 // fresh pages, each zeroed by the kernel (11 % fewer page
                 // faults at 10^6 records than with a thread that frees).
-                let (back, done) = mpsc::channel::<Vec<(usize, Event)>>();
+                let (back, done) = mpsc::channel::<Vec<(NaiveDate, u64, Event)>>();
                 returns.push(back);
-                let mine: Vec<&[usize]> = chunks.iter().skip(t).step_by(threads).copied().collect();
                 scope.spawn(move || {
                     // One buffer for every read of this thread.
                     let mut buf = Vec::new();
-                    let mut spare: Vec<Vec<(usize, Event)>> = Vec::new();
-                    for chunk in mine {
+                    let mut spare: Vec<Vec<(NaiveDate, u64, Event)>> = Vec::new();
+                    for chunk in items {
                         spare.extend(done.try_iter());
                         let mut events = spare.pop().unwrap_or_default();
                         events.clear();
                         // Back in timeline order, the chunk's.
-                        let read = self.read_back_into(chunk, &mut buf, &mut events).map(|()| {
-                            events.sort_unstable_by_key(|&(i, _)| (self.slots[i].start, i));
-                            events
-                        });
+                        let read =
+                            read_back_into(path, file, &chunk, &mut buf, &mut events).map(|()| {
+                                events.sort_unstable_by_key(|&(start, seq, _)| (start, seq));
+                                events
+                            });
+                        // Its items are read: freed now, not as the fold ends.
+                        drop(chunk);
                         let failed = read.is_err();
                         if tx.send(read).is_err() || failed {
                             return;
@@ -407,15 +497,15 @@ impl Scan {
                     done.into_iter().for_each(drop);
                 });
             }
-            for c in 0..chunks.len() {
+            for (c, first) in firsts.iter().enumerate() {
                 let events = inboxes[c % threads]
                     .recv()
                     .map_err(|_| StoreError::Changed {
-                        path: self.path.clone(),
-                        seq: chunks[c].first().map_or(0, |&i| i as u64 + 1),
+                        path: path.clone(),
+                        seq: *first,
                     })??;
-                for (i, event) in &events {
-                    let key = (self.slots[*i].start, *i as u64 + 1);
+                for (start, seq, event) in &events {
+                    let key = (*start, *seq);
                     while let Some(e) = timeline.next_if(|e| (e.event.date.start(), e.seq) < key) {
                         step(state, e.event.date.start(), e.seq, e.event);
                     }
@@ -436,73 +526,67 @@ impl Scan {
         }
         Ok(())
     }
+}
 
-    /// The events of the records at `indices`, read back from the file,
-    /// pushed onto `out` in seq order (the file's). Lines close together
-    /// are read in one read.
-    fn read_back_into(
-        &self,
-        indices: &[usize],
-        buf: &mut Vec<u8>,
-        out: &mut Vec<(usize, Event)>,
-    ) -> Result<(), StoreError> {
-        let mut by_offset: Vec<usize> = indices.to_vec();
-        by_offset.sort_unstable_by_key(|&i| self.slots[i].offset);
-        out.reserve(indices.len());
-        let mut k = 0;
-        while k < by_offset.len() {
-            // A run of lines read at once.
-            let first = self.slots[by_offset[k]].offset;
-            let mut end = self.line_end(by_offset[k]);
-            let mut last = k + 1;
-            while let Some(&i) = by_offset.get(last) {
-                let (offset, e) = (self.slots[i].offset, self.line_end(i));
-                if offset > end + GAP || e - first > SPAN {
-                    break;
-                }
-                end = end.max(e);
-                last += 1;
+/// The events of `items`, read back from `file`, pushed onto `out` in seq
+/// order (the file's) with their timeline keys. Lines close together are
+/// read in one read.
+fn read_back_into(
+    path: &Path,
+    file: &File,
+    items: &[Item],
+    buf: &mut Vec<u8>,
+    out: &mut Vec<(NaiveDate, u64, Event)>,
+) -> Result<(), StoreError> {
+    let mut by_offset: Vec<&Item> = items.iter().collect();
+    by_offset.sort_unstable_by_key(|it| it.offset);
+    out.reserve(items.len());
+    let mut k = 0;
+    while k < by_offset.len() {
+        // A run of lines read at once.
+        let first = by_offset[k].offset;
+        let mut end = by_offset[k].end;
+        let mut last = k + 1;
+        while let Some(it) = by_offset.get(last) {
+            if it.offset > end + GAP || it.end - first > SPAN {
+                break;
             }
-            let len = (end - first) as usize;
-            if buf.len() < len {
-                buf.resize(len, 0);
-            }
-            let buf = &mut buf[..len];
-            self.file
-                .read_exact_at(buf, first)
-                .map_err(|source| match source.kind() {
-                    // Every byte asked for was verified by the first pass:
-                    // a shorter file is a changed one.
-                    std::io::ErrorKind::UnexpectedEof => StoreError::Changed {
-                        path: self.path.clone(),
-                        seq: by_offset[k] as u64 + 1,
-                    },
-                    _ => StoreError::Io {
-                        op: "read",
-                        path: self.path.clone(),
-                        source,
-                    },
-                })?;
-            for &i in &by_offset[k..last] {
-                let from = (self.slots[i].offset - first) as usize;
-                let to = (self.line_end(i) - first) as usize;
-                let line = buf.get(from..to).unwrap_or_default();
-                let line = line.strip_suffix(b"\n").unwrap_or(line);
-                let digits = hex_digits(&self.slots[i].hash);
-                // Hex digits: ASCII.
-                let hash = std::str::from_utf8(&digits).unwrap_or_default();
-                let event = store::reread(&self.path, line, i as u64 + 1, hash)?;
-                out.push((i, event));
-            }
-            k = last;
+            end = end.max(it.end);
+            last += 1;
         }
-        Ok(())
+        let len = (end - first) as usize;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        let buf = &mut buf[..len];
+        file.read_exact_at(buf, first)
+            .map_err(|source| match source.kind() {
+                // Every byte asked for was verified by the first pass:
+                // a shorter file is a changed one.
+                std::io::ErrorKind::UnexpectedEof => StoreError::Changed {
+                    path: path.to_owned(),
+                    seq: by_offset[k].seq,
+                },
+                _ => StoreError::Io {
+                    op: "read",
+                    path: path.to_owned(),
+                    source,
+                },
+            })?;
+        for it in &by_offset[k..last] {
+            let from = (it.offset - first) as usize;
+            let to = (it.end - first) as usize;
+            let line = buf.get(from..to).unwrap_or_default();
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let digits = hex_digits(&it.hash);
+            // Hex digits: ASCII.
+            let hash = std::str::from_utf8(&digits).unwrap_or_default();
+            let event = store::reread(path, line, it.seq, hash)?;
+            out.push((it.start, it.seq, event));
+        }
+        k = last;
     }
-
-    /// Where the line of the record at `i` ends (after its newline).
-    fn line_end(&self, i: usize) -> u64 {
-        self.slots.get(i + 1).map_or(self.bytes, |s| s.offset)
-    }
+    Ok(())
 }
 
 impl Records for Scan {
@@ -697,6 +781,7 @@ mod tests {
             let streamed = scan.replay(day(days), known, options, threads).expect("replay");
             prop_assert_eq!(view::render_json(&streamed), view::render_json(&loaded));
             // Written as it is built, the JSON is the same too.
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
             let written = scan
                 .replay_to(day(days), known, options, threads, |v| {
                     let mut out = Vec::new();
@@ -751,10 +836,10 @@ mod tests {
         let path = dir.path().join("l.jsonl");
         write(&path, &ledger(9_000, 7), 97);
         let entries = store::load(&path, 2).expect("load").entries;
-        let scan = Scan::read(&path, 3, &|_| {}).expect("scan");
         for year in [1995, 2005, 2015, 2040] {
             let d = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
             let loaded = view::replay_with(&entries, d, u64::MAX, ViewOptions::default());
+            let scan = Scan::read(&path, 3, &|_| {}).expect("scan");
             let streamed = scan
                 .replay(d, u64::MAX, ViewOptions::default(), 3)
                 .expect("replay");
@@ -872,8 +957,8 @@ mod tests {
             write(&path, &ledger, 0);
             let entries = store::load(&path, 1).expect("load").entries;
             for threads in 1..=3 {
-                let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
                 for year in [2001, 2002, 2005] {
+                    let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
                     let d = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_default();
                     let options = ViewOptions {
                         include_ended: true,

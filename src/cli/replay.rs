@@ -100,8 +100,8 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
             })?
             .map_err(CliError::from);
     }
+    // The scan is consumed, its file closed, before the text is rendered.
     let v = scan.replay(as_of, known_at, options, threads)?;
-    drop(scan);
     let text = render(args.format, &v);
     progress.done();
     ctx.out.write(text)
