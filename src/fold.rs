@@ -2364,6 +2364,19 @@ mod tests {
 
     // --- Orgs ---------------------------------------------------------------
 
+    /// A million-event state holds about 240,000 organisations, each boxed:
+    /// 224 bytes is an allocator size class (mimalloc's), where 344 bytes
+    /// took a 384-byte block.
+    #[test]
+    fn an_organisation_takes_at_most_224_bytes() {
+        assert!(
+            std::mem::size_of::<Org>() <= 224,
+            "{}",
+            std::mem::size_of::<Org>()
+        );
+        assert_eq!(std::mem::size_of::<SmallSet<CompactString>>(), 8);
+    }
+
     fn boxed_org(id: &str) -> Box<Org> {
         let spec = OrgSpec {
             id: CompactString::from(id),
