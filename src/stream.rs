@@ -15,7 +15,9 @@
 //! timeline order, on all cores, each checked to be the record verified the
 //! first time ([`store::reread`]; the events kept whole come from the first
 //! read). The file stays share-locked in between, so no
-//! append can change it. The view is the one [`crate::view::replay_with`]
+//! append can change it. A replay consumes the scan: the per-record slots
+//! are freed once the records to fold are listed, and each chunk of that
+//! list once read back. The view is the one [`crate::view::replay_with`]
 //! gives (a property test below checks it).
 
 use std::collections::HashSet;
