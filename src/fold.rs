@@ -944,9 +944,7 @@ fn push_lean<T>(v: &mut Vec<T>, x: T) {
 
 /// [`push_lean`] for the lists held behind one pointer, mostly empty.
 fn push_thin<T>(v: &mut ThinVec<T>, x: T) {
-    if v.len() == v.capacity() {
-        v.reserve_exact(v.len() / 2 + 1);
-    }
+    small::grow(v);
     v.push(x);
 }
 

@@ -30,11 +30,17 @@ impl<K, V> Default for Thin<K, V> {
 }
 
 impl<K, V> Thin<K, V> {
-    /// Makes room for one more entry: exactly while short, then by half.
+    /// Makes room for one more entry.
     fn grow(&mut self) {
-        if self.0.len() == self.0.capacity() {
-            self.0.reserve_exact(self.0.len() / 2 + 1);
-        }
+        grow(&mut self.0);
+    }
+}
+
+/// Makes room in `v` for one more item: exactly while short, then by half
+/// (how an organisation's maps, sets and thin lists grow).
+pub(super) fn grow<T>(v: &mut ThinVec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 2 + 1);
     }
 }
 
@@ -206,9 +212,7 @@ impl<K: Ord> SmallSet<K> {
         match self.0.binary_search(&key) {
             Ok(_) => false,
             Err(at) => {
-                if self.0.len() == self.0.capacity() {
-                    self.0.reserve_exact(self.0.len() / 2 + 1);
-                }
+                grow(&mut self.0);
                 self.0.insert(at, key);
                 true
             }
