@@ -443,15 +443,13 @@ fn write_nested(
     let text = serde_json::to_vec_pretty(value)?;
     let indent = format!("\n{}", "  ".repeat(depth));
     let indent = indent.as_bytes();
-    let mut lines = text.split(|&b| b == b'\n');
-    if let Some(first) = lines.next() {
-        out.write_all(first)?;
-    }
-    for line in lines {
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', &text) {
+        out.write_all(text.get(start..newline).unwrap_or_default())?;
         out.write_all(indent)?;
-        out.write_all(line)?;
+        start = newline + 1;
     }
-    Ok(())
+    out.write_all(text.get(start..).unwrap_or_default())
 }
 
 fn tentative(d: &Date, as_of: NaiveDate) -> bool {
