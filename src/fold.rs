@@ -728,19 +728,15 @@ pub struct Candidacy {
 /// callers that order what they list themselves).
 #[derive(Debug, Clone)]
 pub struct Orgs {
-    map: OrgMap,
+    map: indexmap::IndexMap<CompactString, Box<Org>>,
     /// Whether `map` holds its ids in ascending order.
     sorted: bool,
 }
 
-/// The table of [`Orgs`]. Hashed with foldhash, seeded per process, not
-/// std's SipHash: finding an id took 5 % of a cold replay with SipHash.
-type OrgMap = indexmap::IndexMap<CompactString, Box<Org>, foldhash::fast::RandomState>;
-
 impl Default for Orgs {
     fn default() -> Self {
         Orgs {
-            map: OrgMap::default(),
+            map: indexmap::IndexMap::new(),
             sorted: true,
         }
     }
@@ -852,7 +848,7 @@ impl Orgs {
 /// [`Orgs::iter`].
 #[derive(Debug)]
 pub struct OrgsIter<'a> {
-    map: &'a OrgMap,
+    map: &'a indexmap::IndexMap<CompactString, Box<Org>>,
     /// Indices into `map` in id order, unless `map` is sorted.
     order: Option<Vec<usize>>,
     next: usize,

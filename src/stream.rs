@@ -86,10 +86,6 @@ fn needed_whole(event: &Event) -> bool {
     event.fulfils.is_some() || matches!(event.body, Body::Correction { .. } | Body::Planned { .. })
 }
 
-/// A set probed once per record: foldhash, not std's SipHash, which took
-/// half the time of listing the records to fold.
-type Set<T> = HashSet<T, foldhash::fast::RandomState>;
-
 /// A short record line, in bytes (a record's hashes and envelope alone
 /// take about 200).
 const SHORT_LINE: u64 = 256;
@@ -295,7 +291,7 @@ impl Scan {
     /// knowledge needs no more of them to tell which are corrected; the
     /// ones that are not are folded as plain records.
     fn targets(&self, known: usize) -> Vec<(u64, String)> {
-        let wanted: Set<[u8; 32]> = whole_until(&self.whole, known)
+        let wanted: HashSet<[u8; 32]> = whole_until(&self.whole, known)
             .iter()
             .filter_map(|e| match &e.event.body {
                 Body::Correction { target, .. } => decode(target),
@@ -387,7 +383,7 @@ impl Reader {
     /// to `until`: neither kept whole nor corrected away. The slots are
     /// freed: what the fold needs of each record is in its item.
     fn plain(self, known: usize, knowledge: &Knowledge<'_>, until: NaiveDate) -> Plain {
-        let corrected: Set<u64> = knowledge.corrections.keys().copied().collect();
+        let corrected: HashSet<u64> = knowledge.corrections.keys().copied().collect();
         let slots = &self.slots;
         // Sorted with their keys at hand, not looked up in the slots.
         let mut order: Vec<(NaiveDate, usize)> = (0..known)
