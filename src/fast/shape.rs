@@ -305,7 +305,7 @@ fn hash_ok(s: &str) -> bool {
 
 /// The string at `at` if written as RFC 8785 writes it (see
 /// [`super::string_len`]): its value and where it ends.
-fn string(s: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
+pub(super) fn string(s: &str, at: usize) -> Option<(Cow<'_, str>, usize)> {
     let b = s.as_bytes();
     if b.get(at) != Some(&b'"') {
         return None;
@@ -441,7 +441,7 @@ fn rank(name: &str) -> u64 {
 /// Walks the object at `at`, giving each member name and where its value
 /// starts to `member`, which returns where the value ends (and checks the
 /// order). Returns where the object ends.
-fn walk<'a>(
+pub(super) fn walk<'a>(
     s: &'a str,
     at: usize,
     mut member: impl FnMut(&'a str, usize) -> Option<usize>,
@@ -467,7 +467,11 @@ fn walk<'a>(
 
 /// Walks the array at `at`, giving where each element starts to `element`,
 /// which returns where it ends. Returns where the array ends.
-fn array(s: &str, at: usize, mut element: impl FnMut(usize) -> Option<usize>) -> Option<usize> {
+pub(super) fn array(
+    s: &str,
+    at: usize,
+    mut element: impl FnMut(usize) -> Option<usize>,
+) -> Option<usize> {
     let b = s.as_bytes();
     if b.get(at) != Some(&b'[') {
         return None;
