@@ -309,26 +309,18 @@ thread_local! {
     /// The last `recorded` this thread found valid: consecutive records
     /// mostly share it, and parsing it is a good part of a line's cost.
     static RECORDED_OK: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The last event date this thread parsed, for the same reason.
-    static LAST_DATE: RefCell<Option<Date>> = const { RefCell::new(None) };
 }
 
-/// [`Date::parse`], reusing the previous result for the same text.
+/// [`Date::parse`]. (It kept the last date parsed on each thread until
+/// plain dates were read without edtf-core; by then reading one cost what
+/// the cache did.)
 fn parse_date(text: &str) -> Option<Date> {
-    if let Some(d) =
-        LAST_DATE.with_borrow(|last| last.as_ref().filter(|d| d.as_str() == text).cloned())
-    {
-        return Some(d);
-    }
-    let d = Date::parse(text).ok()?;
-    LAST_DATE.with_borrow_mut(|last| *last = Some(d.clone()));
-    Some(d)
+    Date::parse(text).ok()
 }
 
-/// Whether [`parse_date`] reads `text`, without copying the date.
+/// Whether [`parse_date`] reads `text`.
 fn date_ok(text: &str) -> bool {
-    LAST_DATE.with_borrow(|last| last.as_ref().is_some_and(|d| d.as_str() == text))
-        || parse_date(text).is_some()
+    parse_date(text).is_some()
 }
 
 /// Whether `hex` is the lowercase hex of `bytes` (a SHA-256 digest).
