@@ -65,7 +65,7 @@ pub const INDEX_VERSION: u64 = 2;
 /// Ids per bucket the index aims at when it is written whole.
 const IDS_PER_BUCKET: usize = 256;
 
-/// How many times [`IDS_PER_BUCKET`] a bucket may hold on average before
+/// How many times `IDS_PER_BUCKET` (256) a bucket may hold on average before
 /// the index is rewritten with more buckets (amortised O(1) per id).
 pub const REBUCKET_AT: u64 = 4;
 
@@ -112,7 +112,7 @@ pub struct Head {
     /// Number of bucket files.
     pub buckets: u64,
     /// Number of ids the buckets hold: when appends have grown it past
-    /// [`REBUCKET_AT`] times [`IDS_PER_BUCKET`] per bucket, the index is
+    /// [`REBUCKET_AT`] times `IDS_PER_BUCKET` (256) per bucket, the index is
     /// rewritten with more buckets, so that a bucket stays small.
     #[serde(default)]
     pub ids: u64,

@@ -325,7 +325,7 @@ impl Record {
     /// The line as written to the ledger, without the trailing newline:
     /// members in the order of [`MEMBERS`], compact JSON, the event in its
     /// RFC 8785 canonical form (the form that is hashed), so that readers
-    /// can hash it as it stands ([`crate::fast`]).
+    /// can hash it as it stands (the crate's private `fast` module).
     pub fn to_line(&self) -> String {
         let quoted = |s: &str| Value::from(s).to_string();
         let event = canonical(&self.event);

@@ -313,7 +313,7 @@ impl ViewSource<'_> {
     /// Writes the view as pretty JSON, with a final newline: byte for byte
     /// what [`render_json`] gives for the built view.
     ///
-    /// Organisations are rendered [`BATCH`] at a time on `threads` threads
+    /// Organisations are rendered 512 at a time on `threads` threads
     /// and written in order as their batches are done, so at most a few
     /// batches are held as text at once.
     pub fn write_json(&self, mut out: impl std::io::Write, threads: usize) -> std::io::Result<()> {
