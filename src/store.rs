@@ -982,7 +982,7 @@ fn full_append(
 
 /// Frees `value` on another thread: the ledger and the folded state are
 /// millions of small allocations, and the caller need not wait for them.
-fn drop_later<T: Send + 'static>(value: T) {
+pub(crate) fn drop_later<T: Send + 'static>(value: T) {
     // Without a thread, it is dropped here, with the closure.
     let _detached = std::thread::Builder::new().spawn(move || drop(value));
 }
