@@ -88,23 +88,19 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     let known_at = super::known_at(&scan, args.known_at.as_deref())?;
     progress.phase("replaying");
     let threads = store::available_threads();
-    if args.format == Format::Json {
-        // Written as it is built: the view is never held whole.
-        let out = &mut ctx.out;
-        return scan
-            .replay_to(as_of, known_at, options, threads, |v| {
-                progress.done();
-                let mut json = out.printable();
-                v.write_json(&mut json, threads)?;
-                std::io::Write::flush(&mut json)
-            })?
-            .map_err(CliError::from);
-    }
-    // The scan is consumed, its file closed, before the text is rendered.
-    let v = scan.replay(as_of, known_at, options, threads)?;
-    let text = render(args.format, &v);
-    progress.done();
-    ctx.out.write(text)
+    // Written as it is built: the view is never held whole.
+    let out = &mut ctx.out;
+    scan.replay_to(as_of, known_at, options, threads, |v| {
+        progress.done();
+        let mut printable = out.printable();
+        match args.format {
+            Format::Text => v.write_text(&mut printable, threads)?,
+            Format::Json => v.write_json(&mut printable, threads)?,
+            Format::Markdown => v.write_markdown(&mut printable, threads)?,
+        }
+        std::io::Write::flush(&mut printable)
+    })?
+    .map_err(CliError::from)
 }
 
 fn render(format: Format, v: &view::View) -> String {
