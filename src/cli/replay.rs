@@ -24,7 +24,8 @@ use super::{CliError, Context};
 /// appended since, an edited file, another ledger, --all) folds the ledger,
 /// as --cold always does. The fold streams: the ledger is verified once,
 /// then each event is read back in timeline order (and hash-checked again)
-/// and folded, so the ledger is never held in memory.
+/// and folded, so the ledger is never held in memory; the view is written
+/// as it is built.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The date to show: any EDTF precision, read as the last day of its
