@@ -1510,6 +1510,12 @@ pub fn render_json(d: &Diff) -> String {
     s
 }
 
+/// Writes what [`render_json`] gives, as it is serialised.
+pub fn write_json(d: &Diff, mut out: impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, d)?;
+    out.write_all(b"\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

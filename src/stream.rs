@@ -264,6 +264,34 @@ impl Scan {
         known_at: u64,
         threads: usize,
     ) -> Result<Result<Diff, DiffError>, StoreError> {
+        self.diff_freeing(from, to, known_at, threads, |d| d, false)
+    }
+
+    /// [`Scan::diff`], handing the diff to `render` while the two folded
+    /// states are alive; once `render` has its answer, they are freed on
+    /// another thread (as by [`Scan::replay_to`]).
+    pub fn diff_to<T>(
+        self,
+        from: NaiveDate,
+        to: NaiveDate,
+        known_at: u64,
+        threads: usize,
+        render: impl FnOnce(Diff) -> T,
+    ) -> Result<Result<T, DiffError>, StoreError> {
+        self.diff_freeing(from, to, known_at, threads, render, true)
+    }
+
+    /// [`Scan::diff_to`], freeing the folded states on another thread
+    /// (`later`) or before returning.
+    fn diff_freeing<T>(
+        self,
+        from: NaiveDate,
+        to: NaiveDate,
+        known_at: u64,
+        threads: usize,
+        render: impl FnOnce(Diff) -> T,
+        later: bool,
+    ) -> Result<Result<T, DiffError>, StoreError> {
         if from > to {
             return Ok(Err(DiffError::Reversed { from, to }));
         }
@@ -277,7 +305,7 @@ impl Scan {
         let mut window: Vec<(u64, Event)> = Vec::new();
         let mut pause = Pause {
             day: from,
-            at: &mut |state: &State| before = Some(state.clone()),
+            at: &mut |state: &State| before = Some(state.clone_on_two_threads()),
             after: &mut |seq, event: &Event| {
                 if diff::is_removal(event) {
                     window.push((seq, event.clone()));
@@ -288,13 +316,22 @@ impl Scan {
         let mut before = before.unwrap_or_default();
         before.orgs.sort();
         state.orgs.sort();
-        Ok(Ok(diff::diff_folded(
+        let diff = diff::diff_folded(
             &knowledge,
             &hash,
             (from, &before),
             (to, &state),
             window.iter().map(|(seq, e)| (*seq, e)),
-        )))
+        );
+        drop(knowledge);
+        let freed = (before, state, window, whole, targets);
+        if !later {
+            drop(freed);
+            return Ok(Ok(render(diff)));
+        }
+        let rendered = render(diff);
+        store::drop_later(freed);
+        Ok(Ok(rendered))
     }
 
     /// `known_at` clamped to the head, as a count of records.

@@ -72,10 +72,25 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
             let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
             progress.phase("comparing");
             let known_at = super::known_at(&scan, known.first().map(String::as_str))?;
-            let d = scan
-                .diff(from, to, known_at, store::available_threads())?
-                .map_err(|e| CliError::usage(e.to_string()))?;
-            (d, progress)
+            // Written while the folded states are alive: they are freed
+            // on another thread once it is out.
+            let out = &mut ctx.out;
+            return scan
+                .diff_to(from, to, known_at, store::available_threads(), |mut d| {
+                    d.retain_kinds(&kinds);
+                    progress.done();
+                    let mut printable = out.printable();
+                    match args.format {
+                        Format::Text => std::io::Write::write_all(
+                            &mut printable,
+                            diff::render_text(&d).as_bytes(),
+                        )?,
+                        Format::Json => diff::write_json(&d, &mut printable)?,
+                    }
+                    std::io::Write::flush(&mut printable)
+                })?
+                .map_err(|e| CliError::usage(e.to_string()))?
+                .map_err(CliError::from);
         }
         ([date], [a, b]) => {
             let day = super::parse_as_of("DATE", date)?;
