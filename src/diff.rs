@@ -1695,6 +1695,16 @@ mod tests {
         assert!(d.changes.iter().all(|c| !c.retracted));
     }
 
+    /// Written as it is serialised, the JSON is what `render_json` gives.
+    #[test]
+    fn the_json_written_is_the_json_rendered() {
+        let d = dates(&landscape(), "2010", "2020");
+        assert!(d.changes.len() > 20);
+        let mut written = Vec::new();
+        write_json(&d, &mut written).expect("write");
+        assert_eq!(String::from_utf8(written).expect("utf-8"), render_json(&d));
+    }
+
     #[test]
     fn changes_carry_their_details() {
         let d = dates(&landscape(), "2010", "2020");

@@ -2415,6 +2415,44 @@ mod tests {
         assert_eq!(std::mem::size_of::<SmallSet<CompactString>>(), 8);
     }
 
+    /// Given a generated landscape folded up to three days (its
+    /// organisations in id order, or in the order they came), when the
+    /// state is copied on two threads, then the copy is the clone: the
+    /// same entries, listed in the same order.
+    #[test]
+    fn a_copy_on_two_threads_is_the_clone() {
+        let records = crate::generator::records(&crate::generator::Options {
+            events: 3000,
+            seed: 3,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 1000,
+        });
+        let entries: Vec<Entry> = records.iter().map(|r| r.entry().expect("valid")).collect();
+        let knowledge = Knowledge::new(&entries, u64::MAX);
+        for day in ["1995-01-01", "2010-06-30", "2030-01-01"] {
+            let mut state = knowledge.fold_until(as_of_day(day).expect("day"));
+            for sort in [false, true] {
+                if sort {
+                    state.orgs.sort();
+                }
+                let copy = state.clone_on_two_threads();
+                assert!(copy.orgs.len() > 10);
+                assert_eq!(copy, state.clone());
+                let ids = |s: &State| -> Vec<String> {
+                    s.orgs.iter().map(|(k, _)| k.to_string()).collect()
+                };
+                let unordered = |s: &State| -> Vec<String> {
+                    s.orgs
+                        .iter_unordered()
+                        .map(|(k, _)| k.to_string())
+                        .collect()
+                };
+                assert_eq!(ids(&copy), ids(&state));
+                assert_eq!(unordered(&copy), unordered(&state));
+            }
+        }
+    }
+
     fn boxed_org(id: &str) -> Box<Org> {
         let spec = OrgSpec {
             id: CompactString::from(id),
