@@ -834,44 +834,18 @@ struct Group {
 }
 
 fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
-    let mut out = Vec::new();
-    // Transformed changes by (seq, known only to the later side).
-    let mut groups: BTreeMap<(u64, bool), Group> = BTreeMap::new();
-    for (id, b, a) in differing(&before.orgs, &after.orgs) {
-        compare_existence(id, b, a, cx, &mut out);
-        for (side, this, other) in [(true, a, b), (false, b, a)] {
-            let Some(this) = this else { continue };
-            if this.predecessors == other.map_or(&[][..], |o| &o.predecessors[..]) {
-                continue;
-            }
-            let known: HashSet<(&str, u64, ChangeMode)> = other
-                .map(|o| {
-                    o.predecessors
-                        .iter()
-                        .map(|x| (x.id.as_str(), x.at.seq, x.mode))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for l in &this.predecessors {
-                if known.contains(&(l.id.as_str(), l.at.seq, l.mode)) {
-                    continue;
-                }
-                let g = groups.entry((l.at.seq, side)).or_insert_with(|| Group {
-                    mode: l.mode,
-                    stamp: l.at.clone(),
-                    from: Vec::new(),
-                    to: Vec::new(),
-                });
-                if !g.from.iter().any(|f| *f == l.id) {
-                    g.from.push(l.id.to_string());
-                }
-                if !g.to.iter().any(|t| t == id) {
-                    g.to.push(id.to_string());
-                }
-            }
-        }
-        compare_facts(id, b, a, before, after, cx, &mut out);
-    }
+    compare_with(before, after, cx, ORGS_ON_TWO_THREADS)
+}
+
+/// [`compare`], the organisations compared on two threads from
+/// `two_threads_from` up.
+fn compare_with(
+    before: &State,
+    after: &State,
+    cx: &Cx<'_>,
+    two_threads_from: usize,
+) -> Vec<Change> {
+    let (mut out, groups) = compare_all_orgs(before, after, cx, two_threads_from);
     for ((seq, later), g) in groups {
         let state = if later { after } else { before };
         let new: Vec<String> =
@@ -926,6 +900,113 @@ fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
         ));
     }
     out
+}
+
+/// Organisations to compare on two threads from this many up.
+const ORGS_ON_TWO_THREADS: usize = 4096;
+
+/// [`compare_orgs`] over every organisation: the ids cut in two ranges
+/// compared on two threads when there are many (the orgs' merge walk and
+/// equality tests are most of a diff's comparing), their changes joined
+/// in id order, as one walk gives them.
+fn compare_all_orgs(
+    before: &State,
+    after: &State,
+    cx: &Cx<'_>,
+    two_threads_from: usize,
+) -> (Vec<Change>, BTreeMap<(u64, bool), Group>) {
+    let b: Vec<(&CompactString, &Org)> = before.orgs.iter().collect();
+    let a: Vec<(&CompactString, &Org)> = after.orgs.iter().collect();
+    let side = |b: &[(&CompactString, &Org)], a: &[(&CompactString, &Org)]| {
+        let pairs = differing(b.iter().copied(), a.iter().copied());
+        compare_orgs(&pairs, before, after, cx)
+    };
+    let Some((mid, _)) = a.get(a.len() / 2).copied() else {
+        return side(&b, &a);
+    };
+    if a.len() + b.len() < two_threads_from {
+        return side(&b, &a);
+    }
+    let (a1, a2) = a.split_at(a.len() / 2);
+    let (b1, b2) = b.split_at(b.partition_point(|(k, _)| *k < mid));
+    let ((mut out, mut groups), second) = std::thread::scope(|s| {
+        let second = s.spawn(|| side(b2, a2));
+        (side(b1, a1), second.join())
+    });
+    let (out2, groups2) = second.unwrap_or_else(|_| side(b2, a2));
+    out.extend(out2);
+    for (key, g) in groups2 {
+        match groups.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(g);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let first = o.get_mut();
+                for f in g.from {
+                    if !first.from.contains(&f) {
+                        first.from.push(f);
+                    }
+                }
+                for t in g.to {
+                    if !first.to.contains(&t) {
+                        first.to.push(t);
+                    }
+                }
+            }
+        }
+    }
+    (out, groups)
+}
+
+/// The changes of the organisations that differ (`pairs`, from
+/// [`differing`]) but their transformations, and those gathered by
+/// (seq, known only to the later side).
+#[allow(clippy::type_complexity)]
+fn compare_orgs(
+    pairs: &[(&CompactString, Option<&Org>, Option<&Org>)],
+    before: &State,
+    after: &State,
+    cx: &Cx<'_>,
+) -> (Vec<Change>, BTreeMap<(u64, bool), Group>) {
+    let mut out = Vec::new();
+    // Transformed changes by (seq, known only to the later side).
+    let mut groups: BTreeMap<(u64, bool), Group> = BTreeMap::new();
+    for &(id, b, a) in pairs {
+        compare_existence(id, b, a, cx, &mut out);
+        for (side, this, other) in [(true, a, b), (false, b, a)] {
+            let Some(this) = this else { continue };
+            if this.predecessors == other.map_or(&[][..], |o| &o.predecessors[..]) {
+                continue;
+            }
+            let known: HashSet<(&str, u64, ChangeMode)> = other
+                .map(|o| {
+                    o.predecessors
+                        .iter()
+                        .map(|x| (x.id.as_str(), x.at.seq, x.mode))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for l in &this.predecessors {
+                if known.contains(&(l.id.as_str(), l.at.seq, l.mode)) {
+                    continue;
+                }
+                let g = groups.entry((l.at.seq, side)).or_insert_with(|| Group {
+                    mode: l.mode,
+                    stamp: l.at.clone(),
+                    from: Vec::new(),
+                    to: Vec::new(),
+                });
+                if !g.from.iter().any(|f| *f == l.id) {
+                    g.from.push(l.id.to_string());
+                }
+                if !g.to.iter().any(|t| t == id) {
+                    g.to.push(id.to_string());
+                }
+            }
+        }
+        compare_facts(id, b, a, before, after, cx, &mut out);
+    }
+    (out, groups)
 }
 
 fn org_detail(o: &Org, first_name: bool) -> Detail {
@@ -1811,6 +1892,47 @@ mod tests {
             let twice = Diff::new(once.from.clone(), once.to.clone(), twice);
             assert_eq!(once, twice, "{from} → {to}");
         }
+    }
+
+    /// Given a generated landscape of thousands of organisations, when two
+    /// of its days are compared with the organisations cut in two ranges
+    /// on two threads, then the changes are those of one walk, in the same
+    /// order (a stable sort keeps it for changes of the same event).
+    #[test]
+    fn comparing_on_two_threads_gives_the_changes_of_one_walk() {
+        let records = crate::generator::records(&crate::generator::Options {
+            events: 8000,
+            seed: 9,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 1000,
+        });
+        let entries: Vec<Entry> = records.iter().map(|r| r.entry().expect("valid")).collect();
+        let k = Knowledge::new(&entries, u64::MAX);
+        let mut groups = 0;
+        for (from, to) in [("1990", "2030"), ("2005", "2012"), ("1900", "2030")] {
+            let (before, after) = (k.fold_until(day(from)), k.fold_until(day(to)));
+            let window: Vec<(u64, &Event)> = k
+                .timeline
+                .iter()
+                .filter(|e| !e.event.date.counts_on(day(from)) && e.event.date.counts_on(day(to)))
+                .map(|e| (e.seq, e.event))
+                .collect();
+            let cx = Cx {
+                fresh: Fresh::After(day(from)),
+                corrections: BTreeMap::new(),
+                ended_by: removals(window.into_iter()),
+                unended_by: HashMap::new(),
+            };
+            let one = compare_with(&before, &after, &cx, usize::MAX);
+            let two = compare_with(&before, &after, &cx, 0);
+            assert!(one.len() > 100, "{}", one.len());
+            groups += one
+                .iter()
+                .filter(|c| matches!(c.detail, Detail::Transform { .. }))
+                .count();
+            assert_eq!(one, two, "{from} → {to}");
+        }
+        assert!(groups > 20, "{groups}");
     }
 
     #[test]
