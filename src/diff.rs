@@ -1875,22 +1875,26 @@ mod tests {
         ] {
             let once = diff_dates(&k, "h", day(from), day(to)).expect("diff");
             // then it equals comparing two separately folded states
-            let window: Vec<(u64, &Event)> = k
-                .timeline
-                .iter()
-                .filter(|e| !e.event.date.counts_on(day(from)) && e.event.date.counts_on(day(to)))
-                .map(|e| (e.seq, e.event))
-                .collect();
-            let cx = Cx {
-                fresh: Fresh::After(day(from)),
-                corrections: BTreeMap::new(),
-                ended_by: removals(window.into_iter()),
-                unended_by: HashMap::new(),
-            };
+            let cx = dates_cx(&k, from, to);
             let mut twice = compare(&k.fold_until(day(from)), &k.fold_until(day(to)), &cx);
             twice.extend(plan_changes((&k, day(from)), (&k, day(to))));
             let twice = Diff::new(once.from.clone(), once.to.clone(), twice);
             assert_eq!(once, twice, "{from} → {to}");
+        }
+    }
+
+    /// What [`diff_folded`] compares two days of `k` with.
+    fn dates_cx<'a>(k: &'a Knowledge<'_>, from: &str, to: &str) -> Cx<'a> {
+        let window = k
+            .timeline
+            .iter()
+            .filter(|e| !e.event.date.counts_on(day(from)) && e.event.date.counts_on(day(to)))
+            .map(|e| (e.seq, e.event));
+        Cx {
+            fresh: Fresh::After(day(from)),
+            corrections: BTreeMap::new(),
+            ended_by: removals(window),
+            unended_by: HashMap::new(),
         }
     }
 
@@ -1900,29 +1904,12 @@ mod tests {
     /// order (a stable sort keeps it for changes of the same event).
     #[test]
     fn comparing_on_two_threads_gives_the_changes_of_one_walk() {
-        let records = crate::generator::records(&crate::generator::Options {
-            events: 8000,
-            seed: 9,
-            recorded: "2026-01-01T00:00:00Z".into(),
-            batch: 1000,
-        });
-        let entries: Vec<Entry> = records.iter().map(|r| r.entry().expect("valid")).collect();
+        let entries = crate::generator::test_entries(8000, 9);
         let k = Knowledge::new(&entries, u64::MAX);
         let mut groups = 0;
         for (from, to) in [("1990", "2030"), ("2005", "2012"), ("1900", "2030")] {
             let (before, after) = (k.fold_until(day(from)), k.fold_until(day(to)));
-            let window: Vec<(u64, &Event)> = k
-                .timeline
-                .iter()
-                .filter(|e| !e.event.date.counts_on(day(from)) && e.event.date.counts_on(day(to)))
-                .map(|e| (e.seq, e.event))
-                .collect();
-            let cx = Cx {
-                fresh: Fresh::After(day(from)),
-                corrections: BTreeMap::new(),
-                ended_by: removals(window.into_iter()),
-                unended_by: HashMap::new(),
-            };
+            let cx = dates_cx(&k, from, to);
             let one = compare_with(&before, &after, &cx, usize::MAX);
             let two = compare_with(&before, &after, &cx, 0);
             assert!(one.len() > 100, "{}", one.len());

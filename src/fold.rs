@@ -2421,13 +2421,7 @@ mod tests {
     /// same entries, listed in the same order.
     #[test]
     fn a_copy_on_two_threads_is_the_clone() {
-        let records = crate::generator::records(&crate::generator::Options {
-            events: 3000,
-            seed: 3,
-            recorded: "2026-01-01T00:00:00Z".into(),
-            batch: 1000,
-        });
-        let entries: Vec<Entry> = records.iter().map(|r| r.entry().expect("valid")).collect();
+        let entries = crate::generator::test_entries(3000, 3);
         let knowledge = Knowledge::new(&entries, u64::MAX);
         for day in ["1995-01-01", "2010-06-30", "2030-01-01"] {
             let mut state = knowledge.fold_until(as_of_day(day).expect("day"));

@@ -260,6 +260,21 @@ pub fn generate<E>(
     Ok(g.summary)
 }
 
+/// The typed entries of a generated ledger of `events` records (seed
+/// `seed`, blocks of 1,000): a landscape for tests.
+#[cfg(test)]
+pub(crate) fn test_entries(events: u64, seed: u64) -> Vec<crate::record::Entry> {
+    records(&Options {
+        events,
+        seed,
+        recorded: "2026-01-01T00:00:00Z".into(),
+        batch: 1000,
+    })
+    .iter()
+    .map(|r| r.entry().expect("a generated record is valid"))
+    .collect()
+}
+
 /// Generates all records into memory (convenient for tests and benches).
 pub fn records(options: &Options) -> Vec<Record> {
     let mut out = Vec::with_capacity(usize::try_from(options.events).unwrap_or(0));

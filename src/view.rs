@@ -1789,13 +1789,7 @@ mod tests {
     /// built view gives.
     #[test]
     fn the_streaming_writers_write_what_the_renderers_render() {
-        let records = crate::generator::records(&crate::generator::Options {
-            events: 6000,
-            seed: 5,
-            recorded: "2026-01-01T00:00:00Z".into(),
-            batch: 1000,
-        });
-        let entries: Vec<Entry> = records.iter().map(|r| r.entry().expect("valid")).collect();
+        let entries = crate::generator::test_entries(6000, 5);
         let mut several_batches = false;
         for (as_of, known) in [
             ("2030-01-01", u64::MAX),
