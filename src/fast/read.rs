@@ -1,9 +1,9 @@
 //! A reader of an event's canonical bytes into the flat wire struct
-//! ([`Wire`]) without serde, for [`super::entry`] and [`super::reread`]:
-//! the bytes they read are RFC 8785 text (rewritten so, or verified to be
-//! so by a scan), so one walk over them with [`super::shape`]'s readers
-//! takes the members where serde's derived visitors cost about three times
-//! as much.
+//! ([`Wire`]) without serde, for [`super::entry`] and [`super::reread`]
+//! (RFC 8785 text: rewritten so, or verified to be so by a scan) and for
+//! the lines of a batch ([`super::event`]) written without whitespace. One
+//! walk with [`super::shape`]'s readers takes the members (a line read back
+//! by `reread`: 1.51 µs with serde, 1.25 µs with this walk).
 //!
 //! It reads what serde's derived [`Wire`] reads, as the same values, or
 //! gives up: members in any order (each at most once, none unknown),
