@@ -28,7 +28,8 @@ use crate::event::{
     Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, Party, Relation, short_hash,
 };
 use crate::fold::{
-    Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Small, Stamp, State, apply,
+    Candidacy, Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Program, Small, Stamp,
+    State, apply,
 };
 use crate::view::KnownAt;
 
@@ -490,13 +491,43 @@ pub fn diff_folded<'a>(
     (to, after): (NaiveDate, &State),
     window: impl Iterator<Item = (u64, &'a Event)>,
 ) -> Diff {
+    diff_sides(
+        knowledge,
+        hash,
+        (from, Before::Whole(before)),
+        (to, after),
+        window,
+    )
+}
+
+/// [`diff_folded`] from the state folded up to `to` and what [`Earlier`]
+/// kept of the state on `from`: only the organisations that changed in
+/// between are compared.
+pub fn diff_earlier<'a>(
+    knowledge: &Knowledge<'_>,
+    hash: &str,
+    (from, earlier): (NaiveDate, &Earlier),
+    (to, after): (NaiveDate, &State),
+    window: impl Iterator<Item = (u64, &'a Event)>,
+) -> Diff {
+    let before = Before::Changed(earlier, after);
+    diff_sides(knowledge, hash, (from, before), (to, after), window)
+}
+
+fn diff_sides<'a>(
+    knowledge: &Knowledge<'_>,
+    hash: &str,
+    (from, before): (NaiveDate, Before<'_>),
+    (to, after): (NaiveDate, &State),
+    window: impl Iterator<Item = (u64, &'a Event)>,
+) -> Diff {
     let cx = Cx {
         fresh: Fresh::After(from),
         corrections: BTreeMap::new(),
         ended_by: removals(window),
         unended_by: HashMap::new(),
     };
-    let mut changes = compare(before, after, &cx);
+    let mut changes = compare_with(before, after, &cx, ORGS_ON_TWO_THREADS);
     changes.extend(plan_changes((knowledge, from), (knowledge, to)));
     let known_at = KnownAt {
         seq: knowledge.position,
@@ -507,6 +538,118 @@ pub fn diff_folded<'a>(
         known_at: known_at.clone(),
     };
     Diff::new(side(from), side(to), changes)
+}
+
+/// What a fold that goes on past the earlier day of a diff keeps of the
+/// state on that day, instead of a copy of it all: the programs and
+/// candidacies as they were, and each organisation as it was just before
+/// the first event after the day that could change it
+/// ([`crate::fold::for_each_affected`] names them). Every other
+/// organisation is the same on both days.
+#[derive(Debug, Default)]
+pub struct Earlier {
+    /// The organisations the events after the day may have changed, as
+    /// they stood on the day (none: not in being yet).
+    orgs: HashMap<CompactString, Option<Box<Org>>>,
+    programs: BTreeMap<CompactString, Program>,
+    candidacies: BTreeMap<(CompactString, CompactString), Candidacy>,
+}
+
+impl Earlier {
+    /// Starts from the state folded up to the earlier day.
+    pub fn new(state: &State) -> Earlier {
+        Earlier {
+            orgs: HashMap::new(),
+            programs: state.programs.clone(),
+            candidacies: state.candidacies.clone(),
+        }
+    }
+
+    /// Keeps what `event`, about to be applied to `state`, may change and
+    /// is not kept yet.
+    pub fn note(&mut self, state: &State, event: &Event) {
+        crate::fold::for_each_affected(state, event, |id| {
+            if !self.orgs.contains_key(id) {
+                let org = state.orgs.get(id).map(|o| Box::new(o.clone()));
+                self.orgs.insert(id.into(), org);
+            }
+        });
+    }
+
+    /// How many ids are kept.
+    pub fn len(&self) -> usize {
+        self.orgs.len()
+    }
+
+    /// Whether no id is kept.
+    pub fn is_empty(&self) -> bool {
+        self.orgs.is_empty()
+    }
+}
+
+/// The earlier side of a comparison.
+#[derive(Clone, Copy)]
+enum Before<'s> {
+    /// The state folded up to the earlier day.
+    Whole(&'s State),
+    /// The later state, but for what [`Earlier`] kept.
+    Changed(&'s Earlier, &'s State),
+}
+
+impl<'s> Before<'s> {
+    /// The organisation `id` on the earlier side.
+    fn org(self, id: &str) -> Option<&'s Org> {
+        match self {
+            Before::Whole(state) => state.orgs.get(id),
+            Before::Changed(earlier, after) => match earlier.orgs.get(id) {
+                Some(kept) => kept.as_deref(),
+                None => after.orgs.get(id),
+            },
+        }
+    }
+
+    fn programs(self) -> &'s BTreeMap<CompactString, Program> {
+        match self {
+            Before::Whole(state) => &state.programs,
+            Before::Changed(earlier, _) => &earlier.programs,
+        }
+    }
+
+    fn candidacies(self) -> &'s BTreeMap<(CompactString, CompactString), Candidacy> {
+        match self {
+            Before::Whole(state) => &state.candidacies,
+            Before::Changed(earlier, _) => &earlier.candidacies,
+        }
+    }
+
+    /// The organisations to walk on each side, in id order: all of them,
+    /// or those [`Earlier`] kept (any other is the same on both sides).
+    #[allow(clippy::type_complexity)]
+    fn orgs(
+        self,
+        after: &'s State,
+    ) -> (
+        Vec<(&'s CompactString, &'s Org)>,
+        Vec<(&'s CompactString, &'s Org)>,
+    ) {
+        match self {
+            Before::Whole(before) => (before.orgs.iter().collect(), after.orgs.iter().collect()),
+            Before::Changed(earlier, after) => {
+                let mut ids: Vec<(&CompactString, &Option<Box<Org>>)> =
+                    earlier.orgs.iter().collect();
+                ids.sort_unstable_by(|x, y| x.0.cmp(y.0));
+                let b = ids
+                    .iter()
+                    .filter_map(|(id, kept)| kept.as_deref().map(|o| (*id, o)))
+                    .collect();
+                let a = ids
+                    .iter()
+                    .filter_map(|(id, _)| after.orgs.get(id).map(|o| (*id, o)))
+                    .collect();
+                (b, a)
+            }
+        }
+    }
 }
 
 /// Whether [`diff_folded`] needs the event among those counted between
@@ -834,34 +977,37 @@ struct Group {
 }
 
 fn compare(before: &State, after: &State, cx: &Cx<'_>) -> Vec<Change> {
-    compare_with(before, after, cx, ORGS_ON_TWO_THREADS)
+    compare_with(Before::Whole(before), after, cx, ORGS_ON_TWO_THREADS)
 }
 
 /// [`compare`], the organisations compared on two threads from
 /// `two_threads_from` up.
 fn compare_with(
-    before: &State,
+    before: Before<'_>,
     after: &State,
     cx: &Cx<'_>,
     two_threads_from: usize,
 ) -> Vec<Change> {
     let (mut out, groups) = compare_all_orgs(before, after, cx, two_threads_from);
     for ((seq, later), g) in groups {
-        let state = if later { after } else { before };
+        let org = |id: &str| {
+            if later {
+                after.orgs.get(id)
+            } else {
+                before.org(id)
+            }
+        };
         let new: Vec<String> =
             g.to.iter()
                 .filter(|t| {
                     g.mode == ChangeMode::IdChange
-                        || state
-                            .orgs
-                            .get(t.as_str())
-                            .is_some_and(|o| first_since(o).seq == seq)
+                        || org(t.as_str()).is_some_and(|o| first_since(o).seq == seq)
                 })
                 .cloned()
                 .collect();
         // Predecessors in the order the event names them.
         let mut from = g.from;
-        if let Some(first_to) = g.to.first().and_then(|t| state.orgs.get(t.as_str())) {
+        if let Some(first_to) = g.to.first().and_then(|t| org(t.as_str())) {
             let order: Vec<&str> = first_to
                 .predecessors
                 .iter()
@@ -887,7 +1033,7 @@ fn compare_with(
         ));
     }
     compare_programs(before, after, cx, &mut out);
-    for ((label, candidate), b, a) in differing(&before.candidacies, &after.candidacies) {
+    for ((label, candidate), b, a) in differing(before.candidacies(), &after.candidacies) {
         out.push(change(
             Kind::Candidacy,
             cx.cause(b.map(|c| &c.at), a.map(|c| &c.at), None, None),
@@ -910,13 +1056,12 @@ const ORGS_ON_TWO_THREADS: usize = 4096;
 /// equality tests are most of a diff's comparing), their changes joined
 /// in id order, as one walk gives them.
 fn compare_all_orgs(
-    before: &State,
+    before: Before<'_>,
     after: &State,
     cx: &Cx<'_>,
     two_threads_from: usize,
 ) -> (Vec<Change>, BTreeMap<(u64, bool), Group>) {
-    let b: Vec<(&CompactString, &Org)> = before.orgs.iter().collect();
-    let a: Vec<(&CompactString, &Org)> = after.orgs.iter().collect();
+    let (b, a) = before.orgs(after);
     let side = |b: &[(&CompactString, &Org)], a: &[(&CompactString, &Org)]| {
         let pairs = differing(b.iter().copied(), a.iter().copied());
         compare_orgs(&pairs, before, after, cx)
@@ -964,7 +1109,7 @@ fn compare_all_orgs(
 #[allow(clippy::type_complexity)]
 fn compare_orgs(
     pairs: &[(&CompactString, Option<&Org>, Option<&Org>)],
-    before: &State,
+    before: Before<'_>,
     after: &State,
     cx: &Cx<'_>,
 ) -> (Vec<Change>, BTreeMap<(u64, bool), Group>) {
@@ -1081,7 +1226,7 @@ fn compare_existence(
 /// The organisation whose facts `id` held before, if any: itself, or the
 /// organisation whose id it took over; none when it started afresh
 /// (created, or re-established).
-fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: &'s State) -> Option<&'s Org> {
+fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: Before<'s>) -> Option<&'s Org> {
     match b {
         Some(b) if b.ended.is_some() && a.ended.is_none() => None,
         Some(b) => Some(b),
@@ -1089,7 +1234,7 @@ fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: &'s State) -> Option<&'s Or
             .predecessors
             .iter()
             .find(|l| l.mode == ChangeMode::IdChange)
-            .and_then(|l| before.orgs.get(l.id.as_str())),
+            .and_then(|l| before.org(l.id.as_str())),
     }
 }
 
@@ -1098,7 +1243,7 @@ fn compare_facts(
     id: &str,
     b: Option<&Org>,
     a: Option<&Org>,
-    before: &State,
+    before: Before<'_>,
     after: &State,
     cx: &Cx<'_>,
     out: &mut Vec<Change>,
@@ -1291,8 +1436,8 @@ fn figure_change(
     )
 }
 
-fn compare_programs(before: &State, after: &State, cx: &Cx<'_>, out: &mut Vec<Change>) {
-    for (id, b, a) in differing(&before.programs, &after.programs) {
+fn compare_programs(before: Before<'_>, after: &State, cx: &Cx<'_>, out: &mut Vec<Change>) {
+    for (id, b, a) in differing(before.programs(), &after.programs) {
         let Some(p) = a.or(b) else { continue };
         let detail = || Detail::Program {
             program: id.to_string(),
@@ -1898,6 +2043,46 @@ mod tests {
         }
     }
 
+    /// Given a generated landscape, when a fold past the earlier day keeps
+    /// of it only the organisations that the later events may change
+    /// ([`Earlier`]), then the diff is the one of the two whole states, and
+    /// fewer organisations were kept than the state holds.
+    #[test]
+    fn a_diff_from_what_changed_is_the_diff_of_the_whole_states() {
+        let entries = crate::generator::test_entries(8000, 5);
+        let k = Knowledge::new(&entries, u64::MAX);
+        let mut changes = 0;
+        for (from, to) in [
+            ("1990", "2030"),
+            ("2005", "2012"),
+            ("2012", "2012"),
+            ("1900", "2030"),
+        ] {
+            let (from, to) = (day(from), day(to));
+            let mut state = State::default();
+            let mut earlier = None;
+            let mut window = Vec::new();
+            for e in k.timeline.iter().take_while(|e| e.event.date.counts_on(to)) {
+                if !e.event.date.counts_on(from) {
+                    let earlier = earlier.get_or_insert_with(|| Earlier::new(&state));
+                    earlier.note(&state, e.event);
+                    window.push((e.seq, e.event));
+                }
+                apply(&mut state, e.seq, e.event);
+            }
+            let earlier = earlier.unwrap_or_else(|| Earlier::new(&state));
+            if to == day("2012") {
+                // Not every organisation changed in those years.
+                assert!(earlier.len() < state.orgs.len() / 2, "{from} → {to}");
+            }
+            let kept = diff_earlier(&k, "h", (from, &earlier), (to, &state), window.into_iter());
+            let whole = diff_dates(&k, "h", from, to).expect("diff");
+            changes += whole.changes.len();
+            assert_eq!(kept, whole, "{from} → {to}");
+        }
+        assert!(changes > 1000, "{changes}");
+    }
+
     /// Given a generated landscape of thousands of organisations, when two
     /// of its days are compared with the organisations cut in two ranges
     /// on two threads, then the changes are those of one walk, in the same
@@ -1910,8 +2095,8 @@ mod tests {
         for (from, to) in [("1990", "2030"), ("2005", "2012"), ("1900", "2030")] {
             let (before, after) = (k.fold_until(day(from)), k.fold_until(day(to)));
             let cx = dates_cx(&k, from, to);
-            let one = compare_with(&before, &after, &cx, usize::MAX);
-            let two = compare_with(&before, &after, &cx, 0);
+            let one = compare_with(Before::Whole(&before), &after, &cx, usize::MAX);
+            let two = compare_with(Before::Whole(&before), &after, &cx, 0);
             assert!(one.len() > 100, "{}", one.len());
             groups += one
                 .iter()

@@ -897,46 +897,6 @@ pub struct State {
 }
 
 impl State {
-    /// What `clone` gives, the second half of the organisations cloned on
-    /// another thread while this one clones the rest: a diff copies the
-    /// state at its first day in the middle of a fold, when its threads
-    /// reading events back wait for the fold to go on, so a core is free.
-    pub fn clone_on_two_threads(&self) -> State {
-        let entries: Vec<(&CompactString, &Org)> = self.orgs.iter_unordered().collect();
-        let (first, second) = entries.split_at(entries.len() / 2);
-        let copy = |part: &[(&CompactString, &Org)]| -> Vec<(CompactString, Box<Org>)> {
-            part.iter()
-                .map(|(id, org)| ((*id).clone(), Box::new((*org).clone())))
-                .collect()
-        };
-        let (first, second, rest) = std::thread::scope(|s| {
-            let second = s.spawn(|| copy(second));
-            let first = copy(first);
-            let rest = (
-                self.programs.clone(),
-                self.candidacies.clone(),
-                self.member_of.clone(),
-            );
-            (first, second.join(), rest)
-        });
-        let second =
-            second.unwrap_or_else(|_| copy(entries.get(entries.len() / 2..).unwrap_or_default()));
-        let mut map = indexmap::IndexMap::with_capacity(entries.len());
-        // In the same order, so that it lists as the original does.
-        map.extend(first);
-        map.extend(second);
-        let (programs, candidacies, member_of) = rest;
-        State {
-            orgs: Orgs {
-                map,
-                sorted: self.orgs.sorted,
-            },
-            programs,
-            candidacies,
-            member_of,
-        }
-    }
-
     /// Whether the id was ever used, by an organisation or a program.
     pub fn is_used(&self, id: &str) -> bool {
         self.orgs.contains_key(id) || self.programs.contains_key(id)
@@ -2413,38 +2373,6 @@ mod tests {
             std::mem::size_of::<Org>()
         );
         assert_eq!(std::mem::size_of::<SmallSet<CompactString>>(), 8);
-    }
-
-    /// Given a generated landscape folded up to three days (its
-    /// organisations in id order, or in the order they came), when the
-    /// state is copied on two threads, then the copy is the clone: the
-    /// same entries, listed in the same order.
-    #[test]
-    fn a_copy_on_two_threads_is_the_clone() {
-        let entries = crate::generator::test_entries(3000, 3);
-        let knowledge = Knowledge::new(&entries, u64::MAX);
-        for day in ["1995-01-01", "2010-06-30", "2030-01-01"] {
-            let mut state = knowledge.fold_until(as_of_day(day).expect("day"));
-            for sort in [false, true] {
-                if sort {
-                    state.orgs.sort();
-                }
-                let copy = state.clone_on_two_threads();
-                assert!(copy.orgs.len() > 10);
-                assert_eq!(copy, state.clone());
-                let ids = |s: &State| -> Vec<String> {
-                    s.orgs.iter().map(|(k, _)| k.to_string()).collect()
-                };
-                let unordered = |s: &State| -> Vec<String> {
-                    s.orgs
-                        .iter_unordered()
-                        .map(|(k, _)| k.to_string())
-                        .collect()
-                };
-                assert_eq!(ids(&copy), ids(&state));
-                assert_eq!(unordered(&copy), unordered(&state));
-            }
-        }
     }
 
     fn boxed_org(id: &str) -> Box<Org> {

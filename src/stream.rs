@@ -30,7 +30,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::chain::Scanned;
 use crate::date::Date;
-use crate::diff::{self, Diff, DiffError};
+use crate::diff::{self, Diff, DiffError, Earlier};
 use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
 use crate::record::{Entry, GENESIS_PREV};
@@ -66,14 +66,16 @@ struct Slot {
     whole: bool,
 }
 
-/// A stop on the way of a fold (see [`Scan::fold`]).
+/// A stop on the way of a fold (see [`Plain::fold`]).
 struct Pause<'p> {
     day: NaiveDate,
-    /// Sees the state folded up to `day`.
-    at: &'p mut dyn FnMut(&State),
-    /// Sees each event applied after that.
-    after: &'p mut dyn FnMut(u64, &Event),
+    /// Sees the state folded up to `day` (with no event), then the state
+    /// before each event applied after that (with the event).
+    watch: &'p mut Watch<'p>,
 }
+
+/// What a [`Pause`] calls.
+type Watch<'p> = dyn FnMut(&State, Option<(u64, &Event)>) + 'p;
 
 /// What the parsing threads keep of an event.
 enum Kept {
@@ -253,8 +255,9 @@ impl Scan {
 
     /// What changed between the days `from` and `to` as known at seq
     /// `known_at` (clamped to the head): what [`diff::diff_dates`] gives on
-    /// the loaded ledger. Folds once, keeping a copy of the state on `from`.
-    /// The scan is consumed, as by [`Scan::replay_to`].
+    /// the loaded ledger. Folds once, keeping of the state on `from` only
+    /// what the events after it may change ([`Earlier`]). The scan is
+    /// consumed, as by [`Scan::replay_to`].
     pub fn diff(
         self,
         from: NaiveDate,
@@ -299,33 +302,35 @@ impl Scan {
         let knowledge = Scan::knowledge(&whole, known, &targets);
         let plain = reader.plain(order, &knowledge);
         let mut state = State::default();
-        let mut before = None;
+        // What the state on `from` was, where the events after it changed
+        // it: no copy of the whole state.
+        let mut earlier = None;
         let mut window: Vec<(u64, Event)> = Vec::new();
         let mut pause = Pause {
             day: from,
-            at: &mut |state: &State| before = Some(state.clone_on_two_threads()),
-            after: &mut |seq, event: &Event| {
-                if diff::is_removal(event) {
-                    window.push((seq, event.clone()));
+            watch: &mut |state: &State, next: Option<(u64, &Event)>| match next {
+                None => earlier = Some(Earlier::new(state)),
+                Some((seq, event)) => {
+                    if let Some(earlier) = earlier.as_mut() {
+                        earlier.note(state, event);
+                    }
+                    if diff::is_removal(event) {
+                        window.push((seq, event.clone()));
+                    }
                 }
             },
         };
         plain.fold(&knowledge, to, threads, &mut state, Some(&mut pause))?;
-        let mut before = before.unwrap_or_default();
-        // Each sorted on a core of its own.
-        std::thread::scope(|s| {
-            s.spawn(|| before.orgs.sort());
-            state.orgs.sort();
-        });
-        let diff = diff::diff_folded(
+        let earlier = earlier.unwrap_or_default();
+        let diff = diff::diff_earlier(
             &knowledge,
             &hash,
-            (from, &before),
+            (from, &earlier),
             (to, &state),
             window.iter().map(|(seq, e)| (*seq, e)),
         );
         drop(knowledge);
-        let freed = (before, state, window, whole, targets);
+        let freed = (earlier, state, window, whole, targets);
         if !later {
             drop(freed);
             return Ok(Ok(render(diff)));
@@ -616,11 +621,11 @@ impl Plain {
         let mut step = |state: &mut State, start: NaiveDate, seq: u64, event: &Event| {
             if let Some(p) = pause.as_mut() {
                 if !paused && start > p.day {
-                    (p.at)(state);
+                    (p.watch)(state, None);
                     paused = true;
                 }
                 if paused {
-                    (p.after)(seq, event);
+                    (p.watch)(state, Some((seq, event)));
                 }
             }
             apply(state, seq, event);
@@ -707,7 +712,7 @@ impl Plain {
         if let Some(p) = pause
             && !paused
         {
-            (p.at)(state);
+            (p.watch)(state, None);
         }
         Ok(())
     }
