@@ -219,7 +219,7 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
 /// [`fold::affected_ids`]); with the folded state, that is the index.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    last: HashMap<String, (i32, u64), BuildHasherDefault<Fnv>>,
+    last: HashMap<CompactString, (i32, u64), BuildHasherDefault<Fnv>>,
 }
 
 /// [`fnv1a`] as a `Hasher`: ids are short, and the tracker looks one up
@@ -245,16 +245,40 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
+/// An id an event affects, with the event's timeline key: what
+/// [`Tracker::visits`] lists, for [`Tracker::note`] to take in, possibly on
+/// another thread.
+pub type Visit = (CompactString, (i32, u64));
+
 impl Tracker {
     /// Notes `e`, about to be applied to `state`.
     pub fn observe(&mut self, state: &State, e: &Effective<'_>) {
         let key = (day_key(e.event.date.start()), e.seq);
-        fold::for_each_affected(state, e.event, |id| match self.last.get_mut(id) {
+        fold::for_each_affected(state, e.event, |id| self.visit(id, key));
+    }
+
+    /// What [`Tracker::observe`] notes of `e`, about to be applied to
+    /// `state`, pushed onto `out` instead: the fold lists the visits, and
+    /// another thread notes them ([`Tracker::note`]) in the same order.
+    pub fn visits(state: &State, e: &Effective<'_>, out: &mut Vec<Visit>) {
+        let key = (day_key(e.event.date.start()), e.seq);
+        fold::for_each_affected(state, e.event, |id| out.push((id.into(), key)));
+    }
+
+    /// Notes visits listed by [`Tracker::visits`], in timeline order.
+    pub fn note(&mut self, visits: impl IntoIterator<Item = Visit>) {
+        for (id, key) in visits {
+            self.visit(&id, key);
+        }
+    }
+
+    fn visit(&mut self, id: &str, key: (i32, u64)) {
+        match self.last.get_mut(id) {
             Some(k) => *k = key,
             None => {
-                self.last.insert(id.to_owned(), key);
+                self.last.insert(id.into(), key);
             }
-        });
+        }
     }
 
     /// The entry of every id, from the state at the end of the timeline.
@@ -266,7 +290,7 @@ impl Tracker {
                 .or_default()
                 .insert(label.to_string(), c);
         }
-        let mut ids: BTreeSet<String> = self.last.keys().cloned().collect();
+        let mut ids: BTreeSet<String> = self.last.keys().map(|k| k.to_string()).collect();
         ids.extend(state.orgs.iter_unordered().map(|(k, _)| k.to_string()));
         ids.extend(state.programs.keys().map(|k| k.to_string()));
         ids.extend(state.member_of.keys().map(|k| k.to_string()));
@@ -274,7 +298,7 @@ impl Tracker {
         ids.into_iter()
             .map(|id| {
                 let entry = IdEntry {
-                    last: self.last.get(&id).copied().unwrap_or((i32::MIN, 0)),
+                    last: self.last.get(id.as_str()).copied().unwrap_or((i32::MIN, 0)),
                     org: state.orgs.remove(id.as_str()),
                     program: state.programs.remove(id.as_str()),
                     member_of: state.member_of.remove(id.as_str()).unwrap_or_default(),

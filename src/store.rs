@@ -34,6 +34,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use serde_json::Value;
 
@@ -915,12 +916,12 @@ fn full_append(
     why: Declined,
 ) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
     let (chain, base) = load_locked(path, &file, options, progress)?;
-    // One fold validates the batch and yields the index; meanwhile another
-    // thread seals the batch (nothing is written before the fold accepts
-    // it, and a refusal stops the sealing).
-    let mut tracker = index::Tracker::default();
+    // One fold validates the batch and lists, for the index, the ids each
+    // event affects; another thread notes them, and a third seals the
+    // batch (nothing is written before the fold accepts it, and a refusal
+    // stops the sealing).
     let refused = AtomicBool::new(false);
-    let (validated, sealed) = std::thread::scope(|s| {
+    let (validated, sealed, tracked) = std::thread::scope(|s| {
         let sealer = s.spawn(|| {
             let mut sealer = Sealer::new(&base, options, batch.len());
             for event in batch {
@@ -931,14 +932,30 @@ fn full_append(
             }
             sealer
         });
+        let (visits, noted) = mpsc::sync_channel::<Vec<index::Visit>>(VISITS_IN_FLIGHT);
+        let tracker = s.spawn(move || {
+            let mut tracker = index::Tracker::default();
+            for chunk in noted {
+                tracker.note(chunk);
+            }
+            tracker
+        });
+        let mut chunk = Vec::with_capacity(VISITS_PER_CHUNK);
         let validated =
             crate::fold::validate_observed(&chain.entries, batch, base.seq + 1, &mut |state, e| {
-                tracker.observe(state, e)
+                index::Tracker::visits(state, e, &mut chunk);
+                if chunk.len() >= VISITS_PER_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(VISITS_PER_CHUNK));
+                    // A tracker gone is found when it is joined.
+                    let _ = visits.send(full);
+                }
             });
         if validated.is_err() {
             refused.store(true, Ordering::Relaxed);
         }
-        (validated, sealer.join())
+        let _ = visits.send(chunk);
+        drop(visits);
+        (validated, sealer.join(), tracker.join())
     });
     let state = match validated {
         Ok(state) => state,
@@ -952,7 +969,16 @@ fn full_append(
     // its `HEAD` only once the batch is in.
     let (written, buckets) = std::thread::scope(|s| {
         let writer = s.spawn(|| write_sealed(path, &mut file, journal, &base, sealer));
-        let buckets = tracker.write_buckets(dir, &state);
+        // Without its tracker, the index is not written: the next append
+        // finds it stale and rebuilds it.
+        let buckets = match &tracked {
+            Ok(tracker) => tracker.write_buckets(dir, &state),
+            Err(_) => Err(index::IndexError::Io {
+                op: "build",
+                path: dir.to_owned(),
+                source: io::Error::other("the thread noting the ids each event affects stopped"),
+            }),
+        };
         (writer.join(), buckets)
     });
     let (appended, written) = written.map_err(|_| StoreError::Io {
@@ -976,9 +1002,16 @@ fn full_append(
     };
     // Freed only now, so that freeing them does not take a core from the
     // index's writers.
-    drop_later((chain, tracker, state));
+    drop_later((chain, tracked.ok(), state));
     Ok(Ok((appended, used)))
 }
+
+/// Visits ([`index::Visit`]) handed at a time from the validating fold to
+/// the thread that notes them for the index.
+const VISITS_PER_CHUNK: usize = 4096;
+
+/// Chunks of visits waiting for that thread at most.
+const VISITS_IN_FLIGHT: usize = 8;
 
 /// Frees `value` on another thread: the ledger and the folded state are
 /// millions of small allocations, and the caller need not wait for them.
