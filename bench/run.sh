@@ -4,11 +4,14 @@
 #   bench/run.sh                 # sizes 1000 100000 1000000
 #   SIZES="1000 100000" bench/run.sh
 #   RUNS=5 bench/run.sh          # runs per figure (median); 10^6 uses min(RUNS,3)
+#   RUNS_BIG=7 bench/run.sh      # runs per figure at 10^6
 #
 # Prints ONE markdown table on stdout (progress goes to stderr). Generated
 # ledgers are cached under target/bench-data (deterministic: seed 1).
 # Every figure is a ratio to a baseline of the same run: the machines are
-# shared and noisy, absolute times are not comparable between runs.
+# shared and noisy, absolute times are not comparable between runs. A
+# figure and its baseline run alternately, and the ratio is the median of
+# the pairs' ratios (see `paired`).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,7 +44,33 @@ median() {
         t1=$(date +%s.%N)
         ts+=("$(echo "$t1 - $t0" | bc -l)")
     done
-    printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m}'
+    med "${ts[@]}"
+}
+
+# median of the numbers given.
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m}'; }
+
+# paired N A B: runs the shell snippet A then B, N times, alternating, and
+# prints "median(A) median(B) median(A/B)". A ratio of two runs side by
+# side is steadier than a ratio of medians: the machine's speed drifts
+# between runs minutes apart.
+paired() {
+    local n=$1 a=$2 b=$3 i t0 t1 ta tb
+    local -a as=() bs=() rs=()
+    for ((i = 0; i < n; i++)); do
+        t0=$(date +%s.%N)
+        eval "$a" >/dev/null 2>&1 || { log "FAILED: $a"; echo "nan nan nan"; return; }
+        t1=$(date +%s.%N)
+        ta=$(echo "$t1 - $t0" | bc -l)
+        t0=$(date +%s.%N)
+        eval "$b" >/dev/null 2>&1 || { log "FAILED: $b"; echo "nan nan nan"; return; }
+        t1=$(date +%s.%N)
+        tb=$(echo "$t1 - $t0" | bc -l)
+        as+=("$ta")
+        bs+=("$tb")
+        rs+=("$(echo "$ta / $tb" | bc -l)")
+    done
+    echo "$(med "${as[@]}") $(med "${bs[@]}") $(med "${rs[@]}")"
 }
 
 fmt_t() { awk -v t="$1" 'BEGIN { if (t == "nan" || t == "") print "n/a"; else if (t < 1) printf "%.1f ms", t*1000; else printf "%.2f s", t }'; }
@@ -71,29 +100,31 @@ HAVE_JQ=$(command -v jq >/dev/null && echo yes || echo no)
 
 for n in $SIZES; do
     runs=$RUNS
-    [ "$n" -ge 1000000 ] && runs=$((RUNS < 3 ? RUNS : 3))
+    [ "$n" -ge 1000000 ] && runs=${RUNS_BIG:-$((RUNS < 3 ? RUNS : 3))}
     f=$(gen "$n")
     size=$(stat -c %s "$f")
     label=$(awk -v n="$n" 'BEGIN { printf "10^%d (%.1f MB)", log(n)/log(10)+0.5, '"$size"'/1e6 }')
     log "== $label, $runs runs per figure"
     cat "$f" >/dev/null # warm the page cache: every figure is warm
     t_cat=$(median "$runs" : "cat '$f'")
-    t_sha=$(median "$runs" : "openssl dgst -sha256 '$f'")
+    # Each figure below with a baseline is measured alternating with it
+    # (see `paired`); its ratio is the median of the pairs' ratios.
+    read -r t t_sha r <<<"$(paired "$runs" "fz --ledger '$f' verify" "openssl dgst -sha256 '$f'")"
+    REPLAY="fz --ledger '$f' replay --as-of 2020 --format json"
     if [ "$HAVE_JQ" = yes ]; then
-        t_jq=$(median "$runs" : "jq -c 'select(.event.date < \"2021\")' '$f'")
+        read -r t_jq t_rep r_jq <<<"$(paired "$runs" "jq -c 'select(.event.date < \"2021\")' '$f'" "$REPLAY")"
     else
-        t_jq=nan
+        t_jq=nan r_jq=nan
+        t_rep=$(median "$runs" : "$REPLAY")
     fi
     row "cat (baseline)" "$label" "$(fmt_t "$t_cat")" "" "" "" ""
     row "openssl dgst -sha256 (baseline)" "$label" "$(fmt_t "$t_sha")" "" "" "" ""
     row "jq select before a date (baseline)" "$label" "$(fmt_t "$t_jq")" "" "" "" ""
 
-    t=$(median "$runs" : "fz --ledger '$f' verify")
-    r=$(ratio "$t" "$t_sha")
+    r=$(awk -v r="$r" 'BEGIN { if (r == "nan") print "n/a"; else printf "%.2f", r }')
     row "verify" "$label" "$(fmt_t "$t")" "openssl sha256" "$r ×" "≤ 2.5 ×" "$(verdict le "$r" 2.5)"
 
-    t_rep=$(median "$runs" : "fz --ledger '$f' replay --as-of 2020 --format json")
-    r=$(ratio "$t_jq" "$t_rep")
+    r=$(awk -v r="$r_jq" 'BEGIN { if (r == "nan") print "n/a"; else printf "%.2f", r }')
     v=$(verdict ge "$r" 5)
     if [ "$n" -ge 1000000 ]; then
         abs=$(awk -v t="$t_rep" 'BEGIN { print (t <= 1.5) ? "pass" : "**fail**" }')
@@ -114,8 +145,8 @@ for n in $SIZES; do
     rm -rf "$TMP/warm"
 
     if [ "$HAVE_DIFF" = yes ]; then
-        t=$(median "$runs" : "fz --ledger '$f' diff 2010 2020 --format json")
-        r=$(ratio "$t" "$t_rep")
+        read -r t _ r <<<"$(paired "$runs" "fz --ledger '$f' diff 2010 2020 --format json" "$REPLAY")"
+        r=$(awk -v r="$r" 'BEGIN { if (r == "nan") print "n/a"; else printf "%.2f", r }')
         row "diff 2010 2020" "$label" "$(fmt_t "$t")" "cold replay" "$r ×" "≤ 1.2 ×" "$(verdict le "$r" 1.2)"
     else
         row "diff 2010 2020" "$label" "n/a (no diff command)" "" "" "" ""
