@@ -634,7 +634,8 @@ impl<'s> Before<'s> {
     ) {
         match self {
             Before::Whole(before) => (before.orgs.iter().collect(), after.orgs.iter().collect()),
-            Before::Changed(earlier, after) => {
+            // `after` is the state the variant holds.
+            Before::Changed(earlier, _) => {
                 let mut ids: Vec<(&CompactString, &Option<Box<Org>>)> =
                     earlier.orgs.iter().collect();
                 ids.sort_unstable_by(|x, y| x.0.cmp(y.0));
