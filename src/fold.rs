@@ -723,7 +723,7 @@ pub struct Candidacy {
 /// one or two memory reads where a tree of a million ids needs a dozen.
 /// Listing in id order is free while ids arrive in ascending order and
 /// after [`Orgs::sort`] (which [`Knowledge::fold_until`] and the streaming
-/// replay and diff call); otherwise each listing sorts an order of its own
+/// replay call); otherwise each listing sorts an order of its own
 /// (as for the state a validation yields: [`Orgs::iter_unordered`] serves
 /// callers that order what they list themselves).
 #[derive(Debug, Clone)]
@@ -952,8 +952,10 @@ fn push_thin<T>(v: &mut ThinVec<T>, x: T) {
 /// ids the event mentions, and the ones [`apply`] reaches through them —
 /// the organisations an ending organisation belonged to, the members,
 /// partners and programs an id change carries over or a re-establishment
-/// drops. Mirrors [`apply`]; a test checks that applying an event changes
-/// no entry outside this set.
+/// drops. Mirrors [`apply`]; tests check that applying an event changes
+/// no entry outside this set (`applying_an_event_changes_only_the_entries_of_the_ids_it_affects`
+/// on a generated landscape, and, in `diff`, on random events never
+/// validated).
 pub fn affected_ids(state: &State, event: &Event) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for_each_affected(state, event, |id| {
@@ -2373,6 +2375,66 @@ mod tests {
             std::mem::size_of::<Org>()
         );
         assert_eq!(std::mem::size_of::<SmallSet<CompactString>>(), 8);
+    }
+
+    /// The ids whose entries differ between two states: organisation,
+    /// program, memberships (`member_of`) or candidacies as candidate.
+    fn changed_ids(before: &State, after: &State) -> BTreeSet<String> {
+        let mut ids = BTreeSet::new();
+        for (a, b) in [(before, after), (after, before)] {
+            for (id, o) in a.orgs.iter_unordered() {
+                if b.orgs.get(id) != Some(o) {
+                    ids.insert(id.to_string());
+                }
+            }
+            for (id, p) in &a.programs {
+                if b.programs.get(id) != Some(p) {
+                    ids.insert(id.to_string());
+                }
+            }
+            for (id, m) in &a.member_of {
+                if b.member_of.get(id) != Some(m) {
+                    ids.insert(id.to_string());
+                }
+            }
+            for (key, c) in &a.candidacies {
+                if b.candidacies.get(key) != Some(c) {
+                    ids.insert(key.1.to_string());
+                }
+            }
+        }
+        ids
+    }
+
+    /// Given a generated landscape, when each event of its timeline is
+    /// applied, then every entry it changes belongs to an id that
+    /// [`affected_ids`] names before it is applied: what the append index
+    /// (which rewrites only those entries) and the diff (which keeps only
+    /// those organisations as they were) rely on.
+    #[test]
+    fn applying_an_event_changes_only_the_entries_of_the_ids_it_affects() {
+        let entries = crate::generator::test_entries(1500, 11);
+        let knowledge = Knowledge::new(&entries, u64::MAX);
+        let mut state = State::default();
+        let mut reached = 0;
+        for e in &knowledge.timeline {
+            let named = affected_ids(&state, e.event);
+            let before = state.clone();
+            apply(&mut state, e.seq, e.event);
+            let changed = changed_ids(&before, &state);
+            let outside: Vec<&String> = changed.difference(&named).collect();
+            assert!(
+                outside.is_empty(),
+                "seq {}: {outside:?} changed, not named",
+                e.seq
+            );
+            // Ids reached through another one: members, memberships, programs.
+            reached += changed
+                .iter()
+                .filter(|id| !e.event.mentioned_ids().contains(&id.as_str()))
+                .count();
+        }
+        assert!(reached > 20, "{reached}");
     }
 
     fn boxed_org(id: &str) -> Box<Org> {

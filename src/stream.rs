@@ -268,9 +268,10 @@ impl Scan {
         self.diff_freeing(from, to, known_at, threads, |d| d, false)
     }
 
-    /// [`Scan::diff`], handing the diff to `render` while the two folded
-    /// states are alive; once `render` has its answer, they are freed on
-    /// another thread (as by [`Scan::replay_to`]).
+    /// [`Scan::diff`], handing the diff to `render` while the folded state
+    /// and what was kept of the earlier one are alive; once `render` has
+    /// its answer, they are freed on another thread (as by
+    /// [`Scan::replay_to`]).
     pub fn diff_to<T>(
         self,
         from: NaiveDate,
@@ -282,8 +283,8 @@ impl Scan {
         self.diff_freeing(from, to, known_at, threads, render, true)
     }
 
-    /// [`Scan::diff_to`], freeing the folded states on another thread
-    /// (`later`) or before returning.
+    /// [`Scan::diff_to`], freeing the folded state and what was kept of the
+    /// earlier one on another thread (`later`) or before returning.
     fn diff_freeing<T>(
         self,
         from: NaiveDate,
@@ -607,8 +608,8 @@ impl Plain {
     /// Folds into `state` the knowledge's timeline up to `until` merged
     /// with the records (in timeline order), read back on `threads`
     /// threads, each chunk freed once read. A `pause` sees the state once
-    /// every event counting on its day is applied, and each event applied
-    /// after that.
+    /// every event counting on its day is applied, then, with each event
+    /// applied after that, the state just before it.
     fn fold(
         self,
         knowledge: &Knowledge<'_>,
