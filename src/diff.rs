@@ -2045,6 +2045,29 @@ mod tests {
         }
     }
 
+    /// Folds `k` up to `to` as the streaming diff does, keeping past
+    /// `from` what [`Earlier`] keeps: the state on `to`, what was kept,
+    /// and the events counted in between.
+    fn fold_keeping<'a>(
+        k: &Knowledge<'a>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> (State, Earlier, Vec<(u64, &'a Event)>) {
+        let mut state = State::default();
+        let mut earlier = None;
+        let mut window = Vec::new();
+        for e in k.timeline.iter().take_while(|e| e.event.date.counts_on(to)) {
+            if !e.event.date.counts_on(from) {
+                let earlier = earlier.get_or_insert_with(|| Earlier::new(&state));
+                earlier.note(&state, e.event);
+                window.push((e.seq, e.event));
+            }
+            apply(&mut state, e.seq, e.event);
+        }
+        let earlier = earlier.unwrap_or_else(|| Earlier::new(&state));
+        (state, earlier, window)
+    }
+
     /// Given a generated landscape, when a fold past the earlier day keeps
     /// of it only the organisations that the later events may change
     /// ([`Earlier`]), then the diff is the one of the two whole states, and
@@ -2061,18 +2084,7 @@ mod tests {
             ("1900", "2030"),
         ] {
             let (from, to) = (day(from), day(to));
-            let mut state = State::default();
-            let mut earlier = None;
-            let mut window = Vec::new();
-            for e in k.timeline.iter().take_while(|e| e.event.date.counts_on(to)) {
-                if !e.event.date.counts_on(from) {
-                    let earlier = earlier.get_or_insert_with(|| Earlier::new(&state));
-                    earlier.note(&state, e.event);
-                    window.push((e.seq, e.event));
-                }
-                apply(&mut state, e.seq, e.event);
-            }
-            let earlier = earlier.unwrap_or_else(|| Earlier::new(&state));
+            let (state, earlier, window) = fold_keeping(&k, from, to);
             if to == day("2012") {
                 // Not every organisation changed in those years.
                 assert!(earlier.len() < state.orgs.len() / 2, "{from} → {to}");
@@ -2503,14 +2515,7 @@ mod tests {
             let to = day(&format!("{}-06-30", 1999 + b));
             let k = Knowledge::new(&entries, known);
             let mut state = State::default();
-            let mut earlier = None;
-            let mut window = Vec::new();
             for e in k.timeline.iter().take_while(|e| e.event.date.counts_on(to)) {
-                if !e.event.date.counts_on(from) {
-                    let earlier = earlier.get_or_insert_with(|| Earlier::new(&state));
-                    earlier.note(&state, e.event);
-                    window.push((e.seq, e.event));
-                }
                 let named = crate::fold::affected_ids(&state, e.event);
                 let before = state.clone();
                 apply(&mut state, e.seq, e.event);
@@ -2530,7 +2535,7 @@ mod tests {
                     }
                 }
             }
-            let earlier = earlier.unwrap_or_else(|| Earlier::new(&state));
+            let (state, earlier, window) = fold_keeping(&k, from, to);
             let kept = diff_earlier(&k, "h", (from, &earlier), (to, &state), window.iter().copied());
             let whole = diff_dates(&k, "h", from, to).expect("diff");
             proptest::prop_assert_eq!(render_json(&kept), render_json(&whole));
