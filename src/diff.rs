@@ -2389,39 +2389,45 @@ mod tests {
             .cloned();
         assert_eq!(w.map(|c| c["correction"].clone()), Some(json!("supersede")));
     }
-    /// An event of any type over three ids, valid or not: `op` picks the
-    /// type (and the mode of a transformation), `x`, `y`, `z` the ids.
+    /// An event of any type over three ids, valid or not (a
+    /// transformation has the arity its mode asks for): `op` picks the
+    /// type and the mode, `x` and `y` an order of the three ids, `z`
+    /// the relation of a membership.
     fn any_event(op: u8, (x, y, z): (usize, usize, usize), year: u8, flag: bool) -> Value {
         const IDS: [&str; 3] = ["a", "b", "c"];
-        let (x, y, z) = (IDS[x % 3], IDS[y % 3], IDS[z % 3]);
+        let i = x % 3;
+        let j = (i + 1 + y % 2) % 3;
+        let (x, y, z) = (
+            IDS[i],
+            IDS[j],
+            if z % 2 == 0 { IDS[3 - i - j] } else { "x" },
+        );
         let date = format!("{}", 2000 + u32::from(year % 12));
         let member = if flag {
             json!({"org": y})
         } else {
             json!({"name": "Ann"})
         };
-        let relation = if z < "b" { "member" } else { "partner" };
-        let modes = [
-            "fusion",
-            "absorption",
-            "split",
-            "spin_off",
-            "id_change",
-            "reestablishment",
-        ];
+        let relation = if flag { "member" } else { "partner" };
+        let org = |id: &str| json!({"id": id, "name": id.to_uppercase(), "kind": "k"});
         match op % 20 {
             0..=2 => {
                 json!({"type": "created", "date": date, "id": x, "name": x.to_uppercase(), "kind": "k"})
             }
             3 | 4 => {
-                let mode = modes[usize::from(op / 20) % 6];
-                let new = if flag {
-                    json!([{"id": z, "name": "Z", "kind": "k"}])
-                } else {
-                    json!([])
+                let (mode, from, to, new) = match op / 20 % 6 {
+                    0 => ("fusion", json!([x, y]), json!([z]), json!([org(z)])),
+                    1 => ("absorption", json!([x]), json!([y]), json!([])),
+                    2 => ("split", json!([x]), json!([y, z]), json!([org(z)])),
+                    3 => ("spin_off", json!([x]), json!([z]), json!([org(z)])),
+                    4 => ("id_change", json!([x]), json!([z]), json!([])),
+                    _ => ("reestablishment", json!([x]), json!([y]), json!([])),
                 };
-                let from = if x == y { json!([x]) } else { json!([x, y]) };
-                json!({"type": "transformed", "mode": mode, "date": date, "from": from, "to": [z], "new": new})
+                let mut v = json!({"type": "transformed", "mode": mode, "date": date, "from": from, "to": to});
+                if new != json!([]) {
+                    v["new"] = new;
+                }
+                v
             }
             5 => json!({"type": "renamed", "date": date, "org": x, "name": format!("N{y}")}),
             6 => json!({"type": "dissolved", "date": date, "org": x}),
@@ -2497,9 +2503,9 @@ mod tests {
         /// belongs to an id `fold::for_each_affected` names, and the diff
         /// from what [`Earlier`] kept is the diff of the two whole states,
         /// compared on one thread or two. (Such short histories seldom
-        /// reach an organisation through another one's members: the
-        /// generated landscape of `fold::tests` does, and catches a reach
-        /// cut short.)
+        /// reach an organisation through another one's members or
+        /// programs: the generated landscape of `fold::tests` does, and
+        /// catches a reach cut short.)
         #[test]
         fn the_kept_organisations_give_the_whole_diff_on_any_history(
             ops in proptest::collection::vec(
