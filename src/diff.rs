@@ -1754,6 +1754,16 @@ mod tests {
         format!("{seq:064x}")
     }
 
+    /// Record `seq` of a test ledger, holding `event`.
+    fn entry(seq: u64, event: Event) -> Entry {
+        Entry {
+            seq,
+            hash: hash(seq),
+            recorded: "2026-01-01T00:00:00Z".into(),
+            event,
+        }
+    }
+
     /// A ledger from events, each validated against the records before it
     /// (so the givens are histories `append` would accept).
     fn ledger(events: Vec<Value>) -> Vec<Entry> {
@@ -1770,12 +1780,7 @@ mod tests {
             let seq = i as u64 + 1;
             crate::fold::validate(&entries, std::slice::from_ref(&event), seq)
                 .unwrap_or_else(|e| panic!("event {seq} invalid: {e}"));
-            entries.push(Entry {
-                seq,
-                hash: hash(seq),
-                recorded: "2026-01-01T00:00:00Z".into(),
-                event,
-            });
+            entries.push(entry(seq, event));
         }
         entries
     }
@@ -2483,12 +2488,7 @@ mod tests {
                 continue;
             };
             let seq = entries.len() as u64 + 1;
-            entries.push(Entry {
-                seq,
-                hash: hash(seq),
-                recorded: "2026-01-01T00:00:00Z".into(),
-                event,
-            });
+            entries.push(entry(seq, event));
         }
         entries
     }
