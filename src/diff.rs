@@ -1723,7 +1723,7 @@ pub fn render_text(d: &Diff) -> String {
             "{:<date_w$}  {:<kind_w$}  {}  {seqs}",
             c.date.as_str(),
             c.kind.as_str(),
-            describe(c),
+            crate::view::one_line(&describe(c)),
         );
     }
     out

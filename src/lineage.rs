@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::date::Date;
 use crate::event::{Body, ChangeMode, Event};
 use crate::fold::{Knowledge, Link, Org, Plan, PlanStatus, Stamp, State};
-use crate::view::KnownAt;
+use crate::view::{KnownAt, one_line};
 
 /// Why a lineage cannot be drawn.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -586,14 +586,6 @@ fn node_line(l: &Lineage, id: &str) -> String {
         }
         None => id.to_owned(),
     }
-}
-
-/// Names may hold control characters; a line of the tree must stay one
-/// line.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 fn change_line(c: &Change, from_org: &str, dir: Dir) -> String {

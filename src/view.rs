@@ -843,6 +843,22 @@ fn width(s: &str) -> usize {
     s.chars().count()
 }
 
+/// `s` with every control character (newline, tab, carriage return, escape…)
+/// made a space: a name in the ledger may hold them, and a line of a text
+/// rendering (a row, a detail, a diff or log line) must stay one line with
+/// its columns where they belong. A character becomes one character, so
+/// widths are unchanged.
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
+}
+
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
@@ -873,7 +889,7 @@ fn table_line<'c>(out: &mut String, widths: &[usize], cells: impl Iterator<Item 
         if i > 0 {
             out.push_str("  ");
         }
-        out.push_str(cell);
+        out.push_str(&one_line(cell));
         let pad = widths
             .get(i)
             .copied()
@@ -948,12 +964,12 @@ fn text_details(out: &mut String, o: &OrgView) {
     if d.is_empty() {
         return;
     }
-    let _ = write!(out, "\n{}: {}\n", o.id, o.name);
+    let _ = write!(out, "\n{}: {}\n", o.id, one_line(&o.name));
     let w = d.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
     for (k, items) in d {
         for (i, item) in items.iter().enumerate() {
             let label = if i == 0 { k } else { "" };
-            let _ = writeln!(out, "  {label:<w$}  {item}");
+            let _ = writeln!(out, "  {label:<w$}  {}", one_line(item));
         }
     }
 }
@@ -985,10 +1001,10 @@ fn text_plans(out: &mut String, planned: &[PlanView]) {
     }
 }
 
+/// A Markdown table cell or inline text: backslashes and pipes escaped,
+/// control characters made spaces (see [`one_line`]).
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    one_line(s).replace('\\', "\\\\").replace('|', "\\|")
 }
 
 /// A Markdown rendering: a table, a section per organisation, the plans.
@@ -1540,6 +1556,40 @@ mod tests {
     /// Given views with no organisation, a few, and more than one batch
     /// of them, when each is written as it is built on one to three
     /// threads, then the JSON is the built view's, byte for byte.
+    #[test]
+    fn a_name_with_control_characters_stays_on_its_line_in_text_and_markdown() {
+        // given an organisation whose names hold a newline, a tab, a carriage
+        // return and an escape
+        let l = ledger(&[
+            created("a", "Alpha", "2016", "Lyon"),
+            created("esc", "X\nfake row\tT\rC\u{1b}[31m", "2017", "Line\nbreak"),
+            json!({"type": "renamed", "date": "2018", "org": "esc", "name": "Y\nZ"}),
+        ]);
+        let v = replay(&l, day("2018"), u64::MAX);
+        // when it is rendered as text and as Markdown
+        for (format, text) in [("text", render_text(&v)), ("markdown", render_markdown(&v))] {
+            // then no control character but the lines' own newlines is left,
+            // and each organisation is one row of the table
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{format}: {text:?}"
+            );
+            let rows: Vec<&str> = text.lines().filter(|l| l.contains("cluster")).collect();
+            assert_eq!(rows.len(), 2, "{format}: {text}");
+            assert!(
+                rows[1].contains("Y Z") && rows[1].contains("Line break"),
+                "{format}: {text}"
+            );
+            assert!(text.contains("X fake row T C [31m"), "{format}: {text}");
+        }
+        // and the text table's columns stay aligned
+        let text = render_text(&v);
+        let col = |line: &str| line.find("since").expect("exists column");
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("cluster")).collect();
+        assert_eq!(col(rows[0]), col(rows[1]), "{text}");
+        assert_eq!(one_line("plain"), std::borrow::Cow::Borrowed("plain"));
+    }
+
     #[test]
     fn the_json_written_as_built_is_the_built_views() {
         let mut many: Vec<Value> = (0..2 * BATCH + 5)

@@ -102,3 +102,30 @@ fn bad_dates_and_positions_are_usage_errors() {
     let r = env.run(&["replay", "--format", "yaml"]);
     assert_eq!(r.code, 2, "{r}");
 }
+
+#[test]
+fn a_name_holding_a_newline_cannot_forge_a_line_of_text_output() {
+    // given a name with a newline, a tab, a carriage return and an escape,
+    // accepted by the vocabulary (names are any non-blank text)
+    let env = TestEnv::with_events(concat!(
+        r#"{"type":"created","date":"2016","id":"a","name":"Alpha","kind":"x","sources":[{"doc":"d"}]}"#,
+        "\n",
+        r#"{"type":"created","date":"2017","id":"b","name":"B\n    9  forged line\t\r\u001b[2J","kind":"x","sources":[{"doc":"d"}]}"#,
+        "\n",
+    ));
+    // when the text outputs show it, then it stays on its own line
+    let log = env.run(&["log"]);
+    let replay = env.run(&["replay", "--as-of", "2018"]);
+    let diff = env.run(&["diff", "2016", "2018"]);
+    let shown = format!("{}{}{}", log.stdout, replay.stdout, diff.stdout)
+        .lines()
+        .filter(|l| l.contains("forged"))
+        .map(|l| l.split_once(" b").map_or(l, |(_, rest)| rest).to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(shown, @r#"
+     "B     9  forged line   [2J" (x)  24d6bbcea4f5
+    b   B     9  forged line   [2J  x     since 2017
+     "B     9  forged line   [2J"  [seq 2]
+    "#);
+}

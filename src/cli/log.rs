@@ -73,7 +73,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 entry.recorded,
                 entry.event.date.as_str(),
                 entry.event.type_name(),
-                entry.event.summary(),
+                fusion::view::one_line(&entry.event.summary()),
                 short_hash(&entry.hash)
             ))?,
         }
