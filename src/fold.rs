@@ -2588,6 +2588,36 @@ mod tests {
         assert_eq!(r, Ok(()));
     }
 
+    #[test]
+    fn a_broken_link_already_in_the_ledger_is_inert_and_blocks_no_append() {
+        // given a history written by other means: seq 2 retracts seq 4 (a
+        // later record), seq 3 retracts seq 1, and seq 5 supersedes seq 3 (a
+        // correction of a correction)
+        let retract = |target: u64| json!({"type": "correction", "date": "2011", "target": h(target), "mode": "retract", "reason": "r"});
+        let history = [
+            created("a", "2010"),
+            retract(4),
+            retract(1),
+            created("b", "2010"),
+            json!({"type": "correction", "date": "2012", "target": h(3), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "created", "date": "2010", "id": "c", "name": "C", "kind": "cluster", "sources": [{"doc": "test"}]}}),
+        ];
+        // when it is folded, then neither broken link applies: `b` stands, `a`
+        // stays retracted, and no replacement brings `c`
+        let s = head(&ledger(&history), "2030");
+        assert_eq!(listed(&s.orgs), ["b"]);
+        // and an event appended after it is judged on its own
+        accepted(
+            &history,
+            json!({"type": "renamed", "date": "2013", "org": "b", "name": "Bee"}),
+        );
+        let rule = rejected(
+            &history,
+            json!({"type": "renamed", "date": "2013", "org": "a", "name": "Ay"}),
+        );
+        assert_eq!(rule.rule, Rule::UnknownId);
+    }
+
     // --- apply, one event type at a time ----------------------------------
 
     #[test]
