@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fmt::Write as _;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -1670,10 +1671,11 @@ fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
         match stream.next() {
             None => break,
             Some(Err(e)) => {
+                let line = line_of(start);
                 return Err(BatchError {
                     index,
-                    line: e.line(),
-                    error: ShapeError::Json(strip_serde_position(&e.to_string())),
+                    line,
+                    error: ShapeError::Json(syntax_message(text, line, &e)),
                 });
             }
             Some(Ok(crate::json::Strict(value))) => {
@@ -1689,6 +1691,42 @@ fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
     Ok(events)
 }
 
+/// The message of a JSON syntax error in a batch whose event starts on
+/// `line`: what serde expected, what it found and where, and a hint when
+/// the event runs past its line or the input ends inside it.
+fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
+    let mut message = strip_serde_position(&e.to_string());
+    if e.classify() == serde_json::error::Category::Eof {
+        message.push_str(
+            " (hint: the input ends inside this event; a `{`, `[` or `\"` is not closed)",
+        );
+        return message;
+    }
+    // serde's line is 1-based, its column a 1-based byte offset in the line.
+    let found = text
+        .split_inclusive('\n')
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.get(e.column().saturating_sub(1)..))
+        .and_then(|rest| rest.chars().next());
+    match found {
+        Some(c) if c.is_control() || c.is_whitespace() => {
+            let _ = write!(message, ", found U+{:04X}", u32::from(c));
+        }
+        Some(c) => {
+            let _ = write!(message, ", found `{c}`");
+        }
+        None => {}
+    }
+    let _ = write!(message, " at line {}, column {}", e.line(), e.column());
+    if e.line() > line {
+        let _ = write!(
+            message,
+            " (hint: the event that starts on line {line} is not closed there and runs into the next line; check line {line} for a missing `}}` or `]`)"
+        );
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1696,6 +1734,31 @@ mod tests {
 
     fn src() -> Value {
         json!([{"doc": "test"}])
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_event_s_first_line_and_where_it_was_found() {
+        let good = r#"{"type":"dissolved","date":"2008","org":"a","sources":[{"doc":"d"}]}"#;
+        let open = r#"{"type":"dissolved","date":"2008","org":"a","sources":[{"doc":"d"}]"#;
+        let error = |text: String| parse_batch(&text).expect_err("refused").to_string();
+        // given an event left open on line 2 of JSON Lines
+        assert_eq!(
+            error(format!("{good}\n{open}\n{good}\n")),
+            "event 2 (line 2): not a JSON event object: expected `,` or `}`, found `{` at line 3, column 1 \
+             (hint: the event that starts on line 2 is not closed there and runs into the next line; \
+             check line 2 for a missing `}` or `]`)"
+        );
+        // given a stray byte after an event
+        assert_eq!(
+            error(format!("{good}\u{0}\n")),
+            "event 2 (line 1): not a JSON event object: expected value, found U+0000 at line 1, column 69"
+        );
+        // given input that ends inside an event
+        assert_eq!(
+            error("\n\n{\"type\":\n".to_owned()),
+            "event 1 (line 3): not a JSON event object: EOF while parsing a value \
+             (hint: the input ends inside this event; a `{`, `[` or `\"` is not closed)"
+        );
     }
 
     #[test]
