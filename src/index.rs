@@ -928,7 +928,7 @@ fn load(
 /// removed, the buckets written, then `HEAD` written for `new` (the ledger
 /// with the batch).
 pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError> {
-    let ids = checked.head.ids + checked.added;
+    let ids = checked.head.ids.saturating_add(checked.added);
     let buckets = checked.head.buckets;
     if buckets < MAX_BUCKETS && ids > REBUCKET_AT * IDS_PER_BUCKET as u64 * buckets {
         // Grown by appends: rewrite it whole with more buckets.

@@ -111,7 +111,7 @@ pub enum StoreError {
     },
     /// A journal that the ledger contradicts: repair refuses to act on it.
     #[error(
-        "`{path}`: the journal `{journal}` does not match the ledger ({why}); nothing was changed — run `fusion verify` and compare with a backup or a checkpoint"
+        "`{path}`: the journal `{journal}` does not match the ledger ({why}); nothing was changed (hint: with no append running, move the journal aside, e.g. to `{journal}.bad`, then run `fusion verify` and compare the ledger with a backup or a checkpoint)"
     )]
     JournalMismatch {
         /// The ledger.
@@ -193,6 +193,10 @@ pub struct Appended {
     pub head_seq: u64,
     /// Hash of the new head.
     pub head_hash: String,
+    /// Why the journal could not be removed once the batch was synced, if it
+    /// could not: the batch is durable and acknowledged, and until `fusion
+    /// repair` (which keeps it) removes the journal, other commands stop at it.
+    pub journal_left: Option<String>,
 }
 
 /// What `repair` did.
@@ -200,6 +204,9 @@ pub struct Appended {
 pub enum Repaired {
     /// Nothing needed repair.
     Nothing,
+    /// A journal cut short while it was being written — before the ledger
+    /// was touched — was removed; the ledger needed nothing.
+    DiscardedJournal,
     /// An interrupted batch was rolled back to the length in the journal.
     RolledBack {
         /// Bytes removed from the end.
@@ -316,6 +323,20 @@ pub fn load_with_progress(
         chain::verify_ledger_with_progress(r, threads, progress)
     })
     .map(|(_, l)| l)
+}
+
+/// [`load_with_progress`], returning the file too, still open and
+/// share-locked: until it is dropped no append changes the ledger, nor the
+/// append index beside it (an append holds its exclusive lock until the
+/// index is written). For checks that read the index after the ledger.
+pub fn load_shared_with_progress(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<(File, Ledger), StoreError> {
+    read_with(path, |r| {
+        chain::verify_ledger_with_progress(r, threads, progress)
+    })
 }
 
 /// [`load_with_progress`] without keeping the events: the same checks and
@@ -771,11 +792,12 @@ fn write_sealed(
                 first_seq,
                 head_seq: base.seq,
                 head_hash: base.hash.clone(),
+                journal_left: None,
             },
             0,
         ));
     }
-    write_journal(
+    let announced = write_journal(
         journal,
         &Journal {
             base_len: base.bytes,
@@ -784,7 +806,15 @@ fn write_sealed(
             new_len: base.bytes + out.len() as u64,
             new_head: prev.clone(),
         },
-    )?;
+    );
+    if let Err(e) = announced {
+        // The ledger is untouched: a journal left half written would only
+        // stop every later command at a `repair` with nothing to do.
+        if fs::remove_file(journal).is_ok() {
+            let _ = sync_dir(journal);
+        }
+        return Err(e);
+    }
     let written = file
         .seek(SeekFrom::Start(base.bytes))
         .and_then(|_| file.write_all(&out))
@@ -805,12 +835,15 @@ fn write_sealed(
             source,
         });
     }
-    remove_journal(journal)?;
+    // The batch is durable: from here on the append has happened, whatever
+    // becomes of the journal (`repair` keeps a batch its journal announced).
+    let journal_left = remove_journal(journal).err().map(|e| e.to_string());
     Ok((
         Appended {
             first_seq,
             head_seq: seq - 1,
             head_hash: prev,
+            journal_left,
         },
         out.len() as u64,
     ))
@@ -862,13 +895,13 @@ pub fn append_events(
                 ids: 0,
                 consistent: true,
             };
-            let checked = index::check_batch(&dir, &current, batch, tail.seq + 1);
+            let checked = index::check_batch(&dir, &current, batch, tail.seq.saturating_add(1));
             if let (Ok(Err(Declined::Rejected(0, rule))), [event]) = (&checked, batch) {
                 // What the full validation would say, without reading the
                 // ledger (see `Declined::Rejected`).
                 return Ok(Err(ValidationError::Rejected {
                     index: 0,
-                    seq: tail.seq + 1,
+                    seq: tail.seq.saturating_add(1),
                     event_type: event.type_name(),
                     rule: rule.clone(),
                 }));
@@ -1031,7 +1064,9 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
     file.lock().map_err(StoreError::io("lock", path))?;
     let len = file.metadata().map_err(StoreError::io("read", path))?.len();
     let journal = journal_path(path);
-    if let Some(j) = read_journal(&journal)? {
+    let found = read_journal(&journal)?;
+    let discarded = matches!(found, Found::CutShort);
+    if let Found::Whole(j) = found {
         // Trust the journal only as far as the ledger agrees with it: the
         // bytes before `base_len` must be a valid chain ending in
         // `base_head`. Otherwise something else changed the file, and
@@ -1101,6 +1136,7 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
         available_threads(),
     ) {
         // An event outside the vocabulary is no interrupted append.
+        Ok(_) | Err(LedgerError::Event { .. }) if discarded => Ok(Repaired::DiscardedJournal),
         Ok(_) | Err(LedgerError::Event { .. }) => Ok(Repaired::Nothing),
         Err(LedgerError::Io(source)) => Err(StoreError::Io {
             op: "read",
@@ -1149,6 +1185,24 @@ struct Journal {
     new_head: String,
 }
 
+/// Journals whose writing (`"write"`) or removal (`"remove"`) the tests make
+/// fail, by path.
+#[cfg(test)]
+static FAILING: std::sync::Mutex<Vec<(PathBuf, &'static str)>> = std::sync::Mutex::new(Vec::new());
+
+/// An error if a test asked `op` on `journal` to fail.
+fn injected(journal: &Path, op: &'static str) -> io::Result<()> {
+    #[cfg(test)]
+    if FAILING
+        .lock()
+        .is_ok_and(|f| f.iter().any(|(p, o)| p == journal && *o == op))
+    {
+        return Err(io::Error::other(format!("injected failure to {op}")));
+    }
+    let _ = (journal, op);
+    Ok(())
+}
+
 fn write_journal(journal: &Path, j: &Journal) -> Result<(), StoreError> {
     let mut f = OpenOptions::new()
         .write(true)
@@ -1161,24 +1215,35 @@ fn write_journal(journal: &Path, j: &Journal) -> Result<(), StoreError> {
         "{{\"journal\":1,\"base_len\":{},\"base_seq\":{},\"base_head\":\"{}\",\"new_len\":{},\"new_head\":\"{}\"}}",
         j.base_len, j.base_seq, j.base_head, j.new_len, j.new_head
     )
+    .and_then(|()| injected(journal, "write"))
     .and_then(|()| f.sync_all())
     .map_err(StoreError::io("write", journal))?;
     sync_dir(journal)
 }
 
+/// What [`read_journal`] found.
+enum Found {
+    /// No journal: no append was interrupted.
+    Absent,
+    /// A journal without its final newline, removed.
+    CutShort,
+    /// A whole version 1 journal.
+    Whole(Journal),
+}
+
 /// Reads the journal. One without its final newline was cut short while
 /// being written — before the ledger was touched, since the journal is
-/// synced first — so it is removed and `None` returned. A complete one that
+/// synced first — so it is removed ([`Found::CutShort`]). A complete one that
 /// is not a version 1 journal is refused: repair does not guess.
-fn read_journal(journal: &Path) -> Result<Option<Journal>, StoreError> {
+fn read_journal(journal: &Path) -> Result<Found, StoreError> {
     let text = match fs::read_to_string(journal) {
         Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Found::Absent),
         Err(e) => return Err(StoreError::io("read", journal)(e)),
     };
     if !text.ends_with('\n') {
         remove_journal(journal)?;
-        return Ok(None);
+        return Ok(Found::CutShort);
     }
     let parsed = crate::json::from_str(text.trim_end()).ok().and_then(|v| {
         let hash = |k: &str| {
@@ -1198,7 +1263,7 @@ fn read_journal(journal: &Path) -> Result<Option<Journal>, StoreError> {
         })
     });
     match parsed {
-        Some(j) => Ok(Some(j)),
+        Some(j) => Ok(Found::Whole(j)),
         None => Err(StoreError::JournalMismatch {
             path: journal.with_extension(""),
             journal: journal.to_owned(),
@@ -1208,7 +1273,9 @@ fn read_journal(journal: &Path) -> Result<Option<Journal>, StoreError> {
 }
 
 fn remove_journal(journal: &Path) -> Result<(), StoreError> {
-    fs::remove_file(journal).map_err(StoreError::io("remove", journal))?;
+    injected(journal, "remove")
+        .and_then(|()| fs::remove_file(journal))
+        .map_err(StoreError::io("remove", journal))?;
     sync_dir(journal)
 }
 
@@ -1288,6 +1355,95 @@ mod tests {
 
     fn created(id: &str, date: &str) -> Value {
         json!({"type": "created", "date": date, "id": id, "name": id, "kind": "k", "sources": [{"doc": "t"}]})
+    }
+
+    /// Makes `op` (`"write"` or `"remove"`) fail on the journal of `path`.
+    fn fail_journal(path: &Path, op: &'static str, on: bool) {
+        let journal = journal_path(path);
+        let mut failing = FAILING.lock().expect("failpoints");
+        failing.retain(|(p, o)| !(*p == journal && *o == op));
+        if on {
+            failing.push((journal, op));
+        }
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_written_is_not_left_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        append_typed(&path, &[created("a", "2010")]).expect("accepted");
+        let before = fs::read(&path).expect("read");
+        // given a journal whose writing fails after it was created
+        fail_journal(&path, "write", true);
+        let batch = [typed(created("b", "2011"))];
+        // when an append comes, then it fails, the ledger is unchanged and no
+        // journal is left to stop the next command
+        let failed = append_events(&path, &opts(), &|_| {}, &batch);
+        assert!(
+            matches!(failed, Err(StoreError::Io { op: "write", .. })),
+            "{failed:?}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), before);
+        assert!(!journal_path(&path).exists());
+        fail_journal(&path, "write", false);
+        assert_eq!(load(&path, 1).expect("loads").head_seq(), 1);
+        let (appended, _) = append_typed(&path, &[created("b", "2011")]).expect("accepted");
+        assert_eq!(appended.head_seq, 2);
+    }
+
+    #[test]
+    fn a_journal_that_cannot_be_removed_does_not_undo_a_synced_append() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        append_typed(&path, &[created("a", "2010")]).expect("accepted");
+        // given a journal whose removal fails
+        fail_journal(&path, "remove", true);
+        // when an append is synced, then it is acknowledged, saying so
+        let (appended, _) = append_typed(&path, &[created("b", "2011")]).expect("accepted");
+        fail_journal(&path, "remove", false);
+        assert_eq!(appended.head_seq, 2);
+        assert!(appended.journal_left.is_some(), "{appended:?}");
+        // and the journal left stops readers until repair, which keeps the batch
+        assert!(matches!(
+            load(&path, 1),
+            Err(StoreError::Interrupted { .. })
+        ));
+        assert_eq!(
+            repair(&path).expect("repair"),
+            Repaired::Completed { head_seq: 2 }
+        );
+        assert_eq!(
+            load(&path, 1).expect("loads").head_hash(),
+            appended.head_hash
+        );
+    }
+
+    #[test]
+    fn a_shared_load_keeps_appends_out_until_its_file_is_dropped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        append_typed(&path, &[created("a", "2010")]).expect("accepted");
+        let batch = [typed(created("b", "2011"))];
+        let no_wait = AppendOptions {
+            no_wait: true,
+            ..opts()
+        };
+        // given a ledger loaded with its shared lock kept
+        let (held, ledger) = load_shared_with_progress(&path, 1, &|_| {}).expect("load");
+        assert_eq!(ledger.head_seq(), 1);
+        // when an append comes, then it finds the ledger locked and writes nothing
+        let busy = append_events(&path, &no_wait, &|_| {}, &batch);
+        assert!(matches!(busy, Err(StoreError::Locked { .. })), "{busy:?}");
+        assert_eq!(load(&path, 1).expect("load").head_seq(), 1);
+        // and once the file is dropped, it goes through
+        drop(held);
+        let (appended, _) = append_events(&path, &no_wait, &|_| {}, &batch)
+            .expect("store ok")
+            .expect("accepted");
+        assert_eq!(appended.head_seq, 2);
     }
 
     #[test]
@@ -1616,7 +1772,7 @@ mod tests {
         assert_eq!(fs::read(&path).expect("read"), good);
         // one cut short while being written is dropped: the ledger is intact
         fs::write(&jpath, "{\"journal\":1,\"base_le").expect("write");
-        assert_eq!(repair(&path).expect("repair"), Repaired::Nothing);
+        assert_eq!(repair(&path).expect("repair"), Repaired::DiscardedJournal);
         assert_eq!(fs::read(&path).expect("read"), good);
         assert!(!jpath.exists());
     }

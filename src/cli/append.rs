@@ -57,6 +57,11 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    if let Some(why) = &appended.journal_left {
+        ctx.warn(format!(
+            "warning: the events were appended and synced, but the append's journal could not be removed ({why}); run `fusion repair`, which keeps them"
+        ));
+    }
     if let store::IndexUse::Failed(why) = &index {
         ctx.warn(format!(
             "warning: the events were appended, but the append index could not be updated ({why}); the next append rebuilds it"

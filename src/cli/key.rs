@@ -88,6 +88,15 @@ fn write_new(path: &Path, text: &str, secret: bool) -> Result<(), CliError> {
         CliError::new(exit::IO, format!("cannot write `{}`: {e}", path.display()))
     };
     let mut f = options.open(path).map_err(io)?;
-    f.write_all(text.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)
+    let written = f
+        .write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io)
+        .and_then(|()| fusion::store::sync_dir(path).map_err(CliError::from));
+    if written.is_err() {
+        // Not a half-written key that a second run would refuse to replace.
+        drop(f);
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }

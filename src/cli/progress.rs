@@ -155,6 +155,21 @@ pub fn load(
     Ok((ledger, bar))
 }
 
+/// [`load`], keeping the ledger share-locked until the returned file is
+/// dropped (see [`store::load_shared_with_progress`]).
+pub fn load_shared(
+    path: &Path,
+    quiet: bool,
+    what: &'static str,
+) -> Result<(std::fs::File, Ledger, Progress), StoreError> {
+    let bar = Progress::bytes(quiet, what, file_len(path));
+    let (file, ledger) =
+        store::load_shared_with_progress(path, store::available_threads(), &|done| {
+            bar.set(done);
+        })?;
+    Ok((file, ledger, bar))
+}
+
 /// [`load`] keeping the ledger lean, for a streaming replay
 /// ([`fusion::stream::Scan::read`]).
 pub fn scan(

@@ -20,6 +20,7 @@ pub fn run(ctx: &mut Context, _args: RepairArgs) -> Result<(), CliError> {
     let path = &ctx.global.ledger;
     let message = match store::repair(path)? {
         Repaired::Nothing => "nothing to repair".to_owned(),
+        Repaired::DiscardedJournal => "removed a journal cut short while it was being written, before the ledger was touched; the ledger needed nothing".to_owned(),
         Repaired::RolledBack { removed_bytes } => format!(
             "rolled back an interrupted append: removed {removed_bytes} bytes of an unacknowledged batch"
         ),

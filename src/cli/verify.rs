@@ -60,7 +60,10 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "verifying")?;
+    // Share-locked until the index is audited: an append that ran between
+    // the load and the audit would make a sound index look wrong.
+    let (_locked, chain, progress) =
+        super::progress::load_shared(&path, ctx.global.quiet, "verifying")?;
     let entries = &chain.entries;
     let checkpoint = match &args.checkpoint {
         Some(cp) => Some(super::checkpoint::check_ledger(
