@@ -1112,6 +1112,17 @@ pub enum PositionError {
         /// `seq:N`): the hint says how to mean a hash prefix instead.
         digits: Option<String>,
     },
+    /// Digits too many for any seq (more than fit in 64 bits).
+    #[error(
+        "seq `{digits}` is beyond the ledger's head (seq {head}){}",
+        beyond_head_hint(Some(.digits))
+    )]
+    SeqTooLarge {
+        /// The digits as written.
+        digits: String,
+        /// The head.
+        head: u64,
+    },
     /// No record hash starts with the prefix.
     #[error("no record hash starts with `{prefix}`")]
     NoSuchHash {
@@ -1236,7 +1247,11 @@ pub fn resolve_seq(text: &str, head: u64) -> Option<Result<u64, PositionError>> 
             return None;
         }
         let Ok(seq) = digits.parse::<u64>() else {
-            return Some(Err(syntax(digits)));
+            // Only digits, so too many of them.
+            return Some(Err(PositionError::SeqTooLarge {
+                digits: digits.to_owned(),
+                head,
+            }));
         };
         Some(if seq > head {
             Err(PositionError::BeyondHead {
@@ -1780,6 +1795,12 @@ mod tests {
             resolve_position(&l, "seq:9").map_err(|e| e.to_string()),
             Err("seq 9 is beyond the ledger's head (seq 4)".to_owned())
         );
+        // Digits too many for 64 bits are still a seq, quoted as written.
+        let e = resolve_position(&l, "99999999999999999999999").expect_err("beyond the head");
+        assert_eq!(
+            e.to_string(),
+            "seq `99999999999999999999999` is beyond the ledger's head (seq 4); digits are read as a seq: for a hash prefix write `hash:99999999999999999999999`"
+        );
         assert_eq!(
             resolve_position(&l, "abcd"),
             Err(PositionError::AmbiguousHash {
@@ -1804,7 +1825,6 @@ mod tests {
             "hash:zz",
             "2016-23",
             "2016-13",
-            "99999999999999999999999",
         ] {
             let e = resolve_position(&l, bad);
             if bad == "2016" {
