@@ -881,8 +881,13 @@ fn widen(widths: &mut [usize], row: &[String]) {
     }
 }
 
-/// One line of a [`table`]: cells padded to `widths`, two spaces apart,
-/// trailing spaces trimmed.
+/// The widest a column is padded to: a longer cell runs past its column,
+/// shifting the rest of its own row only, so that one very long name does
+/// not widen every row of the table (output would grow as rows × longest).
+const MAX_PADDED: usize = 64;
+
+/// One line of a [`table`]: cells padded to `widths` (at most
+/// [`MAX_PADDED`]), two spaces apart, trailing spaces trimmed.
 fn table_line<'c>(out: &mut String, widths: &[usize], cells: impl Iterator<Item = &'c str>) {
     let start = out.len();
     for (i, cell) in cells.enumerate() {
@@ -894,6 +899,7 @@ fn table_line<'c>(out: &mut String, widths: &[usize], cells: impl Iterator<Item 
             .get(i)
             .copied()
             .unwrap_or(0)
+            .min(MAX_PADDED)
             .saturating_sub(width(cell));
         out.extend(std::iter::repeat_n(' ', pad));
     }
@@ -1603,6 +1609,31 @@ mod tests {
         let rows: Vec<&str> = text.lines().filter(|l| l.contains("cluster")).collect();
         assert_eq!(col(rows[0]), col(rows[1]), "{text}");
         assert_eq!(one_line("plain"), std::borrow::Cow::Borrowed("plain"));
+    }
+
+    #[test]
+    fn one_very_long_name_does_not_widen_every_row() {
+        // given a short name and one of 10,000 characters
+        let long = "L".repeat(10_000);
+        let l = ledger(&[
+            created("a", "Alpha", "2016", "Lyon"),
+            created("b", &long, "2016", "Lyon"),
+            created("c", "Gamma", "2016", "Lyon"),
+        ]);
+        let text = render_text(&replay(&l, day("2017"), u64::MAX));
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("cluster")).collect();
+        // then the other rows keep their columns, padded to at most 64
+        assert_eq!(rows.len(), 3, "{text}");
+        assert_eq!(rows[0].find("cluster"), rows[2].find("cluster"));
+        assert_eq!(
+            rows[0].find("cluster"),
+            Some(2 + 2 + MAX_PADDED + 2),
+            "{}",
+            rows[0]
+        );
+        // and the long name is whole, its row longer
+        assert!(rows[1].contains(&long));
+        assert!(text.len() < 2 * long.len(), "{}", text.len());
     }
 
     #[test]
