@@ -442,8 +442,13 @@ impl Event {
                 }
                 check_arity(*mode, from.len(), to.len(), new.len()).map_err(|r| rule("mode", r))?;
                 if let Some(dup) = first_duplicate(from.iter().chain(to.iter())) {
+                    let field = if first_duplicate(from.iter()).is_some() {
+                        "from"
+                    } else {
+                        "to"
+                    };
                     return Err(rule(
-                        "to",
+                        field,
                         format!("`{dup}` appears twice among `from` and `to`"),
                     ));
                 }
@@ -1813,6 +1818,16 @@ mod tests {
         assert!(
             matches!(Event::from_json(&bad_id), Err(ShapeError::Rule { field, .. }) if field == "org")
         );
+        let twice = |mode: &str, from: Value, to: Value| {
+            let v = json!({"type": "transformed", "mode": mode, "date": "2008", "from": from, "to": to,
+                           "new": [{"id": "c", "name": "C", "kind": "k"}], "sources": src()});
+            match Event::from_json(&v) {
+                Err(ShapeError::Rule { field, .. }) => field,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(twice("fusion", json!(["a", "a"]), json!(["c"])), "from");
+        assert_eq!(twice("split", json!(["a"]), json!(["c", "a"])), "to");
         let lone_fusion = json!({"type": "transformed", "mode": "fusion", "date": "2008", "from": ["a"], "to": ["b"],
                                  "new": [{"id": "b", "name": "B", "kind": "k"}], "sources": src()});
         assert!(

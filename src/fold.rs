@@ -1640,6 +1640,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                     Rule::NotHeld,
                     format!("attribute `{key}` of `{org}` is not set on {date}; nothing to remove"),
                 )
+                .hint(held_list("attributes set", o.attrs.keys()))
                 .about(org));
             }
             Ok(())
@@ -2834,6 +2835,16 @@ mod tests {
             Some("Lyon")
         );
         assert!(org(&head(&l, "2005"), "x").attrs.is_empty());
+        // removing an attribute that is not set is refused, naming those set
+        let r = rejected(
+            &[
+                created("x", "2000"),
+                json!({"type": "attribute_set", "date": "2001", "org": "x", "key": "seat", "value": "Lyon"}),
+            ],
+            json!({"type": "attribute_set", "date": "2005", "org": "x", "key": "size", "value": null}),
+        );
+        assert_eq!(r.rule, Rule::NotHeld);
+        assert_eq!(r.hint.as_deref(), Some("attributes set: \"seat\""));
     }
 
     #[test]

@@ -1317,14 +1317,11 @@ fn syntax(text: &str) -> PositionError {
 
 /// `None` if `prefix` is not 4+ lowercase hex digits.
 fn by_hash(records: &(impl Records + ?Sized), prefix: &str) -> Option<Result<u64, PositionError>> {
-    if prefix.len() < 4
-        || prefix.len() > 64
-        || !prefix
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
+    if prefix.len() < 4 || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
+    // Hashes are written in lowercase; a prefix copied in uppercase is the same.
+    let prefix = &prefix.to_ascii_lowercase();
     let mut hits = records.with_hash_prefix(prefix);
     Some(match (hits.next(), hits.next()) {
         (None, _) => Err(PositionError::NoSuchHash {
@@ -1729,6 +1726,7 @@ mod tests {
         assert_eq!(resolve_position(&l, "0"), Ok(0));
         assert_eq!(resolve_position(&l, "seq:3"), Ok(3));
         assert_eq!(resolve_position(&l, "abcd2"), Ok(2));
+        assert_eq!(resolve_position(&l, "ABCD2"), Ok(2), "hex in either case");
         assert_eq!(resolve_position(&l, "hash:0004"), Ok(3));
         assert_eq!(
             resolve_position(&l, "0004"),
@@ -1849,7 +1847,6 @@ mod tests {
         for bad in [
             "",
             "abc",
-            "ABCD",
             "yesterday",
             "2016",
             "seq:x",

@@ -178,4 +178,10 @@ fn lineage_of_an_unknown_id_names_it_and_suggests() {
         r.stderr,
         "error: no organisation `clust` is known at seq 4 (hint: did you mean `clustr`?)\n"
     );
+    let r = env.run(&["lineage", " "]);
+    assert_eq!(r.code, 2, "{r}");
+    assert_eq!(
+        r.stderr,
+        "error: lineage needs an organisation id, and the one given is empty (hint: `fusion replay --all` lists the ids)\n"
+    );
 }

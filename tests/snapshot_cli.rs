@@ -13,6 +13,19 @@ const EVENTS: &str = concat!(
 );
 
 #[test]
+fn a_snapshots_path_that_is_a_file_is_a_usage_error() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    let r = env.run(&["--snapshots", "ledger.jsonl", "snapshot", "--as-of", "2010"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .starts_with("error: --snapshots `ledger.jsonl` is not a directory"),
+        "{r}"
+    );
+}
+
+#[test]
 fn snapshot_then_verify_then_edit_is_caught() {
     let env = TestEnv::with_ledger();
     env.append(EVENTS);

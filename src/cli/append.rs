@@ -29,15 +29,17 @@ pub struct AppendArgs {
     pub no_wait: bool,
 }
 
-pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
+pub fn run(ctx: &mut Context, mut args: AppendArgs) -> Result<(), CliError> {
     if let Some(h) = &args.expect_head
-        && (h.len() < 4
-            || h.len() > 64
-            || !h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        && (h.len() < 4 || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
     {
         return Err(CliError::usage(format!(
-            "--expect-head `{h}` is not a hash prefix: give 4 to 64 lowercase hex digits of the head hash (`fusion verify` prints it)"
+            "--expect-head `{h}` is not a hash prefix: give 4 to 64 hex digits of the head hash (`fusion verify` prints it)"
         )));
+    }
+    // Hashes are written in lowercase; a prefix copied in uppercase is the same.
+    if let Some(h) = &mut args.expect_head {
+        h.make_ascii_lowercase();
     }
     let (name, text) = read_input(args.input.as_ref())?;
     let events = fusion::event::parse_batch(&text)

@@ -46,6 +46,11 @@ pub enum Format {
 }
 
 pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
+    if args.org.trim().is_empty() {
+        return Err(CliError::usage(
+            "lineage needs an organisation id, and the one given is empty (hint: `fusion replay --all` lists the ids)",
+        ));
+    }
     let as_of = match &args.as_of {
         Some(d) => Some(super::parse_as_of("--as-of", d)?),
         None => None,

@@ -29,6 +29,12 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let v = view::replay(entries, as_of, known_at);
     let (name, bytes) = fusion::snapshot::build(entries, &v);
     let dir = ctx.global.snapshots.clone();
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::usage(format!(
+            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
+            dir.display()
+        )));
+    }
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {
             CliError::new(
