@@ -79,6 +79,18 @@ pub enum ChainError {
         /// The previous record's `recorded`.
         previous: String,
     },
+    /// A line runs past [`crate::record::MAX_LINE_BYTES`] without a newline:
+    /// no record is that long, and reading on would hold it all in memory.
+    #[error(
+        "line {line} runs past {} bytes without a newline; a record line is at most that long (hint: is this a fusion ledger?)",
+        crate::record::MAX_LINE_BYTES
+    )]
+    LineTooLong {
+        /// 1-based line number.
+        line: usize,
+        /// Byte offset where the line starts.
+        offset: u64,
+    },
     /// The last line has no newline: an append was interrupted.
     #[error(
         "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` removes the incomplete line"
@@ -109,6 +121,7 @@ impl ChainError {
             | ChainError::Seq { line, .. }
             | ChainError::Link { line, .. }
             | ChainError::Recorded { line, .. }
+            | ChainError::LineTooLong { line, .. }
             | ChainError::Torn { line, .. } => *line,
         }
     }
@@ -653,9 +666,18 @@ fn scan<R: Read, T: Send>(
         let mut carry: Vec<u8> = Vec::new();
         let mut io_error = None;
         let mut eof = false;
+        // Set when the line being read runs past the longest a record can
+        // be: reported once the lines before it are linked.
+        let mut too_long = false;
         while !eof {
-            // Fill up to at least one block (more if one line is longer).
-            let want = carry.len() + block.max(1);
+            if carry.len() > crate::record::MAX_LINE_BYTES {
+                too_long = true;
+                break;
+            }
+            // Fill up to at least one block (more if one line is longer: as
+            // much again as is carried, so that a long line is read in a
+            // number of rounds that grows with the log of its length).
+            let want = carry.len() + block.max(1).max(carry.len());
             // Room for the whole block up front (growing by doubling would
             // copy it several times), in the buffer of a finished block when
             // there is one.
@@ -734,6 +756,12 @@ fn scan<R: Read, T: Send>(
         while let Some(p) = pending.pop_front() {
             linker.finish(p, &workers, &mut sink, &mut spare)?;
             progress(linker.offset);
+        }
+        if too_long {
+            return Err(Scan::Chain(ChainError::LineTooLong {
+                line: linker.line + 1,
+                offset: linker.offset,
+            }));
         }
         if let Some(e) = io_error {
             return Err(Scan::Io(e));

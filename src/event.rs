@@ -1588,6 +1588,21 @@ pub fn parse_batch(text: &str) -> Result<Vec<Event>, BatchError> {
     parse_stream(text)
 }
 
+/// The longest an event to append may be, as JSON text in the batch: its
+/// canonical form is never longer (strings are never escaped more than JSON
+/// requires, numbers are integers), and the record's envelope takes less
+/// than the 1 KiB left, so every line `append` writes is at most
+/// [`crate::record::MAX_LINE_BYTES`].
+pub const MAX_EVENT_BYTES: usize = crate::record::MAX_LINE_BYTES - 1024;
+
+/// The error for an event of `bytes` bytes, over [`MAX_EVENT_BYTES`].
+fn too_long(bytes: usize) -> ShapeError {
+    ShapeError::Field(format!(
+        "the event is {bytes} bytes of JSON; an event is at most {MAX_EVENT_BYTES} bytes, so that its record stays within the {} bytes a ledger line may hold (hint: keep long texts in the cited documents, not in the ledger)",
+        crate::record::MAX_LINE_BYTES
+    ))
+}
+
 /// Batches from this size up are first read as JSON Lines on several
 /// threads.
 const PARALLEL_BATCH_BYTES: usize = 1 << 16;
@@ -1624,6 +1639,9 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
             // What the stream reader skips between values.
             if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
                 continue;
+            }
+            if line.len() > MAX_EVENT_BYTES {
+                return None;
             }
             // The direct reader first; it hands over anything it doubts.
             let event = match crate::fast::event(line) {
@@ -1684,6 +1702,16 @@ fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
                 });
             }
             Some(Ok(crate::json::Strict(value))) => {
+                let bytes = text
+                    .get(start..stream.byte_offset())
+                    .map_or(0, |t| t.trim_start().len());
+                if bytes > MAX_EVENT_BYTES {
+                    return Err(BatchError {
+                        index,
+                        line: line_of(start),
+                        error: too_long(bytes),
+                    });
+                }
                 let event = Event::from_json(&value).map_err(|error| BatchError {
                     index,
                     line: line_of(start),

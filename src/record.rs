@@ -13,6 +13,11 @@ use crate::event::{Event, ShapeError};
 /// The only format version this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// The longest a record's line may be, in bytes without its newline (64
+/// MiB): readers refuse a longer line rather than hold it, and `append`
+/// refuses an event that would make one (see [`crate::event::MAX_EVENT_BYTES`]).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
 /// `prev` of the first record.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

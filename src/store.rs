@@ -708,6 +708,8 @@ struct Sealer {
     prev: String,
     out: Vec<u8>,
     scratch: Vec<u8>,
+    /// The longest line sealed, without its newline.
+    longest: usize,
 }
 
 impl Sealer {
@@ -726,6 +728,7 @@ impl Sealer {
             // Lines are about 350 bytes.
             out: Vec::with_capacity(events.saturating_mul(384)),
             scratch: Vec::with_capacity(1024),
+            longest: 0,
         }
     }
 
@@ -736,6 +739,7 @@ impl Sealer {
 
     /// Seals the next event (canonicalised once for its hash and its line).
     fn push(&mut self, event: &Value) {
+        let start = self.out.len();
         self.prev = crate::record::seal_line(
             self.seq,
             &self.recorded,
@@ -744,6 +748,7 @@ impl Sealer {
             &mut self.out,
             &mut self.scratch,
         );
+        self.longest = self.longest.max(self.out.len() - start);
         self.out.push(b'\n');
         self.seq += 1;
     }
@@ -785,6 +790,19 @@ fn write_sealed(
     sealer: Sealer,
 ) -> Result<(Appended, u64), StoreError> {
     let first_seq = base.seq + 1;
+    if sealer.longest > crate::record::MAX_LINE_BYTES {
+        // `event::parse_batch` refuses events this long; never write a line
+        // that readers would refuse.
+        return Err(StoreError::Io {
+            op: "append to",
+            path: path.to_owned(),
+            source: io::Error::other(format!(
+                "a record would be {} bytes long, over the {} a ledger line may hold",
+                sealer.longest,
+                crate::record::MAX_LINE_BYTES
+            )),
+        });
+    }
     let Sealer { seq, prev, out, .. } = sealer;
     if out.is_empty() {
         return Ok((

@@ -99,3 +99,79 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn endless_bytes_without_a_newline_are_refused_not_held() {
+    use fusion::chain::{ChainError, LedgerError};
+    // given a ledger with one good record followed by bytes that never end
+    // in a newline (`--ledger /dev/zero`, say)
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.jsonl");
+    fusion::store::init(&path).expect("init");
+    let event = fusion::event::parse_batch(
+        r#"{"type":"created","date":"2016","id":"a","name":"A","kind":"k","sources":[{"doc":"d"}]}"#,
+    )
+    .expect("event");
+    let options = fusion::store::AppendOptions {
+        recorded: "2026-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    fusion::store::append_events(&path, &options, &|_| {}, &event)
+        .expect("store")
+        .expect("accepted");
+    let good = std::fs::read(&path).expect("read");
+    let endless = std::io::Read::chain(&good[..], std::io::repeat(b'x'));
+    // when it is verified, then the reading stops past the longest line a
+    // record may have, naming the line after the good one
+    match fusion::chain::verify_ledger(endless, 2) {
+        Err(LedgerError::Chain(ChainError::LineTooLong { line, offset })) => {
+            assert_eq!((line, offset), (2, good.len() as u64));
+        }
+        other => panic!("{:?}", other.map(|l| l.len())),
+    }
+}
+
+#[test]
+fn an_event_too_long_for_a_ledger_line_is_refused_before_anything_is_written() {
+    let event = |summary_len: usize| {
+        let head = r#"{"type":"milestone","date":"2016","summary":""#;
+        let tail = r#"","sources":[{"doc":"d"}]}"#;
+        let mut text = String::with_capacity(head.len() + summary_len + tail.len() + 1);
+        text.push_str(head);
+        text.extend(std::iter::repeat_n('x', summary_len));
+        text.push_str(tail);
+        text
+    };
+    let overhead = event(0).len();
+    // given events of exactly the longest length and one byte more
+    let longest = event(fusion::event::MAX_EVENT_BYTES - overhead);
+    assert_eq!(longest.len(), fusion::event::MAX_EVENT_BYTES);
+    assert_eq!(refuse_event(&longest), "accepted");
+    let over = event(fusion::event::MAX_EVENT_BYTES - overhead + 1);
+    // then the longer one is refused with the limit named, in JSON Lines too
+    for text in [over.clone(), format!("{over}\n")] {
+        let why = refuse_event(&text);
+        assert!(why.starts_with("event 1 (line 1): the event is 67107841 bytes of JSON; an event is at most 67107840 bytes"), "{why}");
+    }
+    // and the library, handed such an event directly, writes nothing
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.jsonl");
+    fusion::store::init(&path).expect("init");
+    let huge = fusion::event::Event::from_json(
+        &serde_json::from_str(&event(fusion::record::MAX_LINE_BYTES)).expect("json"),
+    )
+    .expect("event");
+    let written = fusion::store::append_events(
+        &path,
+        &fusion::store::AppendOptions::default(),
+        &|_| {},
+        &[huge],
+    );
+    assert!(
+        matches!(written, Err(fusion::store::StoreError::Io { .. })),
+        "{:?}",
+        written.map(|_| ())
+    );
+    assert_eq!(std::fs::read(&path).expect("read"), b"");
+    assert!(!fusion::store::journal_path(&path).exists());
+}
