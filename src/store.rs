@@ -197,6 +197,9 @@ pub struct Appended {
     /// could not: the batch is durable and acknowledged, and until `fusion
     /// repair` (which keeps it) removes the journal, other commands stop at it.
     pub journal_left: Option<String>,
+    /// The `recorded` time the new records carry: the one asked for, or the
+    /// last record's when that is later (`recorded` never decreases).
+    pub recorded: String,
 }
 
 /// What `repair` did.
@@ -803,7 +806,13 @@ fn write_sealed(
             )),
         });
     }
-    let Sealer { seq, prev, out, .. } = sealer;
+    let Sealer {
+        seq,
+        prev,
+        out,
+        recorded,
+        ..
+    } = sealer;
     if out.is_empty() {
         return Ok((
             Appended {
@@ -811,6 +820,7 @@ fn write_sealed(
                 head_seq: base.seq,
                 head_hash: base.hash.clone(),
                 journal_left: None,
+                recorded,
             },
             0,
         ));
@@ -862,6 +872,7 @@ fn write_sealed(
             head_seq: seq - 1,
             head_hash: prev,
             journal_left,
+            recorded,
         },
         out.len() as u64,
     ))

@@ -277,3 +277,32 @@ fn no_command_writes_its_output_over_the_ledger() {
         assert_eq!(env.ledger_bytes(), before, "{args:?} changed the ledger");
     }
 }
+
+#[test]
+fn an_append_after_a_record_from_the_future_says_it_reuses_its_time() {
+    let mut env = TestEnv::with_ledger();
+    // given a last record stamped far ahead of the clock
+    env.set_recorded("9999-12-31T23:59:59Z");
+    assert_eq!(env.append(EDIT).code, 0);
+    env.set_recorded("2026-01-01T00:00:00Z");
+    // when an event is appended, then it carries that time, and says so
+    let r = env.run_with_stdin(&["append"], GRILOG);
+    assert_eq!(r.code, 0, "{r}");
+    insta::assert_snapshot!(r.stderr, @"warning: the ledger's last record was recorded at 9999-12-31T23:59:59Z, after this machine's clock (2026-01-01T00:00:00Z); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)");
+    let log = env.run(&["log", "--format", "json", "--seq", "2"]);
+    assert!(
+        log.stdout.contains(r#""recorded":"9999-12-31T23:59:59Z""#),
+        "{log}"
+    );
+    // and an append whose clock has caught up says nothing
+    env.set_recorded("9999-12-31T23:59:59Z");
+    let on_time = env.run_with_stdin(
+        &["append"],
+        r#"{"type":"dissolved","date":"2020","org":"grilog","sources":[{"doc":"x"}]}"#,
+    );
+    assert_eq!(
+        (on_time.code, on_time.stderr.as_str()),
+        (0, ""),
+        "{on_time}"
+    );
+}

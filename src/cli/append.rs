@@ -50,15 +50,22 @@ pub fn run(ctx: &mut Context, mut args: AppendArgs) -> Result<(), CliError> {
         )));
     }
     let path = ctx.global.ledger.clone();
+    let options_recorded = ctx.recorded();
     let options = AppendOptions {
         expect_head: args.expect_head,
         no_wait: args.no_wait,
-        recorded: ctx.recorded(),
+        recorded: options_recorded.clone(),
     };
     let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    if appended.first_seq <= appended.head_seq && appended.recorded > options_recorded {
+        ctx.warn(format!(
+            "warning: the ledger's last record was recorded at {}, after this machine's clock ({options_recorded}); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)",
+            appended.recorded
+        ));
+    }
     if let Some(why) = &appended.journal_left {
         ctx.warn(format!(
             "warning: the events were appended and synced, but the append's journal could not be removed ({why}); run `fusion repair`, which keeps them"
