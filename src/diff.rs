@@ -28,8 +28,7 @@ use crate::event::{
     Body, CandidacyStatus, ChangeMode, CorrectionMode, Event, Party, Relation, short_hash,
 };
 use crate::fold::{
-    Candidacy, Corrected, Effective, EndHow, Knowledge, Org, PlanStatus, Program, Small, Stamp,
-    State, apply,
+    Candidacy, Corrected, EndHow, Knowledge, Org, PlanStatus, Program, Small, Stamp, State, apply,
 };
 use crate::view::KnownAt;
 
@@ -684,38 +683,63 @@ pub fn diff_knowledge(
     }
     let before = a.fold_until(day);
     let after = b.fold_until(day);
-    let corrections: BTreeMap<u64, Corrected> = b
+    Ok(diff_knowledge_folded(
+        (a, hash_a, &before, &applied(a, day)),
+        (b, hash_b, &after, &applied(b, day)),
+        day,
+    ))
+}
+
+/// The events a fold of `k` up to `day` applies, in timeline order.
+fn applied<'k>(k: &Knowledge<'k>, day: NaiveDate) -> Vec<(u64, &'k Event)> {
+    k.timeline
+        .iter()
+        .filter(|e| e.event.date.counts_on(day))
+        .map(|e| (e.seq, e.event))
+        .collect()
+}
+
+/// [`diff_knowledge`] from what folding each state of knowledge up to
+/// `day` gave: the knowledge, the hash at its position, the state, and (in
+/// timeline order) the events applied that may matter — those of `a`
+/// that `b` corrects and those of `b` after `a`'s position, of which only
+/// removals ([`is_removal`]) are read: other events may be left out.
+pub(crate) fn diff_knowledge_folded(
+    a: (&Knowledge<'_>, &str, &State, &[(u64, &Event)]),
+    b: (&Knowledge<'_>, &str, &State, &[(u64, &Event)]),
+    day: NaiveDate,
+) -> Diff {
+    let (ka, hash_a, before, folded_a) = a;
+    let (kb, hash_b, after, folded_b) = b;
+    let corrections: BTreeMap<u64, Corrected> = kb
         .corrections
         .iter()
-        .filter(|(_, c)| c.seq > a.position)
+        .filter(|(_, c)| c.seq > ka.position)
         .map(|(t, c)| (*t, *c))
         .collect();
-    let counts = |e: &&Effective<'_>| e.event.date.counts_on(day);
-    let new_events = b
-        .timeline
+    let new_events = folded_b
         .iter()
-        .filter(counts)
-        .filter(|e| e.seq > a.position)
-        .map(|e| (e.seq, e.event));
+        .filter(|(seq, _)| *seq > ka.position)
+        .map(|&(seq, e)| (seq, e));
     // Removals known at `a` that `b` retracts: undoing them brings a fact
     // back. Keyed to the correction's seq.
     let unended_by = removals(
-        a.timeline
+        folded_a
             .iter()
-            .filter(counts)
-            .filter_map(|e| corrections.get(&e.seq).map(|_| (e.seq, e.event))),
+            .filter(|(seq, _)| corrections.contains_key(seq))
+            .map(|&(seq, e)| (seq, e)),
     )
     .into_iter()
     .filter_map(|(k, (seq, date))| corrections.get(&seq).map(|c| (k, (*c, seq, date))))
     .collect();
     let cx = Cx {
-        fresh: Fresh::Above(a.position),
+        fresh: Fresh::Above(ka.position),
         corrections,
         ended_by: removals(new_events),
         unended_by,
     };
-    let mut changes = compare(&before, &after, &cx);
-    changes.extend(plan_changes((a, day), (b, day)));
+    let mut changes = compare(before, after, &cx);
+    changes.extend(plan_changes((ka, day), (kb, day)));
     let side = |k: &Knowledge<'_>, hash: &str| Side {
         as_of: day.format("%Y-%m-%d").to_string(),
         known_at: KnownAt {
@@ -723,7 +747,7 @@ pub fn diff_knowledge(
             hash: hash.to_owned(),
         },
     };
-    Ok(Diff::new(side(a, hash_a), side(b, hash_b), changes))
+    Diff::new(side(ka, hash_a), side(kb, hash_b), changes)
 }
 
 // ---------------------------------------------------------------------------

@@ -2,9 +2,8 @@
 //! knowledge about one date.
 
 use fusion::diff::{self, Kind};
-use fusion::fold::Knowledge;
 use fusion::record::{Entry, GENESIS_PREV};
-use fusion::{store, view};
+use fusion::store;
 
 use super::{CliError, Context};
 
@@ -64,7 +63,7 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<Kind>, CliError>>()?;
     let path = ctx.global.ledger.clone();
     // The arguments are checked before the ledger is read.
-    let (mut d, progress) = match (args.dates.as_slice(), args.known_at.as_slice()) {
+    match (args.dates.as_slice(), args.known_at.as_slice()) {
         ([from, to], known @ ([] | [_])) => {
             let from = super::parse_as_of("FROM", from)?;
             let to = super::parse_as_of("TO", to)?;
@@ -75,64 +74,50 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
             // Written while the folded states are alive: they are freed
             // on another thread once it is out.
             let out = &mut ctx.out;
-            return scan
-                .diff_to(from, to, known_at, store::available_threads(), |mut d| {
-                    d.retain_kinds(&kinds);
-                    progress.done();
-                    let mut printable = out.printable();
-                    match args.format {
-                        Format::Text => std::io::Write::write_all(
-                            &mut printable,
-                            diff::render_text(&d).as_bytes(),
-                        )?,
-                        Format::Json => diff::write_json(&d, &mut printable)?,
-                    }
-                    std::io::Write::flush(&mut printable)
-                })?
-                .map_err(|e| CliError::usage(e.to_string()))?
-                .map_err(CliError::from);
+            scan.diff_to(from, to, known_at, store::available_threads(), |mut d| {
+                d.retain_kinds(&kinds);
+                progress.done();
+                write(out, args.format, &d)
+            })?
+            .map_err(|e| CliError::usage(e.to_string()))?
+            .map_err(CliError::from)
         }
         ([date], [a, b]) => {
             let day = super::parse_as_of("DATE", date)?;
-            let (chain, progress) = super::progress::load(&path, ctx.global.quiet, "loading")?;
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
             progress.phase("comparing");
-            let entries = &chain.entries;
             let position = |text: &str| {
-                view::resolve_position(entries, text)
+                scan.resolve(text)
                     .map_err(|e| CliError::usage(format!("--known-at: {e}")))
             };
-            let ka = Knowledge::new(entries, position(a)?);
-            let kb = Knowledge::new(entries, position(b)?);
-            let d = diff::diff_knowledge(
-                &ka,
-                hash_at(entries, ka.position),
-                &kb,
-                hash_at(entries, kb.position),
-                day,
-            )
-            .map_err(|e| CliError::usage(e.to_string()))?;
-            (d, progress)
+            let (a, b) = (position(a)?, position(b)?);
+            let out = &mut ctx.out;
+            scan.diff_known_to(day, a, b, store::available_threads(), |mut d| {
+                d.retain_kinds(&kinds);
+                progress.done();
+                write(out, args.format, &d)
+            })?
+            .map_err(|e| CliError::usage(e.to_string()))?
+            .map_err(CliError::from)
         }
-        (dates, known) => {
-            return Err(CliError::usage(format!(
-                "diff takes two dates (FROM TO) with at most one --known-at, or one date with two --known-at; got {} date{} and {} --known-at (hint: `fusion diff 2015 2017` or `fusion diff 2017-06-01 --known-at 30 --known-at 57`)",
-                dates.len(),
-                if dates.len() == 1 { "" } else { "s" },
-                known.len()
-            )));
-        }
-    };
-    d.retain_kinds(&kinds);
-    let text = render(args.format, &d);
-    progress.done();
-    ctx.out.write(text)
+        (dates, known) => Err(CliError::usage(format!(
+            "diff takes two dates (FROM TO) with at most one --known-at, or one date with two --known-at; got {} date{} and {} --known-at (hint: `fusion diff 2015 2017` or `fusion diff 2017-06-01 --known-at 30 --known-at 57`)",
+            dates.len(),
+            if dates.len() == 1 { "" } else { "s" },
+            known.len()
+        ))),
+    }
 }
 
-fn render(format: Format, d: &diff::Diff) -> String {
+/// Writes the diff to stdout in `format`, through the filter that makes
+/// the ledger's control characters harmless.
+fn write(out: &mut super::output::Output, format: Format, d: &diff::Diff) -> std::io::Result<()> {
+    let mut printable = out.printable();
     match format {
-        Format::Text => diff::render_text(d),
-        Format::Json => diff::render_json(d),
+        Format::Text => std::io::Write::write_all(&mut printable, diff::render_text(d).as_bytes())?,
+        Format::Json => diff::write_json(d, &mut printable)?,
     }
+    std::io::Write::flush(&mut printable)
 }
 
 /// The hash of the record at `seq` (64 zeros for seq 0).
