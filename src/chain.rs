@@ -676,8 +676,11 @@ fn scan<R: Read, T: Send>(
             }
             // Fill up to at least one block (more if one line is longer: as
             // much again as is carried, so that a long line is read in a
-            // number of rounds that grows with the log of its length).
-            let want = carry.len() + block.max(1).max(carry.len());
+            // number of rounds that grows with the log of its length), but
+            // never past one byte more than the longest line: a line that is
+            // not whole by then is too long, wherever it starts.
+            let want = (carry.len() + block.max(1).max(carry.len()))
+                .min(crate::record::MAX_LINE_BYTES + 1);
             // Room for the whole block up front (growing by doubling would
             // copy it several times), in the buffer of a finished block when
             // there is one.

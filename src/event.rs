@@ -1588,11 +1588,14 @@ pub fn parse_batch(text: &str) -> Result<Vec<Event>, BatchError> {
     parse_stream(text)
 }
 
-/// The longest an event to append may be, as JSON text in the batch: its
-/// canonical form is never longer (strings are never escaped more than JSON
-/// requires, numbers are integers), and the record's envelope takes less
-/// than the 1 KiB left, so every line `append` writes is at most
-/// [`crate::record::MAX_LINE_BYTES`].
+/// The longest an event to append may be, as JSON text in the batch. Its
+/// canonical form is at most a few dozen bytes longer: strings are never
+/// escaped more than JSON requires, numbers are integers, and only the
+/// members written out when left out (`"orgs":[]`, `"value":null`, at each
+/// level of a plan or a replacement) add bytes. With the record's envelope
+/// (about 230 bytes) that stays within the 1 KiB left, so every line
+/// `append` writes is at most [`crate::record::MAX_LINE_BYTES`] (and
+/// `store` refuses to write one that is not).
 pub const MAX_EVENT_BYTES: usize = crate::record::MAX_LINE_BYTES - 1024;
 
 /// The error for an event of `bytes` bytes, over [`MAX_EVENT_BYTES`].
@@ -1728,14 +1731,32 @@ fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
 /// `line`: what serde expected, what it found and where, and a hint when
 /// the event runs past its line or the input ends inside it.
 fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
     let mut message = strip_serde_position(&e.to_string());
-    if e.classify() == serde_json::error::Category::Eof {
-        message.push_str(
-            " (hint: the input ends inside this event; a `{`, `[` or `\"` is not closed)",
+    match e.classify() {
+        Category::Eof => {
+            message.push_str(
+                " (hint: the input ends inside this event; a `{`, `[` or `\"` is not closed)",
+            );
+            return message;
+        }
+        Category::Syntax => {}
+        // Not the grammar (a member named twice, say): where, not what.
+        Category::Data | Category::Io => {
+            let _ = write!(message, " (at line {}, column {})", e.line(), e.column());
+            return message;
+        }
+    }
+    // serde's line is 1-based, its column a 1-based byte offset in the line;
+    // column 0 is the newline that ends the line before.
+    if e.column() == 0 {
+        let _ = write!(
+            message,
+            ", found U+000A at the end of line {}",
+            e.line().saturating_sub(1).max(1)
         );
         return message;
     }
-    // serde's line is 1-based, its column a 1-based byte offset in the line.
     let found = text
         .split_inclusive('\n')
         .nth(e.line().saturating_sub(1))
@@ -1785,6 +1806,18 @@ mod tests {
         assert_eq!(
             error(format!("{good}\u{0}\n")),
             "event 2 (line 1): not a JSON event object: expected value, found U+0000 at line 1, column 69"
+        );
+        // given a raw newline inside a string: serde stops at the newline
+        assert_eq!(
+            error("{\"type\":\"dissolved\",\"org\":\"a\nb\"}".to_owned()),
+            "event 1 (line 1): not a JSON event object: control character (\\u0000-\\u001F) found while parsing a string, \
+             found U+000A at the end of line 1"
+        );
+        // given a member named twice: no grammar error, so no character found
+        assert_eq!(
+            error("{\"type\":\"dissolved\",\"type\":\"renamed\"}".to_owned()),
+            "event 1 (line 1): not a JSON event object: duplicate member `type` in an object; \
+             each name may appear once (at line 1, column 26)"
         );
         // given input that ends inside an event
         assert_eq!(

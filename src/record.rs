@@ -18,6 +18,16 @@ pub const FORMAT_VERSION: u64 = 1;
 /// refuses an event that would make one (see [`crate::event::MAX_EVENT_BYTES`]).
 pub const MAX_LINE_BYTES: usize = 64 << 20;
 
+/// A hash prefix as a person gives one (`--known-at`, `--expect-head`): 4
+/// to 64 hex digits in either case, returned in lowercase as hashes are
+/// written; `None` for anything else.
+pub fn hash_prefix(text: &str) -> Option<String> {
+    (4..=64).contains(&text.len()).then_some(())?;
+    text.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| text.to_ascii_lowercase())
+}
+
 /// `prev` of the first record.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

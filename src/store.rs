@@ -322,10 +322,7 @@ pub fn load_with_progress(
     threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, StoreError> {
-    read_with(path, |r| {
-        chain::verify_ledger_with_progress(r, threads, progress)
-    })
-    .map(|(_, l)| l)
+    load_shared_with_progress(path, threads, progress).map(|(_, l)| l)
 }
 
 /// [`load_with_progress`], returning the file too, still open and

@@ -1121,13 +1121,16 @@ pub enum PositionError {
     /// Digits too many for any seq (more than fit in 64 bits).
     #[error(
         "seq `{digits}` is beyond the ledger's head (seq {head}){}",
-        beyond_head_hint(Some(.digits))
+        beyond_head_hint((*.bare && .digits.len() <= 64).then_some(.digits.as_str()))
     )]
     SeqTooLarge {
         /// The digits as written.
         digits: String,
         /// The head.
         head: u64,
+        /// Whether they were given bare (not as `seq:N`): then, if they
+        /// could be one, the hint says how to mean a hash prefix instead.
+        bare: bool,
     },
     /// No record hash starts with the prefix.
     #[error("no record hash starts with `{prefix}`")]
@@ -1257,6 +1260,7 @@ pub fn resolve_seq(text: &str, head: u64) -> Option<Result<u64, PositionError>> 
             return Some(Err(PositionError::SeqTooLarge {
                 digits: digits.to_owned(),
                 head,
+                bare,
             }));
         };
         Some(if seq > head {
@@ -1315,13 +1319,9 @@ fn syntax(text: &str) -> PositionError {
     }
 }
 
-/// `None` if `prefix` is not 4+ lowercase hex digits.
+/// `None` if `prefix` is not a hash prefix ([`crate::record::hash_prefix`]).
 fn by_hash(records: &(impl Records + ?Sized), prefix: &str) -> Option<Result<u64, PositionError>> {
-    if prefix.len() < 4 || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    // Hashes are written in lowercase; a prefix copied in uppercase is the same.
-    let prefix = &prefix.to_ascii_lowercase();
+    let prefix = &crate::record::hash_prefix(prefix)?;
     let mut hits = records.with_hash_prefix(prefix);
     Some(match (hits.next(), hits.next()) {
         (None, _) => Err(PositionError::NoSuchHash {
@@ -1824,11 +1824,17 @@ mod tests {
             resolve_position(&l, "seq:9").map_err(|e| e.to_string()),
             Err("seq 9 is beyond the ledger's head (seq 4)".to_owned())
         );
-        // Digits too many for 64 bits are still a seq, quoted as written.
+        // Digits too many for 64 bits are still a seq, quoted as written;
+        // the hint only where they could be a hash prefix.
         let e = resolve_position(&l, "99999999999999999999999").expect_err("beyond the head");
         assert_eq!(
             e.to_string(),
             "seq `99999999999999999999999` is beyond the ledger's head (seq 4); digits are read as a seq: for a hash prefix write `hash:99999999999999999999999`"
+        );
+        let e = resolve_position(&l, "seq:99999999999999999999999").expect_err("beyond");
+        assert_eq!(
+            e.to_string(),
+            "seq `99999999999999999999999` is beyond the ledger's head (seq 4)"
         );
         assert_eq!(
             resolve_position(&l, "abcd"),

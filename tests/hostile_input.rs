@@ -129,6 +129,19 @@ fn endless_bytes_without_a_newline_are_refused_not_held() {
         }
         other => panic!("{:?}", other.map(|l| l.len())),
     }
+    // and a line one byte too long is refused as such wherever it starts,
+    // even when its newline follows
+    let mut over = vec![b'x'; fusion::record::MAX_LINE_BYTES + 1];
+    over.push(b'\n');
+    for before in [&b""[..], &good[..]] {
+        let file = std::io::Read::chain(before, &over[..]);
+        match fusion::chain::verify_ledger(file, 2) {
+            Err(LedgerError::Chain(ChainError::LineTooLong { line, .. })) => {
+                assert_eq!(line, if before.is_empty() { 1 } else { 2 });
+            }
+            other => panic!("{:?}", other.map(|l| l.len())),
+        }
+    }
 }
 
 #[test]
@@ -146,16 +159,31 @@ fn an_event_too_long_for_a_ledger_line_is_refused_before_anything_is_written() {
     // given events of exactly the longest length and one byte more
     let longest = event(fusion::event::MAX_EVENT_BYTES - overhead);
     assert_eq!(longest.len(), fusion::event::MAX_EVENT_BYTES);
-    assert_eq!(refuse_event(&longest), "accepted");
     let over = event(fusion::event::MAX_EVENT_BYTES - overhead + 1);
     // then the longer one is refused with the limit named, in JSON Lines too
     for text in [over.clone(), format!("{over}\n")] {
         let why = refuse_event(&text);
         assert!(why.starts_with("event 1 (line 1): the event is 67107841 bytes of JSON; an event is at most 67107840 bytes"), "{why}");
     }
-    // and the library, handed such an event directly, writes nothing
+    // and the longest is appended (its canonical form gains the defaulted
+    // `"orgs":[]`), its line within the limit, and read back
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("l.jsonl");
+    fusion::store::init(&path).expect("init");
+    let batch = fusion::event::parse_batch(&longest).expect("accepted");
+    let options = fusion::store::AppendOptions {
+        recorded: "2026-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    fusion::store::append_events(&path, &options, &|_| {}, &batch)
+        .expect("store")
+        .expect("valid");
+    let written = std::fs::metadata(&path).expect("ledger").len() as usize;
+    assert!(written > fusion::event::MAX_EVENT_BYTES, "{written}");
+    assert!(written <= fusion::record::MAX_LINE_BYTES + 1, "{written}");
+    assert_eq!(fusion::store::load(&path, 2).expect("reads back").len(), 1);
+    // while the library, handed a longer event directly, writes nothing
+    let path = dir.path().join("m.jsonl");
     fusion::store::init(&path).expect("init");
     let huge = fusion::event::Event::from_json(
         &serde_json::from_str(&event(fusion::record::MAX_LINE_BYTES)).expect("json"),

@@ -29,18 +29,15 @@ pub struct AppendArgs {
     pub no_wait: bool,
 }
 
-pub fn run(ctx: &mut Context, mut args: AppendArgs) -> Result<(), CliError> {
-    if let Some(h) = &args.expect_head
-        && (h.len() < 4 || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Err(CliError::usage(format!(
-            "--expect-head `{h}` is not a hash prefix: give 4 to 64 hex digits of the head hash (`fusion verify` prints it)"
-        )));
-    }
-    // Hashes are written in lowercase; a prefix copied in uppercase is the same.
-    if let Some(h) = &mut args.expect_head {
-        h.make_ascii_lowercase();
-    }
+pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
+    let expect_head = match &args.expect_head {
+        None => None,
+        Some(h) => Some(fusion::record::hash_prefix(h).ok_or_else(|| {
+            CliError::usage(format!(
+                "--expect-head `{h}` is not a hash prefix: give 4 to 64 hex digits of the head hash (`fusion verify` prints it)"
+            ))
+        })?),
+    };
     let (name, text) = read_input(args.input.as_ref())?;
     let events = fusion::event::parse_batch(&text)
         .map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
@@ -52,7 +49,7 @@ pub fn run(ctx: &mut Context, mut args: AppendArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     let options_recorded = ctx.recorded();
     let options = AppendOptions {
-        expect_head: args.expect_head,
+        expect_head,
         no_wait: args.no_wait,
         recorded: options_recorded.clone(),
     };
@@ -68,7 +65,7 @@ pub fn run(ctx: &mut Context, mut args: AppendArgs) -> Result<(), CliError> {
     }
     if let Some(why) = &appended.journal_left {
         ctx.warn(format!(
-            "warning: the events were appended and synced, but the append's journal could not be removed ({why}); run `fusion repair`, which keeps them"
+            "warning: the events were appended and synced, but removing the append's journal failed ({why}); run `fusion repair`, which keeps them (or finds the journal already gone)"
         ));
     }
     if let store::IndexUse::Failed(why) = &index {

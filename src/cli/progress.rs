@@ -148,11 +148,7 @@ pub fn load(
     quiet: bool,
     what: &'static str,
 ) -> Result<(Ledger, Progress), StoreError> {
-    let bar = Progress::bytes(quiet, what, file_len(path));
-    let ledger = store::load_with_progress(path, store::available_threads(), &|done| {
-        bar.set(done);
-    })?;
-    Ok((ledger, bar))
+    load_shared(path, quiet, what).map(|(_, ledger, bar)| (ledger, bar))
 }
 
 /// [`load`], keeping the ledger share-locked until the returned file is

@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     }
     // Share-locked until the index is audited: an append that ran between
     // the load and the audit would make a sound index look wrong.
-    let (_locked, chain, progress) =
+    let (locked, chain, progress) =
         super::progress::load_shared(&path, ctx.global.quiet, "verifying")?;
     let entries = &chain.entries;
     let checkpoint = match &args.checkpoint {
@@ -108,6 +108,8 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    // Snapshots are checked against the entries in memory; appends may go on.
+    drop(locked);
     progress.phase("checking snapshots");
     let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, entries)?;
     progress.done();
