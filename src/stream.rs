@@ -980,6 +980,24 @@ mod tests {
         })
     }
 
+    /// A generated ledger of `n` events written (see [`write`]) in a
+    /// temporary directory, its path and its records loaded.
+    fn generated(n: u64, seed: u64, odd: usize) -> (tempfile::TempDir, PathBuf, Vec<Entry>) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(n, seed), odd);
+        let entries = store::load(&path, 1).expect("load").entries;
+        (dir, path, entries)
+    }
+
+    /// The hash of the record at `seq` (64 zeros for seq 0).
+    fn hash_at(entries: &[Entry], seq: u64) -> &str {
+        entries
+            .iter()
+            .find(|e| e.seq == seq)
+            .map_or(GENESIS_PREV, |e| e.hash.as_str())
+    }
+
     fn day(days_since_1990: u64) -> NaiveDate {
         NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default() + chrono::Days::new(days_since_1990)
     }
@@ -1092,10 +1110,7 @@ mod tests {
             odd in 0usize..5,
             threads in 1usize..4,
         ) {
-            let dir = tempfile::tempdir().expect("dir");
-            let path = dir.path().join("l.jsonl");
-            write(&path, &ledger(n, seed), odd);
-            let entries = store::load(&path, 1).expect("load").entries;
+            let (_dir, path, entries) = generated(n, seed, odd);
             let options = ViewOptions { include_ended: all };
             let loaded = view::replay_with(&entries, day(days), known, options);
             let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
@@ -1128,18 +1143,11 @@ mod tests {
             threads in 1usize..4,
             pick in 0usize..400,
         ) {
-            let dir = tempfile::tempdir().expect("dir");
-            let path = dir.path().join("l.jsonl");
-            write(&path, &ledger(n, seed), odd);
-            let entries = store::load(&path, 1).expect("load").entries;
+            let (_dir, path, entries) = generated(n, seed, odd);
             // Often the first day of some event: the edge of the pause.
             let from = entries.get(pick).map_or(day(a), |e| e.event.date.start());
             let k = Knowledge::new(&entries, known);
-            let hash = entries
-                .iter()
-                .find(|e| e.seq == k.position)
-                .map_or(GENESIS_PREV, |e| e.hash.as_str());
-            let loaded = diff::diff_dates(&k, hash, from, day(b));
+            let loaded = diff::diff_dates(&k, hash_at(&entries, k.position), from, day(b));
             let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
             let streamed = scan.diff(from, day(b), known, threads).expect("diff");
             match (streamed, loaded) {
@@ -1163,20 +1171,12 @@ mod tests {
             threads in 1usize..4,
             pick in 0usize..400,
         ) {
-            let dir = tempfile::tempdir().expect("dir");
-            let path = dir.path().join("l.jsonl");
-            write(&path, &ledger(n, seed), odd);
-            let entries = store::load(&path, 1).expect("load").entries;
+            let (_dir, path, entries) = generated(n, seed, odd);
             // Often the first day of some event: the edge of what counts.
             let on = entries.get(pick).map_or(day(d), |e| e.event.date.start());
             let (ka, kb) = (Knowledge::new(&entries, known_a), Knowledge::new(&entries, known_b));
-            let hash = |k: &Knowledge<'_>| {
-                entries
-                    .iter()
-                    .find(|e| e.seq == k.position)
-                    .map_or(GENESIS_PREV.to_owned(), |e| e.hash.clone())
-            };
-            let loaded = diff::diff_knowledge(&ka, &hash(&ka), &kb, &hash(&kb), on);
+            let (hash_a, hash_b) = (hash_at(&entries, ka.position), hash_at(&entries, kb.position));
+            let loaded = diff::diff_knowledge(&ka, hash_a, &kb, hash_b, on);
             let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
             let streamed = scan
                 .diff_known_to(on, known_a, known_b, threads, |d| diff::render_json(&d))
