@@ -73,14 +73,8 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
             let known_at = super::known_at(&scan, known.first().map(String::as_str))?;
             // Written while the folded states are alive: they are freed
             // on another thread once it is out.
-            let out = &mut ctx.out;
-            scan.diff_to(from, to, known_at, store::available_threads(), |mut d| {
-                d.retain_kinds(&kinds);
-                progress.done();
-                write(out, args.format, &d)
-            })?
-            .map_err(|e| CliError::usage(e.to_string()))?
-            .map_err(CliError::from)
+            let show = shown(&mut ctx.out, args.format, &kinds, progress);
+            outcome(scan.diff_to(from, to, known_at, store::available_threads(), show))
         }
         ([date], [a, b]) => {
             let day = super::parse_as_of("DATE", date)?;
@@ -91,14 +85,8 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
                     .map_err(|e| CliError::usage(format!("--known-at: {e}")))
             };
             let (a, b) = (position(a)?, position(b)?);
-            let out = &mut ctx.out;
-            scan.diff_known_to(day, a, b, store::available_threads(), |mut d| {
-                d.retain_kinds(&kinds);
-                progress.done();
-                write(out, args.format, &d)
-            })?
-            .map_err(|e| CliError::usage(e.to_string()))?
-            .map_err(CliError::from)
+            let show = shown(&mut ctx.out, args.format, &kinds, progress);
+            outcome(scan.diff_known_to(day, a, b, store::available_threads(), show))
         }
         (dates, known) => Err(CliError::usage(format!(
             "diff takes two dates (FROM TO) with at most one --known-at, or one date with two --known-at; got {} date{} and {} --known-at (hint: `fusion diff 2015 2017` or `fusion diff 2017-06-01 --known-at 30 --known-at 57`)",
@@ -107,6 +95,30 @@ pub fn run(ctx: &mut Context, args: DiffArgs) -> Result<(), CliError> {
             known.len()
         ))),
     }
+}
+
+/// What a streaming diff hands its answer to: the diff kept to `kinds`,
+/// written once the progress bar is gone.
+fn shown<'a>(
+    out: &'a mut super::output::Output,
+    format: Format,
+    kinds: &'a [Kind],
+    progress: super::progress::Progress,
+) -> impl FnOnce(diff::Diff) -> std::io::Result<()> + 'a {
+    move |mut d| {
+        d.retain_kinds(kinds);
+        progress.done();
+        write(out, format, &d)
+    }
+}
+
+/// A streaming diff's result as the command's: a refused comparison
+/// (dates or positions the wrong way round) is a usage error.
+fn outcome(
+    r: Result<Result<std::io::Result<()>, diff::DiffError>, store::StoreError>,
+) -> Result<(), CliError> {
+    r?.map_err(|e| CliError::usage(e.to_string()))?
+        .map_err(CliError::from)
 }
 
 /// Writes the diff to stdout in `format`, through the filter that makes
