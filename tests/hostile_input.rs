@@ -100,25 +100,31 @@ proptest! {
     }
 }
 
+/// A ledger in a temporary directory holding the events of `batch`,
+/// appended through the library.
+fn ledger_of(batch: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.jsonl");
+    fusion::store::init(&path).expect("init");
+    let events = fusion::event::parse_batch(batch).expect("events");
+    let options = fusion::store::AppendOptions {
+        recorded: "2026-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    fusion::store::append_events(&path, &options, &|_| {}, &events)
+        .expect("store")
+        .expect("accepted");
+    (dir, path)
+}
+
 #[test]
 fn endless_bytes_without_a_newline_are_refused_not_held() {
     use fusion::chain::{ChainError, LedgerError};
     // given a ledger with one good record followed by bytes that never end
     // in a newline (`--ledger /dev/zero`, say)
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("l.jsonl");
-    fusion::store::init(&path).expect("init");
-    let event = fusion::event::parse_batch(
+    let (_dir, path) = ledger_of(
         r#"{"type":"created","date":"2016","id":"a","name":"A","kind":"k","sources":[{"doc":"d"}]}"#,
-    )
-    .expect("event");
-    let options = fusion::store::AppendOptions {
-        recorded: "2026-01-01T00:00:00Z".into(),
-        ..Default::default()
-    };
-    fusion::store::append_events(&path, &options, &|_| {}, &event)
-        .expect("store")
-        .expect("accepted");
+    );
     let good = std::fs::read(&path).expect("read");
     let endless = std::io::Read::chain(&good[..], std::io::repeat(b'x'));
     // when it is verified, then the reading stops past the longest line a
@@ -167,17 +173,7 @@ fn an_event_too_long_for_a_ledger_line_is_refused_before_anything_is_written() {
     }
     // and the longest is appended (its canonical form gains the defaulted
     // `"orgs":[]`), its line within the limit, and read back
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("l.jsonl");
-    fusion::store::init(&path).expect("init");
-    let batch = fusion::event::parse_batch(&longest).expect("accepted");
-    let options = fusion::store::AppendOptions {
-        recorded: "2026-01-01T00:00:00Z".into(),
-        ..Default::default()
-    };
-    fusion::store::append_events(&path, &options, &|_| {}, &batch)
-        .expect("store")
-        .expect("valid");
+    let (dir, path) = ledger_of(&longest);
     let written = std::fs::metadata(&path).expect("ledger").len() as usize;
     assert!(written > fusion::event::MAX_EVENT_BYTES, "{written}");
     assert!(written <= fusion::record::MAX_LINE_BYTES + 1, "{written}");
