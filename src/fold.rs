@@ -2032,6 +2032,224 @@ pub fn validate_observed(
     })
 }
 
+/// What [`recheck_touched`] re-checked.
+#[derive(Debug)]
+pub struct Rechecked {
+    /// The state the re-checked records fold to: the state at the end of
+    /// the new timeline of every id in `ids`, and of no other.
+    pub state: State,
+    /// The ids whose timelines were re-checked: those the batch mentions,
+    /// and every id connected to them through records that mention both
+    /// (in any order, through any number of records; a correction counts
+    /// as mentioning its target's ids too).
+    pub ids: BTreeSet<String>,
+    /// How many records, batch included, were re-checked.
+    pub records: usize,
+}
+
+/// Validates `batch`, to be appended at seqs `first_seq..` after `history`
+/// (every record, seq order), by re-checking only the timelines it
+/// touches: the records that mention an id connected to the batch's ids
+/// (see [`Rechecked::ids`]), their effective events folded in timeline
+/// order from an empty state, each checked against the state before it.
+///
+/// This is [`validate`]'s answer when `history`'s own timeline passes
+/// validation (the append index's `consistent`). [`check`] and [`apply`]
+/// read and change only the entries of the ids an event affects, which
+/// are its mentioned ids and ids linked to them by earlier events (see
+/// [`affected_ids`]); which records are effective depends only on a record
+/// and the corrections naming it. So the records outside the touched
+/// timelines fold exactly as they did before the batch, and passed then.
+///
+/// `None` when the full validation must decide: the batch holds a
+/// correction or a `fulfils` link (they are checked against every record),
+/// `admit` declines the ids to re-check (too many to gain anything), or an
+/// event fails its check (the full validation then finds the same failure,
+/// says whom to blame, and words it). `observe` sees each re-checked
+/// effective event with the state just before it.
+pub fn recheck_touched<'a>(
+    history: &'a [Entry],
+    batch: &'a [Event],
+    first_seq: u64,
+    admit: &mut dyn FnMut(&BTreeSet<String>) -> bool,
+    observe: &mut dyn FnMut(&State, &Effective<'_>),
+) -> Option<Rechecked> {
+    if batch
+        .iter()
+        .any(|e| e.fulfils.is_some() || matches!(e.body, Body::Correction { .. }))
+    {
+        return None;
+    }
+    // A correction mentions its target's ids too: it decides whether the
+    // target is folded. Only the targets named are looked up by hash.
+    let wanted: HashSet<&str> = history
+        .iter()
+        .filter_map(|e| match &e.event.body {
+            Body::Correction { target, .. } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect();
+    let by_hash: HashMap<&str, &'a Event> = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        history
+            .iter()
+            .filter(|e| wanted.contains(e.hash.as_str()))
+            .map(|e| (e.hash.as_str(), &e.event))
+            .collect()
+    };
+    let ids_of = |event: &'a Event| ids_with_target(event, &by_hash);
+    // Connected ids: one set per group of ids that records link; and the
+    // first id of each record (`NONE` for a record that mentions none).
+    const NONE: usize = usize::MAX;
+    let mut sets = Sets::default();
+    let mut first_ids: Vec<usize> = Vec::with_capacity(history.len());
+    for entry in history {
+        let mut ids = ids_of(&entry.event).into_iter();
+        let Some(first) = ids.next() else {
+            first_ids.push(NONE);
+            continue;
+        };
+        let a = sets.find_or_add(first);
+        first_ids.push(a);
+        for id in ids {
+            let b = sets.find_or_add(id);
+            sets.union(a, b);
+        }
+    }
+    for event in batch {
+        let mut ids = ids_of(event).into_iter();
+        if let Some(first) = ids.next() {
+            let a = sets.find_or_add(first);
+            for id in ids {
+                let b = sets.find_or_add(id);
+                sets.union(a, b);
+            }
+        }
+    }
+    // The batch's ids are all in one set per event (linked just above).
+    let touched: HashSet<usize> = batch
+        .iter()
+        .filter_map(|e| e.mentioned_ids().first().and_then(|id| sets.find_id(id)))
+        .collect();
+    let ids: BTreeSet<String> = sets
+        .ids()
+        .filter(|(_, i)| touched.contains(i))
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    if !admit(&ids) {
+        return None;
+    }
+    let mut items: Vec<Item<'_>> = history
+        .iter()
+        .zip(first_ids)
+        .filter(|(_, first)| *first != NONE && touched.contains(&sets.find(*first)))
+        .map(|(e, _)| Item {
+            seq: e.seq,
+            hash: &e.hash,
+            event: &e.event,
+        })
+        .collect();
+    items.extend(batch.iter().enumerate().map(|(i, e)| Item {
+        seq: first_seq + i as u64,
+        hash: "",
+        event: e,
+    }));
+    let knowledge = Knowledge::from_items(&items, u64::MAX);
+    let mut state = State::default();
+    for e in &knowledge.timeline {
+        check(&state, e.event).ok()?;
+        observe(&state, e);
+        apply(&mut state, e.seq, e.event);
+    }
+    Some(Rechecked {
+        state,
+        ids,
+        records: items.len(),
+    })
+}
+
+/// The ids `event` mentions and, for a correction, those of its target.
+fn ids_with_target<'a>(event: &'a Event, by_hash: &HashMap<&str, &'a Event>) -> Vec<&'a str> {
+    let mut ids = event.mentioned_ids();
+    if let Body::Correction { target, .. } = &event.body
+        && let Some(t) = by_hash.get(target.as_str())
+    {
+        ids.extend(t.mentioned_ids());
+    }
+    ids
+}
+
+/// Disjoint sets of ids (union by size, path halving), for
+/// [`recheck_touched`].
+#[derive(Default)]
+struct Sets<'a> {
+    index: HashMap<&'a str, usize, std::hash::BuildHasherDefault<crate::index::Fnv>>,
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl<'a> Sets<'a> {
+    fn find_or_add(&mut self, id: &'a str) -> usize {
+        let i = match self.index.get(id) {
+            Some(&i) => i,
+            None => {
+                let i = self.parent.len();
+                self.index.insert(id, i);
+                self.parent.push(i);
+                self.size.push(1);
+                i
+            }
+        };
+        self.find(i)
+    }
+
+    fn find_id(&mut self, id: &str) -> Option<usize> {
+        let i = *self.index.get(id)?;
+        Some(self.find(i))
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while let Some(&p) = self.parent.get(i) {
+            if p == i {
+                break;
+            }
+            let grand = self.parent.get(p).copied().unwrap_or(p);
+            if let Some(slot) = self.parent.get_mut(i) {
+                *slot = grand;
+            }
+            i = grand;
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        let size = |s: &Self, i: usize| s.size.get(i).copied().unwrap_or(0);
+        let (big, small) = if size(self, a) >= size(self, b) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let total = size(self, big) + size(self, small);
+        if let Some(p) = self.parent.get_mut(small) {
+            *p = big;
+        }
+        if let Some(s) = self.size.get_mut(big) {
+            *s = total;
+        }
+    }
+
+    /// Every id with the root of its set.
+    fn ids(&mut self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        let all: Vec<(&'a str, usize)> = self.index.iter().map(|(k, v)| (*k, *v)).collect();
+        all.into_iter().map(|(id, i)| (id, self.find(i)))
+    }
+}
+
 fn items_of<'a>(history: &'a [Entry], batch: &'a [Event], first_seq: u64) -> Vec<Item<'a>> {
     let mut items: Vec<Item<'a>> = Vec::with_capacity(history.len() + batch.len());
     items.extend(history.iter().map(|e| Item {

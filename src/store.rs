@@ -7,7 +7,9 @@
 //! 2. read the ledger's last record ([`read_tail`]); if the append index
 //!    describes it and can check the batch ([`crate::index`]), go to 3;
 //!    otherwise read and verify the whole chain, refusing to append to a
-//!    broken ledger, and validate the batch against the whole timeline;
+//!    broken ledger, and validate the batch against the whole timeline (or,
+//!    for a backdated batch the index cannot check, against the timelines
+//!    it touches: [`crate::fold::recheck_touched`]);
 //! 3. check `--expect-head`, then validate the batch;
 //! 4. write a journal `<ledger>.journal` holding the ledger's length before
 //!    the append, fsync it and its directory;
@@ -881,6 +883,16 @@ pub enum IndexUse {
     /// The index checked the batch: only the ledger's last record and the
     /// entries of the ids the batch touches were read.
     Checked,
+    /// The whole ledger was read and verified, but only the timelines the
+    /// batch touches were re-checked (see
+    /// [`crate::fold::recheck_touched`]), and only their entries rewritten
+    /// in the index: a backdated batch.
+    Rechecked {
+        /// The ids whose timelines were re-checked.
+        ids: usize,
+        /// The records re-checked, batch included.
+        records: usize,
+    },
     /// The whole ledger was read and validated, and the index rebuilt,
     /// because the index could not decide (the reason).
     Rebuilt(Declined),
@@ -948,10 +960,88 @@ pub fn append_events(
                 };
                 return Ok(Ok((appended, used)));
             }
-            declined(checked)
+            let why = declined(checked);
+            if let Declined::NeedsHistory(_) = why
+                && !batch.iter().any(index::needs_history)
+                && let Some(head) = index::read_head(&dir)
+            {
+                // Backdated: the index is current and its history
+                // consistent, so only the timelines the batch touches need
+                // re-checking.
+                let (chain, base) = load_locked(path, &file, options, progress)?;
+                return rechecking_append(
+                    path, file, &journal, options, batch, &dir, why, head, chain, base,
+                );
+            }
+            why
         }
     };
-    full_append(path, file, &journal, options, progress, batch, &dir, why)
+    let (chain, base) = load_locked(path, &file, options, progress)?;
+    full_append(path, file, &journal, options, batch, &dir, why, chain, base)
+}
+
+/// The append of [`append_events`] for a backdated batch, the index being
+/// current (`head`) and its history consistent: the whole ledger is read
+/// and verified (`chain`), the timelines the batch touches re-checked
+/// ([`crate::fold::recheck_touched`]), and only their entries rewritten in
+/// the index. When re-checking them cannot decide, or would re-check most
+/// of the ledger anyway ([`index::worth_rechecking`]), the full validation
+/// does.
+#[allow(clippy::too_many_arguments)]
+fn rechecking_append(
+    path: &Path,
+    mut file: File,
+    journal: &Path,
+    options: &AppendOptions,
+    batch: &[Event],
+    dir: &Path,
+    why: Declined,
+    head: index::Head,
+    chain: Ledger,
+    base: Base,
+) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
+    // The index must describe the ledger just verified.
+    let current = (head.ledger_bytes, head.seq, head.hash.as_str())
+        == (base.bytes, base.seq, base.hash.as_str());
+    let mut tracker = index::Tracker::default();
+    let rechecked = if current && head.consistent {
+        crate::fold::recheck_touched(
+            &chain.entries,
+            batch,
+            base.seq + 1,
+            &mut |ids| index::worth_rechecking(&head, ids),
+            &mut |state, e| tracker.observe(state, e),
+        )
+    } else {
+        None
+    };
+    let Some(rechecked) = rechecked else {
+        return full_append(path, file, journal, options, batch, dir, why, chain, base);
+    };
+    let (ids, records) = (rechecked.ids.len(), rechecked.records);
+    let entries = tracker.entries(rechecked.state);
+    let checked = match index::rechecked(dir, head, &rechecked.ids, entries) {
+        Ok(checked) => checked,
+        // An unreadable bucket: the full path rebuilds the index.
+        Err(_) => return full_append(path, file, journal, options, batch, dir, why, chain, base),
+    };
+    let values = batch.iter().map(Event::to_json).collect();
+    let (appended, written) = write_batch(path, &mut file, journal, &base, options, values)?;
+    let new = index::Head {
+        index: index::INDEX_VERSION,
+        ledger_bytes: base.bytes + written,
+        seq: appended.head_seq,
+        hash: appended.head_hash.clone(),
+        buckets: 0,
+        ids: 0,
+        consistent: true,
+    };
+    let used = match index::commit(dir, checked, &new) {
+        Ok(()) => IndexUse::Rechecked { ids, records },
+        Err(e) => IndexUse::Failed(e.to_string()),
+    };
+    drop_later(chain);
+    Ok(Ok((appended, used)))
 }
 
 fn declined(checked: Result<Result<index::Checked, Declined>, index::IndexError>) -> Declined {
@@ -961,20 +1051,21 @@ fn declined(checked: Result<Result<index::Checked, Declined>, index::IndexError>
     }
 }
 
-/// The append of [`append_events`] when the index cannot decide: read,
-/// verify and validate everything, append, rebuild the index.
+/// The append of [`append_events`] when the index cannot decide: validate
+/// the whole timeline of `chain` (read and verified) with the batch,
+/// append, rebuild the index.
 #[allow(clippy::too_many_arguments)]
 fn full_append(
     path: &Path,
     mut file: File,
     journal: &Path,
     options: &AppendOptions,
-    progress: &dyn Fn(u64),
     batch: &[Event],
     dir: &Path,
     why: Declined,
+    chain: Ledger,
+    base: Base,
 ) -> Result<Result<(Appended, IndexUse), ValidationError>, StoreError> {
-    let (chain, base) = load_locked(path, &file, options, progress)?;
     // One fold validates the batch and lists, for the index, the ids each
     // event affects; another thread notes them, and a third seals the
     // batch (nothing is written before the fold accepts it, and a refusal
@@ -1446,6 +1537,64 @@ mod tests {
         );
     }
 
+    /// The index's entries equal those of a fold of the whole ledger.
+    fn assert_index_matches(path: &Path) {
+        let ledger = load(path, 1).expect("loads");
+        let audit = index::audit(&index::dir_of(path), &ledger.entries, ledger.bytes);
+        assert!(matches!(audit, index::Audit::Matches { .. }), "{audit:?}");
+    }
+
+    #[test]
+    fn a_backdated_event_re_checks_only_the_timelines_it_touches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        let joined = |org: &str, member: &str, date: &str| json!({"type": "joined", "date": date, "org": org, "member": {"org": member}, "relation": "member", "sources": [{"doc": "t"}]});
+        // Given x and y linked by a membership, and z on its own
+        append_typed(
+            &path,
+            &[
+                created("x", "2010"),
+                created("y", "2010"),
+                created("z", "2010"),
+                joined("x", "y", "2015"),
+                dissolved("z", "2016"),
+            ],
+        )
+        .expect("accepted");
+        // when z gets a backdated event, then only z's timeline is re-checked
+        let renamed = json!({"type": "renamed", "date": "2012", "org": "z", "name": "Z", "sources": [{"doc": "t"}]});
+        let (_, used) = append_typed(&path, &[renamed]).expect("accepted");
+        assert_eq!(used, IndexUse::Rechecked { ids: 1, records: 3 });
+        assert_index_matches(&path);
+        // when y gets one, then x's timeline is re-checked with it
+        let (_, used) = append_typed(&path, &[joined("y", "x", "2011")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rechecked { ids: 2, records: 4 });
+        assert_index_matches(&path);
+        // when one would make a later record of that timeline invalid, then it
+        // is refused in the full validation's words, and nothing is written
+        let before = fs::read(&path).expect("read");
+        let ledger = load(&path, 1).expect("loads");
+        let early_end = [typed(dissolved("x", "2013"))];
+        let expected = crate::fold::validate(&ledger.entries, &early_end, 8).expect_err("breaks");
+        let refused = append_events(&path, &opts(), &|_| {}, &early_end)
+            .expect("store ok")
+            .expect_err("x is a member's org in 2015");
+        assert_eq!(refused, expected);
+        assert!(
+            matches!(
+                refused,
+                ValidationError::Breaks {
+                    existing_seq: 4,
+                    ..
+                }
+            ),
+            "{refused}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), before);
+        assert_index_matches(&path);
+    }
+
     #[test]
     fn a_shared_load_keeps_appends_out_until_its_file_is_dropped() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1488,11 +1637,12 @@ mod tests {
         // A new id needs no history, even backdated.
         let (_, used) = append_typed(&path, &[created("c", "2009")]).expect("accepted");
         assert_eq!(used, IndexUse::Checked);
-        // An event dated before a record that touched its ids goes to the
-        // full validation, which rebuilds the index.
+        // An event dated before a record that touched its ids is checked
+        // against the whole ledger read, but only a's timeline re-checked
+        // (its creation, the new event, its dissolution: 3 records of 5).
         let renamed = json!({"type": "renamed", "date": "2012", "org": "a", "name": "A", "sources": [{"doc": "t"}]});
         let (_, used) = append_typed(&path, &[renamed]).expect("accepted");
-        assert_eq!(used, IndexUse::Rebuilt(Declined::NeedsHistory(0)));
+        assert_eq!(used, IndexUse::Rechecked { ids: 1, records: 3 });
         // An event the index refuses is refused by the full validation,
         // with its words; nothing is written.
         let before = fs::read(&path).expect("read");
