@@ -2040,8 +2040,8 @@ pub struct Rechecked {
     pub state: State,
     /// The ids whose timelines were re-checked: those the batch mentions,
     /// and every id connected to them through records that mention both
-    /// (in any order, through any number of records; a correction counts
-    /// as mentioning its target's ids too).
+    /// (in any order, through any number of records; a correction and the
+    /// record it names count as linked, whatever ids either mentions).
     pub ids: BTreeSet<String>,
     /// How many records, batch included, were re-checked.
     pub records: usize,
@@ -2080,52 +2080,58 @@ pub fn recheck_touched<'a>(
     {
         return None;
     }
-    // A correction mentions its target's ids too: it decides whether the
-    // target is folded. Only the targets named are looked up by hash.
-    let wanted: HashSet<&str> = history
+    // A correction and the record it names share a set, through a node
+    // for the record's hash (whether or not either mentions an id): the
+    // correction decides whether that record is folded. Only the records
+    // that corrections name get such a node; their hashes, uniformly
+    // random, are first looked up by their first 8 bytes.
+    let named: HashSet<&str> = history
         .iter()
         .filter_map(|e| match &e.event.body {
             Body::Correction { target, .. } => Some(target.as_str()),
             _ => None,
         })
         .collect();
-    let by_hash: HashMap<&str, &'a Event> = if wanted.is_empty() {
-        HashMap::new()
-    } else {
-        history
-            .iter()
-            .filter(|e| wanted.contains(e.hash.as_str()))
-            .map(|e| (e.hash.as_str(), &e.event))
-            .collect()
+    let prefixes: HashSet<u64, PrefixHasher> =
+        named.iter().filter_map(|t| hash_prefix(t)).collect();
+    let is_named = |hash: &str| {
+        hash_prefix(hash).is_some_and(|k| prefixes.contains(&k)) && named.contains(hash)
     };
-    let ids_of = |event: &'a Event| ids_with_target(event, &by_hash);
-    // Connected ids: one set per group of ids that records link; and the
-    // first id of each record (`NONE` for a record that mentions none).
+    // Connected ids: one set per group of ids that records link; and a
+    // node of each record (`NONE` for a record that mentions no id, names
+    // no record and is named by none).
     const NONE: usize = usize::MAX;
     let mut sets = Sets::default();
-    let mut first_ids: Vec<usize> = Vec::with_capacity(history.len());
-    for entry in history {
-        let mut ids = ids_of(&entry.event).into_iter();
-        let Some(first) = ids.next() else {
-            first_ids.push(NONE);
-            continue;
+    let mut nodes: Vec<usize> = Vec::with_capacity(history.len());
+    let link = |sets: &mut Sets<'a>, ids: Vec<&'a str>, hashes: [Option<&'a str>; 2]| {
+        let mut first = NONE;
+        let mut join = |sets: &mut Sets<'a>, node: usize| {
+            if first == NONE {
+                first = node;
+            } else {
+                sets.union(first, node);
+            }
         };
-        let a = sets.find_or_add(first);
-        first_ids.push(a);
         for id in ids {
-            let b = sets.find_or_add(id);
-            sets.union(a, b);
+            let node = sets.id(id);
+            join(sets, node);
         }
+        for hash in hashes.into_iter().flatten() {
+            let node = sets.hash(hash);
+            join(sets, node);
+        }
+        first
+    };
+    for entry in history {
+        let own = is_named(&entry.hash).then_some(entry.hash.as_str());
+        let target = match &entry.event.body {
+            Body::Correction { target, .. } => Some(target.as_str()),
+            _ => None,
+        };
+        nodes.push(link(&mut sets, entry.event.mentioned_ids(), [own, target]));
     }
     for event in batch {
-        let mut ids = ids_of(event).into_iter();
-        if let Some(first) = ids.next() {
-            let a = sets.find_or_add(first);
-            for id in ids {
-                let b = sets.find_or_add(id);
-                sets.union(a, b);
-            }
-        }
+        link(&mut sets, event.mentioned_ids(), [None, None]);
     }
     // The batch's ids are all in one set per event (linked just above).
     let touched: HashSet<usize> = batch
@@ -2133,7 +2139,7 @@ pub fn recheck_touched<'a>(
         .filter_map(|e| e.mentioned_ids().first().and_then(|id| sets.find_id(id)))
         .collect();
     let ids: BTreeSet<String> = sets
-        .ids()
+        .all_ids()
         .filter(|(_, i)| touched.contains(i))
         .map(|(id, _)| id.to_owned())
         .collect();
@@ -2142,8 +2148,8 @@ pub fn recheck_touched<'a>(
     }
     let mut items: Vec<Item<'_>> = history
         .iter()
-        .zip(first_ids)
-        .filter(|(_, first)| *first != NONE && touched.contains(&sets.find(*first)))
+        .zip(nodes)
+        .filter(|(_, node)| *node != NONE && touched.contains(&sets.find(*node)))
         .map(|(e, _)| Item {
             seq: e.seq,
             hash: &e.hash,
@@ -2169,43 +2175,52 @@ pub fn recheck_touched<'a>(
     })
 }
 
-/// The ids `event` mentions and, for a correction, those of its target.
-fn ids_with_target<'a>(event: &'a Event, by_hash: &HashMap<&str, &'a Event>) -> Vec<&'a str> {
-    let mut ids = event.mentioned_ids();
-    if let Body::Correction { target, .. } = &event.body
-        && let Some(t) = by_hash.get(target.as_str())
-    {
-        ids.extend(t.mentioned_ids());
-    }
-    ids
-}
-
-/// Disjoint sets of ids (union by size, path halving), for
-/// [`recheck_touched`].
+/// Disjoint sets of ids and record hashes (union by size, path halving),
+/// for [`recheck_touched`]. Ids and hashes are apart: an id spelt like a
+/// hash is another node.
 #[derive(Default)]
 struct Sets<'a> {
-    index: HashMap<&'a str, usize, std::hash::BuildHasherDefault<crate::index::Fnv>>,
+    ids: HashMap<&'a str, usize, std::hash::BuildHasherDefault<crate::index::Fnv>>,
+    hashes: HashMap<&'a str, usize, std::hash::BuildHasherDefault<crate::index::Fnv>>,
     parent: Vec<usize>,
     size: Vec<usize>,
 }
 
 impl<'a> Sets<'a> {
-    fn find_or_add(&mut self, id: &'a str) -> usize {
-        let i = match self.index.get(id) {
+    /// The node of an id, added if new.
+    fn id(&mut self, id: &'a str) -> usize {
+        match self.ids.get(id) {
             Some(&i) => i,
             None => {
-                let i = self.parent.len();
-                self.index.insert(id, i);
-                self.parent.push(i);
-                self.size.push(1);
+                let i = self.add();
+                self.ids.insert(id, i);
                 i
             }
-        };
-        self.find(i)
+        }
     }
 
+    /// The node of a record's hash, added if new.
+    fn hash(&mut self, hash: &'a str) -> usize {
+        match self.hashes.get(hash) {
+            Some(&i) => i,
+            None => {
+                let i = self.add();
+                self.hashes.insert(hash, i);
+                i
+            }
+        }
+    }
+
+    fn add(&mut self) -> usize {
+        let i = self.parent.len();
+        self.parent.push(i);
+        self.size.push(1);
+        i
+    }
+
+    /// The root of an id's set, if the id is known.
     fn find_id(&mut self, id: &str) -> Option<usize> {
-        let i = *self.index.get(id)?;
+        let i = *self.ids.get(id)?;
         Some(self.find(i))
     }
 
@@ -2244,8 +2259,8 @@ impl<'a> Sets<'a> {
     }
 
     /// Every id with the root of its set.
-    fn ids(&mut self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
-        let all: Vec<(&'a str, usize)> = self.index.iter().map(|(k, v)| (*k, *v)).collect();
+    fn all_ids(&mut self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        let all: Vec<(&'a str, usize)> = self.ids.iter().map(|(k, v)| (*k, *v)).collect();
         all.into_iter().map(|(id, i)| (id, self.find(i)))
     }
 }
@@ -2783,6 +2798,10 @@ mod tests {
         json!({"type": "created", "date": date, "id": id, "name": id.to_uppercase(), "kind": "cluster"})
     }
 
+    fn dissolution(id: &str, date: &str) -> Value {
+        json!({"type": "dissolved", "date": date, "org": id, "sources": [{"doc": "test"}]})
+    }
+
     fn fusion(from: &[&str], to: &str, date: &str) -> Value {
         json!({"type": "transformed", "mode": "fusion", "date": date, "from": from, "to": [to],
                "new": [{"id": to, "name": to.to_uppercase(), "kind": "cluster"}], "sources": [{"doc": "test"}]})
@@ -2835,6 +2854,75 @@ mod tests {
             json!({"type": "renamed", "date": "2013", "org": "a", "name": "Ay"}),
         );
         assert_eq!(rule.rule, Rule::UnknownId);
+    }
+
+    /// Re-checks `batch` after `history` in the timelines it touches, and
+    /// validates it in full: the two answers (re-checked, fully valid).
+    fn rechecked_and_validated(history: &[Value], batch: &[Value]) -> (Option<Rechecked>, bool) {
+        let hist = ledger(history);
+        let batch: Vec<Event> = batch.iter().cloned().map(ev).collect();
+        let first = hist.len() as u64 + 1;
+        let rechecked = recheck_touched(&hist, &batch, first, &mut |_| true, &mut |_, _| {});
+        (rechecked, validate(&hist, &batch, first).is_ok())
+    }
+
+    #[test]
+    fn a_backdated_event_is_re_checked_with_the_records_linked_to_its_ids() {
+        // given b that joined a in 2015, and c on its own
+        let history = [
+            created("a", "2010"),
+            created("b", "2010"),
+            created("c", "2010"),
+            json!({"type": "joined", "date": "2015", "org": "a", "member": {"org": "b"}, "relation": "member"}),
+        ];
+        // when b is renamed in 2012, then a's and b's records are re-checked,
+        // not c's, and the state holds them alone
+        let (r, valid) = rechecked_and_validated(
+            &history,
+            &[json!({"type": "renamed", "date": "2012", "org": "b", "name": "Bee"})],
+        );
+        let r = r.expect("accepted");
+        assert!(valid);
+        assert_eq!(r.ids.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(r.records, 4);
+        assert_eq!(listed(&r.state.orgs), ["a", "b"]);
+        assert_eq!(org(&r.state, "b").name, "Bee");
+        // when a is dissolved before b joined it, then the join is found
+        // invalid, and the full validation is left to say so
+        let (r, valid) = rechecked_and_validated(&history, &[dissolution("a", "2013")]);
+        assert!(r.is_none() && !valid);
+    }
+
+    #[test]
+    fn a_correction_is_re_checked_with_its_target_even_one_that_names_no_id() {
+        // given a milestone naming no organisation, superseded by a's
+        // dissolution in 2012; and b on its own
+        let history = [
+            created("a", "2010"),
+            json!({"type": "milestone", "date": "2011", "summary": "a fair"}),
+            json!({"type": "correction", "date": "2012", "target": h(2), "mode": "supersede", "reason": "r",
+                   "replacement": dissolution("a", "2012")}),
+            created("b", "2010"),
+            json!({"type": "figures", "date": "2020", "org": "b", "values": {"staff": 3}}),
+        ];
+        // when a is renamed in 2013, after its dissolution, then the
+        // re-check folds the replacement too and refuses, as the full
+        // validation does
+        let (r, valid) = rechecked_and_validated(
+            &history,
+            &[json!({"type": "renamed", "date": "2013", "org": "a", "name": "Ay"})],
+        );
+        assert!(r.is_none() && !valid, "{r:?}");
+        // and when it is renamed in 2011, both accept, with the milestone,
+        // its correction and a's records re-checked (not b's)
+        let (r, valid) = rechecked_and_validated(
+            &history,
+            &[json!({"type": "renamed", "date": "2011", "org": "a", "name": "Ay"})],
+        );
+        assert!(valid);
+        let r = r.expect("accepted");
+        assert_eq!(r.records, 4);
+        assert!(org(&r.state, "a").ended.is_some());
     }
 
     // --- apply, one event type at a time ----------------------------------
