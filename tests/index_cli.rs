@@ -130,3 +130,42 @@ fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it
         "{r}"
     );
 }
+
+/// `grilog` joins `edit` in 2012.
+const JOIN: &str = r#"{"type":"joined","date":"2012","org":"edit","member":{"org":"grilog"},"relation":"member","sources":[{"doc":"a.txt"}]}"#;
+
+#[test]
+fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
+    let with_index = TestEnv::with_ledger();
+    let without = TestEnv::with_ledger();
+    for env in [&with_index, &without] {
+        env.append(&format!("{EDIT}\n{GRILOG}\n{JOIN}\n"));
+    }
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    // Ending `edit` in 2010 would leave the 2012 membership without its
+    // organisation: refused in the same words either way, nothing written.
+    let before = std::fs::read(with_index.ledger()).expect("read");
+    let a = with_index.run_with_stdin(&["append"], DISSOLVE);
+    let b = without.run_with_stdin(&["append"], DISSOLVE);
+    assert_eq!(
+        (a.code, &a.stdout, &a.stderr),
+        (b.code, &b.stdout, &b.stderr)
+    );
+    assert_snapshot!(a, @"
+    exit: 3
+    --- stderr
+    error: <stdin>: appending event #1 of the batch (seq 4) would make seq 3 invalid: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2012 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
+    ");
+    assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
+    // A backdated rename fits: appended either way, and the index, whose
+    // entries of the re-checked ids alone were rewritten, still matches.
+    for env in [&with_index, &without] {
+        let r = env.run_with_stdin(&["append"], RENAME);
+        assert_eq!(r.code, 0, "{r}");
+        assert!(
+            env.run(&["verify", "--index"])
+                .stdout
+                .contains("append index: matches the ledger (2 ids)"),
+        );
+    }
+}
