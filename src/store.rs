@@ -903,10 +903,13 @@ pub enum IndexUse {
 
 /// Validates `batch` and appends it, all or nothing, reading only the end
 /// of the ledger when the append index can check the batch (see
-/// [`crate::index`]); otherwise the whole ledger is read and verified, the
-/// whole timeline validated ([`crate::fold::validate`]), and the index
-/// rebuilt. `progress` reports the bytes verified when the whole ledger is
-/// read. The outer error is the store's, the inner one the batch's.
+/// [`crate::index`]); otherwise the whole ledger is read and verified, and
+/// either only the timelines a backdated batch touches are re-checked and
+/// their entries rewritten in the index ([`crate::fold::recheck_touched`])
+/// or the whole timeline is validated ([`crate::fold::validate`]) and the
+/// index rebuilt. `progress` reports the bytes verified when the whole
+/// ledger is read. The outer error is the store's, the inner one the
+/// batch's.
 pub fn append_events(
     path: &Path,
     options: &AppendOptions,
@@ -1542,6 +1545,102 @@ mod tests {
         let ledger = load(path, 1).expect("loads");
         let audit = index::audit(&index::dir_of(path), &ledger.entries, ledger.bytes);
         assert!(matches!(audit, index::Audit::Matches { .. }), "{audit:?}");
+    }
+
+    /// Every file of the ledger's index, by name.
+    fn index_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(index::dir_of(path))
+            .expect("index dir")
+            .map(|e| {
+                let e = e.expect("entry");
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, fs::read(e.path()).expect("read"))
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn renamed(id: &str, date: &str) -> Value {
+        json!({"type": "renamed", "date": date, "org": id, "name": "R", "sources": [{"doc": "t"}]})
+    }
+
+    #[test]
+    fn a_refused_backdated_batch_leaves_the_ledger_and_its_index_as_they_were() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        let joined = json!({"type": "joined", "date": "2015", "org": "x", "member": {"org": "y"}, "relation": "member", "sources": [{"doc": "t"}]});
+        append_typed(&path, &[created("x", "2010"), created("y", "2010"), joined]).expect("ok");
+        append_typed(&path, &[created("z", "2010")]).expect("ok");
+        let (ledger, files) = (fs::read(&path).expect("read"), index_files(&path));
+        // when a backdated batch of two breaks the 2015 membership, then it
+        // is refused, and neither the ledger nor the index changes
+        let refused = append_typed(&path, &[renamed("x", "2012"), dissolved("x", "2013")])
+            .expect_err("x ends before y joins it");
+        assert!(
+            matches!(refused, ValidationError::Breaks { .. }),
+            "{refused}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), ledger);
+        assert_eq!(index_files(&path), files);
+        // when a backdated event expects another head, then nothing changes
+        let wrong = AppendOptions {
+            expect_head: Some("0".repeat(64)),
+            ..opts()
+        };
+        let batch = [typed(renamed("x", "2012"))];
+        let moved = append_events(&path, &wrong, &|_| {}, &batch);
+        assert!(
+            matches!(moved, Err(StoreError::HeadMoved { .. })),
+            "{moved:?}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), ledger);
+        assert_eq!(index_files(&path), files);
+        // and the same event with the right head is re-checked with y's
+        // timeline, not z's
+        let (_, used) = append_events(&path, &opts(), &|_| {}, &batch)
+            .expect("store ok")
+            .expect("accepted");
+        assert_eq!(used, IndexUse::Rechecked { ids: 2, records: 4 });
+        assert_index_matches(&path);
+    }
+
+    #[test]
+    fn an_unreadable_bucket_of_a_re_checked_id_sends_the_append_to_the_full_validation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        // given enough ids for several buckets, c2 linked to c1 by a
+        // membership that has ended (so the index's own check of a c1 event
+        // does not read c2's bucket), and c2's bucket damaged
+        let many: Vec<Value> = (0..1100)
+            .map(|i| created(&format!("c{i}"), "2000"))
+            .collect();
+        append_typed(&path, &many).expect("ok");
+        let link = |kind: &str, date: &str| json!({"type": kind, "date": date, "org": "c1", "member": {"org": "c2"}, "relation": "member", "sources": [{"doc": "t"}]});
+        append_typed(&path, &[link("joined", "2015")]).expect("ok");
+        append_typed(&path, &[link("left", "2016")]).expect("ok");
+        let idx = index::dir_of(&path);
+        let head = index::read_head(&idx).expect("head");
+        let bucket_of = |id: &str| {
+            (0..head.buckets)
+                .map(|b| idx.join(format!("bucket-{b}.json")))
+                .find(|f| {
+                    fs::read_to_string(f)
+                        .expect("bucket")
+                        .contains(&format!("\"{id}\""))
+                })
+                .expect("an entry")
+        };
+        let (b1, b2) = (bucket_of("c1"), bucket_of("c2"));
+        assert_ne!(b1, b2, "c1 and c2 share a bucket: pick other ids");
+        fs::write(&b2, b"{broken").expect("write");
+        // when c1 gets a backdated event, then the full validation takes it
+        // and rebuilds the index
+        let (_, used) = append_typed(&path, &[renamed("c1", "2012")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NeedsHistory(0)));
+        assert_index_matches(&path);
     }
 
     #[test]
