@@ -2189,33 +2189,25 @@ struct Sets<'a> {
 impl<'a> Sets<'a> {
     /// The node of an id, added if new.
     fn id(&mut self, id: &'a str) -> usize {
-        match self.ids.get(id) {
-            Some(&i) => i,
-            None => {
-                let i = self.add();
-                self.ids.insert(id, i);
-                i
-            }
-        }
+        Self::node(&mut self.ids, id, &mut self.parent, &mut self.size)
     }
 
     /// The node of a record's hash, added if new.
     fn hash(&mut self, hash: &'a str) -> usize {
-        match self.hashes.get(hash) {
-            Some(&i) => i,
-            None => {
-                let i = self.add();
-                self.hashes.insert(hash, i);
-                i
-            }
-        }
+        Self::node(&mut self.hashes, hash, &mut self.parent, &mut self.size)
     }
 
-    fn add(&mut self) -> usize {
-        let i = self.parent.len();
-        self.parent.push(i);
-        self.size.push(1);
-        i
+    fn node(
+        map: &mut HashMap<&'a str, usize, std::hash::BuildHasherDefault<crate::index::Fnv>>,
+        key: &'a str,
+        parent: &mut Vec<usize>,
+        size: &mut Vec<usize>,
+    ) -> usize {
+        *map.entry(key).or_insert_with(|| {
+            parent.push(parent.len());
+            size.push(1);
+            parent.len() - 1
+        })
     }
 
     /// The root of an id's set, if the id is known.

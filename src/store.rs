@@ -622,6 +622,21 @@ impl Base {
         }
     }
 
+    /// The index position of this ledger once `appended` added `written`
+    /// bytes to it, its timeline consistent (the batch was validated
+    /// against it); buckets and ids are the index's to fill in.
+    fn head_after(&self, appended: &Appended, written: u64) -> index::Head {
+        index::Head {
+            index: index::INDEX_VERSION,
+            ledger_bytes: self.bytes + written,
+            seq: appended.head_seq,
+            hash: appended.head_hash.clone(),
+            buckets: 0,
+            ids: 0,
+            consistent: true,
+        }
+    }
+
     fn of_tail(tail: &Tail) -> Base {
         Base {
             bytes: tail.bytes,
@@ -951,12 +966,7 @@ pub fn append_events(
                 let values = batch.iter().map(Event::to_json).collect();
                 let (appended, written) =
                     write_batch(path, &mut file, &journal, &base, options, values)?;
-                let new = index::Head {
-                    ledger_bytes: tail.bytes + written,
-                    seq: appended.head_seq,
-                    hash: appended.head_hash.clone(),
-                    ..current
-                };
+                let new = base.head_after(&appended, written);
                 let used = match index::commit(&dir, checked, &new) {
                     Ok(()) => IndexUse::Checked,
                     Err(e) => IndexUse::Failed(e.to_string()),
@@ -1030,16 +1040,7 @@ fn rechecking_append(
     };
     let values = batch.iter().map(Event::to_json).collect();
     let (appended, written) = write_batch(path, &mut file, journal, &base, options, values)?;
-    let new = index::Head {
-        index: index::INDEX_VERSION,
-        ledger_bytes: base.bytes + written,
-        seq: appended.head_seq,
-        hash: appended.head_hash.clone(),
-        buckets: 0,
-        ids: 0,
-        consistent: true,
-    };
-    let used = match index::commit(dir, checked, &new) {
+    let used = match index::commit(dir, checked, &base.head_after(&appended, written)) {
         Ok(()) => IndexUse::Rechecked { ids, records },
         Err(e) => IndexUse::Failed(e.to_string()),
     };
@@ -1139,16 +1140,8 @@ fn full_append(
         path: path.to_owned(),
         source: io::Error::other("the thread writing the batch stopped"),
     })??;
-    let head = index::Head {
-        index: index::INDEX_VERSION,
-        ledger_bytes: base.bytes + written,
-        seq: appended.head_seq,
-        hash: appended.head_hash.clone(),
-        buckets: 0,
-        ids: 0,
-        // The whole timeline, batch included, just passed validation.
-        consistent: true,
-    };
+    // The whole timeline, batch included, just passed validation.
+    let head = base.head_after(&appended, written);
     let used = match buckets.and_then(|b| index::complete(dir, b, head)) {
         Ok(_) => IndexUse::Rebuilt(why),
         Err(e) => IndexUse::Failed(e.to_string()),

@@ -69,6 +69,18 @@ const DISSOLVE: &str =
 const LATE: &str =
     r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
 
+/// Appends `events` to both ledgers, asserting the same outcome, and
+/// returns the first's.
+fn append_to_both(with_index: &TestEnv, without: &TestEnv, events: &str) -> common::Run {
+    let a = with_index.run_with_stdin(&["append"], events);
+    let b = without.run_with_stdin(&["append"], events);
+    assert_eq!(
+        (a.code, &a.stdout, &a.stderr),
+        (b.code, &b.stdout, &b.stderr)
+    );
+    a
+}
+
 #[test]
 fn a_refused_event_is_refused_alike_with_or_without_the_index() {
     let with_index = TestEnv::with_ledger();
@@ -76,13 +88,8 @@ fn a_refused_event_is_refused_alike_with_or_without_the_index() {
     let without = TestEnv::with_ledger();
     without.append(&format!("{EDIT}\n{DISSOLVE}\n"));
     std::fs::remove_dir_all(index_dir(&without)).expect("remove");
-    let a = with_index.run_with_stdin(&["append"], LATE);
-    let b = without.run_with_stdin(&["append"], LATE);
+    let a = append_to_both(&with_index, &without, LATE);
     assert_eq!(a.code, 3, "{a}");
-    assert_eq!(
-        (a.code, &a.stdout, &a.stderr),
-        (b.code, &b.stdout, &b.stderr)
-    );
     assert_snapshot!(a, @"
     exit: 3
     --- stderr
@@ -145,12 +152,7 @@ fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
     // Ending `edit` in 2010 would leave the 2012 membership without its
     // organisation: refused in the same words either way, nothing written.
     let before = std::fs::read(with_index.ledger()).expect("read");
-    let a = with_index.run_with_stdin(&["append"], DISSOLVE);
-    let b = without.run_with_stdin(&["append"], DISSOLVE);
-    assert_eq!(
-        (a.code, &a.stdout, &a.stderr),
-        (b.code, &b.stdout, &b.stderr)
-    );
+    let a = append_to_both(&with_index, &without, DISSOLVE);
     assert_snapshot!(a, @"
     exit: 3
     --- stderr
