@@ -1642,6 +1642,14 @@ mod tests {
         assert!(worth_rechecking(&one, &first(9)));
     }
 
+    /// A generated ledger of `size` records, and the 60 events the
+    /// generator would append next.
+    fn generated_and_next(seed: u64, size: u64) -> (Vec<Entry>, Vec<Event>) {
+        let mut ledger = entries_of_generated(size + 60, seed);
+        let next = ledger.split_off(usize::try_from(size).unwrap_or(0));
+        (ledger, next.into_iter().map(|e| e.event).collect())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
 
@@ -1650,13 +1658,10 @@ mod tests {
         /// the append equals one built from scratch.
         #[test]
         fn the_index_accepts_only_what_the_full_validation_accepts(seed in 0u64..u64::MAX, size in 50u64..300) {
-            let all = entries_of_generated(size + 60, seed);
-            let split = usize::try_from(size).unwrap_or(0);
-            let mut ledger: Vec<Entry> = all[..split].to_vec();
+            let (mut ledger, generated) = generated_and_next(seed, size);
             let (_tmp, dir) = given_an_index_of(&ledger);
             let mut rng = Rng::new(seed ^ 0x5eed);
             let (mut fast, mut tried) = (0, 0);
-            let generated: Vec<Event> = all[split..].iter().map(|e| e.event.clone()).collect();
             for (i, g) in generated.into_iter().enumerate() {
                 let ids: Vec<String> = entries_of(&ledger).0.into_keys().collect();
                 let mut candidates = vec![g];
@@ -1710,13 +1715,10 @@ mod tests {
         /// one built from scratch.
         #[test]
         fn re_checking_the_touched_timelines_gives_the_full_validations_answer(seed in 0u64..u64::MAX, size in 50u64..300) {
-            let all = entries_of_generated(size + 60, seed);
-            let split = usize::try_from(size).unwrap_or(0);
-            let mut ledger: Vec<Entry> = all[..split].to_vec();
+            let (mut ledger, generated) = generated_and_next(seed, size);
             let (_tmp, dir) = given_an_index_of(&ledger);
             let mut rng = Rng::new(seed ^ 0xbac4);
             let (mut partial, mut refused) = (0, 0);
-            let generated: Vec<Event> = all[split..].iter().map(|e| e.event.clone()).collect();
             for (i, g) in generated.into_iter().enumerate() {
                 let ids: Vec<String> = entries_of(&ledger).0.into_keys().collect();
                 let mut candidates = vec![g];

@@ -1454,6 +1454,15 @@ mod tests {
         Event::from_json(&v).expect("valid event")
     }
 
+    /// A new, empty ledger in a temporary directory (kept while the first
+    /// value lives).
+    fn empty_ledger() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        init(&path).expect("init");
+        (dir, path)
+    }
+
     fn append_typed(
         path: &Path,
         events: &[Value],
@@ -1482,9 +1491,7 @@ mod tests {
 
     #[test]
     fn a_journal_that_cannot_be_written_is_not_left_behind() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_typed(&path, &[created("a", "2010")]).expect("accepted");
         let before = fs::read(&path).expect("read");
         // given a journal whose writing fails after it was created
@@ -1507,9 +1514,7 @@ mod tests {
 
     #[test]
     fn a_journal_that_cannot_be_removed_does_not_undo_a_synced_append() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_typed(&path, &[created("a", "2010")]).expect("accepted");
         // given a journal whose removal fails
         fail_journal(&path, "remove", true);
@@ -1560,9 +1565,7 @@ mod tests {
 
     #[test]
     fn a_refused_backdated_batch_leaves_the_ledger_and_its_index_as_they_were() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         let joined = json!({"type": "joined", "date": "2015", "org": "x", "member": {"org": "y"}, "relation": "member", "sources": [{"doc": "t"}]});
         append_typed(&path, &[created("x", "2010"), created("y", "2010"), joined]).expect("ok");
         append_typed(&path, &[created("z", "2010")]).expect("ok");
@@ -1601,9 +1604,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_bucket_of_a_re_checked_id_sends_the_append_to_the_full_validation() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         // given enough ids for several buckets, c2 linked to c1 by a
         // membership that has ended (so the index's own check of a c1 event
         // does not read c2's bucket), and c2's bucket damaged
@@ -1638,9 +1639,7 @@ mod tests {
 
     #[test]
     fn a_backdated_event_re_checks_only_the_timelines_it_touches() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         let joined = |org: &str, member: &str, date: &str| json!({"type": "joined", "date": date, "org": org, "member": {"org": member}, "relation": "member", "sources": [{"doc": "t"}]});
         // Given x and y linked by a membership, and z on its own
         append_typed(
@@ -1689,9 +1688,7 @@ mod tests {
 
     #[test]
     fn a_shared_load_keeps_appends_out_until_its_file_is_dropped() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_typed(&path, &[created("a", "2010")]).expect("accepted");
         let batch = [typed(created("b", "2011"))];
         let no_wait = AppendOptions {
@@ -1715,9 +1712,7 @@ mod tests {
 
     #[test]
     fn appends_after_the_first_are_checked_by_the_index_until_it_goes_stale() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         // Given no index, the first append reads everything and builds one.
         let (a, used) = append_typed(&path, &[created("a", "2010")]).expect("accepted");
         assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
@@ -1830,9 +1825,7 @@ mod tests {
 
     #[test]
     fn the_tail_is_the_last_record_read_from_the_end_alone() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         let open = |p: &Path| File::open(p).expect("open");
         let empty = read_tail(&path, &open(&path)).expect("empty ledger");
         assert_eq!((empty.bytes, empty.seq), (0, 0));
@@ -1874,9 +1867,7 @@ mod tests {
 
     #[test]
     fn init_then_append_then_load() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         assert!(matches!(init(&path), Err(StoreError::Exists { .. })));
         let a = append_all(&path, &["a", "b"]);
         assert_eq!((a.first_seq, a.head_seq), (1, 2));
@@ -1888,9 +1879,7 @@ mod tests {
     #[test]
     fn load_and_append_report_progress_up_to_the_file_size() {
         // Given a ledger of 50 records
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         let orgs: Vec<String> = (0..50).map(|i| format!("o{i}")).collect();
         append_all(&path, &orgs.iter().map(String::as_str).collect::<Vec<_>>());
         let size = fs::metadata(&path).expect("metadata").len();
@@ -1917,9 +1906,7 @@ mod tests {
 
     #[test]
     fn a_refused_batch_leaves_the_file_byte_for_byte() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a"]);
         let before = fs::read(&path).expect("read");
         let r = append(&path, &opts(), |_, _| Err::<Vec<Value>, _>("no"));
@@ -1938,9 +1925,7 @@ mod tests {
 
     #[test]
     fn recorded_never_goes_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a"]);
         let earlier = AppendOptions {
             recorded: "2020-01-01T00:00:00Z".into(),
@@ -1955,9 +1940,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_batch_is_detected_and_rolled_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a"]);
         let before = fs::read(&path).expect("read");
         // Simulate a crash after the journal and two of three lines.
@@ -1991,9 +1974,7 @@ mod tests {
 
     #[test]
     fn repair_refuses_a_journal_the_ledger_contradicts() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a", "b", "c"]);
         let good = fs::read(&path).expect("read");
         let ledger = load(&path, 1).expect("valid");
@@ -2047,9 +2028,7 @@ mod tests {
 
     #[test]
     fn a_batch_written_whole_before_the_crash_is_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a"]);
         let base = load(&path, 1).expect("valid");
         let base_len = fs::metadata(&path).expect("meta").len();
@@ -2075,9 +2054,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn every_name_of_a_ledger_finds_the_same_journal() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (dir, path) = empty_ledger();
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).expect("symlink");
         assert_eq!(journal_path(&link), journal_path(&path));
@@ -2085,9 +2062,7 @@ mod tests {
 
     #[test]
     fn a_torn_line_without_journal_is_removed_and_a_complete_one_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a", "b"]);
         let full = fs::read(&path).expect("read");
         fs::write(&path, &full[..full.len() - 1]).expect("write");
@@ -2108,9 +2083,7 @@ mod tests {
 
     #[test]
     fn repair_refuses_tampering() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("l.jsonl");
-        init(&path).expect("init");
+        let (_dir, path) = empty_ledger();
         append_all(&path, &["a", "b"]);
         let text = fs::read_to_string(&path)
             .expect("read")
