@@ -39,6 +39,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::io;
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
@@ -47,7 +48,7 @@ use crate::date::Date;
 use crate::event::{Body, CorrectionMode, Event, Party, Source};
 use crate::fold::{Knowledge, Org, State};
 use crate::record::{Entry, GENESIS_PREV};
-use crate::view::View;
+use crate::view::{self, OrgView, View, ViewSource};
 
 /// The vocabulary fusion adds where the standard ones have no term.
 pub const VOCAB: &str = "urn:fusion:vocab#";
@@ -217,8 +218,24 @@ fn period(m: &mut Map<String, Value>, date: &Date) {
 /// The JSON-LD document (pretty, with a final newline) for the landscape
 /// as known at seq `known_at` (clamped to the head): every organisation and
 /// `transformed` change that counts on `as_of` (the whole history when
-/// `None`). Plans are not exported: they never happened.
+/// `None`). Plans are not exported: they never happened. What
+/// [`write_jsonld`] writes, as a string.
 pub fn jsonld(entries: &[Entry], known_at: u64, as_of: Option<NaiveDate>) -> String {
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail, and the JSON is UTF-8.
+    let _ = write_jsonld(&mut out, entries, known_at, as_of);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the document [`jsonld`] returns, byte for byte, one node at a
+/// time: the document is never held whole, as a string or as a JSON tree
+/// (at 10^6 records it is about a gigabyte of text).
+pub fn write_jsonld(
+    mut out: impl io::Write,
+    entries: &[Entry],
+    known_at: u64,
+    as_of: Option<NaiveDate>,
+) -> io::Result<()> {
     let knowledge = Knowledge::new(entries, known_at);
     let state = knowledge.fold_until(as_of.unwrap_or(NaiveDate::MAX));
     let ns = ledger_namespace(entries);
@@ -227,7 +244,6 @@ pub fn jsonld(entries: &[Entry], known_at: u64, as_of: Option<NaiveDate>) -> Str
         .get(&knowledge.position)
         .copied()
         .unwrap_or(GENESIS_PREV);
-    let mut graph = Vec::new();
     let mut export = Map::new();
     export.insert("@id".into(), "ledger:export".into());
     export.insert("@type".into(), "prov:Entity".into());
@@ -240,38 +256,44 @@ pub fn jsonld(entries: &[Entry], known_at: u64, as_of: Option<NaiveDate>) -> Str
     }
     export.insert("fusion:knownAtSeq".into(), knowledge.position.into());
     export.insert("fusion:knownAtHash".into(), head.into());
-    graph.push(Value::Object(export));
-    graph.extend(org_and_change_nodes(&knowledge, &state, as_of, &hashes));
-    let doc = json!({ "@context": context(&ns), "@graph": graph });
-    // Serialising a Value cannot fail.
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+    // serde_json's pretty layout of `{"@context": …, "@graph": [node, …]}`,
+    // each value nested by indenting the lines after its first.
+    out.write_all(b"{\n  \"@context\": ")?;
+    view::write_nested(&mut out, &context(&ns), 1)?;
+    out.write_all(b",\n  \"@graph\": [\n    ")?;
+    view::write_nested(&mut out, &Value::Object(export), 2)?;
+    org_and_change_nodes(&knowledge, &state, as_of, &hashes, &mut |node| {
+        out.write_all(b",\n    ")?;
+        view::write_nested(&mut out, &node, 2)
+    })?;
+    out.write_all(b"\n  ]\n}\n")
 }
 
+/// Hands `emit` the organisation nodes, then the kinds, then the change
+/// events, in the document's order.
 fn org_and_change_nodes(
     knowledge: &Knowledge<'_>,
     state: &State,
     as_of: Option<NaiveDate>,
     hashes: &HashMap<u64, &str>,
-) -> Vec<Value> {
+    emit: &mut dyn FnMut(Value) -> io::Result<()>,
+) -> io::Result<()> {
     let day = as_of.unwrap_or(NaiveDate::MAX);
     let counted = knowledge
         .timeline
         .iter()
         .take_while(|e| e.event.date.counts_on(day));
     let events: HashMap<u64, &Event> = counted.clone().map(|e| (e.seq, e.event)).collect();
-    let mut out = Vec::new();
     let kinds: BTreeSet<&str> = state.orgs.values().map(|o| o.kind.as_str()).collect();
     for o in state.orgs.values() {
-        out.push(org_node(o, &events));
+        emit(org_node(o, &events))?;
     }
     for k in kinds {
-        out.push(json!({
+        emit(json!({
             "@id": format!("ledger:kind:{}", percent_encode(k)),
             "@type": "skos:Concept",
             "skos:prefLabel": k,
-        }));
+        }))?;
     }
     for e in counted {
         let Body::Transformed { mode, from, to, .. } = &e.event.body else {
@@ -302,9 +324,9 @@ fn org_and_change_nodes(
             m.insert("fusion:supersedes".into(), event_ref(s));
         }
         m.insert("prov:wasDerivedFrom".into(), sources(&e.event.sources));
-        out.push(Value::Object(m));
+        emit(Value::Object(m))?;
     }
-    out
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -350,12 +372,27 @@ pub const EVENT_COLUMNS: [&str; 10] = [
 /// seq, recorded, date (EDTF as written), type, one-line summary, the ids
 /// it mentions (space-separated), source documents and quotes (`; `),
 /// whether a correction known at `known_at` retracted or superseded it
-/// (`retracted by 12`), and the record hash.
+/// (`retracted by 12`), and the record hash. What [`write_events_csv`]
+/// writes, as a string.
 pub fn events_csv(entries: &[Entry], known_at: u64) -> String {
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail, and the rows are UTF-8.
+    let _ = write_events_csv(&mut out, entries, known_at);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the rows [`events_csv`] returns, a row at a time.
+pub fn write_events_csv(
+    mut out: impl io::Write,
+    entries: &[Entry],
+    known_at: u64,
+) -> io::Result<()> {
     let knowledge = Knowledge::new(entries, known_at);
-    let mut out = String::new();
-    push_csv_row(&mut out, &EVENT_COLUMNS);
+    let mut row = String::new();
+    push_csv_row(&mut row, &EVENT_COLUMNS);
+    out.write_all(row.as_bytes())?;
     for e in entries.iter().take_while(|e| e.seq <= knowledge.position) {
+        row.clear();
         let mut ids: Vec<&str> = Vec::new();
         for id in e.event.mentioned_ids() {
             if !ids.contains(&id) {
@@ -381,7 +418,7 @@ pub fn events_csv(entries: &[Entry], known_at: u64) -> String {
             })
             .unwrap_or_default();
         push_csv_row(
-            &mut out,
+            &mut row,
             &[
                 e.seq.to_string(),
                 e.recorded.clone(),
@@ -395,8 +432,9 @@ pub fn events_csv(entries: &[Entry], known_at: u64) -> String {
                 e.hash.clone(),
             ],
         );
+        out.write_all(row.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 /// The columns of [`view_csv`].
@@ -432,54 +470,73 @@ pub fn view_csv(v: &View) -> String {
     let mut out = String::new();
     push_csv_row(&mut out, &VIEW_COLUMNS);
     for o in &v.organisations {
-        let join = |items: Vec<String>| items.join("; ");
-        let links = |l: &[crate::view::LinkView]| {
-            join(
-                l.iter()
-                    .map(|l| format!("{} ({} {})", l.id, l.mode, l.date))
-                    .collect(),
-            )
-        };
-        push_csv_row(
-            &mut out,
-            &[
-                o.id.clone(),
-                o.name.clone(),
-                o.kind.clone(),
-                o.since.clone(),
-                o.since_tentative.to_string(),
-                o.attrs.get("seat").cloned().unwrap_or_default(),
-                join(o.sites.iter().map(|s| s.site.clone()).collect()),
-                join(o.labels.iter().map(|l| l.label.clone()).collect()),
-                join(
-                    o.roles
-                        .iter()
-                        .map(|r| format!("{}: {}", r.role, r.person))
-                        .collect(),
-                ),
-                join(
-                    o.members
-                        .iter()
-                        .map(|m| party_text(&m.party).to_owned())
-                        .collect(),
-                ),
-                join(
-                    o.partners
-                        .iter()
-                        .map(|m| party_text(&m.party).to_owned())
-                        .collect(),
-                ),
-                links(&o.predecessors),
-                links(&o.successors),
-                join(o.former_names.iter().map(|n| n.name.clone()).collect()),
-                o.ended
-                    .as_ref()
-                    .map(|e| format!("{} {}", e.date, e.how))
-                    .unwrap_or_default(),
-            ],
-        );
+        view_row(&mut out, o);
     }
     out
+}
+
+/// Writes what [`view_csv`] returns for the view `source` would build,
+/// byte for byte, without building it: the rows are rendered on `threads`
+/// threads, a batch at a time (see [`ViewSource::write_organisations`]).
+pub fn write_view_csv(
+    source: &ViewSource<'_>,
+    mut out: impl io::Write,
+    threads: usize,
+) -> io::Result<()> {
+    let mut head = String::new();
+    push_csv_row(&mut head, &VIEW_COLUMNS);
+    out.write_all(head.as_bytes())?;
+    source.write_organisations(&mut out, threads, view_row)
+}
+
+/// One row of [`view_csv`].
+fn view_row(out: &mut String, o: &OrgView) {
+    let join = |items: Vec<String>| items.join("; ");
+    let links = |l: &[crate::view::LinkView]| {
+        join(
+            l.iter()
+                .map(|l| format!("{} ({} {})", l.id, l.mode, l.date))
+                .collect(),
+        )
+    };
+    push_csv_row(
+        out,
+        &[
+            o.id.clone(),
+            o.name.clone(),
+            o.kind.clone(),
+            o.since.clone(),
+            o.since_tentative.to_string(),
+            o.attrs.get("seat").cloned().unwrap_or_default(),
+            join(o.sites.iter().map(|s| s.site.clone()).collect()),
+            join(o.labels.iter().map(|l| l.label.clone()).collect()),
+            join(
+                o.roles
+                    .iter()
+                    .map(|r| format!("{}: {}", r.role, r.person))
+                    .collect(),
+            ),
+            join(
+                o.members
+                    .iter()
+                    .map(|m| party_text(&m.party).to_owned())
+                    .collect(),
+            ),
+            join(
+                o.partners
+                    .iter()
+                    .map(|m| party_text(&m.party).to_owned())
+                    .collect(),
+            ),
+            links(&o.predecessors),
+            links(&o.successors),
+            join(o.former_names.iter().map(|n| n.name.clone()).collect()),
+            o.ended
+                .as_ref()
+                .map(|e| format!("{} {}", e.date, e.how))
+                .unwrap_or_default(),
+        ],
+    );
 }
 
 #[cfg(test)]
@@ -544,6 +601,35 @@ mod tests {
             "p%C3%B4le%20de%20comp%C3%A9titivit%C3%A9"
         );
         assert_eq!(percent_encode("a/b#c"), "a%2Fb%23c");
+    }
+
+    /// Given generated ledgers, when they are exported as JSON-LD (written
+    /// a node at a time), then the text is serde_json's pretty layout of
+    /// the document it parses to, as when the document was built whole.
+    #[test]
+    fn the_json_ld_written_node_by_node_is_the_pretty_document() {
+        for (n, seed) in [(0, 1), (1, 2), (40, 3), (300, 4)] {
+            let records = crate::generator::records(&crate::generator::Options {
+                events: n,
+                seed,
+                recorded: "2026-01-01T00:00:00Z".into(),
+                batch: 1,
+            });
+            let entries: Vec<Entry> = records
+                .iter()
+                .map(|r| r.entry().expect("a generated record is valid"))
+                .collect();
+            for as_of in [None, NaiveDate::from_ymd_opt(1995, 6, 30)] {
+                let text = jsonld(&entries, n / 2 + 1, as_of);
+                let doc: Value = serde_json::from_str(&text).expect("json");
+                let graph = doc["@graph"].as_array().map_or(0, Vec::len);
+                // The export node, and organisations and changes once
+                // there are some.
+                assert!(graph > 10 * usize::from(n >= 300), "{n}: {graph} nodes");
+                let pretty = serde_json::to_string_pretty(&doc).expect("pretty");
+                assert_eq!(text, pretty + "\n", "{n} events, as of {as_of:?}");
+            }
+        }
     }
 
     #[test]

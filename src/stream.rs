@@ -1127,6 +1127,16 @@ mod tests {
                 .expect("replay")
                 .expect("write");
             prop_assert_eq!(String::from_utf8(written).expect("utf-8"), view::render_json(&loaded));
+            // And so is the view as CSV rows.
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+            let rows = scan
+                .replay_to(day(days), known, options, threads, |v| {
+                    let mut out = Vec::new();
+                    crate::export::write_view_csv(v, &mut out, threads).map(|()| out)
+                })
+                .expect("replay")
+                .expect("write");
+            prop_assert_eq!(String::from_utf8(rows).expect("utf-8"), crate::export::view_csv(&loaded));
         }
 
         /// Given a generated ledger, when two days are diffed streaming at

@@ -426,6 +426,20 @@ impl ViewSource<'_> {
         out.write_all(tail.as_bytes())
     }
 
+    /// Writes what `render` makes of each organisation the view would
+    /// show, in the view's order, rendered a batch at a time on `threads`
+    /// threads: for other layouts of the view (see
+    /// [`crate::export::write_view_csv`]).
+    pub fn write_organisations(
+        &self,
+        out: &mut impl std::io::Write,
+        threads: usize,
+        render: fn(&mut String, &OrgView),
+    ) -> std::io::Result<()> {
+        let shown: Vec<&Org> = self.shown().collect();
+        self.write_each(&shown, threads, out, render)
+    }
+
     /// Writes what `render` makes of each organisation of `shown`, in
     /// order, rendered a batch at a time on `threads` threads.
     fn write_each(
@@ -558,7 +572,7 @@ const BATCH: usize = 512;
 
 /// Writes `value` as pretty JSON nested `depth` levels deep: each line
 /// after the first indented by two spaces per level.
-fn write_nested(
+pub(crate) fn write_nested(
     out: &mut impl std::io::Write,
     value: &impl Serialize,
     depth: usize,

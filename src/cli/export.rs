@@ -1,7 +1,8 @@
 //! `fusion export`: the landscape for other tools, as JSON-LD or CSV.
 
 use fusion::export;
-use fusion::view::{self, ViewOptions};
+use fusion::store;
+use fusion::view::ViewOptions;
 
 use super::{CliError, Context};
 
@@ -54,23 +55,36 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
         None => None,
     };
     let path = ctx.global.ledger.clone();
+    let threads = store::available_threads();
+    if let (Format::Csv, Some(day)) = (args.format, as_of) {
+        // The view of organisations: the ledger streamed, as by `replay`,
+        // and the rows written as they are built.
+        let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+        let known_at = super::known_at(&scan, args.known_at.as_deref())?;
+        progress.phase("replaying");
+        let options = ViewOptions {
+            include_ended: args.all,
+        };
+        let out = &mut ctx.out;
+        return scan
+            .replay_to(day, known_at, options, threads, |v| {
+                progress.done();
+                let mut printable = out.printable();
+                export::write_view_csv(v, &mut printable, threads)?;
+                std::io::Write::flush(&mut printable)
+            })?
+            .map_err(CliError::from);
+    }
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
     let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    let text = match (args.format, as_of) {
-        (Format::Jsonld, as_of) => export::jsonld(entries, known_at, as_of),
-        (Format::Csv, None) => export::events_csv(entries, known_at),
-        (Format::Csv, Some(day)) => {
-            let v = view::replay_with(
-                entries,
-                day,
-                known_at,
-                ViewOptions {
-                    include_ended: args.all,
-                },
-            );
-            export::view_csv(&v)
-        }
-    };
-    ctx.out.write(text)
+    // Written as it is built: at 10^6 records the document is about a
+    // gigabyte of text.
+    let mut printable = ctx.out.printable();
+    match args.format {
+        Format::Jsonld => export::write_jsonld(&mut printable, entries, known_at, as_of)?,
+        Format::Csv => export::write_events_csv(&mut printable, entries, known_at)?,
+    }
+    std::io::Write::flush(&mut printable)?;
+    Ok(())
 }
