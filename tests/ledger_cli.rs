@@ -102,6 +102,71 @@ fn log_lists_filters_and_prints_json_as_stored() {
 }
 
 #[test]
+fn log_of_an_id_no_record_mentions_is_a_usage_error_with_a_hint() {
+    let env = landscape();
+    assert_snapshot!(env.run(&["log", "--org", "grilg"]), @"
+    exit: 2
+    --- stderr
+    error: --org `grilg`: no record mentions this id (hint: did you mean `grilog`?)
+    ");
+    assert_snapshot!(env.run(&["log", "--org", "zzzzzzzz"]), @"
+    exit: 2
+    --- stderr
+    error: --org `zzzzzzzz`: no record mentions this id (hint: check the id with `fusion replay --all`)
+    ");
+    // An id the ledger mentions, outside the range or types asked for,
+    // lists nothing, without an error.
+    assert_snapshot!(env.run(&["log", "--org", "grilog", "--seq", "1"]), @"exit: 0");
+    assert_snapshot!(env.run(&["log", "--org", "clustr", "--type", "renamed"]), @"exit: 0");
+}
+
+/// Given a generated ledger of more than a megabyte, when its records are
+/// logged as JSON (read back from the file in runs of adjacent lines of at
+/// most a megabyte), then each record shown is its line as stored, whole
+/// and in order, for every record and for records scattered by a filter.
+#[test]
+fn log_as_json_prints_the_lines_as_stored_across_reads() {
+    let env = TestEnv::new();
+    let r = env.run(&["gen", "--events", "5000", "--seed", "3", "--out", "g.jsonl"]);
+    assert_eq!(r.code, 0, "{r}");
+    let text = std::fs::read_to_string(env.dir().join("g.jsonl")).expect("ledger");
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    let all = env.run(&["log", "--ledger", "g.jsonl", "--format", "json"]);
+    assert_eq!(all.code, 0, "{all}");
+    assert!(all.stdout == text, "the log differs from the file");
+    let created: String = text
+        .lines()
+        .filter(|l| l.contains(r#""type":"created""#))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(created.lines().count() > 100);
+    let some = env.run(&[
+        "log", "--ledger", "g.jsonl", "--format", "json", "--type", "created",
+    ]);
+    assert!(
+        some.stdout == created,
+        "{} lines",
+        some.stdout.lines().count()
+    );
+    let range = env.run(&[
+        "log",
+        "--ledger",
+        "g.jsonl",
+        "--format",
+        "json",
+        "--seq",
+        "2990..3010",
+    ]);
+    let expected: String = text
+        .lines()
+        .skip(2989)
+        .take(21)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(range.stdout, expected);
+}
+
+#[test]
 fn rejections_name_the_place_and_rule_and_leave_the_ledger_unchanged() {
     let env = landscape();
     let before = env.ledger_bytes();

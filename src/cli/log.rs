@@ -1,7 +1,15 @@
 //! `fusion log`: list records.
 
-use fusion::event::short_hash;
+use std::fmt::Write as _;
+use std::os::unix::fs::FileExt;
 
+use fusion::chain::Scanned;
+use fusion::event::{Event, short_hash};
+use fusion::lineage::closest_ids;
+use fusion::record::hex;
+use fusion::store::{self, StoreError};
+
+use super::progress::{self, Progress};
 use super::{CliError, Context};
 
 /// List the ledger's records: seq, recorded, date, type, summary, short hash.
@@ -42,43 +50,169 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         None => (1, u64::MAX),
     };
     let path = ctx.global.ledger.clone();
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    // `--format json` prints the records as stored: read them back from the
-    // file at their offsets (the loaded ledger keeps only typed events).
-    let bytes = match args.format {
-        Format::Json => fusion::store::read_bytes(&path)?,
-        Format::Text => Vec::new(),
-    };
-    for (index, entry) in chain.entries.iter().enumerate() {
-        if entry.seq < lo || entry.seq > hi {
-            continue;
-        }
-        if !args.types.is_empty() && !args.types.iter().any(|t| t == entry.event.type_name()) {
-            continue;
-        }
-        if let Some(org) = &args.org
-            && !entry.event.mentioned_ids().contains(&org.as_str())
+    // The ledger is streamed, verified whole before anything is printed:
+    // of each record only what is shown is kept (its line in text, where
+    // its line is in JSON).
+    let bar = Progress::bytes(ctx.global.quiet, "loading", progress::file_len(&path));
+    let org = args.org.as_deref();
+    let by_event = org.is_some() || !args.types.is_empty();
+    let shown_of = |event: &Event| -> Kept {
+        if let Some(org) = org
+            && !event.mentioned_ids().contains(&org)
         {
-            continue;
+            return Kept::Hidden;
+        }
+        if !args.types.is_empty() && !args.types.iter().any(|t| t == event.type_name()) {
+            return Kept::Mentions;
         }
         match args.format {
-            Format::Json => {
-                let line = chain.line_range(index).and_then(|r| bytes.get(r));
-                let record = fusion::store::parse_stored(&path, line.unwrap_or_default(), index)?;
-                ctx.out.line(record.to_line())?
+            Format::Json => Kept::Shown(String::new()),
+            Format::Text => Kept::Shown(format!(
+                "{:<12}  {:<16}  {}",
+                event.date.as_str(),
+                event.type_name(),
+                fusion::view::one_line(&event.summary())
+            )),
+        }
+    };
+    // Without a filter on the event, JSON needs no event at all.
+    let quick = |_: &str, _: bool| {
+        (!by_event && args.format == Format::Json).then_some(Kept::Shown(String::new()))
+    };
+    let mut text = String::new();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut mentioned = false;
+    let (file, bytes) = store::scan_with_progress(
+        &path,
+        store::available_threads(),
+        &|done| bar.set(done),
+        quick,
+        |event| shown_of(&event),
+        |s: Scanned<Kept>| {
+            if let Some(last) = lines.last_mut()
+                && last.end == 0
+            {
+                last.end = s.offset;
             }
-            Format::Text => ctx.out.line(format!(
-                "{:>5}  {}  {:<12}  {:<16}  {}  {}",
-                entry.seq,
-                entry.recorded,
-                entry.event.date.as_str(),
-                entry.event.type_name(),
-                fusion::view::one_line(&entry.event.summary()),
-                short_hash(&entry.hash)
-            ))?,
+            mentioned |= !matches!(s.kept, Kept::Hidden);
+            let Kept::Shown(middle) = s.kept else {
+                return;
+            };
+            if s.seq < lo || s.seq > hi {
+                return;
+            }
+            match args.format {
+                Format::Json => lines.push(Line {
+                    seq: s.seq,
+                    offset: s.offset,
+                    end: 0,
+                }),
+                Format::Text => {
+                    let hash = hex(&s.hash);
+                    let _ = writeln!(
+                        text,
+                        "{:>5}  {}  {}  {}",
+                        s.seq,
+                        s.recorded,
+                        middle,
+                        short_hash(&hash)
+                    );
+                }
+            }
+        },
+    )?;
+    bar.done();
+    if let Some(org) = org
+        && !mentioned
+    {
+        return Err(unknown_org(&path, org));
+    }
+    if let Some(last) = lines.last_mut()
+        && last.end == 0
+    {
+        last.end = bytes;
+    }
+    ctx.out.write(text)?;
+    // The records shown in JSON, read back from the file (still
+    // share-locked) in runs of adjacent lines.
+    let mut buf = Vec::new();
+    let mut rest = lines.as_slice();
+    while let Some(first) = rest.first() {
+        // Adjacent lines, up to RUN bytes (at least one line).
+        let mut n = 1;
+        while let (Some(prev), Some(next)) = (rest.get(n - 1), rest.get(n))
+            && prev.end == next.offset
+            && next.end - first.offset <= RUN
+        {
+            n += 1;
+        }
+        let (run, after) = rest.split_at(n);
+        rest = after;
+        let Some(last) = run.last() else {
+            continue;
+        };
+        buf.resize(usize::try_from(last.end - first.offset).unwrap_or(0), 0);
+        file.read_exact_at(&mut buf, first.offset)
+            .map_err(|source| StoreError::Io {
+                op: "read",
+                path: path.clone(),
+                source,
+            })?;
+        for line in run {
+            let at = usize::try_from(line.offset - first.offset).unwrap_or(0);
+            let to = usize::try_from(line.end - 1 - first.offset).unwrap_or(0);
+            let bytes = buf.get(at..to).unwrap_or_default();
+            let index = usize::try_from(line.seq - 1).unwrap_or(0);
+            let record = store::parse_stored(&path, bytes, index)?;
+            ctx.out.line(record.to_line())?;
         }
     }
     Ok(())
+}
+
+/// What a record's event gives the log.
+enum Kept {
+    /// It does not mention the organisation asked for.
+    Hidden,
+    /// It mentions it (or none was asked for) but is not of a type asked for.
+    Mentions,
+    /// It is shown: in text, its date, type and summary columns.
+    Shown(String),
+}
+
+/// Where a record shown in JSON is in the file: its line runs from
+/// `offset` to `end` (after its newline; 0 until the next record is seen).
+struct Line {
+    seq: u64,
+    offset: u64,
+    end: u64,
+}
+
+/// The most bytes of adjacent lines read back at once.
+const RUN: u64 = 1 << 20;
+
+/// `--org` naming an id no record mentions: a typo, most likely. The
+/// ledger is read again for the ids it does mention, to suggest some.
+fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
+    let ids = store::load(path, store::available_threads()).map(|l| {
+        let all: std::collections::BTreeSet<String> = l
+            .entries
+            .iter()
+            .flat_map(|e| e.event.mentioned_ids())
+            .map(str::to_owned)
+            .collect();
+        closest_ids(all.iter().map(String::as_str), org, 3)
+    });
+    let hint = match ids.as_deref() {
+        Ok([]) | Err(_) => "check the id with `fusion replay --all`".to_owned(),
+        Ok(close) => {
+            let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
+            format!("did you mean {}?", list.join(", "))
+        }
+    };
+    CliError::usage(format!(
+        "--org `{org}`: no record mentions this id (hint: {hint})"
+    ))
 }
 
 /// Parses `--seq`: `5..10`, `5..`, `..10` (inclusive) or one seq. Seqs
