@@ -144,30 +144,67 @@ const END: &[u8] = b"}\n";
 /// name (see [`file_name`]) and the bytes to write.
 pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>) {
     let head = entries.last().map_or(0, |e| e.seq);
-    let name = file_name(&view.as_of, view.known_at.seq, head);
     let json = view::render_json(view);
     let json = json.strip_suffix('\n').unwrap_or(&json);
-    let mut header = Header {
-        format: FORMAT.into(),
-        v: VERSION,
-        engine: ENGINE.into(),
-        ledger: ledger_id(entries).into(),
-        as_of: view.as_of.clone(),
-        known_at: view.known_at.clone(),
-        view_sha256: sha256_hex(json.as_bytes()),
-        content_hash: None,
-    };
-    header.content_hash = Some(header.seal());
-    // Serialising plain strings and numbers cannot fail.
-    let mut line = serde_json::to_string(&header).unwrap_or_default();
-    line.pop(); // the closing brace: the view follows on the next line
-    let mut bytes = Vec::with_capacity(line.len() + json.len() + 16);
-    bytes.extend_from_slice(line.as_bytes());
-    bytes.extend_from_slice(b",\n");
-    bytes.extend_from_slice(VIEW_KEY);
-    bytes.extend_from_slice(json.as_bytes());
-    bytes.extend_from_slice(END);
-    (name, bytes)
+    let parts = Parts::new(
+        ledger_id(entries),
+        head,
+        &view.as_of,
+        &view.known_at,
+        json.as_bytes(),
+    );
+    let bytes = parts.slices().concat();
+    (parts.name, bytes)
+}
+
+/// A snapshot file as three pieces written one after the other (see
+/// [`store::write_atomic_parts`]): for a view whose JSON was written as it
+/// was built ([`view::ViewSource::write_json`]), so that it is not copied.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    /// The file name (see [`file_name`]).
+    pub name: String,
+    /// The header line and the view's key.
+    head: Vec<u8>,
+    /// The view's JSON.
+    json: &'a [u8],
+}
+
+impl<'a> Parts<'a> {
+    /// The snapshot of the view whose JSON, as [`view::render_json`]
+    /// writes it without its final newline, is `json`, with its `as_of`
+    /// and `known_at`, for the ledger `ledger` ([`ledger_id`]) whose head
+    /// is seq `head`.
+    pub fn new(ledger: &str, head: u64, as_of: &str, known_at: &KnownAt, json: &'a [u8]) -> Self {
+        let mut header = Header {
+            format: FORMAT.into(),
+            v: VERSION,
+            engine: ENGINE.into(),
+            ledger: ledger.into(),
+            as_of: as_of.into(),
+            known_at: known_at.clone(),
+            view_sha256: sha256_hex(json),
+            content_hash: None,
+        };
+        header.content_hash = Some(header.seal());
+        // Serialising plain strings and numbers cannot fail.
+        let mut line = serde_json::to_string(&header).unwrap_or_default();
+        line.pop(); // the closing brace: the view follows on the next line
+        let mut head_bytes = Vec::with_capacity(line.len() + 16);
+        head_bytes.extend_from_slice(line.as_bytes());
+        head_bytes.extend_from_slice(b",\n");
+        head_bytes.extend_from_slice(VIEW_KEY);
+        Parts {
+            name: file_name(as_of, known_at.seq, head),
+            head: head_bytes,
+            json,
+        }
+    }
+
+    /// The file's bytes, in order.
+    pub fn slices(&self) -> [&[u8]; 3] {
+        [&self.head, self.json, END]
+    }
 }
 
 /// Parses a header line (`{…,`, newline excluded).

@@ -1407,12 +1407,19 @@ pub fn sync_dir(path: &Path) -> Result<(), StoreError> {
 /// Writes a whole file atomically: a temporary file in the same directory,
 /// fsynced, then renamed over the target, then the directory fsynced.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
+    write_atomic_parts(path, &[contents])
+}
+
+/// [`write_atomic`] of the concatenation of `parts`, never made.
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> Result<(), StoreError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let result = (|| {
         let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
+        for part in parts {
+            f.write_all(part)?;
+        }
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();

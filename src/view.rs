@@ -509,11 +509,13 @@ impl ViewSource<'_> {
         })
     }
 
-    fn as_of_text(&self) -> String {
+    /// The day shown, `YYYY-MM-DD` (the view's `as_of`).
+    pub fn as_of_text(&self) -> String {
         self.as_of.format("%Y-%m-%d").to_string()
     }
 
-    fn known_at(&self) -> KnownAt {
+    /// The position the view is folded at (the view's `known_at`).
+    pub fn known_at(&self) -> KnownAt {
         KnownAt {
             seq: self.knowledge.position,
             hash: self.hash.to_owned(),

@@ -1,6 +1,7 @@
 //! `fusion snapshot`: write a replay view into the snapshots directory.
 
-use fusion::view;
+use fusion::store;
+use fusion::view::ViewOptions;
 
 use super::{CliError, Context};
 
@@ -23,11 +24,22 @@ pub struct SnapshotArgs {
 pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let as_of = super::parse_as_of("--as-of", &args.as_of)?;
     let path = ctx.global.ledger.clone();
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    let entries = &chain.entries;
-    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    let v = view::replay(entries, as_of, known_at);
-    let (name, bytes) = fusion::snapshot::build(entries, &v);
+    // The ledger is streamed, as by `replay`; the view's JSON is held (its
+    // hash goes in the header, before it), never the view itself.
+    let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+    let known_at = super::known_at(&scan, args.known_at.as_deref())?;
+    let (ledger, head) = (scan.ledger_id(), scan.len() as u64);
+    progress.phase("replaying");
+    let threads = store::available_threads();
+    let (as_of, mut json, known) =
+        scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
+            let mut json = Vec::new();
+            v.write_json(&mut json, threads)
+                .map(|()| (v.as_of_text(), json, v.known_at()))
+        })??;
+    progress.done();
+    json.pop(); // its final newline
+    let parts = fusion::snapshot::Parts::new(&ledger, head, &as_of, &known, &json);
     let dir = ctx.global.snapshots.clone();
     if dir.exists() && !dir.is_dir() {
         return Err(CliError::usage(format!(
@@ -44,14 +56,14 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         })?;
         fusion::store::sync_dir(&dir)?;
     }
-    let file = dir.join(&name);
-    fusion::store::write_atomic(&file, &bytes)?;
+    let file = dir.join(&parts.name);
+    store::write_atomic_parts(&file, &parts.slices())?;
     ctx.out.line(format!(
         "wrote {} (as of {}, known at seq {} {})",
         file.display(),
-        v.as_of,
-        v.known_at.seq,
-        fusion::event::short_hash(&v.known_at.hash)
+        as_of,
+        known.seq,
+        fusion::event::short_hash(&known.hash)
     ))
 }
 
