@@ -222,6 +222,21 @@ pub fn lineage(
             seq,
         });
     }
+    lineage_in(knowledge, &state, known_at, org, as_of)
+}
+
+/// [`lineage`] in the state `knowledge` folds up to `as_of`, without the
+/// one check that reads the timeline: whether an id the state does not
+/// have comes into being after `as_of` ([`LineageError::NotYet`]). So it
+/// gives what [`lineage`] gives when `org` is an organisation of `state`
+/// or when `as_of` is `None`. The plans it reads are the knowledge's.
+pub fn lineage_in(
+    knowledge: &Knowledge<'_>,
+    state: &State,
+    known_at: KnownAt,
+    org: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<Lineage, LineageError> {
     if !state.orgs.contains_key(org)
         && !state.programs.contains_key(org)
         && let Some(p) = knowledge
@@ -242,7 +257,7 @@ pub fn lineage(
             status: plan_fate(p, as_of),
         });
     }
-    trace(&state, org, known_at, as_of)
+    trace(state, org, known_at, as_of)
 }
 
 /// What became of a plan, in words.

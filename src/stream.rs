@@ -33,6 +33,7 @@ use crate::date::Date;
 use crate::diff::{self, Diff, DiffError, Earlier};
 use crate::event::{Body, Event};
 use crate::fold::{Knowledge, State, apply};
+use crate::lineage::{self, Lineage, LineageError};
 use crate::record::{Entry, GENESIS_PREV};
 use crate::store::{self, StoreError};
 use crate::view::{self, PositionError, Records, View, ViewOptions, ViewSource};
@@ -171,6 +172,12 @@ impl Scan {
         view::resolve_in(self, text)
     }
 
+    /// The hash of record 1, which names the ledger (64 zeros when it is
+    /// empty; see [`crate::snapshot::ledger_id`]).
+    pub fn ledger_id(&self) -> String {
+        self.hash(1)
+    }
+
     /// The number of records (the head's seq).
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -251,6 +258,26 @@ impl Scan {
             store::drop_later((state, whole, targets));
         }
         Ok(rendered)
+    }
+
+    /// The lineage of `org` up to `as_of` (no limit when `None`) as known at
+    /// seq `known_at` (clamped to the head): what [`lineage::lineage`] gives
+    /// on the loaded ledger, errors included, except in one case, where it
+    /// gives `None`: `org` is not an organisation on an `as_of` day, for
+    /// whether it comes into being later needs the whole timeline, which
+    /// only the loaded ledger has. The scan is consumed.
+    pub fn lineage(
+        self,
+        org: &str,
+        as_of: Option<NaiveDate>,
+        known_at: u64,
+        threads: usize,
+    ) -> Result<Option<Result<Lineage, LineageError>>, StoreError> {
+        let day = as_of.unwrap_or(NaiveDate::MAX);
+        self.replay_to(day, known_at, ViewOptions::default(), threads, |v| {
+            (as_of.is_none() || v.state.orgs.contains_key(org))
+                .then(|| lineage::lineage_in(v.knowledge, v.state, v.known_at(), org, as_of))
+        })
     }
 
     /// What changed between the days `from` and `to` as known at seq
@@ -1137,6 +1164,39 @@ mod tests {
                 .expect("replay")
                 .expect("write");
             prop_assert_eq!(String::from_utf8(rows).expect("utf-8"), crate::export::view_csv(&loaded));
+        }
+
+        /// Given a generated ledger, when the lineage of one of its ids (or
+        /// of an id it does not have) is traced streaming at any day or
+        /// none and any state of knowledge, then it is the one the loaded
+        /// ledger gives, errors included; only an id that is no
+        /// organisation on the day asked for is left to the loaded ledger.
+        #[test]
+        fn the_streaming_lineage_equals_the_loaded_one(
+            seed in 0u64..1_000_000,
+            n in 0u64..300,
+            known in 0u64..320,
+            days in proptest::option::of(0u64..16_000),
+            pick in 0usize..400,
+            threads in 1usize..4,
+        ) {
+            let (_dir, path, entries) = generated(n, seed, 0);
+            let ids: Vec<&str> = entries.iter().flat_map(|e| e.event.mentioned_ids()).collect();
+            let org = ids.get(pick % ids.len().max(1)).copied().unwrap_or("nobody");
+            let as_of = days.map(day);
+            let k = Knowledge::new(&entries, known);
+            let loaded = lineage::lineage(&k, hash_at(&entries, k.position), org, as_of);
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+            match scan.lineage(org, as_of, known, threads).expect("lineage") {
+                Some(streamed) => prop_assert_eq!(
+                    streamed.map(|l| lineage::render_json(&l)).map_err(|e| e.to_string()),
+                    loaded.map(|l| lineage::render_json(&l)).map_err(|e| e.to_string())
+                ),
+                None => prop_assert!(
+                    as_of.is_some_and(|d| k.fold_until(d).orgs.get(org).is_none()),
+                    "{} is an organisation of the state, or there is no as-of day", org
+                ),
+            }
         }
 
         /// Given a generated ledger, when two days are diffed streaming at

@@ -2,6 +2,7 @@
 
 use fusion::fold::Knowledge;
 use fusion::lineage;
+use fusion::store;
 
 use super::{CliError, Context};
 
@@ -56,13 +57,25 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
         None => None,
     };
     let path = ctx.global.ledger.clone();
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    let entries = &chain.entries;
-    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    let k = Knowledge::new(entries, known_at);
-    let hash = super::diff::hash_at(entries, k.position);
-    let l =
-        lineage::lineage(&k, hash, &args.org, as_of).map_err(|e| CliError::usage(e.to_string()))?;
+    // The ledger is streamed, as by `replay`; an id that is no organisation
+    // on the --as-of day is looked at again in the loaded ledger, whose
+    // timeline tells whether it comes into being later.
+    let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+    let known_at = super::known_at(&scan, args.known_at.as_deref())?;
+    progress.phase("tracing");
+    let traced = scan.lineage(&args.org, as_of, known_at, store::available_threads())?;
+    progress.done();
+    let l = match traced {
+        Some(l) => l,
+        None => {
+            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
+            let entries = &chain.entries;
+            let k = Knowledge::new(entries, known_at);
+            let hash = super::diff::hash_at(entries, k.position);
+            lineage::lineage(&k, hash, &args.org, as_of)
+        }
+    }
+    .map_err(|e| CliError::usage(e.to_string()))?;
     let text = match args.format {
         Format::Text => lineage::render_text(&l),
         Format::Json => lineage::render_json(&l),
