@@ -208,6 +208,20 @@ for n in $SIZES; do
     kb=$( { /usr/bin/time -f '%M' "$BIN" --snapshots "$TMP/snaps" --ledger "$f" replay --as-of 2020 --format json >/dev/null; } 2>&1 | tail -1)
     r=$(awk -v kb="$kb" -v s="$size" 'BEGIN { printf "%.2f", kb*1024/s }')
     row "replay peak RSS" "$label" "$(awk -v kb="$kb" 'BEGIN { printf "%.0f MB", kb/1024 }')" "file size" "$r ×" "≤ 1 ×" "$(verdict le "$r" 1)"
+
+    # Peak memory and time of the other reading commands, one run each (no
+    # target: for information, as a ratio to the file's size). `graph`
+    # and `export --format jsonld` load the ledger; the others stream it.
+    for cmd in "log --org o1" "lineage o1" "snapshot --as-of 2020" "export --format csv --as-of 2020" \
+        "export --format csv" "export --format jsonld" "graph --from 2019 --to 2020"; do
+        mkdir -p "$TMP/other"
+        t0=$(date +%s.%N)
+        kb=$( { /usr/bin/time -f '%M' "$BIN" -q --snapshots "$TMP/other" --ledger "$f" $cmd >/dev/null; } 2>&1 | tail -1)
+        t=$(echo "$(date +%s.%N) - $t0" | bc -l)
+        rm -rf "$TMP/other"
+        r=$(awk -v kb="$kb" -v s="$size" 'BEGIN { if (kb !~ /^[0-9]+$/) print "n/a"; else printf "%.2f", kb*1024/s }')
+        row "peak RSS: $cmd" "$label" "$(awk -v kb="$kb" 'BEGIN { printf "%.0f MB", kb/1024 }') ($(fmt_t "$t"))" "file size" "$r ×" "" ""
+    done
 done
 
 # Batch append of 10^5 events onto a 10^5-event ledger.
