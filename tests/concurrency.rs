@@ -39,3 +39,95 @@ fn two_processes_appending_200_events_each_lose_nothing() {
         }
     }
 }
+
+/// Runs `fusion ARGS` (stdin `input`) while this process holds the ledger's
+/// lock (`shared` or exclusive): reads the command's stderr until its first
+/// line (or its end), releases the lock then (or after a second, for a
+/// command that says nothing), and returns that line with the finished
+/// run's exit code and stdout. The command prints its line before it
+/// waits, so the test never races it.
+fn first_line_while_locked(
+    env: &TestEnv,
+    args: &[&str],
+    input: &str,
+    shared: bool,
+) -> (String, i32, String) {
+    use std::io::{BufRead, Read, Write};
+    let lock = std::fs::File::open(env.ledger()).expect("ledger");
+    if shared {
+        lock.lock_shared().expect("shared lock");
+    } else {
+        lock.lock().expect("lock");
+    }
+    let mut child = env
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("stdin");
+    }
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _ = released.recv_timeout(std::time::Duration::from_secs(1));
+        drop(lock);
+    });
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("stderr line");
+    let _ = release.send(());
+    holder.join().expect("lock holder");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr");
+    let out = child.wait_with_output().expect("wait");
+    let dir = env.dir().canonicalize().expect("dir");
+    let line = line.replace(&dir.display().to_string(), "$TMP");
+    (
+        line,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Given another process holding the ledger's lock, when a reader or an
+/// append has to wait for it, then it says so on stderr first, and goes on
+/// once the lock is released; `--no-wait` fails at once without it.
+#[test]
+fn a_command_that_waits_for_the_lock_says_so() {
+    let env = TestEnv::with_ledger();
+    let event = |id: &str| {
+        format!(
+            r#"{{"type":"created","date":"2000","id":"{id}","name":"X","kind":"test","sources":[{{"doc":"t"}}]}}"#
+        )
+    };
+    env.append(&event("a"));
+    let (line, code, stdout) = first_line_while_locked(&env, &["verify"], "", false);
+    assert_eq!(
+        line,
+        "waiting: another process is appending to `$TMP/ledger.jsonl` and holds its lock\n"
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("ok: 1 records"), "{stdout}");
+    let (line, code, _) = first_line_while_locked(&env, &["log"], "", false);
+    assert!(
+        line.starts_with("waiting: another process is appending"),
+        "{line}"
+    );
+    assert_eq!(code, 0);
+    let (line, code, stdout) = first_line_while_locked(&env, &["append"], &event("b"), true);
+    assert_eq!(
+        line,
+        "waiting: another process is reading or appending to `$TMP/ledger.jsonl` and holds its lock; `--no-wait` fails at once instead\n"
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("appended 1 event(s)"), "{stdout}");
+    let (line, code, _) =
+        first_line_while_locked(&env, &["append", "--no-wait"], &event("c"), true);
+    assert!(line.starts_with("error: "), "{line}");
+    assert_eq!(code, 6);
+    // Quiet: not a word, the wait is the same.
+    let (line, code, _) = first_line_while_locked(&env, &["-q", "verify"], "", false);
+    assert_eq!((line.as_str(), code), ("", 0));
+}

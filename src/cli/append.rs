@@ -53,6 +53,9 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         no_wait: args.no_wait,
         recorded: options_recorded.clone(),
     };
+    if !args.no_wait {
+        progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Write);
+    }
     let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();

@@ -53,6 +53,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     // The ledger is streamed, verified whole before anything is printed:
     // of each record only what is shown is kept (its line in text, where
     // its line is in JSON).
+    progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Read);
     let bar = Progress::bytes(ctx.global.quiet, "loading", progress::file_len(&path));
     let org = args.org.as_deref();
     let by_event = org.is_some() || !args.types.is_empty();

@@ -71,7 +71,8 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub snapshots: PathBuf,
-    /// No progress bars (and no summary line from `report`).
+    /// No progress bars, no notice that the command waits for the ledger's
+    /// lock (and no summary line from `report`).
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
 }

@@ -13,7 +13,7 @@
 //! (`store::load_with_progress`, `store::append_events`, the sink of
 //! `generator::generate`), and this module turns them into a bar.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -141,6 +141,50 @@ impl Drop for Inner {
     }
 }
 
+/// Whether a command takes the ledger's lock to read or to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Shared: readers wait only for an append.
+    Read,
+    /// Exclusive: an append or a repair waits for readers and appends.
+    Write,
+}
+
+/// Says on stderr (unless `quiet`) that another process holds the lock of
+/// the ledger at `path`, when one does: the command is about to wait for
+/// it, which would otherwise look like a hang. A probe: the lock is taken
+/// and released at once, the library taking it again for the work, so a
+/// lock released meanwhile only makes the notice needless.
+pub fn notice_wait(path: &Path, quiet: bool, lock: Lock) {
+    if quiet {
+        return;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return;
+    };
+    let probe = match lock {
+        Lock::Read => file.try_lock_shared(),
+        Lock::Write => file.try_lock(),
+    };
+    if let Err(std::fs::TryLockError::WouldBlock) = probe {
+        let (who, hint) = match lock {
+            Lock::Read => ("another process is appending to", ""),
+            Lock::Write => (
+                "another process is reading or appending to",
+                "; `--no-wait` fails at once instead",
+            ),
+        };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            super::output::printable(&format!(
+                "waiting: {who} `{}` and holds its lock{hint}",
+                path.display()
+            ))
+        );
+    }
+}
+
 /// Loads the ledger at `path` with a bar over its bytes labelled `what`, and
 /// returns the bar for the phases that follow.
 pub fn load(
@@ -158,6 +202,7 @@ pub fn load_shared(
     quiet: bool,
     what: &'static str,
 ) -> Result<(std::fs::File, Ledger, Progress), StoreError> {
+    notice_wait(path, quiet, Lock::Read);
     let bar = Progress::bytes(quiet, what, file_len(path));
     let (file, ledger) =
         store::load_shared_with_progress(path, store::available_threads(), &|done| {
@@ -173,6 +218,7 @@ pub fn scan(
     quiet: bool,
     what: &'static str,
 ) -> Result<(fusion::stream::Scan, Progress), StoreError> {
+    notice_wait(path, quiet, Lock::Read);
     let bar = Progress::bytes(quiet, what, file_len(path));
     let scan = fusion::stream::Scan::read(path, store::available_threads(), &|done| {
         bar.set(done);
@@ -186,6 +232,7 @@ pub fn check(
     quiet: bool,
     what: &'static str,
 ) -> Result<(fusion::chain::Checked, Progress), StoreError> {
+    notice_wait(path, quiet, Lock::Read);
     let bar = Progress::bytes(quiet, what, file_len(path));
     let checked = store::check_with_progress(path, store::available_threads(), &|done| {
         bar.set(done);

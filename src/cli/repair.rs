@@ -18,6 +18,7 @@ pub struct RepairArgs {}
 
 pub fn run(ctx: &mut Context, _args: RepairArgs) -> Result<(), CliError> {
     let path = &ctx.global.ledger;
+    super::progress::notice_wait(path, ctx.global.quiet, super::progress::Lock::Write);
     let message = match store::repair(path)? {
         Repaired::Nothing => "nothing to repair".to_owned(),
         Repaired::DiscardedJournal => "removed a journal cut short while it was being written, before the ledger was touched; the ledger needed nothing".to_owned(),

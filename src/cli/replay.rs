@@ -126,6 +126,11 @@ fn from_snapshot(
     if args.all {
         return Err("snapshots hold the view without --all".into());
     }
+    super::progress::notice_wait(
+        &ctx.global.ledger,
+        ctx.global.quiet,
+        super::progress::Lock::Read,
+    );
     let head = snapshot::read_head(&ctx.global.ledger)
         .map_err(|e| format!("cannot read the head: {e}"))?;
     if let Some(pos) = &args.known_at
