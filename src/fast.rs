@@ -120,6 +120,18 @@ pub fn reread(line: &str, hash: &str) -> Option<(u64, Event)> {
     Some((parts.env.seq, wire_of_canonical(parts.span)?.into_event()?))
 }
 
+/// Whether `line` is byte for byte what [`Record::to_line`] writes for the
+/// record it holds, given that a scan verified it with hash `hash`: the
+/// envelope as fusion writes it, stating `hash`, and the event's bytes as
+/// written hashing to it, which makes them its canonical form (as for
+/// [`reread`]). `false` says nothing: such a line may still be written
+/// that way. For printing records as stored without parsing them again.
+///
+/// [`Record::to_line`]: crate::record::Record::to_line
+pub fn is_as_written(line: &str, hash: &str) -> bool {
+    split(line).is_some_and(|parts| parts.env.hash == hash && parts.hash_matches(None))
+}
+
 /// A line's record members other than its event, as [`check`] found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
@@ -1584,11 +1596,20 @@ mod tests {
             let hashed = serde_json::from_str::<Value>(&text).ok();
             let line = line_with(r, &text, if rehash { hashed.as_ref() } else { None });
             agree(&line);
+            // A line taken as written is what its record writes.
+            if let Ok(read) = Record::parse_line(&line)
+                && is_as_written(&line, &read.hash)
+            {
+                prop_assert_eq!(read.to_line(), line.clone());
+            }
             // The same event sealed and written canonically.
             if let Some(v) = hashed.filter(Value::is_object) {
                 let sealed = Record::seal(r.seq, r.recorded.clone(), v, r.prev.clone());
                 let written = sealed.to_line();
                 let fast = agree(&written);
+                if Record::parse_line(&written).is_ok() {
+                    prop_assert!(is_as_written(&written, &sealed.hash), "{}", written);
+                }
                 // Written canonically, it needs no rewrite: check_kept takes it.
                 prop_assert_eq!(check_kept(&written).is_some(), fast, "{}", written);
                 // A canonically written record the general reader accepts

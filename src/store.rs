@@ -540,6 +540,17 @@ pub fn record_at(path: &Path, ledger: &Ledger, index: usize) -> Result<Option<Re
     parse_stored(path, &line, index).map(Some)
 }
 
+/// Whether a line read back from a verified ledger, which the scan
+/// verified with hash `hash` (hex), is byte for byte what
+/// [`Record::to_line`] writes for its record, so that it can be printed as
+/// stored without [`parse_stored`]: the envelope as fusion writes it,
+/// stating `hash`, and the event's bytes as written hashing to it, which
+/// makes them its canonical form. `false` says nothing: such a line may
+/// still be written that way.
+pub fn is_as_written(line: &str, hash: &str) -> bool {
+    crate::fast::is_as_written(line, hash)
+}
+
 /// Parses the line of the record at `index` (seq − 1), read back from a
 /// verified ledger (see [`Ledger::line_range`]); the file changing in
 /// between is reported as a chain problem on that line.

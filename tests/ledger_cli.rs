@@ -112,7 +112,7 @@ fn log_of_an_id_no_record_mentions_is_a_usage_error_with_a_hint() {
     assert_snapshot!(env.run(&["log", "--org", "zzzzzzzz"]), @"
     exit: 2
     --- stderr
-    error: --org `zzzzzzzz`: no record mentions this id (hint: check the id with `fusion replay --all`)
+    error: --org `zzzzzzzz`: no record mentions this id (hint: no id is close to it; `fusion replay --all` lists the organisations, `fusion log` every record)
     ");
     // An id the ledger mentions, outside the range or types asked for,
     // lists nothing, without an error.

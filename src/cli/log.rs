@@ -107,6 +107,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                     seq: s.seq,
                     offset: s.offset,
                     end: 0,
+                    hash: s.hash,
                 }),
                 Format::Text => {
                     let hash = hex(&s.hash);
@@ -163,6 +164,14 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
             let at = usize::try_from(line.offset - first.offset).unwrap_or(0);
             let to = usize::try_from(line.end - 1 - first.offset).unwrap_or(0);
             let bytes = buf.get(at..to).unwrap_or_default();
+            // Printed as it is when it is what the record writes (as fusion
+            // writes every line): most lines are not parsed again.
+            if let Ok(text) = std::str::from_utf8(bytes)
+                && store::is_as_written(text, &hex(&line.hash))
+            {
+                ctx.out.line(text)?;
+                continue;
+            }
             let index = usize::try_from(line.seq - 1).unwrap_or(0);
             let record = store::parse_stored(&path, bytes, index)?;
             ctx.out.line(record.to_line())?;
@@ -187,29 +196,40 @@ struct Line {
     seq: u64,
     offset: u64,
     end: u64,
+    /// The hash the scan verified.
+    hash: [u8; 32],
 }
 
 /// The most bytes of adjacent lines read back at once.
 const RUN: u64 = 1 << 20;
 
 /// `--org` naming an id no record mentions: a typo, most likely. The
-/// ledger is read again for the ids it does mention, to suggest some.
+/// ledger is streamed again for the ids it does mention, to suggest some.
 fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
-    let ids = store::load(path, store::available_threads()).map(|l| {
-        let all: std::collections::BTreeSet<String> = l
-            .entries
-            .iter()
-            .flat_map(|e| e.event.mentioned_ids())
-            .map(str::to_owned)
-            .collect();
-        closest_ids(all.iter().map(String::as_str), org, 3)
-    });
-    let hint = match ids.as_deref() {
-        Ok([]) | Err(_) => "check the id with `fusion replay --all`".to_owned(),
-        Ok(close) => {
-            let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
-            format!("did you mean {}?", list.join(", "))
-        }
+    let mut all = std::collections::BTreeSet::new();
+    let scanned = store::scan_with_progress(
+        path,
+        store::available_threads(),
+        &|_| {},
+        |_, _| None,
+        |event| {
+            event
+                .mentioned_ids()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<String>>()
+        },
+        |s: Scanned<Vec<String>>| all.extend(s.kept),
+    );
+    let close = match scanned {
+        Ok(_) => closest_ids(all.iter().map(String::as_str), org, 3),
+        Err(_) => Vec::new(),
+    };
+    let hint = if close.is_empty() {
+        "no id is close to it; `fusion replay --all` lists the organisations, `fusion log` every record".to_owned()
+    } else {
+        let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
+        format!("did you mean {}?", list.join(", "))
     };
     CliError::usage(format!(
         "--org `{org}`: no record mentions this id (hint: {hint})"

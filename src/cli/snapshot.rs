@@ -23,6 +23,14 @@ pub struct SnapshotArgs {
 
 pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let as_of = super::parse_as_of("--as-of", &args.as_of)?;
+    // Checked first: the fold is the long part.
+    let dir = ctx.global.snapshots.clone();
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::usage(format!(
+            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
+            dir.display()
+        )));
+    }
     let path = ctx.global.ledger.clone();
     // The ledger is streamed, as by `replay`; the view's JSON is held (its
     // hash goes in the header, before it), never the view itself.
@@ -40,13 +48,6 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     progress.done();
     json.pop(); // its final newline
     let parts = fusion::snapshot::Parts::new(&ledger, head, &as_of, &known, &json);
-    let dir = ctx.global.snapshots.clone();
-    if dir.exists() && !dir.is_dir() {
-        return Err(CliError::usage(format!(
-            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
-            dir.display()
-        )));
-    }
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {
             CliError::new(
