@@ -135,10 +135,19 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         last.end = bytes;
     }
     ctx.out.write(text)?;
-    // The records shown in JSON, read back from the file (still
-    // share-locked) in runs of adjacent lines.
+    write_stored(ctx, &path, &file, &lines)
+}
+
+/// Writes the records of `lines` as stored, read back from `file` (still
+/// share-locked since the scan) in runs of adjacent lines.
+fn write_stored(
+    ctx: &mut Context,
+    path: &std::path::Path,
+    file: &std::fs::File,
+    lines: &[Line],
+) -> Result<(), CliError> {
     let mut buf = Vec::new();
-    let mut rest = lines.as_slice();
+    let mut rest = lines;
     while let Some(first) = rest.first() {
         // Adjacent lines, up to RUN bytes (at least one line).
         let mut n = 1;
@@ -157,7 +166,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         file.read_exact_at(&mut buf, first.offset)
             .map_err(|source| StoreError::Io {
                 op: "read",
-                path: path.clone(),
+                path: path.to_owned(),
                 source,
             })?;
         for line in run {
@@ -173,7 +182,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 continue;
             }
             let index = usize::try_from(line.seq - 1).unwrap_or(0);
-            let record = store::parse_stored(&path, bytes, index)?;
+            let record = store::parse_stored(path, bytes, index)?;
             ctx.out.line(record.to_line())?;
         }
     }
