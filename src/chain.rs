@@ -342,20 +342,32 @@ pub struct Scanned<'r, E> {
     pub offset: u64,
 }
 
+/// What [`scan_ledger_with_progress`]'s quick path knows of an event it
+/// did not build: enough to keep its date, or to ask for the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Glance<'a> {
+    /// Its date, as written.
+    pub date: &'a str,
+    /// Its type, as written.
+    pub ty: &'a str,
+    /// Whether it is a correction, a plan or fulfils one.
+    pub whole: bool,
+}
+
 /// [`verify_ledger_with_progress`] keeping of each event only what `keep`
 /// makes of it, on the parsing threads, so that the whole ledger is never
 /// held: the same checks and the same errors. `sink` gets the records in
 /// ledger order. Returns the number of bytes verified.
 ///
-/// Most lines are checked without building their event: `quick` gets the
-/// date as written and whether the event is a correction, a plan or
-/// fulfils one, and may keep that instead (`None` builds the event for
-/// `keep`).
+/// Most lines are checked without building their event: `quick` gets a
+/// [`Glance`] at it (its date and type as written, and whether it is a
+/// correction, a plan or fulfils one), and may keep that instead (`None`
+/// builds the event for `keep`).
 pub fn scan_ledger_with_progress<E: Send>(
     reader: impl Read,
     threads: usize,
     progress: &dyn Fn(u64),
-    quick: impl Fn(&str, bool) -> Option<E> + Sync,
+    quick: impl Fn(Glance<'_>) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
     mut sink: impl FnMut(Scanned<'_, E>),
 ) -> Result<u64, LedgerError> {
@@ -367,8 +379,12 @@ pub fn scan_ledger_with_progress<E: Send>(
         progress,
         keep,
         |line| {
-            if let Some((env, date, whole)) = crate::fast::check_kept(line)
-                && let Some(kept) = quick(&date, whole)
+            if let Some((env, date, ty, whole)) = crate::fast::check_kept(line)
+                && let Some(kept) = quick(Glance {
+                    date: &date,
+                    ty: &ty,
+                    whole,
+                })
             {
                 let head = Head::new(env.seq, env.recorded, env.prev, env.hash)?;
                 return Some((head, kept));

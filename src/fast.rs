@@ -175,10 +175,12 @@ pub fn check(line: &str) -> Option<Envelope<'_>> {
 /// whether the event is a correction, a plan or fulfils one, for a line
 /// [`entry`] would read whose event is already canonical. `None` leaves
 /// the line to [`entry`] (and then the general reader).
-pub fn check_kept(line: &str) -> Option<(Envelope<'_>, Cow<'_, str>, bool)> {
+pub fn check_kept(line: &str) -> Option<(Envelope<'_>, Cow<'_, str>, Cow<'_, str>, bool)> {
     let parts = split(line)?;
-    let (date, whole) = shape::check_kept(parts.span)??;
-    parts.hash_matches(None).then_some((parts.env, date, whole))
+    let (date, ty, whole) = shape::check_kept(parts.span)??;
+    parts
+        .hash_matches(None)
+        .then_some((parts.env, date, ty, whole))
 }
 
 /// A line split at its envelope: the record's members other than the
@@ -1143,11 +1145,12 @@ mod tests {
         }
         match entry(line) {
             Some(f) => {
-                if let Some((env, date, whole)) = &kept {
+                if let Some((env, date, ty, whole)) = &kept {
                     // What the streaming replay keeps it reads back too.
                     assert!(reread(line, &f.hash).is_some(), "reread refused {line}");
                     assert_eq!(checked.as_ref(), Some(env), "check_kept differs on {line}");
                     assert_eq!(f.event.date.as_str(), date, "{line}");
+                    assert_eq!(f.event.type_name(), ty, "{line}");
                     let needs = f.event.fulfils.is_some()
                         || matches!(f.event.body, Body::Correction { .. } | Body::Planned { .. });
                     assert_eq!(*whole, needs, "{line}");

@@ -364,7 +364,7 @@ pub fn scan_with_progress<E: Send>(
     path: &Path,
     threads: usize,
     progress: &dyn Fn(u64),
-    quick: impl Fn(&str, bool) -> Option<E> + Sync,
+    quick: impl Fn(chain::Glance<'_>) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
     sink: impl FnMut(chain::Scanned<E>),
 ) -> Result<(File, u64), StoreError> {

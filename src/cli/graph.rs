@@ -1,6 +1,7 @@
 //! `fusion graph`: the landscape's changes over a period, as a picture.
 
-use fusion::{date::Date, graph};
+use fusion::stream::Scan;
+use fusion::{date::Date, graph, store};
 
 use super::{CliError, Context};
 
@@ -65,11 +66,18 @@ pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
         )));
     }
     let path = ctx.global.ledger.clone();
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    let entries = &chain.entries;
-    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    let knowledge = fusion::fold::Knowledge::new(entries, known_at);
-    let g = graph::changes(&knowledge, from, to);
+    // The ledger is streamed, as by `replay`, keeping the changes whole.
+    super::progress::notice_wait(&path, ctx.global.quiet, super::progress::Lock::Read);
+    let bar = super::progress::Progress::bytes(
+        ctx.global.quiet,
+        "loading",
+        super::progress::file_len(&path),
+    );
+    let scan = Scan::read_changes(&path, store::available_threads(), &|done| bar.set(done))?;
+    let known_at = super::known_at(&*scan, args.known_at.as_deref())?;
+    bar.phase("folding");
+    let g = scan.graph(from, to, known_at, store::available_threads())?;
+    bar.done();
     let text = match args.format {
         Format::Mermaid => graph::render_mermaid(&g),
         Format::Dot => graph::render_dot(&g),

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
 
-use fusion::chain::Scanned;
+use fusion::chain::{Glance, Scanned};
 use fusion::event::{Event, short_hash};
 use fusion::lineage::closest_ids;
 use fusion::record::hex;
@@ -77,7 +77,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         }
     };
     // Without a filter on the event, JSON needs no event at all.
-    let quick = |_: &str, _: bool| {
+    let quick = |_: Glance<'_>| {
         (!by_event && args.format == Format::Json).then_some(Kept::Shown(String::new()))
     };
     let mut text = String::new();
@@ -220,7 +220,7 @@ fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
         path,
         store::available_threads(),
         &|_| {},
-        |_, _| None,
+        |_: Glance<'_>| None,
         |event| {
             event
                 .mentioned_ids()

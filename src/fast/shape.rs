@@ -32,10 +32,11 @@ pub(super) fn check(s: &str) -> Option<bool> {
     (end == s.len()).then(|| flat.check())
 }
 
-/// [`check`], also giving of a valid event its date as written and
-/// whether it is a correction, a plan or fulfils one (see
+/// [`check`], also giving of a valid event its date and type as written
+/// and whether it is a correction, a plan or fulfils one (see
 /// [`super::check_kept`]).
-pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, bool)>> {
+#[allow(clippy::type_complexity)]
+pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, Cow<'_, str>, bool)>> {
     let mut flat = Flat::default();
     let end = event(s, 0, 0, &mut flat)?;
     if end != s.len() {
@@ -45,7 +46,11 @@ pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, bool)>> {
         return Some(None);
     }
     let whole = flat.fulfils || matches!(flat.ty.as_deref(), Some("correction" | "planned"));
-    Some(flat.date_text.map(|date| (date, whole)))
+    Some(
+        flat.date_text
+            .zip(flat.ty)
+            .map(|(date, ty)| (date, ty, whole)),
+    )
 }
 
 /// The members any event may have besides `type`, `date`, `sources`,
