@@ -210,8 +210,8 @@ for n in $SIZES; do
     row "replay peak RSS" "$label" "$(awk -v kb="$kb" 'BEGIN { printf "%.0f MB", kb/1024 }')" "file size" "$r ×" "≤ 1 ×" "$(verdict le "$r" 1)"
 
     # Peak memory and time of the other reading commands, one run each (no
-    # target: for information, as a ratio to the file's size). `export`
-    # without `--as-of` loads the ledger; the others stream it.
+    # target: for information, as a ratio to the file's size). `export
+    # --format csv` without `--as-of` loads the ledger; the others stream it.
     for cmd in "log --org o1" "lineage o1" "snapshot --as-of 2020" "export --format csv --as-of 2020" \
         "export --format csv" "export --format jsonld" "graph --from 2019 --to 2020"; do
         mkdir -p "$TMP/other"

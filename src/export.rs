@@ -73,8 +73,13 @@ pub fn context(ledger_ns: &str) -> Value {
 /// The namespace of a ledger's nodes: `urn:fusion:` and the first 16 hex
 /// digits of the hash of record 1, or `urn:fusion:empty:`.
 pub fn ledger_namespace(entries: &[Entry]) -> String {
-    match entries.first() {
-        Some(e) => format!("urn:fusion:{}:", e.hash.get(..16).unwrap_or(&e.hash)),
+    namespace_of(entries.first().map(|e| e.hash.as_str()))
+}
+
+/// [`ledger_namespace`] from the hash of record 1 (`None`: an empty ledger).
+pub fn namespace_of(first_hash: Option<&str>) -> String {
+    match first_hash {
+        Some(h) => format!("urn:fusion:{}:", h.get(..16).unwrap_or(h)),
         None => "urn:fusion:empty:".to_owned(),
     }
 }
@@ -231,19 +236,37 @@ pub fn jsonld(entries: &[Entry], known_at: u64, as_of: Option<NaiveDate>) -> Str
 /// time: the document is never held whole, as a string or as a JSON tree
 /// (at 10^6 records it is about a gigabyte of text).
 pub fn write_jsonld(
-    mut out: impl io::Write,
+    out: impl io::Write,
     entries: &[Entry],
     known_at: u64,
     as_of: Option<NaiveDate>,
 ) -> io::Result<()> {
     let knowledge = Knowledge::new(entries, known_at);
     let state = knowledge.fold_until(as_of.unwrap_or(NaiveDate::MAX));
-    let ns = ledger_namespace(entries);
     let hashes: HashMap<u64, &str> = entries.iter().map(|e| (e.seq, e.hash.as_str())).collect();
     let head = hashes
         .get(&knowledge.position)
         .copied()
         .unwrap_or(GENESIS_PREV);
+    let ns = ledger_namespace(entries);
+    write_jsonld_of(out, &ns, head, &knowledge, &state, as_of, &hashes)
+}
+
+/// [`write_jsonld`] from what it folds: the ledger's namespace
+/// ([`namespace_of`]), the hash at the knowledge's position, the state
+/// folded up to `as_of`, and the record hash of each `transformed` event of
+/// the knowledge's timeline by its seq (see
+/// [`crate::stream::ExportScan::jsonld_to`]). The sources of each
+/// organisation's creating event are read from the timeline.
+pub fn write_jsonld_of(
+    mut out: impl io::Write,
+    ns: &str,
+    head: &str,
+    knowledge: &Knowledge<'_>,
+    state: &State,
+    as_of: Option<NaiveDate>,
+    hashes: &HashMap<u64, &str>,
+) -> io::Result<()> {
     let mut export = Map::new();
     export.insert("@id".into(), "ledger:export".into());
     export.insert("@type".into(), "prov:Entity".into());
@@ -259,10 +282,10 @@ pub fn write_jsonld(
     // serde_json's pretty layout of `{"@context": …, "@graph": [node, …]}`,
     // each value nested by indenting the lines after its first.
     out.write_all(b"{\n  \"@context\": ")?;
-    view::write_nested(&mut out, &context(&ns), 1)?;
+    view::write_nested(&mut out, &context(ns), 1)?;
     out.write_all(b",\n  \"@graph\": [\n    ")?;
     view::write_nested(&mut out, &Value::Object(export), 2)?;
-    org_and_change_nodes(&knowledge, &state, as_of, &hashes, &mut |node| {
+    org_and_change_nodes(knowledge, state, as_of, hashes, &mut |node| {
         out.write_all(b",\n    ")?;
         view::write_nested(&mut out, &node, 2)
     })?;

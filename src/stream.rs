@@ -20,7 +20,7 @@
 //! list once read back. The view is the one [`crate::view::replay_with`]
 //! gives (a property test below checks it).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -105,7 +105,7 @@ impl Scan {
     /// Reads and verifies the ledger at `path` (see
     /// [`store::scan_with_progress`]), keeping it lean.
     pub fn read(path: &Path, threads: usize, progress: &dyn Fn(u64)) -> Result<Scan, StoreError> {
-        Scan::read_keeping(path, threads, progress, false)
+        Scan::read_keeping(path, threads, progress, Also::Nothing)
     }
 
     /// [`Scan::read`] keeping the `transformed` events whole too (about one
@@ -116,16 +116,25 @@ impl Scan {
         threads: usize,
         progress: &dyn Fn(u64),
     ) -> Result<ChangeScan, StoreError> {
-        Scan::read_keeping(path, threads, progress, true).map(ChangeScan)
+        Scan::read_keeping(path, threads, progress, Also::Changes).map(ChangeScan)
     }
 
-    /// [`Scan::read`], keeping the `transformed` events whole when
-    /// `changes`.
+    /// [`Scan::read_changes`] keeping the `created` events whole too, whose
+    /// sources the JSON-LD export quotes: for [`ExportScan::jsonld_to`].
+    pub fn read_exports(
+        path: &Path,
+        threads: usize,
+        progress: &dyn Fn(u64),
+    ) -> Result<ExportScan, StoreError> {
+        Scan::read_keeping(path, threads, progress, Also::Creations).map(ExportScan)
+    }
+
+    /// [`Scan::read`], keeping whole also the events `also` names.
     fn read_keeping(
         path: &Path,
         threads: usize,
         progress: &dyn Fn(u64),
-        changes: bool,
+        also: Also,
     ) -> Result<Scan, StoreError> {
         // Room for as many records as the file would hold were its lines
         // short ones: growing a vector of a million slots would copy it
@@ -137,7 +146,7 @@ impl Scan {
         let mut recorded = Vec::new();
         let mut last_recorded = String::new();
         let keep = |event: Event| {
-            if needed_whole(&event) || (changes && matches!(event.body, Body::Transformed { .. })) {
+            if needed_whole(&event) || also.keeps(event.type_name()) {
                 Kept::Whole(Box::new(event))
             } else {
                 Kept::Plain(event.date.start())
@@ -145,7 +154,7 @@ impl Scan {
         };
         // Most events are only checked, their date read as written.
         let quick = |g: Glance<'_>| {
-            if g.whole || (changes && g.ty == "transformed") {
+            if g.whole || also.keeps(g.ty) {
                 return None;
             }
             Date::parse(g.date).ok().map(|d| Kept::Plain(d.start()))
@@ -573,6 +582,73 @@ impl ChangeScan {
             .replay_to(until, known_at, ViewOptions::default(), threads, |v| {
                 graph::changes_in(v.knowledge, v.state, from, to)
             })
+    }
+}
+
+/// A [`Scan`] that kept the `transformed` and `created` events whole
+/// ([`Scan::read_exports`]).
+#[derive(Debug)]
+pub struct ExportScan(Scan);
+
+impl std::ops::Deref for ExportScan {
+    type Target = Scan;
+
+    fn deref(&self) -> &Scan {
+        &self.0
+    }
+}
+
+impl ExportScan {
+    /// Folds the records known at seq `known_at` (clamped to the head) up to
+    /// `as_of` (all when `None`) and hands `render` what
+    /// [`crate::export::write_jsonld_of`] reads: the knowledge, the state
+    /// (its organisations in the fold's order, as the loaded ledger's),
+    /// the hash of each record kept whole by seq (every change and the
+    /// corrections that replace one), and the hash at the position. The
+    /// scan is consumed.
+    pub fn jsonld_to<T>(
+        self,
+        as_of: Option<NaiveDate>,
+        known_at: u64,
+        threads: usize,
+        render: impl FnOnce(&Knowledge<'_>, &State, &HashMap<u64, &str>, &str) -> T,
+    ) -> Result<T, StoreError> {
+        let scan = self.0;
+        let until = as_of.unwrap_or(NaiveDate::MAX);
+        let known = scan.known(known_at);
+        let hash = scan.hash(known);
+        let (reader, whole, order, targets) = scan.list(known, until);
+        let knowledge = Scan::knowledge(&whole, known, &targets);
+        let plain = reader.plain(order, &knowledge);
+        let mut state = State::default();
+        plain.fold(&knowledge, until, threads, &mut state, None)?;
+        let hashes: HashMap<u64, &str> = whole.iter().map(|e| (e.seq, e.hash.as_str())).collect();
+        let rendered = render(&knowledge, &state, &hashes, &hash);
+        drop((hashes, knowledge));
+        store::drop_later((state, whole, targets));
+        Ok(rendered)
+    }
+}
+
+/// What a scan keeps whole besides what the knowledge needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Also {
+    /// Nothing more.
+    Nothing,
+    /// The `transformed` events.
+    Changes,
+    /// The `transformed` and `created` events.
+    Creations,
+}
+
+impl Also {
+    /// Whether an event of type `ty` is kept whole.
+    fn keeps(self, ty: &str) -> bool {
+        match self {
+            Also::Nothing => false,
+            Also::Changes => ty == "transformed",
+            Also::Creations => matches!(ty, "transformed" | "created"),
+        }
     }
 }
 
@@ -1273,6 +1349,34 @@ mod tests {
             let streamed = scan.graph(from, to, known, threads).expect("graph");
             prop_assert_eq!(graph::render_dot(&streamed), graph::render_dot(&loaded));
             prop_assert_eq!(graph::render_mermaid(&streamed), graph::render_mermaid(&loaded));
+        }
+
+        /// Given a generated ledger, when it is exported as JSON-LD
+        /// streaming, at any day or none and any state of knowledge, then
+        /// the document is the one the loaded ledger gives.
+        #[test]
+        fn the_streaming_json_ld_equals_the_loaded_one(
+            seed in 0u64..1_000_000,
+            n in 0u64..300,
+            known in 0u64..320,
+            days in proptest::option::of(0u64..16_000),
+            odd in 0usize..5,
+            threads in 1usize..4,
+        ) {
+            let (_dir, path, entries) = generated(n, seed, odd);
+            let as_of = days.map(day);
+            let loaded = crate::export::jsonld(&entries, known, as_of);
+            let scan = Scan::read_exports(&path, threads, &|_| {}).expect("scan");
+            let ns = crate::export::namespace_of((!scan.is_empty()).then(|| scan.ledger_id()).as_deref());
+            let streamed = scan
+                .jsonld_to(as_of, known, threads, |knowledge, state, hashes, head| {
+                    let mut out = Vec::new();
+                    crate::export::write_jsonld_of(&mut out, &ns, head, knowledge, state, as_of, hashes)
+                        .map(|()| out)
+                })
+                .expect("fold")
+                .expect("write");
+            prop_assert_eq!(String::from_utf8(streamed).expect("utf-8"), loaded);
         }
 
         /// Given a generated ledger, when two days are diffed streaming at

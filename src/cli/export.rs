@@ -2,6 +2,7 @@
 
 use fusion::export;
 use fusion::store;
+use fusion::stream::Scan;
 use fusion::view::ViewOptions;
 
 use super::{CliError, Context};
@@ -75,16 +76,49 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
             })?
             .map_err(CliError::from);
     }
+    if args.format == Format::Jsonld {
+        // Streamed, keeping whole the changes and the creations whose
+        // sources it quotes; written as it is built (at 10^6 records the
+        // document is about a gigabyte of text).
+        super::progress::notice_wait(&path, ctx.global.quiet, super::progress::Lock::Read);
+        let bar = super::progress::Progress::bytes(
+            ctx.global.quiet,
+            "loading",
+            super::progress::file_len(&path),
+        );
+        let scan = Scan::read_exports(&path, threads, &|done| bar.set(done))?;
+        let known_at = super::known_at(&*scan, args.known_at.as_deref())?;
+        let ns = export::namespace_of((!scan.is_empty()).then(|| scan.ledger_id()).as_deref());
+        bar.phase("folding");
+        let out = &mut ctx.out;
+        return scan
+            .jsonld_to(
+                as_of,
+                known_at,
+                threads,
+                |knowledge, state, hashes, head| {
+                    bar.done();
+                    let mut printable = out.printable();
+                    export::write_jsonld_of(
+                        &mut printable,
+                        &ns,
+                        head,
+                        knowledge,
+                        state,
+                        as_of,
+                        hashes,
+                    )?;
+                    std::io::Write::flush(&mut printable)
+                },
+            )?
+            .map_err(CliError::from);
+    }
     let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
     let entries = &chain.entries;
     let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    // Written as it is built: at 10^6 records the document is about a
-    // gigabyte of text.
+    // The records, one row each, written as they are built.
     let mut printable = ctx.out.printable();
-    match args.format {
-        Format::Jsonld => export::write_jsonld(&mut printable, entries, known_at, as_of)?,
-        Format::Csv => export::write_events_csv(&mut printable, entries, known_at)?,
-    }
+    export::write_events_csv(&mut printable, entries, known_at)?;
     std::io::Write::flush(&mut printable)?;
     Ok(())
 }
