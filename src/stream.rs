@@ -267,24 +267,52 @@ impl Scan {
         render: impl FnOnce(&ViewSource<'_>) -> T,
         later: bool,
     ) -> Result<T, StoreError> {
+        self.fold_to(
+            as_of,
+            known_at,
+            threads,
+            true,
+            later,
+            |knowledge, state, hash, _| {
+                render(&ViewSource {
+                    knowledge,
+                    state,
+                    hash,
+                    as_of,
+                    options,
+                })
+            },
+        )
+    }
+
+    /// Folds the records known at seq `known_at` (clamped to the head) up to
+    /// `until` and hands `render` the knowledge, the state (its
+    /// organisations in id order when `sorted`, else in the fold's order),
+    /// the hash at the position and the events kept whole; then frees the
+    /// state on another thread (`later`) or before returning.
+    fn fold_to<T>(
+        self,
+        until: NaiveDate,
+        known_at: u64,
+        threads: usize,
+        sorted: bool,
+        later: bool,
+        render: impl FnOnce(&Knowledge<'_>, &State, &str, &[Entry]) -> T,
+    ) -> Result<T, StoreError> {
         let known = self.known(known_at);
         let hash = self.hash(known);
-        let (reader, whole, order, targets) = self.list(known, as_of);
+        let (reader, whole, order, targets) = self.list(known, until);
         let knowledge = Scan::knowledge(&whole, known, &targets);
         let plain = reader.plain(order, &knowledge);
         let mut state = State::default();
-        plain.fold(&knowledge, as_of, threads, &mut state, None)?;
-        // Listed in id order from here on. (Shrinking the state's lists
-        // would not lower the peak, reached during the fold, and the view
-        // is written as it is built.)
-        state.orgs.sort();
-        let rendered = render(&ViewSource {
-            knowledge: &knowledge,
-            state: &state,
-            hash: &hash,
-            as_of,
-            options,
-        });
+        plain.fold(&knowledge, until, threads, &mut state, None)?;
+        if sorted {
+            // Listed in id order from here on. (Shrinking the state's lists
+            // would not lower the peak, reached during the fold, and the
+            // view is written as it is built.)
+            state.orgs.sort();
+        }
+        let rendered = render(&knowledge, &state, &hash, &whole);
         drop(knowledge);
         if later {
             store::drop_later((state, whole, targets));
@@ -613,20 +641,19 @@ impl ExportScan {
         threads: usize,
         render: impl FnOnce(&Knowledge<'_>, &State, &HashMap<u64, &str>, &str) -> T,
     ) -> Result<T, StoreError> {
-        let scan = self.0;
         let until = as_of.unwrap_or(NaiveDate::MAX);
-        let known = scan.known(known_at);
-        let hash = scan.hash(known);
-        let (reader, whole, order, targets) = scan.list(known, until);
-        let knowledge = Scan::knowledge(&whole, known, &targets);
-        let plain = reader.plain(order, &knowledge);
-        let mut state = State::default();
-        plain.fold(&knowledge, until, threads, &mut state, None)?;
-        let hashes: HashMap<u64, &str> = whole.iter().map(|e| (e.seq, e.hash.as_str())).collect();
-        let rendered = render(&knowledge, &state, &hashes, &hash);
-        drop((hashes, knowledge));
-        store::drop_later((state, whole, targets));
-        Ok(rendered)
+        self.0.fold_to(
+            until,
+            known_at,
+            threads,
+            false,
+            true,
+            |knowledge, state, hash, whole| {
+                let hashes: HashMap<u64, &str> =
+                    whole.iter().map(|e| (e.seq, e.hash.as_str())).collect();
+                render(knowledge, state, &hashes, hash)
+            },
+        )
     }
 }
 

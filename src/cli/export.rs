@@ -80,13 +80,8 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
         // Streamed, keeping whole the changes and the creations whose
         // sources it quotes; written as it is built (at 10^6 records the
         // document is about a gigabyte of text).
-        super::progress::notice_wait(&path, ctx.global.quiet, super::progress::Lock::Read);
-        let bar = super::progress::Progress::bytes(
-            ctx.global.quiet,
-            "loading",
-            super::progress::file_len(&path),
-        );
-        let scan = Scan::read_exports(&path, threads, &|done| bar.set(done))?;
+        let (scan, bar) =
+            super::progress::scan_with(&path, ctx.global.quiet, "loading", Scan::read_exports)?;
         let known_at = super::known_at(&*scan, args.known_at.as_deref())?;
         let ns = export::namespace_of((!scan.is_empty()).then(|| scan.ledger_id()).as_deref());
         bar.phase("folding");

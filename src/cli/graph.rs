@@ -67,13 +67,8 @@ pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
     }
     let path = ctx.global.ledger.clone();
     // The ledger is streamed, as by `replay`, keeping the changes whole.
-    super::progress::notice_wait(&path, ctx.global.quiet, super::progress::Lock::Read);
-    let bar = super::progress::Progress::bytes(
-        ctx.global.quiet,
-        "loading",
-        super::progress::file_len(&path),
-    );
-    let scan = Scan::read_changes(&path, store::available_threads(), &|done| bar.set(done))?;
+    let (scan, bar) =
+        super::progress::scan_with(&path, ctx.global.quiet, "loading", Scan::read_changes)?;
     let known_at = super::known_at(&*scan, args.known_at.as_deref())?;
     bar.phase("folding");
     let g = scan.graph(from, to, known_at, store::available_threads())?;

@@ -218,11 +218,20 @@ pub fn scan(
     quiet: bool,
     what: &'static str,
 ) -> Result<(fusion::stream::Scan, Progress), StoreError> {
+    scan_with(path, quiet, what, fusion::stream::Scan::read)
+}
+
+/// [`scan`] with another of the scan's readers (`Scan::read_changes`,
+/// `Scan::read_exports`).
+pub fn scan_with<S>(
+    path: &Path,
+    quiet: bool,
+    what: &'static str,
+    read: impl FnOnce(&Path, usize, &dyn Fn(u64)) -> Result<S, StoreError>,
+) -> Result<(S, Progress), StoreError> {
     notice_wait(path, quiet, Lock::Read);
     let bar = Progress::bytes(quiet, what, file_len(path));
-    let scan = fusion::stream::Scan::read(path, store::available_threads(), &|done| {
-        bar.set(done);
-    })?;
+    let scan = read(path, store::available_threads(), &|done| bar.set(done))?;
     Ok((scan, bar))
 }
 
