@@ -405,6 +405,39 @@ pub fn scan_ledger_with_progress<E: Send>(
     )
 }
 
+/// [`scan_ledger_with_progress`] building every event for `keep`, without
+/// a glance first: for a caller that needs each event whole.
+pub fn stream_ledger_with_progress<E: Send>(
+    reader: impl Read,
+    threads: usize,
+    progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    mut sink: impl FnMut(Scanned<'_, E>),
+) -> Result<u64, LedgerError> {
+    let keep = &keep;
+    typed_scan(
+        reader,
+        threads,
+        BLOCK,
+        progress,
+        keep,
+        |line| {
+            let f = crate::fast::entry(line)?;
+            let head = Head::new(f.seq, &f.recorded, &f.prev, &f.hash)?;
+            Some((head, keep(f.event)))
+        },
+        |entry, offset| {
+            sink(Scanned {
+                seq: entry.seq,
+                hash: entry.hash.to_bytes(),
+                recorded: entry.recorded.as_str(),
+                kept: entry.event,
+                offset,
+            })
+        },
+    )
+}
+
 /// What a streaming check of a ledger found: it verifies, with this many
 /// records and this head.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,7 +46,7 @@ use serde_json::{Map, Value, json};
 
 use crate::date::Date;
 use crate::event::{Body, CorrectionMode, Event, Party, Source};
-use crate::fold::{Knowledge, Org, State};
+use crate::fold::{Corrected, Knowledge, Org, State};
 use crate::record::{Entry, GENESIS_PREV};
 use crate::view::{self, OrgView, View, ViewSource};
 
@@ -414,50 +414,83 @@ pub fn write_events_csv(
     let mut row = String::new();
     push_csv_row(&mut row, &EVENT_COLUMNS);
     out.write_all(row.as_bytes())?;
+    let mut fields = String::new();
     for e in entries.iter().take_while(|e| e.seq <= knowledge.position) {
         row.clear();
-        let mut ids: Vec<&str> = Vec::new();
-        for id in e.event.mentioned_ids() {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        let docs: Vec<&str> = e.event.sources.iter().map(|s| s.doc.as_str()).collect();
-        let quotes: Vec<&str> = e
-            .event
-            .sources
-            .iter()
-            .filter_map(|s| s.quote.as_deref())
-            .collect();
-        let corrected = knowledge
-            .corrections
-            .get(&e.seq)
-            .map(|c| {
-                let how = match c.mode {
-                    CorrectionMode::Retract => "retracted",
-                    CorrectionMode::Supersede => "superseded",
-                };
-                format!("{how} by {}", c.seq)
-            })
-            .unwrap_or_default();
-        push_csv_row(
+        fields.clear();
+        push_event_fields(&mut fields, &e.event);
+        push_record_row(
             &mut row,
-            &[
-                e.seq.to_string(),
-                e.recorded.clone(),
-                e.event.date.to_string(),
-                e.event.type_name().to_owned(),
-                e.event.summary(),
-                ids.join(" "),
-                docs.join("; "),
-                quotes.join("; "),
-                corrected,
-                e.hash.clone(),
-            ],
+            e.seq,
+            &e.recorded,
+            &fields,
+            knowledge.corrections.get(&e.seq),
+            &e.hash,
         );
         out.write_all(row.as_bytes())?;
     }
     Ok(())
+}
+
+/// The fields of a record's row in [`events_csv`] that its event alone
+/// gives (date, type, summary, ids, sources, quotes), each followed by a
+/// comma: made apart from the rest of the row, so that a streaming export
+/// makes them where events are parsed.
+pub fn push_event_fields(out: &mut String, event: &Event) {
+    let mut ids: Vec<&str> = Vec::new();
+    for id in event.mentioned_ids() {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let docs: Vec<&str> = event.sources.iter().map(|s| s.doc.as_str()).collect();
+    let quotes: Vec<&str> = event
+        .sources
+        .iter()
+        .filter_map(|s| s.quote.as_deref())
+        .collect();
+    for field in [
+        event.date.to_string(),
+        event.type_name().to_owned(),
+        event.summary(),
+        ids.join(" "),
+        docs.join("; "),
+        quotes.join("; "),
+    ] {
+        out.push_str(&csv_field(&field));
+        out.push(',');
+    }
+}
+
+/// Appends a record's row of [`events_csv`]: `fields` are its event's
+/// ([`push_event_fields`]), `corrected` the correction that names it, if
+/// one is known.
+pub fn push_record_row(
+    out: &mut String,
+    seq: u64,
+    recorded: &str,
+    fields: &str,
+    corrected: Option<&Corrected>,
+    hash: &str,
+) {
+    let corrected = corrected
+        .map(|c| {
+            let how = match c.mode {
+                CorrectionMode::Retract => "retracted",
+                CorrectionMode::Supersede => "superseded",
+            };
+            format!("{how} by {}", c.seq)
+        })
+        .unwrap_or_default();
+    out.push_str(&csv_field(&seq.to_string()));
+    out.push(',');
+    out.push_str(&csv_field(recorded));
+    out.push(',');
+    out.push_str(fields);
+    out.push_str(&csv_field(&corrected));
+    out.push(',');
+    out.push_str(&csv_field(hash));
+    out.push_str("\r\n");
 }
 
 /// The columns of [`view_csv`].

@@ -373,6 +373,136 @@ pub fn scan_with_progress<E: Send>(
     })
 }
 
+/// [`scan_with_progress`] building every event for `keep` (see
+/// [`chain::stream_ledger_with_progress`]).
+pub fn stream_with_progress<E: Send>(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    sink: impl FnMut(chain::Scanned<E>),
+) -> Result<(File, u64), StoreError> {
+    read_with(path, |r| {
+        chain::stream_ledger_with_progress(r, threads, progress, keep, sink)
+    })
+}
+
+/// A verified ledger as its Merkle tree needs it ([`read_leaves`]): each
+/// record's hash and where its line starts, 40 bytes a record, and the
+/// file, still share-locked, to read a record back.
+#[derive(Debug)]
+pub struct Leaves {
+    path: PathBuf,
+    file: File,
+    /// The verified length.
+    bytes: u64,
+    /// `hashes[i]` is record `i + 1`'s hash.
+    hashes: Vec<[u8; 32]>,
+    /// `offsets[i]` is where record `i + 1`'s line starts.
+    offsets: Vec<u64>,
+}
+
+/// Reads and verifies the ledger at `path` (the checks and errors of
+/// [`load`]) keeping only what [`Leaves`] holds: what `checkpoint` and
+/// `prove` need, in memory a tenth of the file's size rather than several
+/// times it.
+pub fn read_leaves(
+    path: &Path,
+    threads: usize,
+    progress: &dyn Fn(u64),
+) -> Result<Leaves, StoreError> {
+    let mut hashes = Vec::new();
+    let mut offsets = Vec::new();
+    let (file, bytes) = scan_with_progress(
+        path,
+        threads,
+        progress,
+        |_| Some(()),
+        drop,
+        |s: chain::Scanned<()>| {
+            hashes.push(s.hash);
+            offsets.push(s.offset);
+        },
+    )?;
+    Ok(Leaves {
+        path: path.to_owned(),
+        file,
+        bytes,
+        hashes,
+        offsets,
+    })
+}
+
+impl Leaves {
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether the ledger has no record.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The last record's hash, or 64 zeros for an empty ledger.
+    pub fn head_hash(&self) -> String {
+        self.hashes.last().map_or_else(
+            || crate::record::GENESIS_PREV.to_owned(),
+            |h| crate::record::hex(h),
+        )
+    }
+
+    /// The Merkle tree over the records, as
+    /// [`crate::merkle::Tree::from_record_hashes`] builds it from the loaded
+    /// ledger's hashes.
+    pub fn tree(&self) -> crate::merkle::Tree {
+        crate::merkle::Tree::from_leaf_hashes(
+            self.hashes
+                .iter()
+                .map(|h| crate::merkle::leaf_hash(h))
+                .collect(),
+        )
+    }
+
+    /// The record at `seq`, read back from the file (`None` past the head),
+    /// as [`record_at`] gives it from the loaded ledger. A line that no
+    /// longer holds the record verified is [`StoreError::Changed`].
+    pub fn record(&self, seq: u64) -> Result<Option<Record>, StoreError> {
+        let Some(index) = seq.checked_sub(1).and_then(|i| usize::try_from(i).ok()) else {
+            return Ok(None);
+        };
+        let (Some(&start), Some(hash)) = (self.offsets.get(index), self.hashes.get(index)) else {
+            return Ok(None);
+        };
+        let end = self.offsets.get(index + 1).copied().unwrap_or(self.bytes);
+        let changed = || StoreError::Changed {
+            path: self.path.clone(),
+            seq,
+        };
+        let len = usize::try_from(end.saturating_sub(start)).map_err(|_| changed())?;
+        let mut line = vec![0u8; len];
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut line, start).map_err(
+            |source| match source.kind() {
+                io::ErrorKind::UnexpectedEof => changed(),
+                _ => StoreError::Io {
+                    op: "read",
+                    path: self.path.clone(),
+                    source,
+                },
+            },
+        )?;
+        let line = line.strip_suffix(b"\n").ok_or_else(changed)?;
+        let record = parse_stored(&self.path, line, index).map_err(|_| changed())?;
+        // Its content hashes to the hash it states (`parse_stored`
+        // checks), which must be the one verified.
+        if record.seq == seq && record.hash == crate::record::hex(hash) {
+            Ok(Some(record))
+        } else {
+            Err(changed())
+        }
+    }
+}
+
 /// Opens the ledger to read it whole ([`open_to_read`]) and runs `scan` over
 /// it; returns the file, still share-locked, with what `scan` found.
 fn read_with<T>(
@@ -1783,6 +1913,77 @@ mod tests {
             (head.ledger_bytes, head.seq, head.hash.as_str()),
             (ledger.bytes, ledger.head_seq(), ledger.head_hash())
         );
+    }
+
+    /// Given generated ledgers (empty, one record, hundreds; some lines in
+    /// a form only the general reader takes), when only their leaves are
+    /// read, then the tree is the one over the loaded ledger's hashes, and
+    /// every record read back is the loaded one; past the head there is none.
+    #[test]
+    fn the_leaves_give_the_loaded_ledgers_tree_and_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.jsonl");
+        for events in [0, 1, 2, 300] {
+            let records = crate::generator::records(&crate::generator::Options {
+                events,
+                seed: events + 3,
+                recorded: opts().recorded,
+                batch: 1,
+            });
+            let text: String = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let line = r.to_line();
+                    // Whitespace inside the event: the same hash, another reader.
+                    let line = if i % 7 == 3 {
+                        line.replacen("\"event\":{", "\"event\":{ ", 1)
+                    } else {
+                        line
+                    };
+                    line + "\n"
+                })
+                .collect();
+            fs::write(&path, text).expect("write");
+            let loaded = load(&path, 2).expect("load");
+            let leaves = read_leaves(&path, 2, &|_| {}).expect("leaves");
+            let tree = crate::merkle::Tree::from_record_hashes(
+                loaded.entries.iter().map(|e| e.hash.as_str()),
+            )
+            .expect("tree");
+            assert_eq!(leaves.len(), loaded.len());
+            assert_eq!(leaves.tree(), tree, "{events}");
+            for seq in 0..=events + 1 {
+                let index = usize::try_from(seq).unwrap_or(usize::MAX).wrapping_sub(1);
+                let expected = record_at(&path, &loaded, index).expect("read");
+                assert_eq!(leaves.record(seq).expect("read back"), expected, "{seq}");
+            }
+        }
+    }
+
+    /// Given a ledger's leaves, when a record's line is then changed behind
+    /// the lock (its content, the whole file cut short, or replaced by
+    /// another ledger), then reading it back is refused with `Changed`.
+    #[test]
+    fn a_record_changed_after_its_leaves_were_read_is_refused() {
+        let (_dir, path) = empty_ledger();
+        append_all(&path, &["a", "b", "c"]);
+        let text = fs::read_to_string(&path).expect("read");
+        let leaves = read_leaves(&path, 2, &|_| {}).expect("leaves");
+        // One byte of the event changed, the hash stated as before.
+        fs::write(&path, text.replacen("\"org\":\"b\"", "\"org\":\"x\"", 1)).expect("edit");
+        let err = leaves.record(2).expect_err("changed");
+        assert!(matches!(err, StoreError::Changed { seq: 2, .. }), "{err}");
+        assert!(leaves.record(1).is_ok());
+        fs::write(&path, &text[..text.len() / 2]).expect("cut");
+        let err = leaves.record(3).expect_err("changed");
+        assert!(matches!(err, StoreError::Changed { seq: 3, .. }), "{err}");
+        // Another ledger, each record sound, none the one verified.
+        let (_other_dir, other) = empty_ledger();
+        append_all(&other, &["x", "y", "z"]);
+        fs::copy(&other, &path).expect("replace");
+        let err = leaves.record(1).expect_err("changed");
+        assert!(matches!(err, StoreError::Changed { seq: 1, .. }), "{err}");
     }
 
     #[test]

@@ -506,6 +506,90 @@ impl Scan {
         Ok(Ok(rendered))
     }
 
+    /// Writes the records known at seq `known_at` (clamped to the head) as
+    /// CSV to `out`: what [`crate::export::write_events_csv`] writes from the
+    /// loaded ledger. The corrections come from the scan; the records from
+    /// a second streaming pass over the file, still share-locked, each
+    /// checked to be the record the scan verified, its row's event fields
+    /// made where it is parsed. The outer error is the ledger's (a record
+    /// that changed since the scan), the inner one `out`'s; after a failed
+    /// write the pass goes on only to its end, building nothing.
+    pub fn write_records_csv(
+        self,
+        known_at: u64,
+        threads: usize,
+        mut out: impl std::io::Write,
+    ) -> Result<std::io::Result<()>, StoreError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let known = self.known(known_at);
+        let targets = targets(&self.slots, &self.whole, known);
+        let knowledge = Scan::knowledge(&self.whole, known, &targets);
+        let mut row = String::new();
+        crate::export::push_csv_row(&mut row, &crate::export::EVENT_COLUMNS);
+        let mut written = out.write_all(row.as_bytes());
+        let failed = AtomicBool::new(written.is_err());
+        let mut changed: Option<u64> = None;
+        let mut seen = 0;
+        let fields = |event: Event| {
+            let mut fields = String::new();
+            if !failed.load(Ordering::Relaxed) {
+                crate::export::push_event_fields(&mut fields, &event);
+            }
+            fields
+        };
+        let pass = store::stream_with_progress(
+            &self.path,
+            threads,
+            &|_| {},
+            fields,
+            |s: Scanned<String>| {
+                seen = s.seq;
+                let index = usize::try_from(s.seq.saturating_sub(1)).unwrap_or(usize::MAX);
+                if index >= known || written.is_err() || changed.is_some() {
+                    return;
+                }
+                if self.slots.get(index).map(|slot| slot.hash) != Some(s.hash) {
+                    changed = Some(s.seq);
+                    return;
+                }
+                row.clear();
+                crate::export::push_record_row(
+                    &mut row,
+                    s.seq,
+                    s.recorded,
+                    &s.kept,
+                    knowledge.corrections.get(&s.seq),
+                    &hex(&s.hash),
+                );
+                written = out.write_all(row.as_bytes());
+                if written.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        match pass {
+            Err(e @ StoreError::Io { .. }) => return Err(e),
+            // The scan verified every record: one that no longer verifies
+            // is one that changed.
+            Err(_) => {
+                changed.get_or_insert(seen + 1);
+            }
+            Ok(_) => {}
+        }
+        // Fewer records than the scan verified: the file changed too.
+        if changed.is_none() && written.is_ok() && seen < known as u64 {
+            changed = Some(seen + 1);
+        }
+        if let Some(seq) = changed {
+            return Err(StoreError::Changed {
+                path: self.path.clone(),
+                seq,
+            });
+        }
+        Ok(written)
+    }
+
     /// `known_at` clamped to the head, as a count of records.
     fn known(&self, known_at: u64) -> usize {
         usize::try_from(known_at).map_or(self.slots.len(), |k| k.min(self.slots.len()))
@@ -1406,6 +1490,27 @@ mod tests {
             prop_assert_eq!(String::from_utf8(streamed).expect("utf-8"), loaded);
         }
 
+        /// Given a generated ledger, when its records are exported as CSV
+        /// streaming at any state of knowledge, then the rows are the ones
+        /// the loaded ledger gives.
+        #[test]
+        fn the_streaming_records_csv_equals_the_loaded_one(
+            seed in 0u64..1_000_000,
+            n in 0u64..300,
+            known in 0u64..320,
+            odd in 0usize..5,
+            threads in 1usize..4,
+        ) {
+            let (_dir, path, entries) = generated(n, seed, odd);
+            let loaded = crate::export::events_csv(&entries, known);
+            let scan = Scan::read(&path, threads, &|_| {}).expect("scan");
+            let mut streamed = Vec::new();
+            scan.write_records_csv(known, threads, &mut streamed)
+                .expect("ledger")
+                .expect("write");
+            prop_assert_eq!(String::from_utf8(streamed).expect("utf-8"), loaded);
+        }
+
         /// Given a generated ledger, when two days are diffed streaming at
         /// any state of knowledge, then the diff is the one folding the
         /// loaded ledger gives.
@@ -1591,6 +1696,39 @@ mod tests {
             err.to_string().contains("changed while it was being read"),
             "{err}"
         );
+    }
+
+    /// Given a scanned ledger whose file is then edited (a record's name,
+    /// its hash left as it was), cut short (within a line, or after one),
+    /// or replaced by another ledger
+    /// that verifies, when its records are exported as CSV, then the export
+    /// refuses with `Changed`.
+    #[test]
+    fn a_records_csv_of_a_file_changed_between_the_passes_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        let original = ledger(200, 5);
+        let text = original
+            .iter()
+            .map(|r| r.to_line() + "\n")
+            .collect::<String>();
+        let edited = text.replacen("\"name\":\"", "\"name\":\"X", 1);
+        let cut = text.get(..text.len() / 2).unwrap_or_default().to_owned();
+        // Cut after a line: a shorter ledger that verifies.
+        let shorter = text
+            .get(..=cut.rfind('\n').unwrap_or(0))
+            .unwrap_or_default()
+            .to_owned();
+        let other: String = ledger(200, 6).iter().map(|r| r.to_line() + "\n").collect();
+        for changed in [edited, cut, shorter, other] {
+            std::fs::write(&path, &text).expect("write");
+            let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+            std::fs::write(&path, &changed).expect("change");
+            let err = scan
+                .write_records_csv(u64::MAX, 2, std::io::sink())
+                .expect_err("changed");
+            assert!(matches!(err, StoreError::Changed { .. }), "{err}");
+        }
     }
 
     /// Given ledgers whose corrections name only records kept whole (a

@@ -43,8 +43,8 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
         .origin
         .clone()
         .unwrap_or_else(|| checkpoint::default_origin(&path));
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    let tree = tree_of(&chain)?;
+    // Streamed: only each record's hash is kept.
+    let tree = super::progress::leaves(&path, ctx.global.quiet)?.tree();
     let size = args.size.unwrap_or(tree.size());
     if size > tree.size() {
         return Err(CliError::usage(format!(
@@ -139,20 +139,20 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKey, CliError> {
 }
 
 /// For `fusion verify --checkpoint CP [--key PUB] [--origin O]`: checks
-/// that the verified chain extends the checkpoint in `cp` (signed by the key
+/// that the verified chain, whose Merkle tree is `tree`, extends the
+/// checkpoint in `cp` (signed by the key
 /// in `key`, if given; with origin `origin`, if given). Returns one line to
 /// print.
 // Called from `verify.rs` once `fusion verify` takes `--checkpoint`.
 pub fn check_ledger(
-    chain: &Ledger,
+    tree: &Tree,
     cp: &Path,
     key: Option<&Path>,
     origin: Option<&str>,
 ) -> Result<String, CliError> {
     let signed = load_checkpoint(cp)?;
     let key = key.map(load_public_key).transpose()?;
-    let tree = tree_of(chain)?;
-    let v = checkpoint::verify_tree(&tree, &signed, key.as_ref(), origin).map_err(|e| {
+    let v = checkpoint::verify_tree(tree, &signed, key.as_ref(), origin).map_err(|e| {
         let mut err = checkpoint_error(e);
         err.message = format!("checkpoint `{}`: {}", cp.display(), err.message);
         err

@@ -108,12 +108,14 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
             )?
             .map_err(CliError::from);
     }
-    let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-    let entries = &chain.entries;
-    let known_at = super::known_at(entries.as_slice(), args.known_at.as_deref())?;
-    // The records, one row each, written as they are built.
+    // The records, one row each: the ledger streamed twice, first for the
+    // corrections (which name earlier records), then for the rows, written
+    // as they are made.
+    let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+    let known_at = super::known_at(&scan, args.known_at.as_deref())?;
+    progress.done();
     let mut printable = ctx.out.printable();
-    export::write_events_csv(&mut printable, entries, known_at)?;
+    scan.write_records_csv(known_at, threads, &mut printable)??;
     std::io::Write::flush(&mut printable)?;
     Ok(())
 }

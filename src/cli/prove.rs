@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use fusion::proof::{Bundle, ConsistencyBundle, InclusionBundle, ProofError};
 
-use super::checkpoint::{checkpoint_error, load_checkpoint, tree_of};
+use super::checkpoint::{checkpoint_error, load_checkpoint};
 use super::{CliError, Context};
 
 /// Write a proof bundle (JSON) that readers check offline with
@@ -69,17 +69,15 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
     let (bundle, out) = match args.command {
         ProveCommand::Inclusion(a) => {
             let cp = load_checkpoint(&a.checkpoint)?;
-            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-            let tree = tree_of(&chain)?;
-            let index = usize::try_from(a.seq)
-                .ok()
-                .and_then(|s| s.checked_sub(1))
-                .unwrap_or(usize::MAX);
-            let record = fusion::store::record_at(&path, &chain, index)?.ok_or_else(|| {
+            // Streamed: each record's hash is kept, and the one proved
+            // read back.
+            let leaves = super::progress::leaves(&path, ctx.global.quiet)?;
+            let tree = leaves.tree();
+            let record = leaves.record(a.seq)?.ok_or_else(|| {
                 CliError::usage(format!(
                     "no record with seq {}: the ledger has {} records",
                     a.seq,
-                    chain.len()
+                    leaves.len()
                 ))
             })?;
             let b = InclusionBundle::build(&tree, &record, &cp).map_err(|e| {
@@ -102,8 +100,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
                     new.checkpoint.size
                 )));
             }
-            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-            let tree = tree_of(&chain)?;
+            let tree = super::progress::leaves(&path, ctx.global.quiet)?.tree();
             let b = ConsistencyBundle::build(&tree, &old, &new).map_err(proof_error)?;
             (Bundle::Consistency(b), a.out)
         }
