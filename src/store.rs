@@ -135,8 +135,9 @@ pub enum StoreError {
         /// What is wrong.
         error: RecordError,
     },
-    /// A record read a second time (by a replay that streams the ledger)
-    /// is not the one verified the first time.
+    /// A record read a second time (by a command that streams the ledger:
+    /// a replay's fold, `log`, `prove`, the records' CSV) is not the one
+    /// verified the first time, or is no longer there.
     #[error(
         "`{path}` changed while it was being read: the record of seq {seq} reads differently the second time; run the command again, then `fusion verify`"
     )]

@@ -513,7 +513,8 @@ impl Scan {
     /// checked to be the record the scan verified, its row's event fields
     /// made where it is parsed. The outer error is the ledger's (a record
     /// that changed since the scan), the inner one `out`'s; after a failed
-    /// write the pass goes on only to its end, building nothing.
+    /// write the pass still reads to the file's end (the scan cannot stop
+    /// early), but makes no more rows.
     pub fn write_records_csv(
         self,
         known_at: u64,
