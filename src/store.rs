@@ -375,17 +375,37 @@ pub fn scan_with_progress<E: Send>(
 }
 
 /// [`scan_with_progress`] building every event for `keep` (see
-/// [`chain::stream_ledger_with_progress`]).
+/// [`chain::stream_ledger_with_progress`]). Once `stop` is set, the file is
+/// read no further: the scan ends as if the file ended there (a torn last
+/// line, or fewer records), and what it returns then says nothing of the
+/// file.
 pub fn stream_with_progress<E: Send>(
     path: &Path,
     threads: usize,
     progress: &dyn Fn(u64),
+    stop: &AtomicBool,
     keep: impl Fn(Event) -> E + Sync,
     sink: impl FnMut(chain::Scanned<E>),
 ) -> Result<(File, u64), StoreError> {
     read_with(path, |r| {
+        let r = Stoppable { inner: r, stop };
         chain::stream_ledger_with_progress(r, threads, progress, keep, sink)
     })
+}
+
+/// A reader that reads nothing more once `stop` is set.
+struct Stoppable<'s, R> {
+    inner: R,
+    stop: &'s AtomicBool,
+}
+
+impl<R: Read> Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// A verified ledger as its Merkle tree needs it ([`read_leaves`]): each

@@ -512,9 +512,9 @@ impl Scan {
     /// a second streaming pass over the file, still share-locked, each
     /// checked to be the record the scan verified, its row's event fields
     /// made where it is parsed. The outer error is the ledger's (a record
-    /// that changed since the scan), the inner one `out`'s; after a failed
-    /// write the pass still reads to the file's end (the scan cannot stop
-    /// early), but makes no more rows.
+    /// that changed since the scan), the inner one `out`'s. The pass reads
+    /// no further than the last record known, nor past a failed write (a
+    /// closed pipe).
     pub fn write_records_csv(
         self,
         known_at: u64,
@@ -529,12 +529,15 @@ impl Scan {
         let mut row = String::new();
         crate::export::push_csv_row(&mut row, &crate::export::EVENT_COLUMNS);
         let mut written = out.write_all(row.as_bytes());
-        let failed = AtomicBool::new(written.is_err());
+        // Set once no more rows are to be made (the last known one is
+        // written, a write failed, a record changed): the pass then reads
+        // no further.
+        let stop = AtomicBool::new(written.is_err() || known == 0);
         let mut changed: Option<u64> = None;
         let mut seen = 0;
         let fields = |event: Event| {
             let mut fields = String::new();
-            if !failed.load(Ordering::Relaxed) {
+            if !stop.load(Ordering::Relaxed) {
                 crate::export::push_event_fields(&mut fields, &event);
             }
             fields
@@ -543,6 +546,7 @@ impl Scan {
             &self.path,
             threads,
             &|_| {},
+            &stop,
             fields,
             |s: Scanned<String>| {
                 seen = s.seq;
@@ -552,6 +556,7 @@ impl Scan {
                 }
                 if self.slots.get(index).map(|slot| slot.hash) != Some(s.hash) {
                     changed = Some(s.seq);
+                    stop.store(true, Ordering::Relaxed);
                     return;
                 }
                 row.clear();
@@ -564,31 +569,24 @@ impl Scan {
                     &hex(&s.hash),
                 );
                 written = out.write_all(row.as_bytes());
-                if written.is_err() {
-                    failed.store(true, Ordering::Relaxed);
+                if written.is_err() || s.seq >= known as u64 {
+                    stop.store(true, Ordering::Relaxed);
                 }
             },
         );
-        match pass {
-            Err(e @ StoreError::Io { .. }) => return Err(e),
-            // The scan verified every record: one that no longer verifies
-            // is one that changed.
-            Err(_) => {
-                changed.get_or_insert(seen + 1);
-            }
-            Ok(_) => {}
+        // Once stopped, the pass's end says nothing of the file.
+        if written.is_err() || (changed.is_none() && seen >= known as u64) {
+            return Ok(written);
         }
-        // Fewer records than the scan verified: the file changed too.
-        if changed.is_none() && written.is_ok() && seen < known as u64 {
-            changed = Some(seen + 1);
+        if let Err(e @ StoreError::Io { .. }) = pass {
+            return Err(e);
         }
-        if let Some(seq) = changed {
-            return Err(StoreError::Changed {
-                path: self.path.clone(),
-                seq,
-            });
-        }
-        Ok(written)
+        // A record that no longer reads as the one verified, or that no
+        // longer verifies (the scan verified every record), or that is gone.
+        Err(StoreError::Changed {
+            path: self.path.clone(),
+            seq: changed.unwrap_or(seen + 1),
+        })
     }
 
     /// `known_at` clamped to the head, as a count of records.
@@ -1730,6 +1728,47 @@ mod tests {
                 .expect_err("changed");
             assert!(matches!(err, StoreError::Changed { .. }), "{err}");
         }
+    }
+
+    /// Given a ledger of several of the scan's blocks, when its records are
+    /// exported as CSV to a writer that fails after a few rows (a closed
+    /// pipe), or known only at seq 3, then the export gives the write's
+    /// error, or the three rows, not an error of the file (the second pass
+    /// reads no further, and so ends within a line).
+    #[test]
+    fn a_records_csv_stops_reading_at_a_failed_write_or_the_last_record_known() {
+        /// Fails every write after the first `left`.
+        struct Closing {
+            left: usize,
+        }
+        impl std::io::Write for Closing {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.left == 0 {
+                    return Err(std::io::ErrorKind::BrokenPipe.into());
+                }
+                self.left -= 1;
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (_dir, path, entries) = generated(15_000, 7, 0);
+        assert!(std::fs::metadata(&path).expect("len").len() > 4 << 20);
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        let err = scan
+            .write_records_csv(u64::MAX, 2, Closing { left: 5 })
+            .expect("the file is sound")
+            .expect_err("closed");
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        let mut out = Vec::new();
+        scan.write_records_csv(3, 2, &mut out)
+            .expect("the file is sound")
+            .expect("written");
+        let loaded = crate::export::events_csv(&entries, 3);
+        assert_eq!(String::from_utf8(out).expect("utf-8"), loaded);
+        assert_eq!(loaded.lines().count(), 4);
     }
 
     /// Given ledgers whose corrections name only records kept whole (a
