@@ -510,8 +510,8 @@ impl Scan {
     /// CSV to `out`: what [`crate::export::write_events_csv`] writes from the
     /// loaded ledger. The corrections come from the scan; the records from
     /// a second streaming pass over the file, still share-locked, each
-    /// checked to be the record the scan verified, its row's event fields
-    /// made where it is parsed. The outer error is the ledger's (a record
+    /// record written checked to be the one the scan verified, its row's
+    /// event fields made where it is parsed. The outer error is the ledger's (a record
     /// that changed since the scan), the inner one `out`'s. The pass reads
     /// no further than the last record known, nor past a failed write (a
     /// closed pipe).
@@ -578,11 +578,14 @@ impl Scan {
         if written.is_err() || (changed.is_none() && seen >= known as u64) {
             return Ok(written);
         }
-        if let Err(e @ StoreError::Io { .. }) = pass {
-            return Err(e);
+        match pass {
+            // A record that no longer verifies: the scan verified every one.
+            Err(StoreError::Chain { .. } | StoreError::Event { .. }) | Ok(_) => {}
+            // The file gone, a journal there, a read failing: said as such.
+            Err(e) => return Err(e),
         }
         // A record that no longer reads as the one verified, or that no
-        // longer verifies (the scan verified every record), or that is gone.
+        // longer verifies, or that is gone.
         Err(StoreError::Changed {
             path: self.path.clone(),
             seq: changed.unwrap_or(seen + 1),
@@ -1728,6 +1731,29 @@ mod tests {
                 .expect_err("changed");
             assert!(matches!(err, StoreError::Changed { .. }), "{err}");
         }
+    }
+
+    /// Given a scanned ledger that is then removed, or that a journal then
+    /// says is being appended to, when its records are exported as CSV,
+    /// then the error says so, as it would before any scan.
+    #[test]
+    fn a_records_csv_of_a_ledger_gone_or_interrupted_between_the_passes_says_so() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(50, 5), 0);
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        std::fs::write(store::journal_path(&path), "{}").expect("journal");
+        let err = scan
+            .write_records_csv(u64::MAX, 2, std::io::sink())
+            .expect_err("interrupted");
+        assert!(matches!(err, StoreError::Interrupted { .. }), "{err}");
+        std::fs::remove_file(store::journal_path(&path)).expect("no journal");
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        std::fs::remove_file(&path).expect("remove");
+        let err = scan
+            .write_records_csv(u64::MAX, 2, std::io::sink())
+            .expect_err("gone");
+        assert!(matches!(err, StoreError::Missing { .. }), "{err}");
     }
 
     /// Given a ledger of several of the scan's blocks, when its records are

@@ -116,3 +116,41 @@ fn verify_never_follows_a_symlink_or_reads_outside_the_snapshots_directory() {
     assert_eq!(junk.code, 4, "{junk}");
     assert!(junk.stderr.contains("junk.json: not a snapshot"), "{junk}");
 }
+
+/// Given a snapshots directory whose only file names another ledger on its
+/// first line and is malformed after it, when the ledger is verified, with
+/// or without a checkpoint, then the file is skipped unread (the streaming
+/// path), and the checkpoint is checked.
+#[test]
+fn a_malformed_snapshot_of_another_ledger_is_skipped_with_or_without_a_checkpoint() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    assert_eq!(env.run(&["checkpoint", "--out", "cp"]).code, 0);
+    // The header of another ledger's snapshot, then no view at all.
+    let other = TestEnv::with_ledger();
+    other.append(&EVENTS.replace("\"a\"", "\"b\""));
+    assert_eq!(other.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let theirs = std::fs::read_to_string(other.dir().join("snapshots/2010-12-31.json"))
+        .expect("their snapshot");
+    let header = theirs.lines().next().expect("header");
+    std::fs::create_dir_all(env.dir().join("snapshots")).expect("dir");
+    std::fs::write(
+        env.dir().join("snapshots/2010-12-31.json"),
+        format!("{header}\n}}\n"),
+    )
+    .expect("write");
+    for args in [vec!["verify"], vec!["verify", "--checkpoint", "cp"]] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {r}");
+        assert!(
+            r.stdout
+                .contains("snapshots: 1 made from another ledger, skipped"),
+            "{args:?}: {r}"
+        );
+        assert_eq!(
+            r.stdout.contains("extends checkpoint"),
+            args.len() > 1,
+            "{args:?}: {r}"
+        );
+    }
+}

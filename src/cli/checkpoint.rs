@@ -44,7 +44,7 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| checkpoint::default_origin(&path));
     // Streamed: only each record's hash is kept.
-    let tree = super::progress::leaves(&path, ctx.global.quiet)?.tree();
+    let tree = super::progress::leaves(&path, ctx.global.quiet, "loading")?.tree();
     let size = args.size.unwrap_or(tree.size());
     if size > tree.size() {
         return Err(CliError::usage(format!(

@@ -237,8 +237,8 @@ pub fn scan_with<S>(
 
 /// [`load`] keeping only each record's hash and place, for the Merkle
 /// tree (`store::read_leaves`); the bar is done.
-pub fn leaves(path: &Path, quiet: bool) -> Result<store::Leaves, StoreError> {
-    scan_with(path, quiet, "loading", store::read_leaves).map(|(leaves, _)| leaves)
+pub fn leaves(path: &Path, quiet: bool, what: &'static str) -> Result<store::Leaves, StoreError> {
+    scan_with(path, quiet, what, store::read_leaves).map(|(leaves, _)| leaves)
 }
 
 /// [`load`] without keeping the events (`store::check_with_progress`).

@@ -71,7 +71,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
             let cp = load_checkpoint(&a.checkpoint)?;
             // Streamed: each record's hash is kept, and the one proved
             // read back.
-            let leaves = super::progress::leaves(&path, ctx.global.quiet)?;
+            let leaves = super::progress::leaves(&path, ctx.global.quiet, "loading")?;
             let tree = leaves.tree();
             let record = leaves.record(a.seq)?.ok_or_else(|| {
                 CliError::usage(format!(
@@ -100,7 +100,7 @@ pub fn run(ctx: &mut Context, args: ProveArgs) -> Result<(), CliError> {
                     new.checkpoint.size
                 )));
             }
-            let tree = super::progress::leaves(&path, ctx.global.quiet)?.tree();
+            let tree = super::progress::leaves(&path, ctx.global.quiet, "loading")?.tree();
             let b = ConsistencyBundle::build(&tree, &old, &new).map_err(proof_error)?;
             (Bundle::Consistency(b), a.out)
         }

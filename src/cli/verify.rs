@@ -49,9 +49,10 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     };
     if let Some(skipped) = foreign {
         // Nothing to re-derive: one streaming pass, without keeping the
-        // events (only each record's hash for a checkpoint), gives the same
-        // verdict in memory that grows little or not at all with the
-        // ledger.
+        // events (only each record's hash for a checkpoint), in memory that
+        // grows little or not at all with the ledger. Snapshot files of
+        // other ledgers are skipped, read no further than their first line
+        // (a malformed one among them fails nothing).
         let (records, head, checkpoint) = match &args.checkpoint {
             None => {
                 let (checked, progress) =
@@ -60,7 +61,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                 (checked.records, checked.head_hash, None)
             }
             Some(cp) => {
-                let leaves = super::progress::leaves(&path, ctx.global.quiet)?;
+                let leaves = super::progress::leaves(&path, ctx.global.quiet, "verifying")?;
                 let line = super::checkpoint::check_ledger(
                     &leaves.tree(),
                     cp,
