@@ -1880,6 +1880,30 @@ mod tests {
         assert_eq!(appended.head_seq, 2);
     }
 
+    /// Given a ledger's leaves, read for a proof, when an append comes
+    /// before they are dropped, then it finds the ledger locked (a record
+    /// read back is the one verified); once they are dropped, it goes
+    /// through.
+    #[test]
+    fn leaves_keep_appends_out_until_they_are_dropped() {
+        let (_dir, path) = empty_ledger();
+        append_typed(&path, &[created("a", "2010")]).expect("accepted");
+        let batch = [typed(created("b", "2011"))];
+        let no_wait = AppendOptions {
+            no_wait: true,
+            ..opts()
+        };
+        let leaves = read_leaves(&path, 1, &|_| {}).expect("leaves");
+        let busy = append_events(&path, &no_wait, &|_| {}, &batch);
+        assert!(matches!(busy, Err(StoreError::Locked { .. })), "{busy:?}");
+        assert!(leaves.record(1).expect("read back").is_some());
+        drop(leaves);
+        let (appended, _) = append_events(&path, &no_wait, &|_| {}, &batch)
+            .expect("store ok")
+            .expect("accepted");
+        assert_eq!(appended.head_seq, 2);
+    }
+
     #[test]
     fn appends_after_the_first_are_checked_by_the_index_until_it_goes_stale() {
         let (_dir, path) = empty_ledger();

@@ -1733,6 +1733,36 @@ mod tests {
         }
     }
 
+    /// Given a scanned ledger, when an append comes before its records are
+    /// exported as CSV, then it finds the ledger locked; once they are (the
+    /// scan consumed), it goes through.
+    #[test]
+    fn a_scan_keeps_appends_out_until_its_records_csv_is_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        write(&path, &ledger(50, 5), 0);
+        let no_wait = store::AppendOptions {
+            no_wait: true,
+            recorded: "2026-01-02T00:00:00Z".into(),
+            ..store::AppendOptions::default()
+        };
+        let batch = [
+            Event::from_json(&serde_json::json!({"type": "created", "date": "2030",
+            "id": "zz", "name": "Z", "kind": "k", "sources": [{"doc": "t"}]}))
+            .expect("event"),
+        ];
+        let scan = Scan::read(&path, 2, &|_| {}).expect("scan");
+        let busy = store::append_events(&path, &no_wait, &|_| {}, &batch);
+        assert!(matches!(busy, Err(StoreError::Locked { .. })), "{busy:?}");
+        scan.write_records_csv(u64::MAX, 2, std::io::sink())
+            .expect("ledger")
+            .expect("written");
+        let (appended, _) = store::append_events(&path, &no_wait, &|_| {}, &batch)
+            .expect("store ok")
+            .expect("accepted");
+        assert_eq!(appended.head_seq, 51);
+    }
+
     /// Given a scanned ledger that is then removed, or that a journal then
     /// says is being appended to, when its records are exported as CSV,
     /// then the error says so, as it would before any scan.
