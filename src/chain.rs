@@ -369,40 +369,9 @@ pub fn scan_ledger_with_progress<E: Send>(
     progress: &dyn Fn(u64),
     quick: impl Fn(Glance<'_>) -> Option<E> + Sync,
     keep: impl Fn(Event) -> E + Sync,
-    mut sink: impl FnMut(Scanned<'_, E>),
+    sink: impl FnMut(Scanned<'_, E>),
 ) -> Result<u64, LedgerError> {
-    let keep = &keep;
-    typed_scan(
-        reader,
-        threads,
-        BLOCK,
-        progress,
-        keep,
-        |line| {
-            if let Some((env, date, ty, whole)) = crate::fast::check_kept(line)
-                && let Some(kept) = quick(Glance {
-                    date: &date,
-                    ty: &ty,
-                    whole,
-                })
-            {
-                let head = Head::new(env.seq, env.recorded, env.prev, env.hash)?;
-                return Some((head, kept));
-            }
-            let f = crate::fast::entry(line)?;
-            let head = Head::new(f.seq, &f.recorded, &f.prev, &f.hash)?;
-            Some((head, keep(f.event)))
-        },
-        |entry, offset| {
-            sink(Scanned {
-                seq: entry.seq,
-                hash: entry.hash.to_bytes(),
-                recorded: entry.recorded.as_str(),
-                kept: entry.event,
-                offset,
-            })
-        },
-    )
+    scan_kept(reader, threads, progress, Some(quick), keep, sink)
 }
 
 /// [`scan_ledger_with_progress`] building every event for `keep`, without
@@ -411,6 +380,20 @@ pub fn stream_ledger_with_progress<E: Send>(
     reader: impl Read,
     threads: usize,
     progress: &dyn Fn(u64),
+    keep: impl Fn(Event) -> E + Sync,
+    sink: impl FnMut(Scanned<'_, E>),
+) -> Result<u64, LedgerError> {
+    let never: Option<fn(Glance<'_>) -> Option<E>> = None;
+    scan_kept(reader, threads, progress, never, keep, sink)
+}
+
+/// The scan of [`scan_ledger_with_progress`], with a glance first when
+/// `quick` is given.
+fn scan_kept<E: Send>(
+    reader: impl Read,
+    threads: usize,
+    progress: &dyn Fn(u64),
+    quick: Option<impl Fn(Glance<'_>) -> Option<E> + Sync>,
     keep: impl Fn(Event) -> E + Sync,
     mut sink: impl FnMut(Scanned<'_, E>),
 ) -> Result<u64, LedgerError> {
@@ -422,6 +405,17 @@ pub fn stream_ledger_with_progress<E: Send>(
         progress,
         keep,
         |line| {
+            if let Some(quick) = &quick
+                && let Some((env, date, ty, whole)) = crate::fast::check_kept(line)
+                && let Some(kept) = quick(Glance {
+                    date: &date,
+                    ty: &ty,
+                    whole,
+                })
+            {
+                let head = Head::new(env.seq, env.recorded, env.prev, env.hash)?;
+                return Some((head, kept));
+            }
             let f = crate::fast::entry(line)?;
             let head = Head::new(f.seq, &f.recorded, &f.prev, &f.hash)?;
             Some((head, keep(f.event)))
