@@ -245,49 +245,240 @@ pub struct Binding {
     pub seq: u64,
 }
 
+/// What checking a snapshot needs of a ledger: its identity, its records'
+/// hashes, and views re-derived from it. The loaded ledger (`[Entry]`) is
+/// one; [`crate::stream::Views`], a verified ledger streamed and not held,
+/// is another.
+pub trait Ledger {
+    /// Why a view could not be re-derived (the streamed ledger reads its
+    /// records back from the file).
+    type Error;
+
+    /// The ledger's identity: its first record's hash ([`ledger_id`]).
+    fn id(&self) -> String;
+
+    /// The head's seq (0 for an empty ledger).
+    fn head(&self) -> u64;
+
+    /// The hash of the record at `seq` (from 1), if the ledger has one.
+    fn hash_at(&self, seq: u64) -> Option<String>;
+
+    /// The SHA-256, in hex, of the view on `as_of` known at `seq` as
+    /// [`view::render_json`] writes it, without its final newline: what a
+    /// version 2 snapshot's `view_sha256` seals.
+    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, Self::Error>;
+
+    /// The view on `as_of` known at `seq` as a JSON value (`None` if it
+    /// cannot be one): what a version 1 snapshot holds.
+    fn view_value(&self, as_of: NaiveDate, seq: u64) -> Result<Option<Value>, Self::Error>;
+}
+
+impl Ledger for [Entry] {
+    type Error = std::convert::Infallible;
+
+    fn id(&self) -> String {
+        ledger_id(self).to_owned()
+    }
+
+    fn head(&self) -> u64 {
+        self.last().map_or(0, |e| e.seq)
+    }
+
+    fn hash_at(&self, seq: u64) -> Option<String> {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.get(i).map(|e| e.hash.clone())
+    }
+
+    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, Self::Error> {
+        let json = view::render_json(&view::replay(self, as_of, seq));
+        Ok(sha256_hex(
+            json.strip_suffix('\n').unwrap_or(&json).as_bytes(),
+        ))
+    }
+
+    fn view_value(&self, as_of: NaiveDate, seq: u64) -> Result<Option<Value>, Self::Error> {
+        Ok(serde_json::to_value(view::replay(self, as_of, seq)).ok())
+    }
+}
+
 /// Checks a snapshot file's bytes against the ledger. Re-derives the view
 /// (a full fold) unless `rederive` is false, in which case a snapshot whose
-/// binding and content hash hold is taken as valid.
+/// binding and content hash hold is taken as valid. [`check_file`] does the
+/// same without holding the file, nor the ledger.
 pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option<Binding>) {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => return (Status::Malformed(format!("not JSON: {e}")), None),
     };
-    let Value::Object(mut m) = value else {
+    let Value::Object(m) = value else {
         return (Status::Malformed("not a JSON object".into()), None);
     };
+    let v2 = || {
+        Ok::<_, std::convert::Infallible>(
+            split(bytes).map(|(header, view)| (header, sha256_hex(view))),
+        )
+    };
+    match judge(m, entries, v2, rederive) {
+        Ok(found) => found,
+        Err(never) => match never {},
+    }
+}
+
+/// Why [`check_file`] could not check a snapshot file.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The snapshot file cannot be read.
+    #[error("cannot read `{path}`: {source}", path = .path.display())]
+    Io {
+        /// The snapshot file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The ledger could not re-derive the view.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<std::convert::Infallible> for CheckError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// [`check`] (re-deriving the view) of the snapshot file at `path`, read as
+/// a stream: the file is never held whole, nor parsed into a tree.
+///
+/// - A file whose first line is the header of a version 2 snapshot of
+///   another ledger is [`Status::OtherLedger`], read no further (where
+///   [`check`] would also look at the rest).
+/// - A version 2 file of this ledger is hashed as it is read, its view
+///   re-derived and hashed too; only if that does not find it valid is the
+///   file read once more, to tell a file that is not JSON
+///   ([`Status::Malformed`]) from one that is, as [`check`] does.
+/// - Any other file is checked as [`check`] checks it, its view read as
+///   JSON and dropped as it is read (a version 1 file, sealed over its
+///   RFC 8785 form, is parsed whole).
+///
+/// Otherwise the status is the one [`check`] gives on the file's bytes.
+pub fn check_file<L>(path: &Path, ledger: &L) -> Result<(Status, Option<Binding>), CheckError>
+where
+    L: Ledger + ?Sized,
+    CheckError: From<L::Error>,
+{
+    let io = |source| CheckError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut first = Vec::new();
+    BufReader::new(&file)
+        .read_until(b'\n', &mut first)
+        .map_err(io)?;
+    let header = first
+        .strip_suffix(b"\n")
+        .and_then(parse_header)
+        .filter(|h| h.format == FORMAT && h.v == VERSION);
+    if let Some(header) = header {
+        if header.ledger != ledger.id() {
+            return Ok((Status::OtherLedger, None));
+        }
+        if let Some((laid_out, view_sha256)) = hash_parts(&mut file).map_err(io)? {
+            // The members `check` would read are the header's (the file
+            // is a JSON object only if the header line and the view are
+            // its members), so it decides as `check` would if the file is
+            // JSON. A view that re-derives to the same hash is: it is
+            // what replay prints.
+            let Ok(Value::Object(m)) = serde_json::to_value(&laid_out) else {
+                return Ok((Status::Malformed("not a JSON object".into()), None));
+            };
+            let found = judge(m, ledger, || Ok(Some((laid_out, view_sha256))), true)?;
+            if found.0 == Status::Valid {
+                return Ok(found);
+            }
+            return Ok(match examine(&mut file).map_err(io)? {
+                Err(malformed) => (malformed, None),
+                Ok(_) => found,
+            });
+        }
+    }
+    let mut m = match examine(&mut file).map_err(io)? {
+        Err(malformed) => return Ok((malformed, None)),
+        Ok(m) => m,
+    };
+    if m.get("v").and_then(Value::as_u64) == Some(1) {
+        // Sealed over the whole object, view included.
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        match serde_json::from_reader(BufReader::with_capacity(1 << 16, &file)) {
+            Ok(Value::Object(whole)) => m = whole,
+            Ok(_) => return Ok((Status::Malformed("not a JSON object".into()), None)),
+            Err(e) if e.is_io() => return Err(io(e.into())),
+            Err(e) => return Ok((Status::Malformed(format!("not JSON: {e}")), None)),
+        }
+    }
+    let v2 = || hash_parts(&mut file).map_err(io);
+    judge(m, ledger, v2, true)
+}
+
+/// Reads the file from its start as [`check`] parses its bytes, but
+/// without keeping the view: its top-level members but `view` (kept as
+/// `null`), or why it is [`Status::Malformed`].
+fn examine(file: &mut File) -> std::io::Result<Result<serde_json::Map<String, Value>, Status>> {
+    file.seek(SeekFrom::Start(0))?;
+    match serde_json::from_reader(BufReader::with_capacity(1 << 16, &*file)) {
+        Ok(Top::Object(m)) => Ok(Ok(m)),
+        Ok(Top::Other) => Ok(Err(Status::Malformed("not a JSON object".into()))),
+        Err(e) if e.is_io() => Err(e.into()),
+        Err(e) => Ok(Err(Status::Malformed(format!("not JSON: {e}")))),
+    }
+}
+
+/// What [`check`] and [`check_file`] decide once the file is known to be a
+/// JSON object `m` (the view left out of it for a version 2 file): `v2`
+/// gives a version 2 file's header and the SHA-256 of its view, if it is
+/// laid out as one.
+fn judge<L, E>(
+    mut m: serde_json::Map<String, Value>,
+    ledger: &L,
+    v2: impl FnOnce() -> Result<Option<(Header, String)>, E>,
+    rederive: bool,
+) -> Result<(Status, Option<Binding>), E>
+where
+    L: Ledger + ?Sized,
+    E: From<L::Error>,
+{
     if m.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return (
+        return Ok((
             Status::Malformed(format!("`format` is not `{FORMAT}`")),
             None,
-        );
+        ));
     }
-    if m.get("ledger").and_then(Value::as_str) != Some(ledger_id(entries)) {
-        return (Status::OtherLedger, None);
+    if m.get("ledger").and_then(Value::as_str) != Some(ledger.id().as_str()) {
+        return Ok((Status::OtherLedger, None));
     }
     let v2_view = match m.get("v").and_then(Value::as_u64) {
         Some(1) => None,
         Some(VERSION) => {
-            let Some((header, view)) = split(bytes) else {
-                return (
+            let Some((header, view_sha256)) = v2()? else {
+                return Ok((
                     Status::Malformed("not laid out as a version 2 snapshot".into()),
                     None,
-                );
+                ));
             };
             if header.content_hash.as_deref() != Some(header.seal().as_str())
-                || header.view_sha256 != sha256_hex(view)
+                || header.view_sha256 != view_sha256
             {
-                return (Status::Edited, None);
+                return Ok((Status::Edited, None));
             }
-            Some(view)
+            Some(view_sha256)
         }
-        _ => return (Status::Malformed("unknown version `v`".into()), None),
+        _ => return Ok((Status::Malformed("unknown version `v`".into()), None)),
     };
     let Some(Value::String(stored)) = m.remove("content_hash") else {
-        return (Status::Malformed("`content_hash` is missing".into()), None);
+        return Ok((Status::Malformed("`content_hash` is missing".into()), None));
     };
     if v2_view.is_none() && sha256_hex(&canonical(&Value::Object(m.clone()))) != stored {
-        return (Status::Edited, None);
+        return Ok((Status::Edited, None));
     }
     let seq = m
         .get("known_at")
@@ -302,41 +493,206 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
         .and_then(Value::as_str)
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let (Some(seq), Some(hash), Some(as_of)) = (seq, hash, as_of) else {
-        return (
+        return Ok((
             Status::Malformed("`known_at` or `as_of` is missing or malformed".into()),
             None,
-        );
+        ));
     };
     let binding = Binding { as_of, seq };
     let bound = if seq == 0 {
         hash == GENESIS_PREV
     } else {
-        usize::try_from(seq - 1)
-            .ok()
-            .and_then(|i| entries.get(i))
-            .is_some_and(|e| e.hash == hash)
+        ledger.hash_at(seq).is_some_and(|h| h == hash)
     };
     if !bound {
-        let head = entries.last().map_or(0, |e| e.seq);
+        let head = ledger.head();
         let why = if seq > head {
             format!("bound to seq {seq}, beyond the ledger's head (seq {head})")
         } else {
             format!("bound to seq {seq} with hash {hash}, which the ledger no longer has")
         };
-        return (Status::Stale(why), Some(binding));
+        return Ok((Status::Stale(why), Some(binding)));
     }
     if rederive {
-        let fresh = view::replay(entries, as_of, seq);
         let same = match v2_view {
-            // Byte for byte: what replay would print.
-            Some(view) => view::render_json(&fresh).as_bytes().strip_suffix(b"\n") == Some(view),
-            None => serde_json::to_value(&fresh).ok().as_ref() == m.get("view"),
+            // Byte for byte: what replay would print (its hash is the
+            // stored view's, checked above).
+            Some(stored) => ledger.view_sha256(as_of, seq)? == stored,
+            None => ledger.view_value(as_of, seq)?.as_ref() == m.get("view"),
         };
         if !same {
-            return (Status::Differs, Some(binding));
+            return Ok((Status::Differs, Some(binding)));
         }
     }
-    (Status::Valid, Some(binding))
+    Ok((Status::Valid, Some(binding)))
+}
+
+/// A snapshot file's top level as [`check_file`] first reads it: an object
+/// with every member but `view` kept (`view` read as JSON, and kept as
+/// `null`), or anything else. Errors are those of reading a `Value`.
+enum Top {
+    Object(serde_json::Map<String, Value>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut m = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = if key == "view" {
+                map.next_value::<Discard>()?;
+                Value::Null
+            } else {
+                map.next_value::<Value>()?
+            };
+            m.insert(key, value);
+        }
+        Ok(Top::Object(m))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Top, A::Error> {
+        DiscardVisitor.visit_seq(seq).map(|_| Top::Other)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+}
+
+/// Any JSON value, read as a `Value` would be (same checks, same errors)
+/// and dropped as it is read.
+struct Discard;
+
+impl<'de> Deserialize<'de> for Discard {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DiscardVisitor)
+    }
+}
+
+struct DiscardVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DiscardVisitor {
+    type Value = Discard;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Discard, A::Error> {
+        while map.next_key::<String>()?.is_some() {
+            map.next_value::<Discard>()?;
+        }
+        Ok(Discard)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Discard, A::Error> {
+        while seq.next_element::<Discard>()?.is_some() {}
+        Ok(Discard)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+
+    fn visit_unit<E>(self) -> Result<Discard, E> {
+        Ok(Discard)
+    }
+}
+
+/// A version 2 file's header and the SHA-256 of its view, read from the
+/// start of `file` as [`split`] takes the bytes apart (`None` where it
+/// would), the view hashed as it is read.
+fn hash_parts(file: &mut File) -> std::io::Result<Option<(Header, String)>> {
+    use sha2::{Digest, Sha256};
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    let Some(header) = line.strip_suffix(b"\n").and_then(parse_header) else {
+        return Ok(None);
+    };
+    let mut key = vec![0; VIEW_KEY.len()];
+    let mut got = 0;
+    while got < key.len() {
+        match reader.read(&mut key[got..])? {
+            0 => return Ok(None),
+            n => got += n,
+        }
+    }
+    if key != VIEW_KEY {
+        return Ok(None);
+    }
+    // Everything to the end but its last `END.len()` bytes is the view.
+    let mut hasher = Sha256::new();
+    let mut tail: Vec<u8> = Vec::with_capacity(2 * END.len());
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        tail.extend_from_slice(buf);
+        reader.consume(n);
+        if tail.len() > END.len() {
+            let cut = tail.len() - END.len();
+            hasher.update(&tail[..cut]);
+            tail.drain(..cut);
+        }
+    }
+    if tail != END {
+        return Ok(None);
+    }
+    Ok(Some((header, crate::record::hex(&hasher.finalize()))))
 }
 
 // ---------------------------------------------------------------------------

@@ -594,15 +594,12 @@ impl Scan {
 
     /// `known_at` clamped to the head, as a count of records.
     fn known(&self, known_at: u64) -> usize {
-        usize::try_from(known_at).map_or(self.slots.len(), |k| k.min(self.slots.len()))
+        known_in(&self.slots, known_at)
     }
 
     /// The hash of the record at seq `known` (64 zeros for 0).
     fn hash(&self, known: usize) -> String {
-        match known.checked_sub(1).and_then(|i| self.slots.get(i)) {
-            Some(slot) => hex(&slot.hash),
-            None => GENESIS_PREV.to_owned(),
-        }
+        hash_in(&self.slots, known)
     }
 
     /// The scan taken apart for a fold of the first `known` records up to
@@ -743,6 +740,170 @@ impl ExportScan {
     }
 }
 
+/// A [`Scan`] kept for several folds, each of a view ([`Scan::into_views`]):
+/// what `fusion verify` re-derives snapshots from without loading the
+/// ledger. The per-record slots stay (about 50 bytes a record) and the
+/// file stays share-locked until it is dropped; each fold reads its records
+/// back as a replay does, and frees its state before the next.
+#[derive(Debug)]
+pub struct Views {
+    reader: Reader,
+    whole: Vec<Entry>,
+    threads: usize,
+}
+
+impl Scan {
+    /// The scan kept for several folds; `threads` read events back and
+    /// render each view.
+    pub fn into_views(self, threads: usize) -> Views {
+        let (reader, whole) = self.into_parts();
+        Views {
+            reader,
+            whole,
+            threads,
+        }
+    }
+}
+
+impl Views {
+    /// The number of records (the head's seq).
+    pub fn len(&self) -> usize {
+        self.reader.slots.len()
+    }
+
+    /// Whether the ledger has no record.
+    pub fn is_empty(&self) -> bool {
+        self.reader.slots.is_empty()
+    }
+
+    /// The head's hash (64 zeros for an empty ledger).
+    pub fn head_hash(&self) -> String {
+        hash_in(&self.reader.slots, self.len())
+    }
+
+    /// The Merkle tree of the ledger's records.
+    pub fn tree(&self) -> crate::merkle::Tree {
+        crate::merkle::Tree::from_leaf_hashes(
+            self.reader
+                .slots
+                .iter()
+                .map(|s| crate::merkle::leaf_hash(&s.hash))
+                .collect(),
+        )
+    }
+
+    /// Folds the view on `as_of` as known at seq `known_at` (clamped to the
+    /// head) and hands it to `render`, as [`Scan::replay_to`] does with
+    /// default options, keeping the scan for the next fold.
+    pub fn view_to<T>(
+        &self,
+        as_of: NaiveDate,
+        known_at: u64,
+        render: impl FnOnce(&ViewSource<'_>) -> T,
+    ) -> Result<T, StoreError> {
+        let slots = &self.reader.slots;
+        let known = known_in(slots, known_at);
+        let hash = hash_in(slots, known);
+        let order = self.reader.order(known, as_of);
+        let targets = targets(slots, &self.whole, known);
+        let knowledge = Scan::knowledge(&self.whole, known, &targets);
+        let plain = self.reader.plain_again(order, &knowledge)?;
+        let mut state = State::default();
+        plain.fold(&knowledge, as_of, self.threads, &mut state, None)?;
+        state.orgs.sort();
+        let rendered = render(&ViewSource {
+            knowledge: &knowledge,
+            state: &state,
+            hash: &hash,
+            as_of,
+            options: ViewOptions::default(),
+        });
+        drop(knowledge);
+        drop((state, targets));
+        Ok(rendered)
+    }
+}
+
+impl crate::snapshot::Ledger for Views {
+    type Error = StoreError;
+
+    fn id(&self) -> String {
+        hash_in(&self.reader.slots, 1)
+    }
+
+    fn head(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn hash_at(&self, seq: u64) -> Option<String> {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.reader.slots.get(i).map(|s| hex(&s.hash))
+    }
+
+    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, StoreError> {
+        let threads = self.threads;
+        self.view_to(as_of, seq, |v| {
+            let mut out = HashedView::default();
+            // Hashing cannot fail.
+            let _ = v.write_json(&mut out, threads);
+            out.finish()
+        })
+    }
+
+    fn view_value(
+        &self,
+        as_of: NaiveDate,
+        seq: u64,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.view_to(as_of, seq, |v| serde_json::to_value(v.build()).ok())
+    }
+}
+
+/// Hashes what is written to it but its last byte (the view's final
+/// newline, which a snapshot does not store).
+#[derive(Default)]
+struct HashedView {
+    hasher: sha2::Sha256,
+    last: Option<u8>,
+}
+
+impl HashedView {
+    fn finish(self) -> String {
+        use sha2::Digest;
+        crate::record::hex(&self.hasher.finalize())
+    }
+}
+
+impl std::io::Write for HashedView {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        if let Some((&last, before)) = buf.split_last() {
+            if let Some(held) = self.last.replace(last) {
+                self.hasher.update([held]);
+            }
+            self.hasher.update(before);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The index of the last record known at seq `known_at` (clamped to the head).
+fn known_in(slots: &[Slot], known_at: u64) -> usize {
+    usize::try_from(known_at).map_or(slots.len(), |k| k.min(slots.len()))
+}
+
+/// The hash of the record at seq `known` (64 zeros for 0).
+fn hash_in(slots: &[Slot], known: usize) -> String {
+    match known.checked_sub(1).and_then(|i| slots.get(i)) {
+        Some(slot) => hex(&slot.hash),
+        None => GENESIS_PREV.to_owned(),
+    }
+}
+
 /// What a scan keeps whole besides what the knowledge needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Also {
@@ -863,6 +1024,7 @@ const COUNTED_DAYS: usize = 1 << 22;
 
 /// The share-locked file and the slots of a consumed [`Scan`], until the
 /// records to fold are listed ([`Reader::plain`]).
+#[derive(Debug)]
 struct Reader {
     path: PathBuf,
     file: File,
@@ -1919,5 +2081,147 @@ mod tests {
         assert_eq!(decode(&h.to_uppercase()), None);
         assert_eq!(decode(&h[1..]), None);
         assert_eq!(decode(&format!("{}g", &h[1..])), None);
+    }
+
+    /// A snapshot file of `json` (a view as replay prints it, without its
+    /// final newline), sealed anew.
+    fn sealed(ledger: &str, head: u64, as_of: &str, known: &view::KnownAt, json: &[u8]) -> Vec<u8> {
+        crate::snapshot::Parts::new(ledger, head, as_of, known, json)
+            .slices()
+            .concat()
+    }
+
+    /// A version 1 snapshot file: the whole object pretty-printed, sealed
+    /// over its RFC 8785 form.
+    fn version_1(ledger: &str, v: &View) -> Vec<u8> {
+        let mut object = serde_json::json!({
+            "format": crate::snapshot::FORMAT,
+            "v": 1,
+            "engine": crate::snapshot::ENGINE,
+            "ledger": ledger,
+            "as_of": v.as_of,
+            "known_at": v.known_at,
+            "view": v,
+        });
+        let seal = crate::record::sha256_hex(&crate::record::canonical(&object));
+        if let Some(m) = object.as_object_mut() {
+            m.insert("content_hash".into(), seal.into());
+        }
+        serde_json::to_vec_pretty(&object).expect("json")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        /// Given a generated ledger and snapshot files of it (fresh at any
+        /// day and state of knowledge; a byte set, cut or added anywhere,
+        /// or set after the view;
+        /// forged with its hashes recomputed over another view or over
+        /// bytes that may not be JSON; bound elsewhere; version 1; of
+        /// another ledger), when each is checked as a stream against the
+        /// ledger streamed and kept for several folds, and against the
+        /// loaded ledger, then both give what `snapshot::check` gives on its
+        /// bytes, except that a file whose first line is the header of
+        /// another ledger's snapshot is that ledger's, read no further.
+        /// The kept scan's count, head and Merkle tree are the loaded
+        /// ledger's.
+        #[test]
+        fn a_snapshot_checked_as_a_stream_is_judged_as_on_the_loaded_ledger(
+            seed in 0u64..1_000_000,
+            n in 0u64..160,
+            files in proptest::collection::vec(
+                (0u64..180, 0u64..16_000, 0u8..10, any::<proptest::sample::Index>(), any::<u8>()),
+                1..4,
+            ),
+            threads in 1usize..3,
+        ) {
+            let (dir, path, entries) = generated(n, seed, 3);
+            let ours = crate::snapshot::ledger_id(&entries).to_owned();
+            let head = entries.len() as u64;
+            let views = Scan::read(&path, threads, &|_| {}).expect("scan").into_views(threads);
+            prop_assert_eq!(views.len(), entries.len());
+            prop_assert_eq!(views.head_hash(), hash_at(&entries, head));
+            let loaded_tree = crate::merkle::Tree::from_record_hashes(
+                entries.iter().map(|e| e.hash.as_str()),
+            ).expect("tree");
+            prop_assert_eq!(views.tree().root(), loaded_tree.root());
+            let other = {
+                let (_d, _p, es) = generated(n.max(1), seed + 1, 0);
+                es
+            };
+            for (i, (known, days, kind, pos, byte)) in files.into_iter().enumerate() {
+                let v = view::replay(&entries, day(days), known);
+                let (_, fresh) = crate::snapshot::build(&entries, &v);
+                let json = view::render_json(&v);
+                let json = json.trim_end_matches('\n').as_bytes();
+                let bytes = match kind {
+                    0 => fresh,
+                    1 => {
+                        let mut b = fresh;
+                        let at = pos.index(b.len());
+                        b[at] = byte;
+                        b
+                    }
+                    2 => fresh[..pos.index(fresh.len())].to_vec(),
+                    3 => {
+                        let mut b = fresh;
+                        b.insert(pos.index(b.len() + 1), byte);
+                        b
+                    }
+                    4 => {
+                        let elsewhere = view::render_json(&view::replay(&entries, day(days / 2), known));
+                        let elsewhere = elsewhere.trim_end_matches('\n').as_bytes();
+                        sealed(&ours, head, &v.as_of, &v.known_at, elsewhere)
+                    }
+                    5 => {
+                        let mut garbled = json.to_vec();
+                        let at = pos.index(garbled.len());
+                        garbled[at] = byte;
+                        sealed(&ours, head, &v.as_of, &v.known_at, &garbled)
+                    }
+                    6 => {
+                        let seq = known.min(head) + 1 + u64::from(byte % 3);
+                        let hash = entries.get(usize::try_from(seq - 1).unwrap_or(0))
+                            .map_or_else(|| "e".repeat(64), |e| e.hash.clone());
+                        sealed(&ours, head, &v.as_of, &view::KnownAt { seq, hash }, json)
+                    }
+                    7 => version_1(&ours, &v),
+                    8 => {
+                        // One of the two bytes after the view.
+                        let mut b = fresh;
+                        let at = b.len() - 1 - usize::from(byte % 2);
+                        b[at] = byte;
+                        b
+                    }
+                    _ => {
+                        let v = view::replay(&other, day(days), known);
+                        let (_, mut b) = crate::snapshot::build(&other, &v);
+                        if byte % 2 == 1 {
+                            let at = pos.index(b.len());
+                            b[at] = byte;
+                        }
+                        b
+                    }
+                };
+                let file = dir.path().join(format!("{i}.json"));
+                std::fs::write(&file, &bytes).expect("write snapshot");
+                let streamed = crate::snapshot::check_file(&file, &views).expect("check");
+                let loaded = crate::snapshot::check_file(&file, entries.as_slice()).expect("check");
+                let named = bytes
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .and_then(|nl| crate::snapshot::ledger_named(&bytes[..=nl]));
+                match named {
+                    Some(named) if named != ours => {
+                        prop_assert_eq!(&streamed.0, &crate::snapshot::Status::OtherLedger);
+                    }
+                    _ => {
+                        let expected = crate::snapshot::check(&entries, &bytes, true);
+                        prop_assert_eq!(&streamed, &expected, "kind {}", kind);
+                    }
+                }
+                prop_assert_eq!(&loaded, &streamed);
+            }
+        }
     }
 }

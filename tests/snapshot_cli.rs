@@ -154,3 +154,73 @@ fn a_malformed_snapshot_of_another_ledger_is_skipped_with_or_without_a_checkpoin
         );
     }
 }
+
+/// Given a snapshot of this ledger beside a file that names another ledger
+/// on its first line and is malformed after it, when the ledger is verified
+/// (streamed, with a checkpoint, or loaded to audit the index), then ours is
+/// re-derived and valid, and theirs is skipped unread; and when ours is
+/// forged, its hashes recomputed over another view, every way exits 4
+/// naming it.
+#[test]
+fn snapshots_of_this_ledger_are_rederived_and_another_ledgers_skipped_in_every_way() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    assert_eq!(env.run(&["checkpoint", "--out", "cp"]).code, 0);
+    assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let other = TestEnv::with_ledger();
+    other.append(&EVENTS.replace("\"a\"", "\"b\""));
+    assert_eq!(other.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let theirs = std::fs::read_to_string(other.dir().join("snapshots/2010-12-31.json"))
+        .expect("their snapshot");
+    let header = theirs.lines().next().expect("header");
+    std::fs::write(
+        env.dir().join("snapshots/theirs.json"),
+        format!("{header}\nnot json\n"),
+    )
+    .expect("write");
+    let ways = [
+        vec!["verify"],
+        vec!["verify", "--checkpoint", "cp"],
+        vec!["verify", "--index"],
+    ];
+    for args in &ways {
+        let r = env.run(args);
+        assert_eq!(r.code, 0, "{args:?}: {r}");
+        assert!(
+            r.stdout
+                .contains("snapshot snapshots/2010-12-31.json: valid\nsnapshots: 1 made from another ledger, skipped\n"),
+            "{args:?}: {r}"
+        );
+    }
+    // Forged: the view says `Z`, and both hashes are recomputed.
+    let ours = env.dir().join("snapshots/2010-12-31.json");
+    let text = std::fs::read_to_string(&ours).expect("ours");
+    let (first, rest) = text.split_once('\n').expect("two parts");
+    let head: serde_json::Value =
+        serde_json::from_str(&format!("{}}}", first.trim_end_matches(','))).expect("header");
+    let view = rest
+        .strip_prefix("\"view\": ")
+        .and_then(|v| v.strip_suffix("}\n"))
+        .expect("laid out as version 2")
+        .replace("\"name\": \"A\"", "\"name\": \"Z\"");
+    let known = fusion::view::KnownAt {
+        seq: head["known_at"]["seq"].as_u64().expect("seq"),
+        hash: head["known_at"]["hash"].as_str().expect("hash").to_owned(),
+    };
+    let parts = fusion::snapshot::Parts::new(
+        head["ledger"].as_str().expect("ledger"),
+        2,
+        head["as_of"].as_str().expect("as_of"),
+        &known,
+        view.as_bytes(),
+    );
+    std::fs::write(&ours, parts.slices().concat()).expect("write");
+    for args in &ways {
+        let r = env.run(args);
+        assert_eq!(r.code, 4, "{args:?}: {r}");
+        assert!(
+            r.stderr.contains("but 1 snapshot(s) do not:\n  snapshot snapshots/2010-12-31.json: differs: re-deriving the view from the ledger gives a different result\n"),
+            "{args:?}: {r}"
+        );
+    }
+}

@@ -71,22 +71,23 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
 /// Checks every snapshot file in the directory against the ledger; returns
 /// one line per file and whether any failed. Only regular `*.json` files
 /// directly inside the directory are read: no symlink, no subdirectory, so
-/// nothing outside it is ever opened.
-pub fn check_all(
-    dir: &std::path::Path,
-    entries: &[fusion::record::Entry],
-) -> Result<(Vec<String>, bool), CliError> {
+/// nothing outside it is ever opened. Each file is read as a stream
+/// ([`fusion::snapshot::check_file`]), not held.
+pub fn check_all<L>(dir: &std::path::Path, ledger: &L) -> Result<(Vec<String>, bool), CliError>
+where
+    L: fusion::snapshot::Ledger + ?Sized,
+    fusion::snapshot::CheckError: From<L::Error>,
+{
     let mut lines = Vec::new();
     let mut failed = false;
     let files = snapshot_files(dir);
     for file in files {
-        let bytes = std::fs::read(&file).map_err(|e| {
-            CliError::new(
-                super::exit::IO,
-                format!("cannot read `{}`: {e}", file.display()),
-            )
+        let (status, _) = fusion::snapshot::check_file(&file, ledger).map_err(|e| match e {
+            fusion::snapshot::CheckError::Store(e) => CliError::from(e),
+            e @ fusion::snapshot::CheckError::Io { .. } => {
+                CliError::new(super::exit::IO, e.to_string())
+            }
         })?;
-        let (status, _) = fusion::snapshot::check(entries, &bytes, true);
         failed |= status.is_failure();
         lines.push(format!(
             "snapshot {}: {}",

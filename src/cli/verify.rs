@@ -83,6 +83,29 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
+    if !args.index {
+        // Snapshots of this ledger to re-derive, but no index to audit: the
+        // ledger is streamed as by `replay`, keeping about 50 bytes a
+        // record, and each snapshot's view is folded again from the file
+        // (share-locked until the last one is checked).
+        let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "verifying")?;
+        let views = scan.into_views(fusion::store::available_threads());
+        let checkpoint = match &args.checkpoint {
+            Some(cp) => Some(super::checkpoint::check_ledger(
+                &views.tree(),
+                cp,
+                args.key.as_deref(),
+                Some(&origin),
+            )?),
+            None => None,
+        };
+        progress.phase("checking snapshots");
+        let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &views)?;
+        progress.done();
+        let (records, head) = (views.len(), views.head_hash());
+        drop(views);
+        return report(ctx, (records, &head), checkpoint, None, &snapshots, failed);
+    }
     // Share-locked until the index is audited: an append that ran between
     // the load and the audit would make a sound index look wrong.
     let (locked, chain, progress) =
@@ -97,49 +120,64 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         )?),
         None => None,
     };
-    let index = if args.index {
-        progress.phase("checking the append index");
-        let dir = fusion::index::dir_of(&path);
-        Some(match fusion::index::audit(&dir, entries, chain.bytes) {
-            fusion::index::Audit::Absent => {
-                "append index: none (the next append builds it)".to_owned()
-            }
-            fusion::index::Audit::OtherVersion { version } => format!(
-                "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
-                fusion::index::INDEX_VERSION
-            ),
-            fusion::index::Audit::Stale { seq } => format!(
-                "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
-            ),
-            fusion::index::Audit::Matches { ids } => {
-                format!("append index: matches the ledger ({ids} ids)")
-            }
-            fusion::index::Audit::Differs { id } => {
-                return Err(CliError::integrity(format!(
-                    "the ledger verifies ({} records, head {}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
-                    chain.len(),
-                    chain.head_hash(),
-                    dir.display()
-                )));
-            }
-        })
-    } else {
-        None
+    progress.phase("checking the append index");
+    let dir = fusion::index::dir_of(&path);
+    let index = match fusion::index::audit(&dir, entries, chain.bytes) {
+        fusion::index::Audit::Absent => "append index: none (the next append builds it)".to_owned(),
+        fusion::index::Audit::OtherVersion { version } => format!(
+            "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
+            fusion::index::INDEX_VERSION
+        ),
+        fusion::index::Audit::Stale { seq } => format!(
+            "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
+        ),
+        fusion::index::Audit::Matches { ids } => {
+            format!("append index: matches the ledger ({ids} ids)")
+        }
+        fusion::index::Audit::Differs { id } => {
+            return Err(CliError::integrity(format!(
+                "the ledger verifies ({} records, head {}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
+                chain.len(),
+                chain.head_hash(),
+                dir.display()
+            )));
+        }
     };
     // Snapshots are checked against the entries in memory; appends may go on.
     drop(locked);
     progress.phase("checking snapshots");
-    let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, entries)?;
+    let (snapshots, failed) =
+        super::snapshot::check_all(&ctx.global.snapshots, entries.as_slice())?;
     progress.done();
+    report(
+        ctx,
+        (chain.len(), chain.head_hash()),
+        checkpoint,
+        Some(index),
+        &snapshots,
+        failed,
+    )
+}
+
+/// Prints what `verify` found once the ledger verified: the record count
+/// and head, the checkpoint's and the index's lines, and one line per
+/// snapshot of this ledger; or fails (exit 4) naming the snapshots that
+/// do not hold.
+fn report(
+    ctx: &mut Context,
+    (records, head): (usize, &str),
+    checkpoint: Option<String>,
+    index: Option<String>,
+    snapshots: &[String],
+    failed: bool,
+) -> Result<(), CliError> {
     if failed {
         let bad: Vec<&String> = snapshots
             .iter()
             .filter(|l| !l.ends_with(": valid") && !l.contains(": skipped"))
             .collect();
         return Err(CliError::integrity(format!(
-            "the ledger verifies ({} records, head {}), but {} snapshot(s) do not:\n{}",
-            chain.len(),
-            chain.head_hash(),
+            "the ledger verifies ({records} records, head {head}), but {} snapshot(s) do not:\n{}",
             bad.len(),
             bad.iter()
                 .map(|l| format!("  {l}"))
@@ -147,11 +185,8 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                 .join("\n")
         )));
     }
-    ctx.out.line(format!(
-        "ok: {} records, head {}",
-        chain.len(),
-        chain.head_hash()
-    ))?;
+    ctx.out
+        .line(format!("ok: {records} records, head {head}"))?;
     if let Some(line) = checkpoint {
         ctx.out.line(line)?;
     }
