@@ -257,8 +257,14 @@ pub type Visit = (CompactString, (i32, u64));
 impl Tracker {
     /// Notes `e`, about to be applied to `state`.
     pub fn observe(&mut self, state: &State, e: &Effective<'_>) {
-        let key = (day_key(e.event.date.start()), e.seq);
-        fold::for_each_affected(state, e.event, |id| self.visit(id, key));
+        self.observe_event(state, e.seq, e.event);
+    }
+
+    /// [`Tracker::observe`] of the event `event` at seq `seq` (as a
+    /// streamed fold hands them).
+    pub fn observe_event(&mut self, state: &State, seq: u64, event: &crate::event::Event) {
+        let key = (day_key(event.date.start()), seq);
+        fold::for_each_affected(state, event, |id| self.visit(id, key));
     }
 
     /// What [`Tracker::observe`] notes of `e`, about to be applied to
@@ -1056,49 +1062,66 @@ pub enum Audit {
 /// Compares the index in `dir` with `ledger` (every record, verified) of
 /// `ledger_bytes` bytes: a full fold, for `fusion verify --index`.
 pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
-    let Some(head) = read_head(dir) else {
-        return match read_version(dir) {
-            Some(version) if version != INDEX_VERSION => Audit::OtherVersion { version },
-            _ => Audit::Absent,
-        };
-    };
-    let current = (
-        ledger_bytes,
+    let head = (
         ledger.last().map_or(0, |e| e.seq),
         ledger
             .last()
             .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str()),
     );
-    if (head.ledger_bytes, head.seq, head.hash.as_str()) != current {
-        return Audit::Stale { seq: head.seq };
+    let folded = || Ok::<_, std::convert::Infallible>(entries_of(ledger));
+    match audit_with(dir, (ledger_bytes, head.0, head.1), folded) {
+        Ok(audit) => audit,
+        Err(never) => match never {},
     }
-    let (expected, consistent) = entries_of(ledger);
+}
+
+/// [`audit`] of a ledger of `bytes` bytes whose head is `seq` with hash
+/// `hash`, folded by `folded` only if the index describes that head: what
+/// [`entries_of`] gives on the ledger (a streamed fold gives it too:
+/// `crate::stream::Views::index_entries`).
+pub fn audit_with<E>(
+    dir: &Path,
+    (bytes, seq, hash): (u64, u64, &str),
+    folded: impl FnOnce() -> Result<(BTreeMap<String, IdEntry>, bool), E>,
+) -> Result<Audit, E> {
+    let Some(head) = read_head(dir) else {
+        return Ok(match read_version(dir) {
+            Some(version) if version != INDEX_VERSION => Audit::OtherVersion { version },
+            _ => Audit::Absent,
+        });
+    };
+    if (head.ledger_bytes, head.seq, head.hash.as_str()) != (bytes, seq, hash) {
+        return Ok(Audit::Stale { seq: head.seq });
+    }
+    let (expected, consistent) = folded()?;
     let mut stored = BTreeMap::new();
     for b in 0..head.buckets {
         match read_bucket(dir, b) {
             Ok(content) => stored.extend(content),
             Err(_) => {
-                return Audit::Differs {
+                return Ok(Audit::Differs {
                     id: format!("(bucket {b} unreadable)"),
-                };
+                });
             }
         }
     }
     if head.consistent != consistent {
-        return Audit::Differs {
+        return Ok(Audit::Differs {
             id: "(the `consistent` flag)".into(),
-        };
+        });
     }
     let ids: BTreeSet<&String> = expected.keys().chain(stored.keys()).collect();
-    match ids
-        .into_iter()
-        .find(|id| expected.get(*id) != stored.get(*id))
-    {
-        Some(id) => Audit::Differs { id: id.clone() },
-        None => Audit::Matches {
-            ids: expected.len(),
+    Ok(
+        match ids
+            .into_iter()
+            .find(|id| expected.get(*id) != stored.get(*id))
+        {
+            Some(id) => Audit::Differs { id: id.clone() },
+            None => Audit::Matches {
+                ids: expected.len(),
+            },
         },
-    }
+    )
 }
 
 fn read_bucket(dir: &Path, bucket: u64) -> Result<BTreeMap<String, IdEntry>, IndexError> {

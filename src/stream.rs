@@ -776,6 +776,11 @@ impl Views {
         self.reader.slots.is_empty()
     }
 
+    /// The verified length of the file, in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.reader.bytes
+    }
+
     /// The head's hash (64 zeros for an empty ledger).
     pub fn head_hash(&self) -> String {
         hash_in(&self.reader.slots, self.len())
@@ -821,6 +826,55 @@ impl Views {
         drop(knowledge);
         drop((state, targets));
         Ok(rendered)
+    }
+}
+
+impl Views {
+    /// What [`crate::index::entries_of`] gives on the loaded ledger: the
+    /// entry of every id of the ledger folded whole, and whether its
+    /// timeline passes validation. For `fusion verify --index`.
+    #[allow(clippy::type_complexity)]
+    pub fn index_entries(
+        &self,
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, crate::index::IdEntry>,
+            bool,
+        ),
+        StoreError,
+    > {
+        let slots = &self.reader.slots;
+        let known = slots.len();
+        let order = self.reader.order(known, NaiveDate::MAX);
+        let targets = targets(slots, &self.whole, known);
+        let knowledge = Scan::knowledge(&self.whole, known, &targets);
+        let plain = self.reader.plain_again(order, &knowledge)?;
+        let mut state = State::default();
+        let mut tracker = crate::index::Tracker::default();
+        let mut consistent = true;
+        {
+            // Sees each event before it is applied, as `entries_of` does.
+            let mut pause = Pause {
+                day: NaiveDate::MIN,
+                watch: &mut |state: &State, next: Option<(u64, &Event)>| {
+                    if let Some((seq, event)) = next {
+                        if consistent && crate::fold::check(state, event).is_err() {
+                            consistent = false;
+                        }
+                        tracker.observe_event(state, seq, event);
+                    }
+                },
+            };
+            plain.fold(
+                &knowledge,
+                NaiveDate::MAX,
+                self.threads,
+                &mut state,
+                Some(&mut pause),
+            )?;
+        }
+        drop(knowledge);
+        Ok((tracker.entries(state), consistent))
     }
 }
 
@@ -2222,6 +2276,45 @@ mod tests {
                 }
                 prop_assert_eq!(&loaded, &streamed);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// Given a generated ledger, some of its lines in a form only the
+        /// general reader takes, and possibly a last record written by
+        /// other means that breaks the timeline (an event about an id that
+        /// never existed, dated anywhere in it), when the ledger is streamed
+        /// and folded whole for the append index's audit, then the entries
+        /// and the `consistent` flag are those of the loaded ledger's fold.
+        #[test]
+        fn the_streamed_index_entries_are_the_loaded_ones(
+            seed in 0u64..1_000_000,
+            n in 0u64..200,
+            odd in 0usize..4,
+            broken in proptest::option::of(1990u32..2030),
+            threads in 1usize..3,
+        ) {
+            let mut records = ledger(n, seed);
+            if let Some(year) = broken {
+                let prev = records.last().map_or(GENESIS_PREV.to_owned(), |r| r.hash.clone());
+                let event = serde_json::json!({
+                    "type": "renamed", "date": year.to_string(), "org": "never-was",
+                    "name": "N", "sources": [{"doc": "d"}],
+                });
+                records.push(Record::seal(n + 1, "2026-01-01T00:00:00Z".into(), event, prev));
+            }
+            let dir = tempfile::tempdir().expect("dir");
+            let path = dir.path().join("l.jsonl");
+            write(&path, &records, odd);
+            let entries = store::load(&path, 1).expect("load").entries;
+            let views = Scan::read(&path, threads, &|_| {}).expect("scan").into_views(threads);
+            let streamed = views.index_entries().expect("fold");
+            let loaded = crate::index::entries_of(&entries);
+            prop_assert_eq!(streamed.1, loaded.1);
+            prop_assert_eq!(streamed.1, broken.is_none());
+            prop_assert_eq!(streamed.0, loaded.0);
         }
     }
 }

@@ -6,7 +6,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use fusion::chain::Ledger;
 use fusion::checkpoint::{
     self, Checkpoint, CheckpointError, MAX_NOTE_BYTES, PrivateKey, PublicKey, SignedCheckpoint,
 };
@@ -74,12 +73,6 @@ pub fn run(ctx: &mut Context, args: CheckpointArgs) -> Result<(), CliError> {
         }
         None => ctx.out.write(note),
     }
-}
-
-/// The Merkle tree over a verified chain.
-pub fn tree_of(chain: &Ledger) -> Result<Tree, CliError> {
-    Tree::from_record_hashes(chain.entries.iter().map(|e| e.hash.as_str()))
-        .map_err(|e| CliError::integrity(e.to_string()))
 }
 
 /// Exit codes for checkpoint errors: key and origin problems are usage

@@ -83,80 +83,60 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    if !args.index {
-        // Snapshots of this ledger to re-derive, but no index to audit: the
-        // ledger is streamed as by `replay`, keeping about 50 bytes a
-        // record, and each snapshot's view is folded again from the file
-        // (share-locked until the last one is checked).
-        let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "verifying")?;
-        let views = scan.into_views(fusion::store::available_threads());
-        let checkpoint = match &args.checkpoint {
-            Some(cp) => Some(super::checkpoint::check_ledger(
-                &views.tree(),
-                cp,
-                args.key.as_deref(),
-                Some(&origin),
-            )?),
-            None => None,
-        };
-        progress.phase("checking snapshots");
-        let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &views)?;
-        progress.done();
-        let (records, head) = (views.len(), views.head_hash());
-        drop(views);
-        return report(ctx, (records, &head), checkpoint, None, &snapshots, failed);
-    }
-    // Share-locked until the index is audited: an append that ran between
-    // the load and the audit would make a sound index look wrong.
-    let (locked, chain, progress) =
-        super::progress::load_shared(&path, ctx.global.quiet, "verifying")?;
-    let entries = &chain.entries;
+    // Snapshots of this ledger to re-derive, or the index to audit: the
+    // ledger is streamed as by `replay`, keeping about 50 bytes a record,
+    // and each snapshot's view (or the whole fold the index must hold) is
+    // folded again from the file, share-locked until the last check: an
+    // append in between would make a sound index look wrong.
+    let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "verifying")?;
+    let views = scan.into_views(fusion::store::available_threads());
+    let head = views.head_hash();
     let checkpoint = match &args.checkpoint {
         Some(cp) => Some(super::checkpoint::check_ledger(
-            &super::checkpoint::tree_of(&chain)?,
+            &views.tree(),
             cp,
             args.key.as_deref(),
             Some(&origin),
         )?),
         None => None,
     };
-    progress.phase("checking the append index");
-    let dir = fusion::index::dir_of(&path);
-    let index = match fusion::index::audit(&dir, entries, chain.bytes) {
-        fusion::index::Audit::Absent => "append index: none (the next append builds it)".to_owned(),
-        fusion::index::Audit::OtherVersion { version } => format!(
-            "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
-            fusion::index::INDEX_VERSION
-        ),
-        fusion::index::Audit::Stale { seq } => format!(
-            "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
-        ),
-        fusion::index::Audit::Matches { ids } => {
-            format!("append index: matches the ledger ({ids} ids)")
-        }
-        fusion::index::Audit::Differs { id } => {
-            return Err(CliError::integrity(format!(
-                "the ledger verifies ({} records, head {}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
-                chain.len(),
-                chain.head_hash(),
-                dir.display()
-            )));
-        }
+    let index = if args.index {
+        progress.phase("checking the append index");
+        let dir = fusion::index::dir_of(&path);
+        let current = (views.bytes(), views.len() as u64, head.as_str());
+        Some(
+            match fusion::index::audit_with(&dir, current, || views.index_entries())? {
+                fusion::index::Audit::Absent => {
+                    "append index: none (the next append builds it)".to_owned()
+                }
+                fusion::index::Audit::OtherVersion { version } => format!(
+                    "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
+                    fusion::index::INDEX_VERSION
+                ),
+                fusion::index::Audit::Stale { seq } => format!(
+                    "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
+                ),
+                fusion::index::Audit::Matches { ids } => {
+                    format!("append index: matches the ledger ({ids} ids)")
+                }
+                fusion::index::Audit::Differs { id } => {
+                    return Err(CliError::integrity(format!(
+                        "the ledger verifies ({} records, head {head}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
+                        views.len(),
+                        dir.display()
+                    )));
+                }
+            },
+        )
+    } else {
+        None
     };
-    // Snapshots are checked against the entries in memory; appends may go on.
-    drop(locked);
     progress.phase("checking snapshots");
-    let (snapshots, failed) =
-        super::snapshot::check_all(&ctx.global.snapshots, entries.as_slice())?;
+    let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &views)?;
     progress.done();
-    report(
-        ctx,
-        (chain.len(), chain.head_hash()),
-        checkpoint,
-        Some(index),
-        &snapshots,
-        failed,
-    )
+    let records = views.len();
+    drop(views);
+    report(ctx, (records, &head), checkpoint, index, &snapshots, failed)
 }
 
 /// Prints what `verify` found once the ledger verified: the record count
