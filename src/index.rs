@@ -1297,8 +1297,9 @@ mod tests {
     }
 
     /// Given the index of a generated ledger (several buckets), when an
-    /// entry is moved, unchanged, to a bucket its id does not hash to, or
-    /// removed, or joined by an entry for an id the ledger never had, then
+    /// entry is moved, unchanged, to a bucket its id does not hash to (either
+    /// way), or copied there, or removed, or joined by an entry for an id
+    /// the ledger never had, then
     /// the audit names that id (the first in id order, when two differ);
     /// and the index put back matches again.
     #[test]
@@ -1336,7 +1337,37 @@ mod tests {
             audit(&dir, &ledger, bytes),
             Audit::Differs { id: id.clone() }
         );
-        // Missing.
+        // Moved the other way: the first id of bucket 1, in bucket 0.
+        write(1, &one);
+        let (id_1, entry_1) = one
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .expect("an id");
+        let (mut zero_more, mut one_less) = (zero.clone(), one.clone());
+        zero_more.insert(id_1.clone(), entry_1);
+        one_less.remove(&id_1);
+        write(0, &zero_more);
+        write(1, &one_less);
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::Differs { id: id_1.clone() }
+        );
+        // In both buckets.
+        write(1, &one);
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::Differs { id: id_1.clone() }
+        );
+        // Missing: two ids, the first in id order named; then one.
+        write(0, &zero_less);
+        write(1, &one_less);
+        assert_eq!(
+            audit(&dir, &ledger, bytes),
+            Audit::Differs {
+                id: id.clone().min(id_1.clone())
+            }
+        );
         write(1, &one);
         assert_eq!(
             audit(&dir, &ledger, bytes),

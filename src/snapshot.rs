@@ -347,18 +347,20 @@ impl From<std::convert::Infallible> for CheckError {
 }
 
 /// [`check`] (re-deriving the view) of the snapshot file at `path`, read as
-/// a stream: the file is never held whole, nor parsed into a tree.
+/// a stream: a version 2 file is not held whole, nor parsed into a tree.
 ///
 /// - A file whose first line is the header of a version 2 snapshot of
 ///   another ledger is [`Status::OtherLedger`], read no further (where
 ///   [`check`] would also look at the rest).
 /// - A version 2 file of this ledger is hashed as it is read, its view
 ///   re-derived and hashed too; only if that does not find it valid is the
-///   file read once more, to tell a file that is not JSON
-///   ([`Status::Malformed`]) from one that is, as [`check`] does.
+///   file read once more, as JSON, to tell a file that is not JSON
+///   ([`Status::Malformed`]) from one that is, and to find members its
+///   view's bytes add after the view, as [`check`] does.
 /// - Any other file is checked as [`check`] checks it, its view read as
-///   JSON and dropped as it is read (a version 1 file, sealed over its
-///   RFC 8785 form, is parsed whole).
+///   JSON and dropped as it is read. A version 1 file, sealed over the
+///   RFC 8785 form of the whole object, is read whole; so is a file that
+///   is not JSON, to word the error as [`check`] does.
 ///
 /// Otherwise the status is the one [`check`] gives on the file's bytes.
 pub fn check_file<L>(path: &Path, ledger: &L) -> Result<(Status, Option<Binding>), CheckError>
@@ -372,7 +374,9 @@ where
     };
     let mut file = File::open(path).map_err(io)?;
     let mut first = Vec::new();
+    // A header line is far shorter; a longer first line is no header.
     BufReader::new(&file)
+        .take(MAX_HEADER_LINE)
         .read_until(b'\n', &mut first)
         .map_err(io)?;
     let header = first
@@ -384,22 +388,28 @@ where
             return Ok((Status::OtherLedger, None));
         }
         if let Some((laid_out, view_sha256)) = hash_parts(&mut file).map_err(io)? {
-            // The members `check` would read are the header's (the file
-            // is a JSON object only if the header line and the view are
-            // its members), so it decides as `check` would if the file is
-            // JSON. A view that re-derives to the same hash is: it is
-            // what replay prints.
-            let Ok(Value::Object(m)) = serde_json::to_value(&laid_out) else {
+            // Judged by the header line's members: the file's, if it is
+            // JSON and its view bytes add none. A view that re-derives to
+            // the same hash is what replay prints, so then it is valid.
+            let Ok(Value::Object(members)) = serde_json::to_value(&laid_out) else {
                 return Ok((Status::Malformed("not a JSON object".into()), None));
             };
-            let found = judge(m, ledger, || Ok(Some((laid_out, view_sha256))), true)?;
+            let parts = Some((laid_out, view_sha256));
+            let found = judge(members.clone(), ledger, || Ok(parts.clone()), true)?;
             if found.0 == Status::Valid {
                 return Ok(found);
             }
-            return Ok(match examine(&mut file).map_err(io)? {
-                Err(malformed) => (malformed, None),
-                Ok(_) => found,
-            });
+            // Otherwise, read as `check` reads it: not JSON, or members
+            // after the view (its bytes can close it and add some) that
+            // decide otherwise.
+            let mut m = match examine(&mut file).map_err(io)? {
+                Err(malformed) => return Ok((malformed, None)),
+                Ok(m) => m,
+            };
+            m.remove("view");
+            if m == members {
+                return Ok(found);
+            }
         }
     }
     let mut m = match examine(&mut file).map_err(io)? {
@@ -407,12 +417,11 @@ where
         Ok(m) => m,
     };
     if m.get("v").and_then(Value::as_u64) == Some(1) {
-        // Sealed over the whole object, view included.
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        match serde_json::from_reader(BufReader::with_capacity(1 << 16, &file)) {
+        // Sealed over the whole object, view included: read whole.
+        let bytes = std::fs::read(path).map_err(io)?;
+        match serde_json::from_slice(&bytes) {
             Ok(Value::Object(whole)) => m = whole,
             Ok(_) => return Ok((Status::Malformed("not a JSON object".into()), None)),
-            Err(e) if e.is_io() => return Err(io(e.into())),
             Err(e) => return Ok((Status::Malformed(format!("not JSON: {e}")), None)),
         }
     }
@@ -420,17 +429,31 @@ where
     judge(m, ledger, v2, true)
 }
 
+/// The longest first line [`check_file`] takes for a header.
+const MAX_HEADER_LINE: u64 = 1 << 16;
+
 /// Reads the file from its start as [`check`] parses its bytes, but
 /// without keeping the view: its top-level members but `view` (kept as
-/// `null`), or why it is [`Status::Malformed`].
+/// `null`), or why it is [`Status::Malformed`]. The error is worded as
+/// [`check`] words it: the file is then read again whole, since the
+/// streaming reader counts some columns differently.
 fn examine(file: &mut File) -> std::io::Result<Result<serde_json::Map<String, Value>, Status>> {
     file.seek(SeekFrom::Start(0))?;
-    match serde_json::from_reader(BufReader::with_capacity(1 << 16, &*file)) {
-        Ok(Top::Object(m)) => Ok(Ok(m)),
-        Ok(Top::Other) => Ok(Err(Status::Malformed("not a JSON object".into()))),
-        Err(e) if e.is_io() => Err(e.into()),
-        Err(e) => Ok(Err(Status::Malformed(format!("not JSON: {e}")))),
-    }
+    let streamed = serde_json::from_reader(BufReader::with_capacity(1 << 16, &*file));
+    let error = match streamed {
+        Ok(Top::Object(m)) => return Ok(Ok(m)),
+        Ok(Top::Other) => return Ok(Err(Status::Malformed("not a JSON object".into()))),
+        Err(e) if e.is_io() => return Err(e.into()),
+        Err(e) => e,
+    };
+    file.seek(SeekFrom::Start(0))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let why = match serde_json::from_slice::<Top>(&bytes) {
+        Err(e) => e,
+        Ok(_) => error,
+    };
+    Ok(Err(Status::Malformed(format!("not JSON: {why}"))))
 }
 
 /// What [`check`] and [`check_file`] decide once the file is known to be a

@@ -2169,10 +2169,11 @@ mod tests {
 
         /// Given a generated ledger and snapshot files of it (fresh at any
         /// day and state of knowledge; a byte set, cut or added anywhere,
-        /// or set after the view;
+        /// or set after the view; members added after the view;
         /// forged with its hashes recomputed over another view or over
         /// bytes that may not be JSON; bound elsewhere; version 1; of
-        /// another ledger), when each is checked as a stream against the
+        /// another ledger, damaged or not, its header of another version or
+        /// format or not), when each is checked as a stream against the
         /// ledger streamed and kept for several folds, and against the
         /// loaded ledger, then both give what `snapshot::check` gives on its
         /// bytes, except that a file whose first line is the header of
@@ -2184,7 +2185,7 @@ mod tests {
             seed in 0u64..1_000_000,
             n in 0u64..160,
             files in proptest::collection::vec(
-                (0u64..180, 0u64..16_000, 0u8..10, any::<proptest::sample::Index>(), any::<u8>()),
+                (0u64..180, 0u64..16_000, 0u8..11, any::<proptest::sample::Index>(), any::<u8>()),
                 1..4,
             ),
             threads in 1usize..3,
@@ -2240,6 +2241,23 @@ mod tests {
                         sealed(&ours, head, &v.as_of, &view::KnownAt { seq, hash }, json)
                     }
                     7 => version_1(&ours, &v),
+                    9 => {
+                        // Members after the view, sealed: the view's bytes
+                        // close it and add one.
+                        let member = match byte % 8 {
+                            0 => format!(r#""ledger": "{}""#, "0".repeat(64)),
+                            1 => r#""format": "x""#.to_owned(),
+                            2 => r#""v": 1"#.to_owned(),
+                            3 => r#""known_at": {"seq": 999999, "hash": "e"}"#.to_owned(),
+                            4 => r#""as_of": "2001-01-01""#.to_owned(),
+                            5 => format!(r#""ledger": "{ours}""#),
+                            6 => r#""extra": 1e400"#.to_owned(),
+                            _ => r#""extra": 1"#.to_owned(),
+                        };
+                        let mut added = json.to_vec();
+                        added.extend_from_slice(format!(", {member}").as_bytes());
+                        sealed(&ours, head, &v.as_of, &v.known_at, &added)
+                    }
                     8 => {
                         // One of the two bytes after the view.
                         let mut b = fresh;
@@ -2254,7 +2272,14 @@ mod tests {
                             let at = pos.index(b.len());
                             b[at] = byte;
                         }
-                        b
+                        // A header of another version or format, which
+                        // says nothing of the file.
+                        let text = String::from_utf8_lossy(&b).into_owned();
+                        match byte % 8 {
+                            3 => text.replacen(r#""v":2"#, r#""v":3"#, 1).into_bytes(),
+                            7 => text.replacen(r#""format":"fusion-snapshot""#, r#""format":"other""#, 1).into_bytes(),
+                            _ => b,
+                        }
                     }
                 };
                 let file = dir.path().join(format!("{i}.json"));
