@@ -289,7 +289,7 @@ fn first_creation<'a>(knowledge: &Knowledge<'a>, id: &str) -> Option<(&'a Date, 
         .map(|e| (&e.event.date, e.seq))
 }
 
-fn creates(event: &Event, id: &str) -> bool {
+pub(crate) fn creates(event: &Event, id: &str) -> bool {
     match &event.body {
         Body::Created { org } => org.id == id,
         Body::Transformed {

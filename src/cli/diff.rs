@@ -2,7 +2,6 @@
 //! knowledge about one date.
 
 use fusion::diff::{self, Kind};
-use fusion::record::{Entry, GENESIS_PREV};
 use fusion::store;
 
 use super::{CliError, Context};
@@ -130,13 +129,4 @@ fn write(out: &mut super::output::Output, format: Format, d: &diff::Diff) -> std
         Format::Json => diff::write_json(d, &mut printable)?,
     }
     std::io::Write::flush(&mut printable)
-}
-
-/// The hash of the record at `seq` (64 zeros for seq 0).
-pub fn hash_at(entries: &[Entry], seq: u64) -> &str {
-    entries
-        .binary_search_by_key(&seq, |e| e.seq)
-        .ok()
-        .and_then(|i| entries.get(i))
-        .map_or(GENESIS_PREV, |e| e.hash.as_str())
 }

@@ -1,6 +1,5 @@
 //! `fusion lineage`: where an organisation came from and what it became.
 
-use fusion::fold::Knowledge;
 use fusion::lineage;
 use fusion::store;
 
@@ -58,21 +57,22 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
     };
     let path = ctx.global.ledger.clone();
     // The ledger is streamed, as by `replay`; an id that is no organisation
-    // on the --as-of day is looked at again in the loaded ledger, whose
-    // timeline tells whether it comes into being later.
+    // on the --as-of day is looked for again in the whole timeline, which
+    // tells whether it comes into being later (a second streaming pass).
     let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
     let known_at = super::known_at(&scan, args.known_at.as_deref())?;
     progress.phase("tracing");
-    let traced = scan.lineage(&args.org, as_of, known_at, store::available_threads())?;
+    let threads = store::available_threads();
+    let traced = scan.lineage(&args.org, as_of, known_at, threads)?;
     progress.done();
     let l = match traced {
         Some(l) => l,
         None => {
-            let chain = super::progress::load(&path, ctx.global.quiet, "loading")?.0;
-            let entries = &chain.entries;
-            let k = Knowledge::new(entries, known_at);
-            let hash = super::diff::hash_at(entries, k.position);
-            lineage::lineage(&k, hash, &args.org, as_of)
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+            progress.phase("tracing");
+            let l = scan.lineage_whole(&args.org, as_of, known_at, threads)?;
+            progress.done();
+            l
         }
     }
     .map_err(|e| CliError::usage(e.to_string()))?;
