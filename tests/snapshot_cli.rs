@@ -224,3 +224,27 @@ fn snapshots_of_this_ledger_are_rederived_and_another_ledgers_skipped_in_every_w
         );
     }
 }
+
+/// Given a snapshots directory holding a junk file whose name reads like a
+/// verdict (`a: skipped.json`), when the ledger is verified, then the file
+/// is a failure like any other, named in the error, and not counted as
+/// another ledger's.
+#[test]
+fn a_snapshot_file_is_judged_by_its_status_not_its_name() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    std::fs::write(env.dir().join("snapshots/a: skipped.json"), "{}").expect("write");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains(
+            "but 1 snapshot(s) do not:\n  snapshot snapshots/a: skipped.json: not a snapshot: `format` is not `fusion-snapshot`\n"
+        ),
+        "{r}"
+    );
+    std::fs::remove_file(env.dir().join("snapshots/a: skipped.json")).expect("remove");
+    let ok = env.run(&["verify"]);
+    assert_eq!(ok.code, 0, "{ok}");
+    assert!(!ok.stdout.contains("skipped"), "{ok}");
+}

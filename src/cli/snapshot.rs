@@ -69,33 +69,30 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
 }
 
 /// Checks every snapshot file in the directory against the ledger; returns
-/// one line per file and whether any failed. Only regular `*.json` files
+/// each file's status, in file name order. Only regular `*.json` files
 /// directly inside the directory are read: no symlink, no subdirectory, so
 /// nothing outside it is ever opened. Each file is read as a stream
 /// ([`fusion::snapshot::check_file`]), not held.
-pub fn check_all<L>(dir: &std::path::Path, ledger: &L) -> Result<(Vec<String>, bool), CliError>
+pub fn check_all<L>(
+    dir: &std::path::Path,
+    ledger: &L,
+) -> Result<Vec<(std::path::PathBuf, fusion::snapshot::Status)>, CliError>
 where
     L: fusion::snapshot::Ledger + ?Sized,
     fusion::snapshot::CheckError: From<L::Error>,
 {
-    let mut lines = Vec::new();
-    let mut failed = false;
-    let files = snapshot_files(dir);
-    for file in files {
-        let (status, _) = fusion::snapshot::check_file(&file, ledger).map_err(|e| match e {
-            fusion::snapshot::CheckError::Store(e) => CliError::from(e),
-            e @ fusion::snapshot::CheckError::Io { .. } => {
-                CliError::new(super::exit::IO, e.to_string())
-            }
-        })?;
-        failed |= status.is_failure();
-        lines.push(format!(
-            "snapshot {}: {}",
-            file.display(),
-            status.describe()
-        ));
-    }
-    Ok((lines, failed))
+    snapshot_files(dir)
+        .into_iter()
+        .map(|file| {
+            let (status, _) = fusion::snapshot::check_file(&file, ledger).map_err(|e| match e {
+                fusion::snapshot::CheckError::Store(e) => CliError::from(e),
+                e @ fusion::snapshot::CheckError::Io { .. } => {
+                    CliError::new(super::exit::IO, e.to_string())
+                }
+            })?;
+            Ok((file, status))
+        })
+        .collect()
 }
 
 /// The snapshot files [`check_all`] reads, sorted: regular `*.json` files

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use fusion::snapshot::Status;
+
 use super::{CliError, Context};
 
 /// Check the ledger's integrity.
@@ -71,17 +73,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                 (leaves.len() as u64, leaves.head_hash(), Some(line))
             }
         };
-        ctx.out
-            .line(format!("ok: {records} records, head {head}"))?;
-        if let Some(line) = checkpoint {
-            ctx.out.line(line)?;
-        }
-        if skipped > 0 {
-            ctx.out.line(format!(
-                "snapshots: {skipped} made from another ledger, skipped"
-            ))?;
-        }
-        return Ok(());
+        return report(ctx, (records, &head), checkpoint, None, (&[], skipped));
     }
     // Snapshots of this ledger to re-derive, or the index to audit: the
     // ledger is streamed as by `replay`, keeping about 50 bytes a record,
@@ -132,30 +124,47 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         None
     };
     progress.phase("checking snapshots");
-    let (snapshots, failed) = super::snapshot::check_all(&ctx.global.snapshots, &views)?;
+    let statuses = super::snapshot::check_all(&ctx.global.snapshots, &views)?;
     progress.done();
-    let records = views.len();
+    let records = views.len() as u64;
     drop(views);
-    report(ctx, (records, &head), checkpoint, index, &snapshots, failed)
+    let skipped = statuses
+        .iter()
+        .filter(|(_, status)| *status == Status::OtherLedger)
+        .count();
+    let checked: Vec<_> = statuses
+        .into_iter()
+        .filter(|(_, status)| *status != Status::OtherLedger)
+        .collect();
+    report(
+        ctx,
+        (records, &head),
+        checkpoint,
+        index,
+        (&checked, skipped),
+    )
 }
 
 /// Prints what `verify` found once the ledger verified: the record count
-/// and head, the checkpoint's and the index's lines, and one line per
-/// snapshot of this ledger; or fails (exit 4) naming the snapshots that
-/// do not hold.
+/// and head, the checkpoint's and the index's lines, one line per snapshot
+/// of this ledger (`checked`) and how many of another ledger were
+/// `skipped`; or fails (exit 4) naming the snapshots that do not hold.
 fn report(
     ctx: &mut Context,
-    (records, head): (usize, &str),
+    (records, head): (u64, &str),
     checkpoint: Option<String>,
     index: Option<String>,
-    snapshots: &[String],
-    failed: bool,
+    (checked, skipped): (&[(PathBuf, Status)], usize),
 ) -> Result<(), CliError> {
-    if failed {
-        let bad: Vec<&String> = snapshots
-            .iter()
-            .filter(|l| !l.ends_with(": valid") && !l.contains(": skipped"))
-            .collect();
+    let line = |(file, status): &(PathBuf, Status)| {
+        format!("snapshot {}: {}", file.display(), status.describe())
+    };
+    let bad: Vec<String> = checked
+        .iter()
+        .filter(|(_, status)| status.is_failure())
+        .map(line)
+        .collect();
+    if !bad.is_empty() {
         return Err(CliError::integrity(format!(
             "the ledger verifies ({records} records, head {head}), but {} snapshot(s) do not:\n{}",
             bad.len(),
@@ -173,9 +182,8 @@ fn report(
     if let Some(line) = index {
         ctx.out.line(line)?;
     }
-    let skipped = snapshots.iter().filter(|l| l.contains(": skipped")).count();
-    for line in snapshots.iter().filter(|l| !l.contains(": skipped")) {
-        ctx.out.line(line)?;
+    for snapshot in checked {
+        ctx.out.line(line(snapshot))?;
     }
     if skipped > 0 {
         ctx.out.line(format!(
