@@ -1321,7 +1321,8 @@ mod tests {
         let matches = Audit::Matches {
             ids: head.ids as usize,
         };
-        assert_eq!(audit(&dir, &ledger, bytes), matches);
+        let expect = |expected: Audit| assert_eq!(audit(&dir, &ledger, bytes), expected);
+        expect(matches.clone());
         // Moved: the same entry, in bucket 1.
         let (id, entry) = zero
             .iter()
@@ -1333,10 +1334,7 @@ mod tests {
         one_more.insert(id.clone(), entry);
         write(0, &zero_less);
         write(1, &one_more);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs { id: id.clone() }
-        );
+        expect(Audit::Differs { id: id.clone() });
         // Moved the other way: the first id of bucket 1, in bucket 0.
         write(1, &one);
         let (id_1, entry_1) = one
@@ -1349,30 +1347,18 @@ mod tests {
         one_less.remove(&id_1);
         write(0, &zero_more);
         write(1, &one_less);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs { id: id_1.clone() }
-        );
+        expect(Audit::Differs { id: id_1.clone() });
         // In both buckets.
         write(1, &one);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs { id: id_1.clone() }
-        );
+        expect(Audit::Differs { id: id_1.clone() });
         // Missing: two ids, the first in id order named; then one.
         write(0, &zero_less);
         write(1, &one_less);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs {
-                id: id.clone().min(id_1.clone())
-            }
-        );
+        expect(Audit::Differs {
+            id: id.clone().min(id_1.clone()),
+        });
         write(1, &one);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs { id: id.clone() }
-        );
+        expect(Audit::Differs { id: id.clone() });
         // Extra (in the last bucket), with `id` missing or edited: the
         // first in id order is named, whichever is found first.
         write(1, &one);
@@ -1380,31 +1366,22 @@ mod tests {
         let mut extra = read(last);
         extra.insert("0-never".into(), IdEntry::default());
         write(last, &extra);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs {
-                id: "0-never".into()
-            }
-        );
+        expect(Audit::Differs {
+            id: "0-never".into(),
+        });
         let mut edited = zero.clone();
         if let Some(e) = edited.get_mut(&id) {
             e.last.1 += 1;
         }
         write(0, &edited);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs {
-                id: "0-never".into()
-            }
-        );
+        expect(Audit::Differs {
+            id: "0-never".into(),
+        });
         extra.remove("0-never");
         write(last, &extra);
-        assert_eq!(
-            audit(&dir, &ledger, bytes),
-            Audit::Differs { id: id.clone() }
-        );
+        expect(Audit::Differs { id: id.clone() });
         write(0, &zero);
-        assert_eq!(audit(&dir, &ledger, bytes), matches);
+        expect(matches);
     }
 
     #[test]

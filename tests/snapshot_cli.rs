@@ -12,6 +12,17 @@ const EVENTS: &str = concat!(
     "\n",
 );
 
+/// The first line of a snapshot of another ledger (whose organisation is
+/// `b`, not `a`): a version 2 header naming that ledger.
+fn another_ledgers_header() -> String {
+    let other = TestEnv::with_ledger();
+    other.append(&EVENTS.replace("\"a\"", "\"b\""));
+    assert_eq!(other.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let theirs = std::fs::read_to_string(other.dir().join("snapshots/2010-12-31.json"))
+        .expect("their snapshot");
+    theirs.lines().next().expect("header").to_owned()
+}
+
 #[test]
 fn a_snapshots_path_that_is_a_file_is_a_usage_error() {
     let env = TestEnv::with_ledger();
@@ -127,12 +138,7 @@ fn a_malformed_snapshot_of_another_ledger_is_skipped_with_or_without_a_checkpoin
     env.append(EVENTS);
     assert_eq!(env.run(&["checkpoint", "--out", "cp"]).code, 0);
     // The header of another ledger's snapshot, then no view at all.
-    let other = TestEnv::with_ledger();
-    other.append(&EVENTS.replace("\"a\"", "\"b\""));
-    assert_eq!(other.run(&["snapshot", "--as-of", "2010"]).code, 0);
-    let theirs = std::fs::read_to_string(other.dir().join("snapshots/2010-12-31.json"))
-        .expect("their snapshot");
-    let header = theirs.lines().next().expect("header");
+    let header = another_ledgers_header();
     std::fs::create_dir_all(env.dir().join("snapshots")).expect("dir");
     std::fs::write(
         env.dir().join("snapshots/2010-12-31.json"),
@@ -167,12 +173,7 @@ fn snapshots_of_this_ledger_are_rederived_and_another_ledgers_skipped_in_every_w
     env.append(EVENTS);
     assert_eq!(env.run(&["checkpoint", "--out", "cp"]).code, 0);
     assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
-    let other = TestEnv::with_ledger();
-    other.append(&EVENTS.replace("\"a\"", "\"b\""));
-    assert_eq!(other.run(&["snapshot", "--as-of", "2010"]).code, 0);
-    let theirs = std::fs::read_to_string(other.dir().join("snapshots/2010-12-31.json"))
-        .expect("their snapshot");
-    let header = theirs.lines().next().expect("header");
+    let header = another_ledgers_header();
     std::fs::write(
         env.dir().join("snapshots/theirs.json"),
         format!("{header}\nnot json\n"),
