@@ -31,7 +31,7 @@
 //! when it made the file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -158,8 +158,8 @@ pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>) {
 }
 
 /// A snapshot file as three pieces written one after the other (see
-/// [`store::write_atomic_parts`]): for a view whose JSON was written as it
-/// was built ([`view::ViewSource::write_json`]), so that it is not copied.
+/// [`store::write_atomic_parts`]), for a view whose JSON is held. `fusion
+/// snapshot` writes the same bytes without holding it ([`write`]).
 #[derive(Debug)]
 pub struct Parts<'a> {
     /// The file name (see [`file_name`]).
@@ -176,27 +176,9 @@ impl<'a> Parts<'a> {
     /// and `known_at`, for the ledger `ledger` ([`ledger_id`]) whose head
     /// is seq `head`.
     pub fn new(ledger: &str, head: u64, as_of: &str, known_at: &KnownAt, json: &'a [u8]) -> Self {
-        let mut header = Header {
-            format: FORMAT.into(),
-            v: VERSION,
-            engine: ENGINE.into(),
-            ledger: ledger.into(),
-            as_of: as_of.into(),
-            known_at: known_at.clone(),
-            view_sha256: sha256_hex(json),
-            content_hash: None,
-        };
-        header.content_hash = Some(header.seal());
-        // Serialising plain strings and numbers cannot fail.
-        let mut line = serde_json::to_string(&header).unwrap_or_default();
-        line.pop(); // the closing brace: the view follows on the next line
-        let mut head_bytes = Vec::with_capacity(line.len() + 16);
-        head_bytes.extend_from_slice(line.as_bytes());
-        head_bytes.extend_from_slice(b",\n");
-        head_bytes.extend_from_slice(VIEW_KEY);
         Parts {
             name: file_name(as_of, known_at.seq, head),
-            head: head_bytes,
+            head: header_bytes(ledger, as_of, known_at, sha256_hex(json)),
             json,
         }
     }
@@ -204,6 +186,115 @@ impl<'a> Parts<'a> {
     /// The file's bytes, in order.
     pub fn slices(&self) -> [&[u8]; 3] {
         [&self.head, self.json, END]
+    }
+}
+
+/// The header line and the view's key: what comes before the view.
+fn header_bytes(ledger: &str, as_of: &str, known_at: &KnownAt, view_sha256: String) -> Vec<u8> {
+    let mut header = Header {
+        format: FORMAT.into(),
+        v: VERSION,
+        engine: ENGINE.into(),
+        ledger: ledger.into(),
+        as_of: as_of.into(),
+        known_at: known_at.clone(),
+        view_sha256,
+        content_hash: None,
+    };
+    header.content_hash = Some(header.seal());
+    // Serialising plain strings and numbers cannot fail.
+    let mut line = serde_json::to_string(&header).unwrap_or_default();
+    line.pop(); // the closing brace: the view follows on the next line
+    let mut bytes = Vec::with_capacity(line.len() + 16);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.extend_from_slice(b",\n");
+    bytes.extend_from_slice(VIEW_KEY);
+    bytes
+}
+
+/// Writes a version 2 snapshot into `out` from its start, the bytes
+/// [`Parts::new`] lays out, without holding the view: `write_view` writes
+/// the view's JSON as [`view::ViewSource::write_json`] does, final newline
+/// included (the file does not store it), and it goes to `out` as it is
+/// written. The header line is written first with 64 zeros for the view's
+/// hash, then written again over itself once the hash is known: it is as
+/// long either way, every hash being 64 hex digits.
+pub fn write<F: Write + Seek>(
+    out: &mut F,
+    ledger: &str,
+    as_of: &str,
+    known_at: &KnownAt,
+    write_view: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let placeholder = header_bytes(ledger, as_of, known_at, "0".repeat(64));
+    let start = out.stream_position()?;
+    out.write_all(&placeholder)?;
+    let mut view = ViewWriter::new(std::io::BufWriter::with_capacity(1 << 20, &mut *out));
+    write_view(&mut view)?;
+    let (view_sha256, mut buffered) = view.finish();
+    buffered.write_all(END)?;
+    buffered.flush()?;
+    drop(buffered);
+    let header = header_bytes(ledger, as_of, known_at, view_sha256);
+    if header.len() != placeholder.len() {
+        return Err(std::io::Error::other(
+            "the snapshot's header changed length once sealed",
+        ));
+    }
+    let end = out.stream_position()?;
+    out.seek(SeekFrom::Start(start))?;
+    out.write_all(&header)?;
+    out.seek(SeekFrom::Start(end))?;
+    Ok(())
+}
+
+/// Passes on what is written to it but its last byte (the view's final
+/// newline, which a snapshot does not store) and hashes the same bytes: a
+/// view's `view_sha256` as it is written ([`write`]), or only computed
+/// (over [`std::io::Sink`], as `fusion verify` re-derives a view).
+#[derive(Debug)]
+pub struct ViewWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    last: Option<u8>,
+}
+
+impl<W: Write> ViewWriter<W> {
+    /// A writer passing the view on to `inner`.
+    pub fn new(inner: W) -> Self {
+        use sha2::Digest;
+        ViewWriter {
+            inner,
+            hasher: sha2::Sha256::new(),
+            last: None,
+        }
+    }
+
+    /// The hash of the bytes passed on (every byte written but the last),
+    /// and the inner writer.
+    pub fn finish(self) -> (String, W) {
+        use sha2::Digest;
+        (crate::record::hex(&self.hasher.finalize()), self.inner)
+    }
+}
+
+impl<W: Write> Write for ViewWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        if let Some((&last, before)) = buf.split_last() {
+            if let Some(held) = self.last {
+                self.inner.write_all(&[held])?;
+                self.hasher.update([held]);
+            }
+            self.inner.write_all(before)?;
+            self.hasher.update(before);
+            self.last = Some(last);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -971,6 +1062,56 @@ mod tests {
         assert_eq!(check(&es, &bytes, true).0, Status::Valid);
         let (older, _) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
         assert_eq!(older, "2009-01-01@1.json");
+    }
+
+    #[test]
+    fn a_snapshot_written_as_its_view_is_built_is_the_one_laid_out_whole() {
+        let es = entries();
+        for (as_of, seq) in [("2009-01-01", 2), ("2011-06-30", 2), ("2011-06-30", 1)] {
+            // Given a view, laid out whole,
+            let v = view::replay(&es, day(as_of), seq);
+            let (_, whole) = build(&es, &v);
+            // when it is written into a file from a position past its start,
+            let prefix = b"kept before the snapshot";
+            let mut out = std::io::Cursor::new(prefix.to_vec());
+            out.set_position(prefix.len() as u64);
+            let json = view::render_json(&v);
+            write(&mut out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
+                w.write_all(json.as_bytes())
+            })
+            .expect("write");
+            // then what follows the prefix is that file, the position at its end.
+            assert_eq!(out.position(), out.get_ref().len() as u64);
+            let written = out.into_inner();
+            assert_eq!(&written[..prefix.len()], prefix);
+            assert_eq!(
+                String::from_utf8_lossy(&written[prefix.len()..]),
+                String::from_utf8_lossy(&whole)
+            );
+        }
+    }
+
+    #[test]
+    fn a_view_that_fails_to_be_written_leaves_no_file_behind() {
+        let es = entries();
+        let v = view::replay(&es, day("2011-06-30"), 2);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("2011-06-30.json");
+        std::fs::write(&path, b"the snapshot before").expect("write");
+        // A view written in part, then failing (a full disk, a fold that
+        // read a changed record back).
+        let failed = store::write_atomic_with(&path, |out| {
+            write(out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
+                w.write_all(b"{\n  \"as_of\": ")?;
+                Err(std::io::Error::other("no space left"))
+            })
+        });
+        let Err(StoreError::Io { source, .. }) = failed else {
+            panic!("expected an i/o error, got {failed:?}");
+        };
+        assert_eq!(source.to_string(), "no space left");
+        assert_eq!(std::fs::read(&path).expect("read"), b"the snapshot before");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 
     #[test]

@@ -1575,14 +1575,32 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
 
 /// [`write_atomic`] of the concatenation of `parts`, never made.
 pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> Result<(), StoreError> {
+    write_atomic_with(path, |f| {
+        for part in parts {
+            f.write_all(part)?;
+        }
+        Ok(())
+    })
+}
+
+/// [`write_atomic`] of what `write` writes into the temporary file (which
+/// it may also seek in and read back). On any error the temporary file is
+/// removed and the target left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), StoreError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let result = (|| {
-        let mut f = File::create(&tmp)?;
-        for part in parts {
-            f.write_all(part)?;
-        }
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        write(&mut f)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
     })();
@@ -2416,6 +2434,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.json");
         write_atomic(&path, b"one").expect("write");
+        // A longer temporary file left by a crash of a process of this pid.
+        let stale = dir.path().join(format!("s.json.tmp{}", std::process::id()));
+        fs::write(&stale, b"a longer file, left over").expect("write");
         write_atomic(&path, b"two").expect("write");
         assert_eq!(fs::read(&path).expect("read"), b"two");
         assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);

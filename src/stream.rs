@@ -961,10 +961,10 @@ impl crate::snapshot::Ledger for Views {
     fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, StoreError> {
         let threads = self.threads;
         self.view_to(as_of, seq, |v| {
-            let mut out = HashedView::default();
+            let mut out = crate::snapshot::ViewWriter::new(std::io::sink());
             // Hashing cannot fail.
             let _ = v.write_json(&mut out, threads);
-            out.finish()
+            out.finish().0
         })
     }
 
@@ -974,38 +974,6 @@ impl crate::snapshot::Ledger for Views {
         seq: u64,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         self.view_to(as_of, seq, |v| serde_json::to_value(v.build()).ok())
-    }
-}
-
-/// Hashes what is written to it but its last byte (the view's final
-/// newline, which a snapshot does not store).
-#[derive(Default)]
-struct HashedView {
-    hasher: sha2::Sha256,
-    last: Option<u8>,
-}
-
-impl HashedView {
-    fn finish(self) -> String {
-        use sha2::Digest;
-        crate::record::hex(&self.hasher.finalize())
-    }
-}
-
-impl std::io::Write for HashedView {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        if let Some((&last, before)) = buf.split_last() {
-            if let Some(held) = self.last.replace(last) {
-                self.hasher.update([held]);
-            }
-            self.hasher.update(before);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

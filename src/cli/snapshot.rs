@@ -32,22 +32,12 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         )));
     }
     let path = ctx.global.ledger.clone();
-    // The ledger is streamed, as by `replay`; the view's JSON is held (its
-    // hash goes in the header, before it), never the view itself.
+    // The ledger is streamed, as by `replay`, and the view's JSON written
+    // into the file as it is built (`fusion::snapshot::write`): neither the
+    // ledger nor the view is held.
     let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
     let known_at = super::known_at(&scan, args.known_at.as_deref())?;
     let (ledger, head) = (scan.ledger_id(), scan.len() as u64);
-    progress.phase("replaying");
-    let threads = store::available_threads();
-    let (as_of, mut json, known) =
-        scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
-            let mut json = Vec::new();
-            v.write_json(&mut json, threads)
-                .map(|()| (v.as_of_text(), json, v.known_at()))
-        })??;
-    progress.done();
-    json.pop(); // its final newline
-    let parts = fusion::snapshot::Parts::new(&ledger, head, &as_of, &known, &json);
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).map_err(|e| {
             CliError::new(
@@ -57,8 +47,20 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         })?;
         fusion::store::sync_dir(&dir)?;
     }
-    let file = dir.join(&parts.name);
-    store::write_atomic_parts(&file, &parts.slices())?;
+    progress.phase("replaying");
+    let threads = store::available_threads();
+    let (file, as_of, known) =
+        scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
+            let (as_of, known) = (v.as_of_text(), v.known_at());
+            let file = dir.join(fusion::snapshot::file_name(&as_of, known.seq, head));
+            store::write_atomic_with(&file, |out| {
+                fusion::snapshot::write(out, &ledger, &as_of, &known, |view| {
+                    v.write_json(view, threads)
+                })
+            })
+            .map(|()| (file, as_of, known))
+        })??;
+    progress.done();
     ctx.out.line(format!(
         "wrote {} (as of {}, known at seq {} {})",
         file.display(),
