@@ -159,7 +159,7 @@ pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>) {
 
 /// A snapshot file as three pieces written one after the other (see
 /// [`store::write_atomic_parts`]), for a view whose JSON is held. `fusion
-/// snapshot` writes the same bytes without holding it ([`write`]).
+/// snapshot` writes the same bytes without holding it ([`write()`]).
 #[derive(Debug)]
 pub struct Parts<'a> {
     /// The file name (see [`file_name`]).
@@ -250,7 +250,7 @@ pub fn write<F: Write + Seek>(
 
 /// Passes on what is written to it but its last byte (the view's final
 /// newline, which a snapshot does not store) and hashes the same bytes: a
-/// view's `view_sha256` as it is written ([`write`]), or only computed
+/// view's `view_sha256` as it is written ([`write()`]), or only computed
 /// (over [`std::io::Sink`], as `fusion verify` re-derives a view).
 #[derive(Debug)]
 pub struct ViewWriter<W> {
