@@ -204,6 +204,13 @@ fn read_version(dir: &Path) -> Option<u64> {
 /// The entries of every id of a fully folded ledger, and whether its
 /// timeline passed validation.
 pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
+    let folded = fold_of(ledger);
+    (folded.tracker.entries(folded.state), folded.consistent)
+}
+
+/// A fully folded ledger, as an index describes it: [`entries_of`] before
+/// the entries are taken out of the state.
+fn fold_of(ledger: &[Entry]) -> Folded {
     let knowledge = Knowledge::new(ledger, u64::MAX);
     let mut state = State::default();
     let mut tracker = Tracker::default();
@@ -215,7 +222,24 @@ pub fn entries_of(ledger: &[Entry]) -> (BTreeMap<String, IdEntry>, bool) {
         tracker.observe(&state, e);
         fold::apply(&mut state, e.seq, e.event);
     }
-    (tracker.entries(state), consistent)
+    Folded {
+        tracker,
+        state,
+        consistent,
+    }
+}
+
+/// The whole timeline folded, with what an index holds of it: the state
+/// at its end, the tracker that followed the fold (see
+/// [`Tracker::entries`]), and whether every event passed validation.
+#[derive(Debug)]
+pub struct Folded {
+    /// The tracker that saw every event before it was applied.
+    pub tracker: Tracker,
+    /// The state at the end of the timeline.
+    pub state: State,
+    /// Whether every event of the timeline passed validation.
+    pub consistent: bool,
 }
 
 /// Follows a fold in timeline order and remembers, for each id, the last
@@ -330,13 +354,7 @@ impl Tracker {
     /// thread then sorts its buckets' parts by id and joins them into
     /// entries.
     pub fn write_buckets(&self, dir: &Path, state: &State) -> Result<Buckets, IndexError> {
-        let mut by_candidate: HashMap<&str, BTreeMap<&str, &Candidacy>> = HashMap::new();
-        for ((label, candidate), c) in &state.candidacies {
-            by_candidate
-                .entry(candidate.as_str())
-                .or_default()
-                .insert(label.as_str(), c);
-        }
+        let by_candidate = by_candidate(state);
         // Ids the tracker never saw (an id the state holds was normally
         // mentioned by an event), for the count of distinct ids.
         let mut unseen: BTreeSet<&str> = BTreeSet::new();
@@ -356,21 +374,9 @@ impl Tracker {
         let room = (ids / buckets as usize + 1) * 2;
         let mut split: Vec<Vec<(&str, Part<'_>)>> =
             vec![Vec::with_capacity(room); buckets as usize];
-        for (id, last) in &self.last {
-            put(&mut split, id.as_str(), Part::Last(*last));
-        }
         // The writer threads sort each bucket: no order is needed here.
-        for (id, org) in state.orgs.iter_unordered() {
-            put(&mut split, id.as_str(), Part::Org(org));
-        }
-        for (id, program) in &state.programs {
-            put(&mut split, id.as_str(), Part::Program(program));
-        }
-        for (id, set) in &state.member_of {
-            put(&mut split, id.as_str(), Part::MemberOf(set));
-        }
-        for (id, c) in &by_candidate {
-            put(&mut split, id, Part::Candidacies(c));
+        for (id, part) in self.parts(state, &by_candidate) {
+            put(&mut split, id, part);
         }
         replace_buckets(dir, split.len(), |i, buf| {
             let mut parts = split.get(i).cloned().unwrap_or_default();
@@ -383,6 +389,37 @@ impl Tracker {
             ids: ids as u64,
         })
     }
+
+    /// The parts of every id's entry, as the state's maps are walked: in no
+    /// order, without looking any id up.
+    fn parts<'a>(
+        &'a self,
+        state: &'a State,
+        by_candidate: &'a HashMap<&'a str, BTreeMap<&'a str, &'a Candidacy>>,
+    ) -> impl Iterator<Item = (&'a str, Part<'a>)> {
+        let last = (self.last.iter()).map(|(id, last)| (id.as_str(), Part::Last(*last)));
+        let orgs = (state.orgs.iter_unordered()).map(|(id, org)| (id.as_str(), Part::Org(org)));
+        let programs = (state.programs.iter()).map(|(id, p)| (id.as_str(), Part::Program(p)));
+        let member_of =
+            (state.member_of.iter()).map(|(id, set)| (id.as_str(), Part::MemberOf(set)));
+        let candidacies = (by_candidate.iter()).map(|(id, c)| (*id, Part::Candidacies(c)));
+        last.chain(orgs)
+            .chain(programs)
+            .chain(member_of)
+            .chain(candidacies)
+    }
+}
+
+/// The state's candidacies, by candidate then label.
+fn by_candidate(state: &State) -> HashMap<&str, BTreeMap<&str, &Candidacy>> {
+    let mut by_candidate: HashMap<&str, BTreeMap<&str, &Candidacy>> = HashMap::new();
+    for ((label, candidate), c) in &state.candidacies {
+        by_candidate
+            .entry(candidate.as_str())
+            .or_default()
+            .insert(label.as_str(), c);
+    }
+    by_candidate
 }
 
 /// One part of an id's entry, as found in the folded state.
@@ -458,6 +495,27 @@ impl Default for EntryRef<'_> {
             member_of: None,
             candidacies: None,
         }
+    }
+}
+
+impl EntryRef<'_> {
+    /// Whether `stored` is this entry: what [`Tracker::entries`] would give
+    /// for its id is equal to it.
+    fn is(&self, stored: &IdEntry) -> bool {
+        self.last == stored.last
+            && self.org == stored.org.as_deref()
+            && self.program == stored.program.as_ref()
+            && self
+                .member_of
+                .map_or(stored.member_of.is_empty(), |m| *m == stored.member_of)
+            && self.candidacies.map_or(stored.candidacies.is_empty(), |c| {
+                c.len() == stored.candidacies.len()
+                    && (c.iter().zip(&stored.candidacies)).all(
+                        |((label, c), (stored_label, stored))| {
+                            label == stored_label && *c == stored
+                        },
+                    )
+            })
     }
 }
 
@@ -1068,7 +1126,7 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
             .last()
             .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str()),
     );
-    let folded = || Ok::<_, std::convert::Infallible>(entries_of(ledger));
+    let folded = || Ok::<_, std::convert::Infallible>(fold_of(ledger));
     match audit_with(dir, (ledger_bytes, head.0, head.1), folded) {
         Ok(audit) => audit,
         Err(never) => match never {},
@@ -1077,12 +1135,18 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
 
 /// [`audit`] of a ledger of `bytes` bytes whose head is `seq` with hash
 /// `hash`, folded by `folded` only if the index describes that head: what
-/// [`entries_of`] gives on the ledger (a streamed fold gives it too:
-/// `crate::stream::Views::index_entries`).
+/// [`fold_of`] gives on the ledger (a streamed fold gives it too:
+/// `crate::stream::Views::index_fold`).
+///
+/// The entries expected are never taken out of the state into a map of
+/// their own: each id's parts (the tracker's timeline key, its
+/// organisation, program, memberships, candidacies) are listed by bucket
+/// and id, borrowed from the state, and joined one bucket at a time to be
+/// compared with that bucket as stored, the two walked in id order.
 pub fn audit_with<E>(
     dir: &Path,
     (bytes, seq, hash): (u64, u64, &str),
-    folded: impl FnOnce() -> Result<(BTreeMap<String, IdEntry>, bool), E>,
+    folded: impl FnOnce() -> Result<Folded, E>,
 ) -> Result<Audit, E> {
     let Some(head) = read_head(dir) else {
         return Ok(match read_version(dir) {
@@ -1093,32 +1157,66 @@ pub fn audit_with<E>(
     if (head.ledger_bytes, head.seq, head.hash.as_str()) != (bytes, seq, hash) {
         return Ok(Audit::Stale { seq: head.seq });
     }
-    let (mut expected, consistent) = folded()?;
-    let ids = expected.len();
-    // Bucket by bucket, each entry taken out of the expected ones: only one
-    // bucket is held beside them. An entry in a bucket its id does not hash
-    // to is one an append would not find.
+    let Folded {
+        tracker,
+        state,
+        consistent,
+    } = folded()?;
+    let by_candidate = by_candidate(&state);
+    let buckets = head.buckets.max(1);
+    let mut parts: Vec<(u64, &str, Part<'_>)> = (tracker.parts(&state, &by_candidate))
+        .map(|(id, part)| (fnv1a(id) % buckets, id, part))
+        .collect();
+    parts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut ids = 0;
     let mut first: Option<String> = None;
-    let mut differs = |id: String| {
-        if first.as_ref().is_none_or(|f| id < *f) {
-            first = Some(id);
+    let mut differs = |id: &str| {
+        if first.as_deref().is_none_or(|f| id < f) {
+            first = Some(id.to_owned());
         }
     };
+    let mut rest = parts.as_slice();
     for b in 0..head.buckets {
-        match read_bucket(dir, b) {
-            Ok(content) => {
-                for (id, entry) in content {
-                    let placed = fnv1a(&id) % head.buckets == b;
-                    match expected.remove(&id) {
-                        Some(e) if placed && e == entry => {}
-                        _ => differs(id),
+        let (these, after) = rest.split_at(rest.partition_point(|p| p.0 == b));
+        rest = after;
+        let these: Vec<(&str, Part<'_>)> = these.iter().map(|&(_, id, part)| (id, part)).collect();
+        let expected = join_parts(&these);
+        ids += expected.len();
+        let Ok(stored) = read_bucket(dir, b) else {
+            return Ok(Audit::Differs {
+                id: format!("(bucket {b} unreadable)"),
+            });
+        };
+        // Both in id order: an id on one side only, or whose entries
+        // differ, differs. An entry in a bucket its id does not hash to
+        // (one an append would not find) is never expected there.
+        let mut expected = expected.into_iter().peekable();
+        let mut stored = stored.into_iter().peekable();
+        loop {
+            let next = match (expected.peek(), stored.peek()) {
+                (None, None) => break,
+                (Some((id, _)), Some((stored_id, _))) => id.cmp(&stored_id.as_str()),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+            };
+            match next {
+                std::cmp::Ordering::Equal => {
+                    if let (Some((id, entry)), Some((_, stored))) = (expected.next(), stored.next())
+                        && !entry.is(&stored)
+                    {
+                        differs(id);
                     }
                 }
-            }
-            Err(_) => {
-                return Ok(Audit::Differs {
-                    id: format!("(bucket {b} unreadable)"),
-                });
+                std::cmp::Ordering::Less => {
+                    if let Some((id, _)) = expected.next() {
+                        differs(id);
+                    }
+                }
+                std::cmp::Ordering::Greater => {
+                    if let Some((id, _)) = stored.next() {
+                        differs(&id);
+                    }
+                }
             }
         }
     }
@@ -1127,8 +1225,9 @@ pub fn audit_with<E>(
             id: "(the `consistent` flag)".into(),
         });
     }
-    // Expected but in no bucket.
-    if let Some((id, _)) = expected.pop_first() {
+    // Expected in a bucket past the last (none, as `buckets` is the count
+    // the ids were placed by).
+    if let Some(&(_, id, _)) = rest.first() {
         differs(id);
     }
     Ok(match first {
@@ -1772,6 +1871,192 @@ mod tests {
         let mut ledger = entries_of_generated(size + 60, seed);
         let next = ledger.split_off(usize::try_from(size).unwrap_or(0));
         (ledger, next.into_iter().map(|e| e.event).collect())
+    }
+
+    /// The audit as it was before it compared bucket by bucket from the
+    /// state (fifteenth session): every expected entry taken out of the
+    /// state into one map first, then each stored entry taken out of it.
+    fn audit_by_map(
+        dir: &Path,
+        (mut expected, consistent): (BTreeMap<String, IdEntry>, bool),
+    ) -> Audit {
+        let head = read_head(dir).expect("an index");
+        let ids = expected.len();
+        let mut first: Option<String> = None;
+        let mut differs = |id: String| {
+            if first.as_ref().is_none_or(|f| id < *f) {
+                first = Some(id);
+            }
+        };
+        for b in 0..head.buckets {
+            let Ok(content) = read_bucket(dir, b) else {
+                return Audit::Differs {
+                    id: format!("(bucket {b} unreadable)"),
+                };
+            };
+            for (id, entry) in content {
+                let placed = fnv1a(&id) % head.buckets == b;
+                match expected.remove(&id) {
+                    Some(e) if placed && e == entry => {}
+                    _ => differs(id),
+                }
+            }
+        }
+        if head.consistent != consistent {
+            return Audit::Differs {
+                id: "(the `consistent` flag)".into(),
+            };
+        }
+        if let Some((id, _)) = expected.pop_first() {
+            differs(id);
+        }
+        match first {
+            Some(id) => Audit::Differs { id },
+            None => Audit::Matches { ids },
+        }
+    }
+
+    /// One change to a stored index, as a tampering or a bug could make it.
+    fn tamper(dir: &Path, rng: &mut Rng, buckets: u64, kind: u64) {
+        let pick = |rng: &mut Rng| rng.below(buckets);
+        let (b, other) = (pick(rng), pick(rng));
+        let mut content = read_bucket(dir, b).expect("bucket");
+        let ids: Vec<String> = content.keys().cloned().collect();
+        let Some(id) = ids
+            .get(rng.below(ids.len().max(1) as u64) as usize)
+            .cloned()
+        else {
+            return;
+        };
+        let write = |b: u64, content: &BTreeMap<String, IdEntry>| {
+            fs::write(
+                bucket_path(dir, b),
+                serde_json::to_vec(content).expect("json"),
+            )
+            .expect("write")
+        };
+        let Some(entry) = content.get_mut(&id) else {
+            return;
+        };
+        match kind {
+            0 => {
+                content.remove(&id);
+            }
+            1 | 2 => {
+                // Moved, or copied, to another bucket (possibly the same).
+                let moved = if rng.below(2) == 0 {
+                    content.remove(&id)
+                } else {
+                    Some(entry.clone())
+                };
+                write(b, &content);
+                let mut there = read_bucket(dir, other).expect("bucket");
+                there.extend(moved.map(|e| (id, e)));
+                content = there;
+                write(other, &content);
+                return;
+            }
+            3 => entry.last.1 = entry.last.1.wrapping_add(1),
+            4 => entry.last.0 -= 1,
+            5 => {
+                if let Some(org) = &mut entry.org {
+                    org.name.push('x');
+                } else {
+                    let some = content.values().find_map(|e| e.org.clone());
+                    if let Some(entry) = content.get_mut(&id) {
+                        entry.org = some;
+                    }
+                }
+            }
+            6 => entry.org = None,
+            7 => {
+                if entry.program.take().is_none() {
+                    let some = content.values().find_map(|e| e.program.clone());
+                    if let Some(entry) = content.get_mut(&id) {
+                        entry.program = some;
+                    }
+                }
+            }
+            8 => match entry.member_of.pop_first() {
+                Some(_) => {}
+                None => {
+                    entry.member_of.insert(("zz".into(), Relation::Member));
+                }
+            },
+            9 => {
+                // A candidacy removed, changed or added for an id with
+                // some, if the bucket has one, or added to the id picked,
+                // which most often has none.
+                let choice = rng.below(4);
+                let with = (content.iter())
+                    .find(|(_, e)| choice < 3 && !e.candidacies.is_empty())
+                    .map_or(id, |(k, _)| k.clone());
+                let some = (content.values())
+                    .find_map(|e| e.candidacies.values().next())
+                    .cloned();
+                if let Some(entry) = content.get_mut(&with) {
+                    match choice {
+                        0 => drop(entry.candidacies.pop_first()),
+                        1 => {
+                            if let Some(c) = entry.candidacies.values_mut().next() {
+                                c.at.seq += 1;
+                            }
+                        }
+                        _ => entry.candidacies.extend(some.map(|c| ("zz".to_owned(), c))),
+                    }
+                }
+            }
+            10 => {
+                content.insert(format!("{id}-extra"), IdEntry::default());
+            }
+            _ => {
+                let (mut a, mut z) = (ids.first().cloned(), ids.last().cloned());
+                if let (Some(a), Some(z)) = (a.take(), z.take()) {
+                    let (ea, ez) = (content.remove(&a), content.remove(&z));
+                    content.extend(ez.map(|e| (a, e)));
+                    content.extend(ea.map(|e| (z, e)));
+                }
+            }
+        }
+        write(b, &content);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
+
+        /// Given an index of a random ledger, when an entry of it is changed
+        /// in each way in turn (moved, copied, removed, added, swapped, each
+        /// of its members changed), with up to two random changes more,
+        /// then the audit (the state's entries joined bucket by bucket)
+        /// gives the verdict of the audit that took every entry out into
+        /// one map first: the same first differing id, or the same count of
+        /// ids.
+        #[test]
+        fn the_audit_by_bucket_is_the_audit_by_map(seed in 0u64..u64::MAX, size in 1800u64..3000) {
+            let ledger = entries_of_generated(size, seed);
+            let bytes = ledger.len() as u64;
+            let (_tmp, dir) = given_an_index_of(&ledger);
+            let buckets = read_head(&dir).expect("head").buckets;
+            proptest::prop_assert!(buckets >= 2, "{}", buckets);
+            let fresh = audit(&dir, &ledger, bytes);
+            proptest::prop_assert!(matches!(fresh, Audit::Matches { .. }), "{fresh:?}");
+            let stored: Vec<Vec<u8>> = (0..buckets)
+                .map(|b| fs::read(bucket_path(&dir, b)).expect("bucket"))
+                .collect();
+            let expected = entries_of(&ledger);
+            let mut rng = Rng::new(seed ^ 0xa0d1);
+            for kind in 0..12 {
+                for (b, bytes) in (0..).zip(&stored) {
+                    fs::write(bucket_path(&dir, b), bytes).expect("write");
+                }
+                tamper(&dir, &mut rng, buckets, kind);
+                for _ in 0..rng.below(3) {
+                    let kind = rng.below(12);
+                    tamper(&dir, &mut rng, buckets, kind);
+                }
+                proptest::prop_assert_eq!(audit(&dir, &ledger, bytes), audit_by_map(&dir, expected.clone()), "{}", kind);
+            }
+        }
     }
 
     proptest::proptest! {

@@ -866,19 +866,11 @@ impl Views {
 }
 
 impl Views {
-    /// What [`crate::index::entries_of`] gives on the loaded ledger: the
-    /// entry of every id of the ledger folded whole, and whether its
-    /// timeline passes validation. For `fusion verify --index`.
-    #[allow(clippy::type_complexity)]
-    pub fn index_entries(
-        &self,
-    ) -> Result<
-        (
-            std::collections::BTreeMap<String, crate::index::IdEntry>,
-            bool,
-        ),
-        StoreError,
-    > {
+    /// The ledger folded whole as an index describes it, as the loaded
+    /// ledger's fold gives it (see [`crate::index::entries_of`]): the state,
+    /// the tracker that followed the fold, and whether the timeline passes
+    /// validation. For `fusion verify --index`.
+    pub fn index_fold(&self) -> Result<crate::index::Folded, StoreError> {
         let mut tracker = crate::index::Tracker::default();
         let mut consistent = true;
         // Sees each event before it is applied, as `entries_of` does.
@@ -888,7 +880,11 @@ impl Views {
             }
             tracker.observe_event(state, seq, event);
         })?;
-        Ok((tracker.entries(state), consistent))
+        Ok(crate::index::Folded {
+            tracker,
+            state,
+            consistent,
+        })
     }
 
     /// The first event of the whole timeline known at seq `known_at`
@@ -2377,11 +2373,11 @@ mod tests {
             write(&path, &records, odd);
             let entries = store::load(&path, 1).expect("load").entries;
             let views = Scan::read(&path, threads, &|_| {}).expect("scan").into_views(threads);
-            let streamed = views.index_entries().expect("fold");
+            let streamed = views.index_fold().expect("fold");
             let loaded = crate::index::entries_of(&entries);
-            prop_assert_eq!(streamed.1, loaded.1);
-            prop_assert_eq!(streamed.1, broken.is_none());
-            prop_assert_eq!(streamed.0, loaded.0);
+            prop_assert_eq!(streamed.consistent, loaded.1);
+            prop_assert_eq!(streamed.consistent, broken.is_none());
+            prop_assert_eq!(streamed.tracker.entries(streamed.state), loaded.0);
         }
     }
 }

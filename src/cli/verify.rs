@@ -97,7 +97,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         let dir = fusion::index::dir_of(&path);
         let current = (views.bytes(), views.len() as u64, head.as_str());
         Some(
-            match fusion::index::audit_with(&dir, current, || views.index_entries())? {
+            match fusion::index::audit_with(&dir, current, || views.index_fold())? {
                 fusion::index::Audit::Absent => {
                     "append index: none (the next append builds it)".to_owned()
                 }
