@@ -1135,7 +1135,7 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
 
 /// [`audit`] of a ledger of `bytes` bytes whose head is `seq` with hash
 /// `hash`, folded by `folded` only if the index describes that head: what
-/// [`fold_of`] gives on the ledger (a streamed fold gives it too:
+/// the loaded ledger's fold gives (see [`entries_of`]) (a streamed fold gives it too:
 /// `crate::stream::Views::index_fold`).
 ///
 /// The entries expected are never taken out of the state into a map of
