@@ -1135,8 +1135,8 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
 
 /// [`audit`] of a ledger of `bytes` bytes whose head is `seq` with hash
 /// `hash`, folded by `folded` only if the index describes that head: what
-/// the loaded ledger's fold gives (see [`entries_of`]) (a streamed fold gives it too:
-/// `crate::stream::Views::index_fold`).
+/// the loaded ledger's fold gives (see [`entries_of`]; a streamed fold
+/// gives it too: `crate::stream::Views::index_fold`).
 ///
 /// The entries expected are never taken out of the state into a map of
 /// their own: each id's parts (the tracker's timeline key, its
