@@ -324,8 +324,9 @@ impl Scan {
     /// seq `known_at` (clamped to the head): what [`lineage::lineage`] gives
     /// on the loaded ledger, errors included, except in one case, where it
     /// gives `None`: `org` is not an organisation on an `as_of` day, for
-    /// whether it comes into being later needs the whole timeline, which
-    /// only the loaded ledger has. The scan is consumed.
+    /// whether it comes into being later needs the whole timeline, which a
+    /// fold to the day does not read ([`Scan::lineage_whole`] does). The
+    /// scan is consumed.
     pub fn lineage(
         self,
         org: &str,
@@ -343,10 +344,12 @@ impl Scan {
     /// The lineage of `org` up to `as_of` as known at seq `known_at`
     /// (clamped to the head): what [`lineage::lineage`] gives on the loaded
     /// ledger, in every case. Where [`Scan::lineage`] gives `None` (`org`
-    /// is no organisation on the `as_of` day), it folds the whole timeline
-    /// once more, to find whether `org` comes into being later
-    /// ([`LineageError::NotYet`]); the per-record slots are kept for that
-    /// second fold. The scan is consumed.
+    /// is no organisation on the `as_of` day), whether `org` comes into
+    /// being later ([`LineageError::NotYet`]) needs the whole timeline: this
+    /// folds it once, pausing on the `as_of` day to trace the lineage there,
+    /// then watching the events after it for the first that creates `org`
+    /// (none before the day does, or it would be an organisation on it).
+    /// The scan is consumed.
     pub fn lineage_whole(
         self,
         org: &str,
@@ -354,25 +357,55 @@ impl Scan {
         known_at: u64,
         threads: usize,
     ) -> Result<Result<Lineage, LineageError>, StoreError> {
-        let views = self.into_views(threads);
-        let day = as_of.unwrap_or(NaiveDate::MAX);
-        let (present, traced) = views.view_to(day, known_at, |v| {
+        let known = self.known(known_at);
+        let hash = self.hash(known);
+        let (reader, whole, order, targets) = self.list(known, NaiveDate::MAX);
+        let knowledge = Scan::knowledge(&whole, known, &targets);
+        let plain = reader.plain(order, &knowledge);
+        let mut state = State::default();
+        let trace = |state: &State| {
+            let known_at = crate::view::KnownAt {
+                seq: knowledge.position,
+                hash: hash.clone(),
+            };
+            let present = state.orgs.contains_key(org);
             (
-                v.state.orgs.contains_key(org),
-                lineage::lineage_in(v.knowledge, v.state, v.known_at(), org, as_of),
+                present,
+                lineage::lineage_in(&knowledge, state, known_at, org, as_of),
             )
-        })?;
-        let Some(day) = as_of.filter(|_| !present) else {
-            return Ok(traced);
         };
-        Ok(match views.first_creation(org, known_at)? {
-            Some((since, seq)) => Err(LineageError::NotYet {
+        let mut traced = None;
+        let mut first = None;
+        let mut pause = Pause {
+            day: as_of.unwrap_or(NaiveDate::MAX),
+            watch: &mut |state: &State, next: Option<(u64, &Event)>| match next {
+                None => traced = Some(trace(state)),
+                Some((seq, event)) => {
+                    if first.is_none() && lineage::creates(event, org) {
+                        first = Some((event.date.clone(), seq));
+                    }
+                }
+            },
+        };
+        plain.fold(
+            &knowledge,
+            NaiveDate::MAX,
+            threads,
+            &mut state,
+            Some(&mut pause),
+        )?;
+        // The pause is reached at the day, or else at the end.
+        let (present, traced) = traced.unwrap_or_else(|| trace(&state));
+        drop(knowledge);
+        store::drop_later((state, whole, targets));
+        Ok(match (as_of.filter(|_| !present), first) {
+            (Some(day), Some((since, seq))) => Err(LineageError::NotYet {
                 id: org.to_owned(),
                 as_of: day,
                 since,
                 seq,
             }),
-            None => traced,
+            _ => traced,
         })
     }
 
@@ -885,24 +918,6 @@ impl Views {
             state,
             consistent,
         })
-    }
-
-    /// The first event of the whole timeline known at seq `known_at`
-    /// (clamped to the head) that creates `org`: its date and seq, as
-    /// [`lineage::lineage`] finds it in the loaded ledger's timeline.
-    pub fn first_creation(
-        &self,
-        org: &str,
-        known_at: u64,
-    ) -> Result<Option<(Date, u64)>, StoreError> {
-        let mut first = None;
-        let known = known_in(&self.reader.slots, known_at);
-        self.fold_whole(known, &mut |_, seq, event| {
-            if first.is_none() && lineage::creates(event, org) {
-                first = Some((event.date.clone(), seq));
-            }
-        })?;
-        Ok(first)
     }
 
     /// Folds the whole timeline of the first `known` records, handing
@@ -1667,11 +1682,24 @@ mod tests {
             days in proptest::option::of(0u64..16_000),
             pick in 0usize..400,
             threads in 1usize..4,
+            near in proptest::option::of((0usize..8, proptest::bool::ANY)),
         ) {
             let (_dir, path, entries) = generated(n, seed, 0);
             let ids: Vec<&str> = entries.iter().flat_map(|e| e.event.mentioned_ids()).collect();
             let org = ids.get(pick % ids.len().max(1)).copied().unwrap_or("nobody");
-            let as_of = days.map(day);
+            // Some day an event mentioning it begins, or the day before:
+            // where the day a lineage is traced on matters most.
+            let mentions: Vec<NaiveDate> = (entries.iter())
+                .filter(|e| e.event.mentioned_ids().contains(&org))
+                .map(|e| e.event.date.start())
+                .collect();
+            let as_of = days.map(day).map(|d| match near {
+                Some((i, before)) if !mentions.is_empty() => {
+                    let on = mentions[i % mentions.len()];
+                    if before { on.pred_opt().unwrap_or(on) } else { on }
+                }
+                _ => d,
+            });
             let k = Knowledge::new(&entries, known);
             let loaded = lineage::lineage(&k, hash_at(&entries, k.position), org, as_of)
                 .map(|l| lineage::render_json(&l))
