@@ -58,7 +58,8 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
     // The ledger is streamed, as by `replay`; an id that is no organisation
     // on the --as-of day is looked for again in the whole timeline, which
-    // tells whether it comes into being later (a second streaming pass, folding the whole timeline once, paused on the day).
+    // tells whether it comes into being later (a second streaming pass,
+    // one fold of the whole timeline, paused on the day).
     let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
     let known_at = super::known_at(&scan, args.known_at.as_deref())?;
     progress.phase("tracing");
