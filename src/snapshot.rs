@@ -1091,6 +1091,55 @@ mod tests {
         }
     }
 
+    /// A file on a disk that fills after `room` bytes.
+    struct Full {
+        file: std::io::Cursor<Vec<u8>>,
+        room: u64,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.file.position() + buf.len() as u64 > self.room {
+                return Err(std::io::Error::other("no space left"));
+            }
+            self.file.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Full {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.file.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_fit_on_the_disk_is_an_error() {
+        let es = entries();
+        let v = view::replay(&es, day("2011-06-30"), 2);
+        let json = view::render_json(&v);
+        let (_, whole) = build(&es, &v);
+        // The disk fills at each point of the file in turn: in the header,
+        // in the view (which reaches the file only when its buffer is
+        // flushed), or at its very end.
+        for room in [10, whole.len() / 2, whole.len() - 1] {
+            let mut out = Full {
+                file: std::io::Cursor::new(Vec::new()),
+                room: room as u64,
+            };
+            let written = write(&mut out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
+                w.write_all(json.as_bytes())
+            });
+            let Err(e) = written else {
+                panic!("room {room}: written as if whole");
+            };
+            assert_eq!(e.to_string(), "no space left", "room {room}");
+        }
+    }
+
     #[test]
     fn a_view_that_fails_to_be_written_leaves_no_file_behind() {
         let es = entries();
