@@ -1920,7 +1920,10 @@ mod tests {
     fn tamper(dir: &Path, rng: &mut Rng, buckets: u64, kind: u64) {
         let pick = |rng: &mut Rng| rng.below(buckets);
         let (b, other) = (pick(rng), pick(rng));
-        let mut content = read_bucket(dir, b).expect("bucket");
+        // A bucket made unreadable by an earlier change stays so.
+        let Ok(mut content) = read_bucket(dir, b) else {
+            return;
+        };
         let ids: Vec<String> = content.keys().cloned().collect();
         let Some(id) = ids
             .get(rng.below(ids.len().max(1) as u64) as usize)
@@ -1950,7 +1953,9 @@ mod tests {
                     Some(entry.clone())
                 };
                 write(b, &content);
-                let mut there = read_bucket(dir, other).expect("bucket");
+                let Ok(mut there) = read_bucket(dir, other) else {
+                    return;
+                };
                 there.extend(moved.map(|e| (id, e)));
                 content = there;
                 write(other, &content);
@@ -1996,7 +2001,13 @@ mod tests {
                     .cloned();
                 if let Some(entry) = content.get_mut(&with) {
                     match choice {
-                        0 => drop(entry.candidacies.pop_first()),
+                        0 => {
+                            // Removed, or renamed to another label.
+                            let first = entry.candidacies.pop_first();
+                            if let Some((label, c)) = first.filter(|_| rng.below(2) == 0) {
+                                entry.candidacies.insert(format!("{label}2"), c);
+                            }
+                        }
                         1 => {
                             if let Some(c) = entry.candidacies.values_mut().next() {
                                 c.at.seq += 1;
@@ -2005,6 +2016,11 @@ mod tests {
                         _ => entry.candidacies.extend(some.map(|c| ("zz".to_owned(), c))),
                     }
                 }
+            }
+            10 if rng.below(4) == 0 => {
+                // Unreadable.
+                fs::write(bucket_path(dir, b), b"{").expect("write");
+                return;
             }
             10 => {
                 content.insert(format!("{id}-extra"), IdEntry::default());
@@ -2037,7 +2053,9 @@ mod tests {
             let bytes = ledger.len() as u64;
             let (_tmp, dir) = given_an_index_of(&ledger);
             let buckets = read_head(&dir).expect("head").buckets;
-            proptest::prop_assert!(buckets >= 2, "{}", buckets);
+            // Some sizes give fewer than 512 ids: one bucket, where no entry
+            // can be misplaced.
+            proptest::prop_assume!(buckets >= 2);
             let fresh = audit(&dir, &ledger, bytes);
             proptest::prop_assert!(matches!(fresh, Audit::Matches { .. }), "{fresh:?}");
             let stored: Vec<Vec<u8>> = (0..buckets)

@@ -343,7 +343,10 @@ impl Scan {
 
     /// The lineage of `org` up to `as_of` as known at seq `known_at`
     /// (clamped to the head): what [`lineage::lineage`] gives on the loaded
-    /// ledger, in every case. Where [`Scan::lineage`] gives `None` (`org`
+    /// ledger, in every case on a ledger whose timeline passes validation
+    /// (on one written by other means, where an id is created twice or
+    /// both launched as a program and created, the error may differ).
+    /// Where [`Scan::lineage`] gives `None` (`org`
     /// is no organisation on the `as_of` day), whether `org` comes into
     /// being later ([`LineageError::NotYet`]) needs the whole timeline: this
     /// folds it once, pausing on the `as_of` day to trace the lineage there,
