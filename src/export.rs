@@ -145,7 +145,41 @@ fn party_node(p: &Party) -> Value {
     }
 }
 
-fn org_node(o: &Org, events: &HashMap<u64, &Event>) -> Value {
+/// The sources of the `created` events a fold applied, by seq: what the
+/// JSON-LD export quotes for each organisation a `created` event brought
+/// into being, when the knowledge's timeline does not hold those events (a
+/// streamed fold keeps them plain, see
+/// [`crate::stream::ChangeScan::jsonld_to`]). About 100 bytes a creation,
+/// where the whole event takes several hundred.
+#[derive(Debug, Default)]
+pub struct Creations(Vec<(u64, Vec<Source>)>);
+
+impl Creations {
+    /// Notes the sources of `event`, applied as record `seq`, if it is a
+    /// `created` event.
+    pub fn note(&mut self, seq: u64, event: &Event) {
+        if let Body::Created { .. } = event.body {
+            self.0.push((seq, event.sources.clone()));
+        }
+    }
+
+    /// Ready for lookups: in seq order (a fold notes them in the
+    /// timeline's), each seq once.
+    pub fn sorted(mut self) -> Creations {
+        self.0.sort_unstable_by_key(|(seq, _)| *seq);
+        self.0.dedup_by_key(|(seq, _)| *seq);
+        self
+    }
+
+    /// The sources of the `created` event applied as record `seq`, if
+    /// noted.
+    fn get(&self, seq: u64) -> Option<&[Source]> {
+        let at = self.0.binary_search_by_key(&seq, |(s, _)| *s).ok()?;
+        self.0.get(at).map(|(_, sources)| sources.as_slice())
+    }
+}
+
+fn org_node(o: &Org, events: &HashMap<u64, &Event>, creations: &Creations) -> Value {
     let mut m = Map::new();
     m.insert("@id".into(), format!("ledger:org:{}", o.id).into());
     m.insert("@type".into(), "org:Organization".into());
@@ -208,8 +242,9 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>) -> Value {
     };
     put_list(&mut m, "org:resultedFrom", seqs(&o.predecessors));
     put_list(&mut m, "org:changedBy", seqs(&o.successors));
-    if let Some(e) = events.get(&o.since.seq) {
-        m.insert("prov:wasDerivedFrom".into(), sources(&e.sources));
+    let created = events.get(&o.since.seq).map(|e| e.sources.as_slice());
+    if let Some(list) = created.or_else(|| creations.get(o.since.seq)) {
+        m.insert("prov:wasDerivedFrom".into(), sources(list));
     }
     Value::Object(m)
 }
@@ -249,15 +284,20 @@ pub fn write_jsonld(
         .copied()
         .unwrap_or(GENESIS_PREV);
     let ns = ledger_namespace(entries);
-    write_jsonld_of(out, &ns, head, &knowledge, &state, as_of, &hashes)
+    let creations = Creations::default();
+    write_jsonld_of(
+        out, &ns, head, &knowledge, &state, as_of, &hashes, &creations,
+    )
 }
 
 /// [`write_jsonld`] from what it folds: the ledger's namespace
 /// ([`namespace_of`]), the hash at the knowledge's position, the state
 /// folded up to `as_of`, and the record hash of each `transformed` event of
 /// the knowledge's timeline by its seq (see
-/// [`crate::stream::ExportScan::jsonld_to`]). The sources of each
-/// organisation's creating event are read from the timeline.
+/// [`crate::stream::ChangeScan::jsonld_to`]). The sources of each
+/// organisation's creating event are read from the timeline, or else from
+/// `creations` (empty when the timeline holds every event).
+#[allow(clippy::too_many_arguments)]
 pub fn write_jsonld_of(
     mut out: impl io::Write,
     ns: &str,
@@ -266,6 +306,7 @@ pub fn write_jsonld_of(
     state: &State,
     as_of: Option<NaiveDate>,
     hashes: &HashMap<u64, &str>,
+    creations: &Creations,
 ) -> io::Result<()> {
     let mut export = Map::new();
     export.insert("@id".into(), "ledger:export".into());
@@ -285,7 +326,7 @@ pub fn write_jsonld_of(
     view::write_nested(&mut out, &context(ns), 1)?;
     out.write_all(b",\n  \"@graph\": [\n    ")?;
     view::write_nested(&mut out, &Value::Object(export), 2)?;
-    org_and_change_nodes(knowledge, state, as_of, hashes, &mut |node| {
+    org_and_change_nodes(knowledge, state, as_of, hashes, creations, &mut |node| {
         out.write_all(b",\n    ")?;
         view::write_nested(&mut out, &node, 2)
     })?;
@@ -299,6 +340,7 @@ fn org_and_change_nodes(
     state: &State,
     as_of: Option<NaiveDate>,
     hashes: &HashMap<u64, &str>,
+    creations: &Creations,
     emit: &mut dyn FnMut(Value) -> io::Result<()>,
 ) -> io::Result<()> {
     let day = as_of.unwrap_or(NaiveDate::MAX);
@@ -309,7 +351,7 @@ fn org_and_change_nodes(
     let events: HashMap<u64, &Event> = counted.clone().map(|e| (e.seq, e.event)).collect();
     let kinds: BTreeSet<&str> = state.orgs.values().map(|o| o.kind.as_str()).collect();
     for o in state.orgs.values() {
-        emit(org_node(o, &events))?;
+        emit(org_node(o, &events, creations))?;
     }
     for k in kinds {
         emit(json!({

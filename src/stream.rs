@@ -32,6 +32,7 @@ use crate::chain::{Glance, Scanned};
 use crate::date::Date;
 use crate::diff::{self, Diff, DiffError, Earlier};
 use crate::event::{Body, Event};
+use crate::export::Creations;
 use crate::fold::{Knowledge, State, apply};
 use crate::graph::{self, ChangeGraph};
 use crate::lineage::{self, Lineage, LineageError};
@@ -110,23 +111,14 @@ impl Scan {
 
     /// [`Scan::read`] keeping the `transformed` events whole too (about one
     /// record in eight in the generated landscapes), so that the
-    /// knowledge's timeline holds every change: for [`ChangeScan::graph`].
+    /// knowledge's timeline holds every change: for [`ChangeScan::graph`]
+    /// and [`ChangeScan::jsonld_to`].
     pub fn read_changes(
         path: &Path,
         threads: usize,
         progress: &dyn Fn(u64),
     ) -> Result<ChangeScan, StoreError> {
         Scan::read_keeping(path, threads, progress, Also::Changes).map(ChangeScan)
-    }
-
-    /// [`Scan::read_changes`] keeping the `created` events whole too, whose
-    /// sources the JSON-LD export quotes: for [`ExportScan::jsonld_to`].
-    pub fn read_exports(
-        path: &Path,
-        threads: usize,
-        progress: &dyn Fn(u64),
-    ) -> Result<ExportScan, StoreError> {
-        Scan::read_keeping(path, threads, progress, Also::Creations).map(ExportScan)
     }
 
     /// [`Scan::read`], keeping whole also the events `also` names.
@@ -267,37 +259,28 @@ impl Scan {
         render: impl FnOnce(&ViewSource<'_>) -> T,
         later: bool,
     ) -> Result<T, StoreError> {
-        self.fold_to(
-            as_of,
-            known_at,
-            threads,
-            true,
-            later,
-            |knowledge, state, hash, _| {
-                render(&ViewSource {
-                    knowledge,
-                    state,
-                    hash,
-                    as_of,
-                    options,
-                })
-            },
-        )
+        self.fold_to(as_of, known_at, threads, later, |knowledge, state, hash| {
+            render(&ViewSource {
+                knowledge,
+                state,
+                hash,
+                as_of,
+                options,
+            })
+        })
     }
 
     /// Folds the records known at seq `known_at` (clamped to the head) up to
     /// `until` and hands `render` the knowledge, the state (its
-    /// organisations in id order when `sorted`, else in the fold's order),
-    /// the hash at the position and the events kept whole; then frees the
-    /// state on another thread (`later`) or before returning.
+    /// organisations in id order) and the hash at the position; then frees
+    /// the state on another thread (`later`) or before returning.
     fn fold_to<T>(
         self,
         until: NaiveDate,
         known_at: u64,
         threads: usize,
-        sorted: bool,
         later: bool,
-        render: impl FnOnce(&Knowledge<'_>, &State, &str, &[Entry]) -> T,
+        render: impl FnOnce(&Knowledge<'_>, &State, &str) -> T,
     ) -> Result<T, StoreError> {
         let known = self.known(known_at);
         let hash = self.hash(known);
@@ -306,13 +289,11 @@ impl Scan {
         let plain = reader.plain(order, &knowledge);
         let mut state = State::default();
         plain.fold(&knowledge, until, threads, &mut state, None)?;
-        if sorted {
-            // Listed in id order from here on. (Shrinking the state's lists
-            // would not lower the peak, reached during the fold, and the
-            // view is written as it is built.)
-            state.orgs.sort();
-        }
-        let rendered = render(&knowledge, &state, &hash, &whole);
+        // Listed in id order from here on. (Shrinking the state's lists
+        // would not lower the peak, reached during the fold, and the
+        // view is written as it is built.)
+        state.orgs.sort();
+        let rendered = render(&knowledge, &state, &hash);
         drop(knowledge);
         if later {
             store::drop_later((state, whole, targets));
@@ -766,49 +747,48 @@ impl ChangeScan {
                 graph::changes_in(v.knowledge, v.state, from, to)
             })
     }
-}
 
-/// A [`Scan`] that kept the `transformed` and `created` events whole
-/// ([`Scan::read_exports`]).
-#[derive(Debug)]
-pub struct ExportScan(Scan);
-
-impl std::ops::Deref for ExportScan {
-    type Target = Scan;
-
-    fn deref(&self) -> &Scan {
-        &self.0
-    }
-}
-
-impl ExportScan {
     /// Folds the records known at seq `known_at` (clamped to the head) up to
     /// `as_of` (all when `None`) and hands `render` what
     /// [`crate::export::write_jsonld_of`] reads: the knowledge, the state
     /// (its organisations in the fold's order, as the loaded ledger's),
     /// the hash of each record kept whole by seq (every change and the
-    /// corrections that replace one), and the hash at the position. The
+    /// corrections that replace one), the hash at the position, and the
+    /// sources of the `created` events folded, noted as they pass (the
+    /// events themselves are read back and dropped, as a replay's). The
     /// scan is consumed.
     pub fn jsonld_to<T>(
         self,
         as_of: Option<NaiveDate>,
         known_at: u64,
         threads: usize,
-        render: impl FnOnce(&Knowledge<'_>, &State, &HashMap<u64, &str>, &str) -> T,
+        render: impl FnOnce(&Knowledge<'_>, &State, &HashMap<u64, &str>, &str, &Creations) -> T,
     ) -> Result<T, StoreError> {
         let until = as_of.unwrap_or(NaiveDate::MAX);
-        self.0.fold_to(
-            until,
-            known_at,
-            threads,
-            false,
-            true,
-            |knowledge, state, hash, whole| {
-                let hashes: HashMap<u64, &str> =
-                    whole.iter().map(|e| (e.seq, e.hash.as_str())).collect();
-                render(knowledge, state, &hashes, hash)
+        let known = self.known(known_at);
+        let hash = self.hash(known);
+        let (reader, whole, order, targets) = self.0.list(known, until);
+        let knowledge = Scan::knowledge(&whole, known, &targets);
+        let plain = reader.plain(order, &knowledge);
+        let mut state = State::default();
+        let mut creations = Creations::default();
+        // Dates start in year 1 at the earliest: a pause on the first day
+        // there is sees every event.
+        let mut pause = Pause {
+            day: NaiveDate::MIN,
+            watch: &mut |_: &State, next: Option<(u64, &Event)>| {
+                if let Some((seq, event)) = next {
+                    creations.note(seq, event);
+                }
             },
-        )
+        };
+        plain.fold(&knowledge, until, threads, &mut state, Some(&mut pause))?;
+        let creations = creations.sorted();
+        let hashes: HashMap<u64, &str> = whole.iter().map(|e| (e.seq, e.hash.as_str())).collect();
+        let rendered = render(&knowledge, &state, &hashes, &hash, &creations);
+        drop((hashes, knowledge));
+        store::drop_later((state, whole, targets, creations));
+        Ok(rendered)
     }
 }
 
@@ -1011,8 +991,6 @@ enum Also {
     Nothing,
     /// The `transformed` events.
     Changes,
-    /// The `transformed` and `created` events.
-    Creations,
 }
 
 impl Also {
@@ -1021,7 +999,6 @@ impl Also {
         match self {
             Also::Nothing => false,
             Also::Changes => ty == "transformed",
-            Also::Creations => matches!(ty, "transformed" | "created"),
         }
     }
 }
@@ -1764,12 +1741,12 @@ mod tests {
             let (_dir, path, entries) = generated(n, seed, odd);
             let as_of = days.map(day);
             let loaded = crate::export::jsonld(&entries, known, as_of);
-            let scan = Scan::read_exports(&path, threads, &|_| {}).expect("scan");
+            let scan = Scan::read_changes(&path, threads, &|_| {}).expect("scan");
             let ns = crate::export::namespace_of((!scan.is_empty()).then(|| scan.ledger_id()).as_deref());
             let streamed = scan
-                .jsonld_to(as_of, known, threads, |knowledge, state, hashes, head| {
+                .jsonld_to(as_of, known, threads, |knowledge, state, hashes, head, creations| {
                     let mut out = Vec::new();
-                    crate::export::write_jsonld_of(&mut out, &ns, head, knowledge, state, as_of, hashes)
+                    crate::export::write_jsonld_of(&mut out, &ns, head, knowledge, state, as_of, hashes, creations)
                         .map(|()| out)
                 })
                 .expect("fold")

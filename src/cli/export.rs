@@ -77,11 +77,11 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
             .map_err(CliError::from);
     }
     if args.format == Format::Jsonld {
-        // Streamed, keeping whole the changes and the creations whose
-        // sources it quotes; written as it is built (at 10^6 records the
-        // document is about a gigabyte of text).
+        // Streamed, keeping whole the changes (and of the creations only
+        // their sources, noted as they are folded); written as it is built
+        // (at 10^6 records the document is about a gigabyte of text).
         let (scan, bar) =
-            super::progress::scan_with(&path, ctx.global.quiet, "loading", Scan::read_exports)?;
+            super::progress::scan_with(&path, ctx.global.quiet, "loading", Scan::read_changes)?;
         let known_at = super::known_at(&*scan, args.known_at.as_deref())?;
         let ns = export::namespace_of((!scan.is_empty()).then(|| scan.ledger_id()).as_deref());
         bar.phase("folding");
@@ -91,7 +91,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
                 as_of,
                 known_at,
                 threads,
-                |knowledge, state, hashes, head| {
+                |knowledge, state, hashes, head, creations| {
                     bar.done();
                     let mut printable = out.printable();
                     export::write_jsonld_of(
@@ -102,6 +102,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<(), CliError> {
                         state,
                         as_of,
                         hashes,
+                        creations,
                     )?;
                     std::io::Write::flush(&mut printable)
                 },

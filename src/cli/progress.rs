@@ -221,8 +221,7 @@ pub fn scan(
     scan_with(path, quiet, what, fusion::stream::Scan::read)
 }
 
-/// [`scan`] with another of the scan's readers (`Scan::read_changes`,
-/// `Scan::read_exports`).
+/// [`scan`] with another of the scan's readers (`Scan::read_changes`).
 pub fn scan_with<S>(
     path: &Path,
     quiet: bool,
