@@ -1916,6 +1916,9 @@ mod tests {
         }
     }
 
+    /// The ways [`tamper`] changes an index.
+    const KINDS: u64 = 13;
+
     /// One change to a stored index, as a tampering or a bug could make it.
     fn tamper(dir: &Path, rng: &mut Rng, buckets: u64, kind: u64) {
         let pick = |rng: &mut Rng| rng.below(buckets);
@@ -2002,11 +2005,7 @@ mod tests {
                 if let Some(entry) = content.get_mut(&with) {
                     match choice {
                         0 => {
-                            // Removed, or renamed to another label.
-                            let first = entry.candidacies.pop_first();
-                            if let Some((label, c)) = first.filter(|_| rng.below(2) == 0) {
-                                entry.candidacies.insert(format!("{label}2"), c);
-                            }
+                            entry.candidacies.pop_first();
                         }
                         1 => {
                             if let Some(c) = entry.candidacies.values_mut().next() {
@@ -2025,6 +2024,16 @@ mod tests {
             10 => {
                 content.insert(format!("{id}-extra"), IdEntry::default());
             }
+            11 => {
+                // A candidacy's label renamed, on an id with some if the
+                // bucket has one: the same count and values.
+                let with = (content.values_mut()).find(|e| !e.candidacies.is_empty());
+                if let Some(entry) = with
+                    && let Some((label, c)) = entry.candidacies.pop_first()
+                {
+                    entry.candidacies.insert(format!("{label}2"), c);
+                }
+            }
             _ => {
                 let (mut a, mut z) = (ids.first().cloned(), ids.last().cloned());
                 if let (Some(a), Some(z)) = (a.take(), z.take()) {
@@ -2042,7 +2051,8 @@ mod tests {
 
         /// Given an index of a random ledger, when an entry of it is changed
         /// in each way in turn (moved, copied, removed, added, swapped, each
-        /// of its members changed), with up to two random changes more,
+        /// of its members changed, a candidacy's label renamed), with up to
+        /// two random changes more,
         /// then the audit (the state's entries joined bucket by bucket)
         /// gives the verdict of the audit that took every entry out into
         /// one map first: the same first differing id, or the same count of
@@ -2063,13 +2073,13 @@ mod tests {
                 .collect();
             let expected = entries_of(&ledger);
             let mut rng = Rng::new(seed ^ 0xa0d1);
-            for kind in 0..12 {
+            for kind in 0..KINDS {
                 for (b, bytes) in (0..).zip(&stored) {
                     fs::write(bucket_path(&dir, b), bytes).expect("write");
                 }
                 tamper(&dir, &mut rng, buckets, kind);
                 for _ in 0..rng.below(3) {
-                    let kind = rng.below(12);
+                    let kind = rng.below(KINDS);
                     tamper(&dir, &mut rng, buckets, kind);
                 }
                 proptest::prop_assert_eq!(audit(&dir, &ledger, bytes), audit_by_map(&dir, expected.clone()), "{}", kind);
