@@ -1417,8 +1417,9 @@ fn diagnose_value(expect: Expect, v: &Value, path: &str) -> Option<Problem> {
             let p = join_path(path, k);
             item.as_u64().is_none().then(|| Problem {
                 error: ShapeError::Field(format!(
-                    "field `{p}`: expected a non-negative integer (figures are counts), found {}",
-                    found(item)
+                    "field `{p}`: expected a non-negative integer (figures are counts), found {}{}",
+                    found(item),
+                    plain_integer_hint(item)
                 )),
                 path: p,
             })
@@ -1506,6 +1507,23 @@ fn type_problem(path: &str, expect: Expect, v: &Value) -> Problem {
             "field `{path}`: expected {expected}, found {}{hint}",
             found(v)
         )),
+    }
+}
+
+/// For a whole number JSON reads as a float (written `1e3` or `1000.0`,
+/// which a message can only quote as read, `1000.0`), how to write it as
+/// the count it is.
+fn plain_integer_hint(v: &Value) -> String {
+    match v.as_f64() {
+        // Within 2^53, a float with no fraction is an integer exactly.
+        Some(f)
+            if v.is_f64() && f.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&f) =>
+        {
+            format!(
+                " (written with a fraction or an exponent); write it as the plain integer {f:.0}"
+            )
+        }
+        _ => String::new(),
     }
 }
 
@@ -1766,9 +1784,16 @@ fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
         Some(c) if c.is_control() || c.is_whitespace() => {
             let _ = write!(message, ", found U+{:04X}", u32::from(c));
         }
-        Some(c) => {
-            let _ = write!(message, ", found `{c}`");
-        }
+        Some(c) => match number_around(text, e.line(), e.column()) {
+            // The column is a number's last byte (`number out of range`):
+            // the number whole says more than its last digit.
+            Some(number) if number.len() > 1 => {
+                let _ = write!(message, ", found `{number}`");
+            }
+            _ => {
+                let _ = write!(message, ", found `{c}`");
+            }
+        },
         None => {}
     }
     let _ = write!(message, " at line {}, column {}", e.line(), e.column());
@@ -1779,6 +1804,29 @@ fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
         );
     }
     message
+}
+
+/// The run of number bytes (digits, `-`, `+`, `.`, `e`, `E`) around the
+/// byte at serde's `line` (1-based) and `column` (1-based), if that byte
+/// is a digit.
+fn number_around(text: &str, line: usize, column: usize) -> Option<&str> {
+    let l = text.split_inclusive('\n').nth(line.checked_sub(1)?)?;
+    let at = column.checked_sub(1)?;
+    if !l.as_bytes().get(at)?.is_ascii_digit() {
+        return None;
+    }
+    let part = |b: &u8| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E');
+    let bytes = l.as_bytes();
+    let start = bytes[..at]
+        .iter()
+        .rposition(|b| !part(b))
+        .map_or(0, |i| i + 1);
+    let end = bytes[at..]
+        .iter()
+        .position(|b| !part(b))
+        .map_or(bytes.len(), |i| at + i);
+    // Cut at ASCII bytes, so at character boundaries.
+    l.get(start..end)
 }
 
 #[cfg(test)]
@@ -1818,6 +1866,17 @@ mod tests {
             error("{\"type\":\"dissolved\",\"type\":\"renamed\"}".to_owned()),
             "event 1 (line 1): not a JSON event object: duplicate member `type` in an object; \
              each name may appear once (at line 1, column 26)"
+        );
+        // given a number too large for a float: the number is quoted whole,
+        // not the digit serde stops at
+        assert_eq!(
+            error(r#"{"type":"figures","values":{"m":1e400},"n":-2.5E+999}"#.to_owned()),
+            "event 1 (line 1): not a JSON event object: number out of range, found `1e400` at line 1, column 37"
+        );
+        // given a stray digit after a value: the digit alone
+        assert_eq!(
+            error(r#"{"type":"x" 7}"#.to_owned()),
+            "event 1 (line 1): not a JSON event object: expected `,` or `}`, found `7` at line 1, column 13"
         );
         // given input that ends inside an event
         assert_eq!(
@@ -2149,6 +2208,24 @@ mod tests {
         assert_eq!(
             refusal(&negative),
             "field `values.members`: expected a non-negative integer (figures are counts), found the integer `-1`"
+        );
+        // A whole number written `1e3` reads as the float 1000.0: the
+        // message says how it reads and how to write it.
+        for written in ["1e3", "1000.0", "1E+3"] {
+            let text = format!(
+                r#"{{"type":"figures","date":"2016","org":"a","values":{{"members":{written}}},"sources":[{{"doc":"d"}}]}}"#
+            );
+            let v: Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(
+                refusal(&v),
+                "field `values.members`: expected a non-negative integer (figures are counts), found the number `1000.0` (written with a fraction or an exponent); write it as the plain integer 1000",
+                "{written}"
+            );
+        }
+        let fraction = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": 2.5}, "sources": src()});
+        assert_eq!(
+            refusal(&fraction),
+            "field `values.members`: expected a non-negative integer (figures are counts), found the number `2.5`"
         );
         let map_sources =
             json!({"type": "dissolved", "date": "2008", "org": "a", "sources": {"doc": "d"}});
