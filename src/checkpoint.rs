@@ -523,12 +523,14 @@ impl PublicKey {
     /// (surrounding whitespace, such as a final newline, is ignored).
     pub fn parse(text: &str) -> Result<PublicKey, CheckpointError> {
         let text = text.trim();
-        let bad = |m: &str| CheckpointError::BadKey(format!("public key `{}`: {m}", shorten(text)));
         if text.starts_with("PRIVATE+KEY+") {
-            return Err(bad(
-                "this is a private key; give the public key (the .pub file) to verifiers",
+            // Never echo a private key in an error message: it would reach
+            // terminals and logs.
+            return Err(CheckpointError::BadKey(
+                "this is a private key (`PRIVATE+KEY+…`), where a public key was expected; give verifiers the public key (the .pub file), and keep the private one offline".into(),
             ));
         }
+        let bad = |m: &str| CheckpointError::BadKey(format!("public key `{}`: {m}", shorten(text)));
         // The base64 key may itself hold `+`: split off two fields only.
         let parts: Vec<&str> = text.splitn(3, '+').collect();
         let [name, id, key] = parts.as_slice() else {
@@ -890,6 +892,13 @@ mod tests {
                 "{bad}"
             );
         }
+        // Given a private key where a public key is expected, the error
+        // names the mistake without quoting the key.
+        let err = PublicKey::parse(&format!("{PETER_PRIV}\n")).expect_err("private");
+        assert_eq!(
+            err.to_string(),
+            "bad key: this is a private key (`PRIVATE+KEY+…`), where a public key was expected; give verifiers the public key (the .pub file), and keep the private one offline"
+        );
         assert!(PrivateKey::parse(PETER_PUB).is_err());
         let err = PrivateKey::parse(
             "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",

@@ -142,6 +142,28 @@ fn key_generate_writes_a_usable_pair_once() {
         "mykey.pub",
     ]);
     assert_eq!(v.code, 0, "{v}");
+    // Given the private key where the public one is expected, the secret is
+    // never echoed.
+    for args in [
+        &["verify", "--checkpoint", "cp", "--key", "mykey.key"][..],
+        &[
+            "verify-proof",
+            "b.json",
+            "--checkpoint",
+            "cp",
+            "--key",
+            "mykey.key",
+        ][..],
+    ] {
+        let r = env.run(args);
+        assert_ne!(r.code, 0, "{r}");
+        assert!(r.stderr.contains("this is a private key"), "{r}");
+        let secret = private.trim().rsplit('+').next().expect("base64");
+        assert!(
+            !r.stderr.contains(secret) && !r.stdout.contains(secret),
+            "{r}"
+        );
+    }
     // Never overwritten.
     assert_snapshot!(env.run(&["key", "generate", "--name", "x", "--out", "mykey"]), @"
     exit: 2
