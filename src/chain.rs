@@ -93,7 +93,7 @@ pub enum ChainError {
     },
     /// The last line has no newline: an append was interrupted.
     #[error(
-        "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` removes the incomplete line"
+        "line {line}: incomplete last line ({bytes} bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` rolls back an interrupted append (a line cut short otherwise is a lost record: restore the ledger, or drop it with `fusion repair --discard-incomplete`)"
     )]
     Torn {
         /// 1-based line number.

@@ -111,6 +111,22 @@ pub enum StoreError {
         /// The journal file.
         journal: PathBuf,
     },
+    /// An incomplete last line with no journal: no interrupted append of
+    /// fusion's leaves one, so `repair` leaves it unless told to drop it.
+    #[error(
+        "`{path}` line {line}: incomplete last line ({bytes} bytes without a final newline), and no journal says an append was interrupted: fusion's appends never leave one, so this is a record cut short by something else (a copy or download cut short, a disk fault){acknowledged}; nothing was changed (hint: restore the ledger from a backup or from where it came; `fusion repair --discard-incomplete` drops the incomplete line)"
+    )]
+    CutShort {
+        /// The ledger.
+        path: PathBuf,
+        /// The incomplete line, 1-based (the seq its record would have).
+        line: usize,
+        /// Its length.
+        bytes: usize,
+        /// What the append index saw, if it saw this record: `; the append
+        /// index last saw seq N, so records L..=N were acknowledged`.
+        acknowledged: String,
+    },
     /// A journal that the ledger contradicts: repair refuses to act on it.
     #[error(
         "`{path}`: the journal `{journal}` does not match the ledger ({why}); nothing was changed (hint: with no append running, move the journal aside, e.g. to `{journal}.bad`, then run `fusion verify` and compare the ledger with a backup or a checkpoint)"
@@ -223,7 +239,8 @@ pub enum Repaired {
         /// The head seq, with the batch.
         head_seq: u64,
     },
-    /// An incomplete final line was removed.
+    /// An incomplete final line was removed, as asked
+    /// (`discard_incomplete`).
     RemovedIncomplete {
         /// Its 1-based line number.
         line: usize,
@@ -1329,9 +1346,13 @@ pub(crate) fn drop_later<T: Send + 'static>(value: T) {
     let _detached = std::thread::Builder::new().spawn(move || drop(value));
 }
 
-/// Recovers from an interrupted append. Never removes a complete record
-/// that was acknowledged.
-pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
+/// Recovers from an interrupted append: rolls back (or keeps, if it was
+/// written whole) the batch a journal announces, or adds the newline a
+/// complete last record lacks. Never removes a record that was
+/// acknowledged: an incomplete last line with no journal, which no append
+/// of fusion's leaves, is an error ([`StoreError::CutShort`]) unless
+/// `discard_incomplete` asks to drop it.
+pub fn repair(path: &Path, discard_incomplete: bool) -> Result<Repaired, StoreError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -1432,6 +1453,20 @@ pub fn repair(path: &Path) -> Result<Repaired, StoreError> {
                     .and_then(|()| f.sync_data())
                     .map_err(StoreError::io("append to", path))?;
                 Ok(Repaired::AddedNewline { line })
+            } else if !discard_incomplete {
+                let seen = crate::index::read_head(&crate::index::dir_of(path))
+                    .filter(|head| head.seq >= line as u64);
+                Err(StoreError::CutShort {
+                    path: path.to_owned(),
+                    line,
+                    bytes: torn,
+                    acknowledged: seen.map_or_else(String::new, |head| {
+                        format!(
+                            "; the append index last saw seq {}, so records {line}..={} were acknowledged",
+                            head.seq, head.seq
+                        )
+                    }),
+                })
             } else {
                 file.set_len(offset)
                     .and_then(|()| file.sync_data())
@@ -1717,7 +1752,7 @@ mod tests {
             Err(StoreError::Interrupted { .. })
         ));
         assert_eq!(
-            repair(&path).expect("repair"),
+            repair(&path, false).expect("repair"),
             Repaired::Completed { head_seq: 2 }
         );
         assert_eq!(
@@ -2248,11 +2283,11 @@ mod tests {
             Err(StoreError::Interrupted { .. })
         ));
         assert_eq!(
-            repair(&path).expect("repair"),
+            repair(&path, false).expect("repair"),
             Repaired::RolledBack { removed_bytes: 23 }
         );
         assert_eq!(fs::read(&path).expect("read"), before);
-        assert_eq!(repair(&path).expect("repair"), Repaired::Nothing);
+        assert_eq!(repair(&path, false).expect("repair"), Repaired::Nothing);
     }
 
     #[test]
@@ -2286,7 +2321,10 @@ mod tests {
         for j in cases {
             write_journal(&jpath, &j).expect("journal");
             assert!(
-                matches!(repair(&path), Err(StoreError::JournalMismatch { .. })),
+                matches!(
+                    repair(&path, false),
+                    Err(StoreError::JournalMismatch { .. })
+                ),
                 "{j:?}"
             );
             assert_eq!(
@@ -2298,13 +2336,16 @@ mod tests {
         // a complete journal of an unknown version is refused, not guessed at
         fs::write(&jpath, "{\"journal\":2,\"base_len\":0}\n").expect("write");
         assert!(matches!(
-            repair(&path),
+            repair(&path, false),
             Err(StoreError::JournalMismatch { .. })
         ));
         assert_eq!(fs::read(&path).expect("read"), good);
         // one cut short while being written is dropped: the ledger is intact
         fs::write(&jpath, "{\"journal\":1,\"base_le").expect("write");
-        assert_eq!(repair(&path).expect("repair"), Repaired::DiscardedJournal);
+        assert_eq!(
+            repair(&path, false).expect("repair"),
+            Repaired::DiscardedJournal
+        );
         assert_eq!(fs::read(&path).expect("read"), good);
         assert!(!jpath.exists());
     }
@@ -2328,7 +2369,7 @@ mod tests {
         };
         write_journal(&journal_path(&path), &j).expect("journal");
         assert_eq!(
-            repair(&path).expect("repair"),
+            repair(&path, false).expect("repair"),
             Repaired::Completed { head_seq: 3 }
         );
         assert_eq!(fs::read(&path).expect("read"), whole);
@@ -2350,15 +2391,25 @@ mod tests {
         let full = fs::read(&path).expect("read");
         fs::write(&path, &full[..full.len() - 1]).expect("write");
         assert_eq!(
-            repair(&path).expect("repair"),
+            repair(&path, false).expect("repair"),
             Repaired::AddedNewline { line: 2 }
         );
         assert_eq!(fs::read(&path).expect("read"), full);
         let mut torn = full.clone();
         torn.extend_from_slice(b"{\"v\":1,\"se");
         fs::write(&path, &torn).expect("write");
+        // Not without being asked: no journal, so no interrupted append.
+        assert!(matches!(
+            repair(&path, false),
+            Err(StoreError::CutShort {
+                line: 3,
+                bytes: 10,
+                ..
+            })
+        ));
+        assert_eq!(fs::read(&path).expect("read"), torn);
         assert_eq!(
-            repair(&path).expect("repair"),
+            repair(&path, true).expect("repair"),
             Repaired::RemovedIncomplete { line: 3, bytes: 10 }
         );
         assert_eq!(fs::read(&path).expect("read"), full);
@@ -2372,7 +2423,10 @@ mod tests {
             .expect("read")
             .replace("\"a\"", "\"z\"");
         fs::write(&path, &text).expect("write");
-        assert!(matches!(repair(&path), Err(StoreError::Chain { .. })));
+        assert!(matches!(
+            repair(&path, false),
+            Err(StoreError::Chain { .. })
+        ));
         assert_eq!(fs::read_to_string(&path).expect("read"), text);
     }
 

@@ -256,15 +256,23 @@ fn a_torn_last_line_is_reported_apart_from_tampering_and_repaired() {
     assert_snapshot!(env.run(&["verify"]), @"
     exit: 5
     --- stderr
-    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` removes the incomplete line
+    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline): an append was interrupted or the file was cut short; `fusion repair` rolls back an interrupted append (a line cut short otherwise is a lost record: restore the ledger, or drop it with `fusion repair --discard-incomplete`)
     ");
     let refused = env.run_with_stdin(&["append"], GRILOG.replace("grilog", "g2").as_str());
     assert_eq!(refused.code, 5, "{refused}");
     assert_eq!(env.ledger_bytes(), torn);
+    // No journal: no append was interrupted, so the line is a record cut
+    // short by something else, and repair drops it only when told to.
     assert_snapshot!(env.run(&["repair"]), @"
+    exit: 4
+    --- stderr
+    error: `$TMP/ledger.jsonl` line 4: incomplete last line (31 bytes without a final newline), and no journal says an append was interrupted: fusion's appends never leave one, so this is a record cut short by something else (a copy or download cut short, a disk fault); nothing was changed (hint: restore the ledger from a backup or from where it came; `fusion repair --discard-incomplete` drops the incomplete line)
+    ");
+    assert_eq!(env.ledger_bytes(), torn);
+    assert_snapshot!(env.run(&["repair", "--discard-incomplete"]), @"
     exit: 0
     --- stdout
-    $TMP/ledger.jsonl: removed the incomplete line 4 (31 bytes)
+    $TMP/ledger.jsonl: removed the incomplete line 4 (31 bytes), as --discard-incomplete asked; the record it held is lost
     ");
     assert_eq!(env.ledger_bytes(), good);
     assert_snapshot!(env.run(&["repair"]), @"
@@ -272,6 +280,37 @@ fn a_torn_last_line_is_reported_apart_from_tampering_and_repaired() {
     --- stdout
     $TMP/ledger.jsonl: nothing to repair
     ");
+}
+
+#[test]
+fn a_ledger_cut_short_inside_acknowledged_records_is_not_repaired_silently() {
+    // Given a ledger whose appends the index saw up to seq 4
+    let env = landscape();
+    let more = GRILOG.replace("grilog", "g2");
+    assert_eq!(env.append(&format!("{more}\n")).code, 0);
+    let good = env.ledger_bytes();
+    // when the file is cut 40 bytes into line 3 (records 3 and 4 lost)
+    let start3 = good
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .expect("line 3");
+    let cut = &good[..start3 + 40];
+    std::fs::write(env.ledger(), cut).expect("write");
+    // then repair says what the index saw, and changes nothing
+    let r = env.run(&["repair"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains(
+            "line 3: incomplete last line (40 bytes without a final newline), and no journal"
+        ) && r.stderr.contains(
+            "the append index last saw seq 4, so records 3..=4 were acknowledged; nothing was changed"
+        ),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), cut);
 }
 
 #[test]

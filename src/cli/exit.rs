@@ -90,6 +90,7 @@ impl From<StoreError> for CliError {
             StoreError::Chain { .. }
             | StoreError::Event { .. }
             | StoreError::JournalMismatch { .. }
+            | StoreError::CutShort { .. }
             | StoreError::Changed { .. } => INTEGRITY,
         };
         CliError::new(code, e.to_string())
