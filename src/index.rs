@@ -1101,6 +1101,10 @@ pub enum Audit {
     Stale {
         /// The seq its `HEAD` names.
         seq: u64,
+        /// The hash its `HEAD` names for that seq: the ledger's record at
+        /// `seq` had it when the index was written (see
+        /// [`Audit::Stale`]'s use in `fusion verify --index`).
+        hash: String,
     },
     /// The index describes the head and holds exactly what the ledger
     /// folds to.
@@ -1155,7 +1159,10 @@ pub fn audit_with<E>(
         });
     };
     if (head.ledger_bytes, head.seq, head.hash.as_str()) != (bytes, seq, hash) {
-        return Ok(Audit::Stale { seq: head.seq });
+        return Ok(Audit::Stale {
+            seq: head.seq,
+            hash: head.hash,
+        });
     }
     let Folded {
         tracker,
@@ -1507,7 +1514,11 @@ mod tests {
                 json!({"type": "dissolved", "date": "2020", "org": "b", "sources": [{"doc": "t"}]}),
             ),
         );
-        assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Stale { seq: 4 });
+        let seen = ledger[3].hash.clone();
+        assert_eq!(
+            audit(&dir, &ledger, bytes + 1),
+            Audit::Stale { seq: 4, hash: seen }
+        );
         fs::remove_dir_all(&dir).expect("remove");
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Absent);
     }

@@ -62,6 +62,51 @@ fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
     );
 }
 
+#[test]
+fn an_index_that_saw_records_the_ledger_no_longer_holds_is_an_integrity_failure() {
+    // Given an index that saw three records
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    let two = env.ledger_bytes();
+    let old_index = std::fs::read(index_dir(&env).join("HEAD")).expect("head");
+    env.append(RENAME);
+    let three = env.ledger_bytes();
+    // when the ledger loses its last record (a valid chain of two)
+    std::fs::write(env.ledger(), &two).expect("write");
+    // then the records the index saw are missing
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr
+            .contains("saw seq 3: records 3..=3 were appended, and are no longer in the ledger"),
+        "{r}"
+    );
+    // when the third record is another one, the chain valid
+    let other = TestEnv::with_ledger();
+    other.append(&format!("{EDIT}\n{GRILOG}\n"));
+    other.append(&RENAME.replace("Edit Lyon", "Edit Rhône"));
+    std::fs::write(env.ledger(), other.ledger_bytes()).expect("write");
+    assert_eq!(env.run(&["verify"]).code, 0);
+    // then the index names the rewritten seq
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains("saw seq 3 with hash") && r.stderr.contains("the ledger was rewritten"),
+        "{r}"
+    );
+    // when the index is only behind a ledger that extends what it saw
+    std::fs::write(env.ledger(), &three).expect("write");
+    std::fs::write(index_dir(&env).join("HEAD"), &old_index).expect("write");
+    // then it is stale, which is no failure
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout
+            .contains("append index: describes seq 2, not the head"),
+        "{r}"
+    );
+}
+
 /// Ends `edit` in 2010.
 const DISSOLVE: &str =
     r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;
