@@ -1493,6 +1493,26 @@ fn describe_end(e: &Ended) -> String {
     }
 }
 
+/// The organisations an ended one became that have not ended in `state`:
+/// its successors, and, for each that ended in a change too, what that one
+/// became, in the order found, each once.
+fn living_successors<'s>(state: &'s State, ended: &'s Ended) -> Vec<&'s str> {
+    let mut living = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut next: Vec<&str> = ended.into.iter().rev().map(CompactString::as_str).collect();
+    while let Some(id) = next.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        match state.orgs.get(id).map(|o| &o.ended) {
+            Some(None) => living.push(id),
+            Some(Some(e)) => next.extend(e.into.iter().rev().map(CompactString::as_str)),
+            None => {}
+        }
+    }
+    living
+}
+
 /// The organisation `id` as referenced by `field` of an event dated `date`:
 /// it must exist and not have ended.
 fn need_org<'s>(
@@ -1517,11 +1537,29 @@ fn need_org<'s>(
                     "if this happened before {}, correct one of the two dates",
                     e.at.date
                 ),
-                EndHow::Transformed(_) => format!(
-                    "refer to its successor ({}), or correct the date if this happened before {}",
-                    quoted(&e.into),
-                    e.at.date
-                ),
+                EndHow::Transformed(_) => {
+                    let living = living_successors(state, e);
+                    if living.len() == e.into.len() && e.into.iter().all(|s| living.contains(&s.as_str())) {
+                        format!(
+                            "refer to its successor ({}), or correct the date if this happened before {}",
+                            quoted(&e.into),
+                            e.at.date
+                        )
+                    } else if living.is_empty() {
+                        format!(
+                            "what it went into ({}) has ended too, and nothing it became exists on {date}; correct the date if this happened before {}",
+                            quoted(&e.into),
+                            e.at.date
+                        )
+                    } else {
+                        format!(
+                            "refer to what it became by {date}, {} (its successor {} has ended too), or correct the date if this happened before {}",
+                            quoted(&living),
+                            quoted(&e.into),
+                            e.at.date
+                        )
+                    }
+                }
             })
             .about(id)),
         },
@@ -3621,6 +3659,41 @@ mod tests {
             r.message.contains("organisation `edit` (field `org`) ended on 2015-05 (fusion into `clustr`); an event dated 2016 cannot refer to it"),
             "{}",
             r.message
+        );
+        // Given what it went into ended too, the hint names what exists on
+        // the event's date.
+        let later = [
+            created("edit", "2008"),
+            created("grilog", "2005"),
+            created("numelink", "2014"),
+            fusion(&["edit", "grilog"], "clustr", "2015-05"),
+            fusion(&["clustr", "numelink"], "league", "2017"),
+        ];
+        let r2 = rejected(
+            &later,
+            json!({"type": "figures", "date": "2018", "org": "edit", "values": {"members": 1}}),
+        );
+        assert!(
+            r2.to_string().contains(
+                "hint: refer to what it became by 2018, `league` (its successor `clustr` has ended too), or correct the date if this happened before 2015-05"
+            ),
+            "{r2}"
+        );
+        let dissolved = [
+            created("edit", "2008"),
+            created("grilog", "2005"),
+            fusion(&["edit", "grilog"], "clustr", "2015-05"),
+            dissolution("clustr", "2016"),
+        ];
+        let r3 = rejected(
+            &dissolved,
+            json!({"type": "figures", "date": "2018", "org": "edit", "values": {"members": 1}}),
+        );
+        assert!(
+            r3.to_string().contains(
+                "hint: what it went into (`clustr`) has ended too, and nothing it became exists on 2018"
+            ),
+            "{r3}"
         );
         assert!(
             r.to_string()
