@@ -897,6 +897,31 @@ pub fn check_batch(
             return Ok(Err(Declined::NeedsHistory(i)));
         }
         if let Err(rule) = fold::check(&state, event) {
+            if rule.rule != fold::Rule::Ended {
+                return Ok(Err(Declined::Rejected(i, rule)));
+            }
+            // Its hint names what an ended organisation became, following
+            // successors that ended too: they must be loaded, and must have
+            // seen nothing after this event (else the full validation, at
+            // this event's place in the timeline, decides).
+            loop {
+                let missing: Vec<String> = (state.orgs.values())
+                    .filter_map(|o| o.ended.as_ref())
+                    .flat_map(|e| e.into.iter())
+                    .filter(|id| !loaded.contains_key(id.as_str()))
+                    .map(|id| id.to_string())
+                    .collect();
+                if missing.is_empty() {
+                    break;
+                }
+                load(dir, &head, &missing, &mut buckets, &mut loaded, &mut state)?;
+                if (missing.iter())
+                    .any(|id| loaded.get(id.as_str()).is_some_and(|last| *last > key))
+                {
+                    return Ok(Err(Declined::NeedsHistory(i)));
+                }
+            }
+            let rule = fold::check(&state, event).err().unwrap_or(rule);
             return Ok(Err(Declined::Rejected(i, rule)));
         }
         fold::apply(&mut state, key.1, event);
