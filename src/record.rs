@@ -51,7 +51,7 @@ pub enum RecordError {
     },
     /// The version is not one this build knows.
     #[error(
-        "format version {found} is not supported (this build reads version {FORMAT_VERSION}); upgrade fusion"
+        "format version {found} is not supported (this build reads version {FORMAT_VERSION}), so the line's hash cannot be checked: a newer fusion wrote it, or the line was altered (hint: if a newer fusion writes this ledger, upgrade fusion; otherwise compare the ledger with a backup or a checkpoint)"
     )]
     Version {
         /// The version found.
