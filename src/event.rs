@@ -1523,6 +1523,12 @@ fn plain_integer_hint(v: &Value) -> String {
                 " (written with a fraction or an exponent); write it as the plain integer {f:.0}"
             )
         }
+        // Digits past u64 read as a float, which a message can only quote
+        // rounded.
+        Some(f) if v.is_f64() && f >= 9_007_199_254_740_992.0 => {
+            " (a whole number past 2^53-1, which JSON cannot carry exactly; as read, rounded)"
+                .to_owned()
+        }
         _ => String::new(),
     }
 }
@@ -2222,6 +2228,14 @@ mod tests {
                 "{written}"
             );
         }
+        let huge: Value = serde_json::from_str(
+            r#"{"type":"figures","date":"2016","org":"a","values":{"members":99999999999999999999999999999},"sources":[{"doc":"d"}]}"#,
+        )
+        .expect("json");
+        assert_eq!(
+            refusal(&huge),
+            "field `values.members`: expected a non-negative integer (figures are counts), found the number `1e+29` (a whole number past 2^53-1, which JSON cannot carry exactly; as read, rounded)"
+        );
         let fraction = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": 2.5}, "sources": src()});
         assert_eq!(
             refusal(&fraction),
