@@ -404,6 +404,14 @@ pub struct Diff {
     pub summary: Summary,
     /// The changes, in timeline order (date, then seq, then kind).
     pub changes: Vec<Change>,
+    /// For two dates: the events counted between them that no change
+    /// names, in seq order. Undone or overtaken within the window (a
+    /// rename and back, an attribute set then unset, a figure updated
+    /// twice), or of a kind no change reports (a milestone): a diff
+    /// compares the two days, and these left nothing to compare. Counted
+    /// before `--kind` keeps some changes. Empty for knowledge diffs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<u64>,
 }
 
 impl Diff {
@@ -419,7 +427,22 @@ impl Diff {
             to,
             summary: Summary::of(&changes),
             changes,
+            unlisted: Vec::new(),
         }
+    }
+
+    /// Sets [`Diff::unlisted`]: those of the seqs `counted` (the events
+    /// counted in the window, in any order) that no change names.
+    fn listing(mut self, counted: &mut [u64]) -> Diff {
+        let named: HashSet<u64> = (self.changes.iter())
+            .flat_map(|c| c.seqs.iter().copied().chain([c.seq]))
+            .collect();
+        counted.sort_unstable();
+        self.unlisted = (counted.iter().copied())
+            .filter(|seq| !named.contains(seq))
+            .collect();
+        self.unlisted.dedup();
+        self
     }
 
     /// Keeps only the changes of these kinds (all when empty); the summary
@@ -470,13 +493,15 @@ pub fn diff_dates(
     let mut before = before;
     before.orgs.sort();
     state.orgs.sort();
+    let mut counted: Vec<u64> = window.iter().map(|e| e.seq).collect();
     Ok(diff_folded(
         knowledge,
         hash,
         (from, &before),
         (to, &state),
         window.iter().map(|e| (e.seq, e.event)),
-    ))
+    )
+    .listing(&mut counted))
 }
 
 /// [`diff_dates`] from the states folded up to `from` and up to `to`, and
@@ -501,16 +526,18 @@ pub fn diff_folded<'a>(
 
 /// [`diff_folded`] from the state folded up to `to` and what [`Earlier`]
 /// kept of the state on `from`: only the organisations that changed in
-/// between are compared.
+/// between are compared. `counted` holds the seq of every event counted in
+/// between, for [`Diff::unlisted`].
 pub fn diff_earlier<'a>(
     knowledge: &Knowledge<'_>,
     hash: &str,
     (from, earlier): (NaiveDate, &Earlier),
     (to, after): (NaiveDate, &State),
     window: impl Iterator<Item = (u64, &'a Event)>,
+    counted: &mut [u64],
 ) -> Diff {
     let before = Before::Changed(earlier, after);
-    diff_sides(knowledge, hash, (from, before), (to, after), window)
+    diff_sides(knowledge, hash, (from, before), (to, after), window).listing(counted)
 }
 
 fn diff_sides<'a>(
@@ -1700,6 +1727,7 @@ pub fn render_text(d: &Diff) -> String {
     }
     if d.summary.total == 0 {
         out.push_str("summary: no changes\n");
+        unlisted_text(&mut out, d);
         return out;
     }
     let counts: Vec<String> = d
@@ -1750,7 +1778,29 @@ pub fn render_text(d: &Diff) -> String {
             crate::view::one_line(&describe(c)),
         );
     }
+    unlisted_text(&mut out, d);
     out
+}
+
+/// The closing note of [`render_text`] on [`Diff::unlisted`], if any: how
+/// many, and the first seqs.
+fn unlisted_text(out: &mut String, d: &Diff) {
+    const SHOWN: usize = 20;
+    let n = d.unlisted.len();
+    if n == 0 {
+        return;
+    }
+    let mut seqs: Vec<String> = d.unlisted.iter().take(SHOWN).map(u64::to_string).collect();
+    if n > SHOWN {
+        seqs.push("…".into());
+    }
+    let _ = writeln!(
+        out,
+        "\n{n} event{} between the two days changed nothing that differs between them (undone or overtaken before {}, or of a kind a diff does not list): seq {} (`fusion log --seq N` shows one)",
+        if n == 1 { "" } else { "s" },
+        d.to.as_of,
+        seqs.join(", ")
+    );
 }
 
 /// The diff as pretty JSON (an object with `from`, `to`, `summary` and
@@ -2039,6 +2089,43 @@ mod tests {
     }
 
     #[test]
+    fn events_undone_within_the_window_are_listed_apart_from_the_changes() {
+        // Given an attribute set then unset and a rename undone, between
+        // the two days, then a rename that stays
+        let entries = ledger(vec![
+            json!({"type": "created", "date": "2000", "id": "c", "name": "C", "kind": "commune"}),
+            json!({"type": "attribute_set", "date": "2017", "org": "c", "key": "pop", "value": "100"}),
+            json!({"type": "renamed", "date": "2017-03", "org": "c", "name": "C-bis"}),
+            json!({"type": "attribute_set", "date": "2018", "org": "c", "key": "pop", "value": null}),
+            json!({"type": "renamed", "date": "2018-03", "org": "c", "name": "C"}),
+            json!({"type": "renamed", "date": "2018-06", "org": "c", "name": "D"}),
+        ]);
+        let k = Knowledge::new(&entries, u64::MAX);
+        // when the two days are compared
+        let d = diff_dates(&k, "h", day("2016"), day("2019")).expect("diff");
+        // then the rename that stays is the one change, and the four events
+        // that left nothing to compare are named apart, in text and JSON
+        assert_eq!(d.changes.len(), 1, "{d:?}");
+        assert_eq!((d.changes[0].kind, d.changes[0].seq), (Kind::Renamed, 6));
+        assert_eq!(d.unlisted, vec![2, 3, 4, 5]);
+        assert!(
+            render_text(&d).ends_with(
+                "\n4 events between the two days changed nothing that differs between them (undone or overtaken before 2019-12-31, or of a kind a diff does not list): seq 2, 3, 4, 5 (`fusion log --seq N` shows one)\n"
+            ),
+            "{}",
+            render_text(&d)
+        );
+        assert!(
+            render_json(&d).contains("\"unlisted\": [\n    2,"),
+            "{}",
+            render_json(&d)
+        );
+        // and a window that undoes nothing lists nothing apart
+        let d = diff_dates(&k, "h", day("2018-04"), day("2019")).expect("diff");
+        assert!(d.unlisted.is_empty() && !render_json(&d).contains("unlisted"));
+    }
+
+    #[test]
     fn folding_once_agrees_with_folding_twice() {
         // Given the landscape, when diffing by one fold with a snapshot at FROM
         let entries = landscape();
@@ -2054,7 +2141,11 @@ mod tests {
             let cx = dates_cx(&k, from, to);
             let mut twice = compare(&k.fold_until(day(from)), &k.fold_until(day(to)), &cx);
             twice.extend(plan_changes((&k, day(from)), (&k, day(to))));
-            let twice = Diff::new(once.from.clone(), once.to.clone(), twice);
+            // (what the window held that no change names aside)
+            let twice = Diff {
+                unlisted: once.unlisted.clone(),
+                ..Diff::new(once.from.clone(), once.to.clone(), twice)
+            };
             assert_eq!(once, twice, "{from} → {to}");
         }
     }
@@ -2118,7 +2209,15 @@ mod tests {
                 // Not every organisation changed in those years.
                 assert!(earlier.len() < state.orgs.len() / 2, "{from} → {to}");
             }
-            let kept = diff_earlier(&k, "h", (from, &earlier), (to, &state), window.into_iter());
+            let mut counted: Vec<u64> = window.iter().map(|(seq, _)| *seq).collect();
+            let kept = diff_earlier(
+                &k,
+                "h",
+                (from, &earlier),
+                (to, &state),
+                window.into_iter(),
+                &mut counted,
+            );
             let whole = diff_dates(&k, "h", from, to).expect("diff");
             changes += whole.changes.len();
             assert_eq!(kept, whole, "{from} → {to}");
@@ -2566,7 +2665,8 @@ mod tests {
                 }
             }
             let (state, earlier, window) = fold_keeping(&k, from, to);
-            let kept = diff_earlier(&k, "h", (from, &earlier), (to, &state), window.iter().copied());
+            let mut counted: Vec<u64> = window.iter().map(|(seq, _)| *seq).collect();
+            let kept = diff_earlier(&k, "h", (from, &earlier), (to, &state), window.iter().copied(), &mut counted);
             let whole = diff_dates(&k, "h", from, to).expect("diff");
             proptest::prop_assert_eq!(render_json(&kept), render_json(&whole));
             let cx = Cx {

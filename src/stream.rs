@@ -447,11 +447,13 @@ impl Scan {
         // it: no copy of the whole state.
         let mut earlier = None;
         let mut window: Vec<(u64, Event)> = Vec::new();
+        let mut counted: Vec<u64> = Vec::new();
         let mut pause = Pause {
             day: from,
             watch: &mut |state: &State, next: Option<(u64, &Event)>| match next {
                 None => earlier = Some(Earlier::new(state)),
                 Some((seq, event)) => {
+                    counted.push(seq);
                     if let Some(earlier) = earlier.as_mut() {
                         earlier.note(state, event);
                     }
@@ -469,9 +471,10 @@ impl Scan {
             (from, &earlier),
             (to, &state),
             window.iter().map(|(seq, e)| (*seq, e)),
+            &mut counted,
         );
         drop(knowledge);
-        let freed = (earlier, state, window, whole, targets);
+        let freed = (earlier, state, window, whole, targets, counted);
         if !later {
             drop(freed);
             return Ok(Ok(render(diff)));
