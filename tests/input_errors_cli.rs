@@ -94,7 +94,7 @@ fn known_at_digits_are_a_seq_even_beyond_the_head() {
 }
 
 #[test]
-fn log_seq_refuses_backward_ranges_and_seq_zero() {
+fn log_seq_refuses_backward_ranges_seq_zero_and_ranges_past_the_head() {
     let env = two_records();
     let r = env.run(&["log", "--seq", "5..2"]);
     assert_eq!(r.code, 2, "{r}");
@@ -106,8 +106,20 @@ fn log_seq_refuses_backward_ranges_and_seq_zero() {
     let r = env.run(&["log", "--seq", "0"]);
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("(seqs start at 1)"), "{r}");
+    // A range that starts past the head names no record: an error, as an
+    // unknown `--org` is; one that ends past it shows what there is.
     let r = env.run(&["log", "--seq", "999"]);
-    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains(
+            "--seq `999` starts past the head: the ledger's last record is seq 2 (hint: `fusion log --seq 1..` shows the last ten)"
+        ) && r.stdout.is_empty(),
+        "{r}"
+    );
+    let empty = TestEnv::with_ledger();
+    let r = empty.run(&["log", "--seq", "1.."]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("an empty ledger, which has none"), "{r}");
     let r = env.run(&["log", "--seq", "2..999"]);
     assert_eq!(r.code, 0, "{r}");
     assert_eq!(r.stdout.lines().count(), 1, "{r}");

@@ -83,6 +83,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     let mut text = String::new();
     let mut lines: Vec<Line> = Vec::new();
     let mut mentioned = false;
+    let mut head = 0;
     let (file, bytes) = store::scan_with_progress(
         &path,
         store::available_threads(),
@@ -95,6 +96,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
             {
                 last.end = s.offset;
             }
+            head = s.seq;
             mentioned |= !matches!(s.kept, Kept::Hidden);
             let Kept::Shown(middle) = s.kept else {
                 return;
@@ -124,6 +126,20 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         },
     )?;
     bar.done();
+    if let Some(text) = &args.seq
+        && lo > head
+    {
+        // As `--known-at` past the head is: a range that starts past the
+        // last record names none.
+        return Err(CliError::usage(if head == 0 {
+            format!("--seq `{text}` names records of an empty ledger, which has none")
+        } else {
+            format!(
+                "--seq `{text}` starts past the head: the ledger's last record is seq {head} (hint: `fusion log --seq {}..` shows the last ten)",
+                head.saturating_sub(9).max(1)
+            )
+        }));
+    }
     if let Some(org) = org
         && !mentioned
     {
