@@ -818,13 +818,15 @@ pub fn render_dot(l: &Lineage) -> String {
 // ---------------------------------------------------------------------------
 
 /// Up to `n` ids close to `wanted`: those it is a prefix of (or that are a
-/// prefix of it) first, then by edit distance (at most a third of the
+/// prefix of it), or the last part of (after a namespace such as `insee:`
+/// or `siren/`), first; then by edit distance (at most a third of the
 /// length, and at least 2).
 pub fn closest_ids<'a>(ids: impl Iterator<Item = &'a str>, wanted: &str, n: usize) -> Vec<String> {
     let limit = (wanted.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, usize, &str)> = Vec::new();
     for id in ids {
-        if id.starts_with(wanted) || wanted.starts_with(id) {
+        let last = id.rsplit([':', '/']).next().unwrap_or(id);
+        if id.starts_with(wanted) || wanted.starts_with(id) || last == wanted {
             scored.push((0, id.len().abs_diff(wanted.len()), id));
             continue;
         }
@@ -1040,6 +1042,15 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
         assert_eq!(
             closest_ids(["gamma", "delta", "alpha"].into_iter(), "gama", 3),
             vec!["gamma"]
+        );
+        // An id given without its namespace finds it.
+        assert_eq!(
+            closest_ids(
+                ["insee:49100", "insee:49101", "siren/49100"].into_iter(),
+                "49100",
+                3
+            ),
+            vec!["insee:49100", "siren/49100"]
         );
         // Only named by a plan
         let planned = ledger(vec![
