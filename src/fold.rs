@@ -405,8 +405,11 @@ impl<'a> Knowledge<'a> {
             .map(|(i, p)| (p.hash, i))
             .collect();
         for e in &timeline {
+            // A fulfilment over before its plan was stated is inert (append
+            // refuses it; one already in the ledger carries nothing out).
             if let Some(h) = &e.event.fulfils
                 && let Some(&pi) = plan_index.get(h.as_str())
+                && can_fulfil(&e.event.date, plans[pi].stated)
             {
                 plans[pi].fulfilled_by.push(Fulfilment {
                     seq: e.seq,
@@ -2420,6 +2423,14 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
         }
     }
     let mut fulfilled: HashMap<&str, u64> = HashMap::new();
+    // A fulfilment already in the ledger that was over before its plan was
+    // stated is inert, as the views treat it: it does not hold the plan.
+    let fulfils_in_time = |f: &str, date: &Date| {
+        by_hash
+            .get(f)
+            .and_then(|t| stated_plan(t))
+            .is_none_or(|stated| can_fulfil(date, stated))
+    };
     for e in history {
         let hash_corrected = corrected.contains_key(e.hash.as_str());
         match &e.event.body {
@@ -2431,14 +2442,18 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
                 .get(target.as_str())
                 .is_some_and(|c| c.seq == e.seq) =>
             {
-                if let Some(f) = &r.fulfils {
+                if let Some(f) = &r.fulfils
+                    && fulfils_in_time(f, &r.date)
+                {
                     fulfilled.entry(f.as_str()).or_insert(e.seq);
                 }
             }
             Body::Correction { .. } | Body::Planned { .. } => {}
             _ if hash_corrected => {}
             _ => {
-                if let Some(f) = &e.event.fulfils {
+                if let Some(f) = &e.event.fulfils
+                    && fulfils_in_time(f, &e.event.date)
+                {
                     fulfilled.entry(f.as_str()).or_insert(e.seq);
                 }
             }
@@ -2472,7 +2487,7 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             if let Some(r) = replacement
                 && let Some(f) = &r.fulfils
             {
-                check_fulfils(f, &by_hash, &corrected, &fulfilled)
+                check_fulfils(f, &r.date, &by_hash, &corrected, &fulfilled)
                     .map_err(|r| reject(index, event, prefix_rule("replacement: ", r)))?;
                 fulfilled.insert(f.as_str(), seq);
             }
@@ -2501,7 +2516,7 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
                     .hint("supersede the earlier plan with a correction instead"),
                 ));
             }
-            check_fulfils(f, &by_hash, &corrected, &fulfilled)
+            check_fulfils(f, &event.date, &by_hash, &corrected, &fulfilled)
                 .map_err(|r| reject(index, event, r))?;
             fulfilled.insert(f.as_str(), seq);
         }
@@ -2559,8 +2574,34 @@ fn check_correction_target(
     Ok(())
 }
 
+/// The record date of the plan `t` states (its own date, or its
+/// replacement's), if `t` states one.
+fn stated_plan(t: &Entry) -> Option<&Date> {
+    match &t.event.body {
+        Body::Planned { .. } => Some(&t.event.date),
+        Body::Correction {
+            replacement: Some(r),
+            ..
+        } if matches!(r.body, Body::Planned { .. }) => Some(&r.date),
+        _ => None,
+    }
+}
+
+/// Whether an event dated `date` can fulfil a plan stated on `stated`: by
+/// the start rule the plan exists from the first day of `stated`, and the
+/// event's period must not end before that day (overlapping periods may
+/// be in either order). Qualifiers do not widen a period.
+pub fn can_fulfil(date: &Date, stated: &Date) -> bool {
+    date.end() >= stated.start()
+}
+
+/// Checks that `target` names a plan that an event dated `date` can
+/// fulfil: a plan of this ledger, neither corrected nor fulfilled already,
+/// and stated no later than the event happened (the event's period does
+/// not end before the first day of the plan's stated date).
 fn check_fulfils(
     target: &str,
+    date: &Date,
     by_hash: &HashMap<&str, &Entry>,
     corrected: &HashMap<&str, Corrected>,
     fulfilled: &HashMap<&str, u64>,
@@ -2577,15 +2618,7 @@ fn check_fulfils(
             "name the full hash of an earlier `planned` record (see `fusion log --type planned`)",
         ));
     };
-    let is_plan = match &t.event.body {
-        Body::Planned { .. } => true,
-        Body::Correction {
-            replacement: Some(r),
-            ..
-        } => matches!(r.body, Body::Planned { .. }),
-        _ => false,
-    };
-    if !is_plan {
+    let Some(stated) = stated_plan(t) else {
         return Err(Rejection::new(
             Rule::FulfilsTarget,
             format!(
@@ -2595,7 +2628,7 @@ fn check_fulfils(
             ),
         )
         .hint("`fulfils` takes the hash of a `planned` record"));
-    }
+    };
     if let Some(c) = corrected.get(target) {
         let word = match c.mode {
             CorrectionMode::Retract => "retracted",
@@ -2616,6 +2649,18 @@ fn check_fulfils(
             format!("the plan at seq {} is already fulfilled by seq {by}", t.seq),
         )
         .hint("one plan is fulfilled by one event; leave `fulfils` out of the others"));
+    }
+    if !can_fulfil(date, stated) {
+        return Err(Rejection::new(
+            Rule::FulfilsTarget,
+            format!(
+                "`fulfils` names the plan at seq {} stated on {stated}, but the event is dated {date}, before the plan was stated",
+                t.seq
+            ),
+        )
+        .hint(format!(
+            "an event cannot carry out a plan stated after it happened; leave `fulfils` out (and retract the plan with a correction if it was moot), or correct this event's date if it happened in {stated} or later"
+        )));
     }
     Ok(())
 }
@@ -4341,6 +4386,102 @@ mod tests {
             "{}",
             r.message
         );
+    }
+
+    #[test]
+    fn an_event_cannot_fulfil_a_plan_stated_after_it_happened() {
+        // given a plan stated in 2024 to dissolve `insee:49100` in 2030 (seq 2)
+        let hist = [
+            created("insee:49100", "1990"),
+            json!({"type": "planned", "date": "2024", "planned": dissolution("insee:49100", "2030")}),
+        ];
+        let fulfilling = |date: &str| {
+            let mut e = dissolution("insee:49100", date);
+            e["fulfils"] = json!(h(2));
+            e
+        };
+        // when a dissolution dated 2022-06 claims to fulfil it
+        let r = rejected(&hist, fulfilling("2022-06"));
+        // then it is refused: it happened before the plan was stated
+        assert_eq!(r.rule, Rule::FulfilsTarget);
+        assert_eq!(
+            r.to_string(),
+            "`fulfils` names the plan at seq 2 stated on 2024, but the event is dated 2022-06, \
+             before the plan was stated (hint: an event cannot carry out a plan stated after it \
+             happened; leave `fulfils` out (and retract the plan with a correction if it was \
+             moot), or correct this event's date if it happened in 2024 or later)"
+        );
+        // and so is a period that ends the day before the plan's first day
+        assert_eq!(
+            rejected(&hist, fulfilling("2023")).rule,
+            Rule::FulfilsTarget
+        );
+        // but an event on or after the plan's first day fulfils it, and so
+        // does one whose period overlaps the plan's (it may have come after)
+        accepted(&hist, fulfilling("2024-01-01"));
+        let mut mid_year = hist.to_vec();
+        mid_year[1]["date"] = json!("2024-06");
+        accepted(&mid_year, fulfilling("2024"));
+        accepted(&mid_year, fulfilling("2024-06~"));
+        assert_eq!(
+            rejected(&mid_year, fulfilling("2024-05")).rule,
+            Rule::FulfilsTarget
+        );
+        // the same holds for a replacement that fulfils the plan
+        let mut before = hist.to_vec();
+        before.push(dissolution("insee:49100", "2031"));
+        let r = rejected(
+            &before,
+            json!({"type": "correction", "date": "2032", "target": h(3), "mode": "supersede", "reason": "r",
+                   "replacement": fulfilling("2022-06")}),
+        );
+        assert_eq!(r.rule, Rule::FulfilsTarget);
+        assert!(r.message.starts_with("replacement: `fulfils` names the plan at seq 2 stated on 2024, but the event is dated 2022-06"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_fulfilment_over_before_its_plan_was_stated_already_in_the_ledger_is_inert() {
+        // given a ledger written by other means (or before the rule) whose
+        // 2022-06 dissolution (seq 3) names the plan stated in 2024 (seq 2)
+        let mut hist = vec![
+            created("insee:49100", "1990"),
+            json!({"type": "planned", "date": "2024", "planned": dissolution("insee:49100", "2030")}),
+            dissolution("insee:49100", "2022-06"),
+        ];
+        hist[2]["fulfils"] = json!(h(2));
+        // when the views read it
+        let l = ledger(&hist);
+        let k = Knowledge::new(&l, 3);
+        let plan = k.plan(&h(2)).expect("plan");
+        // then it carries nothing out: the plan is pending, then overdue
+        assert!(plan.fulfilled_by.is_empty());
+        assert_eq!(plan.status_on(day("2024")), PlanStatus::Pending);
+        assert_eq!(plan.status_on(day("2031")), PlanStatus::Overdue);
+        // and it does not hold the plan against a fulfilment in time
+        accepted(
+            &hist,
+            json!({"type": "milestone", "date": "2030", "orgs": [], "summary": "s", "fulfils": h(2)}),
+        );
+    }
+
+    #[test]
+    fn a_plan_about_an_organisation_that_had_already_ended_stays_valid() {
+        // given a plan stated in 2024 to dissolve `insee:49100` in 2030 (seq 2)
+        let hist = [
+            created("insee:49100", "1990"),
+            json!({"type": "planned", "date": "2024", "planned": dissolution("insee:49100", "2030")}),
+        ];
+        // when we learn that it was dissolved in 2022, without `fulfils`
+        accepted(&hist, dissolution("insee:49100", "2022-06"));
+        // then the plan, a statement about intentions, is not made invalid:
+        // it stays pending, then overdue (retract it to withdraw it)
+        let mut l = hist.to_vec();
+        l.push(dissolution("insee:49100", "2022-06"));
+        let l = ledger(&l);
+        let k = Knowledge::new(&l, 3);
+        let plan = k.plan(&h(2)).expect("plan");
+        assert_eq!(plan.status_on(day("2024")), PlanStatus::Pending);
+        assert_eq!(plan.status_on(day("2031")), PlanStatus::Overdue);
     }
 
     #[test]
