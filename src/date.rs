@@ -231,6 +231,14 @@ impl Date {
         self.approximate || self.uncertain || (self.start <= day && day < self.end)
     }
 
+    /// Whether an event with this date counts on `day` but may not have
+    /// happened by then: `day` lies inside the period, before its last day
+    /// (qualifiers aside). An organisation whose end is under way on `day`
+    /// possibly still exists.
+    pub fn is_under_way_on(&self, day: NaiveDate) -> bool {
+        self.start <= day && day < self.end
+    }
+
     /// Orders two dates for the fold: by the first day of their period only.
     /// Dates with the same first day (`2015`, `2015-01`, `2015-01-01`) are
     /// simultaneous for the fold, which then applies them in ledger order.

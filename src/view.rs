@@ -5,7 +5,11 @@
 //!
 //! A fact dated with a period that `as_of` falls inside (before its last
 //! day), or with a `~`/`?` qualifier, is *tentative*: the JSON says
-//! `"tentative": true` and the text says "possibly since".
+//! `"tentative": true` and the text says "possibly since" (or "possibly
+//! ended", "possibly" before a date). An organisation or program whose end
+//! is under way on `as_of` (the day inside the end's period, before its
+//! last day) possibly still exists: the default view shows it, ended
+//! tentatively.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -81,7 +85,8 @@ pub struct OrgView {
     pub successors: Vec<LinkView>,
     /// Earlier names, oldest first.
     pub former_names: Vec<FormerName>,
-    /// Set for an ended organisation (shown with `--all` only).
+    /// Set for an ended organisation (shown with `--all`, or when its end
+    /// is under way on `as_of`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<EndedView>,
 }
@@ -125,9 +130,13 @@ pub struct ProgramView {
     pub tentative: bool,
     /// Its latest figures.
     pub figures: Vec<FigureView>,
-    /// End date, if it has ended (with `--all` only).
+    /// End date, if it has ended (with `--all`, or when its end is under
+    /// way on `as_of`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<String>,
+    /// Set with `ended`: whether it only possibly ended by `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_tentative: Option<bool>,
 }
 
 /// A figure with its date and sources.
@@ -143,6 +152,8 @@ pub struct FigureView {
     pub seq: u64,
     /// The documents it comes from.
     pub sources: Vec<String>,
+    /// Only possibly the value on `as_of`.
+    pub tentative: bool,
 }
 
 /// A person in a role.
@@ -181,6 +192,8 @@ pub struct LinkView {
     pub date: String,
     /// Seq of the change.
     pub seq: u64,
+    /// Only possibly happened by `as_of`.
+    pub tentative: bool,
 }
 
 /// A former name.
@@ -190,6 +203,8 @@ pub struct FormerName {
     pub name: String,
     /// Used since.
     pub since: String,
+    /// Only possibly used by `as_of`.
+    pub tentative: bool,
 }
 
 /// How an organisation ended.
@@ -203,6 +218,8 @@ pub struct EndedView {
     pub into: Vec<String>,
     /// Seq of the event.
     pub seq: u64,
+    /// Only possibly ended by `as_of`.
+    pub tentative: bool,
 }
 
 /// A plan in a view.
@@ -235,7 +252,8 @@ pub struct PlanView {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ViewOptions {
     /// Also ended organisations and programs, and plans already fulfilled,
-    /// retracted or superseded (`--all`).
+    /// retracted or superseded (`--all`). Without it, those whose end is
+    /// under way on the day shown are still shown, possibly ended.
     pub include_ended: bool,
 }
 
@@ -522,12 +540,15 @@ impl ViewSource<'_> {
         }
     }
 
-    /// The organisations shown, in id order.
+    /// The organisations shown, in id order: those alive, those whose end
+    /// is under way on `as_of` (possibly alive), and with `--all` the rest.
     fn shown(&self) -> impl Iterator<Item = &Org> + '_ {
-        self.state
-            .orgs
-            .values()
-            .filter(|o| self.options.include_ended || o.is_alive())
+        self.state.orgs.values().filter(|o| {
+            self.options.include_ended
+                || o.ended
+                    .as_ref()
+                    .is_none_or(|e| e.at.date.is_under_way_on(self.as_of))
+        })
     }
 
     /// The organisations shown, in id order, built one at a time.
@@ -595,7 +616,7 @@ fn tentative(d: &Date, as_of: NaiveDate) -> bool {
     d.is_tentative_on(as_of)
 }
 
-fn figures_view(figures: &Small<CompactString, Figure>) -> Vec<FigureView> {
+fn figures_view(figures: &Small<CompactString, Figure>, as_of: NaiveDate) -> Vec<FigureView> {
     figures
         .iter()
         .map(|(name, f)| FigureView {
@@ -604,6 +625,7 @@ fn figures_view(figures: &Small<CompactString, Figure>) -> Vec<FigureView> {
             date: f.at.date.to_string(),
             seq: f.at.seq,
             sources: f.sources.iter().map(|s| s.doc.to_string()).collect(),
+            tentative: tentative(&f.at.date, as_of),
         })
         .collect()
 }
@@ -618,7 +640,7 @@ fn parties(map: &Small<Party, Stamp>, as_of: NaiveDate) -> Vec<PartyView> {
         .collect()
 }
 
-fn links(links: &[crate::fold::Link]) -> Vec<LinkView> {
+fn links(links: &[crate::fold::Link], as_of: NaiveDate) -> Vec<LinkView> {
     links
         .iter()
         .map(|l| LinkView {
@@ -626,6 +648,7 @@ fn links(links: &[crate::fold::Link]) -> Vec<LinkView> {
             mode: l.mode.as_str().to_owned(),
             date: l.at.date.to_string(),
             seq: l.at.seq,
+            tentative: tentative(&l.at.date, as_of),
         })
         .collect()
 }
@@ -635,15 +658,21 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .programs
         .iter()
         .filter_map(|id| state.programs.get(id.as_str()))
-        .filter(|p| options.include_ended || p.ended.is_none())
+        .filter(|p| {
+            options.include_ended
+                || p.ended
+                    .as_ref()
+                    .is_none_or(|e| e.date.is_under_way_on(as_of))
+        })
         .map(|p| ProgramView {
             id: p.id.to_string(),
             name: p.name.to_string(),
             kind: p.kind.as_deref().map(str::to_owned),
             since: p.since.date.to_string(),
             tentative: tentative(&p.since.date, as_of),
-            figures: figures_view(&p.figures),
+            figures: figures_view(&p.figures, as_of),
             ended: p.ended.as_ref().map(|e| e.date.to_string()),
+            ended_tentative: p.ended.as_ref().map(|e| tentative(&e.date, as_of)),
         })
         .collect();
     let roles = o
@@ -665,6 +694,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .map(|n| FormerName {
             name: n.name.to_string(),
             since: n.since.date.to_string(),
+            tentative: tentative(&n.since.date, as_of),
         })
         .collect();
     OrgView {
@@ -699,18 +729,19 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
             })
             .collect(),
         programs,
-        figures: figures_view(&o.figures),
+        figures: figures_view(&o.figures, as_of),
         roles,
         members: parties(&o.members, as_of),
         partners: parties(&o.partners, as_of),
-        predecessors: links(&o.predecessors),
-        successors: links(&o.successors),
+        predecessors: links(&o.predecessors, as_of),
+        successors: links(&o.successors, as_of),
         former_names,
         ended: o.ended.as_ref().map(|e| EndedView {
             date: e.at.date.to_string(),
             how: e.how.as_str().to_owned(),
             into: e.into.iter().map(|i| i.to_string()).collect(),
             seq: e.at.seq,
+            tentative: tentative(&e.at.date, as_of),
         }),
     }
 }
@@ -724,6 +755,15 @@ fn since_phrase(date: &str, tentative: bool) -> String {
         format!("possibly since {date}")
     } else {
         format!("since {date}")
+    }
+}
+
+/// A date, with "possibly " before it when tentative.
+fn possibly(date: &str, tentative: bool) -> String {
+    if tentative {
+        format!("possibly {date}")
+    } else {
+        date.to_owned()
     }
 }
 
@@ -742,7 +782,7 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
             "{} {} ({}; {})",
             f.name,
             f.value,
-            f.date,
+            possibly(&f.date, f.tentative),
             f.sources.join("; ")
         )
     };
@@ -786,7 +826,8 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
                     }
                     let _ = write!(s, " ({}", since_phrase(&p.since, p.tentative));
                     if let Some(e) = &p.ended {
-                        let _ = write!(s, ", ended {e}");
+                        let t = p.ended_tentative.unwrap_or(false);
+                        let _ = write!(s, ", {}", ended_phrase(e, t));
                     }
                     s.push(')');
                     for f in &p.figures {
@@ -820,16 +861,13 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "predecessors",
-            o.predecessors
-                .iter()
-                .map(|l| format!("{} ({}, {}, seq {})", l.id, l.mode, l.date, l.seq))
-                .collect(),
+            o.predecessors.iter().map(link_text).collect(),
         ),
         (
             "former names",
             o.former_names
                 .iter()
-                .map(|n| format!("{} (since {})", n.name, n.since))
+                .map(|n| format!("{} ({})", n.name, since_phrase(&n.since, n.tentative)))
                 .collect(),
         ),
     ];
@@ -841,15 +879,14 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
         };
         out.push((
             "ended",
-            vec![format!("{} ({}{into}, seq {})", e.date, e.how, e.seq)],
+            vec![format!(
+                "{} ({}{into}, seq {})",
+                possibly(&e.date, e.tentative),
+                e.how,
+                e.seq
+            )],
         ));
-        out.push((
-            "successors",
-            o.successors
-                .iter()
-                .map(|l| format!("{} ({}, {}, seq {})", l.id, l.mode, l.date, l.seq))
-                .collect(),
-        ));
+        out.push(("successors", o.successors.iter().map(link_text).collect()));
     }
     out.retain(|(_, items)| !items.is_empty());
     out
@@ -975,9 +1012,29 @@ fn text_row(o: &OrgView) -> Vec<String> {
 fn exists_phrase(o: &OrgView) -> String {
     let mut exists = since_phrase(&o.since, o.since_tentative);
     if let Some(e) = &o.ended {
-        let _ = write!(exists, ", ended {}", e.date);
+        let _ = write!(exists, ", {}", ended_phrase(&e.date, e.tentative));
     }
     exists
+}
+
+/// "ended DATE", or "possibly ended DATE" when tentative.
+fn ended_phrase(date: &str, tentative: bool) -> String {
+    if tentative {
+        format!("possibly ended {date}")
+    } else {
+        format!("ended {date}")
+    }
+}
+
+/// A lineage link in the details: `id (mode, [possibly ]date, seq N)`.
+fn link_text(l: &LinkView) -> String {
+    format!(
+        "{} ({}, {}, seq {})",
+        l.id,
+        l.mode,
+        possibly(&l.date, l.tentative),
+        l.seq
+    )
 }
 
 /// An organisation's details in the text view, if it has any.
@@ -1538,6 +1595,124 @@ mod tests {
     }
 
     #[test]
+    fn an_end_under_way_on_the_day_shown_is_possibly_ended() {
+        // given two clusters merged into `c` on `2015-05?`, an organisation
+        // dissolved on `2016-XX` and one on `2016-06`, and a program of `c`
+        // ended on `2016-06`
+        let l = ledger(&[
+            created("a", "A", "2008", "Lyon"),
+            created("b", "B", "2005", "Grenoble"),
+            json!({"type": "transformed", "mode": "fusion", "date": "2015-05?", "from": ["a", "b"], "to": ["c"],
+                   "new": [{"id": "c", "name": "C", "kind": "cluster"}]}),
+            created("d", "D", "2010", "Lyon"),
+            json!({"type": "dissolved", "date": "2016-XX", "org": "d"}),
+            created("e", "E", "2010", "Lyon"),
+            json!({"type": "dissolved", "date": "2016-06", "org": "e"}),
+            json!({"type": "program_launched", "date": "2015-09", "program": "p", "name": "P", "owner": "c"}),
+            json!({"type": "program_ended", "date": "2016-06", "program": "p"}),
+            json!({"type": "renamed", "date": "2016-06", "org": "c", "name": "C2"}),
+            json!({"type": "figures", "date": "2016-06", "org": "c", "values": {"members": 10}}),
+        ]);
+        let org = |v: &View, id: &str| v.organisations.iter().find(|o| o.id == id).cloned();
+        // when the view is of 2015-05-15, inside the merger's month
+        let v = replay(&l, day("2015-05-15"), u64::MAX);
+        // then the merged clusters possibly still exist: shown, possibly
+        // ended, as their successor is possibly there already
+        assert_eq!(ids(&v), vec!["a", "b", "c", "d", "e"]);
+        let a = org(&v, "a").expect("a");
+        assert!(
+            a.ended
+                .as_ref()
+                .is_some_and(|e| e.tentative && e.date == "2015-05?")
+        );
+        assert!(
+            org(&v, "c")
+                .expect("c")
+                .predecessors
+                .iter()
+                .all(|p| p.tentative)
+        );
+        let text = render_text(&v);
+        assert!(
+            text.contains("since 2008, possibly ended 2015-05?"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ended       possibly 2015-05? (fusion into c, seq 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a (fusion, possibly 2015-05?, seq 3)"),
+            "{text}"
+        );
+        assert!(render_markdown(&v).contains("| since 2008, possibly ended 2015-05? |"));
+        // and on the month's last day the end is settled: not shown by
+        // default, and still "possibly" with --all, for the `?`
+        let v = replay(&l, day("2015-05"), u64::MAX);
+        assert_eq!(ids(&v), vec!["c", "d", "e"]);
+        let all = replay_with(
+            &l,
+            day("2015-05"),
+            u64::MAX,
+            ViewOptions {
+                include_ended: true,
+            },
+        );
+        assert!(org(&all, "a").expect("a").ended.expect("ended").tentative);
+        assert!(render_text(&all).contains("since 2008, possibly ended 2015-05?"));
+        // an end dated `2016-XX` is under way all through 2016
+        let v = replay(&l, day("2016-06-15"), u64::MAX);
+        assert_eq!(ids(&v), vec!["c", "d", "e"]);
+        let d = org(&v, "d").expect("d");
+        assert!(d.ended.expect("ended").tentative);
+        assert!(org(&v, "e").expect("e").ended.expect("ended").tentative);
+        // the program, the former name and the figure inside June are tentative
+        let c = org(&v, "c").expect("c");
+        assert_eq!(
+            c.programs.len(),
+            1,
+            "a program whose end is under way is shown"
+        );
+        assert_eq!(c.programs[0].ended_tentative, Some(true));
+        assert_eq!(c.name, "C2");
+        assert!(c.former_names[0].tentative, "`2015-05?` is uncertain");
+        assert!(c.figures[0].tentative);
+        let text = render_text(&v);
+        assert!(
+            text.contains("p \"P\" (since 2015-09, possibly ended 2016-06)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("members 10 (possibly 2016-06; test)"),
+            "{text}"
+        );
+        assert!(text.contains("C (possibly since 2015-05?)"), "{text}");
+        // and on the month's last day the precise ends are certain
+        let v = replay(&l, day("2016-06"), u64::MAX);
+        assert_eq!(ids(&v), vec!["c", "d"]);
+        let c = org(&v, "c").expect("c");
+        assert!(c.programs.is_empty());
+        assert!(!c.figures[0].tentative);
+        let all = replay_with(
+            &l,
+            day("2016-06"),
+            u64::MAX,
+            ViewOptions {
+                include_ended: true,
+            },
+        );
+        assert!(!org(&all, "e").expect("e").ended.expect("ended").tentative);
+        assert!(render_text(&all).contains("since 2010, ended 2016-06"));
+        let json = serde_json::to_value(&all).expect("json");
+        let c = &json["organisations"][2];
+        assert_eq!(c["programs"][0]["ended_tentative"], json!(false));
+        assert_eq!(c["predecessors"][0]["tentative"], json!(true));
+        assert_eq!(c["former_names"][0]["tentative"], json!(true));
+        assert_eq!(c["figures"][0]["tentative"], json!(false));
+        assert_eq!(json["organisations"][4]["ended"]["tentative"], json!(false));
+    }
+
+    #[test]
     fn corrections_follow_the_state_of_knowledge() {
         let l = landscape();
         let fig = |known: u64| {
@@ -1582,7 +1757,7 @@ mod tests {
         );
         assert_eq!(
             b["figures"],
-            json!([{"name": "startups", "value": 9, "date": "2016", "seq": 13, "sources": ["later"]}])
+            json!([{"name": "startups", "value": 9, "date": "2016", "seq": 13, "sources": ["later"], "tentative": false}])
         );
         assert!(b.get("ended").is_none());
         assert_eq!(v["planned"][0]["type"], json!("transformed"));
