@@ -485,8 +485,15 @@ fn landscape(h: &mut String, ctx: &Ctx<'_>, state: &State) {
                     } else {
                         format!(" into {}", into.join(", "))
                     };
+                    // An end whose period contains the day, or marked
+                    // `~`/`?`, reads "possibly", as every tentative fact.
+                    let maybe = if e.at.date.is_tentative_on(ctx.as_of) {
+                        "possibly "
+                    } else {
+                        ""
+                    };
                     format!(
-                        "<a class=\"fact\" href=\"#seq-{}\" title=\"{}\">{} {}</a>{into}",
+                        "<a class=\"fact\" href=\"#seq-{}\" title=\"{}\">{maybe}{} {}</a>{into}",
                         e.at.seq,
                         escape_html(&ctx.quote_title(e.at.seq)),
                         e.how.as_str(),
@@ -1147,6 +1154,11 @@ mod tests {
         let html = &r.html;
         assert!(html.contains("<tr id=\"org-clustr\" class=\"org\">"));
         assert!(html.contains("<tr id=\"org-edit\" class=\"org ended\">"));
+        // its end, dated `2015-05~`, reads "possibly"
+        assert!(
+            html.contains(">possibly fusion 2015-05~</a> into"),
+            "{html}"
+        );
         // every record has its anchor, and the facts link to them
         for s in 1..=4 {
             assert!(html.contains(&format!("<li id=\"seq-{s}\"")), "seq {s}");
