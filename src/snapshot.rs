@@ -7,7 +7,7 @@
 //! `fusion replay --format json` prints it.
 //!
 //! ```text
-//! {"format":"fusion-snapshot","v":2,"engine":"0.1.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","content_hash":"…",
+//! {"format":"fusion-snapshot","v":2,"engine":"0.2.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","content_hash":"…",
 //! "view": { …the replay JSON… }}
 //! ```
 //!
