@@ -900,17 +900,12 @@ pub fn check_batch(
             if rule.rule != fold::Rule::Ended {
                 return Ok(Err(Declined::Rejected(i, rule)));
             }
-            // Its hint names what an ended organisation became, following
+            // Its hint names what the ended organisation became, following
             // successors that ended too: they must be loaded, and must have
             // seen nothing after this event (else the full validation, at
             // this event's place in the timeline, decides).
             loop {
-                let missing: Vec<String> = (state.orgs.values())
-                    .filter_map(|o| o.ended.as_ref())
-                    .flat_map(|e| e.into.iter())
-                    .filter(|id| !loaded.contains_key(id.as_str()))
-                    .map(|id| id.to_string())
-                    .collect();
+                let missing = unloaded_successors(&state, &loaded, rule.id.as_deref());
                 if missing.is_empty() {
                     break;
                 }
@@ -1037,6 +1032,29 @@ pub fn needs_history(event: &Event) -> bool {
 
 /// Loads the entries of `ids` not loaded yet into `state`, remembering
 /// their `last`.
+/// The ids not loaded yet that `id` became: its successors, and those of
+/// each loaded successor that ended too.
+fn unloaded_successors(
+    state: &State,
+    loaded: &BTreeMap<String, (i32, u64)>,
+    id: Option<&str>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut next: Vec<&str> = id.into_iter().collect();
+    while let Some(id) = next.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if !loaded.contains_key(id) {
+            missing.push(id.to_owned());
+        } else if let Some(e) = state.orgs.get(id).and_then(|o| o.ended.as_ref()) {
+            next.extend(e.into.iter().map(|s| s.as_str()));
+        }
+    }
+    missing
+}
+
 fn load(
     dir: &Path,
     head: &Head,
@@ -1126,9 +1144,22 @@ pub enum Audit {
     Stale {
         /// The seq its `HEAD` names.
         seq: u64,
-        /// The hash its `HEAD` names for that seq: the ledger's record at
-        /// `seq` had it when the index was written (see
-        /// [`Audit::Stale`]'s use in `fusion verify --index`).
+    },
+    /// The index saw records the ledger no longer holds: the ledger holds
+    /// `records`, the index's `HEAD` names seq `seen`. Acknowledged
+    /// records were lost (the ledger cut short) or rewritten.
+    Lost {
+        /// The seq its `HEAD` names.
+        seen: u64,
+        /// How many records the ledger holds.
+        records: u64,
+    },
+    /// The ledger's record at the seq the index's `HEAD` names has another
+    /// hash than the one it names: rewritten since that append.
+    Rewritten {
+        /// The seq its `HEAD` names.
+        seq: u64,
+        /// The hash its `HEAD` names for that seq.
         hash: String,
     },
     /// The index describes the head and holds exactly what the ledger
@@ -1156,14 +1187,21 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
             .map_or(crate::record::GENESIS_PREV, |e| e.hash.as_str()),
     );
     let folded = || Ok::<_, std::convert::Infallible>(fold_of(ledger));
-    match audit_with(dir, (ledger_bytes, head.0, head.1), folded) {
+    let hash_at = |seq: u64| {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        ledger.get(i).map(|e| e.hash.clone())
+    };
+    match audit_with(dir, (ledger_bytes, head.0, head.1), hash_at, folded) {
         Ok(audit) => audit,
         Err(never) => match never {},
     }
 }
 
 /// [`audit`] of a ledger of `bytes` bytes whose head is `seq` with hash
-/// `hash`, folded by `folded` only if the index describes that head: what
+/// `hash`, and whose record at a seq has the hash `hash_at` gives (to tell
+/// an index merely behind the ledger from one that saw records the ledger
+/// no longer holds, or another record at its seq), folded by `folded` only
+/// if the index describes that head: what
 /// the loaded ledger's fold gives (see [`entries_of`]; a streamed fold
 /// gives it too: `crate::stream::Views::index_fold`).
 ///
@@ -1175,6 +1213,7 @@ pub fn audit(dir: &Path, ledger: &[Entry], ledger_bytes: u64) -> Audit {
 pub fn audit_with<E>(
     dir: &Path,
     (bytes, seq, hash): (u64, u64, &str),
+    hash_at: impl FnOnce(u64) -> Option<String>,
     folded: impl FnOnce() -> Result<Folded, E>,
 ) -> Result<Audit, E> {
     let Some(head) = read_head(dir) else {
@@ -1184,9 +1223,18 @@ pub fn audit_with<E>(
         });
     };
     if (head.ledger_bytes, head.seq, head.hash.as_str()) != (bytes, seq, hash) {
-        return Ok(Audit::Stale {
-            seq: head.seq,
-            hash: head.hash,
+        return Ok(if head.seq > seq {
+            Audit::Lost {
+                seen: head.seq,
+                records: seq,
+            }
+        } else if head.seq > 0 && hash_at(head.seq).as_deref() != Some(head.hash.as_str()) {
+            Audit::Rewritten {
+                seq: head.seq,
+                hash: head.hash,
+            }
+        } else {
+            Audit::Stale { seq: head.seq }
         });
     }
     let Folded {
@@ -1539,10 +1587,26 @@ mod tests {
                 json!({"type": "dissolved", "date": "2020", "org": "b", "sources": [{"doc": "t"}]}),
             ),
         );
-        let seen = ledger[3].hash.clone();
+        assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Stale { seq: 4 });
+        // A ledger that lost the records the index saw, or holds another
+        // one where it saw its last.
+        let shorter = &ledger[..3];
+        let cut: u64 = shorter.len() as u64;
         assert_eq!(
-            audit(&dir, &ledger, bytes + 1),
-            Audit::Stale { seq: 4, hash: seen }
+            audit(&dir, shorter, bytes - 1),
+            Audit::Lost {
+                seen: 4,
+                records: cut
+            }
+        );
+        let mut rewritten = ledger.clone();
+        rewritten[3].hash = "f".repeat(64);
+        assert_eq!(
+            audit(&dir, &rewritten, bytes + 1),
+            Audit::Rewritten {
+                seq: 4,
+                hash: ledger[3].hash.clone()
+            }
         );
         fs::remove_dir_all(&dir).expect("remove");
         assert_eq!(audit(&dir, &ledger, bytes + 1), Audit::Absent);

@@ -114,7 +114,8 @@ pub enum StoreError {
     /// An incomplete last line with no journal: no interrupted append of
     /// fusion's leaves one, so `repair` leaves it unless told to drop it.
     #[error(
-        "`{path}` line {line}: incomplete last line ({bytes} bytes without a final newline), and no journal says an append was interrupted: fusion's appends never leave one, so this is a record cut short by something else (a copy or download cut short, a disk fault){acknowledged}; nothing was changed (hint: restore the ledger from a backup or from where it came; `fusion repair --discard-incomplete` drops the incomplete line)"
+        "`{path}` line {line}: incomplete last line ({bytes} bytes without a final newline), and no journal says an append was interrupted: fusion's appends never leave one, so this is a record cut short by something else (a copy or download cut short, a disk fault){}; nothing was changed (hint: restore the ledger from a backup or from where it came; `fusion repair --discard-incomplete` drops the incomplete line)",
+        acknowledged_phrase(*line, *seen)
     )]
     CutShort {
         /// The ledger.
@@ -123,9 +124,9 @@ pub enum StoreError {
         line: usize,
         /// Its length.
         bytes: usize,
-        /// What the append index saw, if it saw this record: `; the append
-        /// index last saw seq N, so records L..=N were acknowledged`.
-        acknowledged: String,
+        /// The last seq the append index saw, if it saw this record: the
+        /// records from `line` to it were acknowledged.
+        seen: Option<u64>,
     },
     /// A journal that the ledger contradicts: repair refuses to act on it.
     #[error(
@@ -252,6 +253,15 @@ pub enum Repaired {
         /// Its 1-based line number.
         line: usize,
     },
+}
+
+/// What [`StoreError::CutShort`] says of the records the append index saw.
+fn acknowledged_phrase(line: usize, seen: Option<u64>) -> String {
+    seen.map_or_else(String::new, |seen| {
+        format!(
+            "; the append index last saw seq {seen}, so records {line}..={seen} were acknowledged"
+        )
+    })
 }
 
 /// The journal path of a ledger: `<ledger>.journal`.
@@ -1455,17 +1465,13 @@ pub fn repair(path: &Path, discard_incomplete: bool) -> Result<Repaired, StoreEr
                 Ok(Repaired::AddedNewline { line })
             } else if !discard_incomplete {
                 let seen = crate::index::read_head(&crate::index::dir_of(path))
-                    .filter(|head| head.seq >= line as u64);
+                    .map(|head| head.seq)
+                    .filter(|seq| *seq >= line as u64);
                 Err(StoreError::CutShort {
                     path: path.to_owned(),
                     line,
                     bytes: torn,
-                    acknowledged: seen.map_or_else(String::new, |head| {
-                        format!(
-                            "; the append index last saw seq {}, so records {line}..={} were acknowledged",
-                            head.seq, head.seq
-                        )
-                    }),
+                    seen,
                 })
             } else {
                 file.set_len(offset)

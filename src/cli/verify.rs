@@ -96,8 +96,9 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         progress.phase("checking the append index");
         let dir = fusion::index::dir_of(&path);
         let current = (views.bytes(), views.len() as u64, head.as_str());
+        let hash_at = |seq| fusion::snapshot::Ledger::hash_at(&views, seq);
         Some(
-            match fusion::index::audit_with(&dir, current, || views.index_fold())? {
+            match fusion::index::audit_with(&dir, current, hash_at, || views.index_fold())? {
                 fusion::index::Audit::Absent => {
                     "append index: none (the next append builds it)".to_owned()
                 }
@@ -105,36 +106,22 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                     "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
                     fusion::index::INDEX_VERSION
                 ),
-                fusion::index::Audit::Stale { seq, hash } => {
-                    // The index saw the ledger at `seq` with `hash`: a
-                    // ledger that no longer reaches it, or holds another
-                    // record there, lost or rewrote what was appended.
-                    let records = views.len() as u64;
-                    let lost = if seq > records {
-                        Some(format!(
-                            "its append index `{}` saw seq {seq}: records {}..={seq} were appended, and are no longer in the ledger (cut short, or rewritten); restore the ledger from a backup (hint: with records lost on purpose, delete the directory, and the next append rebuilds it)",
-                            dir.display(),
-                            records + 1
-                        ))
-                    } else if seq > 0
-                        && fusion::snapshot::Ledger::hash_at(&views, seq).as_deref()
-                            != Some(hash.as_str())
-                    {
-                        Some(format!(
-                            "its append index `{}` saw seq {seq} with hash {hash}, and the ledger holds another record there: the ledger was rewritten since that append; restore it from a backup (hint: compare with a checkpoint, `fusion verify --checkpoint`)",
-                            dir.display()
-                        ))
-                    } else {
-                        None
-                    };
-                    if let Some(why) = lost {
-                        return Err(CliError::integrity(format!(
-                            "the ledger verifies ({records} records, head {head}), but {why}"
-                        )));
-                    }
-                    format!(
-                        "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
-                    )
+                fusion::index::Audit::Stale { seq } => format!(
+                    "append index: describes seq {seq}, not the head; appends do not trust it, the next one rebuilds it"
+                ),
+                fusion::index::Audit::Lost { seen, records } => {
+                    return Err(CliError::integrity(format!(
+                        "the ledger verifies ({records} records, head {head}), but its append index `{}` saw seq {seen}: records {}..={seen} were appended, and are no longer in the ledger (cut short, or rewritten); restore the ledger from a backup (hint: with records lost on purpose, delete the directory, and the next append rebuilds it)",
+                        dir.display(),
+                        records + 1
+                    )));
+                }
+                fusion::index::Audit::Rewritten { seq, hash } => {
+                    return Err(CliError::integrity(format!(
+                        "the ledger verifies ({} records, head {head}), but its append index `{}` saw seq {seq} with hash {hash}, and the ledger holds another record there: the ledger was rewritten since that append; restore it from a backup (hint: compare with a checkpoint, `fusion verify --checkpoint`)",
+                        views.len(),
+                        dir.display()
+                    )));
                 }
                 fusion::index::Audit::Matches { ids } => {
                     format!("append index: matches the ledger ({ids} ids)")
