@@ -1608,6 +1608,106 @@ pub fn sync_dir(path: &Path) -> Result<(), StoreError> {
         .map_err(StoreError::io("sync directory of", path))
 }
 
+/// The temporary files this process is writing ([`write_atomic_with`],
+/// [`write_new_with`]), so that a process stopped by a signal can remove
+/// them before it exits ([`remove_temporaries`]).
+static TEMPORARIES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A temporary file beside `path` (`<path>.tmp<pid>`), listed in
+/// [`TEMPORARIES`] while this value lives; dropping it removes the file if
+/// it is still there.
+struct Temporary(PathBuf);
+
+impl Temporary {
+    fn beside(path: &Path) -> Temporary {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        temporaries().push(tmp.clone());
+        Temporary(tmp)
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let mut list = temporaries();
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+        // Already renamed or linked away, or never created: nothing to do.
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while the list was held cannot leave it half-updated.
+    TEMPORARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes every temporary file this process is writing, and returns how
+/// many were listed. For a command line stopped by a signal (Ctrl-C), just
+/// before it exits: the files it was writing stay as they were, and no
+/// `<path>.tmp<pid>` is left behind. The ledger needs nothing of the kind:
+/// an interrupted append is recovered by [`repair`].
+pub fn remove_temporaries() -> usize {
+    remove_temporaries_where(|_| true)
+}
+
+/// [`remove_temporaries`] of those `which` picks.
+fn remove_temporaries_where(which: impl Fn(&Path) -> bool) -> usize {
+    let list = temporaries();
+    let mut removed = 0;
+    for tmp in list.iter().filter(|p| which(p)) {
+        let _ = fs::remove_file(tmp);
+        removed += 1;
+    }
+    removed
+}
+
+/// Writes a new file: what `write` writes goes to a temporary file beside
+/// `path`, which is fsynced, then linked to `path` only if that name is
+/// still free (a hard link, which never replaces a file), then removed, and
+/// the directory is fsynced. So `path` is either absent or whole, an
+/// existing file is never overwritten, and on any error (the name taken
+/// first, a full disk, a failing `write`) the temporary file is removed.
+/// Where hard links are not supported, the temporary file is renamed to
+/// `path` if nothing is there.
+///
+/// The name is checked before `write` runs too, so that a long write is not
+/// done in vain: an error of kind [`io::ErrorKind::AlreadyExists`] then.
+pub fn write_new_with<T>(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<T>,
+) -> Result<T, StoreError> {
+    let taken = || io::Error::from(io::ErrorKind::AlreadyExists);
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(StoreError::io("create", path)(taken()));
+    }
+    let tmp = Temporary::beside(path);
+    let result = (|| {
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp.0)?;
+        let written = write(&mut f)?;
+        f.sync_all()?;
+        match fs::hard_link(&tmp.0, path) {
+            Ok(()) => Ok(written),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+            Err(_) if fs::symlink_metadata(path).is_ok() => Err(taken()),
+            Err(_) => fs::rename(&tmp.0, path).map(|()| written),
+        }
+    })();
+    drop(tmp);
+    let written = result.map_err(StoreError::io("write", path))?;
+    sync_dir(path)?;
+    Ok(written)
+}
+
 /// Writes a whole file atomically: a temporary file in the same directory,
 /// fsynced, then renamed over the target, then the directory fsynced.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
@@ -1631,22 +1731,21 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), StoreError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    let tmp = Temporary::beside(path);
     let result = (|| {
         let mut f = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)?;
+            .open(&tmp.0)?;
         write(&mut f)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp.0, path)
     })();
+    // Removes the temporary file if the rename did not happen.
+    drop(tmp);
     if let Err(source) = result {
-        let _ = fs::remove_file(&tmp);
         return Err(StoreError::Io {
             op: "write",
             path: path.to_owned(),
@@ -2500,5 +2599,105 @@ mod tests {
         write_atomic(&path, b"two").expect("write");
         assert_eq!(fs::read(&path).expect("read"), b"two");
         assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    /// The names in a directory, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_new_file_appears_whole_under_its_name_and_nothing_else_is_left() {
+        // Given an empty directory
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.jsonl");
+        // When a new file is written
+        let seen = write_new_with(&path, |f| {
+            f.write_all(b"whole")?;
+            // the name is not taken while the file is written
+            Ok(fs::symlink_metadata(&path).is_ok())
+        })
+        .expect("write");
+        // Then it holds what was written, and only it is there
+        assert!(!seen);
+        assert_eq!(fs::read(&path).expect("read"), b"whole");
+        assert_eq!(names(dir.path()), ["new.jsonl"]);
+    }
+
+    #[test]
+    fn a_new_file_never_replaces_one_and_a_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        // Given an existing file: refused before anything is written
+        fs::write(&path, "keep").expect("write");
+        let mut called = false;
+        let err = write_new_with(&path, |_| {
+            called = true;
+            Ok(())
+        })
+        .expect_err("exists");
+        assert!(!called);
+        assert!(
+            matches!(&err, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists),
+            "{err}"
+        );
+        // Given a file that takes the name while the new one is written
+        fs::remove_file(&path).expect("rm");
+        let err = write_new_with(&path, |f| {
+            fs::write(&path, "first")?;
+            f.write_all(b"second")
+        })
+        .expect_err("taken meanwhile");
+        assert!(
+            matches!(&err, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists),
+            "{err}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), b"first");
+        assert_eq!(names(dir.path()), ["f"]);
+        // Given a write that fails: no file, no temporary file
+        fs::remove_file(&path).expect("rm");
+        let err = write_new_with(&path, |f| {
+            f.write_all(b"part")?;
+            Err::<(), _>(io::Error::other("disk full"))
+        })
+        .expect_err("fails");
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn the_temporary_files_being_written_can_be_removed_at_once() {
+        // Given a new file and a whole-file rewrite, both being written
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (new, old) = (dir.path().join("new"), dir.path().join("old"));
+        fs::write(&old, "old").expect("write");
+        let mut during = Vec::new();
+        let result = write_new_with(&new, |f| {
+            f.write_all(b"n")?;
+            write_atomic_with(&old, |g| {
+                g.write_all(b"o")?;
+                during = names(dir.path());
+                // When the process is told to stop (what the command line's
+                // signal handler does; only this test's files, since other
+                // tests write theirs in parallel)
+                let listed = remove_temporaries_where(|p| p.starts_with(dir.path()));
+                assert_eq!(listed, 2);
+                Ok(())
+            })
+            .map_err(io::Error::other)
+        });
+        // Then both temporary files were there, and are gone; the old file
+        // is unchanged and the new one was never made
+        let pid = std::process::id();
+        assert!(during.contains(&format!("new.tmp{pid}")), "{during:?}");
+        assert!(during.contains(&format!("old.tmp{pid}")), "{during:?}");
+        assert!(result.is_err());
+        assert_eq!(names(dir.path()), ["old"]);
+        assert_eq!(fs::read(&old).expect("read"), b"old");
     }
 }

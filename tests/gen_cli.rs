@@ -76,3 +76,49 @@ fn replaying_the_events_through_append_in_batches_rebuilds_the_same_ledger() {
         std::fs::read(env.dir().join("gen.jsonl")).expect("gen")
     );
 }
+
+/// Ctrl-C during `gen`: the process removes the file it was writing (under
+/// a temporary name) and dies of the signal, as the shell expects; a
+/// re-run is not blocked by a partial file.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_gen_leaves_no_file_and_dies_of_the_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+
+    let env = TestEnv::new();
+    // Given a gen that would run for minutes
+    let mut child = env
+        .command(&["gen", "--events", "100000000", "--out", "big.jsonl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let tmp = env.dir().join(format!("big.jsonl.tmp{}", child.id()));
+    let start = Instant::now();
+    while std::fs::metadata(&tmp).map_or(true, |m| m.len() == 0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!env.dir().join("big.jsonl").exists());
+    // When it is interrupted
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    // Then it died of SIGINT, and left nothing behind
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(env.dir())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // and a re-run writes the file
+    let r = env.run(&["gen", "--events", "5", "--out", "big.jsonl"]);
+    assert_eq!(r.code, 0, "{r}");
+}

@@ -1,13 +1,13 @@
 //! `fusion gen`: write a synthetic ledger, for benchmarks and tests.
 
-use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use fusion::generator::{self, Options};
+use fusion::store::StoreError;
 
 use super::progress::Progress;
-use super::{CliError, Context, exit};
+use super::{CliError, Context};
 
 /// Generate a realistic synthetic ledger (deterministic for a seed).
 ///
@@ -15,8 +15,10 @@ use super::{CliError, Context, exit};
 /// splits, re-establishments, renames, labels, candidacies, programs, sites,
 /// roles, memberships, figures, milestones, plans (most fulfilled later),
 /// corrections, backdated events and imprecise dates — and every one passes
-/// the same validation as `fusion append`. The file is written once and
-/// fsynced; an existing file is never overwritten.
+/// the same validation as `fusion append`. The file is written under a
+/// temporary name, fsynced, and only then given its name, which must be
+/// free: an existing file is never overwritten, and an interrupted or
+/// failed run leaves no file behind.
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
     /// How many records to write.
@@ -69,24 +71,6 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
         return Err(CliError::usage("--batch: must be at least 1".to_owned()));
     }
     let path = &args.out;
-    let io_err = |op: &str, e: std::io::Error| {
-        CliError::new(exit::IO, format!("cannot {op} `{}`: {e}", path.display()))
-    };
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                CliError::usage(format!(
-                    "`{}` already exists; gen never overwrites a file",
-                    path.display()
-                ))
-            } else {
-                io_err("create", e)
-            }
-        })?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
     let options = Options {
         events: args.events,
         seed: args.seed,
@@ -95,23 +79,34 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
     };
     let format = args.format;
     let progress = Progress::records(ctx.global.quiet, "generating", args.events);
-    let summary = generator::generate(&options, |record| {
-        if record.seq % 1024 == 0 {
-            progress.set(record.seq);
+    let written = fusion::store::write_new_with(path, |file| {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let summary = generator::generate(&options, |record| {
+            if record.seq % 1024 == 0 {
+                progress.set(record.seq);
+            }
+            match format {
+                GenFormat::Ledger => w.write_all(record.to_line().as_bytes())?,
+                GenFormat::Events => serde_json::to_writer(&mut w, &record.event)?,
+            }
+            w.write_all(b"\n")
+        })?;
+        w.flush()?;
+        progress.phase("syncing");
+        Ok(summary)
+    });
+    let summary = match written {
+        Ok(summary) => summary,
+        Err(StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            return Err(CliError::usage(format!(
+                "`{}` already exists; gen never overwrites a file",
+                path.display()
+            )));
         }
-        match format {
-            GenFormat::Ledger => w.write_all(record.to_line().as_bytes())?,
-            GenFormat::Events => serde_json::to_writer(&mut w, &record.event)?,
-        }
-        w.write_all(b"\n")
-    })
-    .map_err(|e| io_err("write", e))?;
-    progress.phase("syncing");
-    let file = w
-        .into_inner()
-        .map_err(|e| io_err("write", e.into_error()))?;
-    file.sync_all().map_err(|e| io_err("sync", e))?;
-    fusion::store::sync_dir(path).map_err(CliError::from)?;
+        Err(e) => return Err(CliError::from(e)),
+    };
     progress.done();
     ctx.out.line(format!(
         "wrote {} records to {} ({} backdated, {} with imprecise dates, head {})",

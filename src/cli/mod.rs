@@ -128,9 +128,41 @@ impl Context {
 /// Parses the process arguments, runs the command and maps the outcome to an
 /// exit code.
 pub fn main() -> ExitCode {
+    on_signal_remove_temporaries();
     let code = run(std::env::args_os().collect());
     ExitCode::from(code)
 }
+
+/// On Ctrl-C (SIGINT), SIGTERM or SIGHUP: removes the temporary files being
+/// written (`gen`'s output, a snapshot, a report…; see
+/// [`fusion::store::remove_temporaries`]), then dies of that signal as the
+/// process would have without the handler, so that a shell sees it was
+/// interrupted (status 130 for Ctrl-C) and a script's loop stops. An append
+/// in progress stops as a `kill -9` would stop it: its journal is left for
+/// `fusion repair`. Not in [`run`], which tests call many times in one
+/// process. Elsewhere than on Unix, signals keep their default action.
+#[cfg(unix)]
+fn on_signal_remove_temporaries() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        // Signals keep their default action: nothing is cleaned up.
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                fusion::store::remove_temporaries();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                // Not reached: the signal's default action ends the process.
+                std::process::exit(128 + signal);
+            }
+        });
+    drop(spawned);
+}
+
+#[cfg(not(unix))]
+fn on_signal_remove_temporaries() {}
 
 /// Runs fusion with these arguments; returns the exit code. Errors go to
 /// stderr, output to stdout.
