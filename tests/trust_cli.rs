@@ -83,6 +83,26 @@ fn checkpoint_refuses_bad_arguments() {
 }
 
 #[test]
+fn no_file_at_a_path_given_to_read_is_a_usage_error() {
+    let env = setup();
+    for args in [
+        &["verify", "--checkpoint", "none.txt"][..],
+        &["verify-proof", "none.json", "--checkpoint", "none.txt"],
+        &["checkpoint", "--sign", "none.key"],
+        &["prove", "inclusion", "1", "--checkpoint", "none.txt"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {r}");
+        assert!(r.stderr.contains("`none."), "{args:?}: {r}");
+        assert!(r.stderr.contains("No such file"), "{args:?}: {r}");
+    }
+    // A file that exists but cannot be read stays an I/O failure.
+    std::fs::create_dir(env.dir().join("dir.txt")).expect("mkdir");
+    let r = env.run(&["verify", "--checkpoint", "dir.txt"]);
+    assert_eq!(r.code, 1, "{r}");
+}
+
+#[test]
 fn key_generate_writes_a_usable_pair_once() {
     let env = TestEnv::with_ledger();
     env.append(&format!("{EDIT}\n"));

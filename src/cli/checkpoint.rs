@@ -89,9 +89,15 @@ pub fn checkpoint_error(e: CheckpointError) -> CliError {
 
 /// Reads at most `limit` bytes of a file; larger files are refused.
 pub fn read_limited(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, CliError> {
+    // No file at the path given is a usage error (exit 2), as for the
+    // events to append; a file that exists but cannot be read is I/O (1).
     let io = |e: std::io::Error| {
         CliError::new(
-            exit::IO,
+            if e.kind() == std::io::ErrorKind::NotFound {
+                exit::USAGE
+            } else {
+                exit::IO
+            },
             format!("cannot read {what} `{}`: {e}", path.display()),
         )
     };
