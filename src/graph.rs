@@ -370,10 +370,12 @@ pub fn render_dot(g: &ChangeGraph) -> String {
     let modes = g.modes();
     if !modes.is_empty() {
         out.push_str("  subgraph cluster_legend {\n    label=\"change kinds\";\n    node [shape=plaintext];\n");
+        // Legend node ids start with `_`, which no organisation's id can
+        // (see `event::check_id`): a node named twice is one node in DOT.
         for m in modes {
             let _ = writeln!(
                 out,
-                "    \"legend:{0}\" [label=\"{0}\", fontcolor=\"{1}\"];",
+                "    \"_legend_{0}\" [label=\"{0}\", fontcolor=\"{1}\"];",
                 m.as_str(),
                 mode_colour(m)
             );
@@ -462,9 +464,35 @@ mod tests {
             d.contains("label=\"GRILOG \\\"G\\\"\\ngrilog\\n2000 – 2015-05~\""),
             "{d}"
         );
-        assert!(d.contains("\"legend:absorption\""), "{d}");
-        assert!(!d.contains("\"legend:split\""), "{d}");
+        assert!(d.contains("\"_legend_absorption\""), "{d}");
+        assert!(!d.contains("\"_legend_split\""), "{d}");
         assert!(d.ends_with("}\n"));
+    }
+
+    #[test]
+    fn no_organisation_shares_a_node_with_the_legend() {
+        // Given an organisation whose id is what a legend node was named
+        // (`_legend_fusion`, the name now, is no identifier)
+        let e = entries(&[
+            json!({"type": "created", "date": "2000", "id": "legend:fusion", "name": "Real", "kind": "k", "sources": src()}),
+            json!({"type": "created", "date": "2000", "id": "b", "name": "B", "kind": "k", "sources": src()}),
+            json!({"type": "transformed", "mode": "fusion", "date": "2001", "from": ["legend:fusion", "b"], "to": ["n"],
+                   "new": [{"id": "n", "name": "N", "kind": "k"}], "sources": src()}),
+        ]);
+        let k = Knowledge::new(&e, u64::MAX);
+        // When the graph is drawn for Graphviz
+        let d = render_dot(&changes(&k, None, None));
+        // Then the organisation's node is its own, apart from the legend's
+        let legend = d.find("subgraph cluster_legend").expect("legend");
+        let named = |id: &str| {
+            d.match_indices(&format!("\"{id}\" ["))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(named("legend:fusion").len(), 1, "{d}");
+        assert!(named("legend:fusion")[0] < legend, "{d}");
+        assert_eq!(named("_legend_fusion").len(), 1, "{d}");
+        assert!(named("_legend_fusion")[0] > legend, "{d}");
     }
 
     #[test]
