@@ -50,6 +50,16 @@ pub enum ProofError {
     /// Fields of the bundle contradict each other.
     #[error("the bundle contradicts itself: {0} (forged or altered bundle)")]
     Inconsistent(String),
+    /// The two checkpoints of a consistency proof name different ledgers.
+    #[error(
+        "the old checkpoint is of ledger `{old}` and the new one of `{new}`: a consistency proof links two checkpoints of one ledger (hint: check that both files are checkpoints of the same ledger)"
+    )]
+    OriginsDiffer {
+        /// The old checkpoint's origin.
+        old: String,
+        /// The new checkpoint's origin.
+        new: String,
+    },
     /// The bundle's checkpoint is not the trusted checkpoint.
     #[error("the bundle proves against {bundle}, but the trusted checkpoint is {trusted}; {hint}")]
     OtherCheckpoint {
@@ -303,13 +313,15 @@ impl ConsistencyBundle {
     }
 }
 
+/// The two checkpoints of a consistency proof name one ledger. (Not
+/// [`CheckpointError::OriginMismatch`], whose hint is `verify`'s
+/// `--origin`: here no ledger's own origin is in question.)
 fn check_same_origin(old: &Checkpoint, new: &Checkpoint) -> Result<(), ProofError> {
     if old.origin != new.origin {
-        return Err(CheckpointError::OriginMismatch {
-            found: shorten(&new.origin),
-            expected: shorten(&old.origin),
-        }
-        .into());
+        return Err(ProofError::OriginsDiffer {
+            old: shorten(&old.origin),
+            new: shorten(&new.origin),
+        });
     }
     Ok(())
 }
@@ -678,6 +690,31 @@ mod tests {
             verify_bundle(&b, &checkpoint(&t, 6), None),
             Err(ProofError::OtherCheckpoint { .. })
         ));
+    }
+
+    #[test]
+    fn checkpoints_of_two_ledgers_are_named_as_such_with_no_flag_to_pass() {
+        // Given checkpoints of one tree under two names
+        let records = ledger(12);
+        let t = tree(&records);
+        let old = checkpoint(&t, 5);
+        let other = |size| {
+            SignedCheckpoint::unsigned(Checkpoint::of_tree("fusion/other", &t, size).expect("cp"))
+        };
+        // When a proof is built from them, or a bundle holding them checked
+        let built = ConsistencyBundle::build(&t, &old, &other(12)).expect_err("two ledgers");
+        let mut bundle = ConsistencyBundle::build(&t, &old, &checkpoint(&t, 12)).expect("bundle");
+        bundle.new_checkpoint = other(12).to_note();
+        let checked = verify_bundle(&Bundle::Consistency(bundle), &old, None).expect_err("two");
+        // Then both say so, and suggest no flag that `prove` and
+        // `verify-proof` do not have
+        for e in [built, checked] {
+            assert!(
+                matches!(&e, ProofError::OriginsDiffer { old, new } if old == "fusion/test" && new == "fusion/other"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains("--origin"), "{e}");
+        }
     }
 
     #[test]

@@ -123,6 +123,13 @@ fn a_command_that_waits_for_the_lock_says_so() {
     );
     assert_eq!(code, 0);
     assert!(stdout.starts_with("appended 1 event(s)"), "{stdout}");
+    // repair waits too, and names no flag it does not have
+    let (line, code, _) = first_line_while_locked(&env, &["repair"], "", true);
+    assert_eq!(
+        line,
+        "waiting: another process is reading or appending to `$TMP/ledger.jsonl` and holds its lock\n"
+    );
+    assert_eq!(code, 0);
     let (line, code, _) =
         first_line_while_locked(&env, &["append", "--no-wait"], &event("c"), true);
     assert!(line.starts_with("error: "), "{line}");

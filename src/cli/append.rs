@@ -54,7 +54,7 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         recorded: options_recorded.clone(),
     };
     if !args.no_wait {
-        progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Write);
+        progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Append);
     }
     let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;

@@ -146,8 +146,10 @@ impl Drop for Inner {
 pub enum Lock {
     /// Shared: readers wait only for an append.
     Read,
-    /// Exclusive: an append or a repair waits for readers and appends.
+    /// Exclusive: a repair waits for readers and appends.
     Write,
+    /// Exclusive, as `Write`, for `append`, which also takes `--no-wait`.
+    Append,
 }
 
 /// Says on stderr (unless `quiet`) that another process holds the lock of
@@ -164,12 +166,13 @@ pub fn notice_wait(path: &Path, quiet: bool, lock: Lock) {
     };
     let probe = match lock {
         Lock::Read => file.try_lock_shared(),
-        Lock::Write => file.try_lock(),
+        Lock::Write | Lock::Append => file.try_lock(),
     };
     if let Err(std::fs::TryLockError::WouldBlock) = probe {
         let (who, hint) = match lock {
             Lock::Read => ("another process is appending to", ""),
-            Lock::Write => (
+            Lock::Write => ("another process is reading or appending to", ""),
+            Lock::Append => (
                 "another process is reading or appending to",
                 "; `--no-wait` fails at once instead",
             ),
