@@ -350,6 +350,12 @@ impl SignedCheckpoint {
         if !note.ends_with('\n') {
             return Err(malformed("the note must end with a newline".into()));
         }
+        if note.ends_with("\n\n") {
+            return Err(malformed(format!(
+                "line {} is empty: the note ends with a blank line (hint: remove the blank lines at its end)",
+                note.split_terminator('\n').count()
+            )));
+        }
         // The text is separated from the signatures by the last blank line.
         let (text, sig_block) = match note.rfind("\n\n") {
             Some(i) => (&note[..=i], Some(&note[i + 2..])),
@@ -1016,6 +1022,30 @@ mod tests {
         }
         assert!(SignedCheckpoint::parse_bytes(&[0xff, b'\n']).is_err());
         assert!(SignedCheckpoint::parse_bytes(&vec![b'a'; MAX_NOTE_BYTES + 1]).is_err());
+    }
+
+    #[test]
+    fn a_blank_line_after_a_note_is_named_by_its_own_number() {
+        // Given a signed note of 5 lines, and the same with blank lines after
+        let mut signed = SignedCheckpoint::unsigned(sample());
+        signed.sign(&test_key("k"));
+        let note = signed.to_note();
+        assert_eq!(note.split_terminator('\n').count(), 5);
+        for (extra, line) in [("\n", 6), ("\n\n", 7)] {
+            // When it is read
+            let err = SignedCheckpoint::parse(&format!("{note}{extra}")).expect_err("blank");
+            // Then the error names the last line, not the separator (line 4)
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "malformed checkpoint: line {line} is empty: the note ends with a blank line (hint: remove the blank lines at its end)"
+                )
+            );
+        }
+        // and an unsigned note's stray blank line is named too
+        let body = sample().body();
+        let err = SignedCheckpoint::parse(&format!("{body}\n")).expect_err("blank");
+        assert!(err.to_string().contains("line 4 is empty: the note ends"), "{err}");
     }
 
     #[test]
