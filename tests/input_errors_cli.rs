@@ -152,3 +152,26 @@ fn global_options_come_after_each_commands_own() {
         assert!(at("Global options:") < at("--quiet"), "{command}\n{r}");
     }
 }
+
+/// Events to append are JSON values separated by JSON whitespace, CR
+/// included: a batch with CR LF line ends is read as written, and the
+/// ledger gets canonical lines ending in LF alone (see README, "Strict
+/// JSON"). A byte-order mark stays refused.
+#[test]
+fn a_batch_with_crlf_line_ends_is_stored_as_canonical_lf_lines() {
+    let env = TestEnv::with_ledger();
+    let crlf = "{\"type\":\"created\",\"date\":\"2000\",\"id\":\"a\",\"name\":\"A\",\"kind\":\"k\",\"sources\":[{\"doc\":\"d\"}]}\r\n{\r\n  \"type\": \"created\", \"date\": \"2001\", \"id\": \"b\",\r\n  \"name\": \"B\", \"kind\": \"k\", \"sources\": [{\"doc\": \"d\"}]\r\n}\r\n";
+    let r = env.run_with_stdin(&["append"], crlf);
+    assert_eq!(r.code, 0, "{r}");
+    let ledger = String::from_utf8(env.ledger_bytes()).expect("utf-8");
+    assert_eq!(ledger.lines().count(), 2);
+    assert!(!ledger.contains('\r'), "{ledger}");
+    assert!(ledger.contains(r#""name":"B""#), "{ledger}");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 0, "{r}");
+    let before = env.ledger_bytes();
+    let r = env.run_with_stdin(&["append"], &format!("\u{feff}{crlf}"));
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("byte-order mark"), "{r}");
+    assert_eq!(env.ledger_bytes(), before);
+}
