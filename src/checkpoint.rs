@@ -1045,7 +1045,10 @@ mod tests {
         // and an unsigned note's stray blank line is named too
         let body = sample().body();
         let err = SignedCheckpoint::parse(&format!("{body}\n")).expect_err("blank");
-        assert!(err.to_string().contains("line 4 is empty: the note ends"), "{err}");
+        assert!(
+            err.to_string().contains("line 4 is empty: the note ends"),
+            "{err}"
+        );
     }
 
     #[test]

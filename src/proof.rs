@@ -336,7 +336,12 @@ impl Bundle {
                 bytes.len()
             )));
         }
-        let value: Value = serde_json::from_slice(bytes)
+        // Read as the ledger is: a member named twice is refused, since
+        // readers disagree on which one wins (a forged `record` first, the
+        // real one after, would show one reader the forgery).
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ProofError::Malformed(format!("not UTF-8 (byte {})", e.valid_up_to())))?;
+        let value: Value = crate::json::from_str(text)
             .map_err(|e| ProofError::Malformed(format!("not JSON: {e}")))?;
         let kind = value
             .get("type")
@@ -781,5 +786,28 @@ mod tests {
             verify_bundle(&inclusion(&b), &cp, None),
             Err(ProofError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_bundle_naming_a_member_twice_is_refused() {
+        // Given a valid bundle
+        let records = ledger(3);
+        let t = tree(&records);
+        let cp = checkpoint(&t, 3);
+        let json = inclusion(&InclusionBundle::build(&t, &records[0], &cp).expect("b")).to_json();
+        assert!(Bundle::parse(json.as_bytes()).is_ok());
+        // When a forged record is put before the real one, at the top level
+        // or inside the record
+        let forged = json.replacen('{', r#"{"record":{"forged":true},"#, 1);
+        let inner = json.replacen(r#""event": {"#, r#""event": {"name": "Forged","#, 1);
+        assert_ne!(inner, json);
+        for bad in [forged, inner] {
+            // Then the bundle is refused, whichever member a reader would keep
+            let err = Bundle::parse(bad.as_bytes()).expect_err("duplicate");
+            assert!(
+                matches!(&err, ProofError::Malformed(m) if m.contains("duplicate")),
+                "{err}"
+            );
+        }
     }
 }
