@@ -410,3 +410,41 @@ fn an_append_after_a_record_from_the_future_says_it_reuses_its_time() {
         "{on_time}"
     );
 }
+
+/// Outputs to a file or a pipe are the data exactly: characters that a
+/// terminal would get replaced (C1 such as U+0092, which text decoded from
+/// Windows-1252 often holds, DEL, NUL) pass unchanged, so a copy made with
+/// `log --format json` verifies, a proof bundle verifies, and CSV cells
+/// hold what the ledger holds.
+#[test]
+fn machine_readable_output_keeps_every_character_of_the_data() {
+    let env = TestEnv::with_ledger();
+    env.append(
+        r#"{"type":"created","date":"2000","id":"c","name":"L\u0092Oreal\u007f","kind":"k","sources":[{"doc":"d\u0000x"}]}"#,
+    );
+    // a copy of the records verifies
+    let log = env.run(&["log", "--format", "json"]);
+    assert_eq!(log.code, 0, "{log}");
+    assert!(log.stdout.contains("L\u{92}Oreal\u{7f}"), "{log}");
+    std::fs::write(env.dir().join("copy.jsonl"), &log.stdout).expect("write");
+    assert_eq!(
+        std::fs::read(env.dir().join("copy.jsonl")).expect("read"),
+        env.ledger_bytes()
+    );
+    let r = env.run(&["verify", "--ledger", "copy.jsonl"]);
+    assert_eq!(r.code, 0, "{r}");
+    // a proof bundle verifies
+    let cp = env.run(&["checkpoint"]);
+    std::fs::write(env.dir().join("cp.txt"), &cp.stdout).expect("write");
+    let bundle = env.run(&["prove", "inclusion", "1", "--checkpoint", "cp.txt"]);
+    assert_eq!(bundle.code, 0, "{bundle}");
+    std::fs::write(env.dir().join("b.json"), &bundle.stdout).expect("write");
+    let r = env.run(&["verify-proof", "b.json", "--checkpoint", "cp.txt"]);
+    assert_eq!(r.code, 0, "{r}");
+    // the view and the CSV keep the name
+    let replay = env.run(&["replay", "--format", "json"]);
+    assert!(replay.stdout.contains("L\u{92}Oreal\u{7f}"), "{replay}");
+    let csv = env.run(&["export", "--format", "csv"]);
+    assert!(csv.stdout.contains("L\u{92}Oreal\u{7f}"), "{csv}");
+    assert!(!csv.stdout.contains('\u{fffd}'), "{csv}");
+}

@@ -5,15 +5,30 @@ use std::io::{self, BufWriter, Write};
 use super::CliError;
 
 /// Buffered stdout; commands write lines with [`Output::line`].
+///
+/// On a terminal, control characters from the ledger are made harmless
+/// (see [`printable`]); anywhere else (a file, a pipe) the bytes are written
+/// as they are, so that JSON, CSV and the records of `log --format json`
+/// stay exactly the data (a name holding U+0092, common in text decoded
+/// from Windows-1252, is not turned into U+FFFD).
 pub struct Output {
-    inner: BufWriter<io::Stdout>,
+    inner: BufWriter<Box<dyn Write>>,
+    terminal: bool,
 }
 
 impl Output {
-    /// Standard output.
+    /// Standard output, filtered if it is a terminal.
     pub fn stdout() -> Self {
+        use std::io::IsTerminal;
+        let terminal = io::stdout().is_terminal();
+        Output::new(Box::new(io::stdout()), terminal)
+    }
+
+    /// Output to `out`, filtered if `terminal`.
+    pub fn new(out: Box<dyn Write>, terminal: bool) -> Self {
         Output {
-            inner: BufWriter::new(io::stdout()),
+            inner: BufWriter::new(out),
+            terminal,
         }
     }
 
@@ -25,17 +40,24 @@ impl Output {
     }
 
     /// Writes text, with terminal control characters from the ledger made
-    /// harmless (see [`printable`]).
+    /// harmless on a terminal (see [`printable`]).
     pub fn write(&mut self, text: impl AsRef<str>) -> Result<(), CliError> {
-        self.inner.write_all(printable(text.as_ref()).as_bytes())?;
+        let text = text.as_ref();
+        if self.terminal {
+            self.inner.write_all(printable(text).as_bytes())?;
+        } else {
+            self.inner.write_all(text.as_bytes())?;
+        }
         Ok(())
     }
 
     /// A writer of streamed text, made harmless as [`Output::write`] makes
     /// it: what it writes is what `write` would for the whole text. Small
     /// writes are gathered first, so that the check runs on large pieces.
-    pub fn printable(&mut self) -> BufWriter<Printable<&mut BufWriter<io::Stdout>>> {
-        BufWriter::with_capacity(1 << 16, Printable::new(&mut self.inner))
+    pub fn printable(&mut self) -> BufWriter<Printable<&mut BufWriter<Box<dyn Write>>>> {
+        let mut p = Printable::new(&mut self.inner);
+        p.filter = self.terminal;
+        BufWriter::with_capacity(1 << 16, p)
     }
 
     /// Flushes; a closed pipe becomes a quiet stop.
@@ -53,6 +75,8 @@ pub struct Printable<W: Write> {
     out: W,
     held: Vec<u8>,
     failed: bool,
+    /// Whether to filter at all: off, bytes pass unchanged.
+    filter: bool,
 }
 
 impl<W: Write> Printable<W> {
@@ -61,6 +85,7 @@ impl<W: Write> Printable<W> {
             out,
             held: Vec::new(),
             failed: false,
+            filter: true,
         }
     }
 }
@@ -87,6 +112,10 @@ impl<W: Write> Write for Printable<W> {
 impl<W: Write> Printable<W> {
     /// Writes `buf` made printable, holding a character cut at its end.
     fn pass_on(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.filter {
+            self.out.write_all(buf)?;
+            return Ok(buf.len());
+        }
         let mut held = std::mem::take(&mut self.held);
         let mut rest = if held.is_empty() {
             buf
@@ -297,5 +326,48 @@ mod tests {
             printable("plain é"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    /// A `Write` into a buffer the test keeps.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn only_a_terminal_gets_control_characters_replaced() {
+        let text = "L\u{92}Or\u{e9}al \u{1b}[2J\u{7f}";
+        for (terminal, expected) in [
+            (true, "L\u{fffd}Or\u{e9}al \u{fffd}[2J\u{fffd}"),
+            (false, text),
+        ] {
+            // Given standard output that is, or is not, a terminal
+            let buffer = Shared::default();
+            let mut out = super::Output::new(Box::new(buffer.clone()), terminal);
+            // When text is written as a line and streamed
+            out.line(text).expect("line");
+            {
+                let mut w = out.printable();
+                w.write_all(text.as_bytes()).expect("stream");
+                w.flush().expect("flush");
+            }
+            out.flush().expect("flush");
+            // Then a terminal sees it filtered, a file or a pipe exactly
+            let written =
+                String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf-8");
+            assert_eq!(
+                written,
+                format!("{expected}\n{expected}"),
+                "terminal: {terminal}"
+            );
+        }
     }
 }
