@@ -202,6 +202,12 @@ pub struct AppendOptions {
     /// than the last record's, the last record's time is used instead, so
     /// that `recorded` never decreases along the chain.
     pub recorded: String,
+    /// A clock, read once the ledger's lock is held, whose time replaces
+    /// `recorded`: an append that waited for the lock stamps the time it
+    /// was made, not the time the command started (so `--known-at TIME`
+    /// never counts a record that was not yet in the ledger at TIME). The
+    /// library reads no clock of its own; `None` stamps `recorded`.
+    pub clock: Option<fn() -> String>,
 }
 
 /// The result of a successful append.
@@ -220,6 +226,9 @@ pub struct Appended {
     /// The `recorded` time the new records carry: the one asked for, or the
     /// last record's when that is later (`recorded` never decreases).
     pub recorded: String,
+    /// The time asked for: the clock's, read once the lock was held, or
+    /// [`AppendOptions::recorded`].
+    pub asked: String,
 }
 
 /// What `repair` did.
@@ -908,6 +917,8 @@ fn check_expected_head(options: &AppendOptions, base: &Base) -> Result<(), Store
 /// be appended in one write.
 struct Sealer {
     recorded: String,
+    /// The time asked for (see [`Appended::asked`]).
+    asked: String,
     first_seq: u64,
     /// Seq of the next record.
     seq: u64,
@@ -923,12 +934,16 @@ impl Sealer {
     /// Seals after `base`; `recorded` is never earlier than the base's last
     /// record.
     fn new(base: &Base, options: &AppendOptions, events: usize) -> Sealer {
+        let asked = options
+            .clock
+            .map_or_else(|| options.recorded.clone(), |now| now());
         let recorded = match &base.recorded {
-            Some(last) if *last > options.recorded => last.clone(),
-            _ => options.recorded.clone(),
+            Some(last) if *last > asked => last.clone(),
+            _ => asked.clone(),
         };
         Sealer {
             recorded,
+            asked,
             first_seq: base.seq + 1,
             seq: base.seq + 1,
             prev: base.hash.clone(),
@@ -1015,6 +1030,7 @@ fn write_sealed(
         prev,
         out,
         recorded,
+        asked,
         ..
     } = sealer;
     if out.is_empty() {
@@ -1025,6 +1041,7 @@ fn write_sealed(
                 head_hash: base.hash.clone(),
                 journal_left: None,
                 recorded,
+                asked,
             },
             0,
         ));
@@ -1077,6 +1094,7 @@ fn write_sealed(
             head_hash: prev,
             journal_left,
             recorded,
+            asked,
         },
         out.len() as u64,
     ))
@@ -2036,6 +2054,43 @@ mod tests {
             .expect("store ok")
             .expect("accepted");
         assert_eq!(appended.head_seq, 2);
+    }
+
+    /// The time [`AppendOptions::clock`] gives, set by the test below.
+    static CLOCK: std::sync::Mutex<&str> = std::sync::Mutex::new("2026-01-01T00:00:01Z");
+
+    #[test]
+    fn an_append_that_waited_for_the_lock_stamps_the_time_it_got_it() {
+        // Given a ledger whose lock another process holds
+        let (_dir, path) = empty_ledger();
+        let held = File::open(&path).expect("open");
+        held.lock_shared().expect("lock");
+        // When an append with a clock starts, waits, and the clock moves on
+        // before the lock is released
+        let waiting = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let options = AppendOptions {
+                    clock: Some(|| CLOCK.lock().expect("clock").to_string()),
+                    ..opts()
+                };
+                append_events(&path, &options, &|_| {}, &[typed(created("a", "2010"))])
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!waiting.is_finished(), "the append did not wait");
+        *CLOCK.lock().expect("clock") = "2026-01-01T00:00:09Z";
+        drop(held);
+        let (appended, _) = waiting
+            .join()
+            .expect("thread")
+            .expect("store ok")
+            .expect("accepted");
+        // Then the record carries the time the append was made
+        assert_eq!(appended.asked, "2026-01-01T00:00:09Z");
+        assert_eq!(appended.recorded, "2026-01-01T00:00:09Z");
+        let chain = load(&path, 1).expect("load");
+        assert_eq!(chain.entries[0].recorded, "2026-01-01T00:00:09Z");
     }
 
     /// Given a ledger's leaves, read for a proof, when an append comes

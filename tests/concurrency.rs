@@ -138,3 +138,43 @@ fn a_command_that_waits_for_the_lock_says_so() {
     let (line, code, _) = first_line_while_locked(&env, &["-q", "verify"], "", false);
     assert_eq!((line.as_str(), code), ("", 0));
 }
+
+/// Given a reader holding the ledger's lock for a while, when an append
+/// (reading the real clock: no `FUSION_RECORDED`) waits for it, then its
+/// record carries the time it was appended, not the time the command
+/// started: `--known-at TIME` between the two must not count it.
+#[test]
+fn an_append_that_waits_for_the_lock_is_recorded_when_it_appends() {
+    use std::io::Write;
+    let env = TestEnv::with_ledger();
+    let lock = std::fs::File::open(env.ledger()).expect("ledger");
+    lock.lock_shared().expect("shared lock");
+    let mut child = env
+        .command(&["-q", "append"])
+        .env_remove("FUSION_RECORDED")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(br#"{"type":"created","date":"2000","id":"a","name":"A","kind":"k","sources":[{"doc":"t"}]}"#)
+        .expect("stdin");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let released = chrono::Utc::now();
+    drop(lock);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    let log = env.run(&["log", "--format", "json"]);
+    let record: serde_json::Value = serde_json::from_str(log.stdout.trim()).expect("record");
+    let recorded =
+        chrono::DateTime::parse_from_rfc3339(record["recorded"].as_str().expect("recorded"))
+            .expect("time");
+    // `recorded` has whole seconds: at most one second before the release
+    assert!(
+        recorded.timestamp() >= released.timestamp() - 1,
+        "recorded {recorded}, lock released at {released}"
+    );
+}

@@ -47,11 +47,11 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         )));
     }
     let path = ctx.global.ledger.clone();
-    let options_recorded = ctx.recorded();
     let options = AppendOptions {
         expect_head,
         no_wait: args.no_wait,
-        recorded: options_recorded.clone(),
+        recorded: ctx.recorded(),
+        clock: ctx.clock(),
     };
     if !args.no_wait {
         progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Append);
@@ -60,10 +60,10 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
-    if appended.first_seq <= appended.head_seq && appended.recorded > options_recorded {
+    if appended.first_seq <= appended.head_seq && appended.recorded > appended.asked {
         ctx.warn(format!(
-            "warning: the ledger's last record was recorded at {}, after this machine's clock ({options_recorded}); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)",
-            appended.recorded
+            "warning: the ledger's last record was recorded at {}, after this machine's clock ({}); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)",
+            appended.recorded, appended.asked
         ));
     }
     if let Some(why) = &appended.journal_left {

@@ -106,6 +106,9 @@ pub struct Context {
     pub global: GlobalArgs,
     /// Now, for `recorded` (`FUSION_RECORDED` overrides it).
     pub now: DateTime<Utc>,
+    /// Whether `now` was fixed by `FUSION_RECORDED` (else an append reads
+    /// the clock again once it holds the ledger's lock: [`Context::clock`]).
+    pub fixed_clock: bool,
     /// Today, for default `--as-of` dates (`FUSION_TODAY` overrides it).
     pub today: NaiveDate,
     /// Standard output, with broken pipes turned into a quiet stop.
@@ -116,6 +119,15 @@ impl Context {
     /// `now` as stored in `recorded`.
     pub fn recorded(&self) -> String {
         self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+
+    /// The clock an append reads once it holds the ledger's lock, unless
+    /// `FUSION_RECORDED` fixed the time.
+    pub fn clock(&self) -> Option<fn() -> String> {
+        fn now() -> String {
+            Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+        }
+        (!self.fixed_clock).then_some(now as fn() -> String)
     }
 
     /// A line on stderr (a warning, a `--verbose` note): the command goes on;
@@ -191,7 +203,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
 }
 
 fn dispatch(cli: Cli) -> Result<(), CliError> {
-    let now = clock("FUSION_RECORDED")?.unwrap_or_else(Utc::now);
+    let fixed = clock("FUSION_RECORDED")?;
+    let fixed_clock = fixed.is_some();
+    let now = fixed.unwrap_or_else(Utc::now);
     let today = match std::env::var("FUSION_TODAY") {
         Ok(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| {
             CliError::usage(format!("FUSION_TODAY=`{t}` is not a date like 2017-06-01"))
@@ -201,6 +215,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
     let mut ctx = Context {
         global: cli.global,
         now,
+        fixed_clock,
         today,
         out: Output::stdout(),
     };
