@@ -1786,7 +1786,11 @@ fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
         .nth(e.line().saturating_sub(1))
         .and_then(|l| l.get(e.column().saturating_sub(1)..))
         .and_then(|rest| rest.chars().next());
+    let escape = escape_note(text, e);
     match found {
+        // An escape is quoted whole (`\ud800`), after the position, not by
+        // the byte serde stopped at.
+        Some(_) if !escape.is_empty() => {}
         Some(c) if c.is_control() || c.is_whitespace() => {
             let _ = write!(message, ", found U+{:04X}", u32::from(c));
         }
@@ -1803,6 +1807,7 @@ fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
         None => {}
     }
     let _ = write!(message, " at line {}, column {}", e.line(), e.column());
+    message.push_str(&escape);
     if e.line() > line {
         let _ = write!(
             message,
@@ -1810,6 +1815,77 @@ fn syntax_message(text: &str, line: usize, e: &serde_json::Error) -> String {
         );
     }
     message
+}
+
+/// The `\\uXXXX` escape (with the one right after it, if any) that serde's
+/// `line` and `column` (both 1-based) point into or just past, for an
+/// error about an escape: the escape as written says more than the byte
+/// serde stopped at.
+fn escape_around(text: &str, line: usize, column: usize) -> Option<&str> {
+    let l = text.split_inclusive('\n').nth(line.checked_sub(1)?)?;
+    let b = l.as_bytes();
+    let at = column.saturating_sub(1).min(b.len());
+    // The nearest `\u` that starts at most 12 bytes back.
+    let start = (at.saturating_sub(12)..=at)
+        .rev()
+        .find(|&i| b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))?;
+    let hex = |i: usize| {
+        b.get(i..i + 6)
+            .filter(|e| e[0] == b'\\' && e[1] == b'u' && e[2..].iter().all(u8::is_ascii_hexdigit))
+    };
+    // A high surrogate just before: the pair is what went wrong.
+    let start = match start.checked_sub(6).and_then(hex) {
+        Some(e)
+            if e[2].eq_ignore_ascii_case(&b'd')
+                && matches!(e[3].to_ascii_lowercase(), b'8'..=b'b') =>
+        {
+            start - 6
+        }
+        _ => start,
+    };
+    let end = match (hex(start), hex(start + 6)) {
+        (Some(_), Some(_)) => start + 12,
+        (Some(_), None) => start + 6,
+        _ => (start + 6).min(b.len()),
+    };
+    l.get(start..end)
+}
+
+const LONE_SURROGATE_HINT: &str = " (hint: a `\\uD800`–`\\uDFFF` escape is half of a surrogate pair and must be followed by the other half, a high one then a low one, as in `\\ud83d\\ude00`; alone it is no Unicode character, and a ledger holds only valid Unicode)";
+
+/// For a JSON error of serde about an escape, at its `line` and `column`
+/// in `text`: the escape as written, with a hint when it is a lone
+/// surrogate (`in `\\ud800` (hint: …)`); empty for other errors.
+pub(crate) fn escape_note(text: &str, e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message
+        .contains("escape")
+        .then(|| escape_around(text, e.line(), e.column()))
+        .flatten()
+    {
+        Some(escape) if is_lone_surrogate(escape) => format!(" in `{escape}`{LONE_SURROGATE_HINT}"),
+        Some(escape) => format!(" in `{escape}`"),
+        None => String::new(),
+    }
+}
+
+/// Whether an escape (from [`escape_around`]) is a surrogate one
+/// (`\\uD800`–`\\uDFFF`, any case) not followed by its pair: serde words
+/// such an escape as a hex escape cut short or a lone surrogate.
+fn is_lone_surrogate(escape: &str) -> bool {
+    let surrogate = |e: &[u8]| {
+        e.len() >= 6
+            && e[2].eq_ignore_ascii_case(&b'd')
+            && matches!(e[3].to_ascii_lowercase(), b'8'..=b'f')
+    };
+    let high = |e: &[u8]| surrogate(e) && matches!(e[3].to_ascii_lowercase(), b'8'..=b'b');
+    let b = escape.as_bytes();
+    match b.get(6..) {
+        Some(next) if next.len() >= 6 => {
+            surrogate(b) && !(high(b) && surrogate(next) && !high(next))
+        }
+        _ => surrogate(b),
+    }
 }
 
 /// The run of number bytes (digits, `-`, `+`, `.`, `e`, `E`) around the
@@ -1842,6 +1918,47 @@ mod tests {
 
     fn src() -> Value {
         json!([{"doc": "test"}])
+    }
+
+    #[test]
+    fn a_bad_escape_is_quoted_whole_and_a_lone_surrogate_is_named() {
+        let error = |name: &str| {
+            let text = format!(
+                r#"{{"type":"created","date":"2000","id":"a","name":"{name}","kind":"k","sources":[{{"doc":"d"}}]}}"#
+            );
+            parse_batch(&text).expect_err("refused").to_string()
+        };
+        let hint = LONE_SURROGATE_HINT;
+        // Given a high surrogate alone, a low one alone, a high one followed
+        // by no low one: each is quoted as written, with the hint
+        assert_eq!(
+            error(r"\ud800"),
+            format!(
+                "event 1 (line 1): not a JSON event object: unexpected end of hex escape at line 1, column 56 in `\\ud800`{hint}"
+            )
+        );
+        assert_eq!(
+            error(r"\uDC00"),
+            format!(
+                "event 1 (line 1): not a JSON event object: lone leading surrogate in hex escape at line 1, column 55 in `\\uDC00`{hint}"
+            )
+        );
+        assert_eq!(
+            error(r"x\ud800\u0041"),
+            format!(
+                "event 1 (line 1): not a JSON event object: lone leading surrogate in hex escape at line 1, column 62 in `\\ud800\\u0041`{hint}"
+            )
+        );
+        // Given an escape that is not hexadecimal: quoted, with no hint
+        assert_eq!(
+            error(r"\u00zz"),
+            "event 1 (line 1): not a JSON event object: invalid escape at line 1, column 55 in `\\u00zz`"
+        );
+        // Given a pair: no error
+        let pair = r#"{"type":"created","date":"2000","id":"a","name":"\ud83d\ude00","kind":"k","sources":[{"doc":"d"}]}"#;
+        assert!(parse_batch(pair).is_ok());
+        assert!(!is_lone_surrogate(r"\ud83d\ude00"));
+        assert!(is_lone_surrogate(r"\ude00\ud83d"));
     }
 
     #[test]

@@ -370,7 +370,9 @@ impl Record {
                     .into(),
             ));
         }
-        let value = crate::json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
+        let value = crate::json::from_str(line).map_err(|e| {
+            RecordError::Json(format!("{e}{}", crate::event::escape_note(line, &e)))
+        })?;
         Record::from_value(value)
     }
 
@@ -550,6 +552,13 @@ mod tests {
         );
         assert!(
             matches!(Record::parse_line(&format!("\u{feff}{line}")), Err(RecordError::Json(m)) if m.contains("byte-order mark"))
+        );
+        // A lone surrogate escape is quoted as written and named.
+        let lone = line.replacen("\"event\":{", "\"event\":{\"x\":\"\\ud800\",", 1);
+        assert!(
+            matches!(Record::parse_line(&lone), Err(RecordError::Json(m)) if m.contains("in `\\ud800` (hint: a `\\uD800`–`\\uDFFF` escape is half of a surrogate pair")),
+            "{:?}",
+            Record::parse_line(&lone)
         );
         assert_eq!(Record::parse_line(&line).expect("valid"), r);
     }
