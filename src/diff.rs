@@ -12,7 +12,11 @@
 //! event that ended it or the correction that retracted it. A fact that
 //! the earlier state of knowledge held and a correction withdrew is
 //! reported with its own kind and `retracted: true` (a retracted
-//! `label_granted`, not a `label_withdrawn`).
+//! `label_granted`, not a `label_withdrawn`); a fact back because what had
+//! ended it was corrected away is the ending kind, retracted (a member
+//! whose dissolution was retracted: a retracted `left`). A fact a
+//! supersede's replacement brings names the superseded record after the
+//! supersede.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -550,11 +554,16 @@ fn diff_sides<'a>(
     let cx = Cx {
         fresh: Fresh::After(from),
         corrections: BTreeMap::new(),
+        superseded: HashMap::new(),
         ended_by: removals(window),
         unended_by: HashMap::new(),
     };
     let mut changes = compare_with(before, after, &cx, ORGS_ON_TWO_THREADS);
-    changes.extend(plan_changes((knowledge, from), (knowledge, to)));
+    changes.extend(plan_changes(
+        (knowledge, from),
+        (knowledge, to),
+        &cx.superseded,
+    ));
     let known_at = KnownAt {
         seq: knowledge.position,
         hash: hash.to_owned(),
@@ -759,14 +768,20 @@ pub(crate) fn diff_knowledge_folded(
     .into_iter()
     .filter_map(|(k, (seq, date))| corrections.get(&seq).map(|c| (k, (*c, seq, date))))
     .collect();
+    let superseded = corrections
+        .iter()
+        .filter(|(_, c)| c.mode == CorrectionMode::Supersede)
+        .map(|(t, c)| (c.seq, *t))
+        .collect();
     let cx = Cx {
         fresh: Fresh::Above(ka.position),
         corrections,
+        superseded,
         ended_by: removals(new_events),
         unended_by,
     };
     let mut changes = compare(before, after, &cx);
-    changes.extend(plan_changes((ka, day), (kb, day)));
+    changes.extend(plan_changes((ka, day), (kb, day), &cx.superseded));
     let side = |k: &Knowledge<'_>, hash: &str| Side {
         as_of: day.format("%Y-%m-%d").to_string(),
         known_at: KnownAt {
@@ -831,6 +846,9 @@ struct Cx<'a> {
     fresh: Fresh,
     /// Records corrected between the two states of knowledge, by target seq.
     corrections: BTreeMap<u64, Corrected>,
+    /// The record each supersede among them replaced, by the supersede's
+    /// seq (the seq its replacement's facts are stamped with).
+    superseded: HashMap<u64, u64>,
     /// Facts ended by events only the later side counts.
     ended_by: HashMap<Key<'a>, (u64, &'a Date)>,
     /// Facts ended at the earlier state of knowledge by a record the later
@@ -857,14 +875,15 @@ impl Cx<'_> {
     }
 
     /// The cause of a fact that was `old` and is `new` (stamps; `None` for
-    /// absent), `key` naming it for events that end it, `fallback` the
-    /// stamp to blame when nothing better is known.
+    /// absent), `key` naming it for events that end it, `end` the end of
+    /// what the fact ends with (a member organisation's end) on the side
+    /// that lacks the fact.
     fn cause(
         &self,
         old: Option<&Stamp>,
         new: Option<&Stamp>,
         key: Option<&Key<'_>>,
-        fallback: Option<&Stamp>,
+        end: Option<&Stamp>,
     ) -> Cause {
         let corrected = |s: &Stamp| self.corrections.get(&s.seq).copied();
         if let Some(n) = new
@@ -872,12 +891,10 @@ impl Cx<'_> {
             && old.map(|o| o.seq) != Some(n.seq)
         {
             let mut seqs = vec![n.seq];
-            // The new fact replaces the old one (a supersede): name the
-            // superseded record too.
-            if let Some(o) = old
-                && corrected(o).map(|c| c.seq) == Some(n.seq)
-            {
-                seqs.push(o.seq);
+            // The new fact comes from a supersede's replacement: name the
+            // superseded record too, whatever the fact was before.
+            if let Some(t) = self.superseded.get(&n.seq) {
+                seqs.push(*t);
             }
             return Cause {
                 seqs,
@@ -918,7 +935,29 @@ impl Cx<'_> {
                 };
             }
         }
-        let s = fallback.or(new).or(old);
+        if let Some(e) = end {
+            // Ended with something else, on the later side.
+            if new.is_none() && self.is_fresh(e) {
+                return Cause {
+                    seqs: vec![e.seq],
+                    date: e.date.clone(),
+                    retracted: None,
+                    unended: false,
+                };
+            }
+            // Back because what it had ended with was corrected away.
+            if new.is_some()
+                && let Some(c) = corrected(e)
+            {
+                return Cause {
+                    seqs: vec![c.seq, e.seq],
+                    date: e.date.clone(),
+                    retracted: Some(c.mode),
+                    unended: true,
+                };
+            }
+        }
+        let s = new.or(old);
         Cause {
             seqs: s.map(|s| vec![s.seq]).unwrap_or_default(),
             date: s.map_or_else(|| Date::from_day(NaiveDate::MIN), |s| s.date.clone()),
@@ -1434,16 +1473,16 @@ fn compare_facts(
                 continue;
             }
             let k = Key::Member(id, party, relation);
-            // A member organisation that ended leaves with its end.
+            // A member organisation that ended leaves with its end, and
+            // is back when that end is corrected away: its end on the
+            // side that lacks the membership.
             let end = match party {
-                Party::Org(m) if sa.is_none() => after
-                    .orgs
-                    .get(m.as_str())
-                    .and_then(|o| o.ended.as_ref())
-                    .map(|e| &e.at)
-                    .filter(|s| cx.is_fresh(s)),
-                _ => None,
-            };
+                Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
+                Party::Org(m) => before.org(m.as_str()),
+                Party::Name(_) => None,
+            }
+            .and_then(|o| o.ended.as_ref())
+            .map(|e| &e.at);
             out.push(set_change(
                 sa.is_some(),
                 Kind::Joined,
@@ -1534,9 +1573,12 @@ fn compare_programs(before: Before<'_>, after: &State, cx: &Cx<'_>, out: &mut Ve
 
 /// Plans listed on the later side that were not listed on the earlier one
 /// (`plan_stated`), or whose status differs (`plan_status`).
+/// `superseded` names, by supersede seq, the record a replacement plan
+/// superseded (see [`Cx::superseded`]).
 fn plan_changes(
     before: (&Knowledge<'_>, NaiveDate),
     after: (&Knowledge<'_>, NaiveDate),
+    superseded: &HashMap<u64, u64>,
 ) -> Vec<Change> {
     let (kb, db) = before;
     let (ka, da) = after;
@@ -1554,7 +1596,12 @@ fn plan_changes(
             continue;
         }
         let (seqs, date) = match new {
-            _ if was.is_none() => (vec![p.seq], p.stated.clone()),
+            _ if was.is_none() => (
+                std::iter::once(p.seq)
+                    .chain(superseded.get(&p.seq).copied())
+                    .collect(),
+                p.stated.clone(),
+            ),
             PlanStatus::Fulfilled => match p.fulfilled_on(da) {
                 Some(f) => (vec![f.seq, p.seq], f.date.clone()),
                 None => (vec![p.seq], p.planned.date.clone()),
@@ -2140,7 +2187,11 @@ mod tests {
             // then it equals comparing two separately folded states
             let cx = dates_cx(&k, from, to);
             let mut twice = compare(&k.fold_until(day(from)), &k.fold_until(day(to)), &cx);
-            twice.extend(plan_changes((&k, day(from)), (&k, day(to))));
+            twice.extend(plan_changes(
+                (&k, day(from)),
+                (&k, day(to)),
+                &HashMap::new(),
+            ));
             // (what the window held that no change names aside)
             let twice = Diff {
                 unlisted: once.unlisted.clone(),
@@ -2160,6 +2211,7 @@ mod tests {
         Cx {
             fresh: Fresh::After(day(from)),
             corrections: BTreeMap::new(),
+            superseded: HashMap::new(),
             ended_by: removals(window),
             unended_by: HashMap::new(),
         }
@@ -2517,6 +2569,148 @@ mod tests {
             .cloned();
         assert_eq!(w.map(|c| c["correction"].clone()), Some(json!("supersede")));
     }
+
+    #[test]
+    fn a_membership_back_because_its_member_s_end_was_retracted_is_a_retracted_left() {
+        // Given y a member of x from 2006, y dissolved in 2009 (seq 4),
+        // and that dissolution retracted (seq 5)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 4 */ json!({"type": "dissolved", "date": "2009", "org": "y"}),
+            /* 5 */
+            json!({"type": "correction", "date": "2020", "target": hash(4), "mode": "retract", "reason": "not dissolved"}),
+        ]);
+        // When comparing 2010 as known before and after the retraction
+        let d = knowledge(&entries, "2010", 4, 5);
+        // Then the membership that comes back is the ending kind, retracted
+        // by the correction, like y's dissolution: not a `joined` of seq 3,
+        // which was known before
+        assert!(only(&d, Kind::Joined).is_empty(), "{}", render_text(&d));
+        let left = only(&d, Kind::Left);
+        assert_eq!(left.len(), 1, "{}", render_text(&d));
+        assert_eq!(
+            (left[0].seq, left[0].seqs.clone(), left[0].retracted),
+            (5, vec![5, 4], true)
+        );
+        assert_eq!(left[0].correction, Some(CorrectionMode::Retract));
+        assert_eq!(left[0].date.as_str(), "2009");
+        let dissolved = only(&d, Kind::Dissolved);
+        assert_eq!(dissolved[0].seqs, left[0].seqs);
+        let text = render_text(&d);
+        assert!(
+            text.contains("left       y member of x  [seq 5 retracts seq 4]"),
+            "{text}"
+        );
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        let c = v["changes"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|c| c["change"] == "left")
+            .cloned()
+            .expect("left");
+        assert_eq!(
+            (&c["seqs"], &c["retracted"], &c["correction"]),
+            (&json!([5, 4]), &json!(true), &json!("retract"))
+        );
+    }
+
+    #[test]
+    fn a_membership_back_because_its_member_s_merger_was_superseded_names_the_supersede() {
+        // Given a a member of x, a absorbed into b in 2005 (seq 5), and that
+        // absorption superseded by one in 2011 (seq 6)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("a", "2000"),
+            /* 3 */ org("b", "2000"),
+            /* 4 */
+            json!({"type": "joined", "date": "2001", "org": "x", "member": {"org": "a"}, "relation": "member"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["a"], "to": ["b"]}),
+            /* 6 */
+            json!({"type": "correction", "date": "2020", "target": hash(5), "mode": "supersede", "reason": "later",
+                   "replacement": {"type": "transformed", "mode": "absorption", "date": "2011", "from": ["a"], "to": ["b"]}}),
+        ]);
+        // When comparing 2010 as known before and after the supersede
+        let d = knowledge(&entries, "2010", 5, 6);
+        // Then a is still a member of x on that day: a `left` withdrawn
+        // by the supersede, as the merger is
+        assert!(only(&d, Kind::Joined).is_empty(), "{}", render_text(&d));
+        let left = only(&d, Kind::Left);
+        assert_eq!(left.len(), 1, "{}", render_text(&d));
+        assert_eq!(
+            (left[0].seqs.clone(), left[0].retracted),
+            (vec![6, 5], true)
+        );
+        assert_eq!(left[0].correction, Some(CorrectionMode::Supersede));
+        assert_eq!(only(&d, Kind::Merged)[0].seqs, vec![6, 5]);
+        assert!(render_text(&d).contains("[seq 6 supersedes seq 5]"));
+    }
+
+    #[test]
+    fn every_change_a_replacement_brings_names_the_superseded_record() {
+        // Given a creation (seq 1), a fusion (seq 4) and a plan (seq 5),
+        // each superseded by a replacement (seqs 6, 7 and 8)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("a", "2000"),
+            /* 3 */ org("b", "2000"),
+            /* 4 */
+            json!({"type": "transformed", "mode": "fusion", "date": "2008", "from": ["a", "b"], "to": ["ab"],
+                   "new": [{"id": "ab", "name": "AB", "kind": "cluster"}]}),
+            /* 5 */
+            json!({"type": "planned", "date": "2009", "planned": {"type": "dissolved", "date": "2030", "org": "x"}}),
+            /* 6 */
+            json!({"type": "correction", "date": "2020", "target": hash(1), "mode": "supersede", "reason": "earlier",
+                   "replacement": {"type": "created", "date": "2003", "id": "x", "name": "X", "kind": "cluster"}}),
+            /* 7 */
+            json!({"type": "correction", "date": "2020", "target": hash(4), "mode": "supersede", "reason": "earlier",
+                   "replacement": {"type": "transformed", "mode": "fusion", "date": "2004", "from": ["a", "b"], "to": ["ab"],
+                                   "new": [{"id": "ab", "name": "AB", "kind": "cluster"}]}}),
+            /* 8 */
+            json!({"type": "correction", "date": "2020", "target": hash(5), "mode": "supersede", "reason": "earlier",
+                   "replacement": {"type": "planned", "date": "2004", "planned": {"type": "dissolved", "date": "2031", "org": "x", "sources": [{"doc": "test"}]}}}),
+        ]);
+        // When comparing 2004 as known before and after the supersedes
+        let d = knowledge(&entries, "2004", 5, 8);
+        // Then each replacement's change names the superseded record after
+        // the replacement, as a redating does
+        let seqs =
+            |kind| -> Vec<Vec<u64>> { only(&d, kind).iter().map(|c| c.seqs.clone()).collect() };
+        assert_eq!(seqs(Kind::Created), vec![vec![6, 1]], "{}", render_text(&d));
+        assert_eq!(seqs(Kind::Merged), vec![vec![7, 4]], "{}", render_text(&d));
+        assert_eq!(
+            seqs(Kind::PlanStated),
+            vec![vec![8, 5]],
+            "{}",
+            render_text(&d)
+        );
+        assert!(d.changes.iter().all(|c| !c.retracted));
+        let text = render_text(&d);
+        assert!(text.contains("x \"X\"  [seq 6, 1]"), "{text}");
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        let created = v["changes"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|c| c["change"] == "created")
+            .cloned()
+            .expect("created");
+        assert_eq!(
+            (&created["seq"], &created["seqs"]),
+            (&json!(6), &json!([6, 1]))
+        );
+        // and a redating still does (on 2010, the creation counts both times)
+        let later = knowledge(&entries, "2010", 5, 8);
+        assert_eq!(only(&later, Kind::Redated)[0].seqs, vec![6, 1]);
+        // A diff of two dates has no corrections to name
+        let two_days = dates(&entries, "2003", "2004");
+        assert_eq!(only(&two_days, Kind::Merged)[0].seqs, vec![7]);
+    }
+
     /// An event of any type over three ids, valid or not (a
     /// transformation has the arity its mode asks for): `op` picks the
     /// type and the mode, `x` and `y` an order of the three ids, `z`
@@ -2672,6 +2866,7 @@ mod tests {
             let cx = Cx {
                 fresh: Fresh::After(from),
                 corrections: BTreeMap::new(),
+                superseded: HashMap::new(),
                 ended_by: removals(window.iter().copied()),
                 unended_by: HashMap::new(),
             };
