@@ -1317,10 +1317,14 @@ fn compare_existence(
 
 /// The organisation whose facts `id` held before, if any: itself, or the
 /// organisation whose id it took over; none when it started afresh
-/// (created, or re-established).
+/// (created, or re-established: a period of existence the earlier side
+/// has not). An organisation back because its end was corrected away
+/// kept its facts.
 fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: Before<'s>) -> Option<&'s Org> {
     match b {
-        Some(b) if b.ended.is_some() && a.ended.is_none() => None,
+        Some(b) if b.ended.is_some() && a.ended.is_none() && a.periods.len() > b.periods.len() => {
+            None
+        }
         Some(b) => Some(b),
         None => a
             .predecessors
@@ -2648,6 +2652,49 @@ mod tests {
         assert_eq!(left[0].correction, Some(CorrectionMode::Supersede));
         assert_eq!(only(&d, Kind::Merged)[0].seqs, vec![6, 5]);
         assert!(render_text(&d).contains("[seq 6 supersedes seq 5]"));
+    }
+
+    #[test]
+    fn an_organisation_back_because_its_dissolution_was_retracted_keeps_its_facts() {
+        // Given x with a label, a site and a member organisation, dissolved
+        // in 2009 (seq 6), and that dissolution retracted (seq 7)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("m", "2000"),
+            /* 3 */
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "x"}),
+            /* 4 */
+            json!({"type": "site_opened", "date": "2005", "org": "x", "site": "Lyon"}),
+            /* 5 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "m"}, "relation": "member"}),
+            /* 6 */ json!({"type": "dissolved", "date": "2009", "org": "x"}),
+            /* 7 */
+            json!({"type": "correction", "date": "2020", "target": hash(6), "mode": "retract", "reason": "not dissolved"}),
+        ]);
+        // When comparing 2010 as known before and after the retraction
+        let d = knowledge(&entries, "2010", 6, 7);
+        // Then only the retracted dissolution is reported: the facts x held
+        // all along are not news of records A already knew
+        let kinds: Vec<(Kind, Vec<u64>)> =
+            d.changes.iter().map(|c| (c.kind, c.seqs.clone())).collect();
+        assert_eq!(
+            kinds,
+            vec![(Kind::Dissolved, vec![7, 6])],
+            "{}",
+            render_text(&d)
+        );
+        // while a re-establishment still starts afresh (two dates)
+        let reborn = ledger(vec![
+            org("x", "2000"),
+            org("y", "2000"),
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "x"}),
+            json!({"type": "transformed", "mode": "absorption", "date": "2008", "from": ["x"], "to": ["y"]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2010", "from": ["y"], "to": ["x"]}),
+            json!({"type": "label_granted", "date": "2011", "label": "M", "holder": "x"}),
+        ]);
+        let d = dates(&reborn, "2009", "2012");
+        let granted: Vec<u64> = only(&d, Kind::LabelGranted).iter().map(|c| c.seq).collect();
+        assert_eq!(granted, vec![6], "{}", render_text(&d));
     }
 
     #[test]
