@@ -175,3 +175,33 @@ fn a_batch_with_crlf_line_ends_is_stored_as_canonical_lf_lines() {
     assert!(r.stderr.contains("byte-order mark"), "{r}");
     assert_eq!(env.ledger_bytes(), before);
 }
+
+/// An environment variable set to nothing is named as such, not reported as
+/// a flag given no value; a flag given no value keeps clap's wording.
+#[test]
+fn an_empty_fusion_ledger_or_fusion_snapshots_is_named() {
+    let env = TestEnv::with_ledger();
+    let run = |var: &str, args: &[&str]| {
+        let out = env.command(args).env(var, "").output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for var in ["FUSION_LEDGER", "FUSION_SNAPSHOTS"] {
+        let (code, stderr) = run(var, &["replay"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: {var} is set but empty; set it to a path, or unset it (`unset {var}`) for the default\n"
+            )
+        );
+    }
+    let (code, stderr) = run("FUSION_LEDGER", &["replay", "--ledger", ""]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: a value is required for '--ledger <PATH>'"),
+        "{stderr}"
+    );
+}

@@ -179,8 +179,40 @@ fn on_signal_remove_temporaries() {}
 /// Runs fusion with these arguments; returns the exit code. Errors go to
 /// stderr, output to stdout.
 pub fn run(args: Vec<OsString>) -> u8 {
+    let flags: Vec<String> = args
+        .iter()
+        .filter_map(|a| a.to_str())
+        .filter(|a| a.starts_with("--"))
+        .map(|a| a.split('=').next().unwrap_or(a).to_owned())
+        .collect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidValue => {
+            // clap reads a variable set to nothing as a flag given no value.
+            let empty = [
+                ("FUSION_LEDGER", "--ledger"),
+                ("FUSION_SNAPSHOTS", "--snapshots"),
+            ]
+            .into_iter()
+            .find(|(var, flag)| {
+                std::env::var_os(var).is_some_and(|s| s.is_empty())
+                    && !flags.iter().any(|f| f == flag)
+                    && e.to_string().contains(&format!("'{flag} "))
+            });
+            let message = match empty {
+                Some((var, _)) => {
+                    format!(
+                        "{var} is set but empty; set it to a path, or unset it (`unset {var}`) for the default"
+                    )
+                }
+                _ => {
+                    let _ = e.print();
+                    return exit::USAGE;
+                }
+            };
+            let _ = writeln!(io::stderr().lock(), "error: {message}");
+            return exit::USAGE;
+        }
         Err(e) => {
             let code = if e.use_stderr() {
                 exit::USAGE
