@@ -884,6 +884,20 @@ impl Views {
     }
 }
 
+/// An event that does not hold at its place in the timeline (see
+/// [`Views::first_inconsistency`]).
+#[derive(Debug)]
+pub struct Inconsistency {
+    /// The record's seq.
+    pub seq: u64,
+    /// The effective event's type (a replacement's, for a supersede).
+    pub event_type: &'static str,
+    /// Its date, as written.
+    pub date: String,
+    /// The rule it breaks.
+    pub rule: crate::fold::Rejection,
+}
+
 impl Views {
     /// The ledger folded whole as an index describes it, as the loaded
     /// ledger's fold gives it (see [`crate::index::entries_of`]): the state,
@@ -904,6 +918,29 @@ impl Views {
             state,
             consistent,
         })
+    }
+
+    /// The first event of the timeline that does not hold at its place in
+    /// it (what `append` calls "the ledger is already inconsistent": a file
+    /// written by other means), by the same check as the append's
+    /// validation ([`crate::fold::check`] against the state before it):
+    /// its seq, type, date and the rule it breaks. `None` when every event
+    /// holds. For `fusion verify --history`.
+    pub fn first_inconsistency(&self) -> Result<Option<Inconsistency>, StoreError> {
+        let mut first = None;
+        self.fold_whole(self.len(), &mut |state, seq, event| {
+            if first.is_none()
+                && let Err(rule) = crate::fold::check(state, event)
+            {
+                first = Some(Inconsistency {
+                    seq,
+                    event_type: event.type_name(),
+                    date: event.date.to_string(),
+                    rule,
+                });
+            }
+        })?;
+        Ok(first)
     }
 
     /// Folds the whole timeline of the first `known` records, handing

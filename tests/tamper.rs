@@ -56,3 +56,66 @@ fn small_ledger_cached() -> &'static [u8] {
     static LEDGER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     LEDGER.get_or_init(small_ledger)
 }
+
+/// A ledger written by other means, whose chain is sound and whose history
+/// is not (seq 2 renames an organisation that never existed): `verify`
+/// passes (it checks the chain), `verify --history` names the event and
+/// exits 4, and a ledger only fusion wrote passes it.
+#[test]
+fn verify_history_names_an_event_that_does_not_hold_at_its_place() {
+    use fusion::record::{GENESIS_PREV, Record};
+    let env = TestEnv::with_ledger();
+    let events = [
+        serde_json::json!({"type": "created", "date": "2000", "id": "x", "name": "X", "kind": "k", "sources": [{"doc": "d"}]}),
+        serde_json::json!({"type": "renamed", "date": "2001", "org": "ghost", "name": "G", "sources": [{"doc": "d"}]}),
+        serde_json::json!({"type": "created", "date": "2002", "id": "y", "name": "Y", "kind": "k", "sources": [{"doc": "d"}]}),
+    ];
+    let mut prev = GENESIS_PREV.to_string();
+    let mut text = String::new();
+    for (i, event) in events.into_iter().enumerate() {
+        let r = Record::seal(
+            i as u64 + 1,
+            "2026-01-01T00:00:00Z".into(),
+            event,
+            prev.clone(),
+        );
+        prev.clone_from(&r.hash);
+        text.push_str(&r.to_line());
+        text.push('\n');
+    }
+    std::fs::write(env.ledger(), &text).expect("write");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 4, "{r}");
+    insta::assert_snapshot!(r.stderr.replace(&prev, "HEAD"), @"error: the ledger's chain verifies (3 records, head HEAD), but its history does not: seq 2 (renamed, dated 2001): organisation `ghost` (field `org`) does not exist on 2001; replays fold it as if it had no effect on what it breaks, and `append` refuses every batch but one that corrects it (hint: `fusion log --seq 2` shows it; append a `correction` that retracts or supersedes it)");
+    assert_eq!(std::fs::read_to_string(env.ledger()).expect("read"), text);
+    // as it says: an append is refused, but not the correction that mends it
+    let r = env.run_with_stdin(&["append"], r#"{"type":"created","date":"2003","id":"z","name":"Z","kind":"k","sources":[{"doc":"d"}]}"#);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr
+            .contains("the ledger is already inconsistent at seq 2"),
+        "{r}"
+    );
+    let second: serde_json::Value =
+        serde_json::from_str(text.lines().nth(1).expect("seq 2")).expect("json");
+    let retract = format!(
+        r#"{{"type":"correction","date":"2003","target":"{}","mode":"retract","reason":"no such organisation","sources":[{{"doc":"d"}}]}}"#,
+        second["hash"].as_str().expect("hash")
+    );
+    let r = env.run_with_stdin(&["append"], &retract);
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 0, "{r}");
+    // a ledger fusion wrote
+    let env = TestEnv::with_ledger();
+    env.append(r#"{"type":"created","date":"2000","id":"x","name":"X","kind":"k","sources":[{"doc":"d"}]}"#);
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout
+            .contains("\nhistory: every event holds at its place in the timeline (1 records)\n"),
+        "{r}"
+    );
+}
