@@ -44,7 +44,9 @@ pub struct Report {
 }
 
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and quoted attribute
-/// values.
+/// values, and shows a control character other than tab, newline and
+/// carriage return (C0, DEL, C1) as U+FFFD: HTML allows none of them, not
+/// even as a character reference, and a name in the ledger may hold any.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -54,6 +56,8 @@ pub fn escape_html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -1097,6 +1101,11 @@ mod tests {
         assert_eq!(
             escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+        // Control characters HTML does not allow are shown as U+FFFD.
+        assert_eq!(
+            escape_html("a\u{0}b\u{1b}[2J\u{7f}\u{92}\tc\n"),
+            "a\u{fffd}b\u{fffd}[2J\u{fffd}\u{fffd}\tc\n"
         );
     }
 
