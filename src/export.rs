@@ -33,8 +33,10 @@
 //!
 //! **CSV** follows RFC 4180: comma-separated, a header row, CRLF line
 //! ends, and a field quoted (with its quotes doubled) when it holds a
-//! comma, a quote, CR or LF ([`csv_field`]). Lists inside a cell are joined
-//! with `; `.
+//! comma, a quote, CR or LF ([`csv_field`]). In the view's CSV, lists
+//! inside a cell are joined with `; `; the records' CSV gives each record's
+//! sources as three aligned JSON arrays, its documents, quotes and URLs
+//! ([`push_event_fields`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -420,7 +422,7 @@ pub fn push_csv_row<S: AsRef<str>>(out: &mut String, fields: &[S]) {
 }
 
 /// The columns of [`events_csv`].
-pub const EVENT_COLUMNS: [&str; 10] = [
+pub const EVENT_COLUMNS: [&str; 11] = [
     "seq",
     "recorded",
     "date",
@@ -429,16 +431,19 @@ pub const EVENT_COLUMNS: [&str; 10] = [
     "ids",
     "sources",
     "quotes",
+    "urls",
     "corrected",
     "hash",
 ];
 
 /// Every record known at seq `known_at`, one row each in seq order:
-/// seq, recorded, date (EDTF as written), type, one-line summary, the ids
-/// it mentions (space-separated), source documents and quotes (`; `),
-/// whether a correction known at `known_at` retracted or superseded it
-/// (`retracted by 12`), and the record hash. What [`write_events_csv`]
-/// writes, as a string.
+/// seq, recorded, date (EDTF as written), type, one-line summary (a
+/// correction's names its target by seq and summarises the replacement,
+/// see [`push_event_fields`]), the ids it mentions (space-separated), the
+/// sources' documents, quotes and URLs (three aligned JSON arrays, see
+/// [`push_event_fields`]), whether a correction known at `known_at`
+/// retracted or superseded it (`retracted by 12`), and the record hash.
+/// What [`write_events_csv`] writes, as a string.
 pub fn events_csv(entries: &[Entry], known_at: u64) -> String {
     let mut out = Vec::new();
     // Writing to a vector cannot fail, and the rows are UTF-8.
@@ -453,6 +458,10 @@ pub fn write_events_csv(
     known_at: u64,
 ) -> io::Result<()> {
     let knowledge = Knowledge::new(entries, known_at);
+    let targets = Targets::of(&knowledge, |seq| {
+        let at = entries.binary_search_by_key(&seq, |e| e.seq).ok()?;
+        entries.get(at).map(|e| e.hash.clone())
+    });
     let mut row = String::new();
     push_csv_row(&mut row, &EVENT_COLUMNS);
     out.write_all(row.as_bytes())?;
@@ -460,7 +469,7 @@ pub fn write_events_csv(
     for e in entries.iter().take_while(|e| e.seq <= knowledge.position) {
         row.clear();
         fields.clear();
-        push_event_fields(&mut fields, &e.event);
+        push_event_fields(&mut fields, &e.event, &targets);
         push_record_row(
             &mut row,
             e.seq,
@@ -474,30 +483,96 @@ pub fn write_events_csv(
     Ok(())
 }
 
-/// The fields of a record's row in [`events_csv`] that its event alone
-/// gives (date, type, summary, ids, sources, quotes), each followed by a
+/// The records that the corrections of a state of knowledge correct, by
+/// hash: what the events CSV names a correction's target by, its seq. As
+/// many entries as there are corrections that count (a correction is kept
+/// whole by a streaming scan anyway), not one per record.
+#[derive(Debug, Default)]
+pub struct Targets(HashMap<String, u64>);
+
+impl Targets {
+    /// The records `knowledge` has corrected, each by the hash `hash_of`
+    /// gives for its seq.
+    pub fn of(knowledge: &Knowledge<'_>, hash_of: impl Fn(u64) -> Option<String>) -> Targets {
+        Targets(
+            knowledge
+                .corrections
+                .keys()
+                .filter_map(|&seq| Some((hash_of(seq)?, seq)))
+                .collect(),
+        )
+    }
+
+    /// The seq of the corrected record whose hash is `hash`.
+    fn seq(&self, hash: &str) -> Option<u64> {
+        self.0.get(hash).copied()
+    }
+}
+
+/// The `summary` cell of a record's row: the event's own summary (what
+/// `fusion log` shows), but for a correction whose target is known,
+/// `retract seq 7` or `supersede seq 7 with DATE: TYPE SUMMARY` (the
+/// replacement's date, type and summary). A correction that names no
+/// record it could correct (no earlier record, or a correction: only in a
+/// file written by other means) keeps [`Event::summary`]'s short hash.
+fn csv_summary(event: &Event, targets: &Targets) -> String {
+    let Body::Correction {
+        target,
+        mode,
+        replacement,
+        ..
+    } = &event.body
+    else {
+        return event.summary();
+    };
+    let Some(seq) = targets.seq(target) else {
+        return event.summary();
+    };
+    match (mode, replacement) {
+        (CorrectionMode::Supersede, Some(r)) => format!(
+            "supersede seq {seq} with {}: {} {}",
+            r.date,
+            r.type_name(),
+            r.summary()
+        ),
+        (CorrectionMode::Supersede, None) => format!("supersede seq {seq}"),
+        (CorrectionMode::Retract, _) => format!("retract seq {seq}"),
+    }
+}
+
+/// A JSON array of strings (`null` for an absent one), as one CSV cell.
+fn json_list<'a>(items: impl Iterator<Item = Option<&'a str>>) -> String {
+    Value::Array(items.map(|s| s.map_or(Value::Null, Value::from)).collect()).to_string()
+}
+
+/// The fields of a record's row in [`events_csv`] that its event gives
+/// (date, type, summary, ids, sources, quotes, urls), each followed by a
 /// comma: made apart from the rest of the row, so that a streaming export
-/// makes them where events are parsed.
-pub fn push_event_fields(out: &mut String, event: &Event) {
+/// makes them where events are parsed. `targets` names the records that
+/// corrections correct by their seq ([`Targets::of`]).
+///
+/// `sources`, `quotes` and `urls` are JSON arrays with one item per source,
+/// in the event's order: item *i* of each is the *i*-th source's document,
+/// quote and URL, `null` where a source has no quote or no URL
+/// (`["Doc A","Doc B"]`, `["quote A",null]`, `[null,"https://…"]`). Any
+/// text stays exact (a `;` or a line break included), and reads back with
+/// any JSON parser.
+pub fn push_event_fields(out: &mut String, event: &Event, targets: &Targets) {
     let mut ids: Vec<&str> = Vec::new();
     for id in event.mentioned_ids() {
         if !ids.contains(&id) {
             ids.push(id);
         }
     }
-    let docs: Vec<&str> = event.sources.iter().map(|s| s.doc.as_str()).collect();
-    let quotes: Vec<&str> = event
-        .sources
-        .iter()
-        .filter_map(|s| s.quote.as_deref())
-        .collect();
+    let sources = &event.sources;
     for field in [
         event.date.to_string(),
         event.type_name().to_owned(),
-        event.summary(),
+        csv_summary(event, targets),
         ids.join(" "),
-        docs.join("; "),
-        quotes.join("; "),
+        json_list(sources.iter().map(|s| Some(s.doc.as_str()))),
+        json_list(sources.iter().map(|s| s.quote.as_deref())),
+        json_list(sources.iter().map(|s| s.url.as_deref())),
     ] {
         out.push_str(&csv_field(&field));
         out.push(',');
@@ -730,6 +805,92 @@ mod tests {
         }
     }
 
+    /// The cells of `text`'s rows, the header first.
+    fn csv_cells(text: &str) -> Vec<Vec<String>> {
+        let rows = parse_csv(text);
+        for r in &rows {
+            assert_eq!(r.len(), EVENT_COLUMNS.len(), "{r:?}");
+        }
+        rows
+    }
+
+    fn column(name: &str) -> usize {
+        EVENT_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("a column")
+    }
+
+    fn json_cell(cell: &str) -> Value {
+        serde_json::from_str(cell).expect("a JSON cell")
+    }
+
+    /// Given an event whose sources lack a quote or a URL, and one whose
+    /// document holds `; `, when the records are exported as CSV, then
+    /// the documents, quotes and URLs are JSON arrays of one item per
+    /// source, aligned, `null` where one is missing.
+    #[test]
+    fn csv_sources_quotes_and_urls_stay_aligned_per_source() {
+        let entries = crate::testing::entries(&[json!({
+            "type": "created", "date": "2005", "id": "a", "name": "A", "kind": "k",
+            "sources": [
+                {"doc": "Doc A", "quote": "quote A"},
+                {"doc": "Doc B", "url": "https://x.example"},
+                {"doc": "Doc C; part 2", "quote": "quote C\nline 2"},
+            ],
+        })]);
+        let rows = csv_cells(&events_csv(&entries, 1));
+        let row = &rows[1];
+        assert_eq!(
+            json_cell(&row[column("sources")]),
+            json!(["Doc A", "Doc B", "Doc C; part 2"])
+        );
+        assert_eq!(
+            json_cell(&row[column("quotes")]),
+            json!(["quote A", null, "quote C\nline 2"])
+        );
+        assert_eq!(
+            json_cell(&row[column("urls")]),
+            json!([null, "https://x.example", null])
+        );
+    }
+
+    /// Given a record superseded and one retracted, when the records are
+    /// exported as CSV, then each correction's summary names its target
+    /// by seq, a supersession with its replacement's date, type and
+    /// summary; `fusion log`'s summary (the event's own) is unchanged.
+    #[test]
+    fn csv_corrections_name_their_target_by_seq_and_summarise_the_replacement() {
+        let created = |date: &str, id: &str| {
+            json!({"type": "created", "date": date, "id": id, "name": "A", "kind": "k",
+                   "sources": [{"doc": "d"}]})
+        };
+        let target = |seq: u64| format!("{seq:064x}");
+        let entries = crate::testing::entries(&[
+            created("2005", "a"),
+            created("2006", "b"),
+            json!({"type": "correction", "date": "2007", "target": target(1),
+                   "mode": "supersede", "replacement": created("2004", "a"),
+                   "reason": "the year was 2004", "sources": [{"doc": "fix"}]}),
+            json!({"type": "correction", "date": "2007", "target": target(2),
+                   "mode": "retract", "reason": "no such thing",
+                   "sources": [{"doc": "fix"}]}),
+        ]);
+        let rows = csv_cells(&events_csv(&entries, 4));
+        let summary = column("summary");
+        assert_eq!(
+            rows[3][summary],
+            "supersede seq 1 with 2004: created a \"A\" (k)"
+        );
+        assert_eq!(rows[4][summary], "retract seq 2");
+        assert_eq!(rows[1][column("corrected")], "superseded by 3");
+        assert_eq!(
+            entries[2].event.summary(),
+            format!("supersede {}", &target(1)[..12]),
+            "log's summary"
+        );
+    }
+
     #[test]
     fn an_empty_ledger_exports_a_valid_document_and_a_header() {
         let doc: Value = serde_json::from_str(&jsonld(&[], 0, None)).expect("json");
@@ -737,7 +898,7 @@ mod tests {
         assert_eq!(doc["@graph"].as_array().map(Vec::len), Some(1));
         assert_eq!(
             events_csv(&[], 0),
-            "seq,recorded,date,type,summary,ids,sources,quotes,corrected,hash\r\n"
+            "seq,recorded,date,type,summary,ids,sources,quotes,urls,corrected,hash\r\n"
         );
     }
 }

@@ -582,6 +582,10 @@ impl Scan {
         let known = self.known(known_at);
         let targets = targets(&self.slots, &self.whole, known);
         let knowledge = Scan::knowledge(&self.whole, known, &targets);
+        let corrected = crate::export::Targets::of(&knowledge, |seq| {
+            let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+            self.slots.get(index).map(|slot| hex(&slot.hash))
+        });
         let mut row = String::new();
         crate::export::push_csv_row(&mut row, &crate::export::EVENT_COLUMNS);
         let mut written = out.write_all(row.as_bytes());
@@ -594,7 +598,7 @@ impl Scan {
         let fields = |event: Event| {
             let mut fields = String::new();
             if !stop.load(Ordering::Relaxed) {
-                crate::export::push_event_fields(&mut fields, &event);
+                crate::export::push_event_fields(&mut fields, &event, &corrected);
             }
             fields
         };

@@ -174,7 +174,7 @@ fn csv_events_quote_per_rfc_4180_with_one_row_per_record() {
     let env = ledger();
     let r = env.run(&["export", "--format", "csv"]);
     assert_eq!(r.code, 0, "{r}");
-    let rows = check_columns(&r.stdout, 10);
+    let rows = check_columns(&r.stdout, 11);
     assert_eq!(rows.len(), 11, "a header and ten records");
     assert_eq!(
         rows[0],
@@ -187,6 +187,7 @@ fn csv_events_quote_per_rfc_4180_with_one_row_per_record() {
             "ids",
             "sources",
             "quotes",
+            "urls",
             "corrected",
             "hash"
         ]
@@ -194,15 +195,81 @@ fn csv_events_quote_per_rfc_4180_with_one_row_per_record() {
     // A name with a comma and quotes survives the round trip.
     assert_eq!(rows[2][4], r#"grilog "GRILOG, "Grenoble"" (cluster)"#);
     assert_eq!(
-        rows[1][7],
-        "Depuis 2008, avec la naissance du cluster lyonnais \"Edit\""
+        json_cell(&rows[1][7]),
+        serde_json::json!(["Depuis 2008, avec la naissance du cluster lyonnais \"Edit\""])
     );
-    assert_eq!(rows[7][8], "retracted by 10");
+    assert_eq!(rows[7][9], "retracted by 10");
+    assert_eq!(rows[10][4], "retract seq 7", "the target by its seq");
     assert_eq!(rows[3][5], "edit grilog clustr");
     assert_snapshot!("csv_events_small", r.stdout.replace("\r\n", "\n"));
     // Known at seq 3: three records, and nothing corrected yet.
     let r3 = env.run(&["export", "--format", "csv", "--known-at", "3"]);
-    assert_eq!(check_columns(&r3.stdout, 10).len(), 4);
+    assert_eq!(check_columns(&r3.stdout, 11).len(), 4);
+}
+
+fn json_cell(cell: &str) -> Value {
+    serde_json::from_str(cell).unwrap_or_else(|e| panic!("`{cell}` is not JSON: {e}"))
+}
+
+/// Given an event whose second source has a URL and no quote, and whose
+/// third has `; ` in its document, when the records are exported as CSV,
+/// then `sources`, `quotes` and `urls` are JSON arrays of one item per
+/// source, in order, `null` where a source has no quote or URL.
+#[test]
+fn csv_events_keep_each_sources_document_quote_and_url_aligned() {
+    let env = TestEnv::with_ledger();
+    env.append(
+        r#"{"type":"created","date":"2005","id":"a","name":"A","kind":"k","sources":[{"doc":"Doc A","quote":"quote A"},{"doc":"Doc B","url":"https://x.example"},{"doc":"Doc C; part 2","quote":"quote C, \"said\""}]}"#,
+    );
+    let r = env.run(&["export", "--format", "csv"]);
+    assert_eq!(r.code, 0, "{r}");
+    let rows = check_columns(&r.stdout, 11);
+    let cell = |name: &str| {
+        let at = rows[0].iter().position(|c| c == name).expect("column");
+        json_cell(&rows[1][at])
+    };
+    assert_eq!(
+        cell("sources"),
+        serde_json::json!(["Doc A", "Doc B", "Doc C; part 2"])
+    );
+    assert_eq!(
+        cell("quotes"),
+        serde_json::json!(["quote A", null, "quote C, \"said\""])
+    );
+    assert_eq!(
+        cell("urls"),
+        serde_json::json!([null, "https://x.example", null])
+    );
+}
+
+/// Given a record superseded by a correction, when the records are
+/// exported as CSV, then the correction's summary names the target by its
+/// seq and summarises the replacement as `fusion log` summarises an event,
+/// while `fusion log` itself still shows the correction's own summary.
+#[test]
+fn csv_events_show_what_a_supersession_replaces_and_with_what() {
+    let env = TestEnv::with_ledger();
+    env.append(&[RHONEALLEY, NUMELINK].join("\n"));
+    let log = env.run(&["log", "--format", "json", "--seq", "2"]);
+    let record: Value = serde_json::from_str(log.stdout.trim()).expect("record json");
+    let hash = record["hash"].as_str().expect("hash");
+    env.append(&format!(
+        r#"{{"type":"correction","date":"2016","target":"{hash}","mode":"supersede","replacement":{{"type":"created","date":"2014","id":"numelink","name":"Numélink","kind":"cluster","sources":[{{"doc":"c.txt"}}]}},"reason":"founded 2014","sources":[{{"doc":"c.txt"}}]}}"#
+    ));
+    let r = env.run(&["export", "--format", "csv"]);
+    assert_eq!(r.code, 0, "{r}");
+    let rows = check_columns(&r.stdout, 11);
+    assert_eq!(
+        rows[3][4],
+        r#"supersede seq 2 with 2014: created numelink "Numélink" (cluster)"#
+    );
+    assert_eq!(rows[2][9], "superseded by 3");
+    let log = env.run(&["log"]);
+    assert!(
+        log.stdout.contains(&format!("supersede {}", &hash[..12])),
+        "{}",
+        log.stdout
+    );
 }
 
 #[test]
@@ -372,7 +439,7 @@ fn shipped_landscape_exports() {
     assert_snapshot!("jsonld_landscape", jsonld);
 
     let events = run(&["export", "--format", "csv"]);
-    let rows = check_columns(&events, 10);
+    let rows = check_columns(&events, 11);
     let records = std::fs::read_to_string(&ledger)
         .expect("ledger")
         .lines()
