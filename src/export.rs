@@ -11,11 +11,14 @@
 //! - one `org:Organization` per organisation that ever existed up to the
 //!   as-of day: `skos:prefLabel` (current name), `skos:altLabel` (former
 //!   names), `org:identifier`, `org:classification` (a `skos:Concept` per
-//!   kind), `schema:foundingDate` / `schema:dissolutionDate` (EDTF text),
-//!   `org:hasPrimarySite` (the `seat` attribute), `org:hasSite`,
-//!   `org:hasMember`, `org:resultedFrom` / `org:changedBy` (its change
-//!   events), and `prov:wasDerivedFrom` the sources of the event that
-//!   created it;
+//!   kind), `schema:foundingDate` (the start of its first period of
+//!   existence) / `schema:dissolutionDate` (the end of its last, if it has
+//!   ended), as EDTF text, `fusion:period` (a re-established
+//!   organisation's periods of existence, each with its start, end and
+//!   how it ended), `org:hasPrimarySite` (the `seat` attribute),
+//!   `org:hasSite`, `org:hasMember`, `org:resultedFrom` / `org:changedBy`
+//!   (its change events), and `prov:wasDerivedFrom` the sources of the
+//!   event that created it (that began its first period);
 //! - one `org:ChangeEvent` per `transformed` event, with
 //!   `org:originalOrganization`, `org:resultingOrganization`,
 //!   `fusion:changeKind`, `dcterms:date` (the EDTF text as written) and
@@ -198,9 +201,12 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>, creations: &Creations) -> Va
         "org:classification".into(),
         json!({ "@id": format!("ledger:kind:{}", percent_encode(&o.kind)) }),
     );
+    // A re-established organisation was founded when its first period of
+    // existence began, by the event that began it.
+    let founded = o.periods.first().map_or(&o.since, |p| &p.since);
     m.insert(
         "schema:foundingDate".into(),
-        o.since.date.to_string().into(),
+        founded.date.to_string().into(),
     );
     if let Some(e) = &o.ended {
         m.insert(
@@ -208,6 +214,26 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>, creations: &Creations) -> Va
             e.at.date.to_string().into(),
         );
         m.insert("fusion:endedBy".into(), e.how.as_str().into());
+    }
+    if !o.periods.is_empty() {
+        let current = (&o.since, o.ended.as_deref());
+        let periods = o
+            .periods
+            .iter()
+            .map(|p| (&p.since, Some(&p.ended)))
+            .chain(std::iter::once(current))
+            .map(|(since, ended)| {
+                let mut p = Map::new();
+                p.insert("@type".into(), "fusion:Period".into());
+                p.insert("schema:startDate".into(), since.date.to_string().into());
+                if let Some(e) = ended {
+                    p.insert("schema:endDate".into(), e.at.date.to_string().into());
+                    p.insert("fusion:endedBy".into(), e.how.as_str().into());
+                }
+                Value::Object(p)
+            })
+            .collect();
+        put_list(&mut m, "fusion:period", periods);
     }
     if let Some(seat) = o.attrs.get("seat") {
         m.insert(
@@ -244,8 +270,8 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>, creations: &Creations) -> Va
     };
     put_list(&mut m, "org:resultedFrom", seqs(&o.predecessors));
     put_list(&mut m, "org:changedBy", seqs(&o.successors));
-    let created = events.get(&o.since.seq).map(|e| e.sources.as_slice());
-    if let Some(list) = created.or_else(|| creations.get(o.since.seq)) {
+    let created = events.get(&founded.seq).map(|e| e.sources.as_slice());
+    if let Some(list) = created.or_else(|| creations.get(founded.seq)) {
         m.insert("prov:wasDerivedFrom".into(), sources(list));
     }
     Value::Object(m)
@@ -889,6 +915,70 @@ mod tests {
             format!("supersede {}", &target(1)[..12]),
             "log's summary"
         );
+    }
+
+    /// The spin-off `q3 → sp` (2013), the absorption `sp → s1` (2014-03)
+    /// and the re-establishment `s1 → sp` (2015).
+    fn reestablished() -> Vec<Entry> {
+        crate::testing::entries(&[
+            json!({"type": "created", "date": "2010", "id": "q3", "name": "Q3", "kind": "k",
+                   "sources": [{"doc": "Doc q3"}]}),
+            json!({"type": "created", "date": "2011", "id": "s1", "name": "S1", "kind": "k",
+                   "sources": [{"doc": "Doc s1"}]}),
+            json!({"type": "transformed", "mode": "spin_off", "date": "2013",
+                   "from": ["q3"], "to": ["sp"],
+                   "new": [{"id": "sp", "name": "SP", "kind": "k"}],
+                   "sources": [{"doc": "Doc spin-off", "quote": "sp is born"}]}),
+            json!({"type": "transformed", "mode": "absorption", "date": "2014-03",
+                   "from": ["sp"], "to": ["s1"], "sources": [{"doc": "Doc absorption"}]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2015",
+                   "from": ["s1"], "to": ["sp"], "sources": [{"doc": "Doc reestablishment"}]}),
+        ])
+    }
+
+    fn org<'a>(doc: &'a Value, id: &str) -> &'a Value {
+        doc["@graph"]
+            .as_array()
+            .and_then(|g| {
+                g.iter()
+                    .find(|n| n["@id"] == format!("ledger:org:{id}").as_str())
+            })
+            .expect("the organisation's node")
+    }
+
+    /// Given an organisation spun off, absorbed, then re-established, when
+    /// the ledger is exported as JSON-LD, then it was founded when its
+    /// first period began, derives from the spin-off's sources, and lists
+    /// each period of existence with how the earlier one ended.
+    #[test]
+    fn a_reestablished_organisation_keeps_its_first_founding_and_its_periods() {
+        let entries = reestablished();
+        let doc: Value = serde_json::from_str(&jsonld(&entries, 5, None)).expect("json");
+        let sp = org(&doc, "sp");
+        assert_eq!(sp["schema:foundingDate"], "2013");
+        assert_eq!(
+            sp["prov:wasDerivedFrom"],
+            json!([{"@type": "prov:Entity", "dcterms:bibliographicCitation": "Doc spin-off",
+                    "prov:value": "sp is born"}])
+        );
+        assert_eq!(
+            sp["fusion:period"],
+            json!([
+                {"@type": "fusion:Period", "schema:startDate": "2013",
+                 "schema:endDate": "2014-03", "fusion:endedBy": "absorption"},
+                {"@type": "fusion:Period", "schema:startDate": "2015"},
+            ])
+        );
+        assert!(sp.get("schema:dissolutionDate").is_none());
+        // An organisation with one period has no period list.
+        assert!(org(&doc, "s1").get("fusion:period").is_none());
+        // As of 2014, before the re-establishment: founded 2013, ended.
+        let day = NaiveDate::from_ymd_opt(2014, 12, 31);
+        let doc: Value = serde_json::from_str(&jsonld(&entries, 5, day)).expect("json");
+        let sp = org(&doc, "sp");
+        assert_eq!(sp["schema:foundingDate"], "2013");
+        assert_eq!(sp["schema:dissolutionDate"], "2014-03");
+        assert!(sp.get("fusion:period").is_none());
     }
 
     #[test]

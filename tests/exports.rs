@@ -272,6 +272,64 @@ fn csv_events_show_what_a_supersession_replaces_and_with_what() {
     );
 }
 
+/// Given an organisation spun off in 2013, absorbed in 2014-03 and
+/// re-established in 2015, when the ledger is exported as JSON-LD, then
+/// its founding date is 2013, it derives from the spin-off's sources (not
+/// the re-establishment's), and its periods of existence are both there.
+#[test]
+fn jsonld_a_reestablished_organisation_keeps_its_first_period() {
+    let env = TestEnv::with_ledger();
+    env.append(
+        &[
+            r#"{"type":"created","date":"2010","id":"q3","name":"Q3","kind":"k","sources":[{"doc":"Doc q3"}]}"#,
+            r#"{"type":"created","date":"2011","id":"s1","name":"S1","kind":"k","sources":[{"doc":"Doc s1"}]}"#,
+            r#"{"type":"transformed","mode":"spin_off","date":"2013","from":["q3"],"to":["sp"],"new":[{"id":"sp","name":"SP","kind":"k"}],"sources":[{"doc":"Doc spin-off","quote":"sp is born"}]}"#,
+            r#"{"type":"transformed","mode":"absorption","date":"2014-03","from":["sp"],"to":["s1"],"sources":[{"doc":"Doc absorption"}]}"#,
+            r#"{"type":"transformed","mode":"reestablishment","date":"2015","from":["s1"],"to":["sp"],"sources":[{"doc":"Doc reestablishment"}]}"#,
+        ]
+        .join("\n"),
+    );
+    let org = |args: &[&str], id: &str| -> Value {
+        let r = env.run(args);
+        assert_eq!(r.code, 0, "{r}");
+        let doc: Value = serde_json::from_str(&r.stdout).expect("json");
+        doc["@graph"]
+            .as_array()
+            .expect("graph")
+            .iter()
+            .find(|n| n["@id"] == format!("ledger:org:{id}").as_str())
+            .cloned()
+            .expect("the organisation")
+    };
+    let sp = org(&["export", "--format", "jsonld"], "sp");
+    assert_eq!(sp["schema:foundingDate"], "2013");
+    assert_eq!(
+        sp["prov:wasDerivedFrom"][0]["dcterms:bibliographicCitation"],
+        "Doc spin-off"
+    );
+    assert_eq!(
+        sp["fusion:period"],
+        serde_json::json!([
+            {"@type": "fusion:Period", "schema:startDate": "2013",
+             "schema:endDate": "2014-03", "fusion:endedBy": "absorption"},
+            {"@type": "fusion:Period", "schema:startDate": "2015"},
+        ])
+    );
+    assert_eq!(
+        ids(&sp["org:resultedFrom"]),
+        ["ledger:event:3", "ledger:event:5"]
+    );
+    // s1, founded once, keeps its own founding and source.
+    let s1 = org(&["export", "--format", "jsonld"], "s1");
+    assert_eq!(s1["schema:foundingDate"], "2011");
+    assert!(s1.get("fusion:period").is_none());
+    // Before the re-establishment, sp has one period, ended.
+    let sp = org(&["export", "--format", "jsonld", "--as-of", "2014"], "sp");
+    assert_eq!(sp["schema:foundingDate"], "2013");
+    assert_eq!(sp["schema:dissolutionDate"], "2014-03");
+    assert!(sp.get("fusion:period").is_none());
+}
+
 #[test]
 fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     let env = ledger();
