@@ -637,7 +637,7 @@ pub fn push_record_row(
 }
 
 /// The columns of [`view_csv`].
-pub const VIEW_COLUMNS: [&str; 15] = [
+pub const VIEW_COLUMNS: [&str; 16] = [
     "id",
     "name",
     "kind",
@@ -653,6 +653,7 @@ pub const VIEW_COLUMNS: [&str; 15] = [
     "successors",
     "former_names",
     "ended",
+    "ended_tentative",
 ];
 
 fn party_text(p: &Party) -> &str {
@@ -664,7 +665,10 @@ fn party_text(p: &Party) -> &str {
 /// A point-in-time view, one row per organisation (see [`VIEW_COLUMNS`]):
 /// lists joined with `; `, links as `id (mode date)`, `tentative` is
 /// `true` when the organisation only possibly exists on the day, `ended`
-/// is `DATE how` for ended organisations (shown with `--all`).
+/// is `DATE how` for ended organisations (shown with `--all`, or when
+/// their end is under way on the day), `ended_tentative` is `true` when
+/// the organisation only possibly ended by the day, `false` when it surely
+/// did, empty when it did not end.
 pub fn view_csv(v: &View) -> String {
     let mut out = String::new();
     push_csv_row(&mut out, &VIEW_COLUMNS);
@@ -733,6 +737,10 @@ fn view_row(out: &mut String, o: &OrgView) {
             o.ended
                 .as_ref()
                 .map(|e| format!("{} {}", e.date, e.how))
+                .unwrap_or_default(),
+            o.ended
+                .as_ref()
+                .map(|e| e.tentative.to_string())
                 .unwrap_or_default(),
         ],
     );

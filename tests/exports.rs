@@ -335,7 +335,7 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     let env = ledger();
     let r = env.run(&["export", "--format", "csv", "--as-of", "2016"]);
     assert_eq!(r.code, 0, "{r}");
-    let rows = check_columns(&r.stdout, 15);
+    let rows = check_columns(&r.stdout, 16);
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["clustr", "numelink"]);
     assert_eq!(rows[1][3], "2015-05~");
@@ -346,10 +346,27 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     );
     assert_snapshot!("csv_view_small", r.stdout.replace("\r\n", "\n"));
     let all = env.run(&["export", "--format", "csv", "--as-of", "2016", "--all"]);
-    let rows = check_columns(&all.stdout, 15);
+    let rows = check_columns(&all.stdout, 16);
     assert_eq!(rows.len(), 1 + 5);
     let edit = rows.iter().find(|r| r[0] == "edit").expect("edit row");
     assert_eq!(edit[14], "2015-05~ fusion");
+    assert_eq!(edit[15], "true", "a `~` end is tentative");
+    let rhonealley = rows.iter().find(|r| r[0] == "rhonealley").expect("row");
+    assert_eq!(
+        (rhonealley[14].as_str(), rhonealley[15].as_str()),
+        ("2015-06-30 absorption", "false"),
+        "a day, past: surely ended"
+    );
+    assert_eq!(rows[1][15], "", "not ended");
+    // While the fusion is under way, edit is listed without --all, its end
+    // tentative, as `replay` shows it "possibly ended"
+    let may = env.run(&["export", "--format", "csv", "--as-of", "2015-05-15"]);
+    let rows = check_columns(&may.stdout, 16);
+    let edit = rows.iter().find(|r| r[0] == "edit").expect("edit row");
+    assert_eq!(
+        (edit[14].as_str(), edit[15].as_str()),
+        ("2015-05~ fusion", "true")
+    );
 }
 
 #[test]
@@ -506,7 +523,7 @@ fn shipped_landscape_exports() {
     assert_snapshot!("csv_events_landscape", events.replace("\r\n", "\n"));
 
     let view = run(&["export", "--format", "csv", "--as-of", "2016"]);
-    let rows = check_columns(&view, 15);
+    let rows = check_columns(&view, 16);
     assert!(rows.iter().any(|r| r[0] == "clustr-numerique"));
     assert!(!rows.iter().any(|r| r[0] == "digital-league"));
     assert_snapshot!("csv_view_landscape_2016", view.replace("\r\n", "\n"));
