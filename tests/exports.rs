@@ -461,6 +461,32 @@ fn report_writes_one_self_contained_file_atomically() {
     assert!(later.contains("<td class=\"st-overdue\">overdue</td>"));
 }
 
+/// `--out` never replaces a private key or a ledger (any ledger, not only
+/// the one read): a slip of the shell's completion would otherwise lose a
+/// key kept at mode 0600 to a report.
+#[test]
+fn report_never_overwrites_a_private_key_or_a_ledger() {
+    let env = ledger();
+    let key = env.run(&["key", "generate", "--name", "fusion/t", "--out", "k"]);
+    assert_eq!(key.code, 0, "{key}");
+    std::fs::copy(env.ledger(), env.dir().join("other.jsonl")).expect("copy");
+    for (file, what) in [("k.key", "a private key"), ("other.jsonl", "a ledger")] {
+        let before = std::fs::read(env.dir().join(file)).expect("read");
+        let r = env.run(&["report", "--as-of", "2016", "--out", file]);
+        assert_eq!(r.code, 2, "{r}");
+        assert_eq!(
+            r.stderr,
+            format!(
+                "error: --out `{file}` holds {what}; fusion never overwrites one — choose another file\n"
+            )
+        );
+        assert_eq!(std::fs::read(env.dir().join(file)).expect("read"), before);
+    }
+    // A public key, or an earlier report, is replaced as before.
+    let r = env.run(&["report", "--as-of", "2016", "--out", "k.pub"]);
+    assert_eq!(r.code, 0, "{r}");
+}
+
 #[test]
 fn report_to_a_missing_directory_is_an_io_error() {
     let env = ledger();

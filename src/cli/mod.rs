@@ -325,6 +325,25 @@ pub fn write_output(ctx: &Context, out: &std::path::Path, bytes: &[u8]) -> Resul
             out.display()
         )));
     }
+    // Nor any other ledger, nor a private key (0600, not to be lost to a
+    // report written over it by a slip of the shell's completion).
+    let mut start = Vec::with_capacity(16);
+    if let Ok(f) = std::fs::File::open(out) {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 16), &mut start);
+    }
+    let what = if start.starts_with(b"PRIVATE+KEY+") {
+        Some("a private key")
+    } else if start.starts_with(br#"{"v":1,"seq":"#) {
+        Some("a ledger")
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        return Err(CliError::usage(format!(
+            "--out `{}` holds {what}; fusion never overwrites one — choose another file",
+            out.display()
+        )));
+    }
     fusion::store::write_atomic(out, bytes)?;
     Ok(())
 }
