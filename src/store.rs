@@ -152,6 +152,25 @@ pub enum StoreError {
         /// What is wrong.
         error: RecordError,
     },
+    /// A batch event whose record would be longer than a ledger line may
+    /// be ([`crate::record::MAX_LINE_BYTES`]): readers would refuse it, so
+    /// nothing is written. `event::parse_batch` refuses such events first;
+    /// events built by other means reach this guard.
+    #[error(
+        "event #{index} of the batch (seq {seq}) would make a record of {bytes} bytes, over the {max} bytes a ledger line may hold; nothing was written (hint: keep long texts in the cited documents, not in the ledger)"
+    )]
+    LineTooLong {
+        /// The ledger.
+        path: PathBuf,
+        /// 1-based position of the event in the batch.
+        index: u64,
+        /// The seq its record would have had.
+        seq: u64,
+        /// The record's length, without its newline.
+        bytes: usize,
+        /// The most a line may hold.
+        max: usize,
+    },
     /// A record read a second time (by a command that streams the ledger:
     /// a replay's fold, `log`, `prove`, the records' CSV) is not the one
     /// verified the first time, or is no longer there.
@@ -926,8 +945,9 @@ struct Sealer {
     prev: String,
     out: Vec<u8>,
     scratch: Vec<u8>,
-    /// The longest line sealed, without its newline.
+    /// The longest line sealed, without its newline, and its seq.
     longest: usize,
+    longest_seq: u64,
 }
 
 impl Sealer {
@@ -951,6 +971,7 @@ impl Sealer {
             out: Vec::with_capacity(events.saturating_mul(384)),
             scratch: Vec::with_capacity(1024),
             longest: 0,
+            longest_seq: 0,
         }
     }
 
@@ -970,7 +991,10 @@ impl Sealer {
             &mut self.out,
             &mut self.scratch,
         );
-        self.longest = self.longest.max(self.out.len() - start);
+        if self.out.len() - start > self.longest {
+            self.longest = self.out.len() - start;
+            self.longest_seq = self.seq;
+        }
         self.out.push(b'\n');
         self.seq += 1;
     }
@@ -1015,14 +1039,12 @@ fn write_sealed(
     if sealer.longest > crate::record::MAX_LINE_BYTES {
         // `event::parse_batch` refuses events this long; never write a line
         // that readers would refuse.
-        return Err(StoreError::Io {
-            op: "append to",
+        return Err(StoreError::LineTooLong {
             path: path.to_owned(),
-            source: io::Error::other(format!(
-                "a record would be {} bytes long, over the {} a ledger line may hold",
-                sealer.longest,
-                crate::record::MAX_LINE_BYTES
-            )),
+            index: sealer.longest_seq - first_seq + 1,
+            seq: sealer.longest_seq,
+            bytes: sealer.longest,
+            max: crate::record::MAX_LINE_BYTES,
         });
     }
     let Sealer {

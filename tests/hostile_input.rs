@@ -192,7 +192,11 @@ fn an_event_too_long_for_a_ledger_line_is_refused_before_anything_is_written() {
         &[huge],
     );
     assert!(
-        matches!(written, Err(fusion::store::StoreError::Io { .. })),
+        matches!(
+            &written,
+            Err(fusion::store::StoreError::LineTooLong { index: 1, seq: 1, bytes, max, .. })
+                if *bytes > *max && *max == fusion::record::MAX_LINE_BYTES
+        ),
         "{:?}",
         written.map(|_| ())
     );

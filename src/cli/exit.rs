@@ -81,6 +81,7 @@ impl From<StoreError> for CliError {
         let code = match &e {
             StoreError::Io { .. } => IO,
             StoreError::Missing { .. } | StoreError::Exists { .. } => USAGE,
+            StoreError::LineTooLong { .. } => REJECTED,
             StoreError::Locked { .. } | StoreError::HeadMoved { .. } => CONFLICT,
             StoreError::Chain {
                 error: fusion::chain::ChainError::Torn { .. },
