@@ -171,6 +171,40 @@ pub enum StoreError {
         /// The most a line may hold.
         max: usize,
     },
+    /// The append index saw more records than the ledger holds: records
+    /// that were appended and acknowledged are gone (the file was cut
+    /// short, or replaced by an older copy). Nothing is appended: a new
+    /// record would take a lost one's seq and hide the loss.
+    #[error(
+        "`{path}` holds {records} records, but its append index `{index}` saw seq {seen}: records {}..={seen} were appended and acknowledged, and are no longer in the ledger (cut short, or replaced by an older copy); nothing was appended, since a new record would take a lost one's place (hint: restore the ledger from a backup; if those records were dropped on purpose, delete `{index}` and append again)",
+        records + 1
+    )]
+    Lost {
+        /// The ledger.
+        path: PathBuf,
+        /// The index directory.
+        index: PathBuf,
+        /// The last seq the index saw.
+        seen: u64,
+        /// How many records the ledger holds.
+        records: u64,
+    },
+    /// The append index saw another record at its seq than the ledger
+    /// holds there: the ledger was rewritten since that append. Nothing is
+    /// appended.
+    #[error(
+        "`{path}` holds another record at seq {seq} than its append index `{index}` saw there (hash {hash}): the ledger was rewritten since that append; nothing was appended (hint: restore it from a backup, or compare it with a checkpoint, `fusion verify --checkpoint`; if the rewrite was deliberate, delete `{index}` and append again)"
+    )]
+    Rewritten {
+        /// The ledger.
+        path: PathBuf,
+        /// The index directory.
+        index: PathBuf,
+        /// The seq the index saw last.
+        seq: u64,
+        /// The hash it saw there.
+        hash: String,
+    },
     /// A record read a second time (by a command that streams the ledger:
     /// a replay's fold, `log`, `prove`, the records' CSV) is not the one
     /// verified the first time, or is no longer there.
@@ -1220,7 +1254,40 @@ pub fn append_events(
         }
     };
     let (chain, base) = load_locked(path, &file, options, progress)?;
+    check_index_saw_no_more(path, &dir, &chain)?;
     full_append(path, file, &journal, options, batch, &dir, why, chain, base)
+}
+
+/// Refuses to append when the append index in `dir`, though no longer
+/// current, proves that acknowledged records are gone from `chain` (it saw
+/// a later seq) or were rewritten (it saw another hash at its seq): the
+/// verdicts of `fusion verify --index` ([`index::audit_with`]). An index
+/// that is merely behind the ledger, absent or of another version is no
+/// evidence of anything.
+fn check_index_saw_no_more(path: &Path, dir: &Path, chain: &Ledger) -> Result<(), StoreError> {
+    let current = (chain.bytes, chain.len() as u64, chain.head_hash());
+    let hash_at = |seq: u64| {
+        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
+        chain.entries.get(i).map(|e| e.hash.clone())
+    };
+    // The fold is never reached: the position differs, or the index is
+    // current and this path was taken for another reason.
+    let audit = index::audit_with(dir, current, hash_at, || Err::<index::Folded, ()>(()));
+    match audit {
+        Ok(index::Audit::Lost { seen, records }) => Err(StoreError::Lost {
+            path: path.to_owned(),
+            index: dir.to_owned(),
+            seen,
+            records,
+        }),
+        Ok(index::Audit::Rewritten { seq, hash }) => Err(StoreError::Rewritten {
+            path: path.to_owned(),
+            index: dir.to_owned(),
+            seq,
+            hash,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The append of [`append_events`] for a backdated batch, the index being
@@ -1517,6 +1584,14 @@ pub fn repair(path: &Path, discard_incomplete: bool) -> Result<Repaired, StoreEr
                 file.set_len(offset)
                     .and_then(|()| file.sync_data())
                     .map_err(StoreError::io("truncate", path))?;
+                // An index that saw the record dropped would refuse every
+                // append (`StoreError::Lost`): the loss is consented to, so
+                // the cache goes, and the next append rebuilds it.
+                let dir = crate::index::dir_of(path);
+                if crate::index::read_head(&dir).is_some_and(|head| head.seq >= line as u64) {
+                    fs::remove_dir_all(&dir).map_err(StoreError::io("remove", &dir))?;
+                    sync_dir(&dir)?;
+                }
                 Ok(Repaired::RemovedIncomplete { line, bytes: torn })
             }
         }

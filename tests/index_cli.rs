@@ -107,6 +107,63 @@ fn an_index_that_saw_records_the_ledger_no_longer_holds_is_an_integrity_failure(
     );
 }
 
+/// The same evidence stops an append: a new record would take the place of
+/// a lost or rewritten one and hide it. Deleting the index, as the hint
+/// says, is the way to go on when the loss is deliberate; and `repair
+/// --discard-incomplete`, which consents to losing a torn record the index
+/// saw, drops the index itself.
+#[test]
+fn an_append_is_refused_while_the_index_proves_records_lost_or_rewritten() {
+    const MORE: &str = r#"{"type":"created","date":"2012","id":"more","name":"More","kind":"k","sources":[{"doc":"a.txt"}]}"#;
+    // Given an index that saw three records, and a ledger cut back to two
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    let two = env.ledger_bytes();
+    env.append(RENAME);
+    std::fs::write(env.ledger(), &two).expect("write");
+    // When an event is appended, then nothing is written, exit 4
+    let r = env.run_with_stdin(&["append"], MORE);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains("holds 2 records, but its append index")
+            && r.stderr
+                .contains("saw seq 3: records 3..=3 were appended and acknowledged"),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), two);
+    // Given a ledger rewritten at the seq the index saw
+    let other = TestEnv::with_ledger();
+    other.append(&format!("{EDIT}\n{GRILOG}\n"));
+    other.append(&RENAME.replace("Edit Lyon", "Edit Rhône"));
+    let rewritten = other.ledger_bytes();
+    std::fs::write(env.ledger(), &rewritten).expect("write");
+    let r = env.run_with_stdin(&["append"], MORE);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr
+            .contains("holds another record at seq 3 than its append index"),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), rewritten);
+    // When the index is deleted, as the hint says, the append goes through
+    std::fs::remove_dir_all(index_dir(&env)).expect("rm");
+    let r = env.run_with_stdin(&["append"], MORE);
+    assert_eq!(r.code, 0, "{r}");
+    // Given a torn last record the index saw, dropped with consent
+    let mut torn = env.ledger_bytes();
+    torn.truncate(torn.len() - 10);
+    std::fs::write(env.ledger(), &torn).expect("write");
+    let r = env.run(&["repair", "--discard-incomplete"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(!index_dir(&env).exists(), "the index that saw it is gone");
+    // then appends go on, and the index is rebuilt
+    let r = env.run_with_stdin(&["append"], &MORE.replace("\"more\"", "\"more2\""));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(index_dir(&env).join("HEAD").exists());
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 0, "{r}");
+}
+
 /// Ends `edit` in 2010.
 const DISSOLVE: &str =
     r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;

@@ -92,6 +92,8 @@ impl From<StoreError> for CliError {
             | StoreError::Event { .. }
             | StoreError::JournalMismatch { .. }
             | StoreError::CutShort { .. }
+            | StoreError::Lost { .. }
+            | StoreError::Rewritten { .. }
             | StoreError::Changed { .. } => INTEGRITY,
         };
         CliError::new(code, e.to_string())
