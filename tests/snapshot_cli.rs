@@ -36,6 +36,34 @@ fn a_snapshots_path_that_is_a_file_is_a_usage_error() {
     );
 }
 
+/// Two ledgers sharing a snapshots directory (the README's "five minutes"
+/// ledger, run from the repository root, shares `snapshots/` with the
+/// shipped one): a snapshot never replaces another ledger's file of the
+/// same name, and one of this ledger is replaced as before.
+#[test]
+fn a_snapshot_never_replaces_another_ledgers_snapshot() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    let theirs = format!("{}\n{{\"view\":{{}}}}\n", another_ledgers_header());
+    std::fs::create_dir_all(env.dir().join("snapshots")).expect("mkdir");
+    let file = env.dir().join("snapshots/2010-12-31.json");
+    std::fs::write(&file, &theirs).expect("write");
+    let r = env.run(&["snapshot", "--as-of", "2010"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .starts_with("error: `snapshots/2010-12-31.json` is a snapshot of another ledger")
+            && r.stderr.contains("--snapshots DIR"),
+        "{r}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), theirs);
+    // Once it is this ledger's own, it is replaced.
+    std::fs::remove_file(&file).expect("rm");
+    assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    let r = env.run(&["snapshot", "--as-of", "2010"]);
+    assert_eq!(r.code, 0, "{r}");
+}
+
 #[test]
 fn snapshot_then_verify_then_edit_is_caught() {
     let env = TestEnv::with_ledger();

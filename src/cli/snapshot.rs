@@ -53,12 +53,20 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
             let (as_of, known) = (v.as_of_text(), v.known_at());
             let file = dir.join(fusion::snapshot::file_name(&as_of, known.seq, head));
+            if let Some(other) = other_ledgers(&file, &ledger) {
+                return Err(CliError::usage(format!(
+                    "`{}` is a snapshot of another ledger (its first record's hash is {}…); fusion never replaces one (hint: give each ledger a snapshots directory of its own, with --snapshots DIR or FUSION_SNAPSHOTS)",
+                    file.display(),
+                    fusion::event::short_hash(&other)
+                )));
+            }
             store::write_atomic_with(&file, |out| {
                 fusion::snapshot::write(out, &ledger, &as_of, &known, |view| {
                     v.write_json(view, threads)
                 })
             })
             .map(|()| (file, as_of, known))
+            .map_err(CliError::from)
         })??;
     progress.done();
     ctx.out.line(format!(
@@ -68,6 +76,18 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         known.seq,
         fusion::event::short_hash(&known.hash)
     ))
+}
+
+/// The ledger a snapshot file already at `file` was made from, when it is
+/// one and not `ours` (read from its first line only). A file that is no
+/// snapshot, or that cannot be read, is for the write to replace or to fail
+/// on.
+fn other_ledgers(file: &std::path::Path, ours: &str) -> Option<String> {
+    let mut line = Vec::new();
+    // A header is a few hundred bytes: no need to read a long line whole.
+    let head = std::io::Read::take(std::fs::File::open(file).ok()?, 64 << 10);
+    std::io::BufRead::read_until(&mut std::io::BufReader::new(head), b'\n', &mut line).ok()?;
+    fusion::snapshot::ledger_named(&line).filter(|named| named != ours)
 }
 
 /// Checks every snapshot file in the directory against the ledger; returns
