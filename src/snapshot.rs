@@ -64,8 +64,9 @@ pub enum Status {
     Malformed(String),
     /// The content hash does not match: the file was edited.
     Edited,
-    /// The ledger no longer has the record it is bound to (rewritten, or
-    /// the snapshot is ahead of the head).
+    /// The ledger no longer has the record it is bound to: records were
+    /// removed (the snapshot is ahead of the head) or rewritten since it was
+    /// made. The text says which, and what to do.
     Stale(String),
     /// Binding and content hash hold, but re-deriving the view gives
     /// something else (forged with a recomputed hash, or an engine change).
@@ -85,7 +86,7 @@ impl Status {
             Status::OtherLedger => "skipped: made from another ledger".into(),
             Status::Malformed(why) => format!("not a snapshot: {why}"),
             Status::Edited => "edited: its content hash does not match its content".into(),
-            Status::Stale(why) => format!("stale: {why}; re-create it with `fusion snapshot`"),
+            Status::Stale(why) => format!("stale: {why}"),
             Status::Differs => {
                 "differs: re-deriving the view from the ledger gives a different result".into()
             }
@@ -620,10 +621,17 @@ where
     };
     if !bound {
         let head = ledger.head();
+        // Either way, records the ledger held when the snapshot was made
+        // are gone or different: evidence to keep, unless that was meant.
         let why = if seq > head {
-            format!("bound to seq {seq}, beyond the ledger's head (seq {head})")
+            format!(
+                "bound to seq {seq}, beyond the ledger's head (seq {head}): records {}..={seq} were in the ledger when it was made, and are gone (cut short, or replaced by an older copy); restore the ledger from a backup, or, if they were dropped on purpose, re-create it with `fusion snapshot`",
+                head + 1
+            )
         } else {
-            format!("bound to seq {seq} with hash {hash}, which the ledger no longer has")
+            format!(
+                "bound to seq {seq} with hash {hash}, which the ledger no longer has there: the ledger was rewritten since it was made; restore it from a backup, or, if the rewrite was deliberate (a rebuild), re-create it with `fusion snapshot`"
+            )
         };
         return Ok((Status::Stale(why), Some(binding)));
     }

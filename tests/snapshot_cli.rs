@@ -64,6 +64,42 @@ fn a_snapshot_never_replaces_another_ledgers_snapshot() {
     assert_eq!(r.code, 0, "{r}");
 }
 
+/// A snapshot bound to records the ledger no longer holds is evidence that
+/// records were removed or rewritten: `verify` says which, and asks to
+/// restore the ledger before re-creating the snapshot (which would erase
+/// the evidence).
+#[test]
+fn a_stale_snapshot_says_records_were_lost_or_rewritten() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    let two = env.ledger_bytes();
+    assert_eq!(env.run(&["snapshot", "--as-of", "2013"]).code, 0);
+    // Given the ledger cut back to its first record
+    let first = String::from_utf8(two.clone())
+        .expect("utf8")
+        .lines()
+        .next()
+        .expect("line")
+        .to_owned();
+    std::fs::write(env.ledger(), format!("{first}\n")).expect("write");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains("bound to seq 2, beyond the ledger's head (seq 1): records 2..=2 were in the ledger when it was made, and are gone (cut short, or replaced by an older copy); restore the ledger from a backup"),
+        "{r}"
+    );
+    // Given its second record another one
+    let other = TestEnv::with_ledger();
+    other.append(&EVENTS.replace("\"A2\"", "\"A3\""));
+    std::fs::write(env.ledger(), other.ledger_bytes()).expect("write");
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains("which the ledger no longer has there: the ledger was rewritten since it was made; restore it from a backup, or, if the rewrite was deliberate (a rebuild), re-create it"),
+        "{r}"
+    );
+}
+
 #[test]
 fn snapshot_then_verify_then_edit_is_caught() {
     let env = TestEnv::with_ledger();
