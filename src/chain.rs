@@ -108,8 +108,14 @@ pub enum ChainError {
     },
 }
 
+/// ` (seq N)`, or nothing when the seq is not known (0: a line read from
+/// the end of the file, whose seq could not be read from it).
 fn seq_suffix(seq: u64) -> String {
-    format!(" (seq {seq})")
+    if seq == 0 {
+        String::new()
+    } else {
+        format!(" (seq {seq})")
+    }
 }
 
 impl ChainError {

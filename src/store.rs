@@ -714,20 +714,21 @@ pub fn read_tail(path: &Path, file: &File) -> Result<Tail, StoreError> {
         if last != b'\n' {
             let line_start = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             if start == 0 || line_start > 0 {
+                let offset = start + line_start as u64;
                 return Err(StoreError::Chain {
                     path: path.to_owned(),
                     error: ChainError::Torn {
-                        line: 0,
+                        line: line_at(file, offset),
                         bytes: body.len() + 1 - line_start,
-                        offset: start + line_start as u64,
+                        offset,
                         complete_record: false,
                     },
                 });
             }
         } else if let Some(i) = body.iter().rposition(|b| *b == b'\n') {
-            return tail_of(path, &body[i + 1..], bytes);
+            return tail_of(path, file, &body[i + 1..], bytes);
         } else if start == 0 {
-            return tail_of(path, body, bytes);
+            return tail_of(path, file, body, bytes);
         }
         want = want.saturating_mul(4);
     }
@@ -738,11 +739,36 @@ pub fn read_tail(path: &Path, file: &File) -> Result<Tail, StoreError> {
     })
 }
 
-fn tail_of(path: &Path, line: &[u8], bytes: u64) -> Result<Tail, StoreError> {
+/// The 1-based line number of the line starting at byte `offset` of
+/// `file`: the newlines before it, counted on an error path only (the tail
+/// is read from the end, where line numbers are not known).
+fn line_at(file: &File, offset: u64) -> usize {
+    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    if reader.seek(SeekFrom::Start(0)).is_err() {
+        return 0;
+    }
+    let mut lines = 1;
+    let mut left = offset;
+    while left > 0 {
+        let Ok(buf) = io::BufRead::fill_buf(&mut reader) else {
+            return 0;
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
+        io::BufRead::consume(&mut reader, n);
+        left -= n as u64;
+    }
+    lines
+}
+
+fn tail_of(path: &Path, file: &File, line: &[u8], bytes: u64) -> Result<Tail, StoreError> {
     let chain_error = |error: RecordError| StoreError::Chain {
         path: path.to_owned(),
         error: ChainError::Record {
-            line: 0,
+            line: line_at(file, bytes - line.len() as u64 - 1),
             seq: 0,
             error,
         },
@@ -2151,6 +2177,30 @@ mod tests {
             .expect("store ok")
             .expect("accepted");
         assert_eq!(appended.head_seq, 2);
+    }
+
+    #[test]
+    fn the_tail_names_the_line_of_a_bad_last_record() {
+        // Given a ledger of three records
+        let (_dir, path) = empty_ledger();
+        append_all(&path, &["a", "b", "c"]);
+        let good = fs::read(&path).expect("read");
+        let line_of = |bytes: &[u8]| {
+            fs::write(&path, bytes).expect("write");
+            let file = File::open(&path).expect("open");
+            match read_tail(&path, &file) {
+                Err(StoreError::Chain { error, .. }) => (error.line(), error.to_string()),
+                other => panic!("{other:?}"),
+            }
+        };
+        // When a fourth line is cut short, or is no record, then the error
+        // names line 4 (the tail is read from the end, where line numbers
+        // are not known: they are counted on the error path)
+        let (line, message) = line_of(&[&good[..], b"{\"v\":1,\"seq\":4"].concat());
+        assert_eq!(line, 4, "{message}");
+        let (line, message) = line_of(&[&good[..], b"{\"v\":1,\"seq\":4}\n"].concat());
+        assert_eq!(line, 4, "{message}");
+        assert!(message.starts_with("line 4: member"), "{message}");
     }
 
     /// The time [`AppendOptions::clock`] gives, set by the test below.
