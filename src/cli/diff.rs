@@ -25,8 +25,10 @@ pub struct DiffArgs {
     /// period), or a single DATE with two --known-at.
     #[arg(value_name = "DATE", num_args = 1..=2, required = true)]
     pub dates: Vec<String>,
-    /// The state of knowledge: a seq (`42`; `0` for nothing), a hash prefix
-    /// of at least 4 hex digits, an RFC 3339 time or a day. Once with two
+    /// The state of knowledge: a seq (`42`, or `seq:42`; `0` for nothing),
+    /// a hash prefix of at least 4 hex digits (`hash:0123` when it is all
+    /// digits), an RFC 3339 time (the last record recorded by then), or a
+    /// day or month (its end, UTC). Once with two
     /// dates (default: the head); twice with one date (earlier, then later).
     #[arg(long, value_name = "POS", num_args = 1)]
     pub known_at: Vec<String>,

@@ -26,9 +26,10 @@ pub struct ExportArgs {
     /// CSV: one row per organisation on that day instead of one per event.
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// The state of knowledge: a seq (`42`; `0` for nothing), a hash prefix
-    /// of at least 4 hex digits, an RFC 3339 time (the last record recorded
-    /// by then) or a day (its end). Default: the head.
+    /// The state of knowledge: a seq (`42`, or `seq:42`; `0` for nothing),
+    /// a hash prefix of at least 4 hex digits (`hash:0123` when it is all
+    /// digits), an RFC 3339 time (the last record recorded by then), or a
+    /// day or month (its end, UTC). Default: the head.
     #[arg(long, value_name = "POS")]
     pub known_at: Option<String>,
     /// With `--format csv --as-of`: also the organisations that had ended.

@@ -15,7 +15,10 @@ pub struct SnapshotArgs {
     /// The date: any EDTF precision, read as the last day of its period.
     #[arg(long, value_name = "DATE")]
     pub as_of: String,
-    /// The state of knowledge (seq, hash prefix, RFC 3339 time or day).
+    /// The state of knowledge: a seq (`42`, or `seq:42`; `0` for nothing),
+    /// a hash prefix of at least 4 hex digits (`hash:0123` when it is all
+    /// digits), an RFC 3339 time (the last record recorded by then), or a
+    /// day or month (its end, UTC).
     /// Default: the head.
     #[arg(long, value_name = "POS")]
     pub known_at: Option<String>,
