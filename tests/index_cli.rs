@@ -49,6 +49,16 @@ fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
     let r = env.run(&["verify", "--index"]);
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("first difference: `edit`"), "{r}");
+    // A bucket that cannot be read is named as such, not quoted as an id
+    std::fs::write(&bucket, "not json").expect("write");
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr
+            .contains("(first difference: (bucket 0 unreadable))"),
+        "{r}"
+    );
+    std::fs::write(&bucket, &text).expect("write");
     // Without `--index`, verify reads the ledger only, which is intact.
     assert_eq!(env.run(&["verify"]).code, 0);
     // Deleting the index is always safe: the next append rebuilds it.

@@ -150,8 +150,15 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                     format!("append index: matches the ledger ({ids} ids)")
                 }
                 fusion::index::Audit::Differs { id } => {
+                    // An id in code quotes; what is not an id (a bucket that
+                    // cannot be read, the `consistent` flag) as it is.
+                    let id = if id.starts_with('(') {
+                        id
+                    } else {
+                        format!("`{id}`")
+                    };
                     return Err(CliError::integrity(format!(
-                        "the ledger verifies ({} records, head {head}), but its append index `{}` does not hold what the ledger folds to (first difference: `{id}`); appends would trust it — delete the directory, the next append rebuilds it",
+                        "the ledger verifies ({} records, head {head}), but its append index `{}` does not hold what the ledger folds to (first difference: {id}); appends could trust it — delete the directory, the next append rebuilds it",
                         views.len(),
                         dir.display()
                     )));
