@@ -311,6 +311,21 @@ pub enum Detail {
         /// After.
         new: Option<FigureValue>,
     },
+    /// `redated` of a fact other than an organisation's existence
+    /// (knowledge diffs): a label, site, role, membership or program whose
+    /// start date the later state of knowledge gives differently.
+    Fact {
+        /// The kind of change that states the fact: `label_granted`,
+        /// `site_opened`, `role_started`, `joined` or `program_launched`.
+        fact: Kind,
+        /// That kind's members, naming the fact.
+        #[serde(flatten, serialize_with = "flat_detail")]
+        what: Box<Detail>,
+        /// The start date before, as written.
+        old: String,
+        /// The start date after, as written.
+        new: String,
+    },
     /// `plan_stated`, `plan_status`.
     Plan {
         /// Seq of the record that states the plan.
@@ -327,6 +342,14 @@ pub enum Detail {
         /// Status after.
         new: PlanStatus,
     },
+}
+
+/// A [`Detail`] within another, as plain JSON: its members then join the
+/// outer object's (serialised directly, the nesting would have no end at
+/// compile time).
+fn flat_detail<S: serde::Serializer>(d: &Detail, s: S) -> Result<S::Ok, S::Error> {
+    let value = serde_json::to_value(d).map_err(serde::ser::Error::custom)?;
+    serde::Serialize::serialize(&value, s)
 }
 
 /// One change.
@@ -412,10 +435,16 @@ pub struct Diff {
     /// names, in seq order. Undone or overtaken within the window (a
     /// rename and back, an attribute set then unset, a figure updated
     /// twice), or of a kind no change reports (a milestone): a diff
-    /// compares the two days, and these left nothing to compare. Counted
-    /// before `--kind` keeps some changes. Empty for knowledge diffs.
+    /// compares the two days, and these left nothing to compare. For two
+    /// states of knowledge: the records after the earlier one that bear
+    /// on the day (events the later one counts on it, corrections of
+    /// events the earlier one counted) that no change names. Counted
+    /// before `--kind` keeps some changes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unlisted: Vec<u64>,
+    /// Two states of knowledge about one day, not two days.
+    #[serde(skip)]
+    pub knowledge: bool,
 }
 
 impl Diff {
@@ -432,6 +461,7 @@ impl Diff {
             summary: Summary::of(&changes),
             changes,
             unlisted: Vec::new(),
+            knowledge: false,
         }
     }
 
@@ -719,10 +749,16 @@ pub fn diff_knowledge(
     }
     let before = a.fold_until(day);
     let after = b.fold_until(day);
+    let folded_b = applied(b, day);
+    let mut counted: Vec<u64> = (folded_b.iter())
+        .map(|(seq, _)| *seq)
+        .filter(|seq| *seq > a.position)
+        .collect();
     Ok(diff_knowledge_folded(
         (a, hash_a, &before, &applied(a, day)),
-        (b, hash_b, &after, &applied(b, day)),
+        (b, hash_b, &after, &folded_b),
         day,
+        &mut counted,
     ))
 }
 
@@ -740,10 +776,14 @@ fn applied<'k>(k: &Knowledge<'k>, day: NaiveDate) -> Vec<(u64, &'k Event)> {
 /// timeline order) the events applied that may matter — those of `a`
 /// that `b` corrects and those of `b` after `a`'s position, of which only
 /// removals ([`is_removal`]) are read: other events may be left out.
+/// `counted` holds the seq of every event `b` applies after `a`'s
+/// position, for [`Diff::unlisted`] (with the corrections, after `a`, of
+/// the events of `a` given).
 pub(crate) fn diff_knowledge_folded(
     a: (&Knowledge<'_>, &str, &State, &[(u64, &Event)]),
     b: (&Knowledge<'_>, &str, &State, &[(u64, &Event)]),
     day: NaiveDate,
+    counted: &mut Vec<u64>,
 ) -> Diff {
     let (ka, hash_a, before, folded_a) = a;
     let (kb, hash_b, after, folded_b) = b;
@@ -753,6 +793,8 @@ pub(crate) fn diff_knowledge_folded(
         .filter(|(_, c)| c.seq > ka.position)
         .map(|(t, c)| (*t, *c))
         .collect();
+    // The corrections of what `a` counted on the day bear on it.
+    counted.extend((folded_a.iter()).filter_map(|(seq, _)| corrections.get(seq).map(|c| c.seq)));
     let new_events = folded_b
         .iter()
         .filter(|(seq, _)| *seq > ka.position)
@@ -789,7 +831,9 @@ pub(crate) fn diff_knowledge_folded(
             hash: hash.to_owned(),
         },
     };
-    Diff::new(side(ka, hash_a), side(kb, hash_b), changes)
+    let mut d = Diff::new(side(ka, hash_a), side(kb, hash_b), changes).listing(counted);
+    d.knowledge = true;
+    d
 }
 
 // ---------------------------------------------------------------------------
@@ -990,6 +1034,28 @@ fn set_change(added: bool, positive: Kind, negative: Kind, cause: Cause, detail:
         (false, false, _) => negative,
     };
     change(kind, cause, detail)
+}
+
+/// A fact held on both sides whose start date a knowledge diff's later
+/// side gives differently (a supersede that redates a grant, an
+/// opening…): a `redated` change naming the fact by `fact` (the kind that
+/// states it) and `what`. Two dates never redate a fact: one held on both
+/// days with another start was ended and started again in between, and
+/// each day's view holds it.
+fn fact_redated(cx: &Cx<'_>, fact: Kind, old: &Stamp, new: &Stamp, what: Detail) -> Option<Change> {
+    if !matches!(cx.fresh, Fresh::Above(_)) || old.date == new.date {
+        return None;
+    }
+    Some(change(
+        Kind::Redated,
+        cx.cause(Some(old), Some(new), None, None),
+        Detail::Fact {
+            fact,
+            what: Box::new(what),
+            old: old.date.to_string(),
+            new: new.date.to_string(),
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -1404,7 +1470,12 @@ fn compare_facts(
     }
     // Sites.
     for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites).iter(), a.sites.iter()) {
-        if sb.is_some() == sa.is_some() {
+        let detail = || Detail::Site {
+            org: id.to_owned(),
+            site: site.to_string(),
+        };
+        if let (Some(sb), Some(sa)) = (sb, sa) {
+            out.extend(fact_redated(cx, Kind::SiteOpened, sb, sa, detail()));
             continue;
         }
         let k = Key::Site(id, site);
@@ -1413,10 +1484,7 @@ fn compare_facts(
             Kind::SiteOpened,
             Kind::SiteClosed,
             cx.cause(sb, sa, Some(&k), None),
-            Detail::Site {
-                org: id.to_owned(),
-                site: site.to_string(),
-            },
+            detail(),
         ));
     }
     // Labels.
@@ -1424,7 +1492,14 @@ fn compare_facts(
         base.map_or(&no_labels, |o| &o.labels).iter(),
         a.labels.iter(),
     ) {
-        if lb.is_some() == la.is_some() {
+        let detail = || Detail::Label {
+            holder: id.to_owned(),
+            label: label.to_string(),
+            by: la.or(lb).and_then(|l| l.by.as_deref().map(str::to_owned)),
+        };
+        if let (Some(lb), Some(la)) = (lb, la) {
+            let redated = fact_redated(cx, Kind::LabelGranted, &lb.since, &la.since, detail());
+            out.extend(redated);
             continue;
         }
         let k = Key::Label(id, label);
@@ -1433,11 +1508,7 @@ fn compare_facts(
             Kind::LabelGranted,
             Kind::LabelWithdrawn,
             cx.cause(lb.map(|l| &l.since), la.map(|l| &l.since), Some(&k), None),
-            Detail::Label {
-                holder: id.to_owned(),
-                label: label.to_string(),
-                by: la.or(lb).and_then(|l| l.by.as_deref().map(str::to_owned)),
-            },
+            detail(),
         ));
     }
     // Roles.
@@ -1453,7 +1524,13 @@ fn compare_facts(
     };
     let (rb, ra) = (flat(base.map_or(&no_roles, |o| &o.roles)), flat(&a.roles));
     for ((role, person), sb, sa) in differing(&rb, &ra) {
-        if sb.is_some() == sa.is_some() {
+        let detail = || Detail::Role {
+            org: id.to_owned(),
+            role: role.clone(),
+            person: person.clone(),
+        };
+        if let (Some(sb), Some(sa)) = (sb, sa) {
+            out.extend(fact_redated(cx, Kind::RoleStarted, sb, sa, detail()));
             continue;
         }
         let k = Key::Role(id, role, person);
@@ -1462,18 +1539,20 @@ fn compare_facts(
             Kind::RoleStarted,
             Kind::RoleEnded,
             cx.cause(sb, sa, Some(&k), None),
-            Detail::Role {
-                org: id.to_owned(),
-                role: role.clone(),
-                person: person.clone(),
-            },
+            detail(),
         ));
     }
     // Members and partners.
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
         for (party, sb, sa) in differing(pb.iter(), a.relations(relation).iter()) {
-            if sb.is_some() == sa.is_some() {
+            if let (Some(sb), Some(sa)) = (sb, sa) {
+                let detail = Detail::Membership {
+                    org: id.to_owned(),
+                    member: party.clone(),
+                    relation,
+                };
+                out.extend(fact_redated(cx, Kind::Joined, sb, sa, detail));
                 continue;
             }
             let k = Key::Member(id, party, relation);
@@ -1551,6 +1630,15 @@ fn compare_programs(before: Before<'_>, after: &State, cx: &Cx<'_>, out: &mut Ve
                 cx.cause(Some(&b.since), None, None, None),
                 detail(),
             )),
+            (Some(b), Some(a)) => {
+                out.extend(fact_redated(
+                    cx,
+                    Kind::ProgramLaunched,
+                    &b.since,
+                    &a.since,
+                    detail(),
+                ));
+            }
             _ => {}
         }
         let (eb, ea) = (
@@ -1650,11 +1738,15 @@ fn side_text(s: &Side) -> String {
 
 /// One line describing a change, without date, kind or seqs.
 pub fn describe(c: &Change) -> String {
+    describe_detail(&c.detail)
+}
+
+fn describe_detail(detail: &Detail) -> String {
     let opt = |v: &Option<String>| {
         v.as_deref()
             .map_or("(none)".to_owned(), |s| format!("\"{s}\""))
     };
-    match &c.detail {
+    match detail {
         Detail::Org { org, name } => format!("{org} \"{name}\""),
         Detail::Transform {
             mode,
@@ -1729,6 +1821,9 @@ pub fn describe(c: &Change) -> String {
             };
             format!("{org} {figure}: {} → {}", v(old), v(new))
         }
+        Detail::Fact { what, old, new, .. } => {
+            format!("{}: \"{old}\" → \"{new}\"", describe_detail(what))
+        }
         Detail::Plan {
             plan,
             summary,
@@ -1750,7 +1845,7 @@ pub fn describe(c: &Change) -> String {
 /// change: date, kind, what, and the causing seqs.
 pub fn render_text(d: &Diff) -> String {
     let mut out = String::new();
-    if d.from.known_at == d.to.known_at {
+    if d.from.known_at == d.to.known_at && !d.knowledge {
         let _ = writeln!(
             out,
             "diff {} → {}, as known at {}",
@@ -1821,9 +1916,11 @@ pub fn render_text(d: &Diff) -> String {
             let list: Vec<String> = c.seqs.iter().map(u64::to_string).collect();
             format!("[seq {}]", list.join(", "))
         };
+        // A fact withdrawn says so: its line names it as it was held.
+        let what = if c.retracted { "retracted: " } else { "" };
         let _ = writeln!(
             out,
-            "{:<date_w$}  {:<kind_w$}  {}  {seqs}",
+            "{:<date_w$}  {:<kind_w$}  {what}{}  {seqs}",
             c.date.as_str(),
             c.kind.as_str(),
             crate::view::one_line(&describe(c)),
@@ -1845,12 +1942,20 @@ fn unlisted_text(out: &mut String, d: &Diff) {
     if n > SHOWN {
         seqs.push("…".into());
     }
+    let s = if n == 1 { "" } else { "s" };
+    let seqs = seqs.join(", ");
+    if d.knowledge {
+        let _ = writeln!(
+            out,
+            "\n{n} record{s} known at seq {} but not at seq {} changed nothing that differs about {} (undone or overtaken by another record, or of a kind a diff does not list): seq {seqs} (`fusion log --seq N` shows one)",
+            d.to.known_at.seq, d.from.known_at.seq, d.to.as_of,
+        );
+        return;
+    }
     let _ = writeln!(
         out,
-        "\n{n} event{} between the two days changed nothing that differs between them (undone or overtaken before {}, or of a kind a diff does not list): seq {} (`fusion log --seq N` shows one)",
-        if n == 1 { "" } else { "s" },
+        "\n{n} event{s} between the two days changed nothing that differs between them (undone or overtaken before {}, or of a kind a diff does not list): seq {seqs} (`fusion log --seq N` shows one)",
         d.to.as_of,
-        seqs.join(", ")
     );
 }
 
@@ -2575,6 +2680,183 @@ mod tests {
     }
 
     #[test]
+    fn a_supersede_that_redates_a_fact_is_a_redated_change_naming_the_fact() {
+        // Given a grant, an opening, a role, a membership and a program,
+        // each dated `2014?` (seq 3–7), then a supersede of each giving
+        // 2014-11-12 (seq 8–12)
+        let redate = |seq: u64, mut replacement: Value| {
+            replacement["date"] = json!("2014-11-12");
+            json!({"type": "correction", "date": "2014-11-12", "target": hash(seq), "mode": "supersede",
+                   "reason": "precise date", "replacement": replacement})
+        };
+        let grant = json!({"type": "label_granted", "date": "2014?", "label": "L", "holder": "a"});
+        let site = json!({"type": "site_opened", "date": "2014?", "org": "a", "site": "Lyon"});
+        let role = json!({"type": "role_started", "date": "2014?", "org": "a", "role": "chair", "person": "P"});
+        let joined = json!({"type": "joined", "date": "2014?", "org": "a", "member": {"org": "b"}, "relation": "member"});
+        let program = json!({"type": "program_launched", "date": "2014?", "program": "p", "name": "P", "owner": "a"});
+        let entries = ledger(vec![
+            org("a", "2000"),
+            org("b", "2000"),
+            grant.clone(),
+            site.clone(),
+            role.clone(),
+            joined.clone(),
+            program.clone(),
+            redate(3, grant),
+            redate(4, site),
+            redate(5, role),
+            redate(6, joined),
+            redate(7, program),
+        ]);
+        // When comparing the view of 2015 before and after the supersedes
+        let d = knowledge(&entries, "2015", 7, 12);
+        // Then each fact is redated, named by its kind and members, with
+        // the supersede then the superseded record
+        let text = render_text(&d);
+        let redated = only(&d, Kind::Redated);
+        assert_eq!(redated.len(), 5, "{text}");
+        assert_eq!(d.summary.total, 5, "{text}");
+        let facts: Vec<(Kind, &[u64])> = (redated.iter())
+            .map(|c| match &c.detail {
+                Detail::Fact { fact, old, new, .. } => {
+                    assert_eq!((old.as_str(), new.as_str()), ("2014?", "2014-11-12"));
+                    assert_eq!(c.date.as_str(), "2014-11-12");
+                    (*fact, c.seqs.as_slice())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            facts,
+            vec![
+                (Kind::LabelGranted, &[8, 3][..]),
+                (Kind::SiteOpened, &[9, 4][..]),
+                (Kind::RoleStarted, &[10, 5][..]),
+                (Kind::Joined, &[11, 6][..]),
+                (Kind::ProgramLaunched, &[12, 7][..]),
+            ]
+        );
+        assert!(
+            text.contains("redated  \"L\" — a: \"2014?\" → \"2014-11-12\"  [seq 8, 3]"),
+            "{text}"
+        );
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        assert_eq!(
+            v["changes"][0],
+            json!({"change": "redated", "seq": 8, "seqs": [8, 3], "date": "2014-11-12",
+                   "retracted": false, "fact": "label_granted", "holder": "a", "label": "L",
+                   "old": "2014?", "new": "2014-11-12"})
+        );
+        assert_eq!(v["changes"][3]["member"], json!({"org": "b"}));
+        // And two dates never redate a fact
+        assert!(only(&dates(&entries, "2014-06", "2015"), Kind::Redated).is_empty());
+    }
+
+    #[test]
+    fn a_supersede_that_keeps_a_fact_s_date_redates_nothing() {
+        // Given a grant superseded by the same grant, on the same date
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "label_granted", "date": "2014", "label": "L", "holder": "a"}),
+            json!({"type": "correction", "date": "2015", "target": hash(2), "mode": "supersede", "reason": "source",
+                   "replacement": {"type": "label_granted", "date": "2014", "label": "L", "holder": "a"}}),
+        ]);
+        // When comparing before and after it
+        let d = knowledge(&entries, "2015", 2, 3);
+        // Then there is no change, and the supersede is listed apart
+        assert_eq!(d.summary.total, 0, "{}", render_text(&d));
+        assert_eq!(d.unlisted, vec![3]);
+    }
+
+    #[test]
+    fn a_knowledge_diff_lists_the_records_no_change_names() {
+        // Given a creation and a grant known at seq 2, then a milestone
+        // (seq 3), a rename and back (seq 4, 5), a grant dated after the
+        // day (seq 6), a supersede of the grant by the same grant (seq 7)
+        // and a new grant (seq 8)
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "a"}),
+            json!({"type": "milestone", "date": "2006", "orgs": ["a"], "summary": "a meeting"}),
+            json!({"type": "renamed", "date": "2007", "org": "a", "name": "A2"}),
+            json!({"type": "renamed", "date": "2008", "org": "a", "name": "A"}),
+            json!({"type": "label_granted", "date": "2020", "label": "Later", "holder": "a"}),
+            json!({"type": "correction", "date": "2011", "target": hash(2), "mode": "supersede", "reason": "source",
+                   "replacement": {"type": "label_granted", "date": "2005", "label": "L", "holder": "a"}}),
+            json!({"type": "label_granted", "date": "2009", "label": "M", "holder": "a"}),
+        ]);
+        // When comparing the view of 2010 as known at seq 2 and at seq 8
+        let d = knowledge(&entries, "2010", 2, 8);
+        // Then the new grant is the change, and the records after seq 2
+        // that bear on 2010 and that no change names are listed, in text
+        // and JSON: not the grant dated after the day
+        assert_eq!(d.summary.total, 1);
+        assert_eq!(d.unlisted, vec![3, 4, 5, 7]);
+        let text = render_text(&d);
+        assert!(
+            text.contains("\n4 records known at seq 8 but not at seq 2 changed nothing that differs about 2010-12-31 (undone or overtaken by another record, or of a kind a diff does not list): seq 3, 4, 5, 7 (`fusion log --seq N` shows one)\n"),
+            "{text}"
+        );
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        assert_eq!(v["unlisted"], json!([3, 4, 5, 7]));
+    }
+
+    #[test]
+    fn a_knowledge_diff_of_one_state_has_the_knowledge_header() {
+        // Given the landscape
+        let entries = landscape();
+        // When comparing a state of knowledge with itself
+        let d = knowledge(&entries, "2017", 5, 5);
+        // Then the header is a knowledge diff's, and there is no change
+        let text = render_text(&d);
+        assert!(
+            text.starts_with("diff as of 2017-12-31: known at seq 5 ("),
+            "{text}"
+        );
+        assert!(text.contains("→ known at seq 5 ("), "{text}");
+        assert!(text.contains("summary: no changes"), "{text}");
+    }
+
+    #[test]
+    fn a_withdrawn_fact_says_retracted_in_text() {
+        // Given a fusion superseded by an absorption, and a grant retracted
+        let entries = ledger(vec![
+            org("a", "2000"),
+            org("b", "2000"),
+            json!({"type": "transformed", "date": "2010", "mode": "fusion", "from": ["a", "b"], "to": ["c"],
+                   "new": [{"id": "c", "name": "C", "kind": "k"}]}),
+            json!({"type": "label_granted", "date": "2005", "label": "L", "holder": "a"}),
+            json!({"type": "correction", "date": "2012", "target": hash(3), "mode": "supersede", "reason": "misread",
+                   "replacement": {"type": "transformed", "date": "2010", "mode": "absorption", "from": ["a"], "to": ["b"]}}),
+            json!({"type": "correction", "date": "2012", "target": hash(4), "mode": "retract", "reason": "never"}),
+        ]);
+        // When comparing before and after the corrections
+        let d = knowledge(&entries, "2015", 4, 6);
+        // Then the withdrawn fusion and grant say so; the absorption does not
+        let text = render_text(&d);
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+                .to_owned()
+        };
+        assert!(
+            line("(fusion")
+                .ends_with("  retracted: a + b → c (fusion; new: c)  [seq 5 supersedes seq 3]"),
+            "{text}"
+        );
+        assert!(
+            line("(absorption)").ends_with("  a → b (absorption)  [seq 5, 3]"),
+            "{text}"
+        );
+        assert!(!line("(absorption)").contains("retracted"), "{text}");
+        assert!(
+            line("— a").ends_with("  retracted: \"L\" — a  [seq 6 retracts seq 4]"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_membership_back_because_its_member_s_end_was_retracted_is_a_retracted_left() {
         // Given y a member of x from 2006, y dissolved in 2009 (seq 4),
         // and that dissolution retracted (seq 5)
@@ -2605,7 +2887,7 @@ mod tests {
         assert_eq!(dissolved[0].seqs, left[0].seqs);
         let text = render_text(&d);
         assert!(
-            text.contains("left       y member of x  [seq 5 retracts seq 4]"),
+            text.contains("left       retracted: y member of x  [seq 5 retracts seq 4]"),
             "{text}"
         );
         let v: Value = serde_json::from_str(&render_json(&d)).expect("json");

@@ -523,31 +523,37 @@ impl Scan {
             .map(|(seq, _)| *seq)
             .collect();
         // Each fold keeps, in timeline order, the events it applies that
-        // the comparison reads.
+        // the comparison reads, and the seqs after `a` of all it applies
+        // (for the unlisted).
+        type Folded = (State, Vec<(u64, Event)>, Vec<u64>);
         let fold = |plain: Plain,
                     knowledge: &Knowledge<'_>,
                     keep: &dyn Fn(u64, &Event) -> bool|
-         -> Result<(State, Vec<(u64, Event)>), StoreError> {
+         -> Result<Folded, StoreError> {
             let mut state = State::default();
             let mut kept = Vec::new();
+            let mut counted = Vec::new();
             let mut pause = Pause {
                 day: NaiveDate::MIN,
                 watch: &mut |_: &State, next: Option<(u64, &Event)>| {
-                    if let Some((seq, event)) = next
-                        && keep(seq, event)
-                    {
-                        kept.push((seq, event.clone()));
+                    if let Some((seq, event)) = next {
+                        if seq > a as u64 {
+                            counted.push(seq);
+                        }
+                        if keep(seq, event) {
+                            kept.push((seq, event.clone()));
+                        }
                     }
                 },
             };
             plain.fold(knowledge, day, threads, &mut state, Some(&mut pause))?;
-            Ok((state, kept))
+            Ok((state, kept, counted))
         };
         let plain_a = reader.plain_again(reader.order(a, day), &knowledge_a)?;
-        let (before, kept_a) = fold(plain_a, &knowledge_a, &|seq, _| corrected.contains(&seq))?;
+        let (before, kept_a, _) = fold(plain_a, &knowledge_a, &|seq, _| corrected.contains(&seq))?;
         let order_b = reader.order(b, day);
         let plain_b = reader.plain(order_b, &knowledge_b);
-        let (after, kept_b) = fold(plain_b, &knowledge_b, &|seq, event| {
+        let (after, kept_b, mut counted) = fold(plain_b, &knowledge_b, &|seq, event| {
             seq > a as u64 && diff::is_removal(event)
         })?;
         let (events_a, events_b) = (borrowed(&kept_a), borrowed(&kept_b));
@@ -555,6 +561,7 @@ impl Scan {
             (&knowledge_a, &hash_a, &before, &events_a),
             (&knowledge_b, &hash_b, &after, &events_b),
             day,
+            &mut counted,
         );
         let rendered = render(d);
         drop((events_a, events_b, knowledge_a, knowledge_b));
@@ -1926,6 +1933,59 @@ mod tests {
         assert_eq!(streamed, diff::render_json(&loaded));
         assert_eq!(loaded.changes.len(), 1, "{streamed}");
         assert!(streamed.contains("\"seq\": 4"), "{streamed}");
+    }
+
+    /// Given a grant dated `2014?`, then a milestone and a supersede that
+    /// redates the grant to 2014-11-12, when the states of knowledge
+    /// before and after are diffed streaming, then the grant is redated
+    /// and the milestone listed apart, as in the loaded diff.
+    #[test]
+    fn a_redated_grant_and_the_unlisted_agree_in_the_streaming_knowledge_diff() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("l.jsonl");
+        store::init(&path).expect("init");
+        let src = || serde_json::json!([{"doc": "d"}]);
+        let append = |v: serde_json::Value| {
+            let event = Event::from_json(&v).expect("event");
+            let options = store::AppendOptions {
+                recorded: "2026-01-01T00:00:00Z".into(),
+                ..Default::default()
+            };
+            store::append_events(&path, &options, &|_| {}, &[event])
+                .expect("store")
+                .expect("accepted")
+                .0
+                .head_hash
+        };
+        append(
+            serde_json::json!({"type": "created", "date": "2000", "id": "a", "name": "A", "kind": "k", "sources": src()}),
+        );
+        let grant = append(
+            serde_json::json!({"type": "label_granted", "date": "2014?", "label": "L", "holder": "a", "sources": src()}),
+        );
+        append(
+            serde_json::json!({"type": "milestone", "date": "2014", "orgs": ["a"], "summary": "met", "sources": src()}),
+        );
+        append(
+            serde_json::json!({"type": "correction", "date": "2014-11-12", "target": grant, "mode": "supersede",
+            "reason": "precise date", "sources": src(),
+            "replacement": {"type": "label_granted", "date": "2014-11-12", "label": "L", "holder": "a", "sources": src()}}),
+        );
+        let entries = store::load(&path, 1).expect("load").entries;
+        let (ka, kb) = (Knowledge::new(&entries, 2), Knowledge::new(&entries, 4));
+        let on = NaiveDate::from_ymd_opt(2015, 12, 31).unwrap_or_default();
+        let loaded =
+            diff::diff_knowledge(&ka, &entries[1].hash, &kb, &entries[3].hash, on).expect("diff");
+        let streamed = Scan::read(&path, 2, &|_| {})
+            .expect("scan")
+            .diff_known_to(on, 2, 4, 2, |d| diff::render_json(&d))
+            .expect("diff")
+            .expect("in order");
+        assert_eq!(streamed, diff::render_json(&loaded));
+        assert_eq!(loaded.changes.len(), 1, "{streamed}");
+        assert_eq!(loaded.changes[0].kind, diff::Kind::Redated, "{streamed}");
+        assert_eq!(loaded.changes[0].seqs, vec![4, 2], "{streamed}");
+        assert_eq!(loaded.unlisted, vec![3], "{streamed}");
     }
 
     /// Given a ledger of many chunks read back on three threads, the

@@ -17,7 +17,8 @@ use super::{CliError, Context};
 ///
 /// The summary counts come first, then one change per line with its date,
 /// its kind and the seq of the event(s) that caused it. A fact withdrawn by
-/// a correction is shown as "seq C retracts seq N".
+/// a correction reads "retracted:", with "seq C retracts seq N" (or
+/// "supersedes"); a fact a supersede only redates is a `redated` change.
 #[derive(Debug, clap::Args)]
 #[command(after_help = kinds_help())]
 pub struct DiffArgs {
