@@ -87,6 +87,22 @@ fn diff_of_two_states_of_knowledge_about_one_date() {
 }
 
 #[test]
+fn diff_of_one_state_of_knowledge_with_itself_keeps_the_knowledge_header() {
+    // Given the ledger, when a state of knowledge is compared with itself
+    let env = env();
+    let r = env.run(&["diff", "2016", "--known-at", "3", "--known-at", "3"]);
+    // Then the header is a knowledge diff's, not a two-date diff's
+    assert_eq!(r.code, 0, "{r}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("diff as of 2016-12-31: known at seq 3 (")
+            && lines[0].contains("→ known at seq 3 ("),
+        "{r}"
+    );
+    assert_eq!(lines[1], "summary: no changes", "{r}");
+}
+
+#[test]
 fn diff_usage_errors_exit_2_with_a_hint() {
     let env = env();
     let r = env.run(&["diff", "2016"]);
