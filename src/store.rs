@@ -1767,6 +1767,20 @@ impl Temporary {
         temporaries().push(tmp.clone());
         Temporary(tmp)
     }
+
+    /// Creates (or truncates) the file, hands it to `write` (which may seek
+    /// in it and read it back), then fsyncs it.
+    fn write<T>(&self, write: impl FnOnce(&mut File) -> io::Result<T>) -> io::Result<T> {
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.0)?;
+        let written = write(&mut f)?;
+        f.sync_all()?;
+        Ok(written)
+    }
 }
 
 impl Drop for Temporary {
@@ -1828,14 +1842,7 @@ pub fn write_new_with<T>(
     }
     let tmp = Temporary::beside(path);
     let result = (|| {
-        let mut f = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp.0)?;
-        let written = write(&mut f)?;
-        f.sync_all()?;
+        let written = tmp.write(write)?;
         match fs::hard_link(&tmp.0, path) {
             Ok(()) => Ok(written),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
@@ -1874,14 +1881,7 @@ pub fn write_atomic_with(
 ) -> Result<(), StoreError> {
     let tmp = Temporary::beside(path);
     let result = (|| {
-        let mut f = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp.0)?;
-        write(&mut f)?;
-        f.sync_all()?;
+        tmp.write(write)?;
         fs::rename(&tmp.0, path)
     })();
     // Removes the temporary file if the rename did not happen.

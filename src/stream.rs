@@ -1886,6 +1886,21 @@ mod tests {
         }
     }
 
+    /// Appends the event `v` alone to the ledger at `path` (a fixed
+    /// `recorded`); returns the new head's hash.
+    fn append_one(path: &Path, v: serde_json::Value) -> String {
+        let event = Event::from_json(&v).expect("event");
+        let options = store::AppendOptions {
+            recorded: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        store::append_events(path, &options, &|_| {}, &[event])
+            .expect("store")
+            .expect("accepted")
+            .0
+            .head_hash
+    }
+
     /// Given a withdrawal known at one state of knowledge and retracted at
     /// the next, when the two are diffed streaming, then the label comes
     /// back, as in the loaded diff (generated ledgers never retract a
@@ -1896,18 +1911,7 @@ mod tests {
         let path = dir.path().join("l.jsonl");
         store::init(&path).expect("init");
         let src = || serde_json::json!([{"doc": "d"}]);
-        let append = |v: serde_json::Value| {
-            let event = Event::from_json(&v).expect("event");
-            let options = store::AppendOptions {
-                recorded: "2026-01-01T00:00:00Z".into(),
-                ..Default::default()
-            };
-            store::append_events(&path, &options, &|_| {}, &[event])
-                .expect("store")
-                .expect("accepted")
-                .0
-                .head_hash
-        };
+        let append = |v: serde_json::Value| append_one(&path, v);
         append(
             serde_json::json!({"type": "created", "date": "2010", "id": "a", "name": "A", "kind": "k", "sources": src()}),
         );
@@ -1945,18 +1949,7 @@ mod tests {
         let path = dir.path().join("l.jsonl");
         store::init(&path).expect("init");
         let src = || serde_json::json!([{"doc": "d"}]);
-        let append = |v: serde_json::Value| {
-            let event = Event::from_json(&v).expect("event");
-            let options = store::AppendOptions {
-                recorded: "2026-01-01T00:00:00Z".into(),
-                ..Default::default()
-            };
-            store::append_events(&path, &options, &|_| {}, &[event])
-                .expect("store")
-                .expect("accepted")
-                .0
-                .head_hash
-        };
+        let append = |v: serde_json::Value| append_one(&path, v);
         append(
             serde_json::json!({"type": "created", "date": "2000", "id": "a", "name": "A", "kind": "k", "sources": src()}),
         );
