@@ -1901,6 +1901,23 @@ mod tests {
             .head_hash
     }
 
+    /// The knowledge diff of the ledger at `path` on `on` between seqs `a`
+    /// and `b`, loaded, and as the streamed diff writes it in JSON, which
+    /// must be the loaded one's JSON.
+    fn knowledge_diffs(path: &Path, on: NaiveDate, a: u64, b: u64) -> (diff::Diff, String) {
+        let entries = store::load(path, 1).expect("load").entries;
+        let (ka, kb) = (Knowledge::new(&entries, a), Knowledge::new(&entries, b));
+        let hash = |seq: u64| entries[seq as usize - 1].hash.clone();
+        let loaded = diff::diff_knowledge(&ka, &hash(a), &kb, &hash(b), on).expect("diff");
+        let streamed = Scan::read(path, 2, &|_| {})
+            .expect("scan")
+            .diff_known_to(on, a, b, 2, |d| diff::render_json(&d))
+            .expect("diff")
+            .expect("in order");
+        assert_eq!(streamed, diff::render_json(&loaded));
+        (loaded, streamed)
+    }
+
     /// Given a withdrawal known at one state of knowledge and retracted at
     /// the next, when the two are diffed streaming, then the label comes
     /// back, as in the loaded diff (generated ledgers never retract a
@@ -1924,17 +1941,8 @@ mod tests {
         append(
             serde_json::json!({"type": "correction", "date": "2013", "target": withdrawal, "mode": "retract", "reason": "it was not", "sources": src()}),
         );
-        let entries = store::load(&path, 1).expect("load").entries;
-        let (ka, kb) = (Knowledge::new(&entries, 3), Knowledge::new(&entries, 4));
         let on = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default();
-        let loaded =
-            diff::diff_knowledge(&ka, &entries[2].hash, &kb, &entries[3].hash, on).expect("diff");
-        let streamed = Scan::read(&path, 2, &|_| {})
-            .expect("scan")
-            .diff_known_to(on, 3, 4, 2, |d| diff::render_json(&d))
-            .expect("diff")
-            .expect("in order");
-        assert_eq!(streamed, diff::render_json(&loaded));
+        let (loaded, streamed) = knowledge_diffs(&path, on, 3, 4);
         assert_eq!(loaded.changes.len(), 1, "{streamed}");
         assert!(streamed.contains("\"seq\": 4"), "{streamed}");
     }
@@ -1964,17 +1972,8 @@ mod tests {
             "reason": "precise date", "sources": src(),
             "replacement": {"type": "label_granted", "date": "2014-11-12", "label": "L", "holder": "a", "sources": src()}}),
         );
-        let entries = store::load(&path, 1).expect("load").entries;
-        let (ka, kb) = (Knowledge::new(&entries, 2), Knowledge::new(&entries, 4));
         let on = NaiveDate::from_ymd_opt(2015, 12, 31).unwrap_or_default();
-        let loaded =
-            diff::diff_knowledge(&ka, &entries[1].hash, &kb, &entries[3].hash, on).expect("diff");
-        let streamed = Scan::read(&path, 2, &|_| {})
-            .expect("scan")
-            .diff_known_to(on, 2, 4, 2, |d| diff::render_json(&d))
-            .expect("diff")
-            .expect("in order");
-        assert_eq!(streamed, diff::render_json(&loaded));
+        let (loaded, streamed) = knowledge_diffs(&path, on, 2, 4);
         assert_eq!(loaded.changes.len(), 1, "{streamed}");
         assert_eq!(loaded.changes[0].kind, diff::Kind::Redated, "{streamed}");
         assert_eq!(loaded.changes[0].seqs, vec![4, 2], "{streamed}");
