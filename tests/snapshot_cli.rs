@@ -27,21 +27,16 @@ fn another_ledgers_header() -> String {
 fn a_snapshots_path_that_is_a_file_is_a_usage_error() {
     let env = TestEnv::with_ledger();
     env.append(EVENTS);
-    let r = env.run(&["--snapshots", "ledger.jsonl", "snapshot", "--as-of", "2010"]);
-    assert_eq!(r.code, 2, "{r}");
-    assert!(
-        r.stderr
-            .starts_with("error: --snapshots `ledger.jsonl` is not a directory"),
-        "{r}"
-    );
     // verify too: a file there would turn its snapshot checks off silently
-    let r = env.run(&["--snapshots", "ledger.jsonl", "verify"]);
-    assert_eq!(r.code, 2, "{r}");
-    assert!(
-        r.stderr
-            .starts_with("error: --snapshots `ledger.jsonl` is not a directory"),
-        "{r}"
-    );
+    for command in [&["snapshot", "--as-of", "2010"][..], &["verify"]] {
+        let r = env.run(&[&["--snapshots", "ledger.jsonl"][..], command].concat());
+        assert_eq!(r.code, 2, "{r}");
+        assert!(
+            r.stderr
+                .starts_with("error: --snapshots `ledger.jsonl` is not a directory"),
+            "{r}"
+        );
+    }
 }
 
 /// Two ledgers sharing a snapshots directory (the README's "five minutes"

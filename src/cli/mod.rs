@@ -312,6 +312,19 @@ fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
     }
 }
 
+/// Refuses a snapshots path that exists and is not a directory: `snapshot`
+/// could not write there, and `verify` would check no snapshot without a
+/// word (a typo in a CI script).
+pub fn check_snapshots_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::usage(format!(
+            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes a whole output file atomically, refusing to replace the ledger or
 /// its journal (`--out` naming the ledger by mistake).
 pub fn write_output(ctx: &Context, out: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {

@@ -28,12 +28,7 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     let as_of = super::parse_as_of("--as-of", &args.as_of)?;
     // Checked first: the fold is the long part.
     let dir = ctx.global.snapshots.clone();
-    if dir.exists() && !dir.is_dir() {
-        return Err(CliError::usage(format!(
-            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
-            dir.display()
-        )));
-    }
+    super::check_snapshots_dir(&dir)?;
     let path = ctx.global.ledger.clone();
     // The ledger is streamed, as by `replay`, and the view's JSON written
     // into the file as it is built (`fusion::snapshot::write`): neither the

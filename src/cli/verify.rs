@@ -49,15 +49,7 @@ pub struct VerifyArgs {
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     let path = ctx.global.ledger.clone();
-    // A file given as the snapshots directory would turn the snapshot
-    // checks off without a word (a typo in a CI script).
-    let snapshots = &ctx.global.snapshots;
-    if snapshots.exists() && !snapshots.is_dir() {
-        return Err(CliError::usage(format!(
-            "--snapshots `{}` is not a directory (hint: snapshots are files in a directory of their own, `snapshots/` by default)",
-            snapshots.display()
-        )));
-    }
+    super::check_snapshots_dir(&ctx.global.snapshots)?;
     let origin = args
         .origin
         .clone()
