@@ -187,33 +187,14 @@ pub fn run(args: Vec<OsString>) -> u8 {
         .collect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) if e.kind() == clap::error::ErrorKind::InvalidValue => {
-            // clap reads a variable set to nothing as a flag given no value.
-            let empty = [
-                ("FUSION_LEDGER", "--ledger"),
-                ("FUSION_SNAPSHOTS", "--snapshots"),
-            ]
-            .into_iter()
-            .find(|(var, flag)| {
-                std::env::var_os(var).is_some_and(|s| s.is_empty())
-                    && !flags.iter().any(|f| f == flag)
-                    && e.to_string().contains(&format!("'{flag} "))
-            });
-            let message = match empty {
-                Some((var, _)) => {
-                    format!(
-                        "{var} is set but empty; set it to a path, or unset it (`unset {var}`) for the default"
-                    )
-                }
-                _ => {
-                    let _ = e.print();
-                    return exit::USAGE;
-                }
-            };
-            let _ = writeln!(io::stderr().lock(), "error: {message}");
-            return exit::USAGE;
-        }
         Err(e) => {
+            if let Some(var) = empty_variable(&e, &flags) {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "error: {var} is set but empty; set it to a path, or unset it (`unset {var}`) for the default"
+                );
+                return exit::USAGE;
+            }
             let code = if e.use_stderr() {
                 exit::USAGE
             } else {
@@ -232,6 +213,27 @@ pub fn run(args: Vec<OsString>) -> u8 {
             e.code
         }
     }
+}
+
+/// The variable (`FUSION_LEDGER`, `FUSION_SNAPSHOTS`) that clap's error `e`
+/// is really about: set to nothing, which clap reads as its flag given no
+/// value, when the flag itself is not among the `flags` given.
+fn empty_variable(e: &clap::Error, flags: &[String]) -> Option<&'static str> {
+    if e.kind() != clap::error::ErrorKind::InvalidValue {
+        return None;
+    }
+    let message = e.to_string();
+    [
+        ("FUSION_LEDGER", "--ledger"),
+        ("FUSION_SNAPSHOTS", "--snapshots"),
+    ]
+    .into_iter()
+    .find(|(var, flag)| {
+        std::env::var_os(var).is_some_and(|s| s.is_empty())
+            && !flags.iter().any(|f| f == flag)
+            && message.contains(&format!("'{flag} "))
+    })
+    .map(|(var, _)| var)
 }
 
 fn dispatch(cli: Cli) -> Result<(), CliError> {
