@@ -1131,8 +1131,12 @@ pub fn commit(dir: &Path, checked: Checked, new: &Head) -> Result<(), IndexError
 /// How an append index compares with its ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audit {
-    /// There is no index (or no readable `HEAD`).
+    /// There is no index.
     Absent,
+    /// There is a `HEAD`, but not one this build reads (not JSON, members
+    /// missing or of the wrong type): appends do not trust the index, and
+    /// the next one rebuilds it.
+    Unreadable,
     /// The index is of another format version; appends do not trust it,
     /// and the next one rebuilds it.
     OtherVersion {
@@ -1219,6 +1223,7 @@ pub fn audit_with<E>(
     let Some(head) = read_head(dir) else {
         return Ok(match read_version(dir) {
             Some(version) if version != INDEX_VERSION => Audit::OtherVersion { version },
+            _ if head_path(dir).exists() => Audit::Unreadable,
             _ => Audit::Absent,
         });
     };

@@ -174,6 +174,39 @@ fn an_append_is_refused_while_the_index_proves_records_lost_or_rewritten() {
     assert_eq!(r.code, 0, "{r}");
 }
 
+/// A damaged `HEAD` is named as such, not as "no index"; a file sitting
+/// where the index's directory goes is named, since no append can rebuild
+/// the index there.
+#[test]
+fn an_unreadable_head_or_a_file_in_the_index_s_place_is_named() {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{GRILOG}\n"));
+    std::fs::write(index_dir(&env).join("HEAD"), "{}").expect("write");
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.contains("HEAD` cannot be read (not what this build writes); appends do not trust it, the next one rebuilds it"),
+        "{r}"
+    );
+    // The next append rebuilds it
+    assert_eq!(env.append(RENAME).code, 0);
+    let r = env.run(&["verify", "--index"]);
+    assert!(r.stdout.contains("append index: matches the ledger"), "{r}");
+    // Given a file where the index's directory goes
+    std::fs::remove_dir_all(index_dir(&env)).expect("rm");
+    std::fs::write(index_dir(&env), "mine").expect("write");
+    let r = env.run_with_stdin(&["append"], &RENAME.replace("Edit Lyon", "Edit Rhône"));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stderr.contains("is a file, not the index's directory: move it away, and the next append builds the index"),
+        "{r}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(index_dir(&env)).expect("read"),
+        "mine"
+    );
+}
+
 /// Ends `edit` in 2010.
 const DISSOLVE: &str =
     r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;

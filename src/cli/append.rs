@@ -72,8 +72,18 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         ));
     }
     if let store::IndexUse::Failed(why) = &index {
+        let dir = fusion::index::dir_of(&path);
+        // No append can rebuild an index where a file (not ours) sits.
+        let next = if dir.exists() && !dir.is_dir() {
+            format!(
+                "`{}` is a file, not the index's directory: move it away, and the next append builds the index",
+                dir.display()
+            )
+        } else {
+            "the next append rebuilds it".to_owned()
+        };
         ctx.warn(format!(
-            "warning: the events were appended, but the append index could not be updated ({why}); the next append rebuilds it"
+            "warning: the events were appended, but the append index could not be updated ({why}); {next}"
         ));
     }
     ctx.out.line(format!(

@@ -117,6 +117,10 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                 fusion::index::Audit::Absent => {
                     "append index: none (the next append builds it)".to_owned()
                 }
+                fusion::index::Audit::Unreadable => format!(
+                    "append index: `{}` cannot be read (not what this build writes); appends do not trust it, the next one rebuilds it",
+                    dir.join("HEAD").display()
+                ),
                 fusion::index::Audit::OtherVersion { version } => format!(
                     "append index: format version {version}, not {}; appends do not trust it, the next one rebuilds it",
                     fusion::index::INDEX_VERSION
