@@ -194,6 +194,17 @@ fn lineage_of_an_unknown_id_names_it_and_suggests() {
         r.stderr,
         "error: no organisation `clust` is known at seq 4 (hint: did you mean `clustr`?)\n"
     );
+    // Known only from a later record: said so, with where to look
+    let r = env.run(&["lineage", "clustr", "--known-at", "2"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert_eq!(
+        r.stderr,
+        "error: no organisation `clustr` is known at seq 2: a later record brings it in (hint: `fusion log --org clustr` lists the records that name it; the head is seq 4)\n"
+    );
+    // Known nowhere: the plain message
+    let r = env.run(&["lineage", "nowhere", "--known-at", "2"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(!r.stderr.contains("later record"), "{r}");
     let r = env.run(&["lineage", " "]);
     assert_eq!(r.code, 2, "{r}");
     assert_eq!(

@@ -64,6 +64,7 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
     // one fold of the whole timeline, paused on the day).
     let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
     let known_at = super::known_at(&scan, args.known_at.as_deref())?;
+    let head = scan.len() as u64;
     progress.phase("tracing");
     let threads = store::available_threads();
     let traced = scan.lineage(&args.org, as_of, known_at, threads)?;
@@ -77,8 +78,26 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
             progress.done();
             l
         }
-    }
-    .map_err(|e| CliError::usage(e.to_string()))?;
+    };
+    let l = match l {
+        Ok(l) => l,
+        // Not known at an earlier state of knowledge: is it at the head?
+        // (A third pass, on this error path only.)
+        Err(e @ lineage::LineageError::UnknownOrg { .. }) if known_at < head => {
+            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+            progress.phase("tracing");
+            let later = scan.lineage_whole(&args.org, None, head, threads)?;
+            progress.done();
+            return Err(CliError::usage(match later {
+                Ok(_) => format!(
+                    "no organisation `{}` is known at seq {known_at}: a later record brings it in (hint: `fusion log --org {}` lists the records that name it; the head is seq {head})",
+                    args.org, args.org
+                ),
+                Err(_) => e.to_string(),
+            }));
+        }
+        Err(e) => return Err(CliError::usage(e.to_string())),
+    };
     let text = match args.format {
         Format::Text => lineage::render_text(&l),
         Format::Json => lineage::render_json(&l),
