@@ -1835,12 +1835,7 @@ fn escape_around(text: &str, line: usize, column: usize) -> Option<&str> {
     };
     // A high surrogate just before: the pair is what went wrong.
     let start = match start.checked_sub(6).and_then(hex) {
-        Some(e)
-            if e[2].eq_ignore_ascii_case(&b'd')
-                && matches!(e[3].to_ascii_lowercase(), b'8'..=b'b') =>
-        {
-            start - 6
-        }
+        Some(e) if is_high_surrogate(e) => start - 6,
         _ => start,
     };
     let end = match (hex(start), hex(start + 6)) {
@@ -1873,19 +1868,27 @@ pub(crate) fn escape_note(text: &str, e: &serde_json::Error) -> String {
 /// (`\\uD800`–`\\uDFFF`, any case) not followed by its pair: serde words
 /// such an escape as a hex escape cut short or a lone surrogate.
 fn is_lone_surrogate(escape: &str) -> bool {
-    let surrogate = |e: &[u8]| {
-        e.len() >= 6
-            && e[2].eq_ignore_ascii_case(&b'd')
-            && matches!(e[3].to_ascii_lowercase(), b'8'..=b'f')
-    };
-    let high = |e: &[u8]| surrogate(e) && matches!(e[3].to_ascii_lowercase(), b'8'..=b'b');
     let b = escape.as_bytes();
     match b.get(6..) {
         Some(next) if next.len() >= 6 => {
-            surrogate(b) && !(high(b) && surrogate(next) && !high(next))
+            is_surrogate(b)
+                && !(is_high_surrogate(b) && is_surrogate(next) && !is_high_surrogate(next))
         }
-        _ => surrogate(b),
+        _ => is_surrogate(b),
     }
+}
+
+/// Whether the `\\uXXXX` escape at the start of `e` is a surrogate one
+/// (`\\uD800`–`\\uDFFF`, any case).
+fn is_surrogate(e: &[u8]) -> bool {
+    e.len() >= 6
+        && e[2].eq_ignore_ascii_case(&b'd')
+        && matches!(e[3].to_ascii_lowercase(), b'8'..=b'f')
+}
+
+/// Whether it is a high (leading) surrogate, `\\uD800`–`\\uDBFF`.
+fn is_high_surrogate(e: &[u8]) -> bool {
+    is_surrogate(e) && matches!(e[3].to_ascii_lowercase(), b'8'..=b'b')
 }
 
 /// The run of number bytes (digits, `-`, `+`, `.`, `e`, `E`) around the

@@ -23,6 +23,13 @@ fn another_ledgers_header() -> String {
     theirs.lines().next().expect("header").to_owned()
 }
 
+/// Cuts the ledger back to its first record (a valid chain of one).
+fn keep_first_record(env: &TestEnv) {
+    let ledger = String::from_utf8(env.ledger_bytes()).expect("utf8");
+    let first = ledger.lines().next().expect("line");
+    std::fs::write(env.ledger(), format!("{first}\n")).expect("write");
+}
+
 #[test]
 fn a_snapshots_path_that_is_a_file_is_a_usage_error() {
     let env = TestEnv::with_ledger();
@@ -75,16 +82,9 @@ fn a_snapshot_never_replaces_another_ledgers_snapshot() {
 fn a_stale_snapshot_says_records_were_lost_or_rewritten() {
     let env = TestEnv::with_ledger();
     env.append(EVENTS);
-    let two = env.ledger_bytes();
     assert_eq!(env.run(&["snapshot", "--as-of", "2013"]).code, 0);
     // Given the ledger cut back to its first record
-    let first = String::from_utf8(two.clone())
-        .expect("utf8")
-        .lines()
-        .next()
-        .expect("line")
-        .to_owned();
-    std::fs::write(env.ledger(), format!("{first}\n")).expect("write");
+    keep_first_record(&env);
     let r = env.run(&["verify"]);
     assert_eq!(r.code, 4, "{r}");
     assert!(
@@ -145,13 +145,7 @@ fn a_snapshot_of_a_rewritten_ledger_is_stale() {
     );
     assert!(env.dir().join("snapshots/2013-12-31@1.json").exists());
     // Rebuild a different ledger with the same first record.
-    let first = String::from_utf8(env.ledger_bytes())
-        .expect("utf8")
-        .lines()
-        .next()
-        .expect("line")
-        .to_owned();
-    std::fs::write(env.ledger(), format!("{first}\n")).expect("write");
+    keep_first_record(&env);
     assert_eq!(
         env.run(&["verify"]).code,
         0,
