@@ -49,6 +49,19 @@ pub enum DateError {
         /// The offending text.
         input: String,
     },
+    /// A query date ([`as_of_day`]) with a qualifier, which it cannot use:
+    /// the day shown is exact.
+    #[error(
+        "`{input}` carries the qualifier `{qualifier}`, which a query date cannot use: the day shown is exact (hint: write `{plain}`)"
+    )]
+    Qualified {
+        /// The offending text.
+        input: String,
+        /// The qualifier as written: `~`, `?` or `%`.
+        qualifier: String,
+        /// The text without it.
+        plain: String,
+    },
 }
 
 /// How precisely a date is known.
@@ -348,9 +361,32 @@ impl<'de> Deserialize<'de> for Date {
 }
 
 /// A query date: "as of" any EDTF precision means **the last day** of its
-/// period, so `--as-of 2016` shows the landscape on 2016-12-31.
+/// period, so `--as-of 2016` shows the landscape on 2016-12-31. A qualifier
+/// (`2016?`, `2016~`, `2016%`) is refused ([`DateError::Qualified`]): the
+/// day is exact whatever the date says, and ignoring the qualifier would
+/// answer another question than the one asked.
 pub fn as_of_day(input: &str) -> Result<NaiveDate, DateError> {
-    Ok(Date::parse(input)?.end())
+    Ok(query(input)?.end())
+}
+
+/// A query date that starts a span (`graph --from`): **the first day** of
+/// its period. A qualifier is refused, as by [`as_of_day`].
+pub fn from_day(input: &str) -> Result<NaiveDate, DateError> {
+    Ok(query(input)?.start())
+}
+
+/// `input` as a query date: any EDTF level 0–1 date without a qualifier.
+fn query(input: &str) -> Result<Date, DateError> {
+    let date = Date::parse(input)?;
+    if date.is_approximate() || date.is_uncertain() {
+        let plain = input.trim_end_matches(['~', '?', '%']);
+        return Err(DateError::Qualified {
+            input: input.to_owned(),
+            qualifier: input[plain.len()..].to_owned(),
+            plain: plain.to_owned(),
+        });
+    }
+    Ok(date)
 }
 
 #[cfg(test)]
@@ -499,6 +535,40 @@ mod tests {
     fn as_of_means_the_last_day_of_the_period() {
         assert_eq!(as_of_day("2016").expect("valid"), day("2016-12-31"));
         assert_eq!(as_of_day("2015-06").expect("valid"), day("2015-06-30"));
+    }
+
+    /// Given a query date with a qualifier, when it is read as a day, then
+    /// it is refused, naming the qualifier and the date without it.
+    #[test]
+    fn as_of_refuses_a_qualifier() {
+        for (input, qualifier, plain) in [
+            ("2015?", "?", "2015"),
+            ("2015-05~", "~", "2015-05"),
+            ("2015-05-01%", "%", "2015-05-01"),
+            ("201X?", "?", "201X"),
+        ] {
+            match as_of_day(input) {
+                Err(DateError::Qualified {
+                    input: i,
+                    qualifier: q,
+                    plain: p,
+                }) => assert_eq!(
+                    (i.as_str(), q.as_str(), p.as_str()),
+                    (input, qualifier, plain)
+                ),
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            from_day("2015~"),
+            Err(DateError::Qualified { .. })
+        ));
+        assert_eq!(from_day("2016-23").expect("valid"), day("2016-09-01"));
+        let e = as_of_day("2016-23?").expect_err("qualified");
+        assert_eq!(
+            e.to_string(),
+            "`2016-23?` carries the qualifier `?`, which a query date cannot use: the day shown is exact (hint: write `2016-23`)"
+        );
     }
 
     #[test]

@@ -104,6 +104,32 @@ fn bad_dates_and_positions_are_usage_errors() {
 }
 
 #[test]
+fn a_query_date_with_a_qualifier_is_a_usage_error() {
+    let env = env();
+    let r = env.run(&["replay", "--as-of", "2015?"]);
+    insta::assert_snapshot!(r.to_string(), @"
+    exit: 2
+    --- stderr
+    error: --as-of: `2015?` carries the qualifier `?`, which a query date cannot use: the day shown is exact (hint: write `2015`)
+    ");
+    // The same rule holds for diff's bounds.
+    let r = env.run(&["diff", "2008", "2016~"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("TO: `2016~` carries the qualifier `~`"),
+        "{r}"
+    );
+    // And for graph's start, read as the first day of its period.
+    let r = env.run(&["graph", "--from", "2010%"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr
+            .contains("--from: `2010%` carries the qualifier `%`, which a query date cannot use"),
+        "{r}"
+    );
+}
+
+#[test]
 fn a_name_holding_a_newline_cannot_forge_a_line_of_text_output() {
     // given a name with a newline, a tab, a carriage return and an escape,
     // accepted by the vocabulary (names are any non-blank text)

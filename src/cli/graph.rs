@@ -1,7 +1,7 @@
 //! `fusion graph`: the landscape's changes over a period, as a picture.
 
 use fusion::stream::Scan;
-use fusion::{date::Date, graph, store};
+use fusion::{graph, store};
 
 use super::{CliError, Context};
 
@@ -44,15 +44,7 @@ pub enum Format {
 
 pub fn run(ctx: &mut Context, args: GraphArgs) -> Result<(), CliError> {
     let from = match &args.from {
-        Some(d) => Some(
-            Date::parse(d)
-                .map_err(|e| {
-                    CliError::usage(format!(
-                        "--from: {e}; use a date such as 2015, 2016-09 or 2017-06-01"
-                    ))
-                })?
-                .start(),
-        ),
+        Some(d) => Some(super::parse_query("--from", d, fusion::date::from_day)?),
         None => None,
     };
     let to = match &args.to {

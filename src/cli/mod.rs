@@ -379,10 +379,22 @@ pub fn known_at(
 /// Parses a date argument (`--as-of`, diff bounds): any EDTF level 0–1 date,
 /// read as the last day of its period.
 pub fn parse_as_of(flag: &str, text: &str) -> Result<NaiveDate, CliError> {
-    fusion::date::as_of_day(text).map_err(|e| {
-        CliError::usage(format!(
+    parse_query(flag, text, fusion::date::as_of_day)
+}
+
+/// Parses a query date argument with `read` (the last or the first day of
+/// its period).
+pub fn parse_query(
+    flag: &str,
+    text: &str,
+    read: fn(&str) -> Result<NaiveDate, fusion::date::DateError>,
+) -> Result<NaiveDate, CliError> {
+    read(text).map_err(|e| match e {
+        // Its message carries its own hint.
+        fusion::date::DateError::Qualified { .. } => CliError::usage(format!("{flag}: {e}")),
+        _ => CliError::usage(format!(
             "{flag}: {e}; use a date such as 2017, 2016-09 or 2017-06-01"
-        ))
+        )),
     })
 }
 
