@@ -186,6 +186,41 @@ fn lineage_in_every_format() {
 }
 
 #[test]
+fn lineage_of_an_id_that_only_inert_records_name_says_which_records() {
+    let env = env();
+    // given a plan naming an id it does not bring in (its own error)
+    env.append(
+        r#"{"type":"planned","date":"2016","planned":{"type":"created","date":"2018","id":"future","name":"F","kind":"cluster","sources":[{"doc":"B"}]},"sources":[{"doc":"B"}]}"#,
+    );
+    // and a creation (seq 6) that a correction (seq 7) retracts
+    env.append(r#"{"type":"created","date":"2010","id":"gone","name":"G","kind":"cluster","sources":[{"doc":"B"}]}"#);
+    let log = env.run(&["log", "--format", "json", "--seq", "6"]);
+    let hash = serde_json::from_str::<Value>(log.stdout.trim()).expect("json")["hash"]
+        .as_str()
+        .expect("hash")
+        .to_owned();
+    env.append(&format!(
+        r#"{{"type":"correction","date":"2017","target":"{hash}","mode":"retract","reason":"no such cluster","sources":[{{"doc":"B"}}]}}"#
+    ));
+    // when their lineage is asked for, then the error names the records
+    let r = env.run(&["lineage", "future"]);
+    insta::assert_snapshot!(r.to_string(), @"
+    exit: 2
+    --- stderr
+    error: `future` is only named by a plan (seq 5, for 2018): not carried out; a plan never counts as having happened, so it has no lineage
+    ");
+    let r = env.run(&["lineage", "gone"]);
+    insta::assert_snapshot!(r.to_string(), @"
+    exit: 2
+    --- stderr
+    error: no organisation `gone` is known at seq 7, though seq 6 names it (hint: a record that a correction retracted or superseded brings in nothing; `fusion log --org gone` shows the records that name it)
+    ");
+    // and before the retraction, it is an organisation
+    let r = env.run(&["lineage", "gone", "--known-at", "6"]);
+    assert_eq!(r.code, 0, "{r}");
+}
+
+#[test]
 fn lineage_of_an_unknown_id_names_it_and_suggests() {
     let env = env();
     let r = env.run(&["lineage", "clust"]);

@@ -81,19 +81,41 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
     };
     let l = match l {
         Ok(l) => l,
-        // Not known at an earlier state of knowledge: is it at the head?
-        // (A third pass, on this error path only.)
-        Err(e @ lineage::LineageError::UnknownOrg { .. }) if known_at < head => {
-            let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
-            progress.phase("tracing");
-            let later = scan.lineage_whole(&args.org, None, head, threads)?;
-            progress.done();
-            return Err(CliError::usage(match later {
-                Ok(_) => format!(
-                    "no organisation `{}` is known at seq {known_at}: a later record brings it in (hint: `fusion log --org {}` lists the records that name it; the head is seq {head})",
-                    args.org, args.org
-                ),
-                Err(_) => e.to_string(),
+        // Unknown: more passes, on this error path only, find out why.
+        Err(e @ lineage::LineageError::UnknownOrg { .. }) => {
+            let org = &args.org;
+            // Not known at an earlier state of knowledge: is it at the head?
+            if known_at < head {
+                let (scan, progress) = super::progress::scan(&path, ctx.global.quiet, "loading")?;
+                progress.phase("tracing");
+                let later = scan.lineage_whole(org, None, head, threads)?;
+                progress.done();
+                if later.is_ok() {
+                    return Err(CliError::usage(format!(
+                        "no organisation `{org}` is known at seq {known_at}: a later record brings it in (hint: `fusion log --org {org}` lists the records that name it; the head is seq {head})"
+                    )));
+                }
+            }
+            // Named by records that bring in no organisation: a retracted
+            // or superseded creation (a plan has its own error).
+            let naming = records_naming(&path, org, known_at);
+            return Err(CliError::usage(match naming.split_first() {
+                None => e.to_string(),
+                Some((first, rest)) => {
+                    let shown: Vec<String> = std::iter::once(first)
+                        .chain(rest.iter().take(2))
+                        .map(|seq| format!("seq {seq}"))
+                        .collect();
+                    let more = match rest.len().saturating_sub(2) {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
+                    format!(
+                        "no organisation `{org}` is known at seq {known_at}, though {}{more} name{} it (hint: a record that a correction retracted or superseded brings in nothing; `fusion log --org {org}` shows the records that name it)",
+                        shown.join(", "),
+                        if naming.len() == 1 { "s" } else { "" },
+                    )
+                }
             }));
         }
         Err(e) => return Err(CliError::usage(e.to_string())),
@@ -105,4 +127,27 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
         Format::Dot => lineage::render_dot(&l),
     };
     ctx.out.write(text)
+}
+
+/// The seqs, up to `known_at`, of the records that mention `org`
+/// ([`fusion::event::Event::mentioned_ids`], as `log --org` filters):
+/// empty if the ledger cannot be read again.
+fn records_naming(path: &std::path::Path, org: &str, known_at: u64) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let scanned = store::scan_with_progress(
+        path,
+        store::available_threads(),
+        &|_| {},
+        |_: fusion::chain::Glance<'_>| None,
+        |event| event.mentioned_ids().contains(&org),
+        |s: fusion::chain::Scanned<bool>| {
+            if s.kept && s.seq <= known_at {
+                seqs.push(s.seq);
+            }
+        },
+    );
+    match scanned {
+        Ok(_) => seqs,
+        Err(_) => Vec::new(),
+    }
 }
