@@ -886,8 +886,10 @@ fn details(o: &OrgView) -> Vec<(&'static str, Vec<String>)> {
                 e.seq
             )],
         ));
-        out.push(("successors", o.successors.iter().map(link_text).collect()));
     }
+    // A live organisation has successors too: what it spun off, and what
+    // was re-established from it.
+    out.push(("successors", o.successors.iter().map(link_text).collect()));
     out.retain(|(_, items)| !items.is_empty());
     out
 }
@@ -1910,6 +1912,44 @@ mod tests {
             "replay_2016_json",
             render_json(&replay(&l, day("2016"), u64::MAX))
         );
+    }
+
+    #[test]
+    fn a_live_organisation_lists_its_successors_in_text_and_markdown() {
+        // given a merger, a re-establishment out of its result and a spin-off
+        let l = ledger(&[
+            created("a", "A", "2010", "X"),
+            created("b", "B", "2010", "Y"),
+            json!({"type": "transformed", "mode": "fusion", "date": "2012", "from": ["a", "b"], "to": ["c"],
+                   "new": [{"id": "c", "name": "C", "kind": "commune"}]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2014", "from": ["c"], "to": ["b"]}),
+            json!({"type": "transformed", "mode": "spin_off", "date": "2015", "from": ["c"], "to": ["d"],
+                   "new": [{"id": "d", "name": "D", "kind": "commune"}]}),
+        ]);
+        // when the landscape of 2016 is shown
+        let v = replay(&l, day("2016"), u64::MAX);
+        // then `c`, still alive, lists both as successors, as the JSON does
+        let text = render_text(&v);
+        let details = |from: &str| {
+            let start = text.find(from).expect("details");
+            text[start..]
+                .split("\n\n")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        insta::assert_snapshot!(details("\nc: C"), @"
+
+        c: C
+          predecessors  a (fusion, 2012, seq 3)
+                        b (fusion, 2012, seq 3)
+          successors    b (reestablishment, 2014, seq 4)
+                        d (spin_off, 2015, seq 5)
+        ");
+        let markdown = render_markdown(&v);
+        assert!(markdown.contains("d (spin_off, 2015, seq 5)"), "{markdown}");
+        let c = v.organisations.iter().find(|o| o.id == "c").expect("c");
+        assert_eq!(c.successors.len(), 2);
     }
 
     #[test]
