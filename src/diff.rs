@@ -1312,6 +1312,15 @@ fn compare_orgs(
     (out, groups)
 }
 
+/// When the organisation took its name, if a rename gave it (the first
+/// name is the founding one).
+fn renamed_since(o: &Org) -> Option<&Stamp> {
+    match o.names.as_slice() {
+        [_, .., last] => Some(&last.since),
+        _ => None,
+    }
+}
+
 fn org_detail(o: &Org, first_name: bool) -> Detail {
     let name = if first_name {
         o.names.first().map_or(&o.name, |n| &n.name)
@@ -1428,7 +1437,16 @@ fn compare_facts(
     let old_name = b
         .or(base)
         .map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
-    if *old_name != a.name {
+    if *old_name == a.name {
+        // The same name, given by a rename a correction redates.
+        if let (Some(sb), Some(sa)) = (b.or(base).and_then(renamed_since), renamed_since(a)) {
+            let what = Detail::Org {
+                org: id.to_owned(),
+                name: a.name.to_string(),
+            };
+            out.extend(fact_redated(cx, Kind::Renamed, sb, sa, what));
+        }
+    } else {
         let old_stamp = b.or(base).and_then(|o| o.names.last()).map(|n| &n.since);
         let new_stamp = a.names.last().map(|n| &n.since);
         out.push(change(
@@ -2750,6 +2768,52 @@ mod tests {
         assert_eq!(v["changes"][3]["member"], json!({"org": "b"}));
         // And two dates never redate a fact
         assert!(only(&dates(&entries, "2014-06", "2015"), Kind::Redated).is_empty());
+    }
+
+    #[test]
+    fn a_supersede_that_redates_a_rename_is_a_redated_change_naming_the_organisation() {
+        // Given a rename dated 2018-06-01 (seq 2), then a supersede giving
+        // 2018-07-01 (seq 3)
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "renamed", "date": "2018-06-01", "org": "a", "name": "A2"}),
+            json!({"type": "correction", "date": "2019", "target": hash(2), "mode": "supersede", "reason": "date",
+                   "replacement": {"type": "renamed", "date": "2018-07-01", "org": "a", "name": "A2"}}),
+        ]);
+        // When comparing a day after both dates, before and after it
+        let d = knowledge(&entries, "2018-07-15", 2, 3);
+        // Then the rename is redated, naming the organisation and its name
+        let text = render_text(&d);
+        assert_eq!(d.summary.total, 1, "{text}");
+        assert!(
+            text.contains(
+                "2018-07-01  redated  a \"A2\": \"2018-06-01\" → \"2018-07-01\"  [seq 3, 2]"
+            ),
+            "{text}"
+        );
+        let v: Value = serde_json::from_str(&render_json(&d)).expect("json");
+        assert_eq!(
+            v["changes"][0],
+            json!({"change": "redated", "seq": 3, "seqs": [3, 2], "date": "2018-07-01", "retracted": false,
+                   "fact": "renamed", "org": "a", "name": "A2", "old": "2018-06-01", "new": "2018-07-01"})
+        );
+        // And between the two dates the name itself differs: `renamed`
+        let between = knowledge(&entries, "2018-06-15", 2, 3);
+        assert_eq!(only(&between, Kind::Renamed).len(), 1);
+        assert!(only(&between, Kind::Redated).is_empty());
+        // And a creation's name (no rename) is never redated this way
+        let plain = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "correction", "date": "2019", "target": hash(1), "mode": "supersede", "reason": "date",
+                   "replacement": {"type": "created", "date": "2001", "id": "a", "name": "A", "kind": "cluster"}}),
+        ]);
+        let d = knowledge(&plain, "2005", 1, 2);
+        let redated = only(&d, Kind::Redated);
+        assert_eq!(redated.len(), 1, "{}", render_text(&d));
+        assert!(
+            matches!(redated[0].detail, Detail::Value { .. }),
+            "the creation's own redate"
+        );
     }
 
     #[test]
