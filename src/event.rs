@@ -840,7 +840,7 @@ pub(crate) fn check_arity(mode: ChangeMode, f: usize, t: usize, n: usize) -> Res
     let m = mode.as_str();
     match mode {
         ChangeMode::Fusion if f < 2 || t != 1 || n != 1 => Err(format!(
-            "a {m} takes two or more `from` and one new organisation in `to` and `new` (found {f} from, {t} to, {n} new); for one organisation joining an existing one use `absorption`"
+            "a {m} takes two or more `from` and one new organisation in `to` and `new` (found {f} from, {t} to, {n} new); for organisations joining an existing one, with no new organisation, use `absorption`"
         )),
         ChangeMode::Absorption if f < 1 || t != 1 || n != 0 => Err(format!(
             "an {m} takes one or more `from` and one existing organisation in `to`, with no `new` (found {f} from, {t} to, {n} new)"

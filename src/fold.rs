@@ -2345,6 +2345,11 @@ fn explain_unknown(rule: Rejection, k: &Knowledge<'_>, pos: usize) -> Rejection 
         .iter()
         .find(|e| creates(e.event).contains(&id.as_str()));
     match created {
+        // The same first day: the order of seqs decides.
+        Some(c) if c.event.date.start() == date.start() => rule.hint(format!(
+            "`{id}` comes into being on {} (seq {}), which starts the same day as {date}, but events starting the same day apply in seq order; put the event that brings it in first (in a batch: on an earlier line)",
+            c.event.date, c.seq
+        )),
         Some(c) => rule.hint(format!(
             "`{id}` comes into being on {} (seq {}), after {date}; date this event later, or backdate that one",
             c.event.date, c.seq
@@ -3779,6 +3784,36 @@ mod tests {
                 .contains("`clustr` comes into being on 2015-05 (seq 1), after 2015-04"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn a_batch_event_before_a_creation_starting_the_same_day_is_told_to_reorder() {
+        // given a batch whose join (2020) comes before the creation
+        // (2020-01-01) it refers to: the same first day, seq order decides
+        let batch = [
+            ev(
+                json!({"type": "joined", "date": "2020", "org": "x", "member": {"name": "M"}, "relation": "member"}),
+            ),
+            ev(created("x", "2020-01-01")),
+        ];
+        // when it is validated
+        let r = validate(&[], &batch, 1);
+        // then the hint asks for the creation first, not for another date
+        match r {
+            Err(ValidationError::Rejected { index: 0, rule, .. }) => {
+                assert_eq!(rule.rule, Rule::UnknownId);
+                assert!(
+                    rule.to_string().contains(
+                        "`x` comes into being on 2020-01-01 (seq 2), which starts the same day as 2020, but events starting the same day apply in seq order; put the event that brings it in first"
+                    ),
+                    "{rule}"
+                );
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        // and in that order the batch is accepted
+        let [join, create] = batch;
+        assert_eq!(validate(&[], &[create, join], 1), Ok(()));
     }
 
     #[test]
