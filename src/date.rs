@@ -123,7 +123,7 @@ impl Date {
     fn parse_edtf(input: &str) -> Result<Self, DateError> {
         let parsed = edtf_core::Edtf::parse(input).map_err(|e| DateError::Syntax {
             input: input.to_owned(),
-            message: e.message.to_owned(),
+            message: syntax_message(input, e.message),
             offset: e.offset,
         })?;
         let unsupported = |what| DateError::Unsupported {
@@ -136,9 +136,6 @@ impl Date {
             edtf_core::Edtf::Interval(_) => return Err(unsupported("an interval")),
             edtf_core::Edtf::Set(_) => return Err(unsupported("a set of dates")),
         };
-        if parsed.level() > 1 {
-            return Err(unsupported("a level 2 expression"));
-        }
         let precision = match date.precision() {
             edtf_core::Precision::Year => Precision::Year,
             edtf_core::Precision::Month => Precision::Month,
@@ -149,8 +146,11 @@ impl Date {
             && !matches!(date.month.and_then(|m| m.value()), Some(21..=24))
         {
             return Err(unsupported(
-                "a level 2 sub-year grouping; use seasons 21–24",
+                "a level 2 sub-year grouping (codes 25–41); use seasons 21–24",
             ));
+        }
+        if parsed.level() > 1 {
+            return Err(unsupported("a level 2 expression"));
         }
         let bounds = parsed.bounds();
         let out_of_range = || DateError::OutOfRange {
@@ -360,6 +360,19 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
+/// `edtf-core`'s message for `input`, said in fusion's terms where they
+/// differ: fusion reads seasons 21–24 of EDTF's sub-year codes, and a
+/// date written day first is not an interval.
+fn syntax_message(input: &str, message: &str) -> String {
+    if message.starts_with("month must be 01-12") {
+        "month must be 01–12, or a season 21–24".to_owned()
+    } else if input.matches('/').count() > 1 {
+        "dates are written year first, `YYYY-MM-DD` (a `/` makes an interval)".to_owned()
+    } else {
+        message.to_owned()
+    }
+}
+
 /// A query date: "as of" any EDTF precision means **the last day** of its
 /// period, so `--as-of 2016` shows the landscape on 2016-12-31. A qualifier
 /// (`2016?`, `2016~`, `2016%`) is refused ([`DateError::Qualified`]): the
@@ -539,6 +552,24 @@ mod tests {
 
     /// Given a query date with a qualifier, when it is read as a day, then
     /// it is refused, naming the qualifier and the date without it.
+    #[test]
+    fn errors_speak_of_seasons_and_of_dates_written_day_first() {
+        let message = |input: &str| Date::parse(input).expect_err("refused").to_string();
+        assert_eq!(
+            message("2016-13"),
+            "`2016-13` is not an EDTF date: month must be 01–12, or a season 21–24 at byte 5"
+        );
+        assert_eq!(
+            message("2016-25"),
+            "`2016-25` is EDTF but not a single level 0–1 date (a level 2 sub-year grouping (codes 25–41); use seasons 21–24)"
+        );
+        assert_eq!(
+            message("01/01/2016"),
+            "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` (a `/` makes an interval) at byte 5"
+        );
+        assert!(message("2016/2017").contains("(an interval)"));
+    }
+
     #[test]
     fn as_of_refuses_a_qualifier() {
         for (input, qualifier, plain) in [
