@@ -1011,7 +1011,7 @@ pub fn check_recorded(record: &Record, before: &Record, line: usize) -> Result<(
 }
 
 fn recorded_after(seq: u64, recorded: &str, before: &str, line: usize) -> Result<(), ChainError> {
-    let time = |r: &str| chrono::DateTime::parse_from_rfc3339(r).ok();
+    let time = crate::record::recorded_time;
     // Both parse: `Record::from_value` refused any other `recorded`.
     if recorded != before && time(recorded) < time(before) {
         return Err(ChainError::Recorded {
@@ -1189,6 +1189,57 @@ mod tests {
         );
         let text = format!("{}\n{}\n", first.to_line(), same.to_line());
         assert!(verify(text.as_bytes(), 1).is_ok());
+    }
+
+    #[test]
+    fn recorded_has_one_exact_form() {
+        // given records sealed (validly hashed) with each `recorded`
+        let line = |recorded: &str| {
+            let r = Record::seal(1, recorded.into(), json!({}), GENESIS_PREV.into());
+            format!("{}\n", r.to_line())
+        };
+        // then the ledger's form passes, fractions of 1 to 9 digits included
+        for ok in [
+            "2026-01-02T00:00:00Z",
+            "2026-01-02T00:00:00.5Z",
+            "2026-01-02T00:00:00.123456789Z",
+            "2016-12-31T23:59:60Z",
+        ] {
+            assert!(verify(line(ok).as_bytes(), 1).is_ok(), "{ok}");
+        }
+        // and every other RFC 3339 spelling is refused, naming the member
+        for bad in [
+            "2026-01-02t00:00:00Z",
+            "2026-01-02 00:00:00Z",
+            "2026-01-02T00:00:00z",
+            "2026-01-02T00:00:00.1234567891Z",
+            "2026-01-02T00:00:00.Z",
+            "2026-01-02T00:00:00+00:00",
+            "2026-01-02T00:00Z",
+        ] {
+            match verify(line(bad).as_bytes(), 1) {
+                Err(ChainError::Record { line: 1, error, .. }) => {
+                    assert!(error.to_string().contains("`recorded`"), "{bad}: {error}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // and the fast path of a typed scan agrees, on a valid event
+        let event = json!({"type": "created", "date": "2008", "id": "e", "name": "E", "kind": "k",
+                           "sources": [{"doc": "d"}]});
+        let typed = |recorded: &str| {
+            let r = Record::seal(1, recorded.into(), event.clone(), GENESIS_PREV.into());
+            verify_ledger_in_blocks(format!("{}\n", r.to_line()).as_bytes(), 2, 1 << 16, &|_| {})
+        };
+        assert!(typed("2026-01-02T00:00:00.123456789Z").is_ok());
+        for bad in ["2026-01-02t00:00:00Z", "2026-01-02T00:00:00.1234567891Z"] {
+            match typed(bad) {
+                Err(LedgerError::Chain(ChainError::Record { error, .. })) => {
+                    assert!(error.to_string().contains("`recorded`"), "{bad}: {error}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     /// `verify_ledger` in blocks of `block` bytes, with `verify` plus a

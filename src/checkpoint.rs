@@ -410,14 +410,16 @@ impl SignedCheckpoint {
         });
     }
 
-    /// Checks that a signature by `key` is present and that every signature
-    /// matching its name and id verifies. Signatures by other keys are
-    /// ignored, as the signed-note spec requires.
+    /// Checks that a signature by `key` is present and that the first
+    /// signature matching its name and id verifies. Signatures by other
+    /// keys are ignored, as the signed-note spec requires, and so are later
+    /// signatures by the same key, as Go's `note.Open` drops them.
     pub fn verify(&self, key: &PublicKey) -> Result<(), CheckpointError> {
         let matching: Vec<&NoteSignature> = self
             .signatures
             .iter()
             .filter(|s| s.name == key.name && s.key_id == key.key_id)
+            .take(1)
             .collect();
         if matching.is_empty() {
             let found = if self.signatures.is_empty() {
@@ -1062,6 +1064,40 @@ mod tests {
         parsed
             .verify(&key.public())
             .expect("the trusted signature suffices");
+    }
+
+    #[test]
+    fn only_the_first_signature_by_the_key_counts_as_in_go() {
+        // given a signed checkpoint, and a signature line by the same key
+        // over other text (so it does not verify here)
+        let key = test_key("fusion/test");
+        let mut signed = SignedCheckpoint::unsigned(sample());
+        signed.sign(&key);
+        let good = signed.to_note();
+        let mut other = SignedCheckpoint::unsigned(
+            Checkpoint::new("fusion/test", 99, [7; 32]).expect("checkpoint"),
+        );
+        other.sign(&key);
+        let bad_line = other
+            .to_note()
+            .lines()
+            .last()
+            .expect("signature")
+            .to_owned()
+            + "\n";
+        // when the bad one follows the good one, then it is dropped
+        let parsed = SignedCheckpoint::parse(&(good.clone() + &bad_line)).expect("parse");
+        assert_eq!(parsed.signatures.len(), 2);
+        parsed
+            .verify(&key.public())
+            .expect("the first signature counts");
+        // and when it comes first, it is the one checked, and fails
+        let (text, sig) = good.rsplit_once("\n\n").expect("split");
+        let parsed = SignedCheckpoint::parse(&format!("{text}\n\n{bad_line}{sig}")).expect("parse");
+        assert!(matches!(
+            parsed.verify(&key.public()),
+            Err(CheckpointError::BadSignature { .. })
+        ));
     }
 
     #[test]

@@ -1515,6 +1515,10 @@ fn type_problem(path: &str, expect: Expect, v: &Value) -> Problem {
 /// the count it is.
 fn plain_integer_hint(v: &Value) -> String {
     match v.as_f64() {
+        // `-0` reads as a float: JSON's integers carry no negative zero.
+        Some(f) if v.is_f64() && f == 0.0 && f.is_sign_negative() => {
+            " (a negative zero, which JSON reads as a float); write it as 0".to_owned()
+        }
         // Within 2^53, a float with no fraction is an integer exactly.
         Some(f)
             if v.is_f64() && f.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&f) =>
@@ -2348,6 +2352,13 @@ mod tests {
                 "{written}"
             );
         }
+        // `-0` reads as a negative zero: not told to write `-0` again
+        let text = r#"{"type":"figures","date":"2016","org":"a","values":{"members":-0},"sources":[{"doc":"d"}]}"#;
+        let v: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(
+            refusal(&v),
+            "field `values.members`: expected a non-negative integer (figures are counts), found the number `-0.0` (a negative zero, which JSON reads as a float); write it as 0"
+        );
         let huge: Value = serde_json::from_str(
             r#"{"type":"figures","date":"2016","org":"a","values":{"members":99999999999999999999999999999},"sources":[{"doc":"d"}]}"#,
         )

@@ -286,9 +286,7 @@ fn split(line: &str) -> Option<Parts<'_>> {
     }
     let (recorded, rest) = rest.split_at_checked(end)?;
     if !RECORDED_OK.with_borrow(|last| last == recorded) {
-        if chrono::DateTime::parse_from_rfc3339(recorded).is_err() || !recorded.ends_with('Z') {
-            return None;
-        }
+        crate::record::recorded_time(recorded)?;
         RECORDED_OK.with_borrow_mut(|last| recorded.clone_into(last));
     }
     let rest = rest.strip_prefix(EVENT)?;

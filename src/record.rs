@@ -230,6 +230,33 @@ mod jcs {
     }
 }
 
+/// The instant a record's `recorded` names, if it has the ledger's exact
+/// form: `YYYY-MM-DDTHH:MM:SS`, then optionally `.` and 1 to 9 digits,
+/// then `Z`, with upper-case `T` and `Z` (RFC 3339 in UTC; second 60, a
+/// leap second, is accepted at any minute, as RFC 3339's grammar does).
+/// Nine digits are nanoseconds, all that an instant holds here, so two
+/// different texts never name the same instant unless they differ only
+/// by trailing zeros of the fraction.
+pub fn recorded_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let b = text.as_bytes();
+    let fraction = b.get(19..b.len().checked_sub(1)?)?;
+    let exact = b.get(10) == Some(&b'T')
+        && b.last() == Some(&b'Z')
+        && match fraction {
+            [] => true,
+            [b'.', digits @ ..] => {
+                (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        };
+    if !exact {
+        return None;
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.to_utc())
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -406,10 +433,10 @@ impl Record {
             .filter(|s| *s >= 1 && *s <= crate::event::MAX_SAFE_INTEGER)
             .ok_or_else(|| member("seq", "must be an integer from 1 to 2^53-1"))?;
         let recorded = take_string(&mut m, "recorded")?;
-        if chrono::DateTime::parse_from_rfc3339(&recorded).is_err() || !recorded.ends_with('Z') {
+        if recorded_time(&recorded).is_none() {
             return Err(member(
                 "recorded",
-                "must be an RFC 3339 UTC time ending in `Z`",
+                "must be an RFC 3339 UTC time of the form `YYYY-MM-DDTHH:MM:SSZ`, with an optional fraction of 1 to 9 digits before the `Z`",
             ));
         }
         let prev = take_string(&mut m, "prev")?;

@@ -203,6 +203,50 @@ fn the_python_verifier_agrees_with_fusion() {
     assert!(!ok && out.contains("does not verify"), "{out}");
 }
 
+/// `recorded` has one exact form, compared to the nanosecond: fusion and
+/// the Python verifier accept and refuse the same pairs of times.
+#[test]
+fn the_python_verifier_reads_recorded_as_fusion_does() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("l.jsonl");
+    let two = |a: &str, b: &str| {
+        let first = Record::seal(1, a.into(), json!({}), GENESIS_PREV.into());
+        let second = Record::seal(2, b.into(), json!({}), first.hash.clone());
+        vec![first, second]
+    };
+    for (a, b, valid) in [
+        (
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00.000000001Z",
+            true,
+        ),
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z", true),
+        ("0000-02-29T00:00:00Z", "0000-03-01T00:00:00Z", true),
+        // back by 400 ns: within one microsecond
+        (
+            "2026-01-01T00:00:00.0000005Z",
+            "2026-01-01T00:00:00.0000001Z",
+            false,
+        ),
+        ("2026-01-01T00:00:00Z", "2026-01-01t00:00:01Z", false),
+        ("2026-01-01T00:00:00Z", "2026-01-01 00:00:01Z", false),
+        (
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:01.1234567891Z",
+            false,
+        ),
+        ("2026-01-01T00:00:00Z", "2026-02-30T00:00:00Z", false),
+    ] {
+        let records = two(a, b);
+        write_ledger(&path, &records);
+        let bytes = std::fs::read(&path).expect("read");
+        let fusion_ok = fusion::chain::verify(&bytes, 1).is_ok();
+        let (py_ok, out) = run(py, &[&path], &[]);
+        assert_eq!((fusion_ok, py_ok), (valid, valid), "{a} then {b}: {out}");
+    }
+}
+
 /// The shipped landscape ledger, checkpointed and proved by the `fusion`
 /// binary, checked by the Python verifier.
 #[test]

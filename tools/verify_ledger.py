@@ -22,7 +22,7 @@ import sys
 
 GENESIS_PREV = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
-RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+RFC3339_UTC = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$", re.ASCII)
 MEMBERS = ("v", "seq", "recorded", "event", "prev", "hash")
 
 
@@ -91,7 +91,7 @@ def check_record(rec, where):
     if not isinstance(rec["seq"], int) or isinstance(rec["seq"], bool) or rec["seq"] < 1:
         raise Invalid("%s: `seq` must be a positive integer" % where)
     if not isinstance(rec["recorded"], str) or not RFC3339_UTC.match(rec["recorded"]):
-        raise Invalid("%s: `recorded` must be an RFC 3339 UTC time ending in Z" % where)
+        raise Invalid("%s: `recorded` must be YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then Z" % where)
     if not isinstance(rec["event"], dict):
         raise Invalid("%s: `event` must be an object" % where)
     for m in ("prev", "hash"):
@@ -102,6 +102,21 @@ def check_record(rec, where):
     if computed != rec["hash"]:
         raise Invalid("%s: hash mismatch: stored %s, content hashes to %s (tampered record)"
                       % (where, rec["hash"], computed))
+
+
+def instant(recorded):
+    """`recorded` (already matched by RFC3339_UTC) as a tuple that orders
+    as the instants do, to the nanosecond, or None if it names no time.
+    Year 0000 and second 60 (a leap second, at any minute) are valid, as
+    in RFC 3339's grammar, so Python's datetime (years 1-9999, no second
+    60, microseconds) is not used."""
+    y, mo, d, h, mi, s, frac = RFC3339_UTC.match(recorded).groups()
+    y, mo, d, h, mi, s = int(y), int(mo), int(d), int(h), int(mi), int(s)
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not (1 <= mo <= 12 and 1 <= d <= days[mo - 1] and h <= 23 and mi <= 59 and s <= 60):
+        return None
+    return (y, mo, d, h, mi, s, int((frac or "").ljust(9, "0")))
 
 
 def check_chain(path):
@@ -123,9 +138,8 @@ def check_chain(path):
         except (UnicodeDecodeError, ValueError) as e:
             raise Invalid("%s: not a JSON record: %s" % (where, e))
         check_record(rec, where)
-        try:
-            time = datetime.datetime.fromisoformat(rec["recorded"].replace("Z", "+00:00"))
-        except ValueError:
+        time = instant(rec["recorded"])
+        if time is None:
             raise Invalid("%s: `recorded` `%s` is not a valid time" % (where, rec["recorded"]))
         if last_time is not None and time < last_time:
             raise Invalid("%s: `recorded` goes back in time (%s after %s)" % (where, rec["recorded"], prev_time))
@@ -369,7 +383,9 @@ def parse_checkpoint(note):
 def check_signature(checkpoint, key_text):
     name, key_id, public = parse_public_key(key_text)
     _, _, _, text, sigs = checkpoint
-    matching = [s for s in sigs if s[0] == name and s[1] == key_id]
+    # Only the first signature by the key counts, as Go's note.Open drops
+    # later ones.
+    matching = [s for s in sigs if s[0] == name and s[1] == key_id][:1]
     if not matching:
         raise Invalid("checkpoint is not signed by key `%s+%s` (wrong key?)" % (name, key_id.hex()))
     for _, _, sig in matching:
