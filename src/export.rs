@@ -637,7 +637,7 @@ pub fn push_record_row(
 }
 
 /// The columns of [`view_csv`].
-pub const VIEW_COLUMNS: [&str; 16] = [
+pub const VIEW_COLUMNS: [&str; 18] = [
     "id",
     "name",
     "kind",
@@ -654,6 +654,8 @@ pub const VIEW_COLUMNS: [&str; 16] = [
     "former_names",
     "ended",
     "ended_tentative",
+    "attributes",
+    "figures",
 ];
 
 fn party_text(p: &Party) -> &str {
@@ -668,7 +670,9 @@ fn party_text(p: &Party) -> &str {
 /// is `DATE how` for ended organisations (shown with `--all`, or when
 /// their end is under way on the day), `ended_tentative` is `true` when
 /// the organisation only possibly ended by the day, `false` when it surely
-/// did, empty when it did not end.
+/// did, empty when it did not end. `attributes` is a JSON object of every
+/// attribute (the seat included), `figures` a JSON object of each figure's
+/// latest value and date: `{"members":{"value":510,"date":"2017-03-28"}}`.
 pub fn view_csv(v: &View) -> String {
     let mut out = String::new();
     push_csv_row(&mut out, &VIEW_COLUMNS);
@@ -742,8 +746,24 @@ fn view_row(out: &mut String, o: &OrgView) {
                 .as_ref()
                 .map(|e| e.tentative.to_string())
                 .unwrap_or_default(),
+            serde_json::to_string(&o.attrs).unwrap_or_default(),
+            figures_json(&o.figures),
         ],
     );
+}
+
+/// The `figures` cell: each figure's value and date, by name.
+fn figures_json(figures: &[crate::view::FigureView]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = figures
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                serde_json::json!({"value": f.value, "date": f.date}),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(object).to_string()
 }
 
 #[cfg(test)]

@@ -335,7 +335,7 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     let env = ledger();
     let r = env.run(&["export", "--format", "csv", "--as-of", "2016"]);
     assert_eq!(r.code, 0, "{r}");
-    let rows = check_columns(&r.stdout, 16);
+    let rows = check_columns(&r.stdout, 18);
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids, ["clustr", "numelink"]);
     assert_eq!(rows[1][3], "2015-05~");
@@ -345,8 +345,23 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
         "edit (fusion 2015-05~); grilog (fusion 2015-05~)"
     );
     assert_snapshot!("csv_view_small", r.stdout.replace("\r\n", "\n"));
+    // attributes and figures are JSON objects, the seat included
+    let attrs: Value = serde_json::from_str(&rows[1][16]).expect("attributes");
+    assert_eq!(attrs, serde_json::json!({"seat": "Lyon"}));
+    let with_figure = ledger();
+    with_figure.append(
+        r#"{"type":"figures","date":"2016-02","org":"clustr","values":{"members":210},"sources":[{"doc":"c.txt"}]}"#,
+    );
+    let r = with_figure.run(&["export", "--format", "csv", "--as-of", "2016"]);
+    let rows = check_columns(&r.stdout, 18);
+    let figures: Value = serde_json::from_str(&rows[1][17]).expect("figures");
+    assert_eq!(
+        figures,
+        serde_json::json!({"members": {"value": 210, "date": "2016-02"}})
+    );
+    assert_eq!(rows[2][17], "{}");
     let all = env.run(&["export", "--format", "csv", "--as-of", "2016", "--all"]);
-    let rows = check_columns(&all.stdout, 16);
+    let rows = check_columns(&all.stdout, 18);
     assert_eq!(rows.len(), 1 + 5);
     let edit = rows.iter().find(|r| r[0] == "edit").expect("edit row");
     assert_eq!(edit[14], "2015-05~ fusion");
@@ -361,7 +376,7 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     // While the fusion is under way, edit is listed without --all, its end
     // tentative, as `replay` shows it "possibly ended"
     let may = env.run(&["export", "--format", "csv", "--as-of", "2015-05-15"]);
-    let rows = check_columns(&may.stdout, 16);
+    let rows = check_columns(&may.stdout, 18);
     let edit = rows.iter().find(|r| r[0] == "edit").expect("edit row");
     assert_eq!(
         (edit[14].as_str(), edit[15].as_str()),
@@ -549,7 +564,7 @@ fn shipped_landscape_exports() {
     assert_snapshot!("csv_events_landscape", events.replace("\r\n", "\n"));
 
     let view = run(&["export", "--format", "csv", "--as-of", "2016"]);
-    let rows = check_columns(&view, 16);
+    let rows = check_columns(&view, 18);
     assert!(rows.iter().any(|r| r[0] == "clustr-numerique"));
     assert!(!rows.iter().any(|r| r[0] == "digital-league"));
     assert_snapshot!("csv_view_landscape_2016", view.replace("\r\n", "\n"));
