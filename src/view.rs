@@ -1947,7 +1947,12 @@ mod tests {
                         d (spin_off, 2015, seq 5)
         ");
         let markdown = render_markdown(&v);
-        assert!(markdown.contains("d (spin_off, 2015, seq 5)"), "{markdown}");
+        assert!(
+            markdown.contains(
+                "- **successors**: b (reestablishment, 2014, seq 4); d (spin\\_off, 2015, seq 5)"
+            ),
+            "{markdown}"
+        );
         let c = v.organisations.iter().find(|o| o.id == "c").expect("c");
         assert_eq!(c.successors.len(), 2);
     }
