@@ -627,6 +627,13 @@ fn change_line(c: &Change, from_org: &str, dir: Dir) -> String {
     }
 }
 
+/// Levels of [`render_text`]'s tree drawn indented. Deeper levels keep the
+/// last indentation and say their depth (`[depth 33]`), so that a long
+/// chain of changes (an organisation absorbed and re-established a
+/// thousand times) draws in a size that grows with the chain, not with
+/// its square.
+pub const MAX_INDENT: usize = 32;
+
 /// The lineage as a text tree: the organisation, then the changes it came
 /// from (`←`, ancestors, above) and the changes it went into (`→`,
 /// descendants, below), each with its date and seq.
@@ -647,8 +654,8 @@ pub fn render_text(l: &Lineage) -> String {
         out.push_str("(no predecessors or successors known)\n");
         return out;
     }
-    // (node, prefix for its children, is last, org id of the parent)
-    let mut stack: Vec<(usize, String, bool, String)> = root
+    // (node, prefix for its children, is last, org id of the parent, depth)
+    let mut stack: Vec<(usize, String, bool, String, usize)> = root
         .children
         .iter()
         .enumerate()
@@ -659,32 +666,49 @@ pub fn render_text(l: &Lineage) -> String {
                 String::new(),
                 i + 1 == root.children.len(),
                 l.org.clone(),
+                1,
             )
         })
         .collect();
-    while let Some((n, prefix, last, parent_org)) = stack.pop() {
+    while let Some((n, prefix, last, parent_org, depth)) = stack.pop() {
         let Some(node) = l.tree.get(n) else {
             continue;
         };
         let branch = if last { "└─ " } else { "├─ " };
         let (text, org_here) = match &node.item {
-            Item::Org { id, repeat } => {
-                let mut t = node_line(l, id);
-                if *repeat {
-                    t.push_str(" (see above)");
-                }
-                (t, id.clone())
+            // A repeat names the organisation only: its dates and earlier
+            // periods, said once above, would make the text grow with the
+            // square of a long history.
+            Item::Org { id, repeat: true } => {
+                let name = l.node(id).map(|n| one_line(&n.name)).unwrap_or_default();
+                (format!("{id} ({name}) (see above)"), id.clone())
             }
+            Item::Org { id, repeat: false } => (node_line(l, id), id.clone()),
             Item::Change { index, dir } => match l.changes.get(*index) {
                 Some(c) => (change_line(c, &parent_org, *dir), parent_org.clone()),
                 None => (String::new(), parent_org.clone()),
             },
         };
-        let _ = writeln!(out, "{prefix}{branch}{text}");
-        let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+        if depth > MAX_INDENT {
+            let _ = writeln!(out, "{prefix}{branch}[depth {depth}] {text}");
+        } else {
+            let _ = writeln!(out, "{prefix}{branch}{text}");
+        }
+        let child_prefix = if depth < MAX_INDENT {
+            format!("{prefix}{}", if last { "   " } else { "│  " })
+        } else {
+            prefix
+        };
         let k = node.children.len();
         for (i, &c) in node.children.iter().enumerate().rev() {
-            stack.push((c, child_prefix.clone(), i + 1 == k, org_here.clone()));
+            let next = (
+                c,
+                child_prefix.clone(),
+                i + 1 == k,
+                org_here.clone(),
+                depth + 1,
+            );
+            stack.push(next);
         }
     }
     out
@@ -917,6 +941,49 @@ mod tests {
     fn of(entries: &[Entry], id: &str, as_of: Option<&str>) -> Result<Lineage, LineageError> {
         let k = Knowledge::new(entries, u64::MAX);
         lineage(&k, "f00d", id, as_of.map(day))
+    }
+
+    #[test]
+    fn a_long_history_draws_in_a_size_that_grows_with_it() {
+        // Given an organisation absorbed and re-established 60 times
+        let mut events = vec![org("c", "C", "1000"), org("d", "D", "1000")];
+        for y in 1001..1061 {
+            events.push(
+                json!({"type": "transformed", "mode": "absorption", "date": format!("{y}-01-01"),
+                               "from": ["c"], "to": ["d"]}),
+            );
+            events.push(json!({"type": "transformed", "mode": "reestablishment", "date": format!("{y}-06-01"),
+                               "from": ["d"], "to": ["c"]}));
+        }
+        let entries = ledger(events);
+        // When its lineage is drawn as text
+        let text = render_text(&of(&entries, "c", None).expect("lineage"));
+        // Then its 60 earlier periods are said once, in the header, and
+        // each repeat names the organisation only
+        assert_eq!(text.matches("earlier").count(), 1, "{text}");
+        let repeats = text.lines().filter(|l| l.ends_with("(see above)")).count();
+        assert!(repeats >= 59, "{text}");
+        assert!(text.lines().skip(1).all(|l| l.len() < 200), "{text}");
+
+        // Given a chain of 40 id changes
+        let mut events = vec![org("x0", "X", "1000")];
+        for i in 0..40 {
+            events.push(
+                json!({"type": "transformed", "mode": "id_change", "date": format!("{}", 1001 + i),
+                               "from": [format!("x{i}")], "to": [format!("x{}", i + 1)]}),
+            );
+        }
+        let entries = ledger(events);
+        // When its lineage is drawn as text
+        let text = render_text(&of(&entries, "x40", None).expect("lineage"));
+        // Then levels past MAX_INDENT keep the last indentation and say
+        // their depth: 80 levels, a change and an organisation each
+        let indent = |l: &str| l.chars().take_while(|c| " │├└─".contains(*c)).count();
+        let widest = text.lines().map(indent).max().unwrap_or_default();
+        assert_eq!(widest, 3 * MAX_INDENT, "{text}");
+        assert!(text.contains("[depth 33] "), "{text}");
+        assert!(text.contains("[depth 80] x0 (X) 1000 – 1001"), "{text}");
+        assert!(!text.contains("[depth 32]"), "{text}");
     }
 
     #[test]
