@@ -205,3 +205,37 @@ fn an_empty_fusion_ledger_or_fusion_snapshots_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_line_longer_than_any_event_stops_the_reading_and_a_directory_is_a_usage_error() {
+    let env = two_records();
+    let before = env.ledger_bytes();
+    // given a file whose second line runs past 64 MiB with no newline
+    // (as `/dev/zero` would, forever)
+    let path = env.dir().join("long.jsonl");
+    let mut text = format!("{EDIT}\n").into_bytes();
+    text.resize(text.len() + (64 << 20) + 1, b' ');
+    std::fs::write(&path, &text).expect("write");
+    // when it is appended, from the file or from stdin
+    let r = env.run(&["append", "long.jsonl"]);
+    // then it is refused, naming the line, and the ledger is unchanged
+    assert_eq!(r.code, 3, "{r}");
+    assert_eq!(
+        r.stderr,
+        "error: long.jsonl: line 2 runs past 67108864 bytes without a newline, longer than any event can be (at most 67107840 bytes); reading stopped there\n"
+    );
+    let stdin = std::fs::File::open(&path).expect("open");
+    let out = env.command(&["append"]).stdin(stdin).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: <stdin>: line 2 runs past"));
+    assert_eq!(env.ledger_bytes(), before);
+    // and a directory given as the events is a usage error (exit 2)
+    std::fs::create_dir(env.dir().join("events.d")).expect("mkdir");
+    let r = env.run(&["append", "events.d"]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.starts_with("error: cannot read `events.d`: "),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), before);
+}

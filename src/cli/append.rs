@@ -97,27 +97,77 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
 fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {
     match input {
         Some(p) if p.as_os_str() != "-" => {
-            let bytes = std::fs::read(p).map_err(|e| {
-                CliError::new(
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        super::exit::USAGE
-                    } else {
-                        super::exit::IO
-                    },
-                    format!("cannot read `{}`: {e}", p.display()),
-                )
-            })?;
             let name = p.display().to_string();
+            let cannot = |e: std::io::Error| {
+                let code = match e.kind() {
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory => {
+                        super::exit::USAGE
+                    }
+                    _ => super::exit::IO,
+                };
+                CliError::new(code, format!("cannot read `{name}`: {e}"))
+            };
+            let file = std::fs::File::open(p).map_err(cannot)?;
+            let bytes = read_bounded(file, &name).map_err(|e| e.or_else(cannot))?;
             let text = utf8(&name, bytes)?;
             Ok((name, text))
         }
         _ => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| CliError::new(super::exit::IO, format!("cannot read stdin: {e}")))?;
-            let text = utf8("<stdin>", bytes)?;
-            Ok(("<stdin>".to_owned(), text))
+            let name = "<stdin>";
+            let bytes = read_bounded(std::io::stdin(), name).map_err(|e| {
+                e.or_else(|e| CliError::new(super::exit::IO, format!("cannot read stdin: {e}")))
+            })?;
+            let text = utf8(name, bytes)?;
+            Ok((name.to_owned(), text))
+        }
+    }
+}
+
+/// Why [`read_bounded`] stopped: a line too long (an error already
+/// worded), or the reader's own error.
+enum Unread {
+    TooLong(CliError),
+    Io(std::io::Error),
+}
+
+impl Unread {
+    fn or_else(self, io: impl FnOnce(std::io::Error) -> CliError) -> CliError {
+        match self {
+            Unread::TooLong(e) => e,
+            Unread::Io(e) => io(e),
+        }
+    }
+}
+
+/// Reads `reader` to its end, unless a line runs past the longest a ledger
+/// line may be: then reading stops there, so that endless input without a
+/// newline (`/dev/zero`) is refused rather than held until memory runs out.
+fn read_bounded(mut reader: impl Read, name: &str) -> Result<Vec<u8>, Unread> {
+    let limit = fusion::record::MAX_LINE_BYTES;
+    let mut bytes = Vec::new();
+    // Where the line being read starts, and how many lines came before it.
+    let (mut line_start, mut lines) = (0, 0);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Unread::Io(e)),
+        };
+        let read = chunk.get(..n).unwrap_or_default();
+        let at = bytes.len();
+        bytes.extend_from_slice(read);
+        if let Some(last) = memchr::memrchr(b'\n', read) {
+            lines += memchr::memchr_iter(b'\n', read).count();
+            line_start = at + last + 1;
+        }
+        if bytes.len() - line_start > limit {
+            return Err(Unread::TooLong(CliError::rejected(format!(
+                "{name}: line {} runs past {limit} bytes without a newline, longer than any event can be (at most {} bytes); reading stopped there",
+                lines + 1,
+                fusion::event::MAX_EVENT_BYTES
+            ))));
         }
     }
 }
