@@ -1495,6 +1495,13 @@ fn type_problem(path: &str, expect: Expect, v: &Value) -> Problem {
         _ => expected.to_owned(),
     };
     let hint = match (expect, v) {
+        // A float may not be what was written (`1e+29` for 29 digits):
+        // quoting that would change the text.
+        (Expect::Id | Expect::Text | Expect::Date | Expect::TextOrNull, Value::Number(n))
+            if n.is_f64() =>
+        {
+            "; write it in quotes, as its digits were written".to_owned()
+        }
         (
             Expect::Id | Expect::Text | Expect::Date | Expect::TextOrNull,
             Value::Number(_) | Value::Bool(_),
@@ -2333,6 +2340,14 @@ mod tests {
         assert_eq!(
             refusal(&dated),
             "field `date`: expected an EDTF date string like \"2015-05\", found the integer `2008`; write it in quotes: \"2008\""
+        );
+        // A number read as a float is not quoted back as read
+        let text = r#"{"type":"attribute_set","date":"2016","org":"a","key":"code","value":100000000000000000000000000001,"sources":[{"doc":"d"}]}"#;
+        let v: Value = serde_json::from_str(text).expect("json");
+        assert!(
+            refusal(&v).ends_with("; write it in quotes, as its digits were written"),
+            "{}",
+            refusal(&v)
         );
         let negative = json!({"type": "figures", "date": "2016", "org": "a", "values": {"members": -1}, "sources": src()});
         assert_eq!(
