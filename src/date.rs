@@ -366,7 +366,8 @@ impl<'de> Deserialize<'de> for Date {
 fn syntax_message(input: &str, message: &str) -> String {
     if message.starts_with("month must be 01-12") {
         "month must be 01–12, or a season 21–24".to_owned()
-    } else if input.matches('/').count() > 1 {
+    } else if input.matches('/').count() > 1 && input.split('/').next().is_none_or(|y| y.len() != 4)
+    {
         "dates are written year first, `YYYY-MM-DD` (a `/` makes an interval)".to_owned()
     } else {
         message.to_owned()
@@ -550,8 +551,6 @@ mod tests {
         assert_eq!(as_of_day("2015-06").expect("valid"), day("2015-06-30"));
     }
 
-    /// Given a query date with a qualifier, when it is read as a day, then
-    /// it is refused, naming the qualifier and the date without it.
     #[test]
     fn errors_speak_of_seasons_and_of_dates_written_day_first() {
         let message = |input: &str| Date::parse(input).expect_err("refused").to_string();
@@ -568,8 +567,11 @@ mod tests {
             "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` (a `/` makes an interval) at byte 5"
         );
         assert!(message("2016/2017").contains("(an interval)"));
+        assert!(!message("2016/2017/2018").contains("year first"));
     }
 
+    /// Given a query date with a qualifier, when it is read as a day, then
+    /// it is refused, naming the qualifier and the date without it.
     #[test]
     fn as_of_refuses_a_qualifier() {
         for (input, qualifier, plain) in [

@@ -672,7 +672,7 @@ fn party_text(p: &Party) -> &str {
 /// the organisation only possibly ended by the day, `false` when it surely
 /// did, empty when it did not end. `attributes` is a JSON object of every
 /// attribute (the seat included), `figures` a JSON object of each figure's
-/// latest value and date: `{"members":{"value":510,"date":"2017-03-28"}}`.
+/// value on the day and the date it describes: `{"members":{"value":510,"date":"2017-03-28"}}`.
 pub fn view_csv(v: &View) -> String {
     let mut out = String::new();
     push_csv_row(&mut out, &VIEW_COLUMNS);

@@ -680,8 +680,11 @@ pub fn render_text(l: &Lineage) -> String {
             // periods, said once above, would make the text grow with the
             // square of a long history.
             Item::Org { id, repeat: true } => {
-                let name = l.node(id).map(|n| one_line(&n.name)).unwrap_or_default();
-                (format!("{id} ({name}) (see above)"), id.clone())
+                let named = match l.node(id) {
+                    Some(n) => format!("{id} ({})", one_line(&n.name)),
+                    None => id.clone(),
+                };
+                (format!("{named} (see above)"), id.clone())
             }
             Item::Org { id, repeat: false } => (node_line(l, id), id.clone()),
             Item::Change { index, dir } => match l.changes.get(*index) {
@@ -1040,14 +1043,14 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
 │     └─ split 2010 [seq 4] ← ab (also → d)
 │        └─ ab (Alpha Beta) 2005-03 – 2010
 │           └─ fusion 2005-03 [seq 3] ← a, b
-│              ├─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion) (see above)
+│              ├─ a (Alpha) (see above)
 │              └─ b (Beta) 2001 – 2005-03
 └─ fusion 2005-03 [seq 3] → ab (with b)
    └─ ab (Alpha Beta) 2005-03 – 2010
       └─ split 2010 [seq 4] → c, d
          ├─ c (Gamma) since 2010
          │  └─ reestablishment 2015-06-01 [seq 5] → a
-         │     └─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion) (see above)
+         │     └─ a (Alpha) (see above)
          └─ d (Delta) since 2010
 "
         );

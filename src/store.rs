@@ -1017,8 +1017,11 @@ impl Sealer {
         let asked = options
             .clock
             .map_or_else(|| options.recorded.clone(), |now| now());
+        // Compared as instants: `…00.5Z` is after `…00Z`, though `.`
+        // sorts before `Z`.
+        let time = crate::record::recorded_time;
         let recorded = match &base.recorded {
-            Some(last) if *last > asked => last.clone(),
+            Some(last) if time(last) > time(&asked) => last.clone(),
             _ => asked.clone(),
         };
         Sealer {
@@ -2561,6 +2564,22 @@ mod tests {
             .expect("ok");
         let chain = load(&path, 1).expect("valid");
         assert_eq!(chain.entries[1].recorded, "2026-01-01T00:00:00Z");
+        // Compared as instants, not as text: after `…00.5Z` (written by
+        // another tool, or `gen --recorded`), a clock reading `…00Z` is
+        // behind, though `Z` sorts after `.`
+        let fraction = AppendOptions {
+            recorded: "2026-01-01T00:00:00.5Z".into(),
+            ..opts()
+        };
+        append(&path, &fraction, |_, _| Ok::<_, ()>(vec![event("c")]))
+            .expect("ok")
+            .expect("ok");
+        let appended = append(&path, &opts(), |_, _| Ok::<_, ()>(vec![event("d")]))
+            .expect("ok")
+            .expect("ok");
+        assert_eq!(appended.recorded, "2026-01-01T00:00:00.5Z");
+        let chain = load(&path, 1).expect("still a valid chain");
+        assert_eq!(chain.entries[3].recorded, "2026-01-01T00:00:00.5Z");
     }
 
     #[test]

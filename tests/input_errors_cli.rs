@@ -222,7 +222,7 @@ fn a_line_longer_than_any_event_stops_the_reading_and_a_directory_is_a_usage_err
     assert_eq!(r.code, 3, "{r}");
     assert_eq!(
         r.stderr,
-        "error: long.jsonl: line 2 runs past 67108864 bytes without a newline, longer than any event can be (at most 67107840 bytes); reading stopped there\n"
+        "error: long.jsonl: line 2 runs past 67108864 bytes without a newline; a line of events is at most that long, as a ledger line is (hint: put each event on a line of its own; an event is at most 67107840 bytes); reading stopped there\n"
     );
     let stdin = std::fs::File::open(&path).expect("open");
     let out = env.command(&["append"]).stdin(stdin).output().expect("run");

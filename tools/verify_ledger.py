@@ -14,7 +14,6 @@ Prints `ok: ...` and exits 0, or prints `error: ...` and exits 1.
 import argparse
 import base64
 import binascii
-import datetime
 import hashlib
 import json
 import re
@@ -22,7 +21,8 @@ import sys
 
 GENESIS_PREV = "0" * 64
 MAX_SAFE_INTEGER = 2 ** 53 - 1
-RFC3339_UTC = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$", re.ASCII)
+# Used with fullmatch: `$` would also match before a final newline.
+RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z", re.ASCII)
 MEMBERS = ("v", "seq", "recorded", "event", "prev", "hash")
 
 
@@ -90,7 +90,7 @@ def check_record(rec, where):
         raise Invalid("%s: format version `%s` is not 1" % (where, rec["v"]))
     if not isinstance(rec["seq"], int) or isinstance(rec["seq"], bool) or rec["seq"] < 1:
         raise Invalid("%s: `seq` must be a positive integer" % where)
-    if not isinstance(rec["recorded"], str) or not RFC3339_UTC.match(rec["recorded"]):
+    if not isinstance(rec["recorded"], str) or not RFC3339_UTC.fullmatch(rec["recorded"]):
         raise Invalid("%s: `recorded` must be YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then Z" % where)
     if not isinstance(rec["event"], dict):
         raise Invalid("%s: `event` must be an object" % where)
@@ -110,7 +110,7 @@ def instant(recorded):
     Year 0000 and second 60 (a leap second, at any minute) are valid, as
     in RFC 3339's grammar, so Python's datetime (years 1-9999, no second
     60, microseconds) is not used."""
-    y, mo, d, h, mi, s, frac = RFC3339_UTC.match(recorded).groups()
+    y, mo, d, h, mi, s, frac = RFC3339_UTC.fullmatch(recorded).groups()
     y, mo, d, h, mi, s = int(y), int(mo), int(d), int(h), int(mi), int(s)
     leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
     days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -122,8 +122,6 @@ def instant(recorded):
 def check_chain(path):
     with open(path, "rb") as f:
         data = f.read()
-    if data and not data.endswith(b"\n"):
-        raise Invalid("%s: the last line has no newline (interrupted append?)" % path)
     if data.startswith(b"\xef\xbb\xbf"):
         raise Invalid("%s: starts with a byte-order mark" % path)
     hashes = []
@@ -150,6 +148,9 @@ def check_chain(path):
             raise Invalid("%s: prev is %s, the previous record's hash is %s (broken link)" % (where, rec["prev"], prev))
         prev = rec["hash"]
         hashes.append(rec["hash"])
+    # Found once the lines before it are checked, as fusion verify does.
+    if data and not data.endswith(b"\n"):
+        raise Invalid("%s: the last line has no newline (interrupted append?)" % path)
     return hashes
 
 

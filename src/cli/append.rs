@@ -60,7 +60,8 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
-    if appended.first_seq <= appended.head_seq && appended.recorded > appended.asked {
+    let time = fusion::record::recorded_time;
+    if appended.first_seq <= appended.head_seq && time(&appended.recorded) > time(&appended.asked) {
         ctx.warn(format!(
             "warning: the ledger's last record was recorded at {}, after this machine's clock ({}); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)",
             appended.recorded, appended.asked
@@ -142,6 +143,7 @@ impl Unread {
 /// Reads `reader` to its end, unless a line runs past the longest a ledger
 /// line may be: then reading stops there, so that endless input without a
 /// newline (`/dev/zero`) is refused rather than held until memory runs out.
+/// (Several events on one line are read as usual, within that length.)
 fn read_bounded(mut reader: impl Read, name: &str) -> Result<Vec<u8>, Unread> {
     let limit = fusion::record::MAX_LINE_BYTES;
     let mut bytes = Vec::new();
@@ -164,7 +166,7 @@ fn read_bounded(mut reader: impl Read, name: &str) -> Result<Vec<u8>, Unread> {
         }
         if bytes.len() - line_start > limit {
             return Err(Unread::TooLong(CliError::rejected(format!(
-                "{name}: line {} runs past {limit} bytes without a newline, longer than any event can be (at most {} bytes); reading stopped there",
+                "{name}: line {} runs past {limit} bytes without a newline; a line of events is at most that long, as a ledger line is (hint: put each event on a line of its own; an event is at most {} bytes); reading stopped there",
                 lines + 1,
                 fusion::event::MAX_EVENT_BYTES
             ))));
