@@ -1162,9 +1162,13 @@ fn compare_with(
                 })
                 .cloned()
                 .collect();
-        // Predecessors in the order the event names them.
+        // Predecessors in the order the event names them (one needs no
+        // order: skipping it keeps an organisation with thousands of
+        // changes from being scanned again for each).
         let mut from = g.from;
-        if let Some(first_to) = g.to.first().and_then(|t| org(t.as_str())) {
+        if from.len() > 1
+            && let Some(first_to) = g.to.first().and_then(|t| org(t.as_str()))
+        {
             let order: Vec<&str> = first_to
                 .predecessors
                 .iter()

@@ -177,7 +177,7 @@ pub struct Lineage {
 }
 
 /// Which way a change in the tree points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Dir {
     Up,
     Down,
@@ -326,6 +326,7 @@ pub fn trace(
         state,
         changes: Vec::new(),
         change_index: BTreeMap::new(),
+        back: HashMap::new(),
         tree: Vec::new(),
     };
     // The root, then its upward and downward subtrees, depth first with an
@@ -487,6 +488,11 @@ struct Builder<'s> {
     state: &'s State,
     changes: Vec<Change>,
     change_index: BTreeMap<u64, usize>,
+    /// For an organisation and a direction, the ids its links of that
+    /// direction name, by the seq of their change: built once for each,
+    /// so that an organisation with thousands of changes is not scanned
+    /// again for every one of them.
+    back: HashMap<(&'s str, Dir), HashMap<u64, Vec<&'s str>>>,
     tree: Vec<TreeNode>,
 }
 
@@ -510,14 +516,22 @@ impl Builder<'_> {
         // their successor links name every successor.
         let theirs = g.others.clone();
         let mut mine: Vec<String> = Vec::new();
+        let state = self.state;
         for other in &theirs {
-            if let Some(x) = self.state.orgs.get(other.as_str()) {
-                let back = match dir {
-                    Dir::Up => &x.successors,
-                    Dir::Down => &x.predecessors,
-                };
-                for l in back.iter().filter(|l| l.at.seq == seq) {
-                    push_unique(&mut mine, &l.id);
+            if let Some(x) = state.orgs.get(other.as_str()) {
+                let by_seq = self.back.entry((x.id.as_str(), dir)).or_insert_with(|| {
+                    let links = match dir {
+                        Dir::Up => &x.successors,
+                        Dir::Down => &x.predecessors,
+                    };
+                    let mut by_seq: HashMap<u64, Vec<&str>> = HashMap::new();
+                    for l in links.iter() {
+                        by_seq.entry(l.at.seq).or_default().push(l.id.as_str());
+                    }
+                    by_seq
+                });
+                for id in by_seq.get(&seq).into_iter().flatten() {
+                    push_unique(&mut mine, id);
                 }
             }
         }
