@@ -732,9 +732,8 @@ pub fn verify_tree(
     key: Option<&PublicKey>,
     origin: Option<&str>,
 ) -> Result<Verified, CheckpointError> {
-    if let Some(key) = key {
-        signed.verify(key)?;
-    }
+    // The origin first: another ledger's checkpoint is said to be one,
+    // whatever key signed it.
     let cp = &signed.checkpoint;
     if let Some(expected) = origin
         && cp.origin != expected
@@ -743,6 +742,9 @@ pub fn verify_tree(
             found: shorten(&cp.origin),
             expected: expected.to_string(),
         });
+    }
+    if let Some(key) = key {
+        signed.verify(key)?;
     }
     let have = tree.size();
     if cp.size > have {
@@ -1170,6 +1172,12 @@ mod tests {
         assert!(matches!(
             verify_against(&all, &note, Some(&key), None),
             Err(CheckpointError::NotSignedBy { .. })
+        ));
+        // Another ledger's checkpoint and the wrong key: the origin is
+        // named first.
+        assert!(matches!(
+            verify_against(&all, &note, Some(&key), Some("fusion/other")),
+            Err(CheckpointError::OriginMismatch { .. })
         ));
         verify_against(&all, &note, None, Some("fusion/test")).expect("unsigned, no key: fine");
     }
