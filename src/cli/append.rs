@@ -109,13 +109,16 @@ fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {
                 CliError::new(code, format!("cannot read `{name}`: {e}"))
             };
             let file = std::fs::File::open(p).map_err(cannot)?;
-            let bytes = read_bounded(file, &name).map_err(|e| e.or_else(cannot))?;
+            // The file's length, as `fs::read` takes it: room for it all.
+            let size = file.metadata().map_or(0, |m| m.len());
+            let room = usize::try_from(size).unwrap_or(0);
+            let bytes = read_bounded(file, &name, room).map_err(|e| e.or_else(cannot))?;
             let text = utf8(&name, bytes)?;
             Ok((name, text))
         }
         _ => {
             let name = "<stdin>";
-            let bytes = read_bounded(std::io::stdin(), name).map_err(|e| {
+            let bytes = read_bounded(std::io::stdin(), name, 0).map_err(|e| {
                 e.or_else(|e| CliError::new(super::exit::IO, format!("cannot read stdin: {e}")))
             })?;
             let text = utf8(name, bytes)?;
@@ -140,13 +143,13 @@ impl Unread {
     }
 }
 
-/// Reads `reader` to its end, unless a line runs past the longest a ledger
+/// Reads `reader` to its end (into room for `room` bytes at first), unless a line runs past the longest a ledger
 /// line may be: then reading stops there, so that endless input without a
 /// newline (`/dev/zero`) is refused rather than held until memory runs out.
 /// (Several events on one line are read as usual, within that length.)
-fn read_bounded(mut reader: impl Read, name: &str) -> Result<Vec<u8>, Unread> {
+fn read_bounded(mut reader: impl Read, name: &str, room: usize) -> Result<Vec<u8>, Unread> {
     let limit = fusion::record::MAX_LINE_BYTES;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(room);
     // Where the line being read starts, and how many lines came before it.
     let (mut line_start, mut lines) = (0, 0);
     let mut chunk = vec![0u8; 1 << 20];
