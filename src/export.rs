@@ -248,6 +248,22 @@ fn org_node(o: &Org, events: &HashMap<u64, &Event>, creations: &Creations) -> Va
         .map(|(k, a)| json!({ "fusion:key": k, "fusion:value": a.value }))
         .collect();
     put_list(&mut m, "fusion:attribute", attrs);
+    // Each figure's value on the day, with the date it describes and its
+    // sources.
+    let figures: Vec<Value> = o
+        .figures
+        .iter()
+        .map(|(name, f)| {
+            json!({
+                "@type": "schema:QuantitativeValue",
+                "schema:name": name.as_str(),
+                "schema:value": f.value,
+                "dcterms:date": f.at.date.to_string(),
+                "prov:wasDerivedFrom": sources(&f.sources),
+            })
+        })
+        .collect();
+    put_list(&mut m, "fusion:figure", figures);
     let sites: Vec<Value> = o
         .sites
         .keys()

@@ -148,6 +148,36 @@ fn jsonld_has_an_inline_context_organisations_and_change_events() {
     assert_snapshot!("jsonld_small", r.stdout);
 }
 
+const FIGURE: &str = r#"{"type":"figures","date":"2016-02","org":"clustr","values":{"members":210},"sources":[{"doc":"c.txt"}]}"#;
+
+#[test]
+fn jsonld_gives_each_figure_with_its_date_and_sources() {
+    // given a figure of clustr's
+    let env = ledger();
+    env.append(FIGURE);
+    // when the landscape of 2016 is exported as JSON-LD
+    let r = env.run(&["export", "--format", "jsonld", "--as-of", "2016"]);
+    assert_eq!(r.code, 0, "{r}");
+    let doc: Value = serde_json::from_str(&r.stdout).expect("valid JSON");
+    let clustr = doc["@graph"]
+        .as_array()
+        .expect("graph")
+        .iter()
+        .find(|n| n["@id"] == "ledger:org:clustr")
+        .expect("clustr");
+    // then it carries the figure as a schema.org quantitative value
+    assert_eq!(
+        clustr["fusion:figure"],
+        serde_json::json!([{"@type": "schema:QuantitativeValue", "schema:name": "members",
+                            "schema:value": 210, "dcterms:date": "2016-02",
+                            "prov:wasDerivedFrom": [{"@type": "prov:Entity",
+                                                     "dcterms:bibliographicCitation": "c.txt"}]}])
+    );
+    // and not before the figure's date
+    let r = env.run(&["export", "--format", "jsonld", "--as-of", "2015-12"]);
+    assert!(!r.stdout.contains("fusion:figure"), "{r}");
+}
+
 #[test]
 fn jsonld_as_of_and_known_at_limit_what_counts() {
     let env = ledger();
@@ -349,9 +379,7 @@ fn csv_as_of_is_a_view_with_one_row_per_organisation() {
     let attrs: Value = serde_json::from_str(&rows[1][16]).expect("attributes");
     assert_eq!(attrs, serde_json::json!({"seat": "Lyon"}));
     let with_figure = ledger();
-    with_figure.append(
-        r#"{"type":"figures","date":"2016-02","org":"clustr","values":{"members":210},"sources":[{"doc":"c.txt"}]}"#,
-    );
+    with_figure.append(FIGURE);
     let r = with_figure.run(&["export", "--format", "csv", "--as-of", "2016"]);
     let rows = check_columns(&r.stdout, 18);
     let figures: Value = serde_json::from_str(&rows[1][17]).expect("figures");
