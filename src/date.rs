@@ -364,11 +364,23 @@ impl<'de> Deserialize<'de> for Date {
 /// differ: fusion reads seasons 21–24 of EDTF's sub-year codes, and a
 /// date written day first is not an interval.
 fn syntax_message(input: &str, message: &str) -> String {
+    // `01/01/2016`, `31-12-2016`, `01.01.2016`: two digits, a separator,
+    // two digits, the same separator, four digits.
+    let b = input.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let day_first = b.len() == 10
+        && digits(0..2)
+        && digits(3..5)
+        && digits(6..10)
+        && matches!(b.get(2), Some(b'/' | b'-' | b'.'))
+        && b.get(5) == b.get(2);
     if message.starts_with("month must be 01-12") {
         "month must be 01–12, or a season 21–24".to_owned()
-    } else if input.matches('/').count() > 1 && input.split('/').next().is_none_or(|y| y.len() != 4)
-    {
-        "dates are written year first, `YYYY-MM-DD` (a `/` makes an interval)".to_owned()
+    } else if day_first {
+        "dates are written year first, `YYYY-MM-DD`".to_owned()
+    } else if input.matches('/').count() > 1 {
+        "a date is written with `-` (`YYYY-MM-DD`); a `/` makes an interval".to_owned()
     } else {
         message.to_owned()
     }
@@ -393,11 +405,12 @@ pub fn from_day(input: &str) -> Result<NaiveDate, DateError> {
 fn query(input: &str) -> Result<Date, DateError> {
     let date = Date::parse(input)?;
     if date.is_approximate() || date.is_uncertain() {
-        let plain = input.trim_end_matches(['~', '?', '%']);
+        // Wherever it stands (`2016?`, or `?2016`, which edtf-core reads).
+        let is_qualifier = |c: char| matches!(c, '~' | '?' | '%');
         return Err(DateError::Qualified {
             input: input.to_owned(),
-            qualifier: input[plain.len()..].to_owned(),
-            plain: plain.to_owned(),
+            qualifier: input.chars().filter(|c| is_qualifier(*c)).collect(),
+            plain: input.chars().filter(|c| !is_qualifier(*c)).collect(),
         });
     }
     Ok(date)
@@ -564,10 +577,17 @@ mod tests {
         );
         assert_eq!(
             message("01/01/2016"),
-            "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` (a `/` makes an interval) at byte 5"
+            "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` at byte 5"
         );
+        for day_first in ["31-12-2016", "01.01.2016"] {
+            assert!(message(day_first).contains("year first"), "{day_first}");
+        }
         assert!(message("2016/2017").contains("(an interval)"));
-        assert!(!message("2016/2017/2018").contains("year first"));
+        assert!(
+            message("2016/01/01").contains("a date is written with `-` (`YYYY-MM-DD`)"),
+            "{}",
+            message("2016/01/01")
+        );
     }
 
     /// Given a query date with a qualifier, when it is read as a day, then
@@ -579,6 +599,7 @@ mod tests {
             ("2015-05~", "~", "2015-05"),
             ("2015-05-01%", "%", "2015-05-01"),
             ("201X?", "?", "201X"),
+            ("?2016", "?", "2016"),
         ] {
             match as_of_day(input) {
                 Err(DateError::Qualified {

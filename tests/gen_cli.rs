@@ -77,6 +77,34 @@ fn replaying_the_events_through_append_in_batches_rebuilds_the_same_ledger() {
     );
 }
 
+/// A `recorded` with a fraction: `FUSION_RECORDED` keeps it as
+/// `gen --recorded` writes it, so the replay is still byte for byte.
+#[test]
+fn a_fractional_recorded_is_kept_by_gen_and_by_append_alike() {
+    let mut env = TestEnv::with_ledger();
+    let t = "2026-01-01T00:00:00.5Z";
+    env.set_recorded(t);
+    let args = ["--events", "20", "--seed", "3", "--recorded", t];
+    let r = env.run(&[&["gen", "--out", "gen.jsonl"][..], &args[..]].concat());
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(
+        &[
+            &["gen", "--out", "ev.jsonl", "--format", "events"][..],
+            &args[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(&["append", "ev.jsonl"]);
+    assert_eq!(r.code, 0, "{r}");
+    let ledger = env.ledger_bytes();
+    assert!(String::from_utf8_lossy(&ledger).contains(r#""recorded":"2026-01-01T00:00:00.500Z""#));
+    assert_eq!(
+        ledger,
+        std::fs::read(env.dir().join("gen.jsonl")).expect("gen")
+    );
+}
+
 /// Ctrl-C during `gen`: the process removes the file it was writing (under
 /// a temporary name) and dies of the signal, as the shell expects; a
 /// re-run is not blocked by a partial file.

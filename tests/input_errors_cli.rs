@@ -229,6 +229,18 @@ fn a_line_longer_than_any_event_stops_the_reading_and_a_directory_is_a_usage_err
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: <stdin>: line 2 runs past"));
     assert_eq!(env.ledger_bytes(), before);
+    // and so is a line just over the limit that ends in a newline
+    let mut text = format!("{EDIT}\n").into_bytes();
+    text.resize(text.len() + (64 << 20) + 1, b' ');
+    text.extend_from_slice(format!("\n{GRILOG}\n").as_bytes());
+    std::fs::write(&path, &text).expect("write");
+    let r = env.run(&["append", "long.jsonl"]);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr.starts_with("error: long.jsonl: line 2 runs past"),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), before);
     // and a directory given as the events is a usage error (exit 2)
     std::fs::create_dir(env.dir().join("events.d")).expect("mkdir");
     let r = env.run(&["append", "events.d"]);

@@ -163,16 +163,25 @@ fn read_bounded(mut reader: impl Read, name: &str, room: usize) -> Result<Vec<u8
         let read = chunk.get(..n).unwrap_or_default();
         let at = bytes.len();
         bytes.extend_from_slice(read);
-        if let Some(last) = memchr::memrchr(b'\n', read) {
+        let too_long = |line: usize| {
+            Unread::TooLong(CliError::rejected(format!(
+                "{name}: line {line} runs past {limit} bytes without a newline; a line of events is at most that long, as a ledger line is (hint: put each event on a line of its own; an event is at most {} bytes); reading stopped there",
+                fusion::event::MAX_EVENT_BYTES
+            )))
+        };
+        if let (Some(first), Some(last)) =
+            (memchr::memchr(b'\n', read), memchr::memrchr(b'\n', read))
+        {
+            // The line this chunk ends (the lines it holds whole are
+            // shorter than a chunk).
+            if at + first - line_start > limit {
+                return Err(too_long(lines + 1));
+            }
             lines += memchr::memchr_iter(b'\n', read).count();
             line_start = at + last + 1;
         }
         if bytes.len() - line_start > limit {
-            return Err(Unread::TooLong(CliError::rejected(format!(
-                "{name}: line {} runs past {limit} bytes without a newline; a line of events is at most that long, as a ledger line is (hint: put each event on a line of its own; an event is at most {} bytes); reading stopped there",
-                lines + 1,
-                fusion::event::MAX_EVENT_BYTES
-            ))));
+            return Err(too_long(lines + 1));
         }
     }
 }

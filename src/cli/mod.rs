@@ -116,9 +116,11 @@ pub struct Context {
 }
 
 impl Context {
-    /// `now` as stored in `recorded`.
+    /// `now` as stored in `recorded`: whole seconds, or the fraction
+    /// `FUSION_RECORDED` gave (in 3, 6 or 9 digits, as `gen --recorded`
+    /// writes it).
     pub fn recorded(&self) -> String {
-        self.now.to_rfc3339_opts(SecondsFormat::Secs, true)
+        self.now.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 
     /// The clock an append reads once it holds the ledger's lock, unless
