@@ -1316,15 +1316,6 @@ fn compare_orgs(
     (out, groups)
 }
 
-/// When the organisation took its name, if a rename gave it (the first
-/// name is the founding one).
-fn renamed_since(o: &Org) -> Option<&Stamp> {
-    match o.names.as_slice() {
-        [_, .., last] => Some(&last.since),
-        _ => None,
-    }
-}
-
 fn org_detail(o: &Org, first_name: bool) -> Detail {
     let name = if first_name {
         o.names.first().map_or(&o.name, |n| &n.name)
@@ -1442,13 +1433,23 @@ fn compare_facts(
         .or(base)
         .map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
     if *old_name == a.name {
-        // The same name, given by a rename a correction redates.
-        if let (Some(sb), Some(sa)) = (b.or(base).and_then(renamed_since), renamed_since(a)) {
-            let what = Detail::Org {
-                org: id.to_owned(),
-                name: a.name.to_string(),
-            };
-            out.extend(fact_redated(cx, Kind::Renamed, sb, sa, what));
+        // The same names, given by renames a correction redates: the
+        // current name's, and the former names' (each taken on a date).
+        let before_names = b.or(base).map_or(&[][..], |o| o.names.as_slice());
+        if before_names.len() == a.names.len()
+            && before_names
+                .iter()
+                .zip(&a.names)
+                .all(|(x, y)| x.name == y.name)
+        {
+            // The first name is the founding one: its date is the creation's.
+            for (x, y) in before_names.iter().zip(&a.names).skip(1) {
+                let what = Detail::Org {
+                    org: id.to_owned(),
+                    name: y.name.to_string(),
+                };
+                out.extend(fact_redated(cx, Kind::Renamed, &x.since, &y.since, what));
+            }
         }
     } else {
         let old_stamp = b.or(base).and_then(|o| o.names.last()).map(|n| &n.since);
@@ -2805,6 +2806,23 @@ mod tests {
         let between = knowledge(&entries, "2018-06-15", 2, 3);
         assert_eq!(only(&between, Kind::Renamed).len(), 1);
         assert!(only(&between, Kind::Redated).is_empty());
+        // And a former name's rename, redated, is redated too, once the
+        // organisation has been renamed again
+        let twice = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "renamed", "date": "2015", "org": "a", "name": "A2"}),
+            json!({"type": "renamed", "date": "2017", "org": "a", "name": "A3"}),
+            json!({"type": "correction", "date": "2019", "target": hash(2), "mode": "supersede", "reason": "date",
+                   "replacement": {"type": "renamed", "date": "2014-06", "org": "a", "name": "A2"}}),
+        ]);
+        let d = knowledge(&twice, "2018", 3, 4);
+        let redated = only(&d, Kind::Redated);
+        assert_eq!(redated.len(), 1, "{}", render_text(&d));
+        assert!(
+            render_text(&d).contains("redated  a \"A2\": \"2015\" → \"2014-06\"  [seq 4, 2]"),
+            "{}",
+            render_text(&d)
+        );
         // And a creation's name (no rename) is never redated this way
         let plain = ledger(vec![
             org("a", "2000"),
