@@ -770,7 +770,7 @@ fn view_row(out: &mut String, o: &OrgView) {
 
 /// The `figures` cell: each figure's value and date, by name.
 fn figures_json(figures: &[crate::view::FigureView]) -> String {
-    let object: serde_json::Map<String, serde_json::Value> = figures
+    let object: Map<String, Value> = figures
         .iter()
         .map(|f| {
             (
@@ -779,7 +779,7 @@ fn figures_json(figures: &[crate::view::FigureView]) -> String {
             )
         })
         .collect();
-    serde_json::Value::Object(object).to_string()
+    Value::Object(object).to_string()
 }
 
 #[cfg(test)]

@@ -154,9 +154,9 @@ impl Scan {
         let (file, bytes) =
             store::scan_with_progress(path, threads, progress, quick, keep, |s: Scanned<Kept>| {
                 if s.recorded != last_recorded {
-                    // Checked as RFC 3339 by the scan.
-                    if let Ok(time) = DateTime::parse_from_rfc3339(s.recorded) {
-                        recorded.push((s.seq, time.to_utc()));
+                    // Checked by the scan, with this same reading.
+                    if let Some(time) = crate::record::recorded_time(s.recorded) {
+                        recorded.push((s.seq, time));
                     }
                     s.recorded.clone_into(&mut last_recorded);
                 }

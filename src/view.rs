@@ -1291,7 +1291,7 @@ impl Records for [Entry] {
 
     fn recorded_by(&self, time: DateTime<Utc>) -> u64 {
         self.iter()
-            .filter(|e| DateTime::parse_from_rfc3339(&e.recorded).is_ok_and(|r| r.to_utc() <= time))
+            .filter(|e| crate::record::recorded_time(&e.recorded).is_some_and(|r| r <= time))
             .map(|e| e.seq)
             .max()
             .unwrap_or(0)
@@ -1389,9 +1389,9 @@ pub fn names_head(text: &str, head: u64, recorded: &str) -> bool {
     if text.starts_with("seq:") || text.starts_with("hash:") || by_hash(none, text).is_some() {
         return false;
     }
-    let recorded = DateTime::parse_from_rfc3339(recorded).map(|r| r.to_utc());
+    let recorded = crate::record::recorded_time(recorded);
     match (parse_time(text), recorded) {
-        (Some(time), Ok(recorded)) => head > 0 && recorded <= time,
+        (Some(time), Some(recorded)) => head > 0 && recorded <= time,
         _ => false,
     }
 }

@@ -60,8 +60,9 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
-    let time = fusion::record::recorded_time;
-    if appended.first_seq <= appended.head_seq && time(&appended.recorded) > time(&appended.asked) {
+    // The sealer stamps the time asked for unless the last record's is
+    // later (compared as instants): a different stamp means just that.
+    if appended.first_seq <= appended.head_seq && appended.recorded != appended.asked {
         ctx.warn(format!(
             "warning: the ledger's last record was recorded at {}, after this machine's clock ({}); the new records carry that time too, since `recorded` never decreases (hint: check the clock, or how that record was written)",
             appended.recorded, appended.asked
@@ -143,10 +144,11 @@ impl Unread {
     }
 }
 
-/// Reads `reader` to its end (into room for `room` bytes at first), unless a line runs past the longest a ledger
-/// line may be: then reading stops there, so that endless input without a
-/// newline (`/dev/zero`) is refused rather than held until memory runs out.
-/// (Several events on one line are read as usual, within that length.)
+/// Reads `reader` to its end (into room for `room` bytes at first), unless
+/// a line runs past the longest a ledger line may be: then reading stops
+/// there, so that endless input without a newline (`/dev/zero`) is refused
+/// rather than held until memory runs out. (Several events on one line are
+/// read as usual, within that length.)
 fn read_bounded(mut reader: impl Read, name: &str, room: usize) -> Result<Vec<u8>, Unread> {
     let limit = fusion::record::MAX_LINE_BYTES;
     let mut bytes = Vec::with_capacity(room);
