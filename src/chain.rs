@@ -356,7 +356,7 @@ pub struct Glance<'a> {
     pub date: &'a str,
     /// Its type, as written.
     pub ty: &'a str,
-    /// Whether it is a correction, a plan or fulfils one.
+    /// Whether it is a correction, a plan, or fulfils or abandons one.
     pub whole: bool,
 }
 
@@ -367,7 +367,7 @@ pub struct Glance<'a> {
 ///
 /// Most lines are checked without building their event: `quick` gets a
 /// [`Glance`] at it (its date and type as written, and whether it is a
-/// correction, a plan or fulfils one), and may keep that instead (`None`
+/// correction, a plan, or fulfils or abandons one), and may keep that instead (`None`
 /// builds the event for `keep`).
 pub fn scan_ledger_with_progress<E: Send>(
     reader: impl Read,

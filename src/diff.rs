@@ -1721,6 +1721,10 @@ fn plan_changes(
                 Some(f) => (vec![f.seq, p.seq], f.date.clone()),
                 None => (vec![p.seq], p.planned.date.clone()),
             },
+            PlanStatus::Abandoned => match p.abandoned_on(da) {
+                Some(f) => (vec![f.seq, p.seq], f.date.clone()),
+                None => (vec![p.seq], p.planned.date.clone()),
+            },
             PlanStatus::Retracted | PlanStatus::Superseded => match p.corrected {
                 Some(c) => (vec![c.seq, p.seq], p.planned.date.clone()),
                 None => (vec![p.seq], p.planned.date.clone()),

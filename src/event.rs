@@ -293,8 +293,16 @@ pub enum Body {
     /// The outer `date` is when the plan was stated, the inner one when it
     /// is to happen.
     Planned {
-        /// The planned event (not itself a plan or a correction).
+        /// The planned event (not itself a plan, an abandonment or a
+        /// correction).
         planned: Box<Event>,
+    },
+    /// A plan given up: it will not be carried out. The `date` is when it
+    /// was given up (or became known to be).
+    PlanAbandoned {
+        /// Hash of the plan's record: a `planned` record, or a correction
+        /// whose replacement is a plan (what `fulfils` would name).
+        plan: CompactString,
     },
     /// Retracts or supersedes an earlier record, named by its hash.
     Correction {
@@ -545,7 +553,10 @@ impl Event {
                 text("summary", summary)?;
             }
             Body::Planned { planned } => {
-                if matches!(planned.body, Body::Planned { .. } | Body::Correction { .. }) {
+                if matches!(
+                    planned.body,
+                    Body::Planned { .. } | Body::PlanAbandoned { .. } | Body::Correction { .. }
+                ) {
                     return Err(rule(
                         "planned.type",
                         format!("a plan cannot plan a `{}`", planned.type_name()),
@@ -559,6 +570,7 @@ impl Event {
                 }
                 planned.check_shape_at(&format!("{prefix}planned."))?;
             }
+            Body::PlanAbandoned { plan } => check_hash(plan).map_err(|r| rule("plan", r))?,
             Body::Correction {
                 target,
                 mode,
@@ -600,7 +612,10 @@ impl Event {
     /// creates), in field order.
     pub fn referenced_ids(&self) -> Vec<&str> {
         match &self.body {
-            Body::Created { .. } | Body::Correction { .. } | Body::Planned { .. } => vec![],
+            Body::Created { .. }
+            | Body::Correction { .. }
+            | Body::Planned { .. }
+            | Body::PlanAbandoned { .. } => vec![],
             Body::Transformed { from, to, new, .. } => from
                 .iter()
                 .chain(to.iter().filter(|t| !new.iter().any(|n| n.id == **t)))
@@ -705,6 +720,7 @@ impl Event {
                 planned.type_name(),
                 planned.summary()
             ),
+            Body::PlanAbandoned { plan } => format!("plan {}", short_hash(plan)),
             Body::Correction { target, mode, .. } => format!(
                 "{} {}",
                 match mode {
@@ -740,6 +756,7 @@ impl Body {
             Body::Figures { .. } => "figures",
             Body::Milestone { .. } => "milestone",
             Body::Planned { .. } => "planned",
+            Body::PlanAbandoned { .. } => "plan_abandoned",
             Body::Correction { .. } => "correction",
         }
     }
@@ -766,6 +783,7 @@ pub const TYPE_NAMES: &[&str] = &[
     "figures",
     "milestone",
     "planned",
+    "plan_abandoned",
     "correction",
 ];
 
@@ -1108,6 +1126,10 @@ fn body_spec(type_name: &str) -> Option<&'static [Member]> {
         }
         "planned" => {
             const M: &[Member] = &[req("planned", Expect::Event)];
+            M
+        }
+        "plan_abandoned" => {
+            const M: &[Member] = &[req("plan", Expect::Hash)];
             M
         }
         "correction" => {

@@ -172,7 +172,7 @@ pub fn check(line: &str) -> Option<Envelope<'_>> {
 
 /// [`check`] for a streaming replay ([`crate::stream`]), which keeps of
 /// most events only their date: `Some` with the date as written and
-/// whether the event is a correction, a plan or fulfils one, for a line
+/// whether the event is a correction, a plan, or fulfils or abandons one, for a line
 /// [`entry`] would read whose event is already canonical. `None` leaves
 /// the line to [`entry`] (and then the general reader).
 pub fn check_kept(line: &str) -> Option<(Envelope<'_>, Cow<'_, str>, Cow<'_, str>, bool)> {
@@ -681,6 +681,8 @@ struct Wire<'a> {
     replacement: Option<Obj<Box<Wire<'a>>>>,
     #[serde(default, deserialize_with = "present", borrow)]
     reason: Option<Str<'a>>,
+    #[serde(default, deserialize_with = "present", borrow)]
+    plan: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -886,11 +888,12 @@ impl Wire<'_> {
             target: None,
             replacement: None,
             reason: None,
+            plan: None,
         }
     }
 
     /// The members present, by name.
-    fn present(&self) -> [(&'static str, bool); 32] {
+    fn present(&self) -> [(&'static str, bool); 33] {
         [
             ("id", self.id.is_some()),
             ("name", self.name.is_some()),
@@ -922,6 +925,7 @@ impl Wire<'_> {
             ("target", self.target.is_some()),
             ("replacement", self.replacement.is_some()),
             ("reason", self.reason.is_some()),
+            ("plan", self.plan.is_some()),
             // Common members are always allowed.
             ("note", false),
             ("fulfils", false),
@@ -1066,6 +1070,7 @@ impl Wire<'_> {
             "planned" => Body::Planned {
                 planned: Box::new(w.planned?.0.into_event()?),
             },
+            "plan_abandoned" => Body::PlanAbandoned { plan: own(w.plan)? },
             "correction" => Body::Correction {
                 target: own(w.target)?,
                 mode: match w.mode?.s() {
@@ -1149,9 +1154,7 @@ mod tests {
                     assert_eq!(checked.as_ref(), Some(env), "check_kept differs on {line}");
                     assert_eq!(f.event.date.as_str(), date, "{line}");
                     assert_eq!(f.event.type_name(), ty, "{line}");
-                    let needs = f.event.fulfils.is_some()
-                        || matches!(f.event.body, Body::Correction { .. } | Body::Planned { .. });
-                    assert_eq!(*whole, needs, "{line}");
+                    assert_eq!(*whole, f.event.shapes_knowledge(), "{line}");
                 }
                 let env = Envelope {
                     seq: f.seq,
@@ -1210,6 +1213,32 @@ mod tests {
             assert!(agree(&r.to_line()), "{}", r.to_line());
             let old = line_with(r, &r.event.to_string(), None);
             assert!(agree(&old), "{old}");
+        }
+    }
+
+    #[test]
+    fn an_abandonment_takes_the_fast_path_and_is_kept_whole() {
+        // given a record whose event is a `plan_abandoned`
+        let r = &generated()[0];
+        let plan = "ab".repeat(32);
+        let event = json!({"type": "plan_abandoned", "date": "1951-02", "plan": plan, "sources": [{"doc": "d"}]});
+        let text = String::from_utf8(canonical(&event)).expect("utf8");
+        let line = line_with(r, &text, Some(&event));
+        // then the fast path reads it as the general reader does
+        assert!(agree(&line), "{line}");
+        let (_, date, ty, whole) = check_kept(&line).expect("kept");
+        assert_eq!((&*date, &*ty, whole), ("1951-02", "plan_abandoned", true));
+        // and a planned one is left to the general reader, which refuses
+        // it (one carrying `fulfils` has its shape: `append` refuses it
+        // with the link rules)
+        for bad in [
+            json!({"type": "planned", "date": "1951", "planned": event, "sources": [{"doc": "d"}]}),
+            json!({"type": "plan_abandoned", "date": "1951", "plan": "AB", "sources": [{"doc": "d"}]}),
+        ] {
+            let text = String::from_utf8(canonical(&bad)).expect("utf8");
+            let line = line_with(r, &text, Some(&bad));
+            assert!(!agree(&line), "{line}");
+            assert!(slow(&line).is_err(), "{line}");
         }
     }
 
@@ -1405,6 +1434,9 @@ mod tests {
             Just(
                 json!({"type": "dissolved", "org": "o1", "date": "1950", "sources": [{"doc": "d"}], "fulfils": "0000000000000000000000000000000000000000000000000000000000000000"})
             ),
+            Just(
+                json!({"type": "plan_abandoned", "plan": "0000000000000000000000000000000000000000000000000000000000000000", "date": "1950", "sources": [{"doc": "d"}]})
+            ),
         ];
         let name = prop::sample::select(vec![
             "note",
@@ -1448,6 +1480,7 @@ mod tests {
             "role",
             "program",
             "holder",
+            "plan",
         ]);
         prop_oneof![
             (0..8usize).prop_map(Edit::Remove),

@@ -10,7 +10,7 @@
 //! - **Timeline order** is [`Date::timeline_cmp`] (the first day of the
 //!   period), then seq: events on the same date apply in ledger order.
 //! - **Plans** never enter the fold; [`Knowledge::plans`] tracks them with
-//!   their corrections and fulfilments.
+//!   their corrections, fulfilments and abandonments.
 //! - [`apply`] is pure and never fails; [`check`] is the validation, kept
 //!   apart (the handle/apply split of CQRS).
 
@@ -58,13 +58,49 @@ pub struct Corrected {
     pub seq: u64,
 }
 
-/// An event known to carry out a plan.
+/// An event known to carry out a plan, or to abandon it.
 #[derive(Debug, Clone, Copy)]
 pub struct Fulfilment<'a> {
-    /// Seq of the fulfilling event (the correction's seq for a replacement).
+    /// Seq of the event (the correction's seq for a replacement).
     pub seq: u64,
-    /// Its date: the plan counts as fulfilled from its start on.
+    /// Its date: the plan counts as fulfilled (or abandoned) from its start
+    /// on.
     pub date: &'a Date,
+}
+
+/// How an event closes a plan: by carrying it out (`fulfils`) or by
+/// giving it up (`plan_abandoned`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// The event carries `fulfils`.
+    Fulfils,
+    /// The event is a `plan_abandoned`.
+    Abandons,
+}
+
+impl Event {
+    /// The plan this event closes, named by its record's hash, and how: a
+    /// `plan_abandoned` abandons its `plan`; any other event with
+    /// `fulfils` fulfils it. Plans and corrections close none themselves
+    /// (a replacement can).
+    pub fn closes(&self) -> Option<(&str, Closing)> {
+        match &self.body {
+            Body::Planned { .. } | Body::Correction { .. } => None,
+            Body::PlanAbandoned { plan } => Some((plan, Closing::Abandons)),
+            _ => self.fulfils.as_deref().map(|f| (f, Closing::Fulfils)),
+        }
+    }
+
+    /// Whether a [`Knowledge`] reads this event itself, not only its place
+    /// in the timeline: a correction, a plan, or an event that closes a
+    /// plan (or carries `fulfils` at all).
+    pub fn shapes_knowledge(&self) -> bool {
+        self.fulfils.is_some()
+            || matches!(
+                self.body,
+                Body::Correction { .. } | Body::Planned { .. } | Body::PlanAbandoned { .. }
+            )
+    }
 }
 
 /// A plan known at a state of knowledge.
@@ -83,6 +119,8 @@ pub struct Plan<'a> {
     pub corrected: Option<Corrected>,
     /// Events that carry it out, in seq order.
     pub fulfilled_by: Vec<Fulfilment<'a>>,
+    /// Events that abandon it, in seq order.
+    pub abandoned_by: Vec<Fulfilment<'a>>,
 }
 
 /// A plan's status in a view on a given day.
@@ -95,6 +133,9 @@ pub enum PlanStatus {
     Overdue,
     /// A known event carried it out on or before the day.
     Fulfilled,
+    /// A known event gave it up on or before the day, and none carried it
+    /// out.
+    Abandoned,
     /// A correction retracted it.
     Retracted,
     /// A correction superseded it.
@@ -108,6 +149,7 @@ impl PlanStatus {
             PlanStatus::Pending => "pending",
             PlanStatus::Overdue => "overdue",
             PlanStatus::Fulfilled => "fulfilled",
+            PlanStatus::Abandoned => "abandoned",
             PlanStatus::Retracted => "retracted",
             PlanStatus::Superseded => "superseded",
         }
@@ -116,8 +158,9 @@ impl PlanStatus {
 
 impl Plan<'_> {
     /// The status on `day`: a correction wins, then a fulfilment dated on or
-    /// before `day`, then `overdue` once the planned period has ended before
-    /// `day`, else `pending`.
+    /// before `day`, then an abandonment dated on or before `day`, then
+    /// `overdue` once the planned period has ended before `day`, else
+    /// `pending`.
     pub fn status_on(&self, day: NaiveDate) -> PlanStatus {
         match self.corrected {
             Some(Corrected {
@@ -131,6 +174,9 @@ impl Plan<'_> {
             None if self.fulfilled_by.iter().any(|f| f.date.counts_on(day)) => {
                 PlanStatus::Fulfilled
             }
+            None if self.abandoned_by.iter().any(|f| f.date.counts_on(day)) => {
+                PlanStatus::Abandoned
+            }
             None if self.planned.date.end() < day => PlanStatus::Overdue,
             None => PlanStatus::Pending,
         }
@@ -139,6 +185,11 @@ impl Plan<'_> {
     /// The first fulfilment that counts on `day`.
     pub fn fulfilled_on(&self, day: NaiveDate) -> Option<&Fulfilment<'_>> {
         self.fulfilled_by.iter().find(|f| f.date.counts_on(day))
+    }
+
+    /// The first abandonment that counts on `day`.
+    pub fn abandoned_on(&self, day: NaiveDate) -> Option<&Fulfilment<'_>> {
+        self.abandoned_by.iter().find(|f| f.date.counts_on(day))
     }
 }
 
@@ -358,6 +409,7 @@ impl<'a> Knowledge<'a> {
             planned,
             corrected: c,
             fulfilled_by: Vec::new(),
+            abandoned_by: Vec::new(),
         };
         let mut repl = replacements.iter().peekable();
         for (i, it) in items.iter().enumerate() {
@@ -405,20 +457,26 @@ impl<'a> Knowledge<'a> {
             .map(|(i, p)| (p.hash, i))
             .collect();
         for e in &timeline {
-            // A fulfilment over before its plan was stated is inert (append
-            // refuses it; one already in the ledger carries nothing out).
-            if let Some(h) = &e.event.fulfils
-                && let Some(&pi) = plan_index.get(h.as_str())
+            // A fulfilment or abandonment over before its plan was stated
+            // is inert (append refuses it; one already in the ledger
+            // closes nothing).
+            if let Some((h, how)) = e.event.closes()
+                && let Some(&pi) = plan_index.get(h)
                 && can_fulfil(&e.event.date, plans[pi].stated)
             {
-                plans[pi].fulfilled_by.push(Fulfilment {
+                let by = Fulfilment {
                     seq: e.seq,
                     date: &e.event.date,
-                });
+                };
+                match how {
+                    Closing::Fulfils => plans[pi].fulfilled_by.push(by),
+                    Closing::Abandons => plans[pi].abandoned_by.push(by),
+                }
             }
         }
         for p in &mut plans {
             p.fulfilled_by.sort_by_key(|f| f.seq);
+            p.abandoned_by.sort_by_key(|f| f.seq);
         }
         // Same order as `Date::timeline_cmp` then seq; cached keys keep the
         // sort from chasing event pointers.
@@ -1188,7 +1246,10 @@ pub fn apply(state: &mut State, seq: u64, event: &Event) {
                 );
             }
         }
-        Body::Milestone { .. } | Body::Planned { .. } | Body::Correction { .. } => {}
+        Body::Milestone { .. }
+        | Body::Planned { .. }
+        | Body::PlanAbandoned { .. }
+        | Body::Correction { .. } => {}
     }
 }
 
@@ -1419,8 +1480,11 @@ pub enum Rule {
     Reestablishment,
     /// A correction's target is missing, a correction, or already corrected.
     CorrectionTarget,
-    /// A `fulfils` names no plan, or one already fulfilled or corrected.
+    /// A `fulfils` names no plan, or one already closed or corrected.
     FulfilsTarget,
+    /// A `plan_abandoned` names no plan, or one already closed or
+    /// corrected.
+    PlanTarget,
 }
 
 impl Rule {
@@ -1435,6 +1499,7 @@ impl Rule {
             Rule::Reestablishment => "reestablishment",
             Rule::CorrectionTarget => "correction_target",
             Rule::FulfilsTarget => "fulfils_target",
+            Rule::PlanTarget => "plan_target",
         }
     }
 }
@@ -1840,7 +1905,7 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
             }
             Ok(())
         }
-        Body::Planned { .. } | Body::Correction { .. } => Ok(()),
+        Body::Planned { .. } | Body::PlanAbandoned { .. } | Body::Correction { .. } => Ok(()),
     }
 }
 
@@ -2115,10 +2180,10 @@ pub fn recheck_touched<'a>(
     admit: &mut dyn FnMut(&BTreeSet<String>) -> bool,
     observe: &mut dyn FnMut(&State, &Effective<'_>),
 ) -> Option<Rechecked> {
-    if batch
-        .iter()
-        .any(|e| e.fulfils.is_some() || matches!(e.body, Body::Correction { .. }))
-    {
+    if batch.iter().any(|e| {
+        e.fulfils.is_some()
+            || matches!(e.body, Body::Correction { .. } | Body::PlanAbandoned { .. })
+    }) {
         return None;
     }
     // A correction and the record it names share a set, through a node
@@ -2408,12 +2473,13 @@ fn blame(
         .unwrap_or(0)
 }
 
-/// Correction targets and `fulfils` of the batch events, each against the
-/// records before it.
+/// Correction targets, `fulfils` and abandonments of the batch events,
+/// each against the records before it.
 fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(), ValidationError> {
     let by_hash: HashMap<&str, &Entry> = history.iter().map(|e| (e.hash.as_str(), e)).collect();
     // Corrected records (target hash → correction seq and mode), and plans
-    // already fulfilled by an effective event, as the history stands.
+    // already closed (fulfilled or abandoned) by an effective event, as the
+    // history stands.
     let mut corrected: HashMap<&str, Corrected> = HashMap::new();
     for e in history {
         if let Body::Correction { target, mode, .. } = &e.event.body
@@ -2427,18 +2493,9 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             });
         }
     }
-    let mut fulfilled: HashMap<&str, u64> = HashMap::new();
-    // A fulfilment already in the ledger that was over before its plan was
-    // stated is inert, as the views treat it: it does not hold the plan.
-    let fulfils_in_time = |f: &str, date: &Date| {
-        by_hash
-            .get(f)
-            .and_then(|t| stated_plan(t))
-            .is_none_or(|stated| can_fulfil(date, stated))
-    };
+    let mut closed: HashMap<&str, (u64, Closing)> = HashMap::new();
     for e in history {
-        let hash_corrected = corrected.contains_key(e.hash.as_str());
-        match &e.event.body {
+        let event = match &e.event.body {
             Body::Correction {
                 target,
                 replacement: Some(r),
@@ -2447,21 +2504,21 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
                 .get(target.as_str())
                 .is_some_and(|c| c.seq == e.seq) =>
             {
-                if let Some(f) = &r.fulfils
-                    && fulfils_in_time(f, &r.date)
-                {
-                    fulfilled.entry(f.as_str()).or_insert(e.seq);
-                }
+                r
             }
-            Body::Correction { .. } | Body::Planned { .. } => {}
-            _ if hash_corrected => {}
-            _ => {
-                if let Some(f) = &e.event.fulfils
-                    && fulfils_in_time(f, &e.event.date)
-                {
-                    fulfilled.entry(f.as_str()).or_insert(e.seq);
-                }
-            }
+            Body::Correction { .. } | Body::Planned { .. } => continue,
+            _ if corrected.contains_key(e.hash.as_str()) => continue,
+            _ => &e.event,
+        };
+        // A closing over before its plan was stated is inert, as the views
+        // treat it: it does not hold the plan.
+        if let Some((plan, how)) = event.closes()
+            && by_hash
+                .get(plan)
+                .and_then(|t| stated_plan(t))
+                .is_none_or(|stated| can_fulfil(&event.date, stated))
+        {
+            closed.entry(plan).or_insert((e.seq, how));
         }
     }
     let reject = |index: usize, event: &Event, rule: Rejection| ValidationError::Rejected {
@@ -2482,19 +2539,20 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             check_correction_target(target, &by_hash, &corrected)
                 .map_err(|r| reject(index, event, r))?;
             corrected.insert(target.as_str(), Corrected { mode: *mode, seq });
-            // A corrected fulfilment no longer fulfils its plan.
+            // A corrected fulfilment or abandonment no longer closes its
+            // plan.
             if let Some(t) = by_hash.get(target.as_str())
-                && let Some(f) = &t.event.fulfils
-                && fulfilled.get(f.as_str()) == Some(&t.seq)
+                && let Some((plan, _)) = t.event.closes()
+                && closed.get(plan).is_some_and(|(by, _)| *by == t.seq)
             {
-                fulfilled.remove(f.as_str());
+                closed.remove(plan);
             }
-            if let Some(r) = replacement
-                && let Some(f) = &r.fulfils
-            {
-                check_fulfils(f, &r.date, &by_hash, &corrected, &fulfilled)
+            if let Some(r) = replacement {
+                check_closing(r, &by_hash, &corrected, &closed)
                     .map_err(|r| reject(index, event, prefix_rule("replacement: ", r)))?;
-                fulfilled.insert(f.as_str(), seq);
+                if let Some((plan, how)) = r.closes() {
+                    closed.insert(plan, (seq, how));
+                }
             }
             if event.fulfils.is_some() {
                 return Err(reject(
@@ -2509,24 +2567,43 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             }
             continue;
         }
-        if let Some(f) = &event.fulfils {
-            if matches!(event.body, Body::Planned { .. }) {
-                return Err(reject(
-                    index,
-                    event,
-                    Rejection::new(
-                        Rule::FulfilsTarget,
-                        "a plan cannot fulfil a plan".to_owned(),
-                    )
-                    .hint("supersede the earlier plan with a correction instead"),
-                ));
-            }
-            check_fulfils(f, &event.date, &by_hash, &corrected, &fulfilled)
-                .map_err(|r| reject(index, event, r))?;
-            fulfilled.insert(f.as_str(), seq);
+        check_closing(event, &by_hash, &corrected, &closed).map_err(|r| reject(index, event, r))?;
+        if let Some((plan, how)) = event.closes() {
+            closed.insert(plan, (seq, how));
         }
     }
     Ok(())
+}
+
+/// The link rules of an event that is not a correction: `fulfils` on a
+/// plan or an abandonment is refused, and the plan it closes must be one
+/// it can close ([`check_closes`]).
+fn check_closing(
+    event: &Event,
+    by_hash: &HashMap<&str, &Entry>,
+    corrected: &HashMap<&str, Corrected>,
+    closed: &HashMap<&str, (u64, Closing)>,
+) -> Result<(), Rejection> {
+    if event.fulfils.is_some() {
+        let (what, hint) = match event.body {
+            Body::Planned { .. } => (
+                "a plan cannot fulfil a plan",
+                "supersede the earlier plan with a correction instead",
+            ),
+            Body::PlanAbandoned { .. } => (
+                "an abandonment cannot fulfil a plan",
+                "leave `fulfils` out; `plan` names the plan given up",
+            ),
+            _ => ("", ""),
+        };
+        if !what.is_empty() {
+            return Err(Rejection::new(Rule::FulfilsTarget, what.to_owned()).hint(hint));
+        }
+    }
+    match event.closes() {
+        Some((plan, how)) => check_closes(plan, how, &event.date, by_hash, corrected, closed),
+        None => Ok(()),
+    }
 }
 
 fn prefix_rule(prefix: &str, r: Rejection) -> Rejection {
@@ -2600,22 +2677,27 @@ pub fn can_fulfil(date: &Date, stated: &Date) -> bool {
     date.end() >= stated.start()
 }
 
-/// Checks that `target` names a plan that an event dated `date` can
-/// fulfil: a plan of this ledger, neither corrected nor fulfilled already,
+/// Checks that `target` names a plan that an event dated `date` can close
+/// (`how`): a plan of this ledger, neither corrected nor closed already,
 /// and stated no later than the event happened (the event's period does
 /// not end before the first day of the plan's stated date).
-fn check_fulfils(
+fn check_closes(
     target: &str,
+    how: Closing,
     date: &Date,
     by_hash: &HashMap<&str, &Entry>,
     corrected: &HashMap<&str, Corrected>,
-    fulfilled: &HashMap<&str, u64>,
+    closed: &HashMap<&str, (u64, Closing)>,
 ) -> Result<(), Rejection> {
+    let (rule, field) = match how {
+        Closing::Fulfils => (Rule::FulfilsTarget, "`fulfils`"),
+        Closing::Abandons => (Rule::PlanTarget, "`plan`"),
+    };
     let Some(t) = by_hash.get(target) else {
         return Err(Rejection::new(
-            Rule::FulfilsTarget,
+            rule,
             format!(
-                "`fulfils` names `{}`, which is not a record of this ledger",
+                "{field} names `{}`, which is not a record of this ledger",
                 short_hash(target)
             ),
         )
@@ -2625,14 +2707,14 @@ fn check_fulfils(
     };
     let Some(stated) = stated_plan(t) else {
         return Err(Rejection::new(
-            Rule::FulfilsTarget,
+            rule,
             format!(
-                "`fulfils` names seq {} (`{}`), which is not a plan",
+                "{field} names seq {} (`{}`), which is not a plan",
                 t.seq,
                 t.event.type_name()
             ),
         )
-        .hint("`fulfils` takes the hash of a `planned` record"));
+        .hint(format!("{field} takes the hash of a `planned` record")));
     };
     if let Some(c) = corrected.get(target) {
         let word = match c.mode {
@@ -2640,32 +2722,68 @@ fn check_fulfils(
             CorrectionMode::Supersede => "superseded",
         };
         return Err(Rejection::new(
-            Rule::FulfilsTarget,
+            rule,
             format!(
-                "`fulfils` names the plan at seq {}, which was {word} by seq {}",
+                "{field} names the plan at seq {}, which was {word} by seq {}",
                 t.seq, c.seq
             ),
         )
-        .hint("name the plan that replaced it, or leave `fulfils` out"));
+        .hint(match how {
+            Closing::Fulfils => "name the plan that replaced it, or leave `fulfils` out",
+            Closing::Abandons => {
+                "name the plan that replaced it; a retracted plan is no longer listed and needs no abandoning"
+            }
+        }));
     }
-    if let Some(by) = fulfilled.get(target) {
-        return Err(Rejection::new(
-            Rule::FulfilsTarget,
-            format!("the plan at seq {} is already fulfilled by seq {by}", t.seq),
-        )
-        .hint("one plan is fulfilled by one event; leave `fulfils` out of the others"));
+    if let Some(&(by, was)) = closed.get(target) {
+        let message = match was {
+            Closing::Fulfils => {
+                format!("the plan at seq {} is already fulfilled by seq {by}", t.seq)
+            }
+            Closing::Abandons => format!(
+                "the plan at seq {} was already abandoned by seq {by}",
+                t.seq
+            ),
+        };
+        let hint = match (how, was) {
+            (Closing::Fulfils, Closing::Fulfils) => {
+                "one plan is fulfilled by one event; leave `fulfils` out of the others".to_owned()
+            }
+            (Closing::Abandons, Closing::Abandons) => {
+                "a plan is abandoned once; leave this event out".to_owned()
+            }
+            (Closing::Fulfils, Closing::Abandons) => format!(
+                "if it was carried out after all, retract the abandonment (seq {by}) with a correction first, or leave `fulfils` out"
+            ),
+            (Closing::Abandons, Closing::Fulfils) => format!(
+                "a plan carried out cannot be abandoned; if seq {by} did not carry it out, correct that record first"
+            ),
+        };
+        return Err(Rejection::new(rule, message).hint(hint));
     }
     if !can_fulfil(date, stated) {
+        let (event, hint) = match how {
+            Closing::Fulfils => (
+                "the event",
+                format!(
+                    "an event cannot carry out a plan stated after it happened; leave `fulfils` out (and retract the plan with a correction if it was moot), or correct this event's date if it happened in {stated} or later"
+                ),
+            ),
+            Closing::Abandons => (
+                "the abandonment",
+                format!(
+                    "a plan cannot be given up before it was stated; date the abandonment {stated} or later"
+                ),
+            ),
+        };
         return Err(Rejection::new(
-            Rule::FulfilsTarget,
+            rule,
             format!(
-                "`fulfils` names the plan at seq {} stated on {stated}, but the event is dated {date}, before the plan was stated",
+                "{field} names the plan at seq {} stated on {stated}, but {event} is dated {date}, before the plan was stated",
                 t.seq
             ),
         )
-        .hint(format!(
-            "an event cannot carry out a plan stated after it happened; leave `fulfils` out (and retract the plan with a correction if it was moot), or correct this event's date if it happened in {stated} or later"
-        )));
+        .hint(hint));
     }
     Ok(())
 }
@@ -4529,6 +4647,200 @@ mod tests {
         assert_eq!(rejected(&hist, c).rule, Rule::FulfilsTarget);
     }
 
+    fn abandonment(plan: u64, date: &str) -> Value {
+        json!({"type": "plan_abandoned", "date": date, "plan": h(plan)})
+    }
+
+    #[test]
+    fn a_plan_is_abandoned_from_the_date_of_the_abandonment() {
+        // given the plan of 2016-06 for 2017-01-01 (seq 3), given up in
+        // 2016-11 (seq 4)
+        let mut v = plan_ledger();
+        v.push(abandonment(3, "2016-11"));
+        let l = ledger(&v);
+        // then it is pending before the abandonment, and before it was known
+        assert_eq!(status(&l, "2016-10", 4), PlanStatus::Pending);
+        assert_eq!(status(&l, "2017-06", 3), PlanStatus::Overdue);
+        // and abandoned from its first day on, never overdue
+        assert_eq!(status(&l, "2016-11-01", 4), PlanStatus::Abandoned);
+        assert_eq!(status(&l, "2017-06", 4), PlanStatus::Abandoned);
+        let k = Knowledge::new(&l, 4);
+        let plan = k.plan(&h(3)).expect("plan");
+        assert_eq!(plan.abandoned_on(day("2017")).map(|a| a.seq), Some(4));
+        assert!(plan.abandoned_on(day("2016-10")).is_none());
+        // and the abandonment changes no organisation
+        assert_eq!(head(&l, "2018"), head(&l[..3], "2018"));
+    }
+
+    #[test]
+    fn a_fulfilment_wins_over_an_abandonment_in_a_ledger_written_by_other_means() {
+        // given a plan both abandoned (2016-11) and then carried out
+        let mut v = plan_ledger();
+        v.push(abandonment(3, "2016-11"));
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        v.push(happened);
+        let l = ledger(&v);
+        // then what happened counts from its date on
+        assert_eq!(status(&l, "2017-01", 5), PlanStatus::Abandoned);
+        assert_eq!(status(&l, "2017-06", 5), PlanStatus::Fulfilled);
+    }
+
+    #[test]
+    fn a_retracted_abandonment_no_longer_holds_the_plan() {
+        // given an abandonment (seq 4) that a correction retracts (seq 5)
+        let mut v = plan_ledger();
+        v.push(abandonment(3, "2016-11"));
+        v.push(json!({"type": "correction", "date": "2017-02", "target": h(4), "mode": "retract", "reason": "revived"}));
+        let l = ledger(&v);
+        // then the plan is overdue again at the knowledge of seq 5
+        assert_eq!(status(&l, "2017-06", 4), PlanStatus::Abandoned);
+        assert_eq!(status(&l, "2017-06", 5), PlanStatus::Overdue);
+        // and an event can fulfil it
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        accepted(&v, happened);
+    }
+
+    #[test]
+    fn an_abandonment_must_name_a_plan_still_open() {
+        let hist = plan_ledger();
+        // a record that is no plan
+        let r = rejected(&hist, abandonment(1, "2016-11"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message
+                .contains("`plan` names seq 1 (`created`), which is not a plan"),
+            "{}",
+            r.message
+        );
+        // no record at all
+        let r = rejected(&hist, abandonment(9, "2016-11"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message.contains("which is not a record of this ledger"),
+            "{}",
+            r.message
+        );
+        // a plan already abandoned
+        let mut twice = hist.clone();
+        twice.push(abandonment(3, "2016-11"));
+        let r = rejected(&twice, abandonment(3, "2016-12"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message
+                .contains("the plan at seq 3 was already abandoned by seq 4"),
+            "{}",
+            r.message
+        );
+        // a plan retracted
+        let mut retracted = hist.clone();
+        retracted.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "retract", "reason": "r"}));
+        let r = rejected(&retracted, abandonment(3, "2016-12"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message.contains("which was retracted by seq 4"),
+            "{}",
+            r.message
+        );
+        // a plan already carried out
+        let mut done = hist.clone();
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        done.push(happened);
+        let r = rejected(&done, abandonment(3, "2017-06"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message.contains("is already fulfilled by seq 4"),
+            "{}",
+            r.message
+        );
+        // given up before it was stated (2016-06)
+        let r = rejected(&hist, abandonment(3, "2016-05"));
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message
+                .contains("but the abandonment is dated 2016-05, before the plan was stated"),
+            "{}",
+            r.message
+        );
+        // and an abandonment does not fulfil
+        let mut both = abandonment(3, "2016-11");
+        both["fulfils"] = json!(h(3));
+        assert_eq!(rejected(&hist, both).rule, Rule::FulfilsTarget);
+        // while one in time is accepted, also overlapping the stated month
+        accepted(&hist, abandonment(3, "2016"));
+    }
+
+    #[test]
+    fn an_abandoned_plan_cannot_be_fulfilled_until_the_abandonment_is_retracted() {
+        let mut hist = plan_ledger();
+        hist.push(abandonment(3, "2016-11"));
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        // when an event claims to carry it out
+        let r = rejected(&hist, happened.clone());
+        // then it is told to retract the abandonment first
+        assert_eq!(r.rule, Rule::FulfilsTarget);
+        assert!(
+            r.message.contains("was already abandoned by seq 4"),
+            "{}",
+            r.message
+        );
+        assert!(
+            r.hint
+                .as_deref()
+                .is_some_and(|h| h.contains("retract the abandonment (seq 4)")),
+            "{:?}",
+            r.hint
+        );
+        // and a batch that retracts it first is accepted
+        let l = ledger(&hist);
+        let batch = [
+            ev(
+                json!({"type": "correction", "date": "2017-02", "target": h(4), "mode": "retract", "reason": "revived"}),
+            ),
+            ev(happened),
+        ];
+        assert_eq!(validate(&l, &batch, 5), Ok(()));
+    }
+
+    #[test]
+    fn an_abandonment_is_checked_in_a_replacement_and_cannot_be_planned() {
+        let hist = plan_ledger();
+        // a plan cannot plan an abandonment (a shape rule)
+        let planned = json!({"type": "planned", "date": "2016-07", "planned": {"type": "plan_abandoned", "date": "2017", "plan": h(3), "sources": [{"doc": "t"}]}, "sources": [{"doc": "t"}]});
+        let err = Event::from_json(&planned).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("a plan cannot plan a `plan_abandoned`"),
+            "{err}"
+        );
+        // an abandonment superseded by one dated before the plan is refused
+        let mut with = hist.clone();
+        with.push(abandonment(3, "2016-11"));
+        let r = rejected(
+            &with,
+            json!({"type": "correction", "date": "2017", "target": h(4), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "plan_abandoned", "date": "2016-01", "plan": h(3), "sources": [{"doc": "t"}]}}),
+        );
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message
+                .starts_with("replacement: `plan` names the plan at seq 3"),
+            "{}",
+            r.message
+        );
+        // and one redated within the rule replaces it
+        let fixed = json!({"type": "correction", "date": "2017", "target": h(4), "mode": "supersede", "reason": "r",
+                           "replacement": {"type": "plan_abandoned", "date": "2016-10", "plan": h(3), "sources": [{"doc": "t"}]}});
+        accepted(&with, fixed.clone());
+        with.push(fixed);
+        let l = ledger(&with);
+        assert_eq!(status(&l, "2016-10-15", 5), PlanStatus::Abandoned);
+        assert_eq!(status(&l, "2016-10-15", 4), PlanStatus::Pending);
+    }
+
     #[test]
     fn an_already_inconsistent_history_is_reported_as_such() {
         // given a ledger whose seq 2 refers to an unknown organisation
@@ -4554,6 +4866,11 @@ mod tests {
         assert_eq!(
             serde_json::to_value(PlanStatus::Overdue).expect("json"),
             json!("overdue")
+        );
+        assert_eq!(Rule::PlanTarget.to_string(), "plan_target");
+        assert_eq!(
+            serde_json::to_value(PlanStatus::Abandoned).expect("json"),
+            json!("abandoned")
         );
     }
 }

@@ -9,7 +9,8 @@
 //! absorptions, splits, spin-offs, re-establishments, id changes, renames,
 //! dissolutions, attributes, labels granted and withdrawn, candidacies,
 //! programs, sites, roles, memberships, figures, milestones, plans (most
-//! fulfilled later, some left overdue, some corrected), corrections (retract
+//! fulfilled later, some abandoned, some left overdue, some corrected),
+//! corrections (retract
 //! and supersede), backdated events and imprecise dates (years, months,
 //! seasons, `~`, `?` and `%`).
 //!
@@ -932,6 +933,18 @@ impl Gen {
             .position(|p| p.due <= today && p.seq <= limit)?;
         let p = self.pending.swap_remove(i);
         if !p.fulfil {
+            // Half the plans never carried out are given up in so many
+            // words; the others are left overdue.
+            if p.seq.is_multiple_of(2) {
+                let date = self.day_now();
+                let e = self.event(
+                    Body::PlanAbandoned {
+                        plan: CompactString::from(p.hash),
+                    },
+                    date,
+                );
+                return Some((e, Fate::Plain));
+            }
             return None;
         }
         let mut e = p.planned;
@@ -1334,6 +1347,7 @@ mod tests {
             "figures",
             "milestone",
             "planned",
+            "plan_abandoned",
             "correction",
         ] {
             assert!(g.by_type.get(t).copied().unwrap_or(0) > 0, "no {t}: {g:?}");

@@ -829,7 +829,7 @@ pub enum Declined {
     NotCurrent,
     /// The ledger's timeline did not validate when the index was built.
     Inconsistent,
-    /// Event #`index` (0-based) is a correction, fulfils a plan, is a
+    /// Event #`index` (0-based) is a correction, fulfils or abandons a plan, is a
     /// re-establishment, or is dated before a record that touched its ids.
     NeedsHistory(usize),
     /// Event #`index` (0-based) breaks this rule against the entries. For
@@ -1023,6 +1023,7 @@ pub fn needs_history(event: &Event) -> bool {
         || matches!(
             &event.body,
             Body::Correction { .. }
+                | Body::PlanAbandoned { .. }
                 | Body::Transformed {
                     mode: ChangeMode::Reestablishment,
                     ..
@@ -1437,7 +1438,7 @@ mod tests {
     }
 
     #[test]
-    fn a_backdated_event_or_a_correction_needs_the_whole_history() {
+    fn a_backdated_event_a_correction_or_an_abandonment_needs_the_whole_history() {
         let ledger = base();
         let (_tmp, dir) = given_an_index_of(&ledger);
         let head = head_after(&ledger);
@@ -1447,9 +1448,13 @@ mod tests {
         let correction = event(
             json!({"type": "correction", "date": "2020", "target": format!("{:064x}", 4), "mode": "retract", "reason": "wrong", "sources": [{"doc": "t"}]}),
         );
+        let abandonment = event(
+            json!({"type": "plan_abandoned", "date": "2020", "plan": format!("{:064x}", 4), "sources": [{"doc": "t"}]}),
+        );
         for (batch, why) in [
             (vec![backdated], Declined::NeedsHistory(0)),
             (vec![correction], Declined::NeedsHistory(0)),
+            (vec![abandonment], Declined::NeedsHistory(0)),
         ] {
             let got = check_batch(&dir, &head, &batch, 5).expect("readable");
             assert_eq!(got.err(), Some(why));
@@ -2277,7 +2282,7 @@ mod tests {
                         &mut |state, e| tracker.observe(state, e),
                     );
                     let full = fold::validate(&ledger, batch, first);
-                    if batch.iter().any(|e| e.fulfils.is_some() || matches!(e.body, Body::Correction { .. })) {
+                    if batch.iter().any(|e| e.fulfils.is_some() || matches!(e.body, Body::Correction { .. } | Body::PlanAbandoned { .. })) {
                         proptest::prop_assert!(rechecked.is_none());
                         continue;
                     }

@@ -69,7 +69,7 @@ pub enum LineageError {
         /// When it was to happen.
         planned_date: Date,
         /// What became of the plan: `pending`, `overdue` (with an as-of
-        /// day), `not carried out`, `fulfilled by seq N…`, `retracted by
+        /// day), `not carried out`, `fulfilled by seq N…`, `abandoned by seq N`, `retracted by
         /// seq N`, `superseded by seq N`.
         status: String,
     },
@@ -274,6 +274,10 @@ fn plan_fate(p: &Plan<'_>, as_of: Option<NaiveDate>) -> String {
                 f.seq
             ),
             None => "fulfilled".to_owned(),
+        },
+        (PlanStatus::Abandoned, _) => match p.abandoned_on(day) {
+            Some(f) => format!("abandoned by seq {}", f.seq),
+            None => "abandoned".to_owned(),
         },
         (PlanStatus::Overdue, _) if as_of.is_none() => "not carried out".to_owned(),
         (s, _) => s.as_str().to_owned(),

@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use chrono::{Datelike, NaiveDate};
 
 use crate::event::{Body, CorrectionMode, Event, Party, Source, short_hash};
-use crate::fold::{Knowledge, Org, PlanStatus, Stamp, State};
+use crate::fold::{Closing, Knowledge, Org, PlanStatus, Stamp, State};
 use crate::graph::{self, ChangeGraph, mode_colour};
 use crate::record::{Entry, GENESIS_PREV};
 
@@ -125,6 +125,7 @@ time{font-weight:600;margin-right:.4em}
 .st-overdue{color:#b03a2e;font-weight:600}
 .st-pending{color:#7d6608}
 .st-fulfilled{color:#1e7b34}
+.st-abandoned{color:var(--muted);font-style:italic}
 .st-retracted,.st-superseded{color:var(--muted);text-decoration:line-through}
 footer{margin-top:2em;padding:1em 20px 2em;border-top:1px solid var(--line);font-size:.85em;color:var(--muted)}
 @media print{#filter{display:none}ol.timeline>li[hidden]{display:block}}
@@ -549,6 +550,7 @@ fn plans(h: &mut String, ctx: &Ctx<'_>, knowledge: &Knowledge<'_>) {
         let status = p.status_on(ctx.as_of);
         let by = match status {
             PlanStatus::Fulfilled => p.fulfilled_on(ctx.as_of).map(|f| f.seq),
+            PlanStatus::Abandoned => p.abandoned_on(ctx.as_of).map(|f| f.seq),
             PlanStatus::Retracted | PlanStatus::Superseded => p.corrected.map(|c| c.seq),
             _ => None,
         }
@@ -979,12 +981,16 @@ fn status_html(
             c.seq
         );
     }
-    if let Some(f) = &e.event.fulfils {
-        let link = by_hash.get(f.as_str()).map_or_else(
+    if let Some((f, how)) = e.event.closes() {
+        let link = by_hash.get(f).map_or_else(
             || format!("<code>{}</code>", escape_html(short_hash(f))),
             |s| format!("<a href=\"#seq-{s}\">#{s}</a>"),
         );
-        let _ = write!(out, "<p class=\"status\">carries out the plan {link}</p>");
+        let verb = match how {
+            Closing::Fulfils => "carries out",
+            Closing::Abandons => "gives up",
+        };
+        let _ = write!(out, "<p class=\"status\">{verb} the plan {link}</p>");
     }
     match &e.event.body {
         Body::Planned { planned } => {
@@ -1184,7 +1190,24 @@ mod tests {
         );
         let later = render(&e, day("2017-12-31"), u64::MAX).html;
         assert!(later.contains("<td class=\"st-overdue\">overdue</td>"));
+        // and once given up (seq 5), abandoned, linking both ways
+        let mut given_up = e.clone();
+        let mut abandonment = entries(&[
+            json!({"type": "plan_abandoned", "date": "2016-11", "plan": format!("{:064x}", 4), "sources": src}),
+        ]);
+        abandonment[0].seq = 5;
+        abandonment[0].hash = format!("{:064x}", 5);
+        given_up.append(&mut abandonment);
+        let html = render(&given_up, day("2017-12-31"), u64::MAX).html;
+        assert!(
+            html.contains("<td class=\"st-abandoned\">abandoned by <a href=\"#seq-5\">#5</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"status\">gives up the plan <a href=\"#seq-4\">#4</a></p>")
+        );
         // quotes are shown, escaped
+        let html = &r.html;
         assert!(html.contains("<q>la fusion</q>"));
         // the same input gives the same bytes
         assert_eq!(render(&e, day("2016-12-31"), u64::MAX).html, r.html);

@@ -88,7 +88,7 @@ enum Kept {
 
 /// Whether the knowledge needs the event itself, not only its place.
 fn needed_whole(event: &Event) -> bool {
-    event.fulfils.is_some() || matches!(event.body, Body::Correction { .. } | Body::Planned { .. })
+    event.shapes_knowledge()
 }
 
 /// A short record line, in bytes (a record's hashes and envelope alone

@@ -243,6 +243,9 @@ pub struct PlanView {
     /// Seq of the event that fulfilled it by `as_of`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fulfilled_by: Option<u64>,
+    /// Seq of the `plan_abandoned` event that gave it up by `as_of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned_by: Option<u64>,
     /// Seq of the correction that retracted or superseded it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corrected_by: Option<u64>,
@@ -252,7 +255,7 @@ pub struct PlanView {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ViewOptions {
     /// Also ended organisations and programs, and plans already fulfilled,
-    /// retracted or superseded (`--all`). Without it, those whose end is
+    /// abandoned, retracted or superseded (`--all`). Without it, those whose end is
     /// under way on the day shown are still shown, possibly ended.
     pub include_ended: bool,
 }
@@ -580,6 +583,10 @@ impl ViewSource<'_> {
                     status,
                     fulfilled_by: match status {
                         PlanStatus::Fulfilled => p.fulfilled_on(as_of).map(|f| f.seq),
+                        _ => None,
+                    },
+                    abandoned_by: match status {
+                        PlanStatus::Abandoned => p.abandoned_on(as_of).map(|f| f.seq),
                         _ => None,
                     },
                     corrected_by: p.corrected.map(|c| c.seq),

@@ -247,3 +247,29 @@ fn lineage_of_an_unknown_id_names_it_and_suggests() {
         "error: lineage needs an organisation id, and the one given is empty (hint: `fusion replay --all` lists the ids)\n"
     );
 }
+
+#[test]
+fn lineage_of_an_id_only_an_abandoned_plan_names_says_it_was_abandoned() {
+    // given a plan (seq 5) to create `future`, given up (seq 6)
+    let env = env();
+    env.append(
+        r#"{"type":"planned","date":"2016","planned":{"type":"created","date":"2018","id":"future","name":"F","kind":"cluster","sources":[{"doc":"B"}]},"sources":[{"doc":"B"}]}"#,
+    );
+    let log = env.run(&["log", "--format", "json", "--seq", "5"]);
+    let hash = serde_json::from_str::<Value>(log.stdout.trim()).expect("json")["hash"]
+        .as_str()
+        .expect("hash")
+        .to_owned();
+    env.append(&format!(
+        r#"{{"type":"plan_abandoned","date":"2017-02","plan":"{hash}","sources":[{{"doc":"B"}}]}}"#
+    ));
+    // when its lineage is asked for, before and after the abandonment
+    let r = env.run(&["lineage", "future"]);
+    insta::assert_snapshot!(r.to_string(), @"
+    exit: 2
+    --- stderr
+    error: `future` is only named by a plan (seq 5, for 2018): abandoned by seq 6; a plan never counts as having happened, so it has no lineage
+    ");
+    let r = env.run(&["lineage", "future", "--as-of", "2016-12"]);
+    assert!(r.stderr.contains("(seq 5, for 2018): pending;"), "{r}");
+}

@@ -97,7 +97,7 @@ fn log_lists_filters_and_prints_json_as_stored() {
     assert_snapshot!(env.run(&["log", "--type", "merger"]), @"
     exit: 2
     --- stderr
-    error: --type `merger` is not an event type; one of: created, transformed, renamed, dissolved, attribute_set, label_granted, label_withdrawn, candidacy, program_launched, program_ended, site_opened, site_closed, joined, left, role_started, role_ended, figures, milestone, planned, correction
+    error: --type `merger` is not an event type; one of: created, transformed, renamed, dissolved, attribute_set, label_granted, label_withdrawn, candidacy, program_launched, program_ended, site_opened, site_closed, joined, left, role_started, role_ended, figures, milestone, planned, plan_abandoned, correction
     ");
 }
 

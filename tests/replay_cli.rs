@@ -155,3 +155,54 @@ fn a_name_holding_a_newline_cannot_forge_a_line_of_text_output() {
      "B     9  forged line   [2J"  [seq 2]
     "#);
 }
+
+#[test]
+fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
+    // given the plan of 2016-06 to dissolve clustr on 2017-01-01 (seq 5),
+    // given up in 2016-11 (seq 6)
+    let env = env();
+    let log = env.run(&["log", "--format", "json", "--seq", "5"]);
+    let plan: Value = serde_json::from_str(log.stdout.lines().next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {log}"));
+    let hash = plan["hash"].as_str().expect("hash").to_owned();
+    let abandon = format!(
+        r#"{{"type":"plan_abandoned","date":"2016-11","plan":"{hash}","sources":[{{"doc":"B"}}]}}"#
+    );
+    env.append(&abandon);
+    // when the landscape is replayed before, on and after that date
+    let status = |as_of: &str, extra: &[&str]| -> Value {
+        let mut args = vec!["replay", "--as-of", as_of, "--all", "--format", "json"];
+        args.extend(extra);
+        let r = env.run(&args);
+        assert_eq!(r.code, 0, "{r}");
+        let v: Value = serde_json::from_str(&r.stdout).expect("json");
+        v["planned"][0].clone()
+    };
+    // then it is pending, then abandoned (never overdue), naming seq 6
+    assert_eq!(status("2016-10", &[])["status"], "pending");
+    let after = status("2017-06", &[]);
+    assert_eq!(after["status"], "abandoned", "{after}");
+    assert_eq!(after["abandoned_by"], 6, "{after}");
+    // and as known before seq 6 it was overdue
+    assert_eq!(status("2017-06", &["--known-at", "5"])["status"], "overdue");
+    // and the default view no longer lists it
+    let r = env.run(&["replay", "--as-of", "2017-06"]);
+    assert!(r.stdout.ends_with("No plans pending.\n"), "{r}");
+    // and a diff names the abandonment, then the plan
+    let r = env.run(&["diff", "2016-10", "2017-06", "--kind", "plan_status"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("2016-11  plan_status")
+                && l.contains("pending → abandoned")
+                && l.ends_with("[seq 6, 5]")),
+        "{r}"
+    );
+    // and a second abandonment is refused, the ledger unchanged
+    let before = env.ledger_bytes();
+    let r = env.run_with_stdin(&["append"], &abandon);
+    assert_eq!(r.code, 3, "{r}");
+    insta::assert_snapshot!(r.stderr, @"error: <stdin>: event #1 of the batch (seq 7, `plan_abandoned`) is rejected: the plan at seq 5 was already abandoned by seq 6 (hint: a plan is abandoned once; leave this event out)");
+    assert_eq!(env.ledger_bytes(), before);
+}

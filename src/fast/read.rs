@@ -195,6 +195,7 @@ fn object(s: &str, at: usize, depth: u32) -> Option<(Wire<'_>, usize)> {
             "summary" => &mut w.summary,
             "target" => &mut w.target,
             "reason" => &mut w.reason,
+            "plan" => &mut w.plan,
             _ => return other(s, name, v, depth, &mut w, &mut sources),
         };
         put(s, v, slot)

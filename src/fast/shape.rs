@@ -45,7 +45,11 @@ pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, Cow<'_, str>, 
     if !flat.check() {
         return Some(None);
     }
-    let whole = flat.fulfils || matches!(flat.ty.as_deref(), Some("correction" | "planned"));
+    let whole = flat.fulfils
+        || matches!(
+            flat.ty.as_deref(),
+            Some("correction" | "planned" | "plan_abandoned")
+        );
     Some(
         flat.date_text
             .zip(flat.ty)
@@ -55,7 +59,7 @@ pub(super) fn check_kept(s: &str) -> Option<Option<(Cow<'_, str>, Cow<'_, str>, 
 
 /// The members any event may have besides `type`, `date`, `sources`,
 /// `note` and `fulfils`, in the order of the bits of [`Flat::present`].
-const NAMES: [&str; 30] = [
+const NAMES: [&str; 31] = [
     "id",
     "name",
     "kind",
@@ -86,6 +90,7 @@ const NAMES: [&str; 30] = [
     "target",
     "replacement",
     "reason",
+    "plan",
 ];
 
 /// The bit of the member `name` in [`Flat::present`].
@@ -145,6 +150,7 @@ const PLANNED: u32 = bit("planned");
 const TARGET: u32 = bit("target");
 const REPLACEMENT: u32 = bit("replacement");
 const REASON: u32 = bit("reason");
+const PLAN: u32 = bit("plan");
 
 /// A name of at most 16 bytes, none of them zero, as one integer (its
 /// bytes, then zeros); 0 for any other text. Comparing these costs less
@@ -187,6 +193,7 @@ const FIGURES: u128 = word("figures");
 const MILESTONE: u128 = word("milestone");
 const PLANNED_TYPE: u128 = word("planned");
 const CORRECTION: u128 = word("correction");
+const PLAN_ABANDONED: u128 = word("plan_abandoned");
 
 /// Each event type (as a [`word`]) with the bits of [`NAMES`] it allows,
 /// from the vocabulary's own member lists ([`TypeMembers`]).
@@ -748,6 +755,7 @@ impl<'a> Flat<'a> {
             }
             "target" => (TARGET, hash(s, v)?),
             "reason" => (REASON, text(s, v)?),
+            "plan" => (PLAN, hash(s, v)?),
             _ => return None,
         };
         self.present |= bit;
@@ -797,10 +805,10 @@ impl<'a> Flat<'a> {
             ROLE_STARTED | ROLE_ENDED => self.has(ORG | PERSON | ROLE),
             FIGURES => self.has(ORG | VALUES),
             MILESTONE => self.has(SUMMARY),
-            PLANNED_TYPE => self
-                .planned
-                .as_ref()
-                .is_some_and(|p| !matches!(&*p.ty, "planned" | "correction") && !p.fulfils),
+            PLANNED_TYPE => self.planned.as_ref().is_some_and(|p| {
+                !matches!(&*p.ty, "planned" | "plan_abandoned" | "correction") && !p.fulfils
+            }),
+            PLAN_ABANDONED => self.has(PLAN),
             CORRECTION => {
                 let replacement_ok = match (self.mode.as_deref(), &self.replacement) {
                     (Some("retract"), None) => true,
