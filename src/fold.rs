@@ -2473,13 +2473,33 @@ fn blame(
         .unwrap_or(0)
 }
 
+/// What closes a plan, for the link rules.
+#[derive(Debug, Clone, Copy)]
+struct Closer {
+    /// The seq of the closing record (the correction's for a replacement).
+    seq: u64,
+    /// Fulfilled or abandoned.
+    how: Closing,
+    /// Whether a correction's replacement closes it: that cannot be
+    /// corrected, unlike a plain record.
+    replacement: bool,
+}
+
+/// What the link rules know of the records before the event checked.
+struct Links<'a> {
+    by_hash: HashMap<&'a str, &'a Entry>,
+    /// Corrected records: target hash → correction seq and mode.
+    corrected: HashMap<&'a str, Corrected>,
+    /// Plans already closed by an effective event, by plan hash.
+    closed: HashMap<&'a str, Closer>,
+    /// The seq of the batch's first event.
+    first_seq: u64,
+}
+
 /// Correction targets, `fulfils` and abandonments of the batch events,
 /// each against the records before it.
 fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(), ValidationError> {
     let by_hash: HashMap<&str, &Entry> = history.iter().map(|e| (e.hash.as_str(), e)).collect();
-    // Corrected records (target hash → correction seq and mode), and plans
-    // already closed (fulfilled or abandoned) by an effective event, as the
-    // history stands.
     let mut corrected: HashMap<&str, Corrected> = HashMap::new();
     for e in history {
         if let Body::Correction { target, mode, .. } = &e.event.body
@@ -2493,9 +2513,9 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             });
         }
     }
-    let mut closed: HashMap<&str, (u64, Closing)> = HashMap::new();
+    let mut closed: HashMap<&str, Closer> = HashMap::new();
     for e in history {
-        let event = match &e.event.body {
+        let (event, replacement) = match &e.event.body {
             Body::Correction {
                 target,
                 replacement: Some(r),
@@ -2504,11 +2524,11 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
                 .get(target.as_str())
                 .is_some_and(|c| c.seq == e.seq) =>
             {
-                r
+                (&**r, true)
             }
             Body::Correction { .. } | Body::Planned { .. } => continue,
             _ if corrected.contains_key(e.hash.as_str()) => continue,
-            _ => &e.event,
+            _ => (&e.event, false),
         };
         // A closing over before its plan was stated is inert, as the views
         // treat it: it does not hold the plan.
@@ -2518,9 +2538,19 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
                 .and_then(|t| stated_plan(t))
                 .is_none_or(|stated| can_fulfil(&event.date, stated))
         {
-            closed.entry(plan).or_insert((e.seq, how));
+            closed.entry(plan).or_insert(Closer {
+                seq: e.seq,
+                how,
+                replacement,
+            });
         }
     }
+    let mut links = Links {
+        by_hash,
+        corrected,
+        closed,
+        first_seq,
+    };
     let reject = |index: usize, event: &Event, rule: Rejection| ValidationError::Rejected {
         index,
         seq: first_seq + index as u64,
@@ -2536,22 +2566,32 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             ..
         } = &event.body
         {
-            check_correction_target(target, &by_hash, &corrected)
+            check_correction_target(target, &links.by_hash, &links.corrected)
                 .map_err(|r| reject(index, event, r))?;
-            corrected.insert(target.as_str(), Corrected { mode: *mode, seq });
+            links
+                .corrected
+                .insert(target.as_str(), Corrected { mode: *mode, seq });
             // A corrected fulfilment or abandonment no longer closes its
             // plan.
-            if let Some(t) = by_hash.get(target.as_str())
+            if let Some(t) = links.by_hash.get(target.as_str())
                 && let Some((plan, _)) = t.event.closes()
-                && closed.get(plan).is_some_and(|(by, _)| *by == t.seq)
+                && links.closed.get(plan).is_some_and(|c| c.seq == t.seq)
             {
-                closed.remove(plan);
+                links.closed.remove(plan);
             }
             if let Some(r) = replacement {
-                check_closing(r, &by_hash, &corrected, &closed)
+                links
+                    .check_closing(r, seq)
                     .map_err(|r| reject(index, event, prefix_rule("replacement: ", r)))?;
                 if let Some((plan, how)) = r.closes() {
-                    closed.insert(plan, (seq, how));
+                    links.closed.insert(
+                        plan,
+                        Closer {
+                            seq,
+                            how,
+                            replacement: true,
+                        },
+                    );
                 }
             }
             if event.fulfils.is_some() {
@@ -2567,43 +2607,21 @@ fn check_links(history: &[Entry], batch: &[Event], first_seq: u64) -> Result<(),
             }
             continue;
         }
-        check_closing(event, &by_hash, &corrected, &closed).map_err(|r| reject(index, event, r))?;
+        links
+            .check_closing(event, seq)
+            .map_err(|r| reject(index, event, r))?;
         if let Some((plan, how)) = event.closes() {
-            closed.insert(plan, (seq, how));
+            links.closed.insert(
+                plan,
+                Closer {
+                    seq,
+                    how,
+                    replacement: false,
+                },
+            );
         }
     }
     Ok(())
-}
-
-/// The link rules of an event that is not a correction: `fulfils` on a
-/// plan or an abandonment is refused, and the plan it closes must be one
-/// it can close ([`check_closes`]).
-fn check_closing(
-    event: &Event,
-    by_hash: &HashMap<&str, &Entry>,
-    corrected: &HashMap<&str, Corrected>,
-    closed: &HashMap<&str, (u64, Closing)>,
-) -> Result<(), Rejection> {
-    if event.fulfils.is_some() {
-        let (what, hint) = match event.body {
-            Body::Planned { .. } => (
-                "a plan cannot fulfil a plan",
-                "supersede the earlier plan with a correction instead",
-            ),
-            Body::PlanAbandoned { .. } => (
-                "an abandonment cannot fulfil a plan",
-                "leave `fulfils` out; `plan` names the plan given up",
-            ),
-            _ => ("", ""),
-        };
-        if !what.is_empty() {
-            return Err(Rejection::new(Rule::FulfilsTarget, what.to_owned()).hint(hint));
-        }
-    }
-    match event.closes() {
-        Some((plan, how)) => check_closes(plan, how, &event.date, by_hash, corrected, closed),
-        None => Ok(()),
-    }
 }
 
 fn prefix_rule(prefix: &str, r: Rejection) -> Rejection {
@@ -2677,115 +2695,191 @@ pub fn can_fulfil(date: &Date, stated: &Date) -> bool {
     date.end() >= stated.start()
 }
 
-/// Checks that `target` names a plan that an event dated `date` can close
-/// (`how`): a plan of this ledger, neither corrected nor closed already,
-/// and stated no later than the event happened (the event's period does
-/// not end before the first day of the plan's stated date).
-fn check_closes(
-    target: &str,
-    how: Closing,
-    date: &Date,
-    by_hash: &HashMap<&str, &Entry>,
-    corrected: &HashMap<&str, Corrected>,
-    closed: &HashMap<&str, (u64, Closing)>,
-) -> Result<(), Rejection> {
-    let (rule, field) = match how {
-        Closing::Fulfils => (Rule::FulfilsTarget, "`fulfils`"),
-        Closing::Abandons => (Rule::PlanTarget, "`plan`"),
-    };
-    let Some(t) = by_hash.get(target) else {
-        return Err(Rejection::new(
-            rule,
-            format!(
-                "{field} names `{}`, which is not a record of this ledger",
-                short_hash(target)
-            ),
-        )
-        .hint(
-            "name the full hash of an earlier `planned` record (see `fusion log --type planned`)",
-        ));
-    };
-    let Some(stated) = stated_plan(t) else {
-        return Err(Rejection::new(
-            rule,
-            format!(
-                "{field} names seq {} (`{}`), which is not a plan",
-                t.seq,
-                t.event.type_name()
-            ),
-        )
-        .hint(format!("{field} takes the hash of a `planned` record")));
-    };
-    if let Some(c) = corrected.get(target) {
-        let word = match c.mode {
-            CorrectionMode::Retract => "retracted",
-            CorrectionMode::Supersede => "superseded",
-        };
-        return Err(Rejection::new(
-            rule,
-            format!(
-                "{field} names the plan at seq {}, which was {word} by seq {}",
-                t.seq, c.seq
-            ),
-        )
-        .hint(match how {
-            Closing::Fulfils => "name the plan that replaced it, or leave `fulfils` out",
-            Closing::Abandons => {
-                "name the plan that replaced it; a retracted plan is no longer listed and needs no abandoning"
+impl Links<'_> {
+    /// The link rules of `event` (seq `seq`), not a correction: `fulfils`
+    /// on a plan or an abandonment is refused, and the plan it closes must
+    /// be one it can close ([`Links::check_closes`]).
+    fn check_closing(&self, event: &Event, seq: u64) -> Result<(), Rejection> {
+        if event.fulfils.is_some() {
+            let (what, hint) = match event.body {
+                Body::Planned { .. } => (
+                    "a plan cannot fulfil a plan",
+                    "supersede the earlier plan with a correction instead",
+                ),
+                Body::PlanAbandoned { .. } => (
+                    "an abandonment cannot fulfil a plan",
+                    "leave `fulfils` out; `plan` names the plan given up",
+                ),
+                _ => ("", ""),
+            };
+            if !what.is_empty() {
+                return Err(Rejection::new(Rule::FulfilsTarget, what.to_owned()).hint(hint));
             }
-        }));
+        }
+        match event.closes() {
+            Some((plan, how)) => self.check_closes(plan, how, &event.date, seq),
+            None => Ok(()),
+        }
     }
-    if let Some(&(by, was)) = closed.get(target) {
-        let message = match was {
-            Closing::Fulfils => {
-                format!("the plan at seq {} is already fulfilled by seq {by}", t.seq)
-            }
-            Closing::Abandons => format!(
-                "the plan at seq {} was already abandoned by seq {by}",
-                t.seq
-            ),
+
+    /// Checks that `target` names a plan that an event dated `date` (seq
+    /// `seq`) can close (`how`): a plan of this ledger, neither corrected
+    /// nor closed already, and stated no later than the event happened
+    /// (the event's period does not end before the first day of the plan's
+    /// stated date).
+    fn check_closes(
+        &self,
+        target: &str,
+        how: Closing,
+        date: &Date,
+        seq: u64,
+    ) -> Result<(), Rejection> {
+        let (rule, field) = match how {
+            Closing::Fulfils => (Rule::FulfilsTarget, "`fulfils`"),
+            Closing::Abandons => (Rule::PlanTarget, "`plan`"),
         };
-        let hint = match (how, was) {
-            (Closing::Fulfils, Closing::Fulfils) => {
+        let Some(t) = self.by_hash.get(target) else {
+            return Err(Rejection::new(
+                rule,
+                format!(
+                    "{field} names `{}`, which is not a record of this ledger",
+                    short_hash(target)
+                ),
+            )
+            .hint(
+                "name the full hash of an earlier `planned` record (see `fusion log --type planned`)",
+            ));
+        };
+        let Some(stated) = stated_plan(t) else {
+            return Err(Rejection::new(
+                rule,
+                format!(
+                    "{field} names seq {} (`{}`), which is not a plan",
+                    t.seq,
+                    t.event.type_name()
+                ),
+            )
+            .hint(format!("{field} takes the hash of a `planned` record")));
+        };
+        if let Some(c) = self.corrected.get(target) {
+            if c.seq == seq {
+                // A replacement naming the plan its own correction replaces.
+                return Err(Rejection::new(
+                    rule,
+                    format!(
+                        "{field} names the plan at seq {}, which this correction replaces",
+                        t.seq
+                    ),
+                )
+                .hint(match how {
+                    Closing::Fulfils => "to say the plan was carried out, append the event with `fulfils` naming the plan, rather than a correction of the plan",
+                    Closing::Abandons => "to say the plan was given up, append a `plan_abandoned` naming it, rather than a correction of the plan",
+                }));
+            }
+            let word = match c.mode {
+                CorrectionMode::Retract => "retracted",
+                CorrectionMode::Supersede => "superseded",
+            };
+            let hint = match (how, c.mode) {
+                (Closing::Fulfils, _) => {
+                    "name the plan that replaced it, or leave `fulfils` out".to_owned()
+                }
+                (Closing::Abandons, CorrectionMode::Retract) => {
+                    "a retracted plan is no longer listed; it needs no abandoning".to_owned()
+                }
+                (Closing::Abandons, CorrectionMode::Supersede) => format!(
+                    "name the revised plan: the hash of the correction at seq {}",
+                    c.seq
+                ),
+            };
+            return Err(Rejection::new(
+                rule,
+                format!(
+                    "{field} names the plan at seq {}, which was {word} by seq {}",
+                    t.seq, c.seq
+                ),
+            )
+            .hint(hint));
+        }
+        if let Some(&by) = self.closed.get(target) {
+            let revised = matches!(t.event.body, Body::Correction { .. });
+            return Err(closed_already(
+                (t.seq, revised),
+                how,
+                by,
+                self.first_seq,
+                rule,
+            ));
+        }
+        if !can_fulfil(date, stated) {
+            let (event, hint) = match how {
+                Closing::Fulfils => (
+                    "the event",
+                    format!(
+                        "an event cannot carry out a plan stated after it happened; leave `fulfils` out (and retract the plan with a correction if it was moot), or correct this event's date if it happened in {stated} or later"
+                    ),
+                ),
+                Closing::Abandons => (
+                    "the abandonment",
+                    format!(
+                        "a plan cannot be given up before it was stated; date the abandonment {stated} or later"
+                    ),
+                ),
+            };
+            return Err(Rejection::new(
+                rule,
+                format!(
+                    "{field} names the plan at seq {} stated on {stated}, but {event} is dated {date}, before the plan was stated",
+                    t.seq
+                ),
+            )
+            .hint(hint));
+        }
+        Ok(())
+    }
+}
+
+/// The rejection of a closing (`how`) of the plan at seq `plan` (a
+/// revised plan, stated by a correction, when `revised`), which `by`
+/// already closed: how to mend it depends on whether `by` is in this
+/// batch, a plain record or a correction's replacement.
+fn closed_already(
+    (plan, revised): (u64, bool),
+    how: Closing,
+    by: Closer,
+    first_seq: u64,
+    rule: Rule,
+) -> Rejection {
+    let seq = by.seq;
+    let message = match by.how {
+        Closing::Fulfils => format!("the plan at seq {plan} is already fulfilled by seq {seq}"),
+        Closing::Abandons => format!("the plan at seq {plan} was already abandoned by seq {seq}"),
+    };
+    let hint = if seq >= first_seq {
+        "a plan is closed once, fulfilled or abandoned; this batch closes it twice, so leave one of the two out".to_owned()
+    } else {
+        match (how, by.how, by.replacement) {
+            (Closing::Fulfils, Closing::Fulfils, _) => {
                 "one plan is fulfilled by one event; leave `fulfils` out of the others".to_owned()
             }
-            (Closing::Abandons, Closing::Abandons) => {
+            (Closing::Abandons, Closing::Abandons, _) => {
                 "a plan is abandoned once; leave this event out".to_owned()
             }
-            (Closing::Fulfils, Closing::Abandons) => format!(
-                "if it was carried out after all, retract the abandonment (seq {by}) with a correction first, or leave `fulfils` out"
+            (Closing::Fulfils, Closing::Abandons, false) => format!(
+                "if it was carried out after all, retract the abandonment (seq {seq}) with a correction first, or leave `fulfils` out"
             ),
-            (Closing::Abandons, Closing::Fulfils) => format!(
-                "a plan carried out cannot be abandoned; if seq {by} did not carry it out, correct that record first"
+            (Closing::Abandons, Closing::Fulfils, false) => format!(
+                "a plan carried out cannot be abandoned; if seq {seq} did not carry it out, correct that record first"
             ),
-        };
-        return Err(Rejection::new(rule, message).hint(hint));
-    }
-    if !can_fulfil(date, stated) {
-        let (event, hint) = match how {
-            Closing::Fulfils => (
-                "the event",
-                format!(
-                    "an event cannot carry out a plan stated after it happened; leave `fulfils` out (and retract the plan with a correction if it was moot), or correct this event's date if it happened in {stated} or later"
-                ),
+            (_, _, true) if revised => format!(
+                "seq {seq} is a correction, whose replacement cannot be corrected, nor can the revised plan at seq {plan}; state a new plan and close that one"
             ),
-            Closing::Abandons => (
-                "the abandonment",
-                format!(
-                    "a plan cannot be given up before it was stated; date the abandonment {stated} or later"
-                ),
+            (_, _, true) => format!(
+                "seq {seq} is a correction, whose replacement cannot be corrected; to record a different fate, supersede the plan (seq {plan}) with a revised plan and close that one"
             ),
-        };
-        return Err(Rejection::new(
-            rule,
-            format!(
-                "{field} names the plan at seq {} stated on {stated}, but {event} is dated {date}, before the plan was stated",
-                t.seq
-            ),
-        )
-        .hint(hint));
-    }
-    Ok(())
+        }
+    };
+    Rejection::new(rule, message).hint(hint)
 }
 
 #[cfg(test)]
@@ -4803,6 +4897,98 @@ mod tests {
             ev(happened),
         ];
         assert_eq!(validate(&l, &batch, 5), Ok(()));
+    }
+
+    #[test]
+    fn a_plan_closed_twice_is_told_how_to_mend_it_where_it_was_closed() {
+        let hist = plan_ledger();
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        let hint = |hist: &[Value], batch: &[Value]| -> (Rule, String, String) {
+            let l = ledger(hist);
+            let batch: Vec<Event> = batch.iter().cloned().map(ev).collect();
+            match validate(&l, &batch, l.len() as u64 + 1) {
+                Err(ValidationError::Rejected { rule, .. }) => {
+                    (rule.rule, rule.message, rule.hint.unwrap_or_default())
+                }
+                other => panic!("expected a rejection, got {other:?}"),
+            }
+        };
+        // closed twice within one batch: leave one out (no correction can
+        // name a record of the same batch)
+        let (rule, message, h1) = hint(&hist, &[abandonment(3, "2016-11"), happened.clone()]);
+        assert_eq!(rule, Rule::FulfilsTarget);
+        assert!(
+            message.contains("was already abandoned by seq 4"),
+            "{message}"
+        );
+        assert!(h1.contains("this batch closes it twice"), "{h1}");
+        // closed by a correction's replacement (seq 5), which cannot be
+        // corrected: supersede the plan instead
+        let mut superseded = hist.clone();
+        superseded.push(abandonment(3, "2016-11"));
+        superseded.push(json!({"type": "correction", "date": "2017", "target": h(4), "mode": "supersede", "reason": "r",
+                               "replacement": {"type": "plan_abandoned", "date": "2016-10", "plan": h(3), "sources": [{"doc": "t"}]}}));
+        let (_, message, h2) = hint(&superseded, &[happened.clone()]);
+        assert!(
+            message.contains("was already abandoned by seq 5"),
+            "{message}"
+        );
+        assert!(
+            h2.contains("supersede the plan (seq 3) with a revised plan"),
+            "{h2}"
+        );
+        // and following that hint works
+        let revise = json!({"type": "correction", "date": "2017-02", "target": h(3), "mode": "supersede", "reason": "revived",
+                            "replacement": {"type": "planned", "date": "2017-02", "sources": [{"doc": "t"}],
+                                            "planned": fusion(&["clustr", "numelink"], "merged", "2017-03")}});
+        accepted(&superseded, revise.clone());
+        superseded.push(revise);
+        let mut carried_out = happened.clone();
+        carried_out["fulfils"] = json!(h(6));
+        accepted(&superseded, carried_out);
+    }
+
+    #[test]
+    fn a_replacement_cannot_close_the_plan_its_correction_replaces() {
+        let hist = plan_ledger();
+        let r = rejected(
+            &hist,
+            json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "supersede", "reason": "given up",
+                   "replacement": {"type": "plan_abandoned", "date": "2016-12", "plan": h(3), "sources": [{"doc": "t"}]}}),
+        );
+        assert_eq!(r.rule, Rule::PlanTarget);
+        assert!(
+            r.message.contains("which this correction replaces"),
+            "{}",
+            r.message
+        );
+        assert!(
+            r.hint
+                .as_deref()
+                .is_some_and(|h| h.contains("append a `plan_abandoned`")),
+            "{:?}",
+            r.hint
+        );
+        // while a plan superseded earlier is named by its revision
+        let mut revised = hist.clone();
+        revised.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "supersede", "reason": "postponed",
+                            "replacement": {"type": "planned", "date": "2016-12", "sources": [{"doc": "t"}],
+                                            "planned": fusion(&["clustr", "numelink"], "merged", "2017-03")}}));
+        let r = rejected(&revised, abandonment(3, "2017"));
+        assert!(
+            r.message.contains("which was superseded by seq 4"),
+            "{}",
+            r.message
+        );
+        assert!(
+            r.hint.as_deref().is_some_and(
+                |h| h.contains("name the revised plan: the hash of the correction at seq 4")
+            ),
+            "{:?}",
+            r.hint
+        );
+        accepted(&revised, abandonment(4, "2017"));
     }
 
     #[test]

@@ -237,18 +237,22 @@ pub fn lineage_in(
     org: &str,
     as_of: Option<NaiveDate>,
 ) -> Result<Lineage, LineageError> {
+    // The plan that brings it in, else one that names it; a plan still
+    // standing (a revised plan, say) before one a correction removed.
+    let naming = |standing: bool| {
+        let plans = || {
+            knowledge
+                .plans
+                .iter()
+                .filter(move |p| !standing || p.corrected.is_none())
+        };
+        plans()
+            .find(|p| creates(p.planned, org))
+            .or_else(|| plans().find(|p| p.planned.mentioned_ids().contains(&org)))
+    };
     if !state.orgs.contains_key(org)
         && !state.programs.contains_key(org)
-        && let Some(p) = knowledge
-            .plans
-            .iter()
-            .find(|p| creates(p.planned, org))
-            .or_else(|| {
-                knowledge
-                    .plans
-                    .iter()
-                    .find(|p| p.planned.mentioned_ids().contains(&org))
-            })
+        && let Some(p) = naming(true).or_else(|| naming(false))
     {
         return Err(LineageError::OnlyPlanned {
             id: org.to_owned(),
@@ -1150,6 +1154,23 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
         assert_eq!(
             err.to_string(),
             "`q` is only named by a plan (seq 2, for 2003): not carried out; a plan never counts as having happened, so it has no lineage"
+        );
+        // A plan revised (seq 3), then given up (seq 4): the revision is
+        // the plan that stands, not the one it superseded
+        let revised = ledger(vec![
+            org("p", "P", "2000"),
+            json!({"type": "planned", "date": "2001", "planned": {"type": "transformed", "mode": "spin_off", "date": "2003",
+                   "from": ["p"], "to": ["q"], "new": [{"id": "q", "name": "Q", "kind": "k"}], "sources": [{"doc": "t"}]}}),
+            json!({"type": "correction", "date": "2002", "target": format!("{:064x}", 2), "mode": "supersede", "reason": "r",
+                   "replacement": {"type": "planned", "date": "2002", "sources": [{"doc": "t"}],
+                                   "planned": {"type": "transformed", "mode": "spin_off", "date": "2004",
+                                               "from": ["p"], "to": ["q"], "new": [{"id": "q", "name": "Q", "kind": "k"}], "sources": [{"doc": "t"}]}}}),
+            json!({"type": "plan_abandoned", "date": "2003", "plan": format!("{:064x}", 3)}),
+        ]);
+        let err = of(&revised, "q", None).expect_err("only planned");
+        assert_eq!(
+            err.to_string(),
+            "`q` is only named by a plan (seq 3, for 2004): abandoned by seq 4; a plan never counts as having happened, so it has no lineage"
         );
     }
 

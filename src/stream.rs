@@ -5,8 +5,8 @@
 //! file's size. [`Scan::read`] instead verifies the file in one streaming
 //! pass, with the same checks and errors as loading it, and keeps of each
 //! record only its offset, hash and first day. The few events the
-//! knowledge needs whole (corrections, plans, events that fulfil a plan)
-//! are kept typed.
+//! knowledge needs whole (corrections, plans, events that fulfil or
+//! abandon a plan) are kept typed.
 //!
 //! [`Scan::replay`] then builds the [`Knowledge`] from those and from the
 //! seq and hash of the records corrections name (which tell whether they
@@ -51,7 +51,8 @@ pub struct Scan {
     bytes: u64,
     /// One per record, in seq order (`slots[i]` is seq `i + 1`).
     slots: Vec<Slot>,
-    /// Corrections, plans and events that fulfil a plan, in seq order
+    /// Corrections, plans and events that fulfil or abandon a plan, in seq
+    /// order
     /// (`recorded` left empty: the knowledge does not read it).
     whole: Vec<Entry>,
     /// `recorded`, as runs: the seq where each new value starts, and that

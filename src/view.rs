@@ -44,7 +44,8 @@ pub struct View {
     /// by id.
     pub organisations: Vec<OrgView>,
     /// Plans stated on or before `as_of` that have not happened yet (with
-    /// `--all`, also those fulfilled, retracted or superseded), by seq.
+    /// `--all`, also those fulfilled, abandoned, retracted or superseded),
+    /// by seq.
     pub planned: Vec<PlanView>,
 }
 

@@ -205,4 +205,29 @@ fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
     assert_eq!(r.code, 3, "{r}");
     insta::assert_snapshot!(r.stderr, @"error: <stdin>: event #1 of the batch (seq 7, `plan_abandoned`) is rejected: the plan at seq 5 was already abandoned by seq 6 (hint: a plan is abandoned once; leave this event out)");
     assert_eq!(env.ledger_bytes(), before);
+    // and when the abandonment is retracted and the plan carried out, in
+    // one batch, the plan is fulfilled, and `log` says which plan
+    let log = env.run(&["log", "--format", "json", "--seq", "6"]);
+    let abandonment: Value = serde_json::from_str(log.stdout.trim()).expect("json");
+    let revived = format!(
+        r#"{{"type":"correction","date":"2017-02","target":"{}","mode":"retract","reason":"revived","sources":[{{"doc":"B"}}]}}
+{{"type":"dissolved","date":"2017-03","org":"clustr","fulfils":"{hash}","sources":[{{"doc":"B"}}]}}"#,
+        abandonment["hash"].as_str().expect("hash")
+    );
+    env.append(&revived);
+    assert_eq!(status("2017-06", &[])["status"], "fulfilled");
+    let r = env.run(&["log", "--seq", "6.."]);
+    let short = &hash[..12];
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{r}");
+    assert!(
+        lines[0].contains(&format!("2016-11       plan_abandoned    plan {short}  ")),
+        "{r}"
+    );
+    assert!(
+        lines[2].contains(&format!(
+            "2017-03       dissolved         clustr (fulfils plan {short})  "
+        )),
+        "{r}"
+    );
 }

@@ -13,7 +13,8 @@ use super::{CliError, Context};
 ///
 /// The events cover the whole vocabulary — creations, fusions, absorptions,
 /// splits, re-establishments, renames, labels, candidacies, programs, sites,
-/// roles, memberships, figures, milestones, plans (most fulfilled later),
+/// roles, memberships, figures, milestones, plans (most fulfilled later,
+/// some abandoned),
 /// corrections, backdated events and imprecise dates — and every one passes
 /// the same validation as `fusion append`. The file is written under a
 /// temporary name, fsynced, and only then given its name, which must be
@@ -35,8 +36,8 @@ pub struct GenArgs {
     /// output is deterministic).
     #[arg(long, default_value = "2026-01-01T00:00:00Z", value_name = "TIME")]
     pub recorded: String,
-    /// Corrections and `fulfils` only name records of earlier blocks of this
-    /// many records, so that `--format events` output can be replayed
+    /// Corrections, `fulfils` and abandonments only name records of earlier
+    /// blocks of this many records, so that `--format events` output can be replayed
     /// through `fusion append` in batches of this size (or a divisor of it).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch: u64,

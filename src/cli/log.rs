@@ -69,10 +69,17 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         match args.format {
             Format::Json => Kept::Shown(String::new()),
             Format::Text => Kept::Shown(format!(
-                "{:<12}  {:<16}  {}",
+                "{:<12}  {:<16}  {}{}",
                 event.date.as_str(),
                 event.type_name(),
-                fusion::view::one_line(&event.summary())
+                fusion::view::one_line(&event.summary()),
+                event
+                    .fulfils
+                    .as_deref()
+                    .map_or_else(String::new, |plan| format!(
+                        " (fulfils plan {})",
+                        fusion::event::short_hash(plan)
+                    ))
             )),
         }
     };

@@ -39,7 +39,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "POS")]
     pub known_at: Option<String>,
     /// Also show organisations and programs that have ended, and plans
-    /// already fulfilled, retracted or superseded.
+    /// already fulfilled, abandoned, retracted or superseded.
     #[arg(long)]
     pub all: bool,
     /// Output format.
