@@ -1697,19 +1697,28 @@ fn plan_changes(
 ) -> Vec<Change> {
     let (kb, db) = before;
     let (ka, da) = after;
-    let old: HashMap<u64, PlanStatus> = kb
+    // Each plan's status before, and the record that closed it then.
+    let old: HashMap<u64, (PlanStatus, Option<u64>)> = kb
         .plans
         .iter()
         .filter(|p| p.stated.counts_on(db))
-        .map(|p| (p.seq, p.status_on(db)))
+        .map(|p| {
+            let closer = p.fulfilled_on(db).or_else(|| p.abandoned_on(db));
+            (p.seq, (p.status_on(db), closer.map(|f| f.seq)))
+        })
         .collect();
     let mut out = Vec::new();
     for p in ka.plans.iter().filter(|p| p.stated.counts_on(da)) {
         let new = p.status_on(da);
-        let was = old.get(&p.seq).copied();
+        let (was, closer) = old.get(&p.seq).copied().unzip();
         if was == Some(new) {
             continue;
         }
+        // A correction that withdrew what closed it (in a diff of two
+        // states of knowledge) caused the change.
+        let withdrawn = closer
+            .flatten()
+            .and_then(|f| Some((ka.corrections.get(&f)?.seq, f)));
         let (seqs, date) = match new {
             _ if was.is_none() => (
                 std::iter::once(p.seq)
@@ -1717,19 +1726,31 @@ fn plan_changes(
                     .collect(),
                 p.stated.clone(),
             ),
-            PlanStatus::Fulfilled => match p.fulfilled_on(da) {
-                Some(f) => (vec![f.seq, p.seq], f.date.clone()),
-                None => (vec![p.seq], p.planned.date.clone()),
-            },
-            PlanStatus::Abandoned => match p.abandoned_on(da) {
-                Some(f) => (vec![f.seq, p.seq], f.date.clone()),
-                None => (vec![p.seq], p.planned.date.clone()),
-            },
+            PlanStatus::Fulfilled | PlanStatus::Abandoned => {
+                let now = match new {
+                    PlanStatus::Fulfilled => p.fulfilled_on(da),
+                    _ => p.abandoned_on(da),
+                };
+                match now {
+                    // Then the correction and what it withdrew, if any.
+                    Some(f) => (
+                        [f.seq, p.seq]
+                            .into_iter()
+                            .chain(withdrawn.into_iter().flat_map(|(c, w)| [c, w]))
+                            .collect(),
+                        f.date.clone(),
+                    ),
+                    None => (vec![p.seq], p.planned.date.clone()),
+                }
+            }
             PlanStatus::Retracted | PlanStatus::Superseded => match p.corrected {
                 Some(c) => (vec![c.seq, p.seq], p.planned.date.clone()),
                 None => (vec![p.seq], p.planned.date.clone()),
             },
-            PlanStatus::Overdue | PlanStatus::Pending => (vec![p.seq], p.planned.date.clone()),
+            PlanStatus::Overdue | PlanStatus::Pending => match withdrawn {
+                Some((c, f)) => (vec![c, f, p.seq], p.planned.date.clone()),
+                None => (vec![p.seq], p.planned.date.clone()),
+            },
         };
         out.push(Change {
             kind: if was.is_none() {
@@ -2556,6 +2577,41 @@ mod tests {
             json!({"type": "correction", "date": "2011", "target": hash(1), "mode": "supersede", "reason": "founded earlier",
                            "replacement": {"type": "created", "date": "1999", "id": "a", "name": "A", "kind": "cluster"}}),
         ])
+    }
+
+    #[test]
+    fn a_correction_that_withdraws_what_closed_a_plan_is_named_as_its_cause() {
+        // given a plan (seq 2) given up (seq 3), the abandonment retracted
+        // (seq 4) and the plan carried out (seq 5)
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "planned", "date": "2009", "planned": {"type": "renamed", "date": "2010", "org": "a", "name": "A2"}}),
+            json!({"type": "plan_abandoned", "date": "2009-06", "plan": hash(2)}),
+            json!({"type": "correction", "date": "2011", "target": hash(3), "mode": "retract", "reason": "revived"}),
+            json!({"type": "renamed", "date": "2011-02", "org": "a", "name": "A2", "fulfils": hash(2)}),
+        ]);
+        // when 2010 is compared as known at seq 3 and at seq 4
+        let d = knowledge(&entries, "2010", 3, 4);
+        // then the plan went back to pending because of the correction,
+        // which names what it withdrew, then the plan; nothing is unlisted
+        let plan = only(&d, Kind::PlanStatus);
+        assert_eq!(plan.len(), 1, "{d:?}");
+        assert_eq!((plan[0].seq, plan[0].seqs.clone()), (4, vec![4, 3, 2]));
+        assert!(matches!(
+            &plan[0].detail,
+            Detail::Plan {
+                old: Some(PlanStatus::Abandoned),
+                new: PlanStatus::Pending,
+                ..
+            }
+        ));
+        assert!(d.unlisted.is_empty(), "{:?}", d.unlisted);
+        // and in 2012, from seq 3 to seq 5, it is fulfilled by seq 5, the
+        // correction and the withdrawn abandonment listed after the plan
+        let d = knowledge(&entries, "2012", 3, 5);
+        let plan = only(&d, Kind::PlanStatus);
+        assert_eq!(plan[0].seqs, vec![5, 2, 4, 3]);
+        assert!(d.unlisted.is_empty(), "{:?}", d.unlisted);
     }
 
     #[test]
