@@ -272,4 +272,17 @@ fn lineage_of_an_id_only_an_abandoned_plan_names_says_it_was_abandoned() {
     ");
     let r = env.run(&["lineage", "future", "--as-of", "2016-12"]);
     assert!(r.stderr.contains("(seq 5, for 2018): pending;"), "{r}");
+    // and its log lists the plan and its abandonment, which names no id
+    let r = env.run(&["log", "--org", "future"]);
+    let seqs: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(seqs, ["5", "6"], "{r}");
+    let r = env.run(&["log", "--org", "future", "--type", "plan_abandoned"]);
+    assert_eq!(r.stdout.lines().count(), 1, "{r}");
+    // but not for an id the plan does not name
+    let r = env.run(&["log", "--org", "clustr"]);
+    assert!(!r.stdout.contains("plan_abandoned"), "{r}");
 }

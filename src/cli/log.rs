@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
 
 use fusion::chain::{Glance, Scanned};
-use fusion::event::{Event, short_hash};
+use fusion::event::{Body, Event, short_hash};
 use fusion::lineage::closest_ids;
 use fusion::record::hex;
 use fusion::store::{self, StoreError};
@@ -16,7 +16,8 @@ use super::{CliError, Context};
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
     /// Only records that mention this organisation or program id (also
-    /// inside plans and corrections).
+    /// inside plans and corrections), and those that fulfil or abandon a
+    /// plan that mentions it.
     #[arg(long, value_name = "ID")]
     pub org: Option<String>,
     /// Only records of this event type (repeatable).
@@ -58,17 +59,32 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     let org = args.org.as_deref();
     let by_event = org.is_some() || !args.types.is_empty();
     let shown_of = |event: &Event| -> Kept {
+        // With `--org`, a record that does not mention it may still close
+        // a plan that does: the sink, which sees records in order, knows.
+        let mut closes = None;
         if let Some(org) = org
             && !event.mentioned_ids().contains(&org)
         {
-            return Kept::Hidden;
+            match event.closes() {
+                Some((plan, _)) => closes = Some(plan.to_owned()),
+                None => return Kept::Hidden,
+            }
         }
+        let states_plan = org.is_some() && states_plan(event);
         if !args.types.is_empty() && !args.types.iter().any(|t| t == event.type_name()) {
-            return Kept::Mentions;
+            return Kept::Mentions {
+                closes,
+                states_plan,
+            };
         }
+        let shown = |middle| Kept::Shown {
+            middle,
+            closes,
+            states_plan,
+        };
         match args.format {
-            Format::Json => Kept::Shown(String::new()),
-            Format::Text => Kept::Shown(format!(
+            Format::Json => shown(String::new()),
+            Format::Text => shown(format!(
                 "{:<12}  {:<16}  {}{}",
                 event.date.as_str(),
                 event.type_name(),
@@ -85,8 +101,14 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     };
     // Without a filter on the event, JSON needs no event at all.
     let quick = |_: Glance<'_>| {
-        (!by_event && args.format == Format::Json).then_some(Kept::Shown(String::new()))
+        (!by_event && args.format == Format::Json).then_some(Kept::Shown {
+            middle: String::new(),
+            closes: None,
+            states_plan: false,
+        })
     };
+    // With `--org`: the hashes of the plans that mention it.
+    let mut plans: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut text = String::new();
     let mut lines: Vec<Line> = Vec::new();
     let mut mentioned = false;
@@ -104,8 +126,26 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 last.end = s.offset;
             }
             head = s.seq;
+            let (closes, states_plan) = match &s.kept {
+                Kept::Hidden => (None, false),
+                Kept::Mentions {
+                    closes,
+                    states_plan,
+                }
+                | Kept::Shown {
+                    closes,
+                    states_plan,
+                    ..
+                } => (closes.as_deref(), *states_plan),
+            };
+            if closes.is_some_and(|plan| !plans.contains(plan)) {
+                return;
+            }
+            if states_plan {
+                plans.insert(hex(&s.hash));
+            }
             mentioned |= !matches!(s.kept, Kept::Hidden);
-            let Kept::Shown(middle) = s.kept else {
+            let Kept::Shown { middle, .. } = s.kept else {
                 return;
             };
             if s.seq < lo || s.seq > hi {
@@ -217,9 +257,35 @@ enum Kept {
     /// It does not mention the organisation asked for.
     Hidden,
     /// It mentions it (or none was asked for) but is not of a type asked for.
-    Mentions,
-    /// It is shown: in text, its date, type and summary columns.
-    Shown(String),
+    Mentions {
+        /// Set when it does not mention it but closes this plan (its
+        /// record's hash): it counts only if that plan mentions it.
+        closes: Option<String>,
+        /// With `--org`: it states a plan (see [`states_plan`]).
+        states_plan: bool,
+    },
+    /// It is shown.
+    Shown {
+        /// In text, its date, type and summary columns.
+        middle: String,
+        /// As for [`Kept::Mentions`].
+        closes: Option<String>,
+        /// As for [`Kept::Mentions`].
+        states_plan: bool,
+    },
+}
+
+/// Whether the record states a plan that `fulfils` or `plan_abandoned` can
+/// name: a `planned` record, or a correction whose replacement is one.
+fn states_plan(event: &Event) -> bool {
+    match &event.body {
+        Body::Planned { .. } => true,
+        Body::Correction {
+            replacement: Some(r),
+            ..
+        } => matches!(r.body, Body::Planned { .. }),
+        _ => false,
+    }
 }
 
 /// Where a record shown in JSON is in the file: its line runs from
