@@ -1720,9 +1720,12 @@ fn plan_changes(
             .flatten()
             .and_then(|f| Some((ka.corrections.get(&f)?.seq, f)));
         let (seqs, date) = match new {
+            // Stated in the window: then what it superseded, and what
+            // settled it by the end of the window.
             _ if was.is_none() => (
                 std::iter::once(p.seq)
                     .chain(superseded.get(&p.seq).copied())
+                    .chain(p.settled_on(da))
                     .collect(),
                 p.stated.clone(),
             ),
@@ -2605,6 +2608,12 @@ mod tests {
                 ..
             }
         ));
+        assert!(d.unlisted.is_empty(), "{:?}", d.unlisted);
+        // and a diff of dates over the window that states it names what
+        // settled it by the window's end
+        let d = dates(&entries, "2008", "2012");
+        let plan = only(&d, Kind::PlanStated);
+        assert_eq!(plan[0].seqs, vec![2, 5], "{d:?}");
         assert!(d.unlisted.is_empty(), "{:?}", d.unlisted);
         // and in 2012, from seq 3 to seq 5, it is fulfilled by seq 5, the
         // correction and the withdrawn abandonment listed after the plan

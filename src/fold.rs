@@ -191,6 +191,18 @@ impl Plan<'_> {
     pub fn abandoned_on(&self, day: NaiveDate) -> Option<&Fulfilment<'_>> {
         self.abandoned_by.iter().find(|f| f.date.counts_on(day))
     }
+
+    /// The seq of the record that settled the plan by `day`: what
+    /// fulfilled or abandoned it then, or the correction that retracted or
+    /// superseded it. `None` while it is pending or overdue.
+    pub fn settled_on(&self, day: NaiveDate) -> Option<u64> {
+        match self.status_on(day) {
+            PlanStatus::Fulfilled => self.fulfilled_on(day).map(|f| f.seq),
+            PlanStatus::Abandoned => self.abandoned_on(day).map(|f| f.seq),
+            PlanStatus::Retracted | PlanStatus::Superseded => self.corrected.map(|c| c.seq),
+            PlanStatus::Pending | PlanStatus::Overdue => None,
+        }
+    }
 }
 
 /// What counts at one state of knowledge: the effective events in timeline

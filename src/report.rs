@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use chrono::{Datelike, NaiveDate};
 
 use crate::event::{Body, CorrectionMode, Event, Party, Source, short_hash};
-use crate::fold::{Closing, Knowledge, Org, PlanStatus, Stamp, State};
+use crate::fold::{Closing, Knowledge, Org, Plan, Stamp, State};
 use crate::graph::{self, ChangeGraph, mode_colour};
 use crate::record::{Entry, GENESIS_PREV};
 
@@ -168,7 +168,8 @@ struct Ctx<'a> {
     records: HashMap<u64, &'a Entry>,
     /// Organisations with a row in the landscape (an `#org-ID` anchor).
     anchored: BTreeSet<&'a str>,
-    /// Latest names over the whole known history.
+    /// Names on the day, and for organisations that come into being
+    /// later their latest.
     names: HashMap<&'a str, &'a str>,
 }
 
@@ -281,9 +282,12 @@ pub fn render(entries: &[Entry], as_of: NaiveDate, known_at: u64) -> Report {
             .map(|e| (e.seq, e.event))
             .collect(),
         anchored: state.orgs.keys().map(|k| k.as_str()).collect(),
+        // The name on the day; for an organisation that comes into being
+        // later, its latest.
         names: full
             .orgs
             .values()
+            .chain(state.orgs.values())
             .map(|o| (o.id.as_str(), o.name.as_str()))
             .collect(),
         records,
@@ -548,14 +552,7 @@ fn plans(h: &mut String, ctx: &Ctx<'_>, knowledge: &Knowledge<'_>) {
     h.push_str("<table class=\"plans\">\n<thead><tr><th>Record</th><th>Stated</th><th>For</th><th>What</th><th>Status on this day</th></tr></thead>\n<tbody>\n");
     for p in stated {
         let status = p.status_on(ctx.as_of);
-        let by = match status {
-            PlanStatus::Fulfilled => p.fulfilled_on(ctx.as_of).map(|f| f.seq),
-            PlanStatus::Abandoned => p.abandoned_on(ctx.as_of).map(|f| f.seq),
-            PlanStatus::Retracted | PlanStatus::Superseded => p.corrected.map(|c| c.seq),
-            _ => None,
-        }
-        .map(|s| format!(" by <a href=\"#seq-{s}\">#{s}</a>"))
-        .unwrap_or_default();
+        let by = settled_by(p, ctx.as_of);
         let title = ctx
             .records
             .get(&p.seq)
@@ -574,6 +571,14 @@ fn plans(h: &mut String, ctx: &Ctx<'_>, knowledge: &Knowledge<'_>) {
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// ` by #N`, linked: the record that settled the plan by `day` (fulfilled,
+/// abandoned, retracted or superseded it), if any.
+fn settled_by(p: &Plan<'_>, day: NaiveDate) -> String {
+    p.settled_on(day)
+        .map(|s| format!(" by <a href=\"#seq-{s}\">#{s}</a>"))
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------
@@ -994,15 +999,24 @@ fn status_html(
     }
     match &e.event.body {
         Body::Planned { planned } => {
-            let status = knowledge
-                .plan(&e.hash)
-                .map(|p| p.status_on(ctx.as_of).as_str())
-                .unwrap_or("unknown");
+            // Its status on the day, once stated (a plan stated later has
+            // none yet).
+            let status = match knowledge.plan(&e.hash) {
+                Some(p) if p.stated.counts_on(ctx.as_of) => {
+                    let status = p.status_on(ctx.as_of).as_str();
+                    format!(
+                        "<span class=\"st-{status}\">{status}</span>{} on {}",
+                        settled_by(p, ctx.as_of),
+                        ctx.day()
+                    )
+                }
+                Some(_) => format!("not yet stated on {}", ctx.day()),
+                None => format!("unknown on {}", ctx.day()),
+            };
             let _ = write!(
                 out,
-                "<p class=\"status\">planned for <time>{}</time> — <span class=\"st-{status}\">{status}</span> on {}</p>",
+                "<p class=\"status\">planned for <time>{}</time> — {status}</p>",
                 escape_html(planned.date.as_str()),
-                ctx.day()
             );
         }
         Body::Correction {
@@ -1206,11 +1220,42 @@ mod tests {
         assert!(
             html.contains("<p class=\"status\">gives up the plan <a href=\"#seq-4\">#4</a></p>")
         );
+        assert!(
+            html.contains("<span class=\"st-abandoned\">abandoned</span> by <a href=\"#seq-5\">#5</a> on 2017-12-31</p>"),
+            "{html}"
+        );
+        // and before it was stated, the timeline says so
+        let early = render(&e, day("2015-12-31"), u64::MAX).html;
+        assert!(
+            early
+                .contains("planned for <time>2017-01-01</time> — not yet stated on 2015-12-31</p>"),
+            "{early}"
+        );
         // quotes are shown, escaped
         let html = &r.html;
         assert!(html.contains("<q>la fusion</q>"));
         // the same input gives the same bytes
         assert_eq!(render(&e, day("2016-12-31"), u64::MAX).html, r.html);
+    }
+
+    #[test]
+    fn organisations_are_named_as_they_were_on_the_day() {
+        // Given `b` absorbed into `a` in 2005, and `a` renamed in 2010
+        let s = json!([{"doc": "d"}]);
+        let e = entries(&[
+            json!({"type": "created", "date": "2000", "id": "a", "name": "Alpha Métallurgie", "kind": "company", "sources": s}),
+            json!({"type": "created", "date": "2000", "id": "b", "name": "Beta", "kind": "company", "sources": s}),
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["b"], "to": ["a"], "sources": s}),
+            json!({"type": "renamed", "date": "2010", "org": "a", "name": "Alpha Industries", "sources": s}),
+        ]);
+        // When the report is for 2007, then `a` is named as it was then,
+        // wherever it appears
+        let html = render(&e, day("2007-12-31"), u64::MAX).html;
+        assert!(!html.contains("Alpha Industries</a>"), "{html}");
+        assert!(html.contains(">Alpha Métallurgie</a>"), "{html}");
+        // and in 2012 by its new name
+        let later = render(&e, day("2012-12-31"), u64::MAX).html;
+        assert!(later.contains(">Alpha Industries</a>"), "{later}");
     }
 
     #[test]
