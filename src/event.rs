@@ -381,7 +381,7 @@ impl Event {
         if let Some(path) = unknown_field(value, &event, "") {
             return Err(match diagnose(value, "") {
                 Some(p) if p.path == path => p.error,
-                _ => unknown_member(path),
+                _ => unknown_member(path, &[], ""),
             });
         }
         event.check_shape()?;
@@ -1266,11 +1266,35 @@ struct Problem {
     error: ShapeError,
 }
 
-fn unknown_member(path: String) -> ShapeError {
-    ShapeError::Rule {
-        field: path,
-        rule: "unknown field for this event type".into(),
-    }
+/// An unknown member at `path` of `what` (say, "a `figures` event"), whose
+/// members `spec` lists: the closest name is suggested, or else the list.
+fn unknown_member(path: String, spec: &[&[Member]], what: &str) -> ShapeError {
+    let key = path.rsplit('.').next().unwrap_or(&path);
+    let names = || {
+        spec.iter()
+            .flat_map(|members| members.iter())
+            .map(|m| m.name)
+    };
+    // The nearest name; of names as near, one of the same length (a
+    // transposition, `knid` for `kind`).
+    let closest = names()
+        .filter_map(|n| {
+            let d = crate::lineage::edit_distance(key, n, 2)?;
+            Some((d, n.len().abs_diff(key.len()), n))
+        })
+        .min();
+    let rule = match closest {
+        _ if spec.is_empty() => "unknown field for this event type".to_owned(),
+        Some((_, _, name)) => format!("unknown field for {what}; did you mean `{name}`?"),
+        None => {
+            let list: Vec<String> = names().map(|n| format!("`{n}`")).collect();
+            format!(
+                "unknown field for {what}, whose fields are {}",
+                list.join(", ")
+            )
+        }
+    };
+    ShapeError::Rule { field: path, rule }
 }
 
 /// Walks an event's JSON against the member tables and returns the first
@@ -1337,7 +1361,7 @@ fn diagnose_members(
         let p = join_path(path, k);
         let Some(member) = find_member(spec, k) else {
             return Some(Problem {
-                error: unknown_member(p.clone()),
+                error: unknown_member(p.clone(), spec, what),
                 path: p,
             });
         };
@@ -2072,13 +2096,37 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_field_is_named_where_it_is_with_the_closest_name_or_the_list() {
+        let refusal = |v: Value| Event::from_json(&v).expect_err("unknown field").to_string();
+        // in a source
+        let v = json!({"type": "dissolved", "date": "2008", "org": "a", "sources": [{"doc": "d", "qoute": "q"}]});
+        assert!(refusal(v).ends_with(
+            "field `sources[0].qoute`: unknown field for a source; did you mean `quote`?"
+        ),);
+        // in a new organisation
+        let v = json!({"type": "transformed", "mode": "spin_off", "date": "2008", "from": ["a"], "to": ["b"],
+                       "new": [{"id": "b", "name": "B", "kind": "k", "atrs": {}}], "sources": src()});
+        assert!(
+            refusal(v).ends_with("unknown field for a new organisation; did you mean `attrs`?")
+        );
+        // nothing close: the fields of the type
+        let v =
+            json!({"type": "dissolved", "date": "2008", "org": "a", "zzzzz": 1, "sources": src()});
+        assert!(
+            refusal(v).ends_with(
+                "field `zzzzz`: unknown field for a `dissolved` event, whose fields are `type`, `date`, `sources`, `note`, `fulfils`, `org`"
+            ),
+        );
+    }
+
+    #[test]
     fn refuses_unknown_fields_with_their_path() {
         let v = json!({"type": "renamed", "date": "2008", "org": "a", "name": "B", "nmae": "x", "sources": src()});
         assert_eq!(
             Event::from_json(&v).expect_err("unknown field"),
             ShapeError::Rule {
                 field: "nmae".into(),
-                rule: "unknown field for this event type".into()
+                rule: "unknown field for a `renamed` event; did you mean `name`?".into()
             }
         );
         let v = json!({"type": "renamed", "date": "2008", "org": "a", "name": "B", "sources": [{"doc": "d", "qoute": "x"}]});
@@ -2472,7 +2520,7 @@ mod tests {
             Event::from_json(&knid).expect_err("misspelt"),
             ShapeError::Rule {
                 field: "knid".into(),
-                rule: "unknown field for this event type".into()
+                rule: "unknown field for a `created` event; did you mean `kind`?".into()
             }
         );
     }

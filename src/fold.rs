@@ -2427,6 +2427,14 @@ fn explain_unknown(rule: Rejection, k: &Knowledge<'_>, pos: usize) -> Rejection 
             "`{id}` comes into being on {} (seq {}), which starts the same day as {date}, but events starting the same day apply in seq order; put the event that brings it in first (in a batch: on an earlier line)",
             c.event.date, c.seq
         )),
+        // Within the event's period: it takes effect on the period's first
+        // day, which the message names.
+        Some(c) if c.event.date.start() <= date.end() => rule.hint(format!(
+            "`{id}` comes into being on {} (seq {}), after {}, the first day of {date}, from which an event dated {date} counts; date this event later, or backdate that one",
+            c.event.date,
+            c.seq,
+            date.start()
+        )),
         Some(c) => rule.hint(format!(
             "`{id}` comes into being on {} (seq {}), after {date}; date this event later, or backdate that one",
             c.event.date, c.seq
@@ -3993,6 +4001,23 @@ mod tests {
                 .contains("organisation `ghost` (field `org`) does not exist on 2016"),
             "{}",
             r.message
+        );
+    }
+
+    #[test]
+    fn an_event_whose_period_holds_the_creation_is_told_it_counts_from_its_first_day() {
+        // given a company created on 2024-07-01, and its figures for 2024
+        let r = rejected(
+            &[created("co", "2024-07-01")],
+            json!({"type": "figures", "date": "2024", "org": "co", "values": {"staff": 3}}),
+        );
+        // then the hint does not say 2024-07-01 is "after 2024"
+        assert_eq!(r.rule, Rule::UnknownId);
+        assert_eq!(
+            r.hint.as_deref(),
+            Some(
+                "`co` comes into being on 2024-07-01 (seq 1), after 2024-01-01, the first day of 2024, from which an event dated 2024 counts; date this event later, or backdate that one"
+            )
         );
     }
 

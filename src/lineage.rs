@@ -895,7 +895,7 @@ pub fn closest_ids<'a>(ids: impl Iterator<Item = &'a str>, wanted: &str, n: usiz
 }
 
 /// Levenshtein distance over chars, or `None` if it exceeds `limit`.
-fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
