@@ -102,6 +102,43 @@ fn log_lists_filters_and_prints_json_as_stored() {
 }
 
 #[test]
+fn log_text_marks_the_records_corrections_retracted_or_superseded() {
+    // given the landscape and a rename of clustr (seq 4), then corrections
+    // retracting the rename (seq 5) and superseding GRILOG's creation (seq 6)
+    let env = landscape();
+    env.append(
+        r#"{"type":"renamed","date":"2016","org":"clustr","name":"C","sources":[{"doc":"r"}]}"#,
+    );
+    let hash = |seq: &str| -> String {
+        let r = env.run(&["log", "--format", "json", "--seq", seq]);
+        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("json");
+        v["hash"].as_str().expect("hash").to_owned()
+    };
+    let (four, two) = (hash("4"), hash("2"));
+    env.append(&format!(
+        r#"{{"type":"correction","date":"2020","target":"{four}","mode":"retract","reason":"r","sources":[{{"doc":"c"}}]}}
+{{"type":"correction","date":"2020","target":"{two}","mode":"supersede","reason":"r","replacement":{{"type":"created","date":"2001","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{{"doc":"c"}}]}},"sources":[{{"doc":"c"}}]}}"#
+    ));
+    // when the log is listed, in full and in part, then each corrected
+    // record says by which seq, whatever is shown
+    assert_snapshot!(env.run(&["log"]), @r#"
+    exit: 0
+    --- stdout
+        1  2026-01-01T00:00:00Z  2008          created           edit "Edit" (cluster)  6754157b1909
+        2  2026-01-01T00:00:00Z  2000          created           grilog "GRILOG" (cluster)  fc7dcb938b3e  superseded by seq 6
+        3  2026-01-01T00:00:00Z  2015-05~      transformed       fusion edit + grilog -> clustr  5a691a4072ec
+        4  2026-01-01T00:00:00Z  2016          renamed           clustr -> "C"  aff081f95841  retracted by seq 5
+        5  2026-01-01T00:00:00Z  2020          correction        retract aff081f95841  37c47f59152e
+        6  2026-01-01T00:00:00Z  2020          correction        supersede fc7dcb938b3e  f520b0868f39
+    "#);
+    assert_snapshot!(env.run(&["log", "--seq", "2"]), @r#"
+    exit: 0
+    --- stdout
+        2  2026-01-01T00:00:00Z  2000          created           grilog "GRILOG" (cluster)  fc7dcb938b3e  superseded by seq 6
+    "#);
+}
+
+#[test]
 fn log_of_an_id_no_record_mentions_is_a_usage_error_with_a_hint() {
     let env = landscape();
     assert_snapshot!(env.run(&["log", "--org", "grilg"]), @"

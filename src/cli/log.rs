@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
 
 use fusion::chain::{Glance, Scanned};
-use fusion::event::{Body, Event, short_hash};
+use std::collections::HashMap;
+
+use fusion::event::{Body, CorrectionMode, Event, short_hash};
 use fusion::lineage::closest_ids;
 use fusion::record::hex;
 use fusion::store::{self, StoreError};
@@ -13,6 +15,10 @@ use super::progress::{self, Progress};
 use super::{CliError, Context};
 
 /// List the ledger's records: seq, recorded, date, type, summary, short hash.
+///
+/// In text, a record that a later correction retracted or superseded ends
+/// with `retracted by seq N` or `superseded by seq N`, even when the
+/// correction itself is not listed.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
     /// Only records that mention this organisation or program id (also
@@ -58,33 +64,39 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     let bar = Progress::bytes(ctx.global.quiet, "loading", progress::file_len(&path));
     let org = args.org.as_deref();
     let by_event = org.is_some() || !args.types.is_empty();
+    let text_format = args.format == Format::Text;
     let shown_of = |event: &Event| -> Kept {
+        let mut kept = Kept {
+            show: Show::Hidden,
+            closes: None,
+            states_plan: false,
+            // In text, corrections mark what they correct.
+            corrects: match &event.body {
+                Body::Correction { target, mode, .. } if text_format => {
+                    decode_hash(target).map(|t| (t, *mode))
+                }
+                _ => None,
+            },
+            is_correction: matches!(event.body, Body::Correction { .. }),
+        };
         // With `--org`, a record that does not mention it may still close
         // a plan that does: the sink, which sees records in order, knows.
-        let mut closes = None;
         if let Some(org) = org
             && !event.mentioned_ids().contains(&org)
         {
             match event.closes() {
-                Some((plan, _)) => closes = Some(plan.to_owned()),
-                None => return Kept::Hidden,
+                Some((plan, _)) => kept.closes = Some(plan.to_owned()),
+                None => return kept,
             }
         }
-        let states_plan = org.is_some() && states_plan(event);
+        kept.states_plan = org.is_some() && states_plan(event);
         if !args.types.is_empty() && !args.types.iter().any(|t| t == event.type_name()) {
-            return Kept::Mentions {
-                closes,
-                states_plan,
-            };
+            kept.show = Show::Mentions;
+            return kept;
         }
-        let shown = |middle| Kept::Shown {
-            middle,
-            closes,
-            states_plan,
-        };
-        match args.format {
-            Format::Json => shown(String::new()),
-            Format::Text => shown(format!(
+        kept.show = Show::Shown(match args.format {
+            Format::Json => String::new(),
+            Format::Text => format!(
                 "{:<12}  {:<16}  {}{}",
                 event.date.as_str(),
                 event.type_name(),
@@ -96,20 +108,28 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                         " (fulfils plan {})",
                         fusion::event::short_hash(plan)
                     ))
-            )),
-        }
+            ),
+        });
+        kept
     };
     // Without a filter on the event, JSON needs no event at all.
     let quick = |_: Glance<'_>| {
-        (!by_event && args.format == Format::Json).then_some(Kept::Shown {
-            middle: String::new(),
+        (!by_event && args.format == Format::Json).then_some(Kept {
+            show: Show::Shown(String::new()),
             closes: None,
             states_plan: false,
+            corrects: None,
+            is_correction: false,
         })
     };
     // With `--org`: the hashes of the plans that mention it.
     let mut plans: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut text = String::new();
+    // In text: where each line shown ends in `text`, and its record.
+    let mut shown: Vec<TextLine> = Vec::new();
+    // In text: each record corrections name (its hash), with the first
+    // correction's seq and mode.
+    let mut corrected: HashMap<[u8; 32], (u64, CorrectionMode)> = HashMap::new();
     let mut lines: Vec<Line> = Vec::new();
     let mut mentioned = false;
     let mut head = 0;
@@ -126,26 +146,22 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 last.end = s.offset;
             }
             head = s.seq;
-            let (closes, states_plan) = match &s.kept {
-                Kept::Hidden => (None, false),
-                Kept::Mentions {
-                    closes,
-                    states_plan,
-                }
-                | Kept::Shown {
-                    closes,
-                    states_plan,
-                    ..
-                } => (closes.as_deref(), *states_plan),
-            };
-            if closes.is_some_and(|plan| !plans.contains(plan)) {
+            let kept = s.kept;
+            if let Some((target, mode)) = kept.corrects {
+                corrected.entry(target).or_insert((s.seq, mode));
+            }
+            if kept
+                .closes
+                .as_deref()
+                .is_some_and(|plan| !plans.contains(plan))
+            {
                 return;
             }
-            if states_plan {
+            if kept.states_plan {
                 plans.insert(hex(&s.hash));
             }
-            mentioned |= !matches!(s.kept, Kept::Hidden);
-            let Kept::Shown { middle, .. } = s.kept else {
+            mentioned |= !matches!(kept.show, Show::Hidden);
+            let Show::Shown(middle) = kept.show else {
                 return;
             };
             if s.seq < lo || s.seq > hi {
@@ -160,7 +176,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 }),
                 Format::Text => {
                     let hash = hex(&s.hash);
-                    let _ = writeln!(
+                    let _ = write!(
                         text,
                         "{:>5}  {}  {}  {}",
                         s.seq,
@@ -168,6 +184,12 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                         middle,
                         short_hash(&hash)
                     );
+                    shown.push(TextLine {
+                        seq: s.seq,
+                        end: text.len(),
+                        prefix: hash_prefix(&s.hash),
+                        is_correction: kept.is_correction,
+                    });
                 }
             }
         },
@@ -197,8 +219,69 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     {
         last.end = bytes;
     }
-    ctx.out.write(text)?;
+    ctx.out.write(mark_corrected(&text, &shown, &corrected))?;
     write_stored(ctx, &path, &file, &lines)
+}
+
+/// A line of the text log: where it ends in the text (before its
+/// newline), and of its record the seq and enough of the hash to find it
+/// among the records corrections name.
+struct TextLine {
+    seq: u64,
+    end: usize,
+    /// The first 8 bytes of the record's hash: record hashes are uniformly
+    /// random, so a false match is a 2^-64 chance, not worth a table of
+    /// every hash.
+    prefix: u64,
+    /// A correction, which cannot itself be corrected.
+    is_correction: bool,
+}
+
+fn hash_prefix(hash: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_be_bytes(first)
+}
+
+fn decode_hash(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The text lines, each record that a later correction (the first naming
+/// it) retracted or superseded marked `retracted by seq C` or `superseded
+/// by seq C`, as the views apply corrections: not a correction, and named
+/// by a later record.
+fn mark_corrected(
+    text: &str,
+    shown: &[TextLine],
+    corrected: &HashMap<[u8; 32], (u64, CorrectionMode)>,
+) -> String {
+    let by_prefix: HashMap<u64, (u64, CorrectionMode)> = corrected
+        .iter()
+        .map(|(hash, c)| (hash_prefix(hash), *c))
+        .collect();
+    let mut out = String::with_capacity(text.len() + shown.len());
+    let mut start = 0;
+    for line in shown {
+        out.push_str(text.get(start..line.end).unwrap_or_default());
+        start = line.end;
+        if let Some(&(seq, mode)) = by_prefix.get(&line.prefix)
+            && seq > line.seq
+            && !line.is_correction
+        {
+            let how = match mode {
+                CorrectionMode::Retract => "retracted",
+                CorrectionMode::Supersede => "superseded",
+            };
+            let _ = write!(out, "  {how} by seq {seq}");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Writes the records of `lines` as stored, read back from `file` (still
@@ -253,26 +336,27 @@ fn write_stored(
 }
 
 /// What a record's event gives the log.
-enum Kept {
+struct Kept {
+    show: Show,
+    /// With `--org`, set when it does not mention the id but closes this
+    /// plan (its record's hash): it counts only if that plan mentions it.
+    closes: Option<String>,
+    /// With `--org`: it states a plan (see [`states_plan`]).
+    states_plan: bool,
+    /// In text: the record this correction names, and how.
+    corrects: Option<([u8; 32], CorrectionMode)>,
+    /// It is a correction.
+    is_correction: bool,
+}
+
+/// Whether a record is shown.
+enum Show {
     /// It does not mention the organisation asked for.
     Hidden,
     /// It mentions it (or none was asked for) but is not of a type asked for.
-    Mentions {
-        /// Set when it does not mention it but closes this plan (its
-        /// record's hash): it counts only if that plan mentions it.
-        closes: Option<String>,
-        /// With `--org`: it states a plan (see [`states_plan`]).
-        states_plan: bool,
-    },
-    /// It is shown.
-    Shown {
-        /// In text, its date, type and summary columns.
-        middle: String,
-        /// As for [`Kept::Mentions`].
-        closes: Option<String>,
-        /// As for [`Kept::Mentions`].
-        states_plan: bool,
-    },
+    Mentions,
+    /// It is shown: in text, its date, type and summary columns.
+    Shown(String),
 }
 
 /// Whether the record states a plan that `fulfils` or `plan_abandoned` can
