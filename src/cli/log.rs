@@ -176,7 +176,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                 }),
                 Format::Text => {
                     let hash = hex(&s.hash);
-                    let _ = write!(
+                    let _ = writeln!(
                         text,
                         "{:>5}  {}  {}  {}",
                         s.seq,
@@ -186,7 +186,6 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                     );
                     shown.push(TextLine {
                         seq: s.seq,
-                        end: text.len(),
                         prefix: hash_prefix(&s.hash),
                         is_correction: kept.is_correction,
                     });
@@ -219,16 +218,14 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     {
         last.end = bytes;
     }
-    ctx.out.write(mark_corrected(&text, &shown, &corrected))?;
+    write_marked(ctx, &text, &shown, &corrected)?;
     write_stored(ctx, &path, &file, &lines)
 }
 
-/// A line of the text log: where it ends in the text (before its
-/// newline), and of its record the seq and enough of the hash to find it
-/// among the records corrections name.
+/// Of the record of a line of the text log, the seq and enough of the
+/// hash to find it among the records corrections name.
 struct TextLine {
     seq: u64,
-    end: usize,
     /// The first 8 bytes of the record's hash: record hashes are uniformly
     /// random, so a false match is a 2^-64 chance, not worth a table of
     /// every hash.
@@ -251,37 +248,37 @@ fn decode_hash(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The text lines, each record that a later correction (the first naming
-/// it) retracted or superseded marked `retracted by seq C` or `superseded
-/// by seq C`, as the views apply corrections: not a correction, and named
-/// by a later record.
-fn mark_corrected(
+/// Writes the text lines (one per [`TextLine`]), each record that a later
+/// correction (the first naming it) retracted or superseded marked
+/// `retracted by seq C` or `superseded by seq C`, as the views apply
+/// corrections: not a correction, and named by a later record.
+fn write_marked(
+    ctx: &mut Context,
     text: &str,
     shown: &[TextLine],
     corrected: &HashMap<[u8; 32], (u64, CorrectionMode)>,
-) -> String {
+) -> Result<(), CliError> {
+    if corrected.is_empty() {
+        return ctx.out.write(text);
+    }
     let by_prefix: HashMap<u64, (u64, CorrectionMode)> = corrected
         .iter()
         .map(|(hash, c)| (hash_prefix(hash), *c))
         .collect();
-    let mut out = String::with_capacity(text.len() + shown.len());
-    let mut start = 0;
-    for line in shown {
-        out.push_str(text.get(start..line.end).unwrap_or_default());
-        start = line.end;
-        if let Some(&(seq, mode)) = by_prefix.get(&line.prefix)
-            && seq > line.seq
-            && !line.is_correction
-        {
-            let how = match mode {
-                CorrectionMode::Retract => "retracted",
-                CorrectionMode::Supersede => "superseded",
-            };
-            let _ = write!(out, "  {how} by seq {seq}");
+    // A line holds no newline: its columns are made single lines.
+    for (line, of) in text.split_terminator('\n').zip(shown) {
+        match by_prefix.get(&of.prefix) {
+            Some(&(seq, mode)) if seq > of.seq && !of.is_correction => {
+                let how = match mode {
+                    CorrectionMode::Retract => "retracted",
+                    CorrectionMode::Supersede => "superseded",
+                };
+                ctx.out.line(format!("{line}  {how} by seq {seq}"))?;
+            }
+            _ => ctx.out.line(line)?,
         }
-        out.push('\n');
     }
-    out
+    Ok(())
 }
 
 /// Writes the records of `lines` as stored, read back from `file` (still
