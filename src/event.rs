@@ -700,12 +700,12 @@ impl Event {
                 org,
                 member,
                 relation,
-            }
-            | Body::Left {
+            } => format!("{member} {} of {org}", relation_word(*relation)),
+            Body::Left {
                 org,
                 member,
                 relation,
-            } => format!("{member} {} of {org}", relation_word(*relation)),
+            } => format!("{member} no longer {} of {org}", relation_word(*relation)),
             Body::RoleStarted { org, person, role } | Body::RoleEnded { org, person, role } => {
                 format!("\"{person}\" {role} of {org}")
             }
@@ -2173,6 +2173,16 @@ mod tests {
         assert!(
             matches!(Event::from_json(&huge), Err(ShapeError::Rule { field, .. }) if field == "values.members")
         );
+    }
+
+    #[test]
+    fn joining_and_leaving_read_differently() {
+        let joined = json!({"type": "joined", "date": "2016", "org": "fed", "member": {"org": "a"}, "relation": "member", "sources": src()});
+        let mut left = joined.clone();
+        left["type"] = json!("left");
+        let summary = |v: &Value| Event::from_json(v).expect("valid").summary();
+        assert_eq!(summary(&joined), "a member of fed");
+        assert_eq!(summary(&left), "a no longer member of fed");
     }
 
     #[test]

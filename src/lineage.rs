@@ -601,13 +601,14 @@ impl Lineage {
 // Renderers
 // ---------------------------------------------------------------------------
 
-/// `id (Name) since DATE`, or `id (Name) SINCE – UNTIL` once ended.
+/// `id (Name) since DATE`, or `id (Name) SINCE – UNTIL (HOW)` once ended.
 fn node_line(l: &Lineage, id: &str) -> String {
     match l.node(id) {
         Some(n) => {
-            let span = match &n.until {
-                None => format!("since {}", n.since),
-                Some(u) => format!("{} – {}", n.since, u),
+            let span = match (&n.until, n.ended_how) {
+                (None, _) => format!("since {}", n.since),
+                (Some(u), Some(how)) => format!("{} – {} ({how})", n.since, u),
+                (Some(u), None) => format!("{} – {}", n.since, u),
             };
             let earlier = if n.earlier_periods.is_empty() {
                 String::new()
@@ -1038,10 +1039,10 @@ mod tests {
             "\
 c (Gamma) since 2010  [known at seq 6]
 ├─ split 2010 [seq 4] ← ab (also → d)
-│  └─ ab (Alpha Beta) 2005-03 – 2010
+│  └─ ab (Alpha Beta) 2005-03 – 2010 (split)
 │     └─ fusion 2005-03 [seq 3] ← a, b
 │        ├─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)
-│        └─ b (Beta) 2001 – 2005-03
+│        └─ b (Beta) 2001 – 2005-03 (fusion)
 └─ reestablishment 2015-06-01 [seq 5] → a
    └─ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)
 "
@@ -1063,12 +1064,12 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
 ├─ reestablishment 2015-06-01 [seq 5] ← c
 │  └─ c (Gamma) since 2010
 │     └─ split 2010 [seq 4] ← ab (also → d)
-│        └─ ab (Alpha Beta) 2005-03 – 2010
+│        └─ ab (Alpha Beta) 2005-03 – 2010 (split)
 │           └─ fusion 2005-03 [seq 3] ← a, b
 │              ├─ a (Alpha) (see above)
-│              └─ b (Beta) 2001 – 2005-03
+│              └─ b (Beta) 2001 – 2005-03 (fusion)
 └─ fusion 2005-03 [seq 3] → ab (with b)
-   └─ ab (Alpha Beta) 2005-03 – 2010
+   └─ ab (Alpha Beta) 2005-03 – 2010 (split)
       └─ split 2010 [seq 4] → c, d
          ├─ c (Gamma) since 2010
          │  └─ reestablishment 2015-06-01 [seq 5] → a
@@ -1091,10 +1092,9 @@ a (Alpha) since 2015-06-01; earlier 2000 – 2005-03 (fusion)  [known at seq 6]
             vec!["ab", "c", "d"]
         );
         assert_eq!(l.as_of.as_deref(), Some("2012-12-31"));
-        assert!(
-            render_text(&l)
-                .starts_with("a (Alpha) 2000 – 2005-03  [known at seq 6, as of 2012-12-31]\n")
-        );
+        assert!(render_text(&l).starts_with(
+            "a (Alpha) 2000 – 2005-03 (fusion)  [known at seq 6, as of 2012-12-31]\n"
+        ));
         // An organisation with no change at all
         let z = of(&entries, "z", None).expect("lineage");
         assert_eq!(
