@@ -1736,13 +1736,17 @@ fn plan_changes(
                 };
                 match now {
                     // Then the correction and what it withdrew, if any.
-                    Some(f) => (
-                        [f.seq, p.seq]
-                            .into_iter()
-                            .chain(withdrawn.into_iter().flat_map(|(c, w)| [c, w]))
-                            .collect(),
-                        f.date.clone(),
-                    ),
+                    Some(f) => {
+                        // A replacement's closing has its correction's seq,
+                        // which may also be the one that withdrew the old.
+                        let mut seqs: Vec<u64> = vec![f.seq, p.seq];
+                        for s in withdrawn.into_iter().flat_map(|(c, w)| [c, w]) {
+                            if !seqs.contains(&s) {
+                                seqs.push(s);
+                            }
+                        }
+                        (seqs, f.date.clone())
+                    }
                     None => (vec![p.seq], p.planned.date.clone()),
                 }
             }
@@ -2621,6 +2625,17 @@ mod tests {
         let plan = only(&d, Kind::PlanStatus);
         assert_eq!(plan[0].seqs, vec![5, 2, 4, 3]);
         assert!(d.unlisted.is_empty(), "{:?}", d.unlisted);
+        // and when the correction's own replacement closes it anew, its
+        // seq is listed once
+        let entries = ledger(vec![
+            org("a", "2000"),
+            json!({"type": "planned", "date": "2009", "planned": {"type": "renamed", "date": "2010", "org": "a", "name": "A2"}}),
+            json!({"type": "milestone", "date": "2010", "summary": "renamed", "fulfils": hash(2)}),
+            json!({"type": "correction", "date": "2011", "target": hash(3), "mode": "supersede", "reason": "not done",
+                   "replacement": {"type": "plan_abandoned", "date": "2010-06", "plan": hash(2)}}),
+        ]);
+        let d = knowledge(&entries, "2012", 3, 4);
+        assert_eq!(only(&d, Kind::PlanStatus)[0].seqs, vec![4, 2, 3]);
     }
 
     #[test]

@@ -1277,9 +1277,11 @@ fn unknown_member(path: String, spec: &[&[Member]], what: &str) -> ShapeError {
     };
     // The nearest name; of names as near, one of the same length (a
     // transposition, `knid` for `kind`).
+    // One edit for a short key (`a` is no typo of `id`), two for others.
+    let limit = (key.chars().count() / 2).clamp(1, 2);
     let closest = names()
         .filter_map(|n| {
-            let d = crate::lineage::edit_distance(key, n, 2)?;
+            let d = crate::lineage::edit_distance(key, n, limit)?;
             Some((d, n.len().abs_diff(key.len()), n))
         })
         .min();

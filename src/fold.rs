@@ -91,6 +91,30 @@ impl Event {
         }
     }
 
+    /// The plan this record closes: its event's ([`Event::closes`]) or, for
+    /// a correction, its replacement's.
+    pub fn record_closes(&self) -> Option<(&str, Closing)> {
+        match &self.body {
+            Body::Correction {
+                replacement: Some(r),
+                ..
+            } => r.closes(),
+            _ => self.closes(),
+        }
+    }
+
+    /// Whether it names other records by their hash: a correction, an
+    /// abandonment, or an event with `fulfils`. The link rules check those
+    /// against every record ([`validate`]), not only the timelines they
+    /// touch.
+    pub fn links_records(&self) -> bool {
+        self.fulfils.is_some()
+            || matches!(
+                self.body,
+                Body::Correction { .. } | Body::PlanAbandoned { .. }
+            )
+    }
+
     /// Whether a [`Knowledge`] reads this event itself, not only its place
     /// in the timeline: a correction, a plan, or an event that closes a
     /// plan (or carries `fulfils` at all).
@@ -2192,10 +2216,7 @@ pub fn recheck_touched<'a>(
     admit: &mut dyn FnMut(&BTreeSet<String>) -> bool,
     observe: &mut dyn FnMut(&State, &Effective<'_>),
 ) -> Option<Rechecked> {
-    if batch.iter().any(|e| {
-        e.fulfils.is_some()
-            || matches!(e.body, Body::Correction { .. } | Body::PlanAbandoned { .. })
-    }) {
+    if batch.iter().any(Event::links_records) {
         return None;
     }
     // A correction and the record it names share a set, through a node
@@ -2720,21 +2741,19 @@ impl Links<'_> {
     /// on a plan or an abandonment is refused, and the plan it closes must
     /// be one it can close ([`Links::check_closes`]).
     fn check_closing(&self, event: &Event, seq: u64) -> Result<(), Rejection> {
-        if event.fulfils.is_some() {
-            let (what, hint) = match event.body {
-                Body::Planned { .. } => (
-                    "a plan cannot fulfil a plan",
-                    "supersede the earlier plan with a correction instead",
-                ),
-                Body::PlanAbandoned { .. } => (
-                    "an abandonment cannot fulfil a plan",
-                    "leave `fulfils` out; `plan` names the plan given up",
-                ),
-                _ => ("", ""),
-            };
-            if !what.is_empty() {
-                return Err(Rejection::new(Rule::FulfilsTarget, what.to_owned()).hint(hint));
-            }
+        let cannot_fulfil = match event.body {
+            Body::Planned { .. } => Some((
+                "a plan cannot fulfil a plan",
+                "supersede the earlier plan with a correction instead",
+            )),
+            Body::PlanAbandoned { .. } => Some((
+                "an abandonment cannot fulfil a plan",
+                "leave `fulfils` out; `plan` names the plan given up",
+            )),
+            _ => None,
+        };
+        if let (Some(_), Some((what, hint))) = (&event.fulfils, cannot_fulfil) {
+            return Err(Rejection::new(Rule::FulfilsTarget, what.to_owned()).hint(hint));
         }
         match event.closes() {
             Some((plan, how)) => self.check_closes(plan, how, &event.date, seq),
@@ -4005,23 +4024,6 @@ mod tests {
     }
 
     #[test]
-    fn an_event_whose_period_holds_the_creation_is_told_it_counts_from_its_first_day() {
-        // given a company created on 2024-07-01, and its figures for 2024
-        let r = rejected(
-            &[created("co", "2024-07-01")],
-            json!({"type": "figures", "date": "2024", "org": "co", "values": {"staff": 3}}),
-        );
-        // then the hint does not say 2024-07-01 is "after 2024"
-        assert_eq!(r.rule, Rule::UnknownId);
-        assert_eq!(
-            r.hint.as_deref(),
-            Some(
-                "`co` comes into being on 2024-07-01 (seq 1), after 2024-01-01, the first day of 2024, from which an event dated 2024 counts; date this event later, or backdate that one"
-            )
-        );
-    }
-
-    #[test]
     fn an_event_before_the_creation_is_refused_with_the_creation_date() {
         let r = rejected(
             &[created("clustr", "2015-05")],
@@ -4073,6 +4075,14 @@ mod tests {
             json!({"type": "figures", "date": "2015", "org": "clustr", "values": {"n": 1}}),
         );
         assert_eq!(r.rule, Rule::UnknownId);
+        // and the hint names the first day 2015 counts from, rather than
+        // call 2015-05 "after 2015"
+        assert_eq!(
+            r.hint.as_deref(),
+            Some(
+                "`clustr` comes into being on 2015-05 (seq 1), after 2015-01-01, the first day of 2015, from which an event dated 2015 counts; date this event later, or backdate that one"
+            )
+        );
         // while a month inside a year-dated creation is fine
         accepted(
             &[created("edit", "2008")],
@@ -4782,6 +4792,25 @@ mod tests {
         json!({"type": "plan_abandoned", "date": date, "plan": h(plan)})
     }
 
+    /// The merger of `plan_ledger`'s plan (seq 3), carrying it out.
+    fn carried_out() -> Value {
+        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
+        happened["fulfils"] = json!(h(3));
+        happened
+    }
+
+    /// Asserts that `r` breaks `rule`, saying `message` and hinting `hint`
+    /// (any hint when empty).
+    fn assert_refused(r: &Rejection, rule: Rule, message: &str, hint: &str) {
+        assert_eq!(r.rule, rule, "{r:?}");
+        assert!(r.message.contains(message), "{}", r.message);
+        assert!(
+            hint.is_empty() || r.hint.as_deref().is_some_and(|h| h.contains(hint)),
+            "{:?}",
+            r.hint
+        );
+    }
+
     #[test]
     fn a_plan_is_abandoned_from_the_date_of_the_abandonment() {
         // given the plan of 2016-06 for 2017-01-01 (seq 3), given up in
@@ -4808,8 +4837,7 @@ mod tests {
         // given a plan both abandoned (2016-11) and then carried out
         let mut v = plan_ledger();
         v.push(abandonment(3, "2016-11"));
-        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
-        happened["fulfils"] = json!(h(3));
+        let happened = carried_out();
         v.push(happened);
         let l = ledger(&v);
         // then what happened counts from its date on
@@ -4828,8 +4856,7 @@ mod tests {
         assert_eq!(status(&l, "2017-06", 4), PlanStatus::Abandoned);
         assert_eq!(status(&l, "2017-06", 5), PlanStatus::Overdue);
         // and an event can fulfil it
-        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
-        happened["fulfils"] = json!(h(3));
+        let happened = carried_out();
         accepted(&v, happened);
     }
 
@@ -4847,11 +4874,11 @@ mod tests {
         );
         // no record at all
         let r = rejected(&hist, abandonment(9, "2016-11"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message.contains("which is not a record of this ledger"),
-            "{}",
-            r.message
+        assert_refused(
+            &r,
+            Rule::PlanTarget,
+            "which is not a record of this ledger",
+            "",
         );
         // a plan already abandoned
         let mut twice = hist.clone();
@@ -4868,24 +4895,13 @@ mod tests {
         let mut retracted = hist.clone();
         retracted.push(json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "retract", "reason": "r"}));
         let r = rejected(&retracted, abandonment(3, "2016-12"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message.contains("which was retracted by seq 4"),
-            "{}",
-            r.message
-        );
+        assert_refused(&r, Rule::PlanTarget, "which was retracted by seq 4", "");
         // a plan already carried out
         let mut done = hist.clone();
-        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
-        happened["fulfils"] = json!(h(3));
+        let happened = carried_out();
         done.push(happened);
         let r = rejected(&done, abandonment(3, "2017-06"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message.contains("is already fulfilled by seq 4"),
-            "{}",
-            r.message
-        );
+        assert_refused(&r, Rule::PlanTarget, "is already fulfilled by seq 4", "");
         // given up before it was stated (2016-06)
         let r = rejected(&hist, abandonment(3, "2016-05"));
         assert_eq!(r.rule, Rule::PlanTarget);
@@ -4907,23 +4923,15 @@ mod tests {
     fn an_abandoned_plan_cannot_be_fulfilled_until_the_abandonment_is_retracted() {
         let mut hist = plan_ledger();
         hist.push(abandonment(3, "2016-11"));
-        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
-        happened["fulfils"] = json!(h(3));
+        let happened = carried_out();
         // when an event claims to carry it out
         let r = rejected(&hist, happened.clone());
         // then it is told to retract the abandonment first
-        assert_eq!(r.rule, Rule::FulfilsTarget);
-        assert!(
-            r.message.contains("was already abandoned by seq 4"),
-            "{}",
-            r.message
-        );
-        assert!(
-            r.hint
-                .as_deref()
-                .is_some_and(|h| h.contains("retract the abandonment (seq 4)")),
-            "{:?}",
-            r.hint
+        assert_refused(
+            &r,
+            Rule::FulfilsTarget,
+            "was already abandoned by seq 4",
+            "retract the abandonment (seq 4)",
         );
         // and a batch that retracts it first is accepted
         let l = ledger(&hist);
@@ -4939,8 +4947,7 @@ mod tests {
     #[test]
     fn a_plan_closed_twice_is_told_how_to_mend_it_where_it_was_closed() {
         let hist = plan_ledger();
-        let mut happened = fusion(&["clustr", "numelink"], "digital-league", "2017-03-28");
-        happened["fulfils"] = json!(h(3));
+        let happened = carried_out();
         let hint = |hist: &[Value], batch: &[Value]| -> (Rule, String, String) {
             let l = ledger(hist);
             let batch: Vec<Event> = batch.iter().cloned().map(ev).collect();
@@ -4966,7 +4973,7 @@ mod tests {
         superseded.push(abandonment(3, "2016-11"));
         superseded.push(json!({"type": "correction", "date": "2017", "target": h(4), "mode": "supersede", "reason": "r",
                                "replacement": {"type": "plan_abandoned", "date": "2016-10", "plan": h(3), "sources": [{"doc": "t"}]}}));
-        let (_, message, h2) = hint(&superseded, &[happened.clone()]);
+        let (_, message, h2) = hint(&superseded, std::slice::from_ref(&happened));
         assert!(
             message.contains("was already abandoned by seq 5"),
             "{message}"
@@ -4994,18 +5001,11 @@ mod tests {
             json!({"type": "correction", "date": "2016-12", "target": h(3), "mode": "supersede", "reason": "given up",
                    "replacement": {"type": "plan_abandoned", "date": "2016-12", "plan": h(3), "sources": [{"doc": "t"}]}}),
         );
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message.contains("which this correction replaces"),
-            "{}",
-            r.message
-        );
-        assert!(
-            r.hint
-                .as_deref()
-                .is_some_and(|h| h.contains("append a `plan_abandoned`")),
-            "{:?}",
-            r.hint
+        assert_refused(
+            &r,
+            Rule::PlanTarget,
+            "which this correction replaces",
+            "append a `plan_abandoned`",
         );
         // while a plan superseded earlier is named by its revision
         let mut revised = hist.clone();

@@ -1019,15 +1019,13 @@ pub fn rechecked(
 
 /// Whether the index cannot check this event alone.
 pub fn needs_history(event: &Event) -> bool {
-    event.fulfils.is_some()
+    event.links_records()
         || matches!(
             &event.body,
-            Body::Correction { .. }
-                | Body::PlanAbandoned { .. }
-                | Body::Transformed {
-                    mode: ChangeMode::Reestablishment,
-                    ..
-                }
+            Body::Transformed {
+                mode: ChangeMode::Reestablishment,
+                ..
+            }
         )
 }
 
@@ -2282,7 +2280,7 @@ mod tests {
                         &mut |state, e| tracker.observe(state, e),
                     );
                     let full = fold::validate(&ledger, batch, first);
-                    if batch.iter().any(|e| e.fulfils.is_some() || matches!(e.body, Body::Correction { .. } | Body::PlanAbandoned { .. })) {
+                    if batch.iter().any(Event::links_records) {
                         proptest::prop_assert!(rechecked.is_none());
                         continue;
                     }

@@ -986,7 +986,7 @@ fn status_html(
             c.seq
         );
     }
-    if let Some((f, how)) = e.event.closes() {
+    if let Some((f, how)) = e.event.record_closes() {
         let link = by_hash.get(f).map_or_else(
             || format!("<code>{}</code>", escape_html(short_hash(f))),
             |s| format!("<a href=\"#seq-{s}\">#{s}</a>"),

@@ -194,11 +194,7 @@ fn lineage_of_an_id_that_only_inert_records_name_says_which_records() {
     );
     // and a creation (seq 6) that a correction (seq 7) retracts
     env.append(r#"{"type":"created","date":"2010","id":"gone","name":"G","kind":"cluster","sources":[{"doc":"B"}]}"#);
-    let log = env.run(&["log", "--format", "json", "--seq", "6"]);
-    let hash = serde_json::from_str::<Value>(log.stdout.trim()).expect("json")["hash"]
-        .as_str()
-        .expect("hash")
-        .to_owned();
+    let hash = env.hash_of(6);
     env.append(&format!(
         r#"{{"type":"correction","date":"2017","target":"{hash}","mode":"retract","reason":"no such cluster","sources":[{{"doc":"B"}}]}}"#
     ));
@@ -255,11 +251,7 @@ fn lineage_of_an_id_only_an_abandoned_plan_names_says_it_was_abandoned() {
     env.append(
         r#"{"type":"planned","date":"2016","planned":{"type":"created","date":"2018","id":"future","name":"F","kind":"cluster","sources":[{"doc":"B"}]},"sources":[{"doc":"B"}]}"#,
     );
-    let log = env.run(&["log", "--format", "json", "--seq", "5"]);
-    let hash = serde_json::from_str::<Value>(log.stdout.trim()).expect("json")["hash"]
-        .as_str()
-        .expect("hash")
-        .to_owned();
+    let hash = env.hash_of(5);
     env.append(&format!(
         r#"{{"type":"plan_abandoned","date":"2017-02","plan":"{hash}","sources":[{{"doc":"B"}}]}}"#
     ));
@@ -284,5 +276,18 @@ fn lineage_of_an_id_only_an_abandoned_plan_names_says_it_was_abandoned() {
     assert_eq!(r.stdout.lines().count(), 1, "{r}");
     // but not for an id the plan does not name
     let r = env.run(&["log", "--org", "clustr"]);
+    assert_eq!(r.code, 0, "{r}");
     assert!(!r.stdout.contains("plan_abandoned"), "{r}");
+    // and a correction whose replacement abandons it (seq 7) is listed too
+    env.append(&format!(
+        r#"{{"type":"correction","date":"2017-03","target":"{}","mode":"supersede","reason":"r","replacement":{{"type":"plan_abandoned","date":"2017-01","plan":"{hash}","sources":[{{"doc":"B"}}]}},"sources":[{{"doc":"B"}}]}}"#,
+        env.hash_of(6)
+    ));
+    let r = env.run(&["log", "--org", "future"]);
+    let seqs: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(seqs, ["5", "6", "7"], "{r}");
 }

@@ -29,9 +29,7 @@ fn ledger() -> TestEnv {
         ]
         .join("\n"),
     );
-    let log = env.run(&["log", "--format", "json", "--seq", "7"]);
-    let record: Value = serde_json::from_str(log.stdout.trim()).expect("record json");
-    let hash = record["hash"].as_str().expect("hash");
+    let hash = env.hash_of(7);
     env.append(&format!(
         r#"{{"type":"correction","date":"2017","target":"{hash}","mode":"retract","reason":"no such label","sources":[{{"doc":"check.txt"}}]}}"#
     ));
@@ -280,9 +278,7 @@ fn csv_events_keep_each_sources_document_quote_and_url_aligned() {
 fn csv_events_show_what_a_supersession_replaces_and_with_what() {
     let env = TestEnv::with_ledger();
     env.append(&[RHONEALLEY, NUMELINK].join("\n"));
-    let log = env.run(&["log", "--format", "json", "--seq", "2"]);
-    let record: Value = serde_json::from_str(log.stdout.trim()).expect("record json");
-    let hash = record["hash"].as_str().expect("hash");
+    let hash = env.hash_of(2);
     env.append(&format!(
         r#"{{"type":"correction","date":"2016","target":"{hash}","mode":"supersede","replacement":{{"type":"created","date":"2014","id":"numelink","name":"Numélink","kind":"cluster","sources":[{{"doc":"c.txt"}}]}},"reason":"founded 2014","sources":[{{"doc":"c.txt"}}]}}"#
     ));

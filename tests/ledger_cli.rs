@@ -109,12 +109,7 @@ fn log_text_marks_the_records_corrections_retracted_or_superseded() {
     env.append(
         r#"{"type":"renamed","date":"2016","org":"clustr","name":"C","sources":[{"doc":"r"}]}"#,
     );
-    let hash = |seq: &str| -> String {
-        let r = env.run(&["log", "--format", "json", "--seq", seq]);
-        let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("json");
-        v["hash"].as_str().expect("hash").to_owned()
-    };
-    let (four, two) = (hash("4"), hash("2"));
+    let (four, two) = (env.hash_of(4), env.hash_of(2));
     env.append(&format!(
         r#"{{"type":"correction","date":"2020","target":"{four}","mode":"retract","reason":"r","sources":[{{"doc":"c"}}]}}
 {{"type":"correction","date":"2020","target":"{two}","mode":"supersede","reason":"r","replacement":{{"type":"created","date":"2001","id":"grilog","name":"GRILOG","kind":"cluster","sources":[{{"doc":"c"}}]}},"sources":[{{"doc":"c"}}]}}"#

@@ -39,9 +39,8 @@ fn replay_defaults_to_today_and_the_head() {
 #[test]
 fn known_at_accepts_seq_hash_prefix_and_time() {
     let env = env();
-    let log = env.run(&["log", "--format", "json", "--seq", "2"]);
-    let rec: Value = serde_json::from_str(log.stdout.trim()).expect("record");
-    let prefix = &rec["hash"].as_str().expect("hash")[..8];
+    let hash = env.hash_of(2);
+    let prefix = &hash[..8];
     for pos in ["2", prefix, "2026-01-01T00:00:00Z"] {
         let r = env.run(&[
             "replay",
@@ -161,10 +160,7 @@ fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
     // given the plan of 2016-06 to dissolve clustr on 2017-01-01 (seq 5),
     // given up in 2016-11 (seq 6)
     let env = env();
-    let log = env.run(&["log", "--format", "json", "--seq", "5"]);
-    let plan: Value = serde_json::from_str(log.stdout.lines().next().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}: {log}"));
-    let hash = plan["hash"].as_str().expect("hash").to_owned();
+    let hash = env.hash_of(5);
     let abandon = format!(
         r#"{{"type":"plan_abandoned","date":"2016-11","plan":"{hash}","sources":[{{"doc":"B"}}]}}"#
     );
@@ -207,12 +203,10 @@ fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
     assert_eq!(env.ledger_bytes(), before);
     // and when the abandonment is retracted and the plan carried out, in
     // one batch, the plan is fulfilled, and `log` says which plan
-    let log = env.run(&["log", "--format", "json", "--seq", "6"]);
-    let abandonment: Value = serde_json::from_str(log.stdout.trim()).expect("json");
     let revived = format!(
         r#"{{"type":"correction","date":"2017-02","target":"{}","mode":"retract","reason":"revived","sources":[{{"doc":"B"}}]}}
 {{"type":"dissolved","date":"2017-03","org":"clustr","fulfils":"{hash}","sources":[{{"doc":"B"}}]}}"#,
-        abandonment["hash"].as_str().expect("hash")
+        env.hash_of(6)
     );
     env.append(&revived);
     assert_eq!(status("2017-06", &[])["status"], "fulfilled");

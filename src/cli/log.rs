@@ -1,11 +1,10 @@
 //! `fusion log`: list records.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
 
 use fusion::chain::{Glance, Scanned};
-use std::collections::HashMap;
-
 use fusion::event::{Body, CorrectionMode, Event, short_hash};
 use fusion::lineage::closest_ids;
 use fusion::record::hex;
@@ -84,7 +83,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         if let Some(org) = org
             && !event.mentioned_ids().contains(&org)
         {
-            match event.closes() {
+            match event.record_closes() {
                 Some((plan, _)) => kept.closes = Some(plan.to_owned()),
                 None => return kept,
             }
@@ -106,7 +105,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
                     .as_deref()
                     .map_or_else(String::new, |plan| format!(
                         " (fulfils plan {})",
-                        fusion::event::short_hash(plan)
+                        short_hash(plan)
                     ))
             ),
         });
@@ -123,7 +122,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         })
     };
     // With `--org`: the hashes of the plans that mention it.
-    let mut plans: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut plans: HashSet<String> = HashSet::new();
     let mut text = String::new();
     // In text: where each line shown ends in `text`, and its record.
     let mut shown: Vec<TextLine> = Vec::new();

@@ -117,6 +117,15 @@ impl TestEnv {
         cmd
     }
 
+    /// The hash of the record at `seq`, as `fusion log --format json` gives
+    /// it.
+    pub fn hash_of(&self, seq: u64) -> String {
+        let r = self.run(&["log", "--format", "json", "--seq", &seq.to_string()]);
+        let record: serde_json::Value = serde_json::from_str(r.stdout.trim())
+            .unwrap_or_else(|e| panic!("record {seq}: {e}: {r}"));
+        record["hash"].as_str().expect("a hash").to_owned()
+    }
+
     /// Appends events (JSON Lines) and insists it worked.
     pub fn append(&self, events: &str) -> Run {
         let r = self.run_with_stdin(&["append"], events);
