@@ -119,11 +119,7 @@ impl Event {
     /// in the timeline: a correction, a plan, or an event that closes a
     /// plan (or carries `fulfils` at all).
     pub fn shapes_knowledge(&self) -> bool {
-        self.fulfils.is_some()
-            || matches!(
-                self.body,
-                Body::Correction { .. } | Body::Planned { .. } | Body::PlanAbandoned { .. }
-            )
+        self.links_records() || matches!(self.body, Body::Planned { .. })
     }
 }
 

@@ -36,7 +36,7 @@ use crate::export::Creations;
 use crate::fold::{Knowledge, State, apply};
 use crate::graph::{self, ChangeGraph};
 use crate::lineage::{self, Lineage, LineageError};
-use crate::record::{Entry, GENESIS_PREV};
+use crate::record::{Entry, GENESIS_PREV, decode_hash};
 use crate::store::{self, StoreError};
 use crate::view::{self, PositionError, Records, View, ViewOptions, ViewSource};
 
@@ -1073,7 +1073,7 @@ fn targets(slots: &[Slot], whole: &[Entry], known: usize) -> Vec<(u64, String)> 
     let wanted: HashSet<[u8; 32]> = whole_until(whole, known)
         .iter()
         .filter_map(|e| match &e.event.body {
-            Body::Correction { target, .. } => decode(target),
+            Body::Correction { target, .. } => decode_hash(target),
             _ => None,
         })
         .collect();
@@ -1471,25 +1471,6 @@ impl Records for Scan {
                 .map_or(self.head(), |&(seq, _)| seq.saturating_sub(1)),
         }
     }
-}
-
-/// 64 lowercase hex digits as bytes.
-fn decode(hex: &str) -> Option<[u8; 32]> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0; 32];
-    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let &[high, low] = pair else { return None };
-        *o = nibble(high)? << 4 | nibble(low)?;
-    }
-    Some(out)
 }
 
 fn hex(bytes: &[u8; 32]) -> String {
@@ -2274,10 +2255,10 @@ mod tests {
     #[test]
     fn hashes_decode_and_encode_back() {
         let h = "00ff10a9b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e";
-        assert_eq!(decode(h).map(|b| hex(&b)), Some(h.to_owned()));
-        assert_eq!(decode(&h.to_uppercase()), None);
-        assert_eq!(decode(&h[1..]), None);
-        assert_eq!(decode(&format!("{}g", &h[1..])), None);
+        assert_eq!(decode_hash(h).map(|b| hex(&b)), Some(h.to_owned()));
+        assert_eq!(decode_hash(&h.to_uppercase()), None);
+        assert_eq!(decode_hash(&h[1..]), None);
+        assert_eq!(decode_hash(&format!("{}g", &h[1..])), None);
     }
 
     /// A snapshot file of `json` (a view as replay prints it, without its

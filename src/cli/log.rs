@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use fusion::chain::{Glance, Scanned};
 use fusion::event::{Body, CorrectionMode, Event, short_hash};
 use fusion::lineage::closest_ids;
-use fusion::record::hex;
+use fusion::record::{decode_hash, hex};
 use fusion::store::{self, StoreError};
 
 use super::progress::{self, Progress};
@@ -124,7 +124,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     // With `--org`: the hashes of the plans that mention it.
     let mut plans: HashSet<String> = HashSet::new();
     let mut text = String::new();
-    // In text: where each line shown ends in `text`, and its record.
+    // In text: the record of each line shown.
     let mut shown: Vec<TextLine> = Vec::new();
     // In text: each record corrections name (its hash), with the first
     // correction's seq and mode.
@@ -237,14 +237,6 @@ fn hash_prefix(hash: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash[..8]);
     u64::from_be_bytes(first)
-}
-
-fn decode_hash(hex: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Writes the text lines (one per [`TextLine`]), each record that a later
