@@ -1077,7 +1077,7 @@ fn text_plans(out: &mut String, planned: &[PlanView]) {
                     p.seq.to_string(),
                     p.stated.clone(),
                     p.date.clone(),
-                    p.status.as_str().to_owned(),
+                    plan_status_text(p),
                     p.event_type.clone(),
                     p.summary.clone(),
                 ]
@@ -1170,6 +1170,14 @@ fn markdown_details(out: &mut String, o: &OrgView) {
     out.push('\n');
 }
 
+/// A plan's status, with the seq that settled it (`fulfilled by seq 77`).
+fn plan_status_text(p: &PlanView) -> String {
+    match p.fulfilled_by.or(p.abandoned_by).or(p.corrected_by) {
+        Some(seq) => format!("{} by seq {seq}", p.status.as_str()),
+        None => p.status.as_str().to_owned(),
+    }
+}
+
 /// The plans at the end of the Markdown view.
 fn markdown_plans(out: &mut String, planned: &[PlanView]) {
     if planned.is_empty() {
@@ -1183,7 +1191,7 @@ fn markdown_plans(out: &mut String, planned: &[PlanView]) {
                 p.seq,
                 md_cell(&p.stated),
                 md_cell(&p.date),
-                p.status.as_str(),
+                plan_status_text(p),
                 p.event_type,
                 md_cell(&p.summary)
             );

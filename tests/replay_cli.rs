@@ -181,9 +181,14 @@ fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
     assert_eq!(after["abandoned_by"], 6, "{after}");
     // and as known before seq 6 it was overdue
     assert_eq!(status("2017-06", &["--known-at", "5"])["status"], "overdue");
-    // and the default view no longer lists it
+    // and the default view no longer lists it, while `--all` says by what
     let r = env.run(&["replay", "--as-of", "2017-06"]);
     assert!(r.stdout.ends_with("No plans pending.\n"), "{r}");
+    let r = env.run(&["replay", "--as-of", "2017-06", "--all"]);
+    assert!(
+        r.stdout.contains("  abandoned by seq 6  dissolved  "),
+        "{r}"
+    );
     // and a diff names the abandonment, then the plan
     let r = env.run(&["diff", "2016-10", "2017-06", "--kind", "plan_status"]);
     assert_eq!(r.code, 0, "{r}");
