@@ -4833,8 +4833,7 @@ mod tests {
         // given a plan both abandoned (2016-11) and then carried out
         let mut v = plan_ledger();
         v.push(abandonment(3, "2016-11"));
-        let happened = carried_out();
-        v.push(happened);
+        v.push(carried_out());
         let l = ledger(&v);
         // then what happened counts from its date on
         assert_eq!(status(&l, "2017-01", 5), PlanStatus::Abandoned);
