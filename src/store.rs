@@ -912,6 +912,7 @@ impl Base {
             buckets: 0,
             ids: 0,
             consistent: true,
+            sums: Vec::new(),
         }
     }
 
@@ -1243,6 +1244,7 @@ pub fn append_events(
                 buckets: 0,
                 ids: 0,
                 consistent: true,
+                sums: Vec::new(),
             };
             let checked = index::check_batch(&dir, &current, batch, tail.seq.saturating_add(1));
             if let (Ok(Err(Declined::Rejected(0, rule))), [event]) = (&checked, batch) {

@@ -38,26 +38,63 @@ fn the_first_append_builds_the_index_and_verify_audits_it() {
     ");
 }
 
+/// Writes `text` as bucket 0 of the index of `env`, and its checksum in
+/// the index's `HEAD`: an edit that appends would trust.
+fn write_trusted(env: &TestEnv, text: &str) {
+    let dir = index_dir(env);
+    std::fs::write(dir.join("bucket-0.json"), text).expect("write");
+    let head = dir.join("HEAD");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&head).expect("HEAD")).expect("json");
+    json["sums"][0] = fusion::index::bucket_sum(text.as_bytes()).into();
+    std::fs::write(&head, json.to_string()).expect("write");
+}
+
 #[test]
 fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
     let env = TestEnv::with_ledger();
     env.append(&format!("{EDIT}\n{GRILOG}\n"));
-    // Someone edits the index: `edit` now claims another name.
     let bucket = index_dir(&env).join("bucket-0.json");
     let text = std::fs::read_to_string(&bucket).expect("bucket");
-    std::fs::write(&bucket, text.replace("\"Edit\"", "\"Forged\"")).expect("write");
+    let head = std::fs::read(index_dir(&env).join("HEAD")).expect("HEAD");
+    // Someone edits the index: `edit` now claims another name, and `HEAD`
+    // names the edited bucket's checksum.
+    let forged = text.replace("\"Edit\"", "\"Forged\"");
+    write_trusted(&env, &forged);
     let r = env.run(&["verify", "--index"]);
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("first difference: `edit`"), "{r}");
-    // A bucket that cannot be read is named as such, not quoted as an id
-    std::fs::write(&bucket, "not json").expect("write");
+    // The same edit without its checksum, as a crash that tore or lost the
+    // bucket would leave it: appends do not trust the index, which is no
+    // failure.
+    std::fs::write(index_dir(&env).join("HEAD"), &head).expect("write");
+    std::fs::write(&bucket, &forged).expect("write");
+    let expected = fusion::index::bucket_sum(text.as_bytes());
+    let found = fusion::index::bucket_sum(forged.as_bytes());
     let r = env.run(&["verify", "--index"]);
-    assert_eq!(r.code, 4, "{r}");
-    assert!(
-        r.stderr
-            .contains("(first difference: (bucket 0 unreadable))"),
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(
+        r.stdout.lines().nth(1),
+        Some(
+            format!(
+                "append index: `$TMP/ledger.jsonl.index/bucket-0.json` does not match the checksum `HEAD` names for it (`{found}`, not `{expected}`: torn by a crash, or edited); appends do not trust the index, the next one rebuilds it"
+            )
+            .as_str()
+        ),
         "{r}"
     );
+    // A bucket that is not JSON, though `HEAD` names its checksum, is not
+    // trusted either.
+    write_trusted(&env, "not json");
+    let r = env.run(&["verify", "--index"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.contains(
+            "`$TMP/ledger.jsonl.index/bucket-0.json` is not an index bucket (expected ident at line 1 column 2); appends do not trust the index"
+        ),
+        "{r}"
+    );
+    std::fs::write(index_dir(&env).join("HEAD"), &head).expect("write");
     std::fs::write(&bucket, &text).expect("write");
     // Without `--index`, verify reads the ledger only, which is intact.
     assert_eq!(env.run(&["verify"]).code, 0);
@@ -243,15 +280,19 @@ fn a_refused_event_is_refused_alike_with_or_without_the_index() {
 }
 
 #[test]
-fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it() {
+fn an_index_of_an_older_format_version_is_never_trusted_and_the_next_append_rebuilds_it() {
     let env = TestEnv::with_ledger();
     env.append(&format!("{EDIT}\n{DISSOLVE}\n"));
-    // Given an index whose HEAD says version 1, and whose entry for `edit`
-    // forgets that it was dissolved: trusted, it would accept `LATE`.
+    // Given an index whose HEAD is as version 2 wrote it (no checksums),
+    // and whose entry for `edit` forgets that it was dissolved: trusted, it
+    // would accept `LATE`.
     let head = index_dir(&env).join("HEAD");
     let text = std::fs::read_to_string(&head).expect("HEAD");
-    assert!(text.starts_with(r#"{"index":2,"#), "{text}");
-    std::fs::write(&head, text.replacen(r#""index":2"#, r#""index":1"#, 1)).expect("write");
+    assert!(text.starts_with(r#"{"index":3,"#), "{text}");
+    let mut old: serde_json::Value = serde_json::from_str(&text).expect("json");
+    old["index"] = 2.into();
+    old.as_object_mut().map(|o| o.remove("sums"));
+    std::fs::write(&head, old.to_string()).expect("write");
     let bucket = index_dir(&env).join("bucket-0.json");
     let mut entries: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
@@ -264,17 +305,49 @@ fn an_index_of_format_version_1_is_never_trusted_and_the_next_append_rebuilds_it
     exit: 0
     --- stdout
     ok: 2 records, head ec1f6884f4b57e2907215b2b5c85ac6860f42ec6ed2f8aef997d11b9ec2725a1
-    append index: format version 1, not 2; appends do not trust it, the next one rebuilds it
+    append index: format version 2, not 3; appends do not trust it, the next one rebuilds it
     ");
     // Then `LATE` is refused by the full validation…
     let r = env.run_with_stdin(&["append"], LATE);
     assert_eq!(r.code, 3, "{r}");
     assert!(r.stderr.contains("ended on 2010 (dissolved)"), "{r}");
-    // …and the next append, not an error, rebuilds the index as version 2.
+    // …and the next append, not an error, rebuilds the index as version 3.
     let r = env.append(GRILOG);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{r}");
     let text = std::fs::read_to_string(&head).expect("HEAD");
-    assert!(text.starts_with(r#"{"index":2,"#), "{text}");
+    assert!(text.starts_with(r#"{"index":3,"#), "{text}");
+    let r = env.run(&["verify", "--index"]);
+    assert!(
+        r.stdout
+            .contains("append index: matches the ledger (2 ids)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_bucket_that_does_not_match_its_checksum_is_never_trusted() {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n{DISSOLVE}\n"));
+    // Given a bucket whose entry for `edit` forgets that it was dissolved,
+    // its checksum not the one `HEAD` names (as a crash can leave a bucket
+    // of an earlier update under a later `HEAD`: buckets are not synced)…
+    let bucket = index_dir(&env).join("bucket-0.json");
+    let mut entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
+    let removed = entries["edit"]["org"]
+        .as_object_mut()
+        .and_then(|o| o.remove("ended"));
+    assert!(removed.is_some(), "{entries}");
+    std::fs::write(&bucket, entries.to_string()).expect("write");
+    // …then `LATE`, which that entry would accept, is refused by the full
+    // validation, the ledger unchanged…
+    let before = env.ledger_bytes();
+    let r = env.run_with_stdin(&["append"], LATE);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("ended on 2010 (dissolved)"), "{r}");
+    assert_eq!(env.ledger_bytes(), before);
+    // …and the next append rebuilds the index.
+    assert_eq!(env.append(GRILOG).code, 0);
     let r = env.run(&["verify", "--index"]);
     assert!(
         r.stdout

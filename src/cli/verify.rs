@@ -142,6 +142,10 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                         dir.display()
                     )));
                 }
+                fusion::index::Audit::Damaged { path, why } => format!(
+                    "append index: `{}` {why}; appends do not trust the index, the next one rebuilds it",
+                    path.display()
+                ),
                 fusion::index::Audit::Matches { ids } => {
                     format!("append index: matches the ledger ({ids} ids)")
                 }
