@@ -364,7 +364,8 @@ pub struct Change {
     /// correction, then the retracted record).
     pub seqs: Vec<u64>,
     /// When it happened, as written (for a retraction, the date of the fact
-    /// retracted).
+    /// retracted; for a plan going overdue, the first day after its planned
+    /// period).
     pub date: Date,
     /// The fact was held at the earlier state of knowledge and a correction
     /// withdrew it.
@@ -1754,10 +1755,18 @@ fn plan_changes(
                 Some(c) => (vec![c.seq, p.seq], p.planned.date.clone()),
                 None => (vec![p.seq], p.planned.date.clone()),
             },
-            PlanStatus::Overdue | PlanStatus::Pending => match withdrawn {
-                Some((c, f)) => (vec![c, f, p.seq], p.planned.date.clone()),
-                None => (vec![p.seq], p.planned.date.clone()),
-            },
+            PlanStatus::Overdue | PlanStatus::Pending => {
+                // Overdue from the first day after its planned period.
+                let date = match new {
+                    PlanStatus::Overdue => (p.planned.date.end().succ_opt())
+                        .map_or_else(|| p.planned.date.clone(), Date::from_day),
+                    _ => p.planned.date.clone(),
+                };
+                match withdrawn {
+                    Some((c, f)) => (vec![c, f, p.seq], date),
+                    None => (vec![p.seq], date),
+                }
+            }
         };
         out.push(Change {
             kind: if was.is_none() {
@@ -2547,8 +2556,15 @@ mod tests {
             )),
             "{summary}"
         );
+        // A plan for 2011 is overdue from the first day of 2012.
+        assert_eq!(
+            lines.find(|l| !l.is_empty()),
+            Some(
+                "2012-01-01  plan_status        plan seq 12, for 2011: dissolved d: pending → overdue  [seq 12]"
+            )
+        );
         assert!(
-            text.contains("2013-05  merged             a + b → ab (fusion; new: ab)  [seq 14]"),
+            text.contains("2013-05     merged             a + b → ab (fusion; new: ab)  [seq 14]"),
             "{text}"
         );
         assert!(
