@@ -28,9 +28,11 @@
 //! buckets it changes (not synced), then `HEAD` (synced), naming their
 //! checksums; every bucket read is checked against the checksum `HEAD`
 //! names. So an interrupted update leaves either a `HEAD` of the ledger as
-//! it was before the batch, which no append trusts, or a `HEAD` whose
-//! buckets a crash may have lost or torn, which then do not match: either
-//! way the next append reads the whole ledger and rebuilds the index.
+//! it was before the batch, which no append trusts (the next one reads the
+//! whole ledger and rebuilds the index), or a `HEAD` whose buckets a crash
+//! may have lost or torn, which then do not match: an append never uses
+//! such a bucket (the first that needs one of its ids reads the whole
+//! ledger and rebuilds the index), and trusts the others, each checked.
 //!
 //! # Which appends it serves
 //!
@@ -99,7 +101,7 @@ pub enum IndexError {
     },
     /// A bucket's bytes do not match the checksum `HEAD` names for it.
     #[error(
-        "`{path}` does not match the checksum the index's `HEAD` names for it (`{sum}`, not `{named}`): torn by a crash, or edited; appends do not trust the index, and the next one rebuilds it"
+        "`{path}` does not match the checksum the index's `HEAD` names for it (`{sum}`, not `{named}`): torn by a crash, or edited"
     )]
     Mismatch {
         /// The bucket file.
@@ -862,6 +864,9 @@ pub struct Checked {
 pub enum Declined {
     /// There is no index, or it describes another ledger position.
     NotCurrent,
+    /// A bucket the batch needs cannot be read, or does not match the
+    /// checksum `HEAD` names for it.
+    Damaged,
     /// The ledger's timeline did not validate when the index was built.
     Inconsistent,
     /// Event #`index` (0-based) is a correction, fulfils or abandons a plan, is a
@@ -1205,9 +1210,11 @@ pub enum Audit {
         /// The hash its `HEAD` names for that seq.
         hash: String,
     },
-    /// The index describes the head, but a bucket cannot be read, does
+    /// The index describes the head, and every bucket that can be read
+    /// holds what the ledger folds to, but a bucket cannot be read, does
     /// not match its checksum, or is not JSON of this build's entries:
-    /// appends do not trust the index, and the next one rebuilds it.
+    /// appends never use it (the next one that needs one of its ids reads
+    /// the whole ledger and rebuilds the index), and trust the others.
     Damaged {
         /// The first such bucket file.
         path: PathBuf,
@@ -1308,6 +1315,7 @@ pub fn audit_with<E>(
             first = Some(id.to_owned());
         }
     };
+    let mut damaged: Option<(PathBuf, String)> = None;
     let mut rest = parts.as_slice();
     for b in 0..head.buckets {
         let (these, after) = rest.split_at(rest.partition_point(|p| p.0 == b));
@@ -1318,10 +1326,10 @@ pub fn audit_with<E>(
         let stored = match read_bucket(dir, &head, b) {
             Ok(stored) => stored,
             Err(e) => {
-                return Ok(Audit::Damaged {
-                    path: bucket_path(dir, b),
-                    why: damage(e),
-                });
+                // Appends read none of its entries, but trust the other
+                // buckets: they are compared all the same.
+                damaged.get_or_insert_with(|| (bucket_path(dir, b), damage(e)));
+                continue;
             }
         };
         // Both in id order: an id on one side only, or whose entries
@@ -1367,9 +1375,10 @@ pub fn audit_with<E>(
     if let Some(&(_, id, _)) = rest.first() {
         differs(id);
     }
-    Ok(match first {
-        Some(id) => Audit::Differs { id },
-        None => Audit::Matches { ids },
+    Ok(match (first, damaged) {
+        (Some(id), _) => Audit::Differs { id },
+        (None, Some((path, why))) => Audit::Damaged { path, why },
+        (None, None) => Audit::Matches { ids },
     })
 }
 
@@ -1662,6 +1671,58 @@ mod tests {
         expect(matches);
     }
 
+    /// Given the index of a generated ledger (several buckets), when one
+    /// bucket is damaged (its bytes not what `HEAD` names) and another holds
+    /// an edited entry that appends would trust, in either bucket order,
+    /// then the audit names the edited entry; with the damage alone, it
+    /// names the damaged bucket.
+    #[test]
+    fn an_audit_compares_every_bucket_past_a_damaged_one() {
+        let ledger = entries_of_generated(3000, 7);
+        let (_tmp, dir) = given_an_index_of(&ledger);
+        let bytes = ledger.len() as u64;
+        let last = read_head(&dir).expect("head").buckets - 1;
+        assert!(last >= 1, "one bucket");
+        let stored: Vec<(PathBuf, Vec<u8>)> = [
+            head_path(&dir),
+            bucket_path(&dir, 0),
+            bucket_path(&dir, last),
+        ]
+        .into_iter()
+        .map(|p| {
+            let b = fs::read(&p).expect("read");
+            (p, b)
+        })
+        .collect();
+        let restore = || {
+            for (p, b) in &stored {
+                fs::write(p, b).expect("write");
+            }
+        };
+        let edit = |b: u64| {
+            let mut content = bucket(&dir, b).expect("bucket");
+            let (id, entry) = content.iter_mut().next().expect("an id");
+            entry.last.1 += 1;
+            let id = id.clone();
+            write_trusted(&dir, b, &serde_json::to_vec(&content).expect("json"));
+            id
+        };
+        let damage = |b: u64| fs::write(bucket_path(&dir, b), b"{}").expect("write");
+        for (edited, damaged) in [(0, last), (last, 0)] {
+            restore();
+            let id = edit(edited);
+            damage(damaged);
+            assert_eq!(audit(&dir, &ledger, bytes), Audit::Differs { id });
+        }
+        restore();
+        damage(last);
+        let audited = audit(&dir, &ledger, bytes);
+        assert!(
+            matches!(&audited, Audit::Damaged { path, .. } if *path == bucket_path(&dir, last)),
+            "{audited:?}"
+        );
+    }
+
     #[test]
     fn an_audit_finds_an_edited_or_stale_index() {
         let mut ledger = base();
@@ -1886,7 +1947,7 @@ mod tests {
     /// Given an index whose `HEAD` names the checksums of its buckets, when
     /// a bucket is not what `HEAD` names (another update's, or torn), then
     /// reading it fails, so does checking a batch that needs it, and the
-    /// audit says appends do not trust the index.
+    /// audit names it.
     #[test]
     fn a_bucket_that_does_not_match_its_checksum_is_not_read() {
         let ledger = base();
@@ -1925,13 +1986,11 @@ mod tests {
         let mut ledger = base();
         let (_tmp, dir) = given_an_index_of(&ledger);
         assert_eq!(read_head(&dir).map(|h| h.index), Some(INDEX_VERSION));
-        // Given the same index, but its HEAD as version 2 wrote it (no
-        // checksums)…
+        // Given the same index, but its HEAD says version 2 (its checksums
+        // kept: only the version tells it apart)…
         let path = head_path(&dir);
         let mut head: serde_json::Value =
             serde_json::from_slice(&fs::read(&path).expect("HEAD")).expect("json");
-        let sums = head.as_object_mut().and_then(|h| h.remove("sums"));
-        assert_eq!(sums.and_then(|s| s.as_array().map(Vec::len)), Some(1));
         head["index"] = json!(2);
         fs::write(&path, head.to_string()).expect("write");
         // …then it does not describe the ledger: an append goes the full
@@ -1948,9 +2007,11 @@ mod tests {
             audit(&dir, &ledger, bytes),
             Audit::OtherVersion { version: 2 }
         );
-        // A HEAD of this version without a checksum for each bucket cannot
-        // be read.
+        // A HEAD of this version without a checksum for each bucket (as
+        // version 2 wrote it) cannot be read.
         head["index"] = json!(INDEX_VERSION);
+        let sums = head.as_object_mut().and_then(|h| h.remove("sums"));
+        assert_eq!(sums.and_then(|s| s.as_array().map(Vec::len)), Some(1));
         fs::write(&path, head.to_string()).expect("write");
         assert_eq!(read_head(&dir), None);
         assert_eq!(audit(&dir, &ledger, bytes), Audit::Unreadable);
@@ -2146,14 +2207,15 @@ mod tests {
                 first = Some(id);
             }
         };
+        let mut damaged = None;
         for b in 0..head.buckets {
             let content = match read_bucket(dir, &head, b) {
                 Ok(content) => content,
                 Err(e) => {
-                    return Audit::Damaged {
-                        path: bucket_path(dir, b),
-                        why: damage(e),
-                    };
+                    damaged.get_or_insert_with(|| (bucket_path(dir, b), damage(e)));
+                    // Its ids are not expected elsewhere.
+                    expected.retain(|id, _| fnv1a(id) % head.buckets != b);
+                    continue;
                 }
             };
             for (id, entry) in content {
@@ -2172,9 +2234,10 @@ mod tests {
         if let Some((id, _)) = expected.pop_first() {
             differs(id);
         }
-        match first {
-            Some(id) => Audit::Differs { id },
-            None => Audit::Matches { ids },
+        match (first, damaged) {
+            (Some(id), _) => Audit::Differs { id },
+            (None, Some((path, why))) => Audit::Damaged { path, why },
+            (None, None) => Audit::Matches { ids },
         }
     }
 

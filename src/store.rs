@@ -1379,7 +1379,8 @@ fn rechecking_append(
 fn declined(checked: Result<Result<index::Checked, Declined>, index::IndexError>) -> Declined {
     match checked {
         Ok(Err(d)) => d,
-        _ => Declined::NotCurrent,
+        Ok(Ok(_)) => Declined::NotCurrent,
+        Err(_) => Declined::Damaged,
     }
 }
 
@@ -2076,6 +2077,46 @@ mod tests {
         assert_index_matches(&path);
     }
 
+    /// Given an index of several buckets, one of them damaged (as a crash
+    /// can leave a bucket that was not synced), when an append touches only
+    /// ids of another bucket, then the index serves it and the damaged
+    /// bucket is left as it is; when one touches an id of the damaged
+    /// bucket, then the whole ledger is validated and the index rebuilt.
+    #[test]
+    fn a_damaged_bucket_is_never_used_and_the_others_still_serve_appends() {
+        let (_dir, path) = empty_ledger();
+        let many: Vec<Value> = (0..1100)
+            .map(|i| created(&format!("c{i}"), "2000"))
+            .collect();
+        append_typed(&path, &many).expect("ok");
+        let idx = index::dir_of(&path);
+        let head = index::read_head(&idx).expect("head");
+        assert!(head.buckets >= 2, "{head:?}");
+        let bucket_of = |id: &str| {
+            (0..head.buckets)
+                .map(|b| idx.join(format!("bucket-{b}.json")))
+                .find(|f| {
+                    fs::read_to_string(f)
+                        .expect("bucket")
+                        .contains(&format!("\"{id}\""))
+                })
+                .expect("an entry")
+        };
+        let damaged = bucket_of("c1");
+        let other = (2..1100)
+            .map(|i| format!("c{i}"))
+            .find(|id| bucket_of(id) != damaged)
+            .expect("an id of another bucket");
+        let good = fs::read(&damaged).expect("bucket");
+        fs::write(&damaged, &good[..good.len() / 2]).expect("torn");
+        let (_, used) = append_typed(&path, &[renamed(&other, "2020")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        assert_eq!(fs::read(&damaged).expect("bucket"), &good[..good.len() / 2]);
+        let (_, used) = append_typed(&path, &[renamed("c1", "2020")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::Damaged));
+        assert_index_matches(&path);
+    }
+
     #[test]
     fn an_unreadable_bucket_of_a_re_checked_id_sends_the_append_to_the_full_validation() {
         let (_dir, path) = empty_ledger();
@@ -2314,7 +2355,7 @@ mod tests {
         let idx = index::dir_of(&path);
         fs::write(idx.join("bucket-0.json"), b"{not json").expect("write");
         let (_, used) = append_typed(&path, &[created("g", "2015")]).expect("accepted");
-        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        assert_eq!(used, IndexUse::Rebuilt(Declined::Damaged));
         let ledger = load(&path, 1).expect("the ledger verifies");
         // The index rebuilt from the validating fold is the one a fold of
         // the ledger gives, bound to its head.

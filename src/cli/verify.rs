@@ -143,7 +143,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
                     )));
                 }
                 fusion::index::Audit::Damaged { path, why } => format!(
-                    "append index: `{}` {why}; appends do not trust the index, the next one rebuilds it",
+                    "append index: `{}` {why}; appends never use it (the first that needs it reads the whole ledger and rebuilds the index), and trust the other buckets, which match the ledger",
                     path.display()
                 ),
                 fusion::index::Audit::Matches { ids } => {
