@@ -381,7 +381,7 @@ impl Event {
         if let Some(path) = unknown_field(value, &event, "") {
             return Err(match diagnose(value, "") {
                 Some(p) if p.path == path => p.error,
-                _ => unknown_member(path, &[], ""),
+                _ => unknown_member(path, &[], "", &[]),
             });
         }
         event.check_shape()?;
@@ -1267,13 +1267,21 @@ struct Problem {
 }
 
 /// An unknown member at `path` of `what` (say, "a `figures` event"), whose
-/// members `spec` lists: the closest name is suggested, or else the list.
-fn unknown_member(path: String, spec: &[&[Member]], what: &str) -> ShapeError {
+/// members `spec` lists: the closest name is suggested, or else the list;
+/// never one of `unsuggested`, members the object may hold but no value of
+/// which a rule accepts (`fulfils` on a plan).
+fn unknown_member(
+    path: String,
+    spec: &[&[Member]],
+    what: &str,
+    unsuggested: &[&str],
+) -> ShapeError {
     let key = path.rsplit('.').next().unwrap_or(&path);
     let names = || {
         spec.iter()
             .flat_map(|members| members.iter())
             .map(|m| m.name)
+            .filter(|n| !unsuggested.contains(n))
     };
     // The nearest name; of names as near, one of the same length (a
     // transposition, `knid` for `kind`).
@@ -1344,11 +1352,14 @@ fn diagnose(event: &Value, path: &str) -> Option<Problem> {
             });
         }
     };
-    let what = format!(
-        "a `{}` event",
-        members.get("type").and_then(Value::as_str).unwrap_or("")
-    );
-    diagnose_members(members, &[COMMON_MEMBERS, own], path, &what)
+    let type_name = members.get("type").and_then(Value::as_str).unwrap_or("");
+    let what = format!("a `{type_name}` event");
+    // The link rules refuse a `fulfils` on these (see `fold::check_links`).
+    let unsuggested: &[&str] = match type_name {
+        "planned" | "correction" | "plan_abandoned" => &["fulfils"],
+        _ => &[],
+    };
+    diagnose_members(members, &[COMMON_MEMBERS, own], path, &what, unsuggested)
 }
 
 /// [`diagnose`] for the members of one object described by `spec`;
@@ -1358,12 +1369,13 @@ fn diagnose_members(
     spec: &[&[Member]],
     path: &str,
     what: &str,
+    unsuggested: &[&str],
 ) -> Option<Problem> {
     for (k, v) in members {
         let p = join_path(path, k);
         let Some(member) = find_member(spec, k) else {
             return Some(Problem {
-                error: unknown_member(p.clone(), spec, what),
+                error: unknown_member(p.clone(), spec, what, unsuggested),
                 path: p,
             });
         };
@@ -1476,7 +1488,7 @@ fn diagnose_value(expect: Expect, v: &Value, path: &str) -> Option<Problem> {
             items.iter().enumerate().find_map(|(i, item)| {
                 let p = format!("{path}[{i}]");
                 match item {
-                    Value::Object(m) => diagnose_members(m, &[SOURCE_MEMBERS], &p, "a source"),
+                    Value::Object(m) => diagnose_members(m, &[SOURCE_MEMBERS], &p, "a source", &[]),
                     _ => Some(type_problem(&p, Expect::Sources, item)),
                 }
             })
@@ -1486,7 +1498,7 @@ fn diagnose_value(expect: Expect, v: &Value, path: &str) -> Option<Problem> {
                 let p = format!("{path}[{i}]");
                 match item {
                     Value::Object(m) => {
-                        diagnose_members(m, &[ORG_MEMBERS], &p, "a new organisation")
+                        diagnose_members(m, &[ORG_MEMBERS], &p, "a new organisation", &[])
                     }
                     _ => Some(type_problem(&p, Expect::NewOrgs, item)),
                 }
@@ -2119,6 +2131,24 @@ mod tests {
                 "field `zzzzz`: unknown field for a `dissolved` event, whose fields are `type`, `date`, `sources`, `note`, `fulfils`, `org`"
             ),
         );
+        // `fulfils` is close, but no plan, correction or abandonment can
+        // carry one: not offered, nor listed.
+        let fulfills = |v: serde_json::Value| refusal(v);
+        assert!(
+            fulfills(json!({"type": "dissolved", "date": "2008", "org": "a", "fulfills": "x", "sources": src()}))
+                .ends_with("did you mean `fulfils`?")
+        );
+        let plan = json!({"type": "planned", "date": "2008", "fulfills": "x", "sources": src(),
+                          "planned": {"type": "dissolved", "date": "2009", "org": "a", "sources": src()}});
+        let abandoned = json!({"type": "plan_abandoned", "date": "2008", "plan": "0".repeat(64), "fulfills": "x", "sources": src()});
+        for v in [plan, abandoned] {
+            let refused = fulfills(v);
+            assert!(
+                refused.contains("field `fulfills`: unknown field for a `")
+                    && !refused.contains("`fulfils`"),
+                "{refused}"
+            );
+        }
     }
 
     #[test]
