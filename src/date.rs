@@ -124,7 +124,9 @@ impl Date {
         let parsed = edtf_core::Edtf::parse(input).map_err(|e| DateError::Syntax {
             input: input.to_owned(),
             message: syntax_message(input, e.message),
-            offset: e.offset,
+            // A date written day first goes wrong where the year should
+            // have gone on: its first separator.
+            offset: if day_first(input) { 2 } else { e.offset },
         })?;
         let unsupported = |what| DateError::Unsupported {
             input: input.to_owned(),
@@ -364,26 +366,30 @@ impl<'de> Deserialize<'de> for Date {
 /// differ: fusion reads seasons 21–24 of EDTF's sub-year codes, and a
 /// date written day first is not an interval.
 fn syntax_message(input: &str, message: &str) -> String {
-    // `01/01/2016`, `31-12-2016`, `01.01.2016`: two digits, a separator,
-    // two digits, the same separator, four digits.
-    let b = input.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    let day_first = b.len() == 10
-        && digits(0..2)
-        && digits(3..5)
-        && digits(6..10)
-        && matches!(b.get(2), Some(b'/' | b'-' | b'.'))
-        && b.get(5) == b.get(2);
     if message.starts_with("month must be 01-12") {
         "month must be 01–12, or a season 21–24".to_owned()
-    } else if day_first {
+    } else if day_first(input) {
         "dates are written year first, `YYYY-MM-DD`".to_owned()
     } else if input.matches('/').count() > 1 {
         "a date is written with `-` (`YYYY-MM-DD`); a `/` makes an interval".to_owned()
     } else {
         message.to_owned()
     }
+}
+
+/// Whether `input` is a date written day first: `01/01/2016`, `31-12-2016`,
+/// `01.01.2016` (two digits, a separator, two digits, the same separator,
+/// four digits).
+fn day_first(input: &str) -> bool {
+    let b = input.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    b.len() == 10
+        && digits(0..2)
+        && digits(3..5)
+        && digits(6..10)
+        && matches!(b.get(2), Some(b'/' | b'-' | b'.'))
+        && b.get(5) == b.get(2)
 }
 
 /// A query date: "as of" any EDTF precision means **the last day** of its
@@ -577,7 +583,7 @@ mod tests {
         );
         assert_eq!(
             message("01/01/2016"),
-            "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` at byte 5"
+            "`01/01/2016` is not an EDTF date: dates are written year first, `YYYY-MM-DD` at byte 2"
         );
         for day_first in ["31-12-2016", "01.01.2016"] {
             assert!(message(day_first).contains("year first"), "{day_first}");

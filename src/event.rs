@@ -815,8 +815,14 @@ pub fn check_id(id: &str) -> Result<(), String> {
 
 /// A record hash: 64 lowercase hex digits.
 pub fn check_hash(h: &str) -> Result<(), String> {
-    if h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    let hex = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+    if h.len() == 64 && h.bytes().all(hex) {
         Ok(())
+    } else if !h.is_empty() && h.len() < 64 && h.bytes().all(hex) {
+        // The short hash `log` shows.
+        Err(format!(
+            "`{h}` is not a record hash (64 lowercase hex digits), only the start of one (hint: `fusion log --seq N --format json` prints record N with its whole `hash`)"
+        ))
     } else {
         Err(format!(
             "`{h}` is not a record hash (64 lowercase hex digits)"
@@ -2148,6 +2154,23 @@ mod tests {
                     && !refused.contains("`fulfils`"),
                 "{refused}"
             );
+        }
+    }
+
+    /// Given the short hash `log` shows where a record hash is needed, the
+    /// error says it is the start of one and where to find the whole.
+    #[test]
+    fn a_short_hash_is_named_as_the_start_of_one() {
+        assert!(check_hash(&"a".repeat(64)).is_ok());
+        let short = check_hash("0a1b2c3d4e5f").expect_err("short");
+        assert!(
+            short.contains("only the start of one")
+                && short.contains("`fusion log --seq N --format json`"),
+            "{short}"
+        );
+        for bad in ["xyz", "", &"A".repeat(64), &"a".repeat(65)] {
+            let err = check_hash(bad).expect_err("not a hash");
+            assert!(!err.contains("start of one"), "{err}");
         }
     }
 

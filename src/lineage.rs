@@ -15,8 +15,10 @@
 //! the changes *after* the one that led to it. So an organisation that
 //! absorbs another, and later sees it re-established, does not list what it
 //! absorbed afterwards among that organisation's ancestors. Each
-//! organisation is expanded once, at its first appearance; later
-//! appearances are marked `(see above)` in the text tree.
+//! organisation is expanded once, at its first appearance (nearest the
+//! root); other appearances are marked `(see above)` in the text tree, or
+//! `(see below)` when the text, drawn depth first, reaches its expansion
+//! only later.
 //!
 //! Renderers: [`render_text`] (a tree), [`render_json`], [`render_mermaid`]
 //! and [`render_dot`].
@@ -693,6 +695,10 @@ pub fn render_text(l: &Lineage) -> String {
             )
         })
         .collect();
+    // Organisations drawn expanded so far: a repeat points up to one, or
+    // down to one drawn later (the tree expands each where it first
+    // appears breadth first, nearest the root; the text is depth first).
+    let mut drawn: HashSet<&str> = HashSet::from([l.org.as_str()]);
     while let Some((n, prefix, last, parent_org, depth)) = stack.pop() {
         let Some(node) = l.tree.get(n) else {
             continue;
@@ -707,9 +713,17 @@ pub fn render_text(l: &Lineage) -> String {
                     Some(n) => format!("{id} ({})", one_line(&n.name)),
                     None => id.clone(),
                 };
-                (format!("{named} (see above)"), id.clone())
+                let whence = if drawn.contains(id.as_str()) {
+                    "above"
+                } else {
+                    "below"
+                };
+                (format!("{named} (see {whence})"), id.clone())
             }
-            Item::Org { id, repeat: false } => (node_line(l, id), id.clone()),
+            Item::Org { id, repeat: false } => {
+                drawn.insert(id);
+                (node_line(l, id), id.clone())
+            }
             Item::Change { index, dir } => match l.changes.get(*index) {
                 Some(c) => (change_line(c, &parent_org, *dir), parent_org.clone()),
                 None => (String::new(), parent_org.clone()),
@@ -967,6 +981,36 @@ mod tests {
     fn of(entries: &[Entry], id: &str, as_of: Option<&str>) -> Result<Lineage, LineageError> {
         let k = Knowledge::new(entries, u64::MAX);
         lineage(&k, "f00d", id, as_of.map(day))
+    }
+
+    /// Given an organisation that spun one off, then merged with it into a
+    /// third: the third is expanded under the fusion (nearest the root),
+    /// but the text, depth first, meets it under the spin-off first. Then
+    /// that first appearance points down, and the tree says everything
+    /// once.
+    #[test]
+    fn a_repeat_drawn_before_its_expansion_points_below() {
+        let entries = ledger(vec![
+            org("b1", "B1", "1970"),
+            json!({"type": "transformed", "mode": "spin_off", "date": "1995", "from": ["b1"], "to": ["b4"],
+                   "new": [{"id": "b4", "name": "B4", "kind": "k"}]}),
+            json!({"type": "transformed", "mode": "fusion", "date": "2014-01-01", "from": ["b1", "b4"], "to": ["ubx"],
+                   "new": [{"id": "ubx", "name": "UBX", "kind": "k"}]}),
+        ]);
+        let text = render_text(&of(&entries, "b1", None).expect("lineage"));
+        let lines: Vec<&str> = text.lines().collect();
+        let repeat = lines.iter().position(|l| l.contains("ubx (UBX) (see"));
+        let expanded = lines
+            .iter()
+            .position(|l| l.contains("ubx (UBX) since 2014-01-01"));
+        assert!(repeat < expanded, "{text}");
+        assert!(
+            repeat
+                .and_then(|i| lines.get(i))
+                .is_some_and(|l| l.ends_with("ubx (UBX) (see below)")),
+            "{text}"
+        );
+        assert!(!text.contains("(see above)"), "{text}");
     }
 
     #[test]
