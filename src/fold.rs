@@ -1517,6 +1517,10 @@ pub enum Rule {
     /// A `plan_abandoned` names no plan, or one already closed or
     /// corrected.
     PlanTarget,
+    /// A rename to the name the organisation already has, or an attribute
+    /// set to the value it already holds: checked only for the events
+    /// being appended ([`check_appended`]).
+    NoChange,
 }
 
 impl Rule {
@@ -1532,6 +1536,7 @@ impl Rule {
             Rule::CorrectionTarget => "correction_target",
             Rule::FulfilsTarget => "fulfils_target",
             Rule::PlanTarget => "plan_target",
+            Rule::NoChange => "no_change",
         }
     }
 }
@@ -1753,11 +1758,59 @@ fn need_unused(state: &State, id: &str, field: &str) -> Result<(), Rejection> {
     }
 }
 
+/// [`check`], and the rules only events being appended must obey: a
+/// `renamed` changes the name and an `attribute_set` the value (rule
+/// `no_change`). Records already in a ledger are not held to these, so a
+/// ledger that holds such a record stays consistent (it did not break a
+/// rule when it was appended).
+pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
+    check(state, event)?;
+    let date = &event.date;
+    match &event.body {
+        Body::Renamed { org, name } => match state.orgs.get(org.as_str()) {
+            Some(o) if o.name == *name => Err(Rejection::new(
+                Rule::NoChange,
+                format!("`{org}` is already named \"{}\" on {date}; a rename gives a new name", crate::view::one_line(name)),
+            )
+            .hint(match o.names.last() {
+                Some(n) => format!(
+                    "it is named so since {} (seq {}); to cite another source for that name, supersede that record with a correction that adds the source, or leave this event out",
+                    n.since.date, n.since.seq
+                ),
+                None => "leave this event out".to_owned(),
+            })
+            .about(org)),
+            _ => Ok(()),
+        },
+        Body::AttributeSet {
+            org,
+            key,
+            value: Some(value),
+        } => match state.orgs.get(org.as_str()).and_then(|o| o.attrs.get(key.as_str())) {
+            Some(held) if held.value == *value => Err(Rejection::new(
+                Rule::NoChange,
+                format!(
+                    "attribute `{key}` of `{org}` is already \"{}\" on {date}",
+                    crate::view::one_line(value)
+                ),
+            )
+            .hint(format!(
+                "it holds since {} (seq {}); to cite another source for it, supersede that record with a correction that adds the source, or leave this event out",
+                held.since.date, held.since.seq
+            ))
+            .about(org)),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// Checks one event against the state just before it (every effective
-/// event that sorts before it in timeline order). Plans are shape-checked
-/// only: neither the planned event nor the plan's stated date needs live
-/// organisations. Corrections and `fulfils` concern hashes and are checked
-/// by [`validate`].
+/// event that sorts before it in timeline order), by the rules of [`Rule`]
+/// but [`Rule::NoChange`], which only [`check_appended`] adds. Plans are
+/// shape-checked only: neither the planned event nor the plan's stated
+/// date needs live organisations. Corrections and `fulfils` concern hashes
+/// and are checked by [`validate`].
 pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
     let date = &event.date;
     match &event.body {
@@ -2123,7 +2176,7 @@ pub fn validate_observed(
     check_links(history, batch, first_seq)?;
     let items = items_of(history, batch, first_seq);
     let knowledge = Knowledge::from_items(&items, u64::MAX);
-    let (pos, rule) = match fold_checked_observed(&knowledge, observe) {
+    let (pos, rule) = match fold_checked_observed(&knowledge, first_seq, observe) {
         Ok(state) => return Ok(state),
         Err(failure) => failure,
     };
@@ -2299,7 +2352,11 @@ pub fn recheck_touched<'a>(
     let knowledge = Knowledge::from_items(&items, u64::MAX);
     let mut state = State::default();
     for e in &knowledge.timeline {
-        check(&state, e.event).ok()?;
+        if e.seq >= first_seq {
+            check_appended(&state, e.event).ok()?;
+        } else {
+            check(&state, e.event).ok()?;
+        }
         observe(&state, e);
         apply(&mut state, e.seq, e.event);
     }
@@ -2410,16 +2467,22 @@ fn items_of<'a>(history: &'a [Entry], batch: &'a [Event], first_seq: u64) -> Vec
 /// Folds the timeline, checking each event first; the position and rule of
 /// the first failure.
 fn fold_checked(k: &Knowledge<'_>) -> Result<State, (usize, Rejection)> {
-    fold_checked_observed(k, &mut |_, _| {})
+    fold_checked_observed(k, u64::MAX, &mut |_, _| {})
 }
 
 fn fold_checked_observed(
     k: &Knowledge<'_>,
+    first_new: u64,
     observe: &mut dyn FnMut(&State, &Effective<'_>),
 ) -> Result<State, (usize, Rejection)> {
     let mut state = State::default();
     for (i, e) in k.timeline.iter().enumerate() {
-        check(&state, e.event).map_err(|r| (i, r))?;
+        let checked = if e.seq >= first_new {
+            check_appended(&state, e.event)
+        } else {
+            check(&state, e.event)
+        };
+        checked.map_err(|r| (i, r))?;
         observe(&state, e);
         apply(&mut state, e.seq, e.event);
     }
@@ -3151,6 +3214,46 @@ mod tests {
         let hist = ledger(history);
         let r = validate(&hist, &[ev(event)], hist.len() as u64 + 1);
         assert_eq!(r, Ok(()));
+    }
+
+    /// Given an organisation named "A" with its seat in Lyon, when a
+    /// rename to "A" or a seat set to Lyon is appended, then each is
+    /// refused as changing nothing, naming the record that made it so;
+    /// a rename to another name, the seat moved, and the same rename once
+    /// the name has changed are accepted. Given such a record already in
+    /// the ledger (written by other means, or before the rule), then the
+    /// history stays consistent and later appends go on.
+    #[test]
+    fn a_rename_or_an_attribute_that_changes_nothing_is_refused_when_appended() {
+        let seat = |value: &str, date: &str| json!({"type": "attribute_set", "date": date, "org": "a", "key": "seat", "value": value, "sources": [{"doc": "t"}]});
+        let rename = |name: &str, date: &str| json!({"type": "renamed", "date": date, "org": "a", "name": name, "sources": [{"doc": "t"}]});
+        let history = [created("a", "2000"), seat("Lyon", "2001")];
+        let r = rejected(&history, rename("A", "2010"));
+        assert_refused(
+            &r,
+            Rule::NoChange,
+            "`a` is already named \"A\" on 2010",
+            "since 2000 (seq 1)",
+        );
+        let r = rejected(&history, seat("Lyon", "2010"));
+        assert_refused(
+            &r,
+            Rule::NoChange,
+            "attribute `seat` of `a` is already \"Lyon\" on 2010",
+            "since 2001 (seq 2)",
+        );
+        accepted(&history, rename("A2", "2010"));
+        accepted(&history, seat("Grenoble", "2010"));
+        let renamed = [created("a", "2000"), rename("A2", "2005")];
+        accepted(&renamed, rename("A", "2010"));
+        // Backdated before the rename to "A2", a rename to "A" changes
+        // nothing either.
+        let r = rejected(&renamed, rename("A", "2003"));
+        assert_eq!(r.rule, Rule::NoChange, "{r:?}");
+        // Already in the ledger: consistent, and no bar to what follows.
+        let held = [created("a", "2000"), rename("A", "2010")];
+        assert_eq!(validate(&ledger(&held), &[], 3), Ok(()));
+        accepted(&held, rename("B", "2011"));
     }
 
     #[test]

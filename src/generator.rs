@@ -14,7 +14,7 @@
 //! and supersede), backdated events and imprecise dates (years, months,
 //! seasons, `~`, `?` and `%`).
 //!
-//! **Validity.** Every candidate event is checked with [`fold::check`]
+//! **Validity.** Every candidate event is checked with [`fold::check_appended`]
 //! against the state folded so far, and discarded if it fails, so the
 //! ledger passes [`fold::validate`] when replayed through `append`. To keep
 //! the running state equal to the fold in timeline order, ordinary events
@@ -475,7 +475,9 @@ impl Gen {
                 self.candidate()
             };
             match candidate {
-                Some((e, fate)) if fold::check(&self.state, &e).is_ok() => return (e, fate),
+                Some((e, fate)) if fold::check_appended(&self.state, &e).is_ok() => {
+                    return (e, fate);
+                }
                 Some(_) => self.summary.discarded += 1,
                 None => {}
             }
@@ -950,7 +952,7 @@ impl Gen {
         let mut e = p.planned;
         e.date = self.day_now();
         e.fulfils = Some(CompactString::from(p.hash));
-        if fold::check(&self.state, &e).is_ok() {
+        if fold::check_appended(&self.state, &e).is_ok() {
             // A fulfilment is never corrected: it stays Plain but is not
             // correctable (see `after`).
             Some((e, Fate::Plain))
@@ -1017,7 +1019,7 @@ impl Gen {
             r.note = Some(CompactString::from(
                 "corrected after a second source".to_owned(),
             ));
-            if fold::check(&self.state, &r).is_err() {
+            if fold::check_appended(&self.state, &r).is_err() {
                 // Fall back to a retraction.
                 None
             } else {

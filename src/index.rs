@@ -936,7 +936,7 @@ pub fn check_batch(
         {
             return Ok(Err(Declined::NeedsHistory(i)));
         }
-        if let Err(rule) = fold::check(&state, event) {
+        if let Err(rule) = fold::check_appended(&state, event) {
             if rule.rule != fold::Rule::Ended {
                 return Ok(Err(Declined::Rejected(i, rule)));
             }
@@ -956,7 +956,7 @@ pub fn check_batch(
                     return Ok(Err(Declined::NeedsHistory(i)));
                 }
             }
-            let rule = fold::check(&state, event).err().unwrap_or(rule);
+            let rule = fold::check_appended(&state, event).err().unwrap_or(rule);
             return Ok(Err(Declined::Rejected(i, rule)));
         }
         fold::apply(&mut state, key.1, event);
