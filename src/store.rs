@@ -2077,6 +2077,21 @@ mod tests {
         assert_index_matches(&path);
     }
 
+    /// The file of the index bucket of the ledger at `path` that holds
+    /// `id`'s entry.
+    fn bucket_file_of(path: &Path, id: &str) -> PathBuf {
+        let idx = index::dir_of(path);
+        let head = index::read_head(&idx).expect("head");
+        (0..head.buckets)
+            .map(|b| idx.join(format!("bucket-{b}.json")))
+            .find(|f| {
+                fs::read_to_string(f)
+                    .expect("bucket")
+                    .contains(&format!("\"{id}\""))
+            })
+            .expect("an entry")
+    }
+
     /// Given an index of several buckets, one of them damaged (as a crash
     /// can leave a bucket that was not synced), when an append touches only
     /// ids of another bucket, then the index serves it and the damaged
@@ -2089,19 +2104,9 @@ mod tests {
             .map(|i| created(&format!("c{i}"), "2000"))
             .collect();
         append_typed(&path, &many).expect("ok");
-        let idx = index::dir_of(&path);
-        let head = index::read_head(&idx).expect("head");
+        let head = index::read_head(&index::dir_of(&path)).expect("head");
         assert!(head.buckets >= 2, "{head:?}");
-        let bucket_of = |id: &str| {
-            (0..head.buckets)
-                .map(|b| idx.join(format!("bucket-{b}.json")))
-                .find(|f| {
-                    fs::read_to_string(f)
-                        .expect("bucket")
-                        .contains(&format!("\"{id}\""))
-                })
-                .expect("an entry")
-        };
+        let bucket_of = |id: &str| bucket_file_of(&path, id);
         let damaged = bucket_of("c1");
         let other = (2..1100)
             .map(|i| format!("c{i}"))
@@ -2130,18 +2135,7 @@ mod tests {
         let link = |kind: &str, date: &str| json!({"type": kind, "date": date, "org": "c1", "member": {"org": "c2"}, "relation": "member", "sources": [{"doc": "t"}]});
         append_typed(&path, &[link("joined", "2015")]).expect("ok");
         append_typed(&path, &[link("left", "2016")]).expect("ok");
-        let idx = index::dir_of(&path);
-        let head = index::read_head(&idx).expect("head");
-        let bucket_of = |id: &str| {
-            (0..head.buckets)
-                .map(|b| idx.join(format!("bucket-{b}.json")))
-                .find(|f| {
-                    fs::read_to_string(f)
-                        .expect("bucket")
-                        .contains(&format!("\"{id}\""))
-                })
-                .expect("an entry")
-        };
+        let bucket_of = |id: &str| bucket_file_of(&path, id);
         let (b1, b2) = (bucket_of("c1"), bucket_of("c2"));
         assert_ne!(b1, b2, "c1 and c2 share a bucket: pick other ids");
         fs::write(&b2, b"{broken").expect("write");

@@ -38,6 +38,17 @@ fn the_first_append_builds_the_index_and_verify_audits_it() {
     ");
 }
 
+/// Asserts that `verify --index` finds the index of `env` matching its
+/// ledger, with `ids` ids.
+fn assert_index_matches(env: &TestEnv, ids: usize) {
+    let r = env.run(&["verify", "--index"]);
+    assert!(
+        r.stdout
+            .contains(&format!("append index: matches the ledger ({ids} ids)")),
+        "{r}"
+    );
+}
+
 /// Writes `text` as bucket 0 of the index of `env`, and its checksum in
 /// the index's `HEAD`: an edit that appends would trust.
 fn write_trusted(env: &TestEnv, text: &str) {
@@ -101,12 +112,7 @@ fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
     // Deleting the index is always safe: the next append rebuilds it.
     std::fs::remove_dir_all(index_dir(&env)).expect("remove");
     assert_eq!(env.append(RENAME).code, 0);
-    let r = env.run(&["verify", "--index"]);
-    assert!(
-        r.stdout
-            .contains("append index: matches the ledger (2 ids)"),
-        "{r}"
-    );
+    assert_index_matches(&env, 2);
 }
 
 #[test]
@@ -315,12 +321,7 @@ fn an_index_of_an_older_format_version_is_never_trusted_and_the_next_append_rebu
     assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{r}");
     let text = std::fs::read_to_string(&head).expect("HEAD");
     assert!(text.starts_with(r#"{"index":3,"#), "{text}");
-    let r = env.run(&["verify", "--index"]);
-    assert!(
-        r.stdout
-            .contains("append index: matches the ledger (2 ids)"),
-        "{r}"
-    );
+    assert_index_matches(&env, 2);
 }
 
 #[test]
@@ -347,12 +348,7 @@ fn a_bucket_that_does_not_match_its_checksum_is_never_trusted() {
     assert_eq!(env.ledger_bytes(), before);
     // …and the next append rebuilds the index.
     assert_eq!(env.append(GRILOG).code, 0);
-    let r = env.run(&["verify", "--index"]);
-    assert!(
-        r.stdout
-            .contains("append index: matches the ledger (2 ids)"),
-        "{r}"
-    );
+    assert_index_matches(&env, 2);
 }
 
 /// `grilog` joins `edit` in 2012.
@@ -381,10 +377,6 @@ fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
     for env in [&with_index, &without] {
         let r = env.run_with_stdin(&["append"], RENAME);
         assert_eq!(r.code, 0, "{r}");
-        assert!(
-            env.run(&["verify", "--index"])
-                .stdout
-                .contains("append index: matches the ledger (2 ids)"),
-        );
+        assert_index_matches(env, 2);
     }
 }
