@@ -1772,13 +1772,18 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
                 Rule::NoChange,
                 format!("`{org}` is already named \"{}\" on {date}; a rename gives a new name", crate::view::one_line(name)),
             )
-            .hint(match o.names.last() {
-                Some(n) => format!(
-                    "it is named so since {} (seq {}); to cite another source for that name, supersede that record with a correction that adds the source, or leave this event out",
-                    n.since.date, n.since.seq
-                ),
-                None => "leave this event out".to_owned(),
-            })
+            .hint(
+                // The first of the names that are this one up to now (a
+                // record that changed nothing may follow it, written
+                // before this rule).
+                match o.names.iter().rev().take_while(|n| n.name == *name).last() {
+                    Some(n) => format!(
+                        "it is named so since {} (seq {}); leave this event out (another source for the name belongs on that record: supersede it with one that cites both, unless it is itself a correction)",
+                        n.since.date, n.since.seq
+                    ),
+                    None => "leave this event out".to_owned(),
+                },
+            )
             .about(org)),
             _ => Ok(()),
         },
@@ -1795,8 +1800,8 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
                 ),
             )
             .hint(format!(
-                "it holds since {} (seq {}); to cite another source for it, supersede that record with a correction that adds the source, or leave this event out",
-                held.since.date, held.since.seq
+                "seq {} set it last, dated {}; leave this event out (another source for the value belongs on the record that set it: supersede it with one that cites both, unless it is itself a correction)",
+                held.since.seq, held.since.date
             ))
             .about(org)),
             _ => Ok(()),
@@ -3240,7 +3245,7 @@ mod tests {
             &r,
             Rule::NoChange,
             "attribute `seat` of `a` is already \"Lyon\" on 2010",
-            "since 2001 (seq 2)",
+            "seq 2 set it last, dated 2001",
         );
         accepted(&history, rename("A2", "2010"));
         accepted(&history, seat("Grenoble", "2010"));
@@ -3252,8 +3257,11 @@ mod tests {
         assert_eq!(r.rule, Rule::NoChange, "{r:?}");
         // Already in the ledger: consistent, and no bar to what follows.
         let held = [created("a", "2000"), rename("A", "2010")];
-        assert_eq!(validate(&ledger(&held), &[], 3), Ok(()));
+        assert!(fold_checked(&Knowledge::new(&ledger(&held), u64::MAX)).is_ok());
         accepted(&held, rename("B", "2011"));
+        // After such a record, the hint names the first record of the name.
+        let r = rejected(&held, rename("A", "2012"));
+        assert_refused(&r, Rule::NoChange, "already named", "since 2000 (seq 1)");
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! seasons, `~`, `?` and `%`).
 //!
 //! **Validity.** Every candidate event is checked with [`fold::check_appended`]
-//! against the state folded so far, and discarded if it fails, so the
+//! against the state folded so far (and a rename must give a name its
+//! organisation never had, see `Gen::fits`), and discarded if it fails, so the
 //! ledger passes [`fold::validate`] when replayed through `append`. To keep
 //! the running state equal to the fold in timeline order, ordinary events
 //! never sort before an earlier one (their `(start, end)` never decreases);
@@ -416,6 +417,21 @@ impl Gen {
         }]
     }
 
+    /// Whether `e` may be appended after the state folded so far
+    /// ([`fold::check_appended`]), and is no rename to a name its
+    /// organisation ever had here: a retracted rename is not undone in that
+    /// state, so after one the organisation's name in the ledger may be an
+    /// earlier one, which a rename to it would not change (rule
+    /// `no_change`).
+    fn fits(&self, e: &Event) -> bool {
+        let past_name = match &e.body {
+            Body::Renamed { org, name } => (self.state.orgs.get(org.as_str()))
+                .is_some_and(|o| o.names.iter().any(|n| n.name == *name)),
+            _ => false,
+        };
+        !past_name && fold::check_appended(&self.state, e).is_ok()
+    }
+
     fn word(&mut self) -> &'static str {
         WORDS[self.rng.index(WORDS.len())]
     }
@@ -475,7 +491,7 @@ impl Gen {
                 self.candidate()
             };
             match candidate {
-                Some((e, fate)) if fold::check_appended(&self.state, &e).is_ok() => {
+                Some((e, fate)) if self.fits(&e) => {
                     return (e, fate);
                 }
                 Some(_) => self.summary.discarded += 1,
@@ -952,7 +968,7 @@ impl Gen {
         let mut e = p.planned;
         e.date = self.day_now();
         e.fulfils = Some(CompactString::from(p.hash));
-        if fold::check_appended(&self.state, &e).is_ok() {
+        if self.fits(&e) {
             // A fulfilment is never corrected: it stays Plain but is not
             // correctable (see `after`).
             Some((e, Fate::Plain))
@@ -1019,7 +1035,7 @@ impl Gen {
             r.note = Some(CompactString::from(
                 "corrected after a second source".to_owned(),
             ));
-            if fold::check_appended(&self.state, &r).is_err() {
+            if !self.fits(&r) {
                 // Fall back to a retraction.
                 None
             } else {

@@ -101,7 +101,7 @@ pub enum IndexError {
     },
     /// A bucket's bytes do not match the checksum `HEAD` names for it.
     #[error(
-        "`{path}` does not match the checksum the index's `HEAD` names for it (`{sum}`, not `{named}`): torn by a crash, or edited"
+        "`{path}` does not match the checksum the index's `HEAD` names for it (`HEAD` names `{named}`, the file's is `{sum}`): torn by a crash, or edited"
     )]
     Mismatch {
         /// The bucket file.
@@ -1387,7 +1387,7 @@ pub fn audit_with<E>(
 fn damage(e: IndexError) -> String {
     match e {
         IndexError::Mismatch { sum, named, .. } => format!(
-            "does not match the checksum `HEAD` names for it (`{sum}`, not `{named}`: torn by a crash, or edited)"
+            "does not match the checksum `HEAD` names for it (`HEAD` names `{named}`, the file's is `{sum}`: torn by a crash, or edited)"
         ),
         IndexError::Io { source, .. } => format!("cannot be read ({source})"),
         IndexError::Corrupt { why, .. } => format!("is not an index bucket ({why})"),

@@ -88,7 +88,7 @@ fn an_edited_index_is_reported_and_a_deleted_one_is_rebuilt() {
         r.stdout.lines().nth(1),
         Some(
             format!(
-                "append index: `$TMP/ledger.jsonl.index/bucket-0.json` does not match the checksum `HEAD` names for it (`{found}`, not `{expected}`: torn by a crash, or edited); appends never use it (the first that needs it reads the whole ledger and rebuilds the index), and trust the other buckets, which match the ledger"
+                "append index: `$TMP/ledger.jsonl.index/bucket-0.json` does not match the checksum `HEAD` names for it (`HEAD` names `{expected}`, the file's is `{found}`: torn by a crash, or edited); appends never use it (the first that needs it reads the whole ledger and rebuilds the index), and trust the other buckets, which match the ledger"
             )
             .as_str()
         ),
