@@ -1775,6 +1775,22 @@ fn parse_lines(text: &str, threads: usize) -> Option<Vec<Event>> {
     Some(events)
 }
 
+/// The line of `text` on which event `index` (0-based) of the batch
+/// [`parse_batch`] read from it starts: for errors that name a batch event
+/// once the whole batch was read (its events are the JSON values of the
+/// text, in order). `None` past the last event.
+pub fn batch_line(text: &str, index: usize) -> Option<usize> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    for _ in 0..index {
+        stream.next()?.ok()?;
+    }
+    let start = stream.byte_offset();
+    stream.next()?.ok()?;
+    let rest = text.get(start..)?;
+    let skipped = rest.len() - rest.trim_start().len();
+    Some(text.get(..start + skipped)?.matches('\n').count() + 1)
+}
+
 /// [`parse_batch`] on one thread, reading a stream of JSON values.
 fn parse_stream(text: &str) -> Result<Vec<Event>, BatchError> {
     let mut events = Vec::new();
@@ -2172,6 +2188,13 @@ mod tests {
             let err = check_hash(bad).expect_err("not a hash");
             assert!(!err.contains("start of one"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_batch_event_is_found_by_the_line_it_starts_on() {
+        let text = "\n{\"a\":\n 1}\n\n  {\"b\":2}\r\n{\"c\":3}";
+        let lines: Vec<Option<usize>> = (0..4).map(|i| batch_line(text, i)).collect();
+        assert_eq!(lines, [Some(2), Some(5), Some(6), None]);
     }
 
     #[test]

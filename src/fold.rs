@@ -2228,6 +2228,19 @@ pub fn validate_observed(
     })
 }
 
+impl ValidationError {
+    /// The 0-based index of the batch event the error names (the one
+    /// rejected, or the one blamed for breaking an existing record);
+    /// `None` when the history itself is inconsistent.
+    pub fn batch_index(&self) -> Option<usize> {
+        match self {
+            ValidationError::Rejected { index, .. } => Some(*index),
+            ValidationError::Breaks { by_index, .. } => Some(*by_index),
+            _ => None,
+        }
+    }
+}
+
 /// What [`recheck_touched`] re-checked.
 #[derive(Debug)]
 pub struct Rechecked {

@@ -281,7 +281,7 @@ fn a_refused_event_is_refused_alike_with_or_without_the_index() {
     assert_snapshot!(a, @"
     exit: 3
     --- stderr
-    error: <stdin>: event #1 of the batch (seq 3, `renamed`) is rejected: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2011 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
+    error: <stdin>, line 1: event #1 of the batch (seq 3, `renamed`) is rejected: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2011 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
     ");
 }
 
@@ -369,7 +369,7 @@ fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
     assert_snapshot!(a, @"
     exit: 3
     --- stderr
-    error: <stdin>: appending event #1 of the batch (seq 4) would make seq 3 invalid: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2012 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
+    error: <stdin>, line 1: appending event #1 of the batch (seq 4) would make seq 3 invalid: organisation `edit` (field `org`) ended on 2010 (dissolved); an event dated 2012 cannot refer to it (hint: if this happened before 2010, correct one of the two dates)
     ");
     assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
     // A backdated rename fits: appended either way, and the index, whose

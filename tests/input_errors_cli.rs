@@ -51,6 +51,41 @@ fn event_type_errors_name_the_field_and_quote_the_input() {
 }
 
 /// `known_at.seq` of a `replay --format json` output.
+/// Given a batch with blank lines and an event spread over three lines,
+/// when the fold refuses a later event, or finds that one would break a
+/// record, then the error names the line on which that event starts.
+#[test]
+fn a_refused_batch_event_is_named_with_its_line() {
+    let env = two_records();
+    let before = env.ledger_bytes();
+    let three_lines = "{\"type\":\"renamed\",\"date\":\"2009\",\n \"org\":\"edit\",\"name\":\"Edit 2\",\n \"sources\":[{\"doc\":\"x\"}]}";
+    let unknown =
+        r#"{"type":"renamed","date":"2010","org":"nope","name":"N","sources":[{"doc":"x"}]}"#;
+    let r = env.run_with_stdin(&["append"], &format!("\n{three_lines}\n\n{unknown}\n"));
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr
+            .starts_with("error: <stdin>, line 6: event #2 of the batch (seq 4, `renamed`) is rejected: organisation `nope`"),
+        "{r}"
+    );
+    // Given `grilog` a member of `edit` from 2009 (seq 3), a batch whose
+    // second event dissolves `grilog` in 2001 would break that record: the
+    // error names the line of the event blamed.
+    let dissolve = r#"{"type":"dissolved","date":"2001","org":"grilog","sources":[{"doc":"x"}]}"#;
+    let join = r#"{"type":"joined","date":"2009","org":"edit","member":{"org":"grilog"},"relation":"member","sources":[{"doc":"x"}]}"#;
+    env.append(join);
+    let before_breaking = env.ledger_bytes();
+    let r = env.run_with_stdin(&["append"], &format!("{three_lines}\n{dissolve}\n"));
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr
+            .starts_with("error: <stdin>, line 4: appending event #2 of the batch (seq 5) would make seq 3 invalid"),
+        "{r}"
+    );
+    assert_eq!(env.ledger_bytes(), before_breaking);
+    assert_ne!(before, before_breaking);
+}
+
 fn known_seq(stdout: &str) -> u64 {
     let v: serde_json::Value = serde_json::from_str(stdout).expect("replay json");
     v["known_at"]["seq"].as_u64().expect("known_at.seq")

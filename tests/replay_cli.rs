@@ -204,7 +204,7 @@ fn an_abandoned_plan_is_pending_until_given_up_then_abandoned_in_every_view() {
     let before = env.ledger_bytes();
     let r = env.run_with_stdin(&["append"], &abandon);
     assert_eq!(r.code, 3, "{r}");
-    insta::assert_snapshot!(r.stderr, @"error: <stdin>: event #1 of the batch (seq 7, `plan_abandoned`) is rejected: the plan at seq 5 was already abandoned by seq 6 (hint: a plan is abandoned once; leave this event out)");
+    insta::assert_snapshot!(r.stderr, @"error: <stdin>, line 1: event #1 of the batch (seq 7, `plan_abandoned`) is rejected: the plan at seq 5 was already abandoned by seq 6 (hint: a plan is abandoned once; leave this event out)");
     assert_eq!(env.ledger_bytes(), before);
     // and when the abandonment is retracted and the plan carried out, in
     // one batch, the plan is fulfilled, and `log` says which plan

@@ -59,7 +59,16 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let progress = Progress::bytes(ctx.global.quiet, "verifying", progress::file_len(&path));
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
-    let (appended, index) = outcome.map_err(|e| CliError::rejected(format!("{name}: {e}")))?;
+    let (appended, index) = outcome.map_err(|e| {
+        // Where the event named starts in the input.
+        let line = e
+            .batch_index()
+            .and_then(|i| fusion::event::batch_line(&text, i));
+        match line {
+            Some(line) => CliError::rejected(format!("{name}, line {line}: {e}")),
+            None => CliError::rejected(format!("{name}: {e}")),
+        }
+    })?;
     // The sealer stamps the time asked for unless the last record's is
     // later (compared as instants): a different stamp means just that.
     if appended.first_seq <= appended.head_seq && appended.recorded != appended.asked {
