@@ -38,6 +38,19 @@ fn the_first_append_builds_the_index_and_verify_audits_it() {
     ");
 }
 
+/// Bucket 0 of the index of `env` with `edit`'s entry forgetting that it
+/// ended: an index trusting it would accept `LATE`.
+fn forgetting_the_dissolution(env: &TestEnv) -> String {
+    let bucket = index_dir(env).join("bucket-0.json");
+    let mut entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
+    let removed = entries["edit"]["org"]
+        .as_object_mut()
+        .and_then(|o| o.remove("ended"));
+    assert!(removed.is_some(), "{entries}");
+    entries.to_string()
+}
+
 /// Asserts that `verify --index` finds the index of `env` matching its
 /// ledger, with `ids` ids.
 fn assert_index_matches(env: &TestEnv, ids: usize) {
@@ -294,16 +307,9 @@ fn an_index_of_an_older_format_version_is_never_trusted_and_the_next_append_rebu
     let head = index_dir(&env).join("HEAD");
     let text = std::fs::read_to_string(&head).expect("HEAD");
     assert!(text.starts_with(r#"{"index":3,"#), "{text}");
-    let bucket = index_dir(&env).join("bucket-0.json");
-    let mut entries: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
-    let removed = entries["edit"]["org"]
-        .as_object_mut()
-        .and_then(|o| o.remove("ended"));
-    assert!(removed.is_some(), "{entries}");
     // (The edited bucket's checksum in `HEAD`: only the version tells it
     // apart from an index of this build.)
-    write_trusted(&env, &entries.to_string());
+    write_trusted(&env, &forgetting_the_dissolution(&env));
     let text = std::fs::read_to_string(&head).expect("HEAD");
     std::fs::write(&head, text.replacen(r#""index":3"#, r#""index":2"#, 1)).expect("write");
     assert_snapshot!(env.run(&["verify", "--index"]), @"
@@ -332,13 +338,7 @@ fn a_bucket_that_does_not_match_its_checksum_is_never_trusted() {
     // its checksum not the one `HEAD` names (as a crash can leave a bucket
     // of an earlier update under a later `HEAD`: buckets are not synced)…
     let bucket = index_dir(&env).join("bucket-0.json");
-    let mut entries: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&bucket).expect("bucket")).expect("json");
-    let removed = entries["edit"]["org"]
-        .as_object_mut()
-        .and_then(|o| o.remove("ended"));
-    assert!(removed.is_some(), "{entries}");
-    std::fs::write(&bucket, entries.to_string()).expect("write");
+    std::fs::write(&bucket, forgetting_the_dissolution(&env)).expect("write");
     // …then `LATE`, which that entry would accept, is refused by the full
     // validation, the ledger unchanged…
     let before = env.ledger_bytes();
