@@ -4984,12 +4984,11 @@ mod tests {
         let hist = plan_ledger();
         // a record that is no plan
         let r = rejected(&hist, abandonment(1, "2016-11"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message
-                .contains("`plan` names seq 1 (`created`), which is not a plan"),
-            "{}",
-            r.message
+        assert_refused(
+            &r,
+            Rule::PlanTarget,
+            "`plan` names seq 1 (`created`), which is not a plan",
+            "",
         );
         // no record at all
         let r = rejected(&hist, abandonment(9, "2016-11"));
@@ -5003,12 +5002,11 @@ mod tests {
         let mut twice = hist.clone();
         twice.push(abandonment(3, "2016-11"));
         let r = rejected(&twice, abandonment(3, "2016-12"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message
-                .contains("the plan at seq 3 was already abandoned by seq 4"),
-            "{}",
-            r.message
+        assert_refused(
+            &r,
+            Rule::PlanTarget,
+            "the plan at seq 3 was already abandoned by seq 4",
+            "",
         );
         // a plan retracted
         let mut retracted = hist.clone();
@@ -5023,12 +5021,11 @@ mod tests {
         assert_refused(&r, Rule::PlanTarget, "is already fulfilled by seq 4", "");
         // given up before it was stated (2016-06)
         let r = rejected(&hist, abandonment(3, "2016-05"));
-        assert_eq!(r.rule, Rule::PlanTarget);
-        assert!(
-            r.message
-                .contains("but the abandonment is dated 2016-05, before the plan was stated"),
-            "{}",
-            r.message
+        assert_refused(
+            &r,
+            Rule::PlanTarget,
+            "but the abandonment is dated 2016-05, before the plan was stated",
+            "",
         );
         // and an abandonment does not fulfil
         let mut both = abandonment(3, "2016-11");
