@@ -1101,6 +1101,26 @@ fn differing<'m, K: Ord + 'm, V: PartialEq + 'm>(
     out
 }
 
+/// The party an organisation is on the later side when it changed id
+/// (`a` → `b` → …) after the earlier side; `None` when it did not.
+fn party_now(party: &Party, after: &State) -> Option<Party> {
+    let Party::Org(id) = party else {
+        return None;
+    };
+    let mut now = id;
+    // Ids are never reused, so the chain ends; the bound keeps it so.
+    for _ in 0..after.orgs.len() {
+        match after.orgs.get(now).and_then(|o| o.ended.as_deref()) {
+            Some(e) if e.how == EndHow::Transformed(ChangeMode::IdChange) => match e.into.first() {
+                Some(next) => now = next,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    (now != id).then(|| Party::Org(now.clone()))
+}
+
 /// Start of the first period of existence.
 fn first_since(o: &Org) -> &Stamp {
     o.periods.first().map_or(&o.since, |p| &p.since)
@@ -1566,10 +1586,23 @@ fn compare_facts(
             detail(),
         ));
     }
-    // Members and partners.
+    // Members and partners. A member organisation that changed id in
+    // between, and is a member under its new id, is the same member (the
+    // id change reports it).
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
-        for (party, sb, sa) in differing(pb.iter(), a.relations(relation).iter()) {
+        let pa = a.relations(relation);
+        let now = |p: &Party| party_now(p, after).filter(|q| pa.contains_key(q));
+        let moved: Small<Party, Stamp>;
+        let pb = if pb.iter().any(|(p, _)| now(p).is_some()) {
+            moved = (pb.iter())
+                .map(|(p, s)| (now(p).unwrap_or_else(|| p.clone()), s.clone()))
+                .collect();
+            &moved
+        } else {
+            pb
+        };
+        for (party, sb, sa) in differing(pb.iter(), pa.iter()) {
             if let (Some(sb), Some(sa)) = (sb, sa) {
                 let detail = Detail::Membership {
                     org: id.to_owned(),
@@ -3039,6 +3072,52 @@ mod tests {
         assert!(
             line("— a").ends_with("  retracted: \"L\" — a  [seq 6 retracts seq 4]"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_member_that_changes_id_stays_the_same_member() {
+        // Given y a member of x and z a partner of x since 2006, y moved to
+        // the id y2 in 2010 (seq 5), and z, which left in 2009 (seq 6),
+        // moved to the id z2 in 2011 (seq 7)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */ org("z", "2005"),
+            /* 4 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["y"], "to": ["y2"]}),
+            /* 6 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "z"}, "relation": "partner"}),
+            /* 7 */
+            json!({"type": "left", "date": "2009", "org": "x", "member": {"org": "z"}, "relation": "partner"}),
+            /* 8 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2011", "from": ["z"], "to": ["z2"]}),
+        ]);
+        for d in [
+            // When comparing 2008 with 2012
+            dates(&entries, "2008", "2012"),
+            // or 2012 as known before and after y's id change
+            knowledge(&entries, "2012", 4, 5),
+        ] {
+            // Then y's membership is not reported again, under either id:
+            // the id change says it all
+            let text = render_text(&d);
+            assert!(only(&d, Kind::Joined).is_empty(), "{text}");
+            assert!(!text.contains("y member of x"), "{text}");
+            assert!(!text.contains("y2 member of x"), "{text}");
+            assert_eq!(only(&d, Kind::IdChanged)[0].seq, 5, "{text}");
+        }
+        // And z, which left before its id change, left as z
+        let d = dates(&entries, "2008", "2012");
+        let left = only(&d, Kind::Left);
+        assert_eq!(left.len(), 1, "{}", render_text(&d));
+        assert_eq!(left[0].seq, 7);
+        assert!(
+            render_text(&d).contains("left        z partner of x  [seq 7]"),
+            "{}",
+            render_text(&d)
         );
     }
 
