@@ -2220,6 +2220,14 @@ pub fn validate_observed(
         });
     }
     let by_index = blame(&knowledge, pos, history, batch, first_seq);
+    let rule = if rule.hint.is_none() {
+        let seq = failing.seq;
+        rule.hint(format!(
+            "if seq {seq} is what is wrong, correct it: a `correction` that retracts seq {seq}, or supersedes it with the right record, alone or in this batch (`fusion log --seq {seq} --format json` shows its hash)"
+        ))
+    } else {
+        rule
+    };
     Err(ValidationError::Breaks {
         existing_seq: failing.seq,
         by_index,
@@ -4592,6 +4600,32 @@ mod tests {
         }
         let msg = validate(&hist, &batch, 3).expect_err("breaks").to_string();
         assert!(msg.starts_with("appending event #2 of the batch (seq 4) would make seq 2 invalid: organisation `edit`"), "{msg}");
+    }
+
+    #[test]
+    fn a_backdated_duplicate_of_a_record_points_to_correcting_that_record() {
+        // Given a role started in 2021 (seq 2)
+        let hist = ledger(&[
+            created("edit", "2008"),
+            json!({"type": "role_started", "date": "2021", "org": "edit", "person": "P", "role": "president"}),
+        ]);
+        // When the same role is appended again, dated 2020
+        let batch = [ev(
+            json!({"type": "role_started", "date": "2020", "org": "edit", "person": "P", "role": "president"}),
+        )];
+        let msg = validate(&hist, &batch, 3).expect_err("breaks").to_string();
+        // Then seq 2 is named as the record broken, with the way to
+        // correct it if it is the one that is wrong
+        assert!(
+            msg.starts_with("appending event #1 of the batch (seq 3) would make seq 2 invalid: \"P\" is already president of `edit` since 2020 (seq 3) (hint: if seq 2 is what is wrong, correct it: a `correction` that retracts seq 2, or supersedes it"),
+            "{msg}"
+        );
+        // And a rule that has its own hint keeps it
+        let batch = [ev(
+            json!({"type": "dissolved", "date": "2012", "org": "edit"}),
+        )];
+        let msg = validate(&hist, &batch, 3).expect_err("breaks").to_string();
+        assert!(!msg.contains("if seq 2 is what is wrong"), "{msg}");
     }
 
     #[test]
