@@ -955,6 +955,49 @@ impl Views {
         Ok(first)
     }
 
+    /// The first record, in seq order, with a link to no earlier record of
+    /// the ledger: a correction's `target`, a `fulfils` or a
+    /// `plan_abandoned`'s `plan` (a replacement's included). `append`'s
+    /// link rules refuse such a link, so only a file written by other means
+    /// holds one (as a ledger whose every hash was recomputed after an
+    /// edit does: its links name the old hashes); replays ignore it. For
+    /// `fusion verify --history`.
+    pub fn first_dangling_link(&self) -> Option<Inconsistency> {
+        let wanted: HashSet<[u8; 32]> = (self.whole.iter())
+            .flat_map(|e| links_of(e).filter_map(|(_, h)| decode_hash(h)))
+            .collect();
+        let mut seqs: HashMap<[u8; 32], u64> = HashMap::with_capacity(wanted.len());
+        for (seq, slot) in with_hashes(&self.reader.slots, &wanted) {
+            seqs.entry(slot.hash).or_insert(seq);
+        }
+        self.whole.iter().find_map(|e| {
+            let (field, hash) = links_of(e).find(|&(_, h)| {
+                decode_hash(h)
+                    .and_then(|k| seqs.get(&k))
+                    .is_none_or(|&seq| seq >= e.seq)
+            })?;
+            let rule = match field {
+                "target" => crate::fold::Rule::CorrectionTarget,
+                "fulfils" => crate::fold::Rule::FulfilsTarget,
+                _ => crate::fold::Rule::PlanTarget,
+            };
+            Some(Inconsistency {
+                seq: e.seq,
+                event_type: e.event.type_name(),
+                date: e.event.date.to_string(),
+                rule: crate::fold::Rejection {
+                    rule,
+                    message: format!(
+                        "its `{field}` `{}` names no earlier record of this ledger",
+                        crate::event::short_hash(hash)
+                    ),
+                    hint: None,
+                    id: None,
+                },
+            })
+        })
+    }
+
     /// Folds the whole timeline of the first `known` records, handing
     /// `watch` each event with its seq and the state before it is applied;
     /// returns the state at the end.
@@ -1023,6 +1066,24 @@ impl crate::snapshot::Ledger for Views {
     }
 }
 
+/// The links a record makes, as (field, hash): a correction's `target`,
+/// and the plan its event (or replacement) fulfils or abandons.
+fn links_of(e: &Entry) -> impl Iterator<Item = (&'static str, &str)> {
+    let (target, event) = match &e.event.body {
+        Body::Correction {
+            target,
+            replacement,
+            ..
+        } => (Some(("target", target.as_str())), replacement.as_deref()),
+        _ => (None, Some(&e.event)),
+    };
+    let closes = event.and_then(|r| r.closes()).map(|(plan, how)| match how {
+        crate::fold::Closing::Fulfils => ("fulfils", plan),
+        crate::fold::Closing::Abandons => ("plan", plan),
+    });
+    target.into_iter().chain(closes)
+}
+
 /// The index of the last record known at seq `known_at` (clamped to the head).
 fn known_in(slots: &[Slot], known_at: u64) -> usize {
     usize::try_from(known_at).map_or(slots.len(), |k| k.min(slots.len()))
@@ -1077,33 +1138,33 @@ fn targets(slots: &[Slot], whole: &[Entry], known: usize) -> Vec<(u64, String)> 
             _ => None,
         })
         .collect();
-    if wanted.is_empty() {
-        return Vec::new();
-    }
+    with_hashes(slots.get(..known).unwrap_or(slots), &wanted)
+        .filter(|(_, slot)| !slot.whole)
+        .map(|(seq, slot)| (seq, hex(&slot.hash)))
+        .collect()
+}
+
+/// The records among `slots` whose hash is one of `wanted`, with their seqs.
+fn with_hashes<'s>(
+    slots: &'s [Slot],
+    wanted: &'s HashSet<[u8; 32]>,
+) -> impl Iterator<Item = (u64, &'s Slot)> {
     // A first look at 16 bits of each hash, in a table of bits, spares
     // nearly every slot the set's lookup (the bits of a SHA-256 digest are
     // as good as random).
-    let mut maybe = vec![0u64; 1 << 10];
     let bit = |hash: &[u8; 32]| usize::from(u16::from_le_bytes([hash[0], hash[1]]));
-    for h in &wanted {
+    let mut maybe = vec![0u64; if wanted.is_empty() { 0 } else { 1 << 10 }];
+    for h in wanted {
         let b = bit(h);
         if let Some(word) = maybe.get_mut(b / 64) {
             *word |= 1 << (b % 64);
         }
     }
-    slots
-        .get(..known)
-        .unwrap_or(slots)
-        .iter()
-        .enumerate()
-        .filter(|(_, slot)| {
-            let b = bit(&slot.hash);
-            !slot.whole
-                && maybe.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
-                && wanted.contains(&slot.hash)
-        })
-        .map(|(i, slot)| (i as u64 + 1, hex(&slot.hash)))
-        .collect()
+    slots.iter().enumerate().filter_map(move |(i, slot)| {
+        let b = bit(&slot.hash);
+        (maybe.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0) && wanted.contains(&slot.hash))
+            .then_some((i as u64 + 1, slot))
+    })
 }
 
 /// `order` sorted by day, then by index: a counting sort by day, the

@@ -119,3 +119,92 @@ fn verify_history_names_an_event_that_does_not_hold_at_its_place() {
         "{r}"
     );
 }
+
+/// `(seq, hash)` of each record of a ledger's text.
+fn hashes(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["hash"].as_str().expect("hash").to_owned()
+        })
+        .collect()
+}
+
+/// The ledger's text with record `seq`'s event changed by `edit`, and
+/// every record sealed again after it: a sound chain, whose links (which
+/// name hashes) still name the old records.
+fn rewritten(text: &str, seq: usize, edit: impl Fn(&mut serde_json::Value)) -> String {
+    use fusion::record::{GENESIS_PREV, Record};
+    let mut prev = GENESIS_PREV.to_string();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let mut event = v["event"].clone();
+        if i + 1 == seq {
+            edit(&mut event);
+        }
+        let recorded = v["recorded"].as_str().expect("recorded").to_owned();
+        let r = Record::seal(i as u64 + 1, recorded, event, prev.clone());
+        prev.clone_from(&r.hash);
+        out.push_str(&r.to_line());
+        out.push('\n');
+    }
+    out
+}
+
+/// A ledger rewritten with every hash recomputed after an edit has a
+/// sound chain, but its corrections and fulfilments still name the old
+/// hashes: `verify --history` names the first such link (exit 4), which
+/// `verify` alone cannot see and replays ignore (helper-53).
+#[test]
+fn verify_history_names_a_link_to_no_earlier_record() {
+    // Given a ledger fusion wrote: figures (seq 2) retracted by seq 3, and
+    // a plan (seq 4) fulfilled by seq 5
+    let env = TestEnv::with_ledger();
+    env.append(concat!(
+        r#"{"type":"created","date":"2000","id":"x","name":"X","kind":"k","sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"figures","date":"2001","org":"x","values":{"beds":460},"sources":[{"doc":"d"}]}"#, "\n",
+    ));
+    let seq2 = hashes(&String::from_utf8(env.ledger_bytes()).expect("utf-8"))[1].clone();
+    env.append(&format!(
+        r#"{{"type":"correction","date":"2002","target":"{seq2}","mode":"retract","reason":"wrong","sources":[{{"doc":"d"}}]}}"#
+    ));
+    env.append(r#"{"type":"planned","date":"2003","planned":{"type":"renamed","date":"2004","org":"x","name":"X2","sources":[{"doc":"d"}]},"sources":[{"doc":"d"}]}"#);
+    let seq4 = hashes(&String::from_utf8(env.ledger_bytes()).expect("utf-8"))[3].clone();
+    env.append(&format!(
+        r#"{{"type":"renamed","date":"2004","org":"x","name":"X2","fulfils":"{seq4}","sources":[{{"doc":"d"}}]}}"#
+    ));
+    let text = String::from_utf8(env.ledger_bytes()).expect("utf-8");
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(&["replay", "--as-of", "2010", "--format", "json"]);
+    assert!(r.stdout.contains("\"figures\": []"), "{r}");
+
+    // When the figures are edited and every later hash recomputed
+    let forged = rewritten(&text, 2, |e| e["values"]["beds"] = 400.into());
+    std::fs::write(env.ledger(), &forged).expect("write");
+    // Then the chain verifies, and the retraction no longer holds
+    let r = env.run(&["verify"]);
+    assert_eq!(r.code, 0, "{r}");
+    let r = env.run(&["replay", "--as-of", "2010", "--format", "json"]);
+    assert!(r.stdout.contains("\"value\": 400"), "{r}");
+    // But `verify --history` names the retraction's dangling target
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 4, "{r}");
+    let head = hashes(&forged)[4].clone();
+    insta::assert_snapshot!(r.stderr.replace(&head, "HEAD").replace(&seq2[..12], "SEQ2"), @"error: the ledger's chain verifies (5 records, head HEAD), but its history does not: seq 3 (correction, dated 2002): its `target` `SEQ2` names no earlier record of this ledger, which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq 3` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)");
+    assert_eq!(std::fs::read_to_string(env.ledger()).expect("read"), forged);
+
+    // And when only the plan is edited, the fulfilment's link is named
+    let forged = rewritten(&text, 4, |e| e["planned"]["name"] = "X3".into());
+    std::fs::write(env.ledger(), &forged).expect("write");
+    let r = env.run(&["verify", "--history"]);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains(&format!(
+            "seq 5 (renamed, dated 2004): its `fulfils` `{}` names no earlier record of this ledger",
+            &seq4[..12]
+        )),
+        "{r}"
+    );
+}

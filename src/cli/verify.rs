@@ -37,10 +37,11 @@ pub struct VerifyArgs {
     /// ledger folds to (a full fold); exits 4 if it does not.
     #[arg(long)]
     pub index: bool,
-    /// Also check the history: fold the whole timeline and check every
-    /// event at its place in it, as `append` checks a batch (an
-    /// organisation that exists on the event's date, not ended, ids never
-    /// reused…); exits 4 naming the first event that does not hold. A
+    /// Also check the history: that every correction, `fulfils` and
+    /// `plan_abandoned` names an earlier record, and, folding the whole
+    /// timeline, every event at its place in it, as `append` checks a batch
+    /// (an organisation that exists on the event's date, not ended, ids
+    /// never reused…); exits 4 naming the first record that does not hold. A
     /// ledger only fusion wrote always passes: this finds a file written by
     /// other means, whose chain can verify while its history does not.
     #[arg(long)]
@@ -170,7 +171,21 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     };
     let history = if args.history {
         progress.phase("checking the history");
-        match views.first_inconsistency()? {
+        let dangling = views.first_dangling_link();
+        let inconsistent = views.first_inconsistency()?;
+        if let Some(bad) = dangling.filter(|d| inconsistent.as_ref().is_none_or(|i| d.seq <= i.seq))
+        {
+            return Err(CliError::integrity(format!(
+                "the ledger's chain verifies ({} records, head {head}), but its history does not: seq {} ({}, dated {}): {}, which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq {}` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)",
+                views.len(),
+                bad.seq,
+                bad.event_type,
+                bad.date,
+                bad.rule.message,
+                bad.seq
+            )));
+        }
+        match inconsistent {
             None => Some(format!(
                 "history: every event holds at its place in the timeline ({} records)",
                 views.len()
