@@ -70,12 +70,14 @@ pub enum ProofError {
         /// What to do.
         hint: String,
     },
-    /// A record the ledger does not have.
-    #[error("no record with seq {seq}: the ledger has {size} records")]
-    NoSuchRecord {
+    /// A record the checkpoint does not cover.
+    #[error(
+        "record {seq} is past the checkpoint, which covers records 1 to {size} (hint: prove it against a checkpoint taken since it was appended: `fusion checkpoint`)"
+    )]
+    PastCheckpoint {
         /// The seq asked for.
         seq: u64,
-        /// Records in the ledger.
+        /// Records the checkpoint covers.
         size: u64,
     },
     /// A checkpoint error (signature, key, format, ledger mismatch).
@@ -261,7 +263,7 @@ impl InclusionBundle {
         check_of_tree(tree, checkpoint)?;
         let size = checkpoint.checkpoint.size;
         if record.seq == 0 || record.seq > size {
-            return Err(ProofError::NoSuchRecord {
+            return Err(ProofError::PastCheckpoint {
                 seq: record.seq,
                 size,
             });
@@ -577,7 +579,7 @@ mod tests {
         let cp = checkpoint(&t, 7);
         assert!(matches!(
             InclusionBundle::build(&t, &records[8], &cp),
-            Err(ProofError::NoSuchRecord { seq: 9, size: 7 })
+            Err(ProofError::PastCheckpoint { seq: 9, size: 7 })
         ));
     }
 

@@ -406,6 +406,11 @@ impl Record {
     /// Refuses a carriage return at the end (lines end in LF alone), a
     /// byte-order mark, and an object naming a member twice.
     pub fn parse_line(line: &str) -> Result<Record, RecordError> {
+        if line.trim_ascii().is_empty() {
+            return Err(RecordError::Json(
+                "the line is blank, where a record was expected; a ledger has no blank lines (hint: delete the line: an editor or `echo >>` may have added it)".into(),
+            ));
+        }
         if line.ends_with('\r') {
             return Err(RecordError::Json(
                 "the line ends in CR LF; ledger lines end in LF alone".into(),
@@ -600,6 +605,12 @@ mod tests {
         assert!(
             matches!(Record::parse_line(&format!("\u{feff}{line}")), Err(RecordError::Json(m)) if m.contains("byte-order mark"))
         );
+        for blank in ["", " ", "\t "] {
+            assert!(
+                matches!(Record::parse_line(blank), Err(RecordError::Json(m)) if m.starts_with("the line is blank")),
+                "{blank:?}"
+            );
+        }
         // A lone surrogate escape is quoted as written and named.
         let lone = line.replacen("\"event\":{", "\"event\":{\"x\":\"\\ud800\",", 1);
         assert!(

@@ -380,6 +380,12 @@ fn a_consistency_proof_links_two_checkpoints() {
     --- stderr
     error: no record with seq 9: the ledger has 4 records
     ");
+    // A record of the ledger that the checkpoint does not cover yet
+    assert_snapshot!(env.run(&["prove", "inclusion", "4", "--checkpoint", "old"]), @"
+    exit: 2
+    --- stderr
+    error: checkpoint `old`: record 4 is past the checkpoint, which covers records 1 to 3 (hint: prove it against a checkpoint taken since it was appended: `fusion checkpoint`)
+    ");
 }
 
 #[test]

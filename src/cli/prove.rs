@@ -59,7 +59,7 @@ pub struct ConsistencyArgs {
 pub fn proof_error(e: ProofError) -> CliError {
     match e {
         ProofError::Checkpoint(c) => checkpoint_error(c),
-        ProofError::NoSuchRecord { .. } => CliError::usage(e.to_string()),
+        ProofError::PastCheckpoint { .. } => CliError::usage(e.to_string()),
         other => CliError::integrity(other.to_string()),
     }
 }
