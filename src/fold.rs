@@ -1953,6 +1953,20 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                     r = r.hint(format!(
                         "`{m}` has ended, and its memberships ended with it"
                     ));
+                } else {
+                    let other = match relation {
+                        Relation::Member => Relation::Partner,
+                        Relation::Partner => Relation::Member,
+                    };
+                    if let Some(s) = o.relations(other).get(member) {
+                        r = r.hint(format!(
+                            "{member} is a {} of `{org}` (since {}, seq {}): write `\"relation\": \"{}\"`",
+                            relation_word(other),
+                            s.date,
+                            s.seq,
+                            relation_word(other)
+                        ));
+                    }
                 }
                 Err(r)
             }
@@ -1984,6 +1998,20 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                 .about(org);
                 if let Some(h) = holders {
                     r = r.hint(held_list(&format!("{role}s"), h));
+                } else {
+                    // No one holds that role: name the roles there are.
+                    let theirs: Vec<&CompactString> = (o.roles.iter())
+                        .filter(|(_, people)| people.contains_key(person.as_str()))
+                        .map(|(role, _)| role)
+                        .collect();
+                    r = r.hint(if theirs.is_empty() {
+                        held_list(&format!("roles held at `{org}`"), o.roles.keys())
+                    } else {
+                        held_list(
+                            &format!("roles \"{person}\" holds at `{org}`"),
+                            theirs.into_iter(),
+                        )
+                    });
                 }
                 Err(r)
             }
@@ -4962,6 +4990,55 @@ mod tests {
             hint.is_empty() || r.hint.as_deref().is_some_and(|h| h.contains(hint)),
             "{:?}",
             r.hint
+        );
+    }
+
+    #[test]
+    fn ending_a_role_or_a_membership_not_held_names_what_is_held() {
+        // Given "S" directrice of x, and x a member of g
+        let history = [
+            created("x", "2010"),
+            created("g", "2010"),
+            json!({"type": "role_started", "date": "2012", "org": "x", "role": "directrice", "person": "S"}),
+            json!({"type": "joined", "date": "2012", "org": "g", "member": {"org": "x"}, "relation": "member"}),
+        ];
+        let role_ended = |role: &str, person: &str| json!({"type": "role_ended", "date": "2015", "org": "x", "role": role, "person": person});
+        // When S's role is ended under another name, then the roles S
+        // holds there are named
+        let r = rejected(&history, role_ended("directeur", "S"));
+        assert_refused(
+            &r,
+            Rule::NotHeld,
+            "\"S\" is not directeur of `x` on 2015",
+            "roles \"S\" holds at `x`: \"directrice\"",
+        );
+        // When someone who holds no role there is named, then the roles
+        // held there are
+        let r = rejected(&history, role_ended("directeur", "T"));
+        assert_refused(
+            &r,
+            Rule::NotHeld,
+            "\"T\" is not directeur",
+            "roles held at `x`: \"directrice\"",
+        );
+        // When the role is held by others, then they are named, as before
+        let r = rejected(&history, role_ended("directrice", "T"));
+        assert_refused(
+            &r,
+            Rule::NotHeld,
+            "\"T\" is not directrice",
+            "directrices: \"S\"",
+        );
+        // When x leaves g as a partner, then its membership is named
+        let r = rejected(
+            &history,
+            json!({"type": "left", "date": "2015", "org": "g", "member": {"org": "x"}, "relation": "partner"}),
+        );
+        assert_refused(
+            &r,
+            Rule::NotHeld,
+            "x is not a partner of `g` on 2015",
+            "x is a member of `g` (since 2012, seq 4): write `\"relation\": \"member\"`",
         );
     }
 
