@@ -67,6 +67,14 @@ pub enum StoreError {
         /// The path tried.
         path: PathBuf,
     },
+    /// The ledger's path names a directory.
+    #[error(
+        "`{path}` is a directory, not a ledger; pass the ledger's file with --ledger (or FUSION_LEDGER)"
+    )]
+    Directory {
+        /// The path tried.
+        path: PathBuf,
+    },
     /// `init` on an existing file.
     #[error("`{path}` already exists; fusion never overwrites a ledger")]
     Exists {
@@ -227,6 +235,9 @@ impl StoreError {
             io::ErrorKind::NotFound => StoreError::Missing {
                 path: path.to_owned(),
             },
+            io::ErrorKind::IsADirectory => StoreError::Directory {
+                path: path.to_owned(),
+            },
             _ => StoreError::Io {
                 op,
                 path: path.to_owned(),
@@ -374,7 +385,14 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, StoreError> {
 
 /// Opens the ledger for reading.
 fn open(path: &Path) -> Result<File, StoreError> {
-    File::open(path).map_err(StoreError::opening("read", path))
+    let file = File::open(path).map_err(StoreError::opening("read", path))?;
+    // Opening a directory succeeds; reading it does not.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(StoreError::Directory {
+            path: path.to_owned(),
+        });
+    }
+    Ok(file)
 }
 
 fn ledger_error(path: &Path, e: LedgerError) -> StoreError {

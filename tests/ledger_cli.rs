@@ -366,6 +366,23 @@ fn missing_ledger_and_bad_flags_are_usage_errors() {
     error: no ledger at `$TMP/ledger.jsonl`; create one with `fusion init --ledger $TMP/ledger.jsonl`, or pass --ledger / set FUSION_LEDGER
     ");
     assert_eq!(env.run(&["frobnicate"]).code, 2);
+    // A directory where the ledger should be is the same mistake, whatever
+    // the command (helper-53: it was an I/O error, exit 1)
+    std::fs::create_dir(env.ledger()).expect("mkdir");
+    for args in [
+        &["verify"][..],
+        &["replay", "--as-of", "2020"],
+        &["log"],
+        &["repair"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {r}");
+        assert_eq!(
+            r.stderr,
+            "error: `$TMP/ledger.jsonl` is a directory, not a ledger; pass the ledger's file with --ledger (or FUSION_LEDGER)\n",
+            "{args:?}"
+        );
+    }
     let mut cmd = env.command(&["verify"]);
     cmd.env("FUSION_RECORDED", "yesterday");
     let out = cmd.output().expect("run");

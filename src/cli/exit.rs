@@ -80,7 +80,9 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         let code = match &e {
             StoreError::Io { .. } => IO,
-            StoreError::Missing { .. } | StoreError::Exists { .. } => USAGE,
+            StoreError::Missing { .. }
+            | StoreError::Directory { .. }
+            | StoreError::Exists { .. } => USAGE,
             StoreError::LineTooLong { .. } => REJECTED,
             StoreError::Locked { .. } | StoreError::HeadMoved { .. } => CONFLICT,
             StoreError::Chain {
