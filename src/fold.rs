@@ -2577,8 +2577,9 @@ fn explain_unknown(rule: Rejection, k: &Knowledge<'_>, pos: usize) -> Rejection 
     }
 }
 
-/// The ids an event brings into being.
-fn creates(event: &Event) -> Vec<&str> {
+/// The ids an event brings into being: an organisation created, the new
+/// ids of a `transformed`, a program launched.
+pub fn creates(event: &Event) -> Vec<&str> {
     match &event.body {
         Body::Created { org } => vec![org.id.as_str()],
         Body::Transformed {

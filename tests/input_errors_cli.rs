@@ -86,6 +86,40 @@ fn a_refused_batch_event_is_named_with_its_line() {
     assert_ne!(before, before_breaking);
 }
 
+/// An unknown id that no record mentions is most likely a typo: the
+/// closest ids the ledger mentions or the batch creates are suggested,
+/// with or without the append index (helper-53).
+#[test]
+fn an_unknown_id_close_to_known_ones_is_suggested() {
+    let env = two_records();
+    let before = env.ledger_bytes();
+    let typo =
+        r#"{"type":"renamed","date":"2010","org":"grilgo","name":"N","sources":[{"doc":"x"}]}"#;
+    let expected = "error: <stdin>, line 1: event #1 of the batch (seq 3, `renamed`) is rejected: organisation `grilgo` (field `org`) does not exist on 2010 (hint: did you mean `grilog`? Otherwise, append a `created` (or `transformed`) event for `grilgo` dated on or before 2010 first)\n";
+    // Through the index the first append built
+    let r = env.run_with_stdin(&["append"], typo);
+    assert_eq!((r.code, r.stderr.as_str()), (3, expected), "{r}");
+    // And through the full validation
+    std::fs::remove_dir_all(env.dir().join("ledger.jsonl.index")).expect("index");
+    let r = env.run_with_stdin(&["append"], typo);
+    assert_eq!((r.code, r.stderr.as_str()), (3, expected), "{r}");
+    // An id the batch creates is suggested too
+    let created = r#"{"type":"created","date":"2009","id":"newcomer","name":"N","kind":"k","sources":[{"doc":"x"}]}"#;
+    let r = env.run_with_stdin(
+        &["append"],
+        &format!("{created}\n{}", typo.replace("grilgo", "newcomr")),
+    );
+    assert!(
+        r.stderr
+            .contains("(hint: did you mean `newcomer`? Otherwise,"),
+        "{r}"
+    );
+    // An id far from every other one gets the plain hint
+    let r = env.run_with_stdin(&["append"], &typo.replace("grilgo", "zzzzzz"));
+    assert!(r.stderr.contains("(hint: append a `created`"), "{r}");
+    assert_eq!(env.ledger_bytes(), before);
+}
+
 fn known_seq(stdout: &str) -> u64 {
     let v: serde_json::Value = serde_json::from_str(stdout).expect("replay json");
     v["known_at"]["seq"].as_u64().expect("known_at.seq")

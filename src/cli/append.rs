@@ -2,8 +2,11 @@
 //! nothing.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use fusion::event::Event;
+use fusion::fold::{Rule, ValidationError};
+use fusion::lineage::closest_ids;
 use fusion::store::{self, AppendOptions};
 
 use super::progress::{self, Progress};
@@ -60,6 +63,7 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     let outcome = store::append_events(&path, &options, &|done| progress.set(done), &events)?;
     progress.done();
     let (appended, index) = outcome.map_err(|e| {
+        let e = with_suggestion(&path, &events, e);
         // Where the event named starts in the input.
         let line = e
             .batch_index()
@@ -103,6 +107,45 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
         appended.head_seq,
         appended.head_hash
     ))
+}
+
+/// An unknown id that no record mentions, nor any batch event brings into
+/// being, is a typo most likely: the hint then starts with the closest ids
+/// there are. Only a refusal pays for it (the ledger is streamed again).
+fn with_suggestion(path: &Path, batch: &[Event], mut e: ValidationError) -> ValidationError {
+    let (ValidationError::Rejected { rule, .. } | ValidationError::Breaks { rule, .. }) = &mut e
+    else {
+        return e;
+    };
+    if rule.rule != Rule::UnknownId {
+        return e;
+    }
+    let Some(id) = rule.id.clone() else {
+        return e;
+    };
+    let Some(mut known) = super::log::mentioned_ids(path) else {
+        return e;
+    };
+    if known.contains(&id) {
+        return e;
+    }
+    known.extend(
+        batch
+            .iter()
+            .flat_map(fusion::fold::creates)
+            .map(str::to_owned),
+    );
+    let close = closest_ids(known.iter().map(String::as_str), &id, 3);
+    if close.is_empty() {
+        return e;
+    }
+    let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
+    let guess = format!("did you mean {}?", list.join(", "));
+    rule.hint = Some(match rule.hint.take() {
+        Some(hint) => format!("{guess} Otherwise, {hint}"),
+        None => guess,
+    });
+    e
 }
 
 fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {

@@ -376,8 +376,26 @@ const RUN: u64 = 1 << 20;
 /// `--org` naming an id no record mentions: a typo, most likely. The
 /// ledger is streamed again for the ids it does mention, to suggest some.
 fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
+    let close = match mentioned_ids(path) {
+        Some(all) => closest_ids(all.iter().map(String::as_str), org, 3),
+        None => Vec::new(),
+    };
+    let hint = if close.is_empty() {
+        "no id is close to it; `fusion replay --all` lists the organisations, `fusion log` every record".to_owned()
+    } else {
+        let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
+        format!("did you mean {}?", list.join(", "))
+    };
+    CliError::usage(format!(
+        "--org `{org}`: no record mentions this id (hint: {hint})"
+    ))
+}
+
+/// Every id the ledger's records mention, streamed; `None` when the
+/// ledger cannot be read whole (the caller is reporting another error).
+pub(crate) fn mentioned_ids(path: &std::path::Path) -> Option<std::collections::BTreeSet<String>> {
     let mut all = std::collections::BTreeSet::new();
-    let scanned = store::scan_with_progress(
+    store::scan_with_progress(
         path,
         store::available_threads(),
         &|_| {},
@@ -390,20 +408,9 @@ fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
                 .collect::<Vec<String>>()
         },
         |s: Scanned<Vec<String>>| all.extend(s.kept),
-    );
-    let close = match scanned {
-        Ok(_) => closest_ids(all.iter().map(String::as_str), org, 3),
-        Err(_) => Vec::new(),
-    };
-    let hint = if close.is_empty() {
-        "no id is close to it; `fusion replay --all` lists the organisations, `fusion log` every record".to_owned()
-    } else {
-        let list: Vec<String> = close.iter().map(|s| format!("`{s}`")).collect();
-        format!("did you mean {}?", list.join(", "))
-    };
-    CliError::usage(format!(
-        "--org `{org}`: no record mentions this id (hint: {hint})"
-    ))
+    )
+    .ok()?;
+    Some(all)
 }
 
 /// Parses `--seq`: `5..10`, `5..`, `..10` (inclusive) or one seq. Seqs
