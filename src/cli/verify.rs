@@ -173,32 +173,32 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
         progress.phase("checking the history");
         let dangling = views.first_dangling_link();
         let inconsistent = views.first_inconsistency()?;
-        if let Some(bad) = dangling.filter(|d| inconsistent.as_ref().is_none_or(|i| d.seq <= i.seq))
-        {
-            return Err(CliError::integrity(format!(
-                "the ledger's chain verifies ({} records, head {head}), but its history does not: seq {} ({}, dated {}): {}, which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq {}` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)",
-                views.len(),
-                bad.seq,
-                bad.event_type,
-                bad.date,
-                bad.rule.message,
-                bad.seq
-            )));
-        }
-        match inconsistent {
+        // The first record that does not hold, and what follows from it.
+        let failure = match (dangling, inconsistent) {
+            (Some(d), i) if i.as_ref().is_none_or(|i| d.seq <= i.seq) => Some((
+                d,
+                ", which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq {seq}` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)",
+            )),
+            (_, Some(i)) => Some((
+                i,
+                "; replays fold it as if it had no effect on what it breaks, and `append` refuses every batch but one that corrects it (hint: `fusion log --seq {seq}` shows it; append a `correction` that retracts or supersedes it)",
+            )),
+            _ => None,
+        };
+        match failure {
             None => Some(format!(
                 "history: every event holds at its place in the timeline ({} records)",
                 views.len()
             )),
-            Some(bad) => {
+            Some((bad, then)) => {
                 return Err(CliError::integrity(format!(
-                    "the ledger's chain verifies ({} records, head {head}), but its history does not: seq {} ({}, dated {}): {}; replays fold it as if it had no effect on what it breaks, and `append` refuses every batch but one that corrects it (hint: `fusion log --seq {}` shows it; append a `correction` that retracts or supersedes it)",
+                    "the ledger's chain verifies ({} records, head {head}), but its history does not: seq {} ({}, dated {}): {}{}",
                     views.len(),
                     bad.seq,
                     bad.event_type,
                     bad.date,
                     bad.rule.message,
-                    bad.seq
+                    then.replace("{seq}", &bad.seq.to_string())
                 )));
             }
         }
