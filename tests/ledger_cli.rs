@@ -497,3 +497,38 @@ fn machine_readable_output_keeps_every_character_of_the_data() {
     assert!(csv.stdout.contains("L\u{92}Oreal\u{7f}"), "{csv}");
     assert!(!csv.stdout.contains('\u{fffd}'), "{csv}");
 }
+
+/// `log --org X --follow` lists the records of every id an id change links
+/// X to, either way and along a chain; without `--follow`, X's alone
+/// (helper-53: a journalist following a hospital across its id change).
+#[test]
+fn log_follow_lists_the_records_of_every_id_an_id_change_links() {
+    // Given a (seq 1) renamed to id b (seq 3), b to c (seq 5), and other
+    // records of each id and of an unrelated x
+    let env = TestEnv::with_ledger();
+    env.append(concat!(
+        r#"{"type":"created","date":"2000","id":"a","name":"A","kind":"k","sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"created","date":"2000","id":"x","name":"X","kind":"k","sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"transformed","mode":"id_change","date":"2001","from":["a"],"to":["b"],"sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"renamed","date":"2002","org":"b","name":"B","sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"transformed","mode":"id_change","date":"2003","from":["b"],"to":["c"],"sources":[{"doc":"d"}]}"#, "\n",
+        r#"{"type":"renamed","date":"2004","org":"x","name":"X2","sources":[{"doc":"d"}]}"#, "\n",
+    ));
+    let seqs = |r: &common::Run| -> Vec<u64> {
+        r.stdout
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    // When b's records are listed, then only those that mention b
+    let r = env.run(&["log", "--org", "b"]);
+    assert_eq!((r.code, seqs(&r)), (0, vec![3, 4, 5]), "{r}");
+    // When they are listed with --follow, from any id of the chain, then
+    // a's and c's too, and nothing of x
+    for id in ["a", "b", "c"] {
+        let r = env.run(&["log", "--org", id, "--follow"]);
+        assert_eq!((r.code, seqs(&r)), (0, vec![1, 3, 4, 5]), "{id}: {r}");
+    }
+    // And --follow needs --org
+    assert_eq!(env.run(&["log", "--follow"]).code, 2);
+}

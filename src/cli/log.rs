@@ -25,6 +25,11 @@ pub struct LogArgs {
     /// plan that mentions it.
     #[arg(long, value_name = "ID")]
     pub org: Option<String>,
+    /// With `--org`: also the records of the ids the organisation had
+    /// before, or took after, an id change (`transformed` with mode
+    /// `id_change`), as `git log --follow` follows a renamed file.
+    #[arg(long, requires = "org")]
+    pub follow: bool,
     /// Only records of this event type (repeatable).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -62,6 +67,13 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
     progress::notice_wait(&path, ctx.global.quiet, progress::Lock::Read);
     let bar = Progress::bytes(ctx.global.quiet, "loading", progress::file_len(&path));
     let org = args.org.as_deref();
+    // The ids whose records are listed: the one given, and with `--follow`
+    // those an id change links it to.
+    let ids: HashSet<String> = match org {
+        Some(org) if args.follow => id_family(&path, org)?,
+        Some(org) => HashSet::from([org.to_owned()]),
+        None => HashSet::new(),
+    };
     let by_event = org.is_some() || !args.types.is_empty();
     let text_format = args.format == Format::Text;
     let shown_of = |event: &Event| -> Kept {
@@ -80,9 +92,7 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<(), CliError> {
         };
         // With `--org`, a record that does not mention it may still close
         // a plan that does: the sink, which sees records in order, knows.
-        if let Some(org) = org
-            && !event.mentioned_ids().contains(&org)
-        {
+        if org.is_some() && !event.mentioned_ids().iter().any(|id| ids.contains(*id)) {
             match event.record_closes() {
                 Some((plan, _)) => kept.closes = Some(plan.to_owned()),
                 None => return kept,
@@ -389,6 +399,57 @@ fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
     CliError::usage(format!(
         "--org `{org}`: no record mentions this id (hint: {hint})"
     ))
+}
+
+/// `org` and every id an id change links it to, either way and
+/// transitively (`a` → `b` → `c`: any of the three gives all three), from
+/// the records' events and corrections' replacements.
+fn id_family(path: &std::path::Path, org: &str) -> Result<HashSet<String>, CliError> {
+    let mut links: HashMap<String, Vec<String>> = HashMap::new();
+    store::scan_with_progress(
+        path,
+        store::available_threads(),
+        &|_| {},
+        |_: Glance<'_>| None,
+        |event| {
+            let changes = |e: &Event| match &e.body {
+                Body::Transformed {
+                    mode: fusion::event::ChangeMode::IdChange,
+                    from,
+                    to,
+                    ..
+                } => from
+                    .iter()
+                    .zip(to)
+                    .map(|(f, t)| (f.to_string(), t.to_string()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match &event.body {
+                Body::Correction {
+                    replacement: Some(r),
+                    ..
+                } => changes(r),
+                _ => changes(&event),
+            }
+        },
+        |s: Scanned<Vec<(String, String)>>| {
+            for (from, to) in s.kept {
+                links.entry(from.clone()).or_default().push(to.clone());
+                links.entry(to).or_default().push(from);
+            }
+        },
+    )?;
+    let mut family = HashSet::from([org.to_owned()]);
+    let mut todo = vec![org.to_owned()];
+    while let Some(id) = todo.pop() {
+        for next in links.get(&id).into_iter().flatten() {
+            if family.insert(next.clone()) {
+                todo.push(next.clone());
+            }
+        }
+    }
+    Ok(family)
 }
 
 /// Every id the ledger's records mention, streamed; `None` when the
