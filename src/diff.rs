@@ -1101,16 +1101,17 @@ fn differing<'m, K: Ord + 'm, V: PartialEq + 'm>(
     out
 }
 
-/// The party an organisation is on the later side when it changed id
-/// (`a` → `b` → …) after the earlier side; `None` when it did not.
-fn party_now(party: &Party, after: &State) -> Option<Party> {
+/// The party an organisation is, on the side whose organisations `org`
+/// finds, when it changed id there (`a` → `b` → …); `None` when it did
+/// not.
+fn party_now<'s>(party: &Party, org: impl Fn(&str) -> Option<&'s Org>) -> Option<Party> {
     let Party::Org(id) = party else {
         return None;
     };
-    let mut now = id;
-    // Ids are never reused, so the chain ends; the bound keeps it so.
-    for _ in 0..after.orgs.len() {
-        match after.orgs.get(now).and_then(|o| o.ended.as_deref()) {
+    let mut now = id.as_str();
+    // Ids are never reused, so a chain ends; the bound keeps it so.
+    for _ in 0..64 {
+        match org(now).and_then(|o| o.ended.as_deref()) {
             Some(e) if e.how == EndHow::Transformed(ChangeMode::IdChange) => match e.into.first() {
                 Some(next) => now = next,
                 None => break,
@@ -1118,7 +1119,7 @@ fn party_now(party: &Party, after: &State) -> Option<Party> {
             _ => break,
         }
     }
-    (now != id).then(|| Party::Org(now.clone()))
+    (now != id.as_str()).then(|| Party::Org(now.into()))
 }
 
 /// Start of the first period of existence.
@@ -1587,16 +1588,38 @@ fn compare_facts(
         ));
     }
     // Members and partners. A member organisation that changed id in
-    // between, and is a member under its new id, is the same member (the
-    // id change reports it).
+    // between is the same member under its new id when the membership
+    // came with it (the same stamp: the id change moves it whole); the id
+    // change reports it. Either way: a knowledge diff can also learn that
+    // an id change was retracted.
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
         let pa = a.relations(relation);
-        let now = |p: &Party| party_now(p, after).filter(|q| pa.contains_key(q));
+        let carried = |p: &Party, s: &Stamp| -> Option<Party> {
+            let later = party_now(p, |id| after.orgs.get(id))
+                .filter(|q| pa.get(q) == Some(s) && !pb.contains_key(q));
+            later.or_else(|| {
+                // `q` on the later side, whose id change to `p` the later
+                // side no longer knows.
+                (pa.iter())
+                    .find(|&(q, t)| {
+                        t == s
+                            && !pb.contains_key(q)
+                            && party_now(q, |id| before.org(id)).as_ref() == Some(p)
+                    })
+                    .map(|(q, _)| q.clone())
+            })
+        };
         let moved: Small<Party, Stamp>;
-        let pb = if pb.iter().any(|(p, _)| now(p).is_some()) {
+        let pb = if pb
+            .iter()
+            .any(|(p, s)| !pa.contains_key(p) && carried(p, s).is_some())
+        {
             moved = (pb.iter())
-                .map(|(p, s)| (now(p).unwrap_or_else(|| p.clone()), s.clone()))
+                .map(|(p, s)| {
+                    let same = (!pa.contains_key(p)).then(|| carried(p, s)).flatten();
+                    (same.unwrap_or_else(|| p.clone()), s.clone())
+                })
                 .collect();
             &moved
         } else {
@@ -3119,6 +3142,60 @@ mod tests {
             "{}",
             render_text(&d)
         );
+    }
+
+    #[test]
+    fn a_member_that_left_then_rejoined_under_a_new_id_is_a_left_and_a_joined() {
+        // Given z a member of x from 2006, that left in 2009 (seq 4),
+        // changed id to z2 in 2011 (seq 5) and joined again in 2012 (seq 6)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("z", "2005"),
+            /* 3 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "z"}, "relation": "member"}),
+            /* 4 */
+            json!({"type": "left", "date": "2009", "org": "x", "member": {"org": "z"}, "relation": "member"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2011", "from": ["z"], "to": ["z2"]}),
+            /* 6 */
+            json!({"type": "joined", "date": "2012", "org": "x", "member": {"org": "z2"}, "relation": "member"}),
+        ]);
+        for d in [
+            dates(&entries, "2008", "2013"),
+            knowledge(&entries, "2013", 3, 6),
+        ] {
+            // Then z left and z2 joined, each on its own record: the
+            // membership z2 holds did not come with the id change
+            let text = render_text(&d);
+            let left = only(&d, Kind::Left);
+            let joined = only(&d, Kind::Joined);
+            assert_eq!((left.len(), joined.len()), (1, 1), "{text}");
+            assert_eq!((left[0].seq, joined[0].seq), (4, 6), "{text}");
+            assert!(only(&d, Kind::Redated).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_member_whose_id_change_is_retracted_stays_the_same_member() {
+        // Given y a member of x from 2009 (seq 3), y moved to the id y2 in
+        // 2010 (seq 4), and that id change retracted (seq 5)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */
+            json!({"type": "joined", "date": "2009", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 4 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["y"], "to": ["y2"]}),
+            /* 5 */
+            json!({"type": "correction", "date": "2014", "target": hash(4), "mode": "retract", "reason": "no such change"}),
+        ]);
+        // When comparing 2013 as known before and after the retraction
+        let d = knowledge(&entries, "2013", 4, 5);
+        // Then the retracted id change is the one change: the membership
+        // is neither left under y2 nor left again under y
+        let text = render_text(&d);
+        assert_eq!(d.summary.total, 1, "{text}");
+        assert!(only(&d, Kind::IdChanged)[0].retracted, "{text}");
     }
 
     #[test]

@@ -1944,15 +1944,20 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                     ),
                 )
                 .about(org);
-                if let Party::Org(m) = member
-                    && state
-                        .orgs
-                        .get(m.as_str())
-                        .is_some_and(|x| x.ended.is_some())
-                {
-                    r = r.hint(format!(
-                        "`{m}` has ended, and its memberships ended with it"
-                    ));
+                let ended = match member {
+                    Party::Org(m) => (state.orgs.get(m.as_str()))
+                        .and_then(|x| x.ended.as_deref())
+                        .map(|e| (m, e)),
+                    Party::Name(_) => None,
+                };
+                if let Some((m, e)) = ended {
+                    r = r.hint(match (&e.how, e.into.first()) {
+                        (EndHow::Transformed(ChangeMode::IdChange), Some(to)) => format!(
+                            "`{m}` changed id to `{to}` on {} (seq {}), and its memberships moved with it: name `{to}`",
+                            e.at.date, e.at.seq
+                        ),
+                        _ => format!("`{m}` has ended, and its memberships ended with it"),
+                    });
                 } else {
                     let other = match relation {
                         Relation::Member => Relation::Partner,
@@ -2248,7 +2253,8 @@ pub fn validate_observed(
         });
     }
     let by_index = blame(&knowledge, pos, history, batch, first_seq);
-    let rule = if rule.hint.is_none() {
+    // A correction's replacement cannot be corrected: no hint for it.
+    let rule = if rule.hint.is_none() && failing.supersedes.is_none() {
         let seq = failing.seq;
         rule.hint(format!(
             "if seq {seq} is what is wrong, correct it: a `correction` that retracts seq {seq}, or supersedes it with the right record, alone or in this batch (`fusion log --seq {seq} --format json` shows its hash)"
@@ -4471,6 +4477,33 @@ mod tests {
     }
 
     #[test]
+    fn leaving_under_an_id_the_member_changed_names_its_new_id() {
+        // Given m a member of club, then moved to the id m2 (seq 4)
+        let hist = [
+            created("club", "2000"),
+            created("m", "2000"),
+            json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+            json!({"type": "transformed", "mode": "id_change", "date": "2005", "from": ["m"], "to": ["m2"]}),
+        ];
+        // When m leaves under its old id, then the new id is named
+        let r = rejected(
+            &hist,
+            json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+        );
+        assert_refused(
+            &r,
+            Rule::NotHeld,
+            "m is not a member of `club` on 2006",
+            "`m` changed id to `m2` on 2005 (seq 4), and its memberships moved with it: name `m2`",
+        );
+        // And under its new id, it leaves
+        accepted(
+            &hist,
+            json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m2"}, "relation": "member"}),
+        );
+    }
+
+    #[test]
     fn programs_need_a_live_owner_and_end_once() {
         let hist = [
             created("o", "2000"),
@@ -4655,6 +4688,26 @@ mod tests {
         )];
         let msg = validate(&hist, &batch, 3).expect_err("breaks").to_string();
         assert!(!msg.contains("if seq 2 is what is wrong"), "{msg}");
+        // And a correction's replacement (seq 3 supersedes the role with
+        // the same role, dated 2021), which cannot be corrected, gets none
+        let role = json!({"type": "role_started", "date": "2021", "org": "edit", "person": "P", "role": "president", "sources": [{"doc": "test"}]});
+        let hist = ledger(&[
+            created("edit", "2008"),
+            json!({"type": "role_started", "date": "2019", "org": "edit", "person": "P", "role": "president"}),
+        ]);
+        let supersede = json!({"type": "correction", "date": "2022", "target": hist[1].hash,
+                               "mode": "supersede", "reason": "r", "replacement": role});
+        let hist = ledger(&[
+            created("edit", "2008"),
+            json!({"type": "role_started", "date": "2019", "org": "edit", "person": "P", "role": "president"}),
+            supersede,
+        ]);
+        let batch = [ev(
+            json!({"type": "role_started", "date": "2020", "org": "edit", "person": "P", "role": "president"}),
+        )];
+        let msg = validate(&hist, &batch, 4).expect_err("breaks").to_string();
+        assert!(msg.contains("would make seq 3 invalid"), "{msg}");
+        assert!(!msg.contains("correct it"), "{msg}");
     }
 
     #[test]

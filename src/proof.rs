@@ -70,6 +70,16 @@ pub enum ProofError {
         /// What to do.
         hint: String,
     },
+    /// A record the ledger does not have (seqs start at 1).
+    #[error(
+        "no record with seq {seq}: seqs start at 1, and the checkpoint covers records 1 to {size}"
+    )]
+    NoSuchRecord {
+        /// The seq asked for.
+        seq: u64,
+        /// Records the checkpoint covers.
+        size: u64,
+    },
     /// A record the checkpoint does not cover.
     #[error(
         "record {seq} is past the checkpoint, which covers records 1 to {size} (hint: prove it against a checkpoint taken since it was appended: `fusion checkpoint`)"
@@ -262,7 +272,13 @@ impl InclusionBundle {
     ) -> Result<InclusionBundle, ProofError> {
         check_of_tree(tree, checkpoint)?;
         let size = checkpoint.checkpoint.size;
-        if record.seq == 0 || record.seq > size {
+        if record.seq == 0 {
+            return Err(ProofError::NoSuchRecord {
+                seq: record.seq,
+                size,
+            });
+        }
+        if record.seq > size {
             return Err(ProofError::PastCheckpoint {
                 seq: record.seq,
                 size,

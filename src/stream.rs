@@ -955,27 +955,66 @@ impl Views {
         Ok(first)
     }
 
-    /// The first record, in seq order, with a link to no earlier record of
-    /// the ledger: a correction's `target`, a `fulfils` or a
-    /// `plan_abandoned`'s `plan` (a replacement's included). `append`'s
-    /// link rules refuse such a link, so only a file written by other means
-    /// holds one (as a ledger whose every hash was recomputed after an
-    /// edit does: its links name the old hashes); replays ignore it. For
+    /// The first record, in seq order, with a link that `append`'s link
+    /// rules refuse: a correction's `target`, a `fulfils` or a
+    /// `plan_abandoned`'s `plan` (a replacement's included) that names no
+    /// earlier record of the ledger; a correction of a correction, or of a
+    /// record an earlier correction corrected; a `fulfils` or `plan` that
+    /// names a record stating no plan. Only a file written by other means
+    /// holds one (a ledger whose every hash was recomputed after an edit
+    /// does: its links name the old hashes); replays ignore it. For
     /// `fusion verify --history`.
-    pub fn first_dangling_link(&self) -> Option<Inconsistency> {
+    pub fn first_bad_link(&self) -> Option<Inconsistency> {
         let wanted: HashSet<[u8; 32]> = (self.whole.iter())
             .flat_map(|e| links_of(e).filter_map(|(_, h)| decode_hash(h)))
             .collect();
+        if wanted.is_empty() {
+            return None;
+        }
         let mut seqs: HashMap<[u8; 32], u64> = HashMap::with_capacity(wanted.len());
         for (seq, slot) in with_hashes(&self.reader.slots, &wanted) {
             seqs.entry(slot.hash).or_insert(seq);
         }
+        // Corrections and plans are all kept whole.
+        let whole: HashMap<u64, &Entry> = self.whole.iter().map(|e| (e.seq, e)).collect();
+        let mut corrected: HashMap<u64, u64> = HashMap::new();
         self.whole.iter().find_map(|e| {
-            let (field, hash) = links_of(e).find(|&(_, h)| {
-                decode_hash(h)
-                    .and_then(|k| seqs.get(&k))
-                    .is_none_or(|&seq| seq >= e.seq)
+            let why = links_of(e).find_map(|(field, hash)| {
+                let short = crate::event::short_hash(hash);
+                let Some(&seq) = decode_hash(hash).and_then(|k| seqs.get(&k)).filter(|&&s| s < e.seq) else {
+                    return Some((field, format!("its `{field}` `{short}` names no earlier record of this ledger")));
+                };
+                let target = whole.get(&seq).map(|t| &t.event.body);
+                match field {
+                    "target" if matches!(target, Some(Body::Correction { .. })) => Some((
+                        field,
+                        format!("its `target` `{short}` names seq {seq}, a correction, which cannot be corrected"),
+                    )),
+                    "target" => match corrected.insert(seq, e.seq) {
+                        Some(first) => {
+                            corrected.insert(seq, first);
+                            Some((
+                                field,
+                                format!("its `target` `{short}` names seq {seq}, which seq {first} corrected already (only a record's first correction counts)"),
+                            ))
+                        }
+                        None => None,
+                    },
+                    _ => {
+                        let states_plan = match target {
+                            Some(Body::Planned { .. }) => true,
+                            Some(Body::Correction { replacement: Some(r), .. }) => {
+                                matches!(r.body, Body::Planned { .. })
+                            }
+                            _ => false,
+                        };
+                        (!states_plan).then(|| {
+                            (field, format!("its `{field}` `{short}` names seq {seq}, which states no plan"))
+                        })
+                    }
+                }
             })?;
+            let (field, message) = why;
             let rule = match field {
                 "target" => crate::fold::Rule::CorrectionTarget,
                 "fulfils" => crate::fold::Rule::FulfilsTarget,
@@ -987,10 +1026,7 @@ impl Views {
                 date: e.event.date.to_string(),
                 rule: crate::fold::Rejection {
                     rule,
-                    message: format!(
-                        "its `{field}` `{}` names no earlier record of this ledger",
-                        crate::event::short_hash(hash)
-                    ),
+                    message,
                     hint: None,
                     id: None,
                 },
@@ -1138,6 +1174,9 @@ fn targets(slots: &[Slot], whole: &[Entry], known: usize) -> Vec<(u64, String)> 
             _ => None,
         })
         .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
     with_hashes(slots.get(..known).unwrap_or(slots), &wanted)
         .filter(|(_, slot)| !slot.whole)
         .map(|(seq, slot)| (seq, hex(&slot.hash)))
@@ -1153,7 +1192,7 @@ fn with_hashes<'s>(
     // nearly every slot the set's lookup (the bits of a SHA-256 digest are
     // as good as random).
     let bit = |hash: &[u8; 32]| usize::from(u16::from_le_bytes([hash[0], hash[1]]));
-    let mut maybe = vec![0u64; if wanted.is_empty() { 0 } else { 1 << 10 }];
+    let mut maybe = vec![0u64; 1 << 10];
     for h in wanted {
         let b = bit(h);
         if let Some(word) = maybe.get_mut(b / 64) {

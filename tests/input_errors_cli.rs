@@ -118,6 +118,23 @@ fn an_unknown_id_close_to_known_ones_is_suggested() {
     let r = env.run_with_stdin(&["append"], &typo.replace("grilgo", "zzzzzz"));
     assert!(r.stderr.contains("(hint: append a `created`"), "{r}");
     assert_eq!(env.ledger_bytes(), before);
+    // Given a program `grilogs`, an organisation's id is suggested where
+    // an organisation is named, and the program's where a program is
+    env.append(r#"{"type":"program_launched","date":"2012","program":"grilogs","name":"P","owner":"edit","sources":[{"doc":"x"}]}"#);
+    let r = env.run_with_stdin(&["append"], &typo.replace("grilgo", "grilgos"));
+    assert!(
+        r.stderr
+            .contains("(hint: did you mean `grilog`? Otherwise,"),
+        "{r}"
+    );
+    let ended =
+        r#"{"type":"program_ended","date":"2015","program":"grilgos","sources":[{"doc":"x"}]}"#;
+    let r = env.run_with_stdin(&["append"], ended);
+    assert!(
+        r.stderr
+            .contains("(hint: did you mean `grilogs`? Otherwise,"),
+        "{r}"
+    );
 }
 
 fn known_seq(stdout: &str) -> u64 {

@@ -192,7 +192,7 @@ fn verify_history_names_a_link_to_no_earlier_record() {
     let r = env.run(&["verify", "--history"]);
     assert_eq!(r.code, 4, "{r}");
     let head = hashes(&forged)[4].clone();
-    insta::assert_snapshot!(r.stderr.replace(&head, "HEAD").replace(&seq2[..12], "SEQ2"), @"error: the ledger's chain verifies (5 records, head HEAD), but its history does not: seq 3 (correction, dated 2002): its `target` `SEQ2` names no earlier record of this ledger, which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq 3` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)");
+    insta::assert_snapshot!(r.stderr.replace(&head, "HEAD").replace(&seq2[..12], "SEQ2"), @"error: the ledger's chain verifies (5 records, head HEAD), but its history does not: seq 3 (correction, dated 2002): its `target` `SEQ2` names no earlier record of this ledger; no append writes such a link: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq 3` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)");
     assert_eq!(std::fs::read_to_string(env.ledger()).expect("read"), forged);
 
     // And when only the plan is edited, the fulfilment's link is named
@@ -207,4 +207,75 @@ fn verify_history_names_a_link_to_no_earlier_record() {
         )),
         "{r}"
     );
+}
+
+/// An event of a forged ledger, made from the hashes of the records before it.
+type Forged<'a> = &'a dyn Fn(&[String]) -> serde_json::Value;
+
+/// The ledger text of `events` sealed in order, each given the hashes of
+/// the records before it: a file written by other means, with a sound chain.
+fn forged(events: &[Forged<'_>]) -> String {
+    use fusion::record::{GENESIS_PREV, Record};
+    let (mut text, mut hashes) = (String::new(), Vec::new());
+    let mut prev = GENESIS_PREV.to_string();
+    for (i, event) in events.iter().enumerate() {
+        let r = Record::seal(
+            i as u64 + 1,
+            "2026-01-01T00:00:00Z".into(),
+            event(&hashes),
+            prev,
+        );
+        prev = r.hash.clone();
+        hashes.push(r.hash.clone());
+        text.push_str(&r.to_line());
+        text.push('\n');
+    }
+    text
+}
+
+/// Links that name a record of the wrong kind, which `append` refuses,
+/// fail `verify --history` too, naming the record and why (helper-54).
+#[test]
+fn verify_history_names_a_link_to_a_record_of_the_wrong_kind() {
+    use serde_json::json;
+    let s = || json!([{"doc": "d"}]);
+    let created = |_: &[String]| json!({"type": "created", "date": "2000", "id": "x", "name": "X", "kind": "k", "sources": s()});
+    let figures = |_: &[String]| json!({"type": "figures", "date": "2001", "org": "x", "values": {"beds": 1}, "sources": s()});
+    let retract = |seq: usize| move |h: &[String]| json!({"type": "correction", "date": "2002", "target": h[seq - 1], "mode": "retract", "reason": "r", "sources": s()});
+    let cases: [(&[Forged<'_>], &str); 3] = [
+        (
+            &[&created, &figures, &retract(2), &retract(3)],
+            "seq 4 (correction, dated 2002): its `target` `SHORT` names seq 3, a correction, which cannot be corrected;",
+        ),
+        (
+            &[&created, &figures, &retract(2), &retract(2)],
+            "seq 4 (correction, dated 2002): its `target` `SHORT` names seq 2, which seq 3 corrected already (only a record's first correction counts);",
+        ),
+        (
+            &[
+                &created,
+                &|h: &[String]| json!({"type": "renamed", "date": "2003", "org": "x", "name": "Y", "fulfils": h[0], "sources": s()}),
+            ],
+            "seq 2 (renamed, dated 2003): its `fulfils` `SHORT` names seq 1, which states no plan;",
+        ),
+    ];
+    for (events, expected) in cases {
+        let env = TestEnv::with_ledger();
+        let text = forged(events);
+        std::fs::write(env.ledger(), &text).expect("write");
+        assert_eq!(env.run(&["verify"]).code, 0);
+        let r = env.run(&["verify", "--history"]);
+        assert_eq!(r.code, 4, "{r}");
+        let target = expected
+            .split(" names seq ")
+            .nth(1)
+            .and_then(|t| t.split(',').next())
+            .expect("seq");
+        let hashes = hashes(&text);
+        let short = &hashes[target.parse::<usize>().expect("seq") - 1][..12];
+        assert!(
+            r.stderr.contains(&expected.replace("SHORT", short)),
+            "{expected}\n{r}"
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! `fusion append`: validate events and add them to the ledger, all or
 //! nothing.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use fusion::event::Event;
+use fusion::chain::{Glance, Scanned};
+use fusion::event::{Body, Event};
 use fusion::fold::{Rule, ValidationError};
 use fusion::lineage::closest_ids;
 use fusion::store::{self, AppendOptions};
@@ -109,10 +111,13 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
     ))
 }
 
-/// An unknown id that no record mentions, nor any batch event brings into
-/// being, is a typo most likely: the hint then starts with the closest ids
-/// there are. Only a refusal pays for it (the ledger is streamed again).
+/// An unknown id that no record brings into being is a typo most likely:
+/// the hint then starts with the closest ids of its kind (organisations,
+/// or programs, or either where an event may name either) that the ledger
+/// or the batch brings into being. Only such a refusal pays for it: the
+/// ledger is streamed again.
 fn with_suggestion(path: &Path, batch: &[Event], mut e: ValidationError) -> ValidationError {
+    let index = e.batch_index();
     let (ValidationError::Rejected { rule, .. } | ValidationError::Breaks { rule, .. }) = &mut e
     else {
         return e;
@@ -123,19 +128,30 @@ fn with_suggestion(path: &Path, batch: &[Event], mut e: ValidationError) -> Vali
     let Some(id) = rule.id.clone() else {
         return e;
     };
-    let Some(mut known) = super::log::mentioned_ids(path) else {
+    // What the event names there: a program, an organisation, or either.
+    let (orgs_wanted, programs_wanted) = match index.and_then(|i| batch.get(i)).map(|e| &e.body) {
+        Some(Body::ProgramEnded { .. }) => (false, true),
+        Some(Body::ProgramLaunched { program, .. }) if *program == id => (false, true),
+        Some(Body::Figures { .. } | Body::Milestone { .. }) => (true, true),
+        _ => (true, false),
+    };
+    let Some(mut created) = created_ids(path) else {
         return e;
     };
-    if known.contains(&id) {
+    if created.iter().any(|(known, _)| *known == id) {
         return e;
     }
-    known.extend(
-        batch
-            .iter()
-            .flat_map(fusion::fold::creates)
-            .map(str::to_owned),
-    );
-    let close = closest_ids(known.iter().map(String::as_str), &id, 3);
+    created.extend(batch.iter().flat_map(kinds_created));
+    let candidates = (created.iter())
+        .filter(|(_, program)| {
+            if *program {
+                programs_wanted
+            } else {
+                orgs_wanted
+            }
+        })
+        .map(|(id, _)| id.as_str());
+    let close = closest_ids(candidates, &id, 3);
     if close.is_empty() {
         return e;
     }
@@ -146,6 +162,39 @@ fn with_suggestion(path: &Path, batch: &[Event], mut e: ValidationError) -> Vali
         None => guess,
     });
     e
+}
+
+/// The ids an event brings into being (a correction's replacement's
+/// included), each with whether it is a program's.
+fn kinds_created(event: &Event) -> Vec<(String, bool)> {
+    let event = match &event.body {
+        Body::Correction {
+            replacement: Some(r),
+            ..
+        } => &**r,
+        _ => event,
+    };
+    let program = matches!(event.body, Body::ProgramLaunched { .. });
+    fusion::fold::creates(event)
+        .into_iter()
+        .map(|id| (id.to_owned(), program))
+        .collect()
+}
+
+/// Every id the ledger brings into being, with whether it is a program's;
+/// `None` when the ledger cannot be read whole.
+fn created_ids(path: &Path) -> Option<BTreeSet<(String, bool)>> {
+    let mut all = BTreeSet::new();
+    store::scan_with_progress(
+        path,
+        store::available_threads(),
+        &|_| {},
+        |_: Glance<'_>| None,
+        |event| kinds_created(&event),
+        |s: Scanned<Vec<(String, bool)>>| all.extend(s.kept),
+    )
+    .ok()?;
+    Some(all)
 }
 
 fn read_input(input: Option<&PathBuf>) -> Result<(String, String), CliError> {

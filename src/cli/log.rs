@@ -454,7 +454,7 @@ fn id_family(path: &std::path::Path, org: &str) -> Result<HashSet<String>, CliEr
 
 /// Every id the ledger's records mention, streamed; `None` when the
 /// ledger cannot be read whole (the caller is reporting another error).
-pub(crate) fn mentioned_ids(path: &std::path::Path) -> Option<std::collections::BTreeSet<String>> {
+fn mentioned_ids(path: &std::path::Path) -> Option<std::collections::BTreeSet<String>> {
     let mut all = std::collections::BTreeSet::new();
     store::scan_with_progress(
         path,

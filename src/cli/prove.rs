@@ -59,7 +59,9 @@ pub struct ConsistencyArgs {
 pub fn proof_error(e: ProofError) -> CliError {
     match e {
         ProofError::Checkpoint(c) => checkpoint_error(c),
-        ProofError::PastCheckpoint { .. } => CliError::usage(e.to_string()),
+        ProofError::NoSuchRecord { .. } | ProofError::PastCheckpoint { .. } => {
+            CliError::usage(e.to_string())
+        }
         other => CliError::integrity(other.to_string()),
     }
 }

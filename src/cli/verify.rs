@@ -38,7 +38,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub index: bool,
     /// Also check the history: that every correction, `fulfils` and
-    /// `plan_abandoned` names an earlier record, and, folding the whole
+    /// `plan_abandoned` names an earlier record of the right kind, and, folding the whole
     /// timeline, every event at its place in it, as `append` checks a batch
     /// (an organisation that exists on the event's date, not ended, ids
     /// never reused…); exits 4 naming the first record that does not hold. A
@@ -171,13 +171,13 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<(), CliError> {
     };
     let history = if args.history {
         progress.phase("checking the history");
-        let dangling = views.first_dangling_link();
+        let dangling = views.first_bad_link();
         let inconsistent = views.first_inconsistency()?;
         // The first record that does not hold, and what follows from it.
         let failure = match (dangling, inconsistent) {
             (Some(d), i) if i.as_ref().is_none_or(|i| d.seq <= i.seq) => Some((
                 d,
-                ", which no append writes: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq {seq}` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)",
+                "; no append writes such a link: the file was written, or rewritten with every hash recomputed, by other means, and replays ignore the link (hint: `fusion log --seq {seq}` shows it; `fusion verify --checkpoint CP` compares the ledger with a checkpoint taken before)",
             )),
             (_, Some(i)) => Some((
                 i,
