@@ -4457,46 +4457,45 @@ mod tests {
     }
 
     #[test]
-    fn leaving_after_the_member_ended_explains_why() {
-        let hist = [
-            created("club", "2000"),
-            created("m", "2000"),
-            json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
-            json!({"type": "dissolved", "date": "2005", "org": "m"}),
+    fn leaving_after_the_member_ended_or_changed_id_explains_why() {
+        // Given m a member of club, then dissolved, or moved to the id m2
+        // (seq 4)
+        let cases = [
+            (
+                json!({"type": "dissolved", "date": "2005", "org": "m"}),
+                "`m` has ended, and its memberships ended with it",
+            ),
+            (
+                json!({"type": "transformed", "mode": "id_change", "date": "2005", "from": ["m"], "to": ["m2"]}),
+                "`m` changed id to `m2` on 2005 (seq 4), and its memberships moved with it: name `m2`",
+            ),
         ];
-        let r = rejected(
-            &hist,
-            json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}),
-        );
-        assert_eq!(r.rule, Rule::NotHeld);
-        assert!(
-            r.to_string()
-                .contains("`m` has ended, and its memberships ended with it"),
-            "{r}"
-        );
-    }
-
-    #[test]
-    fn leaving_under_an_id_the_member_changed_names_its_new_id() {
-        // Given m a member of club, then moved to the id m2 (seq 4)
+        for (end, hint) in cases {
+            let hist = [
+                created("club", "2000"),
+                created("m", "2000"),
+                json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+                end,
+            ];
+            // When m leaves under its old id, then the hint says why
+            let r = rejected(
+                &hist,
+                json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}),
+            );
+            assert_refused(
+                &r,
+                Rule::NotHeld,
+                "m is not a member of `club` on 2006",
+                hint,
+            );
+        }
+        // And under its new id, it leaves
         let hist = [
             created("club", "2000"),
             created("m", "2000"),
             json!({"type": "joined", "date": "2001", "org": "club", "member": {"org": "m"}, "relation": "member"}),
             json!({"type": "transformed", "mode": "id_change", "date": "2005", "from": ["m"], "to": ["m2"]}),
         ];
-        // When m leaves under its old id, then the new id is named
-        let r = rejected(
-            &hist,
-            json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m"}, "relation": "member"}),
-        );
-        assert_refused(
-            &r,
-            Rule::NotHeld,
-            "m is not a member of `club` on 2006",
-            "`m` changed id to `m2` on 2005 (seq 4), and its memberships moved with it: name `m2`",
-        );
-        // And under its new id, it leaves
         accepted(
             &hist,
             json!({"type": "left", "date": "2006", "org": "club", "member": {"org": "m2"}, "relation": "member"}),

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use fusion::chain::{Glance, Scanned};
 use fusion::event::{Body, Event};
 use fusion::fold::{Rule, ValidationError};
 use fusion::lineage::closest_ids;
@@ -185,14 +184,9 @@ fn kinds_created(event: &Event) -> Vec<(String, bool)> {
 /// `None` when the ledger cannot be read whole.
 fn created_ids(path: &Path) -> Option<BTreeSet<(String, bool)>> {
     let mut all = BTreeSet::new();
-    store::scan_with_progress(
-        path,
-        store::available_threads(),
-        &|_| {},
-        |_: Glance<'_>| None,
-        |event| kinds_created(&event),
-        |s: Scanned<Vec<(String, bool)>>| all.extend(s.kept),
-    )
+    super::each_event(path, kinds_created, |id| {
+        all.insert(id);
+    })
     .ok()?;
     Some(all)
 }

@@ -406,38 +406,29 @@ fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
 /// the records' events and corrections' replacements.
 fn id_family(path: &std::path::Path, org: &str) -> Result<HashSet<String>, CliError> {
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
-    store::scan_with_progress(
+    let changes = |e: &Event| match &e.body {
+        Body::Transformed {
+            mode: fusion::event::ChangeMode::IdChange,
+            from,
+            to,
+            ..
+        } => (from.iter().zip(to))
+            .map(|(f, t)| (f.to_string(), t.to_string()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    super::each_event(
         path,
-        store::available_threads(),
-        &|_| {},
-        |_: Glance<'_>| None,
-        |event| {
-            let changes = |e: &Event| match &e.body {
-                Body::Transformed {
-                    mode: fusion::event::ChangeMode::IdChange,
-                    from,
-                    to,
-                    ..
-                } => from
-                    .iter()
-                    .zip(to)
-                    .map(|(f, t)| (f.to_string(), t.to_string()))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            match &event.body {
-                Body::Correction {
-                    replacement: Some(r),
-                    ..
-                } => changes(r),
-                _ => changes(&event),
-            }
+        |event| match &event.body {
+            Body::Correction {
+                replacement: Some(r),
+                ..
+            } => changes(r),
+            _ => changes(event),
         },
-        |s: Scanned<Vec<(String, String)>>| {
-            for (from, to) in s.kept {
-                links.entry(from.clone()).or_default().push(to.clone());
-                links.entry(to).or_default().push(from);
-            }
+        |(from, to): (String, String)| {
+            links.entry(from.clone()).or_default().push(to.clone());
+            links.entry(to).or_default().push(from);
         },
     )?;
     let mut family = HashSet::from([org.to_owned()]);
@@ -456,19 +447,12 @@ fn id_family(path: &std::path::Path, org: &str) -> Result<HashSet<String>, CliEr
 /// ledger cannot be read whole (the caller is reporting another error).
 fn mentioned_ids(path: &std::path::Path) -> Option<std::collections::BTreeSet<String>> {
     let mut all = std::collections::BTreeSet::new();
-    store::scan_with_progress(
+    super::each_event(
         path,
-        store::available_threads(),
-        &|_| {},
-        |_: Glance<'_>| None,
-        |event| {
-            event
-                .mentioned_ids()
-                .into_iter()
-                .map(str::to_owned)
-                .collect::<Vec<String>>()
+        |event| (event.mentioned_ids().into_iter().map(str::to_owned)).collect(),
+        |id| {
+            all.insert(id);
         },
-        |s: Scanned<Vec<String>>| all.extend(s.kept),
     )
     .ok()?;
     Some(all)

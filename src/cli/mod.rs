@@ -319,6 +319,25 @@ fn clock(var: &str) -> Result<Option<DateTime<Utc>>, CliError> {
 /// Refuses a snapshots path that exists and is not a directory: `snapshot`
 /// could not write there, and `verify` would check no snapshot without a
 /// word (a typo in a CI script).
+/// Streams the ledger at `path`, verified, on every core and with no bar:
+/// `of` makes something of each record's event, and `sink` gets those in
+/// seq order. For a second, quiet pass that looks for ids.
+pub(crate) fn each_event<T: Send>(
+    path: &std::path::Path,
+    of: impl Fn(&fusion::event::Event) -> Vec<T> + Sync,
+    mut sink: impl FnMut(T),
+) -> Result<(), fusion::store::StoreError> {
+    fusion::store::scan_with_progress(
+        path,
+        fusion::store::available_threads(),
+        &|_| {},
+        |_: fusion::chain::Glance<'_>| None,
+        |event| of(&event),
+        |s: fusion::chain::Scanned<Vec<T>>| s.kept.into_iter().for_each(&mut sink),
+    )
+    .map(|_| ())
+}
+
 pub fn check_snapshots_dir(dir: &std::path::Path) -> Result<(), CliError> {
     if dir.exists() && !dir.is_dir() {
         return Err(CliError::usage(format!(
