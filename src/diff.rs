@@ -1595,35 +1595,51 @@ fn compare_facts(
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
         let pa = a.relations(relation);
+        // The parties of one side only: where a membership may have
+        // changed id (usually none).
+        let only = |x: &'_ Small<Party, Stamp>, y: &Small<Party, Stamp>| -> Vec<(Party, Stamp)> {
+            (x.iter())
+                .filter(|(p, _)| !y.contains_key(p))
+                .map(|(p, s)| (p.clone(), s.clone()))
+                .collect()
+        };
+        let (gone, came) = (only(pb, pa), only(pa, pb));
+        // The later party of a membership held on the earlier side, when
+        // it is the same membership under an id the id change gave it (or
+        // that the later side knows the id change was retracted from).
         let carried = |p: &Party, s: &Stamp| -> Option<Party> {
-            let later = party_now(p, |id| after.orgs.get(id))
-                .filter(|q| pa.get(q) == Some(s) && !pb.contains_key(q));
-            later.or_else(|| {
-                // `q` on the later side, whose id change to `p` the later
-                // side no longer knows.
-                (pa.iter())
-                    .find(|&(q, t)| {
-                        t == s
-                            && !pb.contains_key(q)
-                            && party_now(q, |id| before.org(id)).as_ref() == Some(p)
-                    })
-                    .map(|(q, _)| q.clone())
-            })
+            let same = |q: &Party| came.iter().any(|(c, t)| c == q && t == s);
+            party_now(p, |id| after.orgs.get(id))
+                .filter(|q| same(q))
+                .or_else(|| {
+                    (came.iter())
+                        .find(|(q, t)| {
+                            t == s && party_now(q, |id| before.org(id)).as_ref() == Some(p)
+                        })
+                        .map(|(q, _)| q.clone())
+                })
+        };
+        let renamed: Vec<(Party, Party)> = if came.is_empty() {
+            Vec::new()
+        } else {
+            (gone.iter())
+                .filter_map(|(p, s)| Some((p.clone(), carried(p, s)?)))
+                .collect()
         };
         let moved: Small<Party, Stamp>;
-        let pb = if pb
-            .iter()
-            .any(|(p, s)| !pa.contains_key(p) && carried(p, s).is_some())
-        {
+        let pb = if renamed.is_empty() {
+            pb
+        } else {
             moved = (pb.iter())
                 .map(|(p, s)| {
-                    let same = (!pa.contains_key(p)).then(|| carried(p, s)).flatten();
-                    (same.unwrap_or_else(|| p.clone()), s.clone())
+                    let now = renamed
+                        .iter()
+                        .find(|(from, _)| from == p)
+                        .map(|(_, to)| to.clone());
+                    (now.unwrap_or_else(|| p.clone()), s.clone())
                 })
                 .collect();
             &moved
-        } else {
-            pb
         };
         for (party, sb, sa) in differing(pb.iter(), pa.iter()) {
             if let (Some(sb), Some(sa)) = (sb, sa) {
