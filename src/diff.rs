@@ -1408,21 +1408,38 @@ fn compare_existence(
 }
 
 /// The organisation whose facts `id` held before, if any: itself, or the
-/// organisation whose id it took over; none when it started afresh
+/// organisation whose id it took over, through as many id changes as the
+/// window holds (`x` → `x2` → `x3`); none when it started afresh
 /// (created, or re-established: a period of existence the earlier side
 /// has not). An organisation back because its end was corrected away
 /// kept its facts.
-fn baseline<'s>(b: Option<&'s Org>, a: &Org, before: Before<'s>) -> Option<&'s Org> {
+fn baseline<'s>(
+    b: Option<&'s Org>,
+    a: &'s Org,
+    before: Before<'s>,
+    after: &'s State,
+) -> Option<&'s Org> {
     match b {
         Some(b) if b.ended.is_some() && a.ended.is_none() && a.periods.len() > b.periods.len() => {
             None
         }
         Some(b) => Some(b),
-        None => a
-            .predecessors
-            .iter()
-            .find(|l| l.mode == ChangeMode::IdChange)
-            .and_then(|l| before.org(l.id.as_str())),
+        None => {
+            let took_over = |o: &'s Org| {
+                (o.predecessors.iter())
+                    .find(|l| l.mode == ChangeMode::IdChange)
+                    .map(|l| l.id.as_str())
+            };
+            let mut id = took_over(a)?;
+            // Ids are never reused, so a chain ends; the bound keeps it so.
+            for _ in 0..64 {
+                if let Some(o) = before.org(id) {
+                    return Some(o);
+                }
+                id = took_over(after.orgs.get(id)?)?;
+            }
+            None
+        }
     }
 }
 
@@ -1448,7 +1465,7 @@ fn compare_facts(
     {
         return;
     }
-    let base = baseline(b, a, before);
+    let base = baseline(b, a, before, after);
     let creation = first_since(a).seq;
     // Name.
     let old_name = b
@@ -3158,6 +3175,31 @@ mod tests {
             "{}",
             render_text(&d)
         );
+    }
+
+    #[test]
+    fn an_organisation_that_changes_id_twice_keeps_its_facts() {
+        // Given x, with y a member and its seat in L since 2006, moved to
+        // the id x2 in 2010 (seq 5) and to x3 in 2012 (seq 6)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 4 */
+            json!({"type": "attribute_set", "date": "2006", "org": "x", "key": "seat", "value": "L"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["x"], "to": ["x2"]}),
+            /* 6 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2012", "from": ["x2"], "to": ["x3"]}),
+        ]);
+        // When comparing 2008 with 2013
+        let d = dates(&entries, "2008", "2013");
+        // Then the two id changes are the only changes: x3's member and
+        // seat are x's, not new
+        let text = render_text(&d);
+        assert_eq!(d.summary.total, 2, "{text}");
+        assert_eq!(only(&d, Kind::IdChanged).len(), 2, "{text}");
     }
 
     #[test]
