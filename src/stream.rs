@@ -20,7 +20,7 @@
 //! list once read back. The view is the one [`crate::view::replay_with`]
 //! gives (a property test below checks it).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, hash_map};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -990,15 +990,15 @@ impl Views {
                         field,
                         format!("its `target` `{short}` names seq {seq}, a correction, which cannot be corrected"),
                     )),
-                    "target" => match corrected.insert(seq, e.seq) {
-                        Some(first) => {
-                            corrected.insert(seq, first);
-                            Some((
-                                field,
-                                format!("its `target` `{short}` names seq {seq}, which seq {first} corrected already (only a record's first correction counts)"),
-                            ))
+                    "target" => match corrected.entry(seq) {
+                        hash_map::Entry::Occupied(first) => Some((
+                            field,
+                            format!("its `target` `{short}` names seq {seq}, which seq {} corrected already (only a record's first correction counts)", first.get()),
+                        )),
+                        hash_map::Entry::Vacant(slot) => {
+                            slot.insert(e.seq);
+                            None
                         }
-                        None => None,
                     },
                     _ => {
                         let states_plan = match target {

@@ -130,7 +130,6 @@ fn with_suggestion(path: &Path, batch: &[Event], mut e: ValidationError) -> Vali
     // What the event names there: a program, an organisation, or either.
     let (orgs_wanted, programs_wanted) = match index.and_then(|i| batch.get(i)).map(|e| &e.body) {
         Some(Body::ProgramEnded { .. }) => (false, true),
-        Some(Body::ProgramLaunched { program, .. }) if *program == id => (false, true),
         Some(Body::Figures { .. } | Body::Milestone { .. }) => (true, true),
         _ => (true, false),
     };
