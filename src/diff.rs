@@ -1122,6 +1122,42 @@ fn party_now<'s>(party: &Party, org: impl Fn(&str) -> Option<&'s Org>) -> Option
     (now != id.as_str()).then(|| Party::Org(now.into()))
 }
 
+/// The id under which a member organisation's membership of `org`,
+/// held on the earlier side, ended on the later side, when the member
+/// changed id first (`y` → `y2` → …) and the id change carried the
+/// membership: the id that left `org`, or the last id, ended otherwise
+/// (absorbed, dissolved). `None` when the membership ended
+/// under the id the earlier side knows, or the member never changed id.
+fn left_as(
+    org: &str,
+    party: &Party,
+    relation: Relation,
+    after: &State,
+    cx: &Cx<'_>,
+) -> Option<Party> {
+    let Party::Org(first) = party else {
+        return None;
+    };
+    let left = |p: &Party| cx.ended_by.contains_key(&Key::Member(org, p, relation));
+    if left(party) {
+        return None;
+    }
+    let mut now = first.clone();
+    // Ids are never reused, so a chain ends; the bound keeps it so.
+    for _ in 0..64 {
+        let ended = after.orgs.get(now.as_str())?.ended.as_deref()?;
+        if ended.how != EndHow::Transformed(ChangeMode::IdChange) {
+            return (now != *first).then_some(Party::Org(now));
+        }
+        now = ended.into.first()?.clone();
+        let next = Party::Org(now.clone());
+        if left(&next) {
+            return Some(next);
+        }
+    }
+    None
+}
+
 /// Start of the first period of existence.
 fn first_since(o: &Org) -> &Stamp {
     o.periods.first().map_or(&o.since, |p| &p.since)
@@ -1668,6 +1704,13 @@ fn compare_facts(
                 out.extend(fact_redated(cx, Kind::Joined, sb, sa, detail));
                 continue;
             }
+            // A member that changed id and then left, or ended, left
+            // under the id it held then.
+            let later = match sa {
+                None => left_as(id, party, relation, after, cx),
+                Some(_) => None,
+            };
+            let party = later.as_ref().unwrap_or(party);
             let k = Key::Member(id, party, relation);
             // A member organisation that ended leaves with its end, and
             // is back when that end is corrected away: its end on the
@@ -3230,6 +3273,56 @@ mod tests {
             assert_eq!((left.len(), joined.len()), (1, 1), "{text}");
             assert_eq!((left[0].seq, joined[0].seq), (4, 6), "{text}");
             assert!(only(&d, Kind::Redated).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_member_that_ends_its_membership_under_a_new_id_leaves_under_that_id() {
+        // Given y a member of x and v a member of w from 2006; y moved to
+        // the id y2 in 2010 (seq 7), y2 left x in 2011 (seq 8) and moved on
+        // to y3 in 2012 (seq 9); v moved to v2 in 2010 (seq 10), and w
+        // absorbed v2 in 2011 (seq 11)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */ org("w", "2005"),
+            /* 4 */ org("v", "2005"),
+            /* 5 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 6 */
+            json!({"type": "joined", "date": "2006", "org": "w", "member": {"org": "v"}, "relation": "member"}),
+            /* 7 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["y"], "to": ["y2"]}),
+            /* 8 */
+            json!({"type": "left", "date": "2011", "org": "x", "member": {"org": "y2"}, "relation": "member"}),
+            /* 9 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2012", "from": ["y2"], "to": ["y3"]}),
+            /* 10 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["v"], "to": ["v2"]}),
+            /* 11 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2011", "from": ["v2"], "to": ["w"]}),
+        ]);
+        for d in [
+            // When comparing 2008 with 2013
+            dates(&entries, "2008", "2013"),
+            // or 2013 as known before and after the ends
+            knowledge(&entries, "2013", 6, 11),
+        ] {
+            // Then y2 left x on its own record, and v2 left w with its
+            // absorption: each under the id it held then, not blamed on
+            // the id change
+            let text = render_text(&d);
+            let mut left: Vec<u64> = only(&d, Kind::Left).iter().map(|c| c.seq).collect();
+            left.sort_unstable();
+            assert_eq!(left, [8, 11], "{text}");
+            assert!(
+                text.contains("left        y2 member of x  [seq 8]"),
+                "{text}"
+            );
+            assert!(
+                text.contains("left        v2 member of w  [seq 11]"),
+                "{text}"
+            );
         }
     }
 
