@@ -1521,6 +1521,11 @@ pub enum Rule {
     /// set to the value it already holds: checked only for the events
     /// being appended ([`check_appended`]).
     NoChange,
+    /// A figure named like a series the organisation or program already
+    /// has, or like another figure of the same event, but for case or
+    /// spaces: checked only for the events being appended
+    /// ([`check_appended`]).
+    SeriesName,
 }
 
 impl Rule {
@@ -1537,6 +1542,7 @@ impl Rule {
             Rule::FulfilsTarget => "fulfils_target",
             Rule::PlanTarget => "plan_target",
             Rule::NoChange => "no_change",
+            Rule::SeriesName => "series_name",
         }
     }
 }
@@ -1760,9 +1766,10 @@ fn need_unused(state: &State, id: &str, field: &str) -> Result<(), Rejection> {
 
 /// [`check`], and the rules only events being appended must obey: a
 /// `renamed` changes the name and an `attribute_set` the value (rule
-/// `no_change`). Records already in a ledger are not held to these, so a
-/// ledger that holds such a record stays consistent (it did not break a
-/// rule when it was appended).
+/// `no_change`), and a figure does not start a series named like another
+/// but for case or spaces (rule `series_name`). Records already in a
+/// ledger are not held to these, so a ledger that holds such a record
+/// stays consistent (it did not break a rule when it was appended).
 pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
     check(state, event)?;
     let date = &event.date;
@@ -1806,8 +1813,129 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
             .about(org)),
             _ => Ok(()),
         },
+        Body::Figures { org, values } => check_series_names(state, org, values, date),
         _ => Ok(()),
     }
+}
+
+/// A figure's series name as rule `series_name` compares it: lower case,
+/// spaces at the ends left out and every run of white space inside one
+/// space.
+fn series_key(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Rule `series_name` for a `figures` event of `org`: each name is one the
+/// organisation's (or program's) figures already use, or differs from all
+/// of them, and from the event's other names, by more than case or
+/// spaces.
+fn check_series_names(
+    state: &State,
+    org: &str,
+    values: &BTreeMap<CompactString, u64>,
+    date: &Date,
+) -> Result<(), Rejection> {
+    let held = match state.orgs.get(org) {
+        Some(o) => Some(&o.figures),
+        None => state.programs.get(org).map(|p| &p.figures),
+    };
+    let one_line = crate::view::one_line;
+    for name in values.keys() {
+        let key = series_key(name);
+        if let Some(other) = values.keys().find(|n| *n != name && series_key(n) == key) {
+            return Err(Rejection::new(
+                Rule::SeriesName,
+                format!(
+                    "the figures \"{}\" and \"{}\" of `{org}` dated {date} differ only by case or spaces, so they would be two series of one measure",
+                    one_line(other),
+                    one_line(name)
+                ),
+            )
+            .hint("keep one of them, under one name")
+            .about(org));
+        }
+        let Some(held) = held else { continue };
+        if held.contains_key(name.as_str()) {
+            continue;
+        }
+        if let Some((series, last)) = held.iter().find(|(n, _)| series_key(n) == key) {
+            return Err(second_series(org, name, date, series, &last.at));
+        }
+    }
+    Ok(())
+}
+
+/// Rule `series_name`'s refusal of the figure `name` of `org` dated `date`,
+/// named like the series `series` that the record of `by` uses.
+fn second_series(org: &str, name: &str, date: &Date, series: &str, by: &Stamp) -> Rejection {
+    let one_line = crate::view::one_line;
+    Rejection::new(
+        Rule::SeriesName,
+        format!(
+            "the figure \"{}\" of `{org}` dated {date} is named like its series \"{}\" but for case or spaces, so it would start a second series of one measure",
+            one_line(name),
+            one_line(series)
+        ),
+    )
+    .hint(format!(
+        "name it \"{}\", as seq {} did (its figure for {}); a name that differs by more than case or spaces starts a new series",
+        one_line(series),
+        by.seq,
+        by.date
+    ))
+    .about(org)
+}
+
+/// Rule `series_name` for the batch's `figures` (the items of `timeline`
+/// from `first_seq` on) against the series of the same organisation or
+/// program that the records before the batch use at any date: a figure
+/// backdated before its series began is held to it too, which the state
+/// just before it cannot show. The position in `timeline` of the first
+/// that breaks it, and why.
+fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usize, Rejection)> {
+    let in_batch = |e: &Effective<'_>| e.seq >= first_seq;
+    let is_figures = |e: &Effective<'_>| matches!(e.event.body, Body::Figures { .. });
+    if !timeline.iter().any(|e| in_batch(e) && is_figures(e)) {
+        return None;
+    }
+    // Each organisation's names, with the last record (timeline order)
+    // that uses each.
+    let mut used: HashMap<&str, BTreeMap<&str, Stamp>> = HashMap::new();
+    for e in timeline.iter().filter(|e| !in_batch(e)) {
+        if let Body::Figures { org, values } = &e.event.body {
+            let names = used.entry(org.as_str()).or_default();
+            for name in values.keys() {
+                names.insert(
+                    name.as_str(),
+                    Stamp {
+                        date: e.event.date.clone(),
+                        seq: e.seq,
+                    },
+                );
+            }
+        }
+    }
+    timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| in_batch(e))
+        .find_map(|(pos, e)| {
+            let Body::Figures { org, values } = &e.event.body else {
+                return None;
+            };
+            let names = used.get(org.as_str())?;
+            values
+                .keys()
+                .filter(|n| !names.contains_key(n.as_str()))
+                .find_map(|name| {
+                    let key = series_key(name);
+                    let (series, by) = names.iter().find(|(n, _)| series_key(n) == key)?;
+                    Some((pos, second_series(org, name, &e.event.date, series, by)))
+                })
+        })
 }
 
 /// Checks one event against the state just before it (every effective
@@ -2215,7 +2343,10 @@ pub fn validate_observed(
     let items = items_of(history, batch, first_seq);
     let knowledge = Knowledge::from_items(&items, u64::MAX);
     let (pos, rule) = match fold_checked_observed(&knowledge, first_seq, observe) {
-        Ok(state) => return Ok(state),
+        Ok(state) => match series_named_later(&knowledge.timeline, first_seq) {
+            None => return Ok(state),
+            Some(failure) => failure,
+        },
         Err(failure) => failure,
     };
     let failing = knowledge.timeline[pos];
@@ -2419,6 +2550,9 @@ pub fn recheck_touched<'a>(
         }
         observe(&state, e);
         apply(&mut state, e.seq, e.event);
+    }
+    if series_named_later(&knowledge.timeline, first_seq).is_some() {
+        return None;
     }
     Some(Rechecked {
         state,
@@ -3318,6 +3452,55 @@ mod tests {
         // After such a record, the hint names the first record of the name.
         let r = rejected(&held, rename("A", "2012"));
         assert_refused(&r, Rule::NoChange, "already named", "since 2000 (seq 1)");
+    }
+
+    /// Given an organisation with a figure series "beds", when figures
+    /// named "Beds" or " beds " are appended, then each is refused as a
+    /// second series of one measure, naming the series and its last
+    /// record, as is one event holding two names that differ only by case;
+    /// "beds" itself and another measure are accepted. Given both series already in the ledger, then it stays consistent
+    /// and either series takes new figures.
+    #[test]
+    fn a_figure_named_like_a_series_but_for_case_or_spaces_is_refused_when_appended() {
+        let figures = |values: Value, date: &str| json!({"type": "figures", "date": date, "org": "a", "values": values, "sources": [{"doc": "t"}]});
+        let history = [created("a", "2000"), figures(json!({"beds": 10}), "2001")];
+        for name in ["Beds", " beds ", "BEDS"] {
+            let r = rejected(&history, figures(json!({ name: 12 }), "2010"));
+            assert_refused(
+                &r,
+                Rule::SeriesName,
+                "is named like its series \"beds\" but for case or spaces",
+                "name it \"beds\", as seq 2 did (its figure for 2001)",
+            );
+        }
+        let r = rejected(
+            &[created("a", "2000")],
+            figures(json!({"staff": 3, "Staff": 4}), "2010"),
+        );
+        assert_refused(&r, Rule::SeriesName, "differ only by case or spaces", "");
+        accepted(&history, figures(json!({"beds": 12}), "2010"));
+        accepted(
+            &history,
+            figures(json!({"beds_icu": 2, "staff": 3}), "2010"),
+        );
+        // Two such series already in the ledger: consistent, and each goes on.
+        let held = [
+            created("a", "2000"),
+            figures(json!({"beds": 10}), "2001"),
+            figures(json!({"Beds": 11}), "2002"),
+        ];
+        assert!(fold_checked(&Knowledge::new(&ledger(&held), u64::MAX)).is_ok());
+        accepted(&held, figures(json!({"Beds": 12}), "2010"));
+        accepted(&held, figures(json!({"beds": 12}), "2010"));
+        // Backdated before the series began, the name is held to it too.
+        let r = rejected(&history, figures(json!({"Beds": 8}), "2000-06"));
+        assert_refused(
+            &r,
+            Rule::SeriesName,
+            "\"Beds\" of `a` dated 2000-06 is named like its series \"beds\"",
+            "as seq 2 did (its figure for 2001)",
+        );
+        accepted(&history, figures(json!({"beds": 8}), "2000-06"));
     }
 
     #[test]

@@ -380,3 +380,39 @@ fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
         assert_index_matches(env, 2);
     }
 }
+
+/// Figures of `edit`: `beds` in 2012.
+const BEDS: &str = r#"{"type":"figures","date":"2012","org":"edit","values":{"beds":10},"sources":[{"doc":"a.txt"}]}"#;
+
+#[test]
+fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_the_index() {
+    let with_index = TestEnv::with_ledger();
+    let without = TestEnv::with_ledger();
+    for env in [&with_index, &without] {
+        env.append(&format!("{EDIT}\n{BEDS}\n"));
+    }
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let before = std::fs::read(with_index.ledger()).expect("read");
+    // Dated after the series' figure (the index decides) and before it
+    // (backdated: the state at its date has no series yet), "Beds" is
+    // refused in the same words either way, nothing written.
+    let later = BEDS.replace("2012", "2014").replace("beds", "Beds");
+    assert_snapshot!(append_to_both(&with_index, &without, &later), @r#"
+    exit: 3
+    --- stderr
+    error: <stdin>, line 1: event #1 of the batch (seq 3, `figures`) is rejected: the figure "Beds" of `edit` dated 2014 is named like its series "beds" but for case or spaces, so it would start a second series of one measure (hint: name it "beds", as seq 2 did (its figure for 2012); a name that differs by more than case or spaces starts a new series)
+    "#);
+    let backdated = BEDS.replace("2012", "2009").replace("beds", " beds");
+    assert_snapshot!(append_to_both(&with_index, &without, &backdated), @r#"
+    exit: 3
+    --- stderr
+    error: <stdin>, line 1: event #1 of the batch (seq 3, `figures`) is rejected: the figure " beds" of `edit` dated 2009 is named like its series "beds" but for case or spaces, so it would start a second series of one measure (hint: name it "beds", as seq 2 did (its figure for 2012); a name that differs by more than case or spaces starts a new series)
+    "#);
+    assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
+    // The series' own name, backdated, is appended either way.
+    for env in [&with_index, &without] {
+        let r = env.run_with_stdin(&["append"], &BEDS.replace("2012", "2009"));
+        assert_eq!(r.code, 0, "{r}");
+        assert_index_matches(env, 1);
+    }
+}
