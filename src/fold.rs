@@ -1526,6 +1526,10 @@ pub enum Rule {
     /// spaces: checked only for the events being appended
     /// ([`check_appended`]).
     SeriesName,
+    /// An event (or a correction's replacement) dated after the day it is
+    /// appended: checked only for the events being appended
+    /// ([`dated_after`]).
+    Future,
 }
 
 impl Rule {
@@ -1543,6 +1547,7 @@ impl Rule {
             Rule::PlanTarget => "plan_target",
             Rule::NoChange => "no_change",
             Rule::SeriesName => "series_name",
+            Rule::Future => "future",
         }
     }
 }
@@ -1816,6 +1821,45 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
         Body::Figures { org, values } => check_series_names(state, org, values, date),
         _ => Ok(()),
     }
+}
+
+/// Rule `future` for a batch appended on `today`: no event, and no
+/// correction's replacement, is dated after it, a day of grace aside (a
+/// date names a local day, and some time zones are a day ahead of UTC). A
+/// plan's planned event may be dated later; the plan's own date, when it
+/// was stated, may not. The first event of `batch` that breaks it (its
+/// index), and why.
+pub fn dated_after(batch: &[Event], today: NaiveDate) -> Option<(usize, Rejection)> {
+    let last = today.succ_opt()?;
+    batch.iter().enumerate().find_map(|(i, event)| {
+        let replacement = match &event.body {
+            Body::Correction {
+                replacement: Some(r),
+                ..
+            } => Some(r),
+            _ => None,
+        };
+        let (what, date) = match replacement {
+            Some(r) if r.date.start() > last => ("its replacement is", &r.date),
+            _ if event.date.start() > last => ("it is", &event.date),
+            _ => return None,
+        };
+        let hint = if matches!(event.body, Body::Planned { .. }) {
+            "a plan is dated when it was stated; the date it is for goes in `planned.date`"
+        } else {
+            "a record states what has happened; for a change announced for a later date, append a `planned` event dated when it was announced, and the event itself once it happens (its `fulfils` naming the plan); if the date is a typo, fix it"
+        };
+        Some((
+            i,
+            Rejection::new(
+                Rule::Future,
+                format!(
+                    "{what} dated {date}, after {today}, the day it is appended"
+                ),
+            )
+            .hint(hint),
+        ))
+    })
 }
 
 /// A figure's series name as rule `series_name` compares it: lower case,
@@ -3501,6 +3545,56 @@ mod tests {
             "as seq 2 did (its figure for 2001)",
         );
         accepted(&history, figures(json!({"beds": 8}), "2000-06"));
+    }
+
+    /// Given a batch appended on 2026-11-25, when an event, or a
+    /// correction's replacement, is dated after the next day, then the
+    /// first such event is refused, pointing to a plan; the day itself,
+    /// the next one (a time zone ahead of UTC), a period that starts by
+    /// then and a plan stated by then for a later date are accepted.
+    #[test]
+    fn an_event_dated_after_the_day_it_is_appended_is_refused() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("day");
+        let created = |date: &str| ev(created("a", date));
+        let accepted = [
+            created("2026-11-25"),
+            created("2026-11-26"),
+            created("2026"),
+            created("2026-11"),
+            ev(
+                json!({"type": "planned", "date": "2026-11", "planned": {"type": "dissolved", "date": "2030", "org": "a", "sources": [{"doc": "t"}]}}),
+            ),
+        ];
+        for e in &accepted {
+            assert_eq!(dated_after(std::slice::from_ref(e), today), None, "{e:?}");
+        }
+        // An approximate date is the period it names.
+        assert!(dated_after(&[created("2026-12~")], today).is_some());
+        let (i, r) = dated_after(&[created("2026"), created("2099"), created("2027")], today)
+            .expect("refused");
+        assert_eq!(i, 1);
+        assert_refused(
+            &r,
+            Rule::Future,
+            "it is dated 2099, after 2026-11-25, the day it is appended",
+            "append a `planned` event dated when it was announced",
+        );
+        let supersede = ev(
+            json!({"type": "correction", "date": "2026", "target": h(1), "mode": "supersede", "reason": "r",
+            "replacement": {"type": "created", "date": "2026-11-27", "id": "a", "name": "A", "kind": "k", "sources": [{"doc": "t"}]}}),
+        );
+        let (_, r) = dated_after(&[supersede], today).expect("refused");
+        assert_refused(&r, Rule::Future, "its replacement is dated 2026-11-27", "");
+        let plan = ev(
+            json!({"type": "planned", "date": "2027", "planned": {"type": "dissolved", "date": "2030", "org": "a", "sources": [{"doc": "t"}]}}),
+        );
+        let (_, r) = dated_after(&[plan], today).expect("refused");
+        assert_refused(
+            &r,
+            Rule::Future,
+            "it is dated 2027",
+            "a plan is dated when it was stated",
+        );
     }
 
     #[test]

@@ -224,6 +224,10 @@ struct Gen {
     seq: u64,
     prev: String,
     first_day: NaiveDate,
+    /// The last day an event happens: `SPAN_DAYS` after `first_day`, or the
+    /// day of `recorded` if earlier, so that `append` (rule `future`)
+    /// takes every event.
+    last_day: NaiveDate,
     /// Days since `first_day`, in thousandths.
     cursor_milli: u64,
     step_milli: u64,
@@ -305,6 +309,12 @@ impl Gen {
         let first_day = NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2)
             .unwrap_or(NaiveDate::MIN);
         let step_milli = (SPAN_DAYS * 1000 * 2) / options.events.max(1);
+        let span_end = first_day
+            .checked_add_days(Days::new(SPAN_DAYS))
+            .unwrap_or(first_day);
+        let recorded_day = (options.recorded.get(..10))
+            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok());
+        let last_day = recorded_day.map_or(span_end, |day| day.min(span_end));
         Gen {
             rng: Rng::new(options.seed),
             state: State::default(),
@@ -312,6 +322,7 @@ impl Gen {
             seq: 0,
             prev: GENESIS_PREV.to_owned(),
             first_day,
+            last_day,
             cursor_milli: 0,
             step_milli,
             last: (first_day, first_day),
@@ -349,6 +360,7 @@ impl Gen {
         self.first_day
             .checked_add_days(Days::new(self.cursor_milli / 1000))
             .unwrap_or(self.first_day)
+            .min(self.last_day)
     }
 
     fn advance(&mut self) {

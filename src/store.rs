@@ -1247,6 +1247,18 @@ pub fn append_events(
     // must find it complete or absent.
     let (mut file, journal) = lock_for_append(path, options)?;
     let dir = index::dir_of(path);
+    // Rule `future` needs only the batch and the day: checked first.
+    let future = appended_on(options).and_then(|today| crate::fold::dated_after(batch, today));
+    let refuse_future = |last_seq: u64| {
+        future
+            .clone()
+            .map(|(index, rule)| ValidationError::Rejected {
+                index,
+                seq: last_seq + 1 + index as u64,
+                event_type: batch.get(index).map_or("", Event::type_name),
+                rule,
+            })
+    };
     // The fast path needs a sound last record; anything wrong with it is
     // for the full load below to report, with its line.
     let why = match read_tail(path, &file) {
@@ -1254,6 +1266,9 @@ pub fn append_events(
         Ok(tail) => {
             let base = Base::of_tail(&tail);
             check_expected_head(options, &base)?;
+            if let Some(refused) = refuse_future(tail.seq) {
+                return Ok(Err(refused));
+            }
             let current = index::Head {
                 index: index::INDEX_VERSION,
                 ledger_bytes: tail.bytes,
@@ -1303,8 +1318,20 @@ pub fn append_events(
         }
     };
     let (chain, base) = load_locked(path, &file, options, progress)?;
+    if let Some(refused) = refuse_future(base.seq) {
+        return Ok(Err(refused));
+    }
     check_index_saw_no_more(path, &dir, &chain)?;
     full_append(path, file, &journal, options, batch, &dir, why, chain, base)
+}
+
+/// The day an append stamps: its clock's, or its `recorded` time's (`None`
+/// when that is no RFC 3339 time).
+fn appended_on(options: &AppendOptions) -> Option<chrono::NaiveDate> {
+    let now = options
+        .clock
+        .map_or_else(|| options.recorded.clone(), |clock| clock());
+    chrono::NaiveDate::parse_from_str(now.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// Refuses to append when the append index in `dir`, though no longer

@@ -2187,7 +2187,7 @@ mod tests {
             ..store::AppendOptions::default()
         };
         let batch = [
-            Event::from_json(&serde_json::json!({"type": "created", "date": "2030",
+            Event::from_json(&serde_json::json!({"type": "created", "date": "2025",
             "id": "zz", "name": "Z", "kind": "k", "sources": [{"doc": "t"}]}))
             .expect("event"),
         ];

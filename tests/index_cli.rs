@@ -416,3 +416,32 @@ fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_th
         assert_index_matches(env, 1);
     }
 }
+
+#[test]
+fn an_event_dated_after_the_day_it_is_appended_is_refused_alike_with_or_without_the_index() {
+    let with_index = TestEnv::with_ledger();
+    let without = TestEnv::with_ledger();
+    for env in [&with_index, &without] {
+        env.append(&format!("{EDIT}\n{BEDS}\n"));
+    }
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let before = std::fs::read(with_index.ledger()).expect("read");
+    // The appends are stamped 2026-01-01 (`common::RECORDED`): figures
+    // for 2099 are a typo, or a plan.
+    let typo = format!(
+        "{}\n{}\n",
+        BEDS.replace("2012", "2013"),
+        BEDS.replace("2012", "2099")
+    );
+    assert_snapshot!(append_to_both(&with_index, &without, &typo), @"
+    exit: 3
+    --- stderr
+    error: <stdin>, line 2: event #2 of the batch (seq 4, `figures`) is rejected: it is dated 2099, after 2026-01-01, the day it is appended (hint: a record states what has happened; for a change announced for a later date, append a `planned` event dated when it was announced, and the event itself once it happens (its `fulfils` naming the plan); if the date is a typo, fix it)
+    ");
+    assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
+    // The next day (a time zone ahead of UTC) is no future.
+    for env in [&with_index, &without] {
+        let r = env.run_with_stdin(&["append"], &BEDS.replace("2012", "2026-01-02"));
+        assert_eq!(r.code, 0, "{r}");
+    }
+}
