@@ -2168,29 +2168,32 @@ pub fn check(state: &State, event: &Event) -> Result<(), Rejection> {
                 Ok(())
             } else {
                 let holders = o.roles.get(role.as_str()).map(|p| p.keys());
-                let mut r = Rejection::new(
+                let r = Rejection::new(
                     Rule::NotHeld,
                     format!("\"{person}\" is not {role} of `{org}` on {date}"),
                 )
                 .about(org);
-                if let Some(h) = holders {
-                    r = r.hint(held_list(&format!("{role}s"), h));
-                } else {
+                // The roles the person holds there, and who holds this one.
+                let theirs: Vec<&CompactString> = (o.roles.iter())
+                    .filter(|(_, people)| people.contains_key(person.as_str()))
+                    .map(|(role, _)| role)
+                    .collect();
+                let theirs = (!theirs.is_empty()).then(|| {
+                    held_list(
+                        &format!("roles \"{person}\" holds at `{org}`"),
+                        theirs.into_iter(),
+                    )
+                });
+                let hint = match (holders, theirs) {
+                    (Some(h), Some(theirs)) => {
+                        format!("{}; {theirs}", held_list(&format!("{role}s"), h))
+                    }
+                    (Some(h), None) => held_list(&format!("{role}s"), h),
+                    (None, Some(theirs)) => theirs,
                     // No one holds that role: name the roles there are.
-                    let theirs: Vec<&CompactString> = (o.roles.iter())
-                        .filter(|(_, people)| people.contains_key(person.as_str()))
-                        .map(|(role, _)| role)
-                        .collect();
-                    r = r.hint(if theirs.is_empty() {
-                        held_list(&format!("roles held at `{org}`"), o.roles.keys())
-                    } else {
-                        held_list(
-                            &format!("roles \"{person}\" holds at `{org}`"),
-                            theirs.into_iter(),
-                        )
-                    });
-                }
-                Err(r)
+                    (None, None) => held_list(&format!("roles held at `{org}`"), o.roles.keys()),
+                };
+                Err(r.hint(hint))
             }
         }
         Body::Figures { org, .. } => need_org_or_program(state, org, "org", date),
@@ -5325,12 +5328,13 @@ mod tests {
 
     #[test]
     fn ending_a_role_or_a_membership_not_held_names_what_is_held() {
-        // Given "S" directrice of x, and x a member of g
+        // Given "S" directrice and "U" trésorier of x, and x a member of g
         let history = [
             created("x", "2010"),
             created("g", "2010"),
             json!({"type": "role_started", "date": "2012", "org": "x", "role": "directrice", "person": "S"}),
             json!({"type": "joined", "date": "2012", "org": "g", "member": {"org": "x"}, "relation": "member"}),
+            json!({"type": "role_started", "date": "2013", "org": "x", "role": "trésorier", "person": "U"}),
         ];
         let role_ended = |role: &str, person: &str| json!({"type": "role_ended", "date": "2015", "org": "x", "role": role, "person": person});
         // When S's role is ended under another name, then the roles S
@@ -5349,7 +5353,7 @@ mod tests {
             &r,
             Rule::NotHeld,
             "\"T\" is not directeur",
-            "roles held at `x`: \"directrice\"",
+            "roles held at `x`: \"directrice\", \"trésorier\"",
         );
         // When the role is held by others, then they are named, as before
         let r = rejected(&history, role_ended("directrice", "T"));
@@ -5358,6 +5362,13 @@ mod tests {
             Rule::NotHeld,
             "\"T\" is not directrice",
             "directrices: \"S\"",
+        );
+        // and so are the roles the person named holds there, if any
+        let r = rejected(&history, role_ended("directrice", "U"));
+        assert_eq!(
+            r.hint.as_deref(),
+            Some("directrices: \"S\"; roles \"U\" holds at `x`: \"trésorier\""),
+            "{r:?}"
         );
         // When x leaves g as a partner, then its membership is named
         let r = rejected(
