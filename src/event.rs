@@ -643,6 +643,25 @@ impl Event {
         }
     }
 
+    /// The names the event gives organisations, as (id, name) pairs: a
+    /// creation's, the new organisations' of a change, a rename's, and a
+    /// supersede's replacement's. A plan gives none: it never happens.
+    pub fn names_given(&self) -> Vec<(&str, &str)> {
+        match &self.body {
+            Body::Created { org } => vec![(org.id.as_str(), org.name.as_str())],
+            Body::Transformed { new, .. } => new
+                .iter()
+                .map(|o| (o.id.as_str(), o.name.as_str()))
+                .collect(),
+            Body::Renamed { org, name } => vec![(org.as_str(), name.as_str())],
+            Body::Correction {
+                replacement: Some(r),
+                ..
+            } => r.names_given(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Every id the event mentions, created or referenced, including inside
     /// plans and replacements: what `log --org` filters on.
     pub fn mentioned_ids(&self) -> Vec<&str> {
@@ -1687,6 +1706,16 @@ pub fn parse_batch(text: &str) -> Result<Vec<Event>, BatchError> {
         return Ok(events);
     }
     parse_stream(text)
+}
+
+/// A name or label as compared loosely: lower case, white space at the
+/// ends left out and every run of it inside one space (`" Beds "`,
+/// `"BEDS"` and `"beds"` are one).
+pub fn loose(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The longest an event to append may be, as JSON text in the batch. Its

@@ -1862,14 +1862,10 @@ pub fn dated_after(batch: &[Event], today: NaiveDate) -> Option<(usize, Rejectio
     })
 }
 
-/// A figure's series name as rule `series_name` compares it: lower case,
-/// spaces at the ends left out and every run of white space inside one
-/// space.
+/// A figure's series name as rule `series_name` compares it
+/// ([`crate::event::loose`]).
 fn series_key(name: &str) -> String {
-    name.split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::event::loose(name)
 }
 
 /// Rule `series_name` for a `figures` event of `org`: each name is one the

@@ -287,3 +287,35 @@ fn lineage_of_an_id_only_an_abandoned_plan_names_says_it_was_abandoned() {
     ));
     assert_eq!(logged(), ["5", "6", "7"]);
 }
+
+#[test]
+fn an_organisation_asked_for_by_its_name_is_pointed_to_its_id() {
+    let env = env();
+    // A name a record gives, in any case and spacing, names its id: the
+    // fusion's new organisation, and a creation's
+    insta::assert_snapshot!(env.run(&["lineage", "clust'r  \"NUMÉRIQUE\""]).to_string(), @r#"
+    exit: 2
+    --- stderr
+    error: no organisation `clust'r  "NUMÉRIQUE"` is known at seq 4 (hint: "clust'r  "NUMÉRIQUE"" is the name of `clustr`; ids, not names, are asked for here: `fusion lineage clustr`)
+    "#);
+    insta::assert_snapshot!(env.run(&["log", "--org", "Grilog"]).to_string(), @r#"
+    exit: 2
+    --- stderr
+    error: --org `Grilog`: no record mentions this id (hint: "Grilog" is the name of `grilog`; ids, not names, are asked for here: `fusion log --org grilog`)
+    "#);
+    // A renamed organisation's former and current names both do
+    let env = TestEnv::with_events(&format!(
+        "{EVENTS}{}\n",
+        r#"{"type":"renamed","date":"2012","org":"edit","name":"Edit Lyon","sources":[{"doc":"B"}]}"#
+    ));
+    for name in ["Edit ", "edit lyon"] {
+        let r = env.run(&["log", "--org", name]);
+        assert_eq!(r.code, 2, "{r}");
+        assert!(r.stderr.contains("is the name of `edit`;"), "{r}");
+    }
+    let r = env.run(&["lineage", "EDIT LYON"]);
+    assert!(
+        r.stderr.contains("\"EDIT LYON\" is the name of `edit`"),
+        "{r}"
+    );
+}

@@ -100,7 +100,15 @@ pub fn run(ctx: &mut Context, args: LineageArgs) -> Result<(), CliError> {
             // or superseded creation (a plan has its own error).
             let naming = records_naming(&path, org, known_at);
             return Err(CliError::usage(match naming.split_first() {
-                None => e.to_string(),
+                // A name given for the id?
+                None => {
+                    match super::named_hint(org, &super::ids_named(&path, org), "fusion lineage") {
+                        Some(hint) => format!(
+                            "no organisation `{org}` is known at seq {known_at} (hint: {hint})"
+                        ),
+                        None => e.to_string(),
+                    }
+                }
                 Some((first, rest)) => {
                     let shown: Vec<String> = std::iter::once(first)
                         .chain(rest.iter().take(2))

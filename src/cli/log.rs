@@ -386,6 +386,11 @@ const RUN: u64 = 1 << 20;
 /// `--org` naming an id no record mentions: a typo, most likely. The
 /// ledger is streamed again for the ids it does mention, to suggest some.
 fn unknown_org(path: &std::path::Path, org: &str) -> CliError {
+    if let Some(hint) = super::named_hint(org, &super::ids_named(path, org), "fusion log --org") {
+        return CliError::usage(format!(
+            "--org `{org}`: no record mentions this id (hint: {hint})"
+        ));
+    }
     let close = match mentioned_ids(path) {
         Some(all) => closest_ids(all.iter().map(String::as_str), org, 3),
         None => Vec::new(),

@@ -338,6 +338,47 @@ pub(crate) fn each_event<T: Send>(
     .map(|_| ())
 }
 
+/// The ids the ledger gives `text` as a name ([`fusion::event::Event::names_given`],
+/// compared by [`fusion::event::loose`]), for a command given a name where
+/// it takes an id: empty if there are none, or the ledger cannot be read
+/// again.
+pub(crate) fn ids_named(path: &std::path::Path, text: &str) -> Vec<String> {
+    let wanted = fusion::event::loose(text);
+    let mut ids = std::collections::BTreeSet::new();
+    let read = each_event(
+        path,
+        |event| {
+            (event.names_given().into_iter())
+                .filter(|(_, name)| fusion::event::loose(name) == wanted)
+                .map(|(id, _)| id.to_owned())
+                .collect()
+        },
+        |id| {
+            ids.insert(id);
+        },
+    );
+    match read {
+        Ok(()) => ids.into_iter().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The hint for `text`, given where an id is wanted, when it is the name
+/// of the organisations `ids` (none: no hint).
+pub(crate) fn named_hint(text: &str, ids: &[String], command: &str) -> Option<String> {
+    let (first, rest) = ids.split_first()?;
+    let list: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+    let whose = if rest.is_empty() {
+        format!("the name of {}", list.join(", "))
+    } else {
+        format!("a name of {}", list.join(", "))
+    };
+    Some(format!(
+        "\"{}\" is {whose}; ids, not names, are asked for here: `{command} {first}`",
+        fusion::view::one_line(text)
+    ))
+}
+
 pub fn check_snapshots_dir(dir: &std::path::Path) -> Result<(), CliError> {
     if dir.exists() && !dir.is_dir() {
         return Err(CliError::usage(format!(
