@@ -1122,40 +1122,73 @@ fn party_now<'s>(party: &Party, org: impl Fn(&str) -> Option<&'s Org>) -> Option
     (now != id.as_str()).then(|| Party::Org(now.into()))
 }
 
-/// The id under which a member organisation's membership of `org`,
-/// held on the earlier side, ended on the later side, when the member
-/// changed id first (`y` → `y2` → …) and the id change carried the
-/// membership: the id that left `org`, or the last id, ended otherwise
-/// (absorbed, dissolved). `None` when the membership ended
-/// under the id the earlier side knows, or the member never changed id.
-fn left_as(
-    org: &str,
+/// How a membership of the organisation whose ids are `containers` (its
+/// id on the later side, then those it had before, back through id
+/// changes) held by `party` on the earlier side ended on the later side:
+/// the index in `containers` of the id a `left` record names it under,
+/// and the member as it left, with its end when it ended otherwise. A
+/// member that changed id first (`y` → `y2` → …), the id change carrying
+/// the membership, left under the id it held then, or ended with the
+/// period the last id change began (absorbed, dissolved; re-established
+/// since, maybe). `None` when no `left` names it and the member did not
+/// change id.
+fn left_as<'s>(
+    containers: &[&str],
     party: &Party,
     relation: Relation,
-    after: &State,
+    after: &'s State,
     cx: &Cx<'_>,
-) -> Option<Party> {
+) -> Option<(usize, Party, Option<&'s Stamp>)> {
+    let left = |p: &Party| {
+        (containers.iter()).position(|c| cx.ended_by.contains_key(&Key::Member(c, p, relation)))
+    };
+    if let Some(c) = left(party) {
+        return Some((c, party.clone(), None));
+    }
     let Party::Org(first) = party else {
         return None;
     };
-    let left = |p: &Party| cx.ended_by.contains_key(&Key::Member(org, p, relation));
-    if left(party) {
-        return None;
-    }
     let mut now = first.clone();
     // Ids are never reused, so a chain ends; the bound keeps it so.
-    for _ in 0..64 {
-        let ended = after.orgs.get(now.as_str())?.ended.as_deref()?;
+    for step in 0..64 {
+        let o = after.orgs.get(now.as_str())?;
+        // The end of the period the membership was held in: the current
+        // one of the id the earlier side knows, the first one of an id an
+        // id change gave.
+        let ended = if step == 0 {
+            o.ended.as_deref()
+        } else {
+            (o.periods.first().map(|p| &p.ended)).or(o.ended.as_deref())
+        }?;
         if ended.how != EndHow::Transformed(ChangeMode::IdChange) {
-            return (now != *first).then_some(Party::Org(now));
+            return (step > 0).then_some((0, Party::Org(now), Some(&ended.at)));
         }
         now = ended.into.first()?.clone();
         let next = Party::Org(now.clone());
-        if left(&next) {
-            return Some(next);
+        if let Some(c) = left(&next) {
+            return Some((c, next, None));
         }
     }
     None
+}
+
+/// The ids of the organisation `a` (id `id` on the later side): `id`, then
+/// those it had before, back through id changes.
+fn former_ids<'s>(id: &'s str, a: &'s Org, after: &'s State) -> Vec<&'s str> {
+    let mut ids = vec![id];
+    let mut now = a;
+    // Ids are never reused, so a chain ends; the bound keeps it so.
+    for _ in 0..64 {
+        let Some(l) = (now.predecessors.iter()).find(|l| l.mode == ChangeMode::IdChange) else {
+            break;
+        };
+        ids.push(l.id.as_str());
+        match after.orgs.get(l.id.as_str()) {
+            Some(o) => now = o,
+            None => break,
+        }
+    }
+    ids
 }
 
 /// Start of the first period of existence.
@@ -1645,6 +1678,8 @@ fn compare_facts(
     // came with it (the same stamp: the id change moves it whole); the id
     // change reports it. Either way: a knowledge diff can also learn that
     // an id change was retracted.
+    // Needed only for a membership the later side lacks.
+    let containers = std::cell::OnceCell::new();
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
         let pa = a.relations(relation);
@@ -1705,23 +1740,35 @@ fn compare_facts(
                 continue;
             }
             // A member that changed id and then left, or ended, left
-            // under the id it held then.
+            // under the id it held then; and a `left` names the container
+            // by the id it had then.
             let later = match sa {
-                None => left_as(id, party, relation, after, cx),
+                None => {
+                    let containers = containers.get_or_init(|| former_ids(id, a, after));
+                    left_as(containers, party, relation, after, cx)
+                }
                 Some(_) => None,
             };
-            let party = later.as_ref().unwrap_or(party);
-            let k = Key::Member(id, party, relation);
+            let (container, party, ended_at) = match &later {
+                Some((c, p, e)) => {
+                    let ids = containers.get().map_or(&[][..], Vec::as_slice);
+                    (ids.get(*c).copied().unwrap_or(id), p, *e)
+                }
+                None => (id, party, None),
+            };
+            let k = Key::Member(container, party, relation);
             // A member organisation that ended leaves with its end, and
             // is back when that end is corrected away: its end on the
             // side that lacks the membership.
-            let end = match party {
-                Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
-                Party::Org(m) => before.org(m.as_str()),
-                Party::Name(_) => None,
-            }
-            .and_then(|o| o.ended.as_ref())
-            .map(|e| &e.at);
+            let end = ended_at.or_else(|| {
+                match party {
+                    Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
+                    Party::Org(m) => before.org(m.as_str()),
+                    Party::Name(_) => None,
+                }
+                .and_then(|o| o.ended.as_ref())
+                .map(|e| &e.at)
+            });
             out.push(set_change(
                 sa.is_some(),
                 Kind::Joined,
@@ -3321,6 +3368,79 @@ mod tests {
             );
             assert!(
                 text.contains("left        v2 member of w  [seq 11]"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_member_that_left_a_container_which_changed_id_since_left_on_its_record() {
+        // Given y a member of x from 2006, y moved to y2 in 2009 (seq 4),
+        // y2 left x in 2010 (seq 5), and x moved to x2 in 2011 (seq 6);
+        // and w a member of x from 2006 that left in 2010 (seq 8)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 4 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2009", "from": ["y"], "to": ["y2"]}),
+            /* 5 */
+            json!({"type": "left", "date": "2010", "org": "x", "member": {"org": "y2"}, "relation": "member"}),
+            /* 6 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2011", "from": ["x"], "to": ["x2"]}),
+            /* 7 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            /* 8 */
+            json!({"type": "left", "date": "2010", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+        ]);
+        for (d, seqs) in [
+            // When comparing 2008 with 2013
+            (dates(&entries, "2008", "2013"), &[5, 8][..]),
+            // or 2013 as known before and after y2's leaving (W unknown)
+            (knowledge(&entries, "2013", 4, 8), &[5][..]),
+        ] {
+            // Then y2 and W left x (now x2) on their own records
+            let text = render_text(&d);
+            let mut left: Vec<u64> = only(&d, Kind::Left).iter().map(|c| c.seq).collect();
+            left.sort_unstable();
+            assert_eq!(left, seqs, "{text}");
+            assert!(
+                text.contains("2010  left        y2 member of x2  [seq 5]"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_member_absorbed_under_a_new_id_then_re_established_left_with_its_absorption() {
+        // Given y a member of x from 2006, y moved to y2 in 2009 (seq 5),
+        // z absorbed y2 in 2010 (seq 6), and y2 was re-established from z
+        // in 2012 (seq 7)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2005"),
+            /* 2 */ org("y", "2005"),
+            /* 3 */ org("z", "2005"),
+            /* 4 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2009", "from": ["y"], "to": ["y2"]}),
+            /* 6 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2010", "from": ["y2"], "to": ["z"]}),
+            /* 7 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["y2"]}),
+        ]);
+        // When comparing 2008 with 2011 or with 2013
+        for to in ["2011", "2013"] {
+            let d = dates(&entries, "2008", to);
+            // Then y2 left x with its absorption either way
+            let text = render_text(&d);
+            let left = only(&d, Kind::Left);
+            assert_eq!(left.len(), 1, "{text}");
+            assert!(
+                text.lines().any(
+                    |l| l.starts_with("2010  left ") && l.ends_with(" y2 member of x  [seq 6]")
+                ),
                 "{text}"
             );
         }

@@ -1839,12 +1839,13 @@ pub fn dated_after(batch: &[Event], today: NaiveDate) -> Option<(usize, Rejectio
             } => Some(r),
             _ => None,
         };
-        let (what, date) = match replacement {
-            Some(r) if r.date.start() > last => ("its replacement is", &r.date),
-            _ if event.date.start() > last => ("it is", &event.date),
+        let (what, failing) = match replacement {
+            Some(r) if r.date.start() > last => ("its replacement is", &**r),
+            _ if event.date.start() > last => ("it is", event),
             _ => return None,
         };
-        let hint = if matches!(event.body, Body::Planned { .. }) {
+        let date = &failing.date;
+        let hint = if matches!(failing.body, Body::Planned { .. }) {
             "a plan is dated when it was stated; the date it is for goes in `planned.date`"
         } else {
             "a record states what has happened; for a change announced for a later date, append a `planned` event dated when it was announced, and the event itself once it happens (its `fulfils` naming the plan); if the date is a typo, fix it"
@@ -1882,16 +1883,15 @@ fn check_series_names(
         Some(o) => Some(&o.figures),
         None => state.programs.get(org).map(|p| &p.figures),
     };
-    let one_line = crate::view::one_line;
     for name in values.keys() {
         let key = series_key(name);
         if let Some(other) = values.keys().find(|n| *n != name && series_key(n) == key) {
             return Err(Rejection::new(
                 Rule::SeriesName,
                 format!(
-                    "the figures \"{}\" and \"{}\" of `{org}` dated {date} differ only by case or spaces, so they would be two series of one measure",
-                    one_line(other),
-                    one_line(name)
+                    "the figures {} and {} of `{org}` dated {date} differ only by case or spaces, so they would be two series of one measure",
+                    as_json(other),
+                    as_json(name)
                 ),
             )
             .hint("keep one of them, under one name")
@@ -1908,21 +1908,26 @@ fn check_series_names(
     Ok(())
 }
 
+/// `text` as a JSON string: quoted, every control character escaped, so
+/// that names differing only by white space read apart.
+fn as_json(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
+}
+
 /// Rule `series_name`'s refusal of the figure `name` of `org` dated `date`,
 /// named like the series `series` that the record of `by` uses.
 fn second_series(org: &str, name: &str, date: &Date, series: &str, by: &Stamp) -> Rejection {
-    let one_line = crate::view::one_line;
     Rejection::new(
         Rule::SeriesName,
         format!(
-            "the figure \"{}\" of `{org}` dated {date} is named like its series \"{}\" but for case or spaces, so it would start a second series of one measure",
-            one_line(name),
-            one_line(series)
+            "the figure {} of `{org}` dated {date} is named like its series {} but for case or spaces, so it would start a second series of one measure",
+            as_json(name),
+            as_json(series)
         ),
     )
     .hint(format!(
-        "name it \"{}\", as seq {} did (its figure for {}); a name that differs by more than case or spaces starts a new series",
-        one_line(series),
+        "name it {}, as seq {} did (its figure for {}); a name that differs by more than case or spaces starts a new series",
+        as_json(series),
         by.seq,
         by.date
     ))
@@ -1930,32 +1935,42 @@ fn second_series(org: &str, name: &str, date: &Date, series: &str, by: &Stamp) -
 }
 
 /// Rule `series_name` for the batch's `figures` (the items of `timeline`
-/// from `first_seq` on) against the series of the same organisation or
-/// program that the records before the batch use at any date: a figure
-/// backdated before its series began is held to it too, which the state
-/// just before it cannot show. The position in `timeline` of the first
-/// that breaks it, and why.
+/// from `first_seq` on) against the series that records later in the
+/// timeline (but not in the batch) measure, under the same id or an id it
+/// takes later through id changes: a figure backdated before its series
+/// began is held to it too, which the state just before it cannot show.
+/// The position in `timeline` of the first that breaks it, and why.
 fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usize, Rejection)> {
     let in_batch = |e: &Effective<'_>| e.seq >= first_seq;
     let is_figures = |e: &Effective<'_>| matches!(e.event.body, Body::Figures { .. });
     if !timeline.iter().any(|e| in_batch(e) && is_figures(e)) {
         return None;
     }
-    // Each organisation's names, with the last record (timeline order)
-    // that uses each.
-    let mut used: HashMap<&str, BTreeMap<&str, Stamp>> = HashMap::new();
-    for e in timeline.iter().filter(|e| !in_batch(e)) {
-        if let Body::Figures { org, values } = &e.event.body {
-            let names = used.entry(org.as_str()).or_default();
-            for name in values.keys() {
-                names.insert(
-                    name.as_str(),
-                    Stamp {
-                        date: e.event.date.clone(),
-                        seq: e.seq,
-                    },
-                );
+    // The id each id changes to, and each id's figures' names, with the
+    // position and stamp of the records (timeline order).
+    let mut next: HashMap<&str, &str> = HashMap::new();
+    let mut used: HashMap<&str, Vec<(usize, &str, Stamp)>> = HashMap::new();
+    for (pos, e) in timeline.iter().enumerate() {
+        match &e.event.body {
+            Body::Transformed {
+                mode: ChangeMode::IdChange,
+                from,
+                to,
+                ..
+            } => {
+                if let (Some(f), Some(t)) = (from.first(), to.first()) {
+                    next.insert(f.as_str(), t.as_str());
+                }
             }
+            Body::Figures { org, values } if !in_batch(e) => {
+                let stamp = Stamp {
+                    date: e.event.date.clone(),
+                    seq: e.seq,
+                };
+                let names = used.entry(org.as_str()).or_default();
+                names.extend(values.keys().map(|n| (pos, n.as_str(), stamp.clone())));
+            }
+            _ => {}
         }
     }
     timeline
@@ -1966,15 +1981,31 @@ fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usi
             let Body::Figures { org, values } = &e.event.body else {
                 return None;
             };
-            let names = used.get(org.as_str())?;
-            values
-                .keys()
-                .filter(|n| !names.contains_key(n.as_str()))
-                .find_map(|name| {
-                    let key = series_key(name);
-                    let (series, by) = names.iter().find(|(n, _)| series_key(n) == key)?;
-                    Some((pos, second_series(org, name, &e.event.date, series, by)))
-                })
+            // The names records give the figures of this organisation, and
+            // whether later.
+            let mut names: Vec<(bool, &str, &Stamp)> = Vec::new();
+            let mut id = org.as_str();
+            // Ids are never reused, so a chain ends; the bound keeps it so.
+            for _ in 0..64 {
+                let records = used.get(id).map_or(&[][..], Vec::as_slice);
+                names.extend(records.iter().map(|(p, n, s)| (*p > pos, *n, s)));
+                match next.get(id) {
+                    Some(t) => id = t,
+                    None => break,
+                }
+            }
+            // A series the organisation already has, under this very name
+            // (before or after), goes on.
+            let held = |name: &str| names.iter().any(|(_, n, _)| *n == name);
+            let later: Vec<(&str, &Stamp)> = (names.iter())
+                .filter(|(l, ..)| *l)
+                .map(|(_, n, s)| (*n, *s))
+                .collect();
+            values.keys().filter(|n| !held(n)).find_map(|name| {
+                let key = series_key(name);
+                let (series, by) = later.iter().find(|(n, _)| series_key(n) == key)?;
+                Some((pos, second_series(org, name, &e.event.date, series, by)))
+            })
         })
 }
 
@@ -3521,6 +3552,12 @@ mod tests {
             figures(json!({"staff": 3, "Staff": 4}), "2010"),
         );
         assert_refused(&r, Rule::SeriesName, "differ only by case or spaces", "");
+        // Names that differ by white space are quoted apart.
+        let r = rejected(
+            &[created("a", "2000")],
+            figures(json!({"beds\t": 1, "beds ": 2}), "2010"),
+        );
+        assert_refused(&r, Rule::SeriesName, "\"beds \" and \"beds\\t\"", "");
         accepted(&history, figures(json!({"beds": 12}), "2010"));
         accepted(
             &history,
@@ -3544,6 +3581,36 @@ mod tests {
             "as seq 2 did (its figure for 2001)",
         );
         accepted(&history, figures(json!({"beds": 8}), "2000-06"));
+        // Backdated before an id change, the name is held to the series
+        // the organisation measures under its later id.
+        let changed = [
+            created("y", "2000"),
+            json!({"type": "transformed", "mode": "id_change", "date": "2010", "from": ["y"], "to": ["y2"]}),
+            json!({"type": "figures", "date": "2015", "org": "y2", "values": {"beds": 10}, "sources": [{"doc": "t"}]}),
+        ];
+        let r = rejected(
+            &changed,
+            json!({"type": "figures", "date": "2005", "org": "y", "values": {"Beds": 12}, "sources": [{"doc": "t"}]}),
+        );
+        assert_refused(
+            &r,
+            Rule::SeriesName,
+            "\"Beds\" of `y` dated 2005",
+            "as seq 3 did",
+        );
+        // A re-established organisation starts its figures afresh: its
+        // earlier period's series bind neither the index nor this.
+        let reestablished = [
+            created("a", "2000"),
+            created("b", "2000"),
+            figures(json!({"beds": 10}), "2001"),
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["a"], "to": ["b"]}),
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2008", "from": ["b"], "to": ["a"]}),
+        ];
+        accepted(&reestablished, figures(json!({"Beds": 12}), "2010"));
+        // Backdated between two series already in the ledger, either
+        // name goes on.
+        accepted(&held, figures(json!({"beds": 9}), "2001-06"));
     }
 
     /// Given a batch appended on 2026-11-25, when an event, or a
@@ -3584,6 +3651,17 @@ mod tests {
         );
         let (_, r) = dated_after(&[supersede], today).expect("refused");
         assert_refused(&r, Rule::Future, "its replacement is dated 2026-11-27", "");
+        let replan = ev(
+            json!({"type": "correction", "date": "2026", "target": h(1), "mode": "supersede", "reason": "r",
+            "replacement": {"type": "planned", "date": "2027", "planned": {"type": "dissolved", "date": "2030", "org": "a", "sources": [{"doc": "t"}]}, "sources": [{"doc": "t"}]}}),
+        );
+        let (_, r) = dated_after(&[replan], today).expect("refused");
+        assert_refused(
+            &r,
+            Rule::Future,
+            "its replacement is dated 2027",
+            "a plan is dated when it was stated",
+        );
         let plan = ev(
             json!({"type": "planned", "date": "2027", "planned": {"type": "dissolved", "date": "2030", "org": "a", "sources": [{"doc": "t"}]}}),
         );

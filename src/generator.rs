@@ -116,7 +116,16 @@ impl Rng {
     }
 }
 
-const FIRST_DAY: (i32, u32, u32) = (1950, 1, 1);
+/// The day the generated landscapes start: the earliest any event is
+/// dated. A `recorded` time must be on a later day, for `append` (rule
+/// `future`) to take the events (see [`earliest_recorded_day`]).
+pub const FIRST_DAY: (i32, u32, u32) = (1950, 1, 1);
+
+/// The earliest day a `recorded` time may fall on: the day after
+/// [`FIRST_DAY`].
+pub fn earliest_recorded_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2 + 1).unwrap_or(NaiveDate::MIN)
+}
 const SPAN_DAYS: u64 = 27_000;
 
 const KINDS: &[&str] = &[
@@ -225,8 +234,9 @@ struct Gen {
     prev: String,
     first_day: NaiveDate,
     /// The last day an event happens: `SPAN_DAYS` after `first_day`, or the
-    /// day of `recorded` if earlier, so that `append` (rule `future`)
-    /// takes every event.
+    /// day before that of `recorded` if earlier (a day-precision date may
+    /// fall the day after the last day, to sort after a period starting on
+    /// it), so that `append` (rule `future`) takes every event.
     last_day: NaiveDate,
     /// Days since `first_day`, in thousandths.
     cursor_milli: u64,
@@ -314,7 +324,9 @@ impl Gen {
             .unwrap_or(first_day);
         let recorded_day = (options.recorded.get(..10))
             .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok());
-        let last_day = recorded_day.map_or(span_end, |day| day.min(span_end));
+        let last_day = (recorded_day.and_then(|day| day.pred_opt()))
+            .map_or(span_end, |day| day.min(span_end))
+            .max(first_day);
         Gen {
             rng: Rng::new(options.seed),
             state: State::default(),

@@ -150,3 +150,26 @@ fn an_interrupted_gen_leaves_no_file_and_dies_of_the_signal() {
     let r = env.run(&["gen", "--events", "5", "--out", "big.jsonl"]);
     assert_eq!(r.code, 0, "{r}");
 }
+
+/// A `recorded` time before the generated events start is refused: the
+/// records would be older than the events they state, which `append`
+/// refuses (rule `future`).
+#[test]
+fn a_recorded_time_before_the_generated_events_is_refused() {
+    let env = TestEnv::with_ledger();
+    let r = env.run(&[
+        "gen",
+        "--events",
+        "10",
+        "--out",
+        "gen.jsonl",
+        "--recorded",
+        "1950-01-01T23:00:00Z",
+    ]);
+    insta::assert_snapshot!(r.to_string(), @"
+    exit: 2
+    --- stderr
+    error: --recorded: `1950-01-01T23:00:00Z` is before 1950-01-02; the generated events start on 1950-01-01, and a record cannot be older than the event it states (rule `future`)
+    ");
+    assert!(!env.dir().join("gen.jsonl").exists());
+}

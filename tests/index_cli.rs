@@ -415,6 +415,17 @@ fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_th
         assert_eq!(r.code, 0, "{r}");
         assert_index_matches(env, 1);
     }
+    // Absorbed, then re-established, `edit` starts its figures afresh:
+    // "Beds" is appended either way.
+    let absorbed = r#"{"type":"transformed","mode":"absorption","date":"2013","from":["edit"],"to":["grilog"],"sources":[{"doc":"a.txt"}]}
+{"type":"transformed","mode":"reestablishment","date":"2014","from":["grilog"],"to":["edit"],"sources":[{"doc":"a.txt"}]}
+"#;
+    for env in [&with_index, &without] {
+        env.append(&format!("{GRILOG}\n{absorbed}"));
+    }
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let r = append_to_both(&with_index, &without, &later.replace("2014", "2015"));
+    assert_eq!(r.code, 0, "{r}");
 }
 
 #[test]

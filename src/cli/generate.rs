@@ -68,6 +68,14 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
             )));
         }
     };
+    let earliest = fusion::generator::earliest_recorded_day();
+    if recorded.get(..10) < Some(&*earliest.format("%Y-%m-%d").to_string()) {
+        return Err(CliError::usage(format!(
+            "--recorded: `{}` is before {earliest}; the generated events start on {}, and a record cannot be older than the event it states (rule `future`)",
+            args.recorded,
+            earliest.pred_opt().unwrap_or(earliest)
+        )));
+    }
     if args.batch == 0 {
         return Err(CliError::usage("--batch: must be at least 1".to_owned()));
     }
