@@ -1863,12 +1863,6 @@ pub fn dated_after(batch: &[Event], today: NaiveDate) -> Option<(usize, Rejectio
     })
 }
 
-/// A figure's series name as rule `series_name` compares it
-/// ([`crate::event::loose`]).
-fn series_key(name: &str) -> String {
-    crate::event::loose(name)
-}
-
 /// Rule `series_name` for a `figures` event of `org`: each name is one the
 /// organisation's (or program's) figures already use, or differs from all
 /// of them, and from the event's other names, by more than case or
@@ -1884,8 +1878,11 @@ fn check_series_names(
         None => state.programs.get(org).map(|p| &p.figures),
     };
     for name in values.keys() {
-        let key = series_key(name);
-        if let Some(other) = values.keys().find(|n| *n != name && series_key(n) == key) {
+        let key = crate::event::loose(name);
+        if let Some(other) = values
+            .keys()
+            .find(|n| *n != name && crate::event::loose(n) == key)
+        {
             return Err(Rejection::new(
                 Rule::SeriesName,
                 format!(
@@ -1901,7 +1898,7 @@ fn check_series_names(
         if held.contains_key(name.as_str()) {
             continue;
         }
-        if let Some((series, last)) = held.iter().find(|(n, _)| series_key(n) == key) {
+        if let Some((series, last)) = held.iter().find(|(n, _)| crate::event::loose(n) == key) {
             return Err(second_series(org, name, date, series, &last.at));
         }
     }
@@ -2002,8 +1999,8 @@ fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usi
                 .map(|(_, n, s)| (*n, *s))
                 .collect();
             values.keys().filter(|n| !held(n)).find_map(|name| {
-                let key = series_key(name);
-                let (series, by) = later.iter().find(|(n, _)| series_key(n) == key)?;
+                let key = crate::event::loose(name);
+                let (series, by) = later.iter().find(|(n, _)| crate::event::loose(n) == key)?;
                 Some((pos, second_series(org, name, &e.event.date, series, by)))
             })
         })

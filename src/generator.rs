@@ -124,7 +124,9 @@ pub const FIRST_DAY: (i32, u32, u32) = (1950, 1, 1);
 /// The earliest day a `recorded` time may fall on: the day after
 /// [`FIRST_DAY`].
 pub fn earliest_recorded_day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2 + 1).unwrap_or(NaiveDate::MIN)
+    NaiveDate::from_ymd_opt(FIRST_DAY.0, FIRST_DAY.1, FIRST_DAY.2)
+        .and_then(|day| day.succ_opt())
+        .unwrap_or(NaiveDate::MIN)
 }
 const SPAN_DAYS: u64 = 27_000;
 

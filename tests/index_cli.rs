@@ -270,6 +270,18 @@ const DISSOLVE: &str =
 const LATE: &str =
     r#"{"type":"renamed","date":"2011","org":"edit","name":"Late","sources":[{"doc":"a.txt"}]}"#;
 
+/// Two ledgers holding `events`, the first with its append index, the
+/// second without.
+fn with_and_without_index(events: &str) -> (TestEnv, TestEnv) {
+    let with_index = TestEnv::with_ledger();
+    let without = TestEnv::with_ledger();
+    for env in [&with_index, &without] {
+        env.append(events);
+    }
+    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    (with_index, without)
+}
+
 /// Appends `events` to both ledgers, asserting the same outcome, and
 /// returns the first's.
 fn append_to_both(with_index: &TestEnv, without: &TestEnv, events: &str) -> common::Run {
@@ -284,11 +296,7 @@ fn append_to_both(with_index: &TestEnv, without: &TestEnv, events: &str) -> comm
 
 #[test]
 fn a_refused_event_is_refused_alike_with_or_without_the_index() {
-    let with_index = TestEnv::with_ledger();
-    with_index.append(&format!("{EDIT}\n{DISSOLVE}\n"));
-    let without = TestEnv::with_ledger();
-    without.append(&format!("{EDIT}\n{DISSOLVE}\n"));
-    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{DISSOLVE}\n"));
     let a = append_to_both(&with_index, &without, LATE);
     assert_eq!(a.code, 3, "{a}");
     assert_snapshot!(a, @"
@@ -356,12 +364,7 @@ const JOIN: &str = r#"{"type":"joined","date":"2012","org":"edit","member":{"org
 
 #[test]
 fn a_backdated_event_gets_the_same_answer_with_or_without_the_index() {
-    let with_index = TestEnv::with_ledger();
-    let without = TestEnv::with_ledger();
-    for env in [&with_index, &without] {
-        env.append(&format!("{EDIT}\n{GRILOG}\n{JOIN}\n"));
-    }
-    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{GRILOG}\n{JOIN}\n"));
     // Ending `edit` in 2010 would leave the 2012 membership without its
     // organisation: refused in the same words either way, nothing written.
     let before = std::fs::read(with_index.ledger()).expect("read");
@@ -386,12 +389,7 @@ const BEDS: &str = r#"{"type":"figures","date":"2012","org":"edit","values":{"be
 
 #[test]
 fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_the_index() {
-    let with_index = TestEnv::with_ledger();
-    let without = TestEnv::with_ledger();
-    for env in [&with_index, &without] {
-        env.append(&format!("{EDIT}\n{BEDS}\n"));
-    }
-    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{BEDS}\n"));
     let before = std::fs::read(with_index.ledger()).expect("read");
     // Dated after the series' figure (the index decides) and before it
     // (backdated: the state at its date has no series yet), "Beds" is
@@ -430,12 +428,7 @@ fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_th
 
 #[test]
 fn an_event_dated_after_the_day_it_is_appended_is_refused_alike_with_or_without_the_index() {
-    let with_index = TestEnv::with_ledger();
-    let without = TestEnv::with_ledger();
-    for env in [&with_index, &without] {
-        env.append(&format!("{EDIT}\n{BEDS}\n"));
-    }
-    std::fs::remove_dir_all(index_dir(&without)).expect("remove");
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{BEDS}\n"));
     let before = std::fs::read(with_index.ledger()).expect("read");
     // The appends are stamped 2026-01-01 (`common::RECORDED`): figures
     // for 2099 are a typo, or a plan.

@@ -57,10 +57,11 @@ pub enum GenFormat {
 }
 
 pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
-    let recorded = match chrono::DateTime::parse_from_rfc3339(&args.recorded) {
-        Ok(t) if args.recorded.ends_with('Z') => {
-            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-        }
+    let (recorded, day) = match chrono::DateTime::parse_from_rfc3339(&args.recorded) {
+        Ok(t) if args.recorded.ends_with('Z') => (
+            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            t.date_naive(),
+        ),
         _ => {
             return Err(CliError::usage(format!(
                 "--recorded: `{}` is not an RFC 3339 UTC time like 2026-01-01T00:00:00Z",
@@ -69,7 +70,7 @@ pub fn run(ctx: &mut Context, args: GenArgs) -> Result<(), CliError> {
         }
     };
     let earliest = fusion::generator::earliest_recorded_day();
-    if recorded.get(..10) < Some(&*earliest.format("%Y-%m-%d").to_string()) {
+    if day < earliest {
         return Err(CliError::usage(format!(
             "--recorded: `{}` is before {earliest}; the generated events start on {}, and a record cannot be older than the event it states (rule `future`)",
             args.recorded,
