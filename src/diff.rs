@@ -1136,6 +1136,7 @@ fn left_as<'s>(
     containers: &[&str],
     party: &Party,
     relation: Relation,
+    before: Before<'_>,
     after: &'s State,
     cx: &Cx<'_>,
 ) -> Option<(usize, Party, Option<&'s Stamp>)> {
@@ -1148,20 +1149,33 @@ fn left_as<'s>(
     let Party::Org(first) = party else {
         return None;
     };
+    // A `left` under an id the member had before (a knowledge diff whose
+    // earlier side knows its later id).
+    if let Some(o) = after.orgs.get(first.as_str()) {
+        for id in former_ids(first, o, after).into_iter().skip(1) {
+            let p = Party::Org(id.into());
+            if let Some(c) = left(&p) {
+                return Some((c, p, None));
+            }
+        }
+    }
     let mut now = first.clone();
     // Ids are never reused, so a chain ends; the bound keeps it so.
     for step in 0..64 {
         let o = after.orgs.get(now.as_str())?;
-        // The end of the period the membership was held in: the current
-        // one of the id the earlier side knows, the first one of an id an
-        // id change gave.
+        // The end of the period the membership was held in: the one the
+        // earlier side knows, for its id (the current one if it does not
+        // know it); the first one of an id an id change gave.
         let ended = if step == 0 {
-            o.ended.as_deref()
+            match before.org(first.as_str()) {
+                Some(b) => period_end(o, Some(&b.since)),
+                None => o.ended.as_deref(),
+            }
         } else {
-            (o.periods.first().map(|p| &p.ended)).or(o.ended.as_deref())
+            period_end(o, None)
         }?;
         if ended.how != EndHow::Transformed(ChangeMode::IdChange) {
-            return (step > 0).then_some((0, Party::Org(now), Some(&ended.at)));
+            return Some((0, Party::Org(now), Some(&ended.at)));
         }
         now = ended.into.first()?.clone();
         let next = Party::Org(now.clone());
@@ -1170,6 +1184,16 @@ fn left_as<'s>(
         }
     }
     None
+}
+
+/// The end of the period of `o` that began at `since` (its current
+/// period's, if that began then), or of its first period.
+fn period_end<'s>(o: &'s Org, since: Option<&Stamp>) -> Option<&'s crate::fold::Ended> {
+    match since {
+        None => (o.periods.first().map(|p| &p.ended)).or(o.ended.as_deref()),
+        Some(s) => (o.periods.iter().find(|p| p.since == *s).map(|p| &p.ended))
+            .or_else(|| o.ended.as_deref().filter(|_| o.since == *s)),
+    }
 }
 
 /// The ids of the organisation `a` (id `id` on the later side): `id`, then
@@ -1745,30 +1769,63 @@ fn compare_facts(
             let later = match sa {
                 None => {
                     let containers = containers.get_or_init(|| former_ids(id, a, after));
-                    left_as(containers, party, relation, after, cx)
+                    left_as(containers, party, relation, before, after, cx)
                 }
                 Some(_) => None,
             };
-            let (container, party, ended_at) = match &later {
-                Some((c, p, e)) => {
-                    let ids = containers.get().map_or(&[][..], Vec::as_slice);
-                    (ids.get(*c).copied().unwrap_or(id), p, *e)
+            // A membership back because its `left` was corrected away:
+            // that `left` may name the container, or the member, by an id
+            // it had then.
+            let back = match sa {
+                Some(_) => {
+                    let containers = containers.get_or_init(|| former_ids(id, a, after));
+                    let members: Vec<Party> = match party {
+                        Party::Org(m) => after.orgs.get(m.as_str()).map_or_else(
+                            || vec![party.clone()],
+                            |o| {
+                                (former_ids(m, o, after).into_iter())
+                                    .map(|i| Party::Org(i.into()))
+                                    .collect()
+                            },
+                        ),
+                        Party::Name(_) => vec![party.clone()],
+                    };
+                    members.into_iter().find_map(|p| {
+                        (containers.iter())
+                            .position(|c| cx.unended_by.contains_key(&Key::Member(c, &p, relation)))
+                            .map(|c| (c, p))
+                    })
                 }
-                None => (id, party, None),
+                None => None,
             };
-            let k = Key::Member(container, party, relation);
+            let ids = || containers.get().map_or(&[][..], Vec::as_slice);
+            let (container, keyed, ended_at) = match (&later, &back) {
+                (Some((c, p, e)), _) => (ids().get(*c).copied().unwrap_or(id), p, *e),
+                (None, Some((c, p))) => (ids().get(*c).copied().unwrap_or(id), p, None),
+                (None, None) => (id, party, None),
+            };
+            // The member as it left; as it is, when back.
+            let party = if sa.is_some() { party } else { keyed };
+            let k = Key::Member(container, keyed, relation);
             // A member organisation that ended leaves with its end, and
             // is back when that end is corrected away: its end on the
             // side that lacks the membership.
-            let end = ended_at.or_else(|| {
-                match party {
-                    Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
-                    Party::Org(m) => before.org(m.as_str()),
-                    Party::Name(_) => None,
-                }
-                .and_then(|o| o.ended.as_ref())
-                .map(|e| &e.at)
-            });
+            let end = ended_at
+                .or_else(|| {
+                    match party {
+                        Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
+                        Party::Org(m) => before.org(m.as_str()),
+                        Party::Name(_) => None,
+                    }
+                    .and_then(|o| o.ended.as_ref())
+                    .map(|e| &e.at)
+                })
+                // Or with the end of the container's period the earlier
+                // side knows (re-established since).
+                .or_else(|| {
+                    let b = base.filter(|_| sa.is_none())?;
+                    period_end(a, Some(&b.since)).map(|e| &e.at)
+                });
             out.push(set_change(
                 sa.is_some(),
                 Kind::Joined,
@@ -3444,6 +3501,84 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_membership_that_ended_with_a_period_since_re_established_left_with_that_end() {
+        // Given y a member of x, and "W" a member of v, from 2006 (seqs 5,
+        // 6); z absorbed y and v in 2010 (seqs 7, 8), and both were
+        // re-established from z in 2012 (seqs 9, 10)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("y", "2000"),
+            /* 3 */ org("z", "2000"),
+            /* 4 */ org("v", "2000"),
+            /* 5 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 6 */
+            json!({"type": "joined", "date": "2006", "org": "v", "member": {"name": "W"}, "relation": "member"}),
+            /* 7 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2010", "from": ["y"], "to": ["z"]}),
+            /* 8 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2010", "from": ["v"], "to": ["z"]}),
+            /* 9 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["y"]}),
+            /* 10 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["v"]}),
+        ]);
+        // When comparing 2008 with 2013
+        let d = dates(&entries, "2008", "2013");
+        // Then y left x, and W left v, with their absorptions: not at
+        // their joins
+        let text = render_text(&d);
+        let mut left: Vec<(u64, String)> =
+            (only(&d, Kind::Left).iter()).map(|c| (c.seq, c.date.to_string())).collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            [(7, "2010".to_owned()), (8, "2010".to_owned())],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_knowledge_diff_finds_a_left_under_the_ids_member_and_container_had_then() {
+        // Given y a member of x from 2006 (seq 3), y moved to y2 in 2009
+        // (seq 4), x to x2 in 2011 (seq 5), y2 to y3 in 2012 (seq 6); then,
+        // backdated, y2 left x in 2010 (seq 7), and that left retracted
+        // (seq 8)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("y", "2000"),
+            /* 3 */
+            json!({"type": "joined", "date": "2006", "org": "x", "member": {"org": "y"}, "relation": "member"}),
+            /* 4 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2009", "from": ["y"], "to": ["y2"]}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2011", "from": ["x"], "to": ["x2"]}),
+            /* 6 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2012", "from": ["y2"], "to": ["y3"]}),
+            /* 7 */
+            json!({"type": "left", "date": "2010", "org": "x", "member": {"org": "y2"}, "relation": "member"}),
+            /* 8 */
+            json!({"type": "correction", "date": "2014", "target": hash(7), "mode": "retract", "reason": "no"}),
+        ]);
+        // When 2013 is compared as known before and after the left
+        let d = knowledge(&entries, "2013", 6, 7);
+        // Then y2 left x on it
+        let text = render_text(&d);
+        let left = only(&d, Kind::Left);
+        assert_eq!(left.len(), 1, "{text}");
+        assert_eq!((left[0].seq, left[0].date.as_str()), (7, "2010"), "{text}");
+        assert!(text.contains("y2 member of x2  [seq 7]"), "{text}");
+        // And when compared as known before and after its retraction, the
+        // membership is back by the retraction: no joined of seq 3
+        let d = knowledge(&entries, "2013", 7, 8);
+        let text = render_text(&d);
+        assert!(only(&d, Kind::Joined).is_empty(), "{text}");
+        let back = only(&d, Kind::Left);
+        assert_eq!(back.len(), 1, "{text}");
+        assert_eq!((back[0].seqs.clone(), back[0].retracted), (vec![8, 7], true), "{text}");
     }
 
     #[test]
