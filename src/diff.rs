@@ -3531,8 +3531,9 @@ mod tests {
         // Then y left x, and W left v, with their absorptions: not at
         // their joins
         let text = render_text(&d);
-        let mut left: Vec<(u64, String)> =
-            (only(&d, Kind::Left).iter()).map(|c| (c.seq, c.date.to_string())).collect();
+        let mut left: Vec<(u64, String)> = (only(&d, Kind::Left).iter())
+            .map(|c| (c.seq, c.date.to_string()))
+            .collect();
         left.sort_unstable();
         assert_eq!(
             left,
@@ -3578,7 +3579,11 @@ mod tests {
         assert!(only(&d, Kind::Joined).is_empty(), "{text}");
         let back = only(&d, Kind::Left);
         assert_eq!(back.len(), 1, "{text}");
-        assert_eq!((back[0].seqs.clone(), back[0].retracted), (vec![8, 7], true), "{text}");
+        assert_eq!(
+            (back[0].seqs.clone(), back[0].retracted),
+            (vec![8, 7], true),
+            "{text}"
+        );
     }
 
     #[test]

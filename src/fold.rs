@@ -1933,20 +1933,31 @@ fn second_series(org: &str, name: &str, date: &Date, series: &str, by: &Stamp) -
 
 /// Rule `series_name` for the batch's `figures` (the items of `timeline`
 /// from `first_seq` on) against the series that records later in the
-/// timeline (but not in the batch) measure, under the same id or an id it
-/// takes later through id changes: a figure backdated before its series
-/// began is held to it too, which the state just before it cannot show.
-/// The position in `timeline` of the first that breaks it, and why.
+/// timeline (but not in the batch) measure in the same period of the
+/// organisation: under the same id, or an id it takes later through id
+/// changes, until it is re-established (which starts its figures
+/// afresh). A figure backdated before its series began is held to it too,
+/// which the state just before it cannot show. The position in `timeline`
+/// of the first that breaks it, and why.
 fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usize, Rejection)> {
     let in_batch = |e: &Effective<'_>| e.seq >= first_seq;
     let is_figures = |e: &Effective<'_>| matches!(e.event.body, Body::Figures { .. });
     if !timeline.iter().any(|e| in_batch(e) && is_figures(e)) {
         return None;
     }
-    // The id each id changes to, and each id's figures' names, with the
-    // position and stamp of the records (timeline order).
-    let mut next: HashMap<&str, &str> = HashMap::new();
-    let mut used: HashMap<&str, Vec<(usize, &str, Stamp)>> = HashMap::new();
+    // Each id's line of figures (a period of the organisation, across its
+    // id changes); the names the records before the batch give each line,
+    // with their positions and stamps; the batch's figures with their line.
+    let mut line_of: HashMap<&str, usize> = HashMap::new();
+    let mut lines = 0usize;
+    let mut line = |line_of: &mut HashMap<_, _>, id| {
+        *line_of.entry(id).or_insert_with(|| {
+            lines += 1;
+            lines
+        })
+    };
+    let mut named: HashMap<usize, Vec<(usize, &str, Stamp)>> = HashMap::new();
+    let mut batch: Vec<(usize, usize)> = Vec::new();
     for (pos, e) in timeline.iter().enumerate() {
         match &e.event.body {
             Body::Transformed {
@@ -1956,54 +1967,51 @@ fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usi
                 ..
             } => {
                 if let (Some(f), Some(t)) = (from.first(), to.first()) {
-                    next.insert(f.as_str(), t.as_str());
+                    let l = line(&mut line_of, f.as_str());
+                    line_of.insert(t.as_str(), l);
                 }
             }
-            Body::Figures { org, values } if !in_batch(e) => {
-                let stamp = Stamp {
-                    date: e.event.date.clone(),
-                    seq: e.seq,
-                };
-                let names = used.entry(org.as_str()).or_default();
-                names.extend(values.keys().map(|n| (pos, n.as_str(), stamp.clone())));
+            Body::Transformed {
+                mode: ChangeMode::Reestablishment,
+                to,
+                ..
+            } => {
+                for t in to {
+                    line_of.remove(t.as_str());
+                }
+            }
+            Body::Figures { org, values } => {
+                let l = line(&mut line_of, org.as_str());
+                if in_batch(e) {
+                    batch.push((pos, l));
+                } else {
+                    let stamp = Stamp {
+                        date: e.event.date.clone(),
+                        seq: e.seq,
+                    };
+                    let names = named.entry(l).or_default();
+                    names.extend(values.keys().map(|n| (pos, n.as_str(), stamp.clone())));
+                }
             }
             _ => {}
         }
     }
-    timeline
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| in_batch(e))
-        .find_map(|(pos, e)| {
-            let Body::Figures { org, values } = &e.event.body else {
-                return None;
-            };
-            // The names records give the figures of this organisation, and
-            // whether later.
-            let mut names: Vec<(bool, &str, &Stamp)> = Vec::new();
-            let mut id = org.as_str();
-            // Ids are never reused, so a chain ends; the bound keeps it so.
-            for _ in 0..64 {
-                let records = used.get(id).map_or(&[][..], Vec::as_slice);
-                names.extend(records.iter().map(|(p, n, s)| (*p > pos, *n, s)));
-                match next.get(id) {
-                    Some(t) => id = t,
-                    None => break,
-                }
-            }
-            // A series the organisation already has, under this very name
-            // (before or after), goes on.
-            let held = |name: &str| names.iter().any(|(_, n, _)| *n == name);
-            let later: Vec<(&str, &Stamp)> = (names.iter())
-                .filter(|(l, ..)| *l)
-                .map(|(_, n, s)| (*n, *s))
-                .collect();
-            values.keys().filter(|n| !held(n)).find_map(|name| {
-                let key = crate::event::loose(name);
-                let (series, by) = later.iter().find(|(n, _)| crate::event::loose(n) == key)?;
-                Some((pos, second_series(org, name, &e.event.date, series, by)))
-            })
+    batch.into_iter().find_map(|(pos, l)| {
+        let e = timeline.get(pos)?;
+        let Body::Figures { org, values } = &e.event.body else {
+            return None;
+        };
+        let names = named.get(&l).map_or(&[][..], Vec::as_slice);
+        // A series this period already has under this very name (before
+        // or after) goes on.
+        let held = |name: &str| names.iter().any(|(_, n, _)| *n == name);
+        values.keys().filter(|n| !held(n)).find_map(|name| {
+            let key = crate::event::loose(name);
+            let (_, series, by) =
+                (names.iter()).find(|(p, n, _)| *p > pos && crate::event::loose(n) == key)?;
+            Some((pos, second_series(org, name, &e.event.date, series, by)))
         })
+    })
 }
 
 /// Checks one event against the state just before it (every effective
@@ -3605,6 +3613,20 @@ mod tests {
             json!({"type": "transformed", "mode": "reestablishment", "date": "2008", "from": ["b"], "to": ["a"]}),
         ];
         accepted(&reestablished, figures(json!({"Beds": 12}), "2010"));
+        // and a figure backdated into its first period is held to that
+        // period's series only, either way round.
+        let mut second = reestablished.to_vec();
+        second.push(figures(json!({"staff": 12}), "2010"));
+        accepted(&second, figures(json!({"Staff": 3}), "2001-06"));
+        let mut both = reestablished.to_vec();
+        both.push(figures(json!({"Beds": 12}), "2012"));
+        let r = rejected(&both, figures(json!({"beds": 11}), "2010"));
+        assert_refused(
+            &r,
+            Rule::SeriesName,
+            "named like its series \"Beds\"",
+            "as seq 6 did",
+        );
         // Backdated between two series already in the ledger, either
         // name goes on.
         accepted(&held, figures(json!({"beds": 9}), "2001-06"));

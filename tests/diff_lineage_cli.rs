@@ -296,7 +296,7 @@ fn an_organisation_asked_for_by_its_name_is_pointed_to_its_id() {
     insta::assert_snapshot!(env.run(&["lineage", "clust'r  \"NUMÉRIQUE\""]).to_string(), @r#"
     exit: 2
     --- stderr
-    error: no organisation `clust'r  "NUMÉRIQUE"` is known at seq 4 (hint: "clust'r  "NUMÉRIQUE"" is the name of `clustr`; ids, not names, are asked for here: `fusion lineage clustr`)
+    error: no organisation `clust'r  "NUMÉRIQUE"` is known at seq 4 (hint: "clust'r  \"NUMÉRIQUE\"" is the name of `clustr`; ids, not names, are asked for here: `fusion lineage clustr`)
     "#);
     insta::assert_snapshot!(env.run(&["log", "--org", "Grilog"]).to_string(), @r#"
     exit: 2

@@ -373,9 +373,10 @@ pub(crate) fn named_hint(text: &str, ids: &[String], command: &str) -> Option<St
     } else {
         format!("a name of {}", list.join(", "))
     };
+    // Quoted as JSON: a name may hold quotes and control characters.
+    let quoted = serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""));
     Some(format!(
-        "\"{}\" is {whose}; ids, not names, are asked for here: `{command} {first}`",
-        fusion::view::one_line(text)
+        "{quoted} is {whose}; ids, not names, are asked for here: `{command} {first}`"
     ))
 }
 
