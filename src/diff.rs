@@ -1777,7 +1777,8 @@ fn compare_facts(
             // that `left` may name the container, or the member, by an id
             // it had then.
             let back = match sa {
-                Some(_) => {
+                // (Only a knowledge diff knows of corrections in between.)
+                Some(_) if !cx.unended_by.is_empty() => {
                     let containers = containers.get_or_init(|| former_ids(id, a, after));
                     let members: Vec<Party> = match party {
                         Party::Org(m) => after.orgs.get(m.as_str()).map_or_else(
@@ -1796,7 +1797,7 @@ fn compare_facts(
                             .map(|c| (c, p))
                     })
                 }
-                None => None,
+                _ => None,
             };
             let ids = || containers.get().map_or(&[][..], Vec::as_slice);
             let (container, keyed, ended_at) = match (&later, &back) {
