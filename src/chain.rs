@@ -301,13 +301,49 @@ pub fn verify_ledger_with_progress(
     verify_ledger_in_blocks(reader, threads, BLOCK, progress)
 }
 
+/// [`verify_ledger_with_progress`] of a ledger of about `bytes` bytes (its
+/// file's length): room for its records is made at once, where growing a
+/// list of them would copy it and fault in fresh pages again and again. A
+/// wrong size costs only that.
+pub fn verify_ledger_sized(
+    reader: impl Read,
+    threads: usize,
+    bytes: u64,
+    progress: &dyn Fn(u64),
+) -> Result<Ledger, LedgerError> {
+    // No record fusion writes is shorter: its envelope alone, with two
+    // hashes, takes about 200 bytes. Room that is never filled is never
+    // touched, so never faulted in.
+    let records = usize::try_from(bytes / MIN_RECORD_BYTES).unwrap_or(0);
+    let mut ledger = Ledger::default();
+    ledger.entries.reserve(records.min(MAX_RESERVED_RECORDS));
+    ledger.offsets.reserve(records.min(MAX_RESERVED_RECORDS));
+    verify_ledger_into(reader, threads, BLOCK, progress, ledger)
+}
+
+/// What [`verify_ledger_sized`] expects the shortest record to take.
+const MIN_RECORD_BYTES: u64 = 256;
+
+/// The most records [`verify_ledger_sized`] makes room for at once (a
+/// larger ledger grows its list beyond).
+const MAX_RESERVED_RECORDS: usize = 1 << 24;
+
 fn verify_ledger_in_blocks(
     reader: impl Read,
     threads: usize,
     block: usize,
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, LedgerError> {
-    let mut ledger = Ledger::default();
+    verify_ledger_into(reader, threads, block, progress, Ledger::default())
+}
+
+fn verify_ledger_into(
+    reader: impl Read,
+    threads: usize,
+    block: usize,
+    progress: &dyn Fn(u64),
+    mut ledger: Ledger,
+) -> Result<Ledger, LedgerError> {
     ledger.bytes = typed_scan(
         reader,
         threads,

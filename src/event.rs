@@ -611,16 +611,23 @@ impl Event {
     /// Every organisation or program id the event refers to (not those it
     /// creates), in field order.
     pub fn referenced_ids(&self) -> Vec<&str> {
+        let mut ids = Vec::new();
+        self.each_referenced_id(&mut |id| ids.push(id));
+        ids
+    }
+
+    /// Calls `f` with each id of [`Event::referenced_ids`], in that order,
+    /// without collecting them.
+    pub fn each_referenced_id<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
         match &self.body {
             Body::Created { .. }
             | Body::Correction { .. }
             | Body::Planned { .. }
-            | Body::PlanAbandoned { .. } => vec![],
-            Body::Transformed { from, to, new, .. } => from
-                .iter()
-                .chain(to.iter().filter(|t| !new.iter().any(|n| n.id == **t)))
-                .map(CompactString::as_str)
-                .collect(),
+            | Body::PlanAbandoned { .. } => {}
+            Body::Transformed { from, to, new, .. } => {
+                let kept = to.iter().filter(|t| !new.iter().any(|n| n.id == **t));
+                from.iter().chain(kept).for_each(|id| f(id));
+            }
             Body::Renamed { org, .. }
             | Body::Dissolved { org }
             | Body::AttributeSet { org, .. }
@@ -628,18 +635,18 @@ impl Event {
             | Body::SiteClosed { org, .. }
             | Body::RoleStarted { org, .. }
             | Body::RoleEnded { org, .. }
-            | Body::Figures { org, .. } => vec![org],
-            Body::LabelGranted { holder, .. } | Body::LabelWithdrawn { holder, .. } => {
-                vec![holder]
+            | Body::Figures { org, .. } => f(org),
+            Body::LabelGranted { holder, .. } | Body::LabelWithdrawn { holder, .. } => f(holder),
+            Body::Candidacy { candidate, .. } => f(candidate),
+            Body::ProgramLaunched { owner, .. } => f(owner),
+            Body::ProgramEnded { program } => f(program),
+            Body::Joined { org, member, .. } | Body::Left { org, member, .. } => {
+                f(org);
+                if let Party::Org(m) = member {
+                    f(m);
+                }
             }
-            Body::Candidacy { candidate, .. } => vec![candidate],
-            Body::ProgramLaunched { owner, .. } => vec![owner],
-            Body::ProgramEnded { program } => vec![program],
-            Body::Joined { org, member, .. } | Body::Left { org, member, .. } => match member {
-                Party::Org(m) => vec![org, m],
-                Party::Name(_) => vec![org],
-            },
-            Body::Milestone { orgs, .. } => orgs.iter().map(CompactString::as_str).collect(),
+            Body::Milestone { orgs, .. } => orgs.iter().for_each(|id| f(id)),
         }
     }
 
@@ -665,19 +672,26 @@ impl Event {
     /// Every id the event mentions, created or referenced, including inside
     /// plans and replacements: what `log --org` filters on.
     pub fn mentioned_ids(&self) -> Vec<&str> {
-        let mut ids = self.referenced_ids();
+        let mut ids = Vec::new();
+        self.each_mentioned_id(&mut |id| ids.push(id));
+        ids
+    }
+
+    /// Calls `f` with each id of [`Event::mentioned_ids`], in that order,
+    /// without collecting them.
+    pub fn each_mentioned_id<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
+        self.each_referenced_id(f);
         match &self.body {
-            Body::Created { org } => ids.push(&org.id),
-            Body::Transformed { new, .. } => ids.extend(new.iter().map(|n| n.id.as_str())),
-            Body::ProgramLaunched { program, .. } => ids.push(program),
-            Body::Planned { planned } => ids.extend(planned.mentioned_ids()),
+            Body::Created { org } => f(&org.id),
+            Body::Transformed { new, .. } => new.iter().for_each(|n| f(&n.id)),
+            Body::ProgramLaunched { program, .. } => f(program),
+            Body::Planned { planned } => planned.each_mentioned_id(f),
             Body::Correction {
                 replacement: Some(r),
                 ..
-            } => ids.extend(r.mentioned_ids()),
+            } => r.each_mentioned_id(f),
             _ => {}
         }
-        ids
     }
 
     /// A one-line, human summary: `fusion edit + grilog -> clustr`.
@@ -1718,6 +1732,31 @@ pub fn loose(text: &str) -> String {
         .join(" ")
 }
 
+/// Whether `a` and `b` are one name as [`loose`] compares them
+/// (`loose(a) == loose(b)`), without building either form: word by word,
+/// ASCII words without allocating.
+pub fn loose_eq(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) => {
+                let same = if p.is_ascii() && q.is_ascii() {
+                    p.eq_ignore_ascii_case(q)
+                } else {
+                    // `str::to_lowercase`, as `loose`: a final sigma is
+                    // lowered as such.
+                    p.to_lowercase() == q.to_lowercase()
+                };
+                if !same {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// The longest an event to append may be, as JSON text in the batch. Its
 /// canonical form is at most a few dozen bytes longer: strings are never
 /// escaped more than JSON requires, numbers are integers, and only the
@@ -2040,6 +2079,51 @@ fn number_around(text: &str, line: usize, column: usize) -> Option<&str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn loose_eq_is_equality_of_the_loose_forms() {
+        // Given pairs that differ by case, white space, final sigma, dotted
+        // capitals or letters
+        let words = [
+            "beds",
+            "Beds",
+            " beds ",
+            "BEDS",
+            "b eds",
+            "bed s",
+            "beds\t",
+            "be\u{a0}ds",
+            "ΟΔΟΣ",
+            "οδος",
+            "οδοσ",
+            "οδός",
+            "İstanbul",
+            "i̇stanbul",
+            "istanbul",
+            "ß",
+            "SS",
+            "",
+            " ",
+            "a  b",
+            "a b",
+            "A\nB",
+            "ab",
+        ];
+        for a in words {
+            for b in words {
+                // when compared, then loose_eq says what the loose forms say
+                assert_eq!(loose_eq(a, b), loose(a) == loose(b), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn loose_eq_agrees_with_loose(a in "[ aAbBσΣς\u{130}i\t]{0,8}", b in "[ aAbBσΣς\u{130}i\t]{0,8}") {
+            proptest::prop_assert_eq!(loose_eq(&a, &b), loose(&a) == loose(&b));
+            proptest::prop_assert!(loose_eq(&a, &a));
+        }
+    }
 
     fn src() -> Value {
         json!([{"doc": "test"}])

@@ -357,6 +357,19 @@ fn is_hash(h: &str) -> bool {
         })
 }
 
+/// Appends to `out` the RFC 8785 form of `json`, one JSON value in a form
+/// [`canon_value`] takes (no whitespace, integers within 2^53, strings as
+/// RFC 8785 escapes them: what serde_json writes of an event), and says
+/// whether it did; when not, `out` is as it was.
+pub(crate) fn canonical_into(json: &str, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    if canon_value(json, out, 0) == Some(json.len()) {
+        return true;
+    }
+    out.truncate(start);
+    false
+}
+
 /// Deeper nesting is left to the general reader (serde_json stops at 128).
 const MAX_DEPTH: u32 = 64;
 

@@ -986,7 +986,7 @@ pub struct State {
     /// Candidacies by (label, candidate).
     pub candidacies: BTreeMap<(CompactString, CompactString), Candidacy>,
     /// Reverse index: organisation id → (organisation, relation) it belongs to.
-    pub member_of: BTreeMap<CompactString, BTreeSet<(CompactString, Relation)>>,
+    pub member_of: HashMap<CompactString, BTreeSet<(CompactString, Relation)>>,
 }
 
 impl State {
@@ -1062,7 +1062,7 @@ pub fn affected_ids(state: &State, event: &Event) -> BTreeSet<String> {
 /// [`affected_ids`] without collecting them: `visit` sees each id at least
 /// once (possibly more than once).
 pub fn for_each_affected(state: &State, event: &Event, mut visit: impl FnMut(&str)) {
-    for id in event.mentioned_ids() {
+    event.each_mentioned_id(&mut |id| {
         visit(id);
         if let Some(set) = state.member_of.get(id) {
             for (org, _) in set {
@@ -1079,7 +1079,7 @@ pub fn for_each_affected(state: &State, event: &Event, mut visit: impl FnMut(&st
                 }
             }
         }
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -1877,12 +1877,9 @@ fn check_series_names(
         Some(o) => Some(&o.figures),
         None => state.programs.get(org).map(|p| &p.figures),
     };
+    let same = crate::event::loose_eq;
     for name in values.keys() {
-        let key = crate::event::loose(name);
-        if let Some(other) = values
-            .keys()
-            .find(|n| *n != name && crate::event::loose(n) == key)
-        {
+        if let Some(other) = values.keys().find(|n| *n != name && same(n, name)) {
             return Err(Rejection::new(
                 Rule::SeriesName,
                 format!(
@@ -1898,7 +1895,7 @@ fn check_series_names(
         if held.contains_key(name.as_str()) {
             continue;
         }
-        if let Some((series, last)) = held.iter().find(|(n, _)| crate::event::loose(n) == key) {
+        if let Some((series, last)) = held.iter().find(|(n, _)| same(n, name)) {
             return Err(second_series(org, name, date, series, &last.at));
         }
     }
@@ -2006,9 +2003,8 @@ fn series_named_later(timeline: &[Effective<'_>], first_seq: u64) -> Option<(usi
         // or after) goes on.
         let held = |name: &str| names.iter().any(|(_, n, _)| *n == name);
         values.keys().filter(|n| !held(n)).find_map(|name| {
-            let key = crate::event::loose(name);
             let (_, series, by) =
-                (names.iter()).find(|(p, n, _)| *p > pos && crate::event::loose(n) == key)?;
+                (names.iter()).find(|(p, n, _)| *p > pos && crate::event::loose_eq(n, name))?;
             Some((pos, second_series(org, name, &e.event.date, series, by)))
         })
     })

@@ -328,12 +328,50 @@ pub fn seal_line(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
 ) -> String {
+    let write = |scratch: &mut Vec<u8>| jcs::write(event, scratch).is_ok();
+    seal_with(seq, recorded, prev, out, scratch, write, || event.clone())
+}
+
+/// Seals `event` as [`seal_line`] seals [`Event::to_json`], byte for byte,
+/// without building that JSON value: the event is written as JSON text,
+/// then rewritten in its canonical form (`fast::canonical_into`). An event
+/// that rewriter leaves (a float, an integer beyond 2^53) takes the general
+/// way. `text` is a second buffer reused from one call to the next.
+pub fn seal_event(
+    seq: u64,
+    recorded: &str,
+    event: &Event,
+    prev: &str,
+    out: &mut Vec<u8>,
+    bufs: (&mut Vec<u8>, &mut Vec<u8>),
+) -> String {
+    let (scratch, text) = bufs;
+    let write = |scratch: &mut Vec<u8>| {
+        text.clear();
+        serde_json::to_writer(&mut *text, event).is_ok()
+            && std::str::from_utf8(text).is_ok_and(|t| crate::fast::canonical_into(t, scratch))
+    };
+    seal_with(seq, recorded, prev, out, scratch, write, || event.to_json())
+}
+
+/// What [`seal_line`] and [`seal_event`] share: `write` appends the event's
+/// canonical form to `scratch` or says it cannot (then `value` gives the
+/// event for the general form).
+fn seal_with(
+    seq: u64,
+    recorded: &str,
+    prev: &str,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>) -> bool,
+    value: impl FnOnce() -> Value,
+) -> String {
     const EVENT: &[u8] = b"{\"event\":";
     scratch.clear();
     scratch.extend_from_slice(EVENT);
-    if seq > crate::event::MAX_SAFE_INTEGER || jcs::write(event, scratch).is_err() {
+    if seq > crate::event::MAX_SAFE_INTEGER || !write(scratch) {
         // What the direct writer does not cover: the general form.
-        let record = Record::seal(seq, recorded.to_owned(), event.clone(), prev.to_owned());
+        let record = Record::seal(seq, recorded.to_owned(), value(), prev.to_owned());
         out.extend_from_slice(record.to_line().as_bytes());
         return record.hash;
     }
@@ -344,9 +382,13 @@ pub fn seal_line(
     jcs::string(recorded, scratch);
     scratch.extend_from_slice(format!(",\"seq\":{seq},\"v\":{FORMAT_VERSION}}}").as_bytes());
     let hash = sha256_hex(scratch);
-    // The members as `to_line` writes them: strings escaped by serde_json.
-    let quoted =
-        |s: &str, out: &mut Vec<u8>| out.extend_from_slice(Value::from(s).to_string().as_bytes());
+    // The members as `to_line` writes them: strings escaped by serde_json
+    // (which writes a `&str` as it writes the `Value` holding it).
+    let quoted = |s: &str, out: &mut Vec<u8>| {
+        if serde_json::to_writer(&mut *out, s).is_err() {
+            out.extend_from_slice(Value::from(s).to_string().as_bytes());
+        }
+    };
     out.extend_from_slice(
         format!("{{\"v\":{FORMAT_VERSION},\"seq\":{seq},\"recorded\":").as_bytes(),
     );
@@ -563,6 +605,51 @@ mod tests {
                 let hash = seal_line(seq, recorded, event, prev, &mut out, &mut scratch);
                 assert_eq!(hash, sealed.hash);
                 assert_eq!(String::from_utf8_lossy(&out), sealed.to_line());
+            }
+        }
+    }
+
+    #[test]
+    fn seal_event_writes_what_seal_line_writes_of_the_event_s_json() {
+        // Given typed events of every kind the generator writes, and events
+        // with strings to escape
+        let mut events: Vec<Event> = crate::generator::records(&crate::generator::Options {
+            events: 2000,
+            seed: 5,
+            recorded: "2026-01-01T00:00:00Z".into(),
+            batch: 500,
+        })
+        .into_iter()
+        .filter_map(|r| Event::from_json(&r.event).ok())
+        .collect();
+        let tricky = json!({"type": "renamed", "org": "a", "name": "x\"y\\z\u{1}\u{7f}\u{2028}é😀\n", "date": "2015-03~", "sources": [{"doc": "d", "quote": "a\tb"}]});
+        events.push(Event::from_json(&tricky).expect("valid"));
+        assert!(events.len() > 1900);
+        let (mut a, mut b, mut scratch, mut text) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, event) in events.iter().enumerate() {
+            for (seq, prev, recorded) in [
+                (1, GENESIS_PREV, "2026-01-01T00:00:00Z"),
+                (7 + i as u64, "ab\u{2028}\"", "2026-\u{1}01"),
+                // Beyond the direct writer: the general form, for both.
+                (crate::event::MAX_SAFE_INTEGER + 1, GENESIS_PREV, "r"),
+            ] {
+                // When sealed from the typed event and from its JSON value
+                a.clear();
+                b.clear();
+                let from_value =
+                    seal_line(seq, recorded, &event.to_json(), prev, &mut a, &mut scratch);
+                let from_event = seal_event(
+                    seq,
+                    recorded,
+                    event,
+                    prev,
+                    &mut b,
+                    (&mut scratch, &mut text),
+                );
+                // Then hash and line are the same bytes
+                assert_eq!(from_event, from_value);
+                assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a));
             }
         }
     }

@@ -445,7 +445,8 @@ pub fn load_shared_with_progress(
     progress: &dyn Fn(u64),
 ) -> Result<(File, Ledger), StoreError> {
     read_with(path, |r| {
-        chain::verify_ledger_with_progress(r, threads, progress)
+        let bytes = r.get_ref().metadata().map_or(0, |m| m.len());
+        chain::verify_ledger_sized(r, threads, bytes, progress)
     })
 }
 
@@ -955,9 +956,11 @@ fn load_locked(
     // Reading the tail may have moved the file's cursor.
     file.seek(SeekFrom::Start(0))
         .map_err(StoreError::io("read", path))?;
-    let chain = chain::verify_ledger_with_progress(
+    let bytes = file.metadata().map_or(0, |m| m.len());
+    let chain = chain::verify_ledger_sized(
         io::BufReader::with_capacity(1 << 16, file),
         available_threads(),
+        bytes,
         progress,
     )
     .map_err(|e| ledger_error(path, e))?;
@@ -1024,6 +1027,8 @@ struct Sealer {
     prev: String,
     out: Vec<u8>,
     scratch: Vec<u8>,
+    /// The event as JSON text, before it is made canonical.
+    text: Vec<u8>,
     /// The longest line sealed, without its newline, and its seq.
     longest: usize,
     longest_seq: u64,
@@ -1052,6 +1057,7 @@ impl Sealer {
             // Lines are about 350 bytes.
             out: Vec::with_capacity(events.saturating_mul(384)),
             scratch: Vec::with_capacity(1024),
+            text: Vec::with_capacity(1024),
             longest: 0,
             longest_seq: 0,
         }
@@ -1073,6 +1079,26 @@ impl Sealer {
             &mut self.out,
             &mut self.scratch,
         );
+        self.sealed_one(start);
+    }
+
+    /// Seals `event` as [`Sealer::push`] seals its JSON value, byte for
+    /// byte, without building that value ([`crate::record::seal_event`]).
+    fn push_event(&mut self, event: &Event) {
+        let start = self.out.len();
+        self.prev = crate::record::seal_event(
+            self.seq,
+            &self.recorded,
+            event,
+            &self.prev,
+            &mut self.out,
+            (&mut self.scratch, &mut self.text),
+        );
+        self.sealed_one(start);
+    }
+
+    /// Notes the line just sealed from `start` of the output.
+    fn sealed_one(&mut self, start: usize) {
         if self.out.len() - start > self.longest {
             self.longest = self.out.len() - start;
             self.longest_seq = self.seq;
@@ -1084,7 +1110,7 @@ impl Sealer {
     /// Seals the events of `batch` not sealed yet.
     fn finish(mut self, batch: &[Event]) -> Sealer {
         for event in batch.get(self.sealed()..).unwrap_or_default() {
-            self.push(&event.to_json());
+            self.push_event(event);
         }
         self
     }
@@ -1456,15 +1482,20 @@ fn full_append(
                 if refused.load(Ordering::Relaxed) {
                     break;
                 }
-                sealer.push(&event.to_json());
+                sealer.push_event(event);
             }
             sealer
         });
         let (visits, noted) = mpsc::sync_channel::<Vec<index::Visit>>(VISITS_IN_FLIGHT);
+        // Chunks come back emptied, to be filled again: fresh ones would
+        // each fault in new pages, as the tracker frees the old ones.
+        let (emptied, reuse) = mpsc::channel::<Vec<index::Visit>>();
         let tracker = s.spawn(move || {
             let mut tracker = index::Tracker::default();
-            for chunk in noted {
-                tracker.note(chunk);
+            for mut chunk in noted {
+                tracker.note(chunk.drain(..));
+                // The fold gone, the chunk is dropped here.
+                let _ = emptied.send(chunk);
             }
             tracker
         });
@@ -1473,7 +1504,10 @@ fn full_append(
             crate::fold::validate_observed(&chain.entries, batch, base.seq + 1, &mut |state, e| {
                 index::Tracker::visits(state, e, &mut chunk);
                 if chunk.len() >= VISITS_PER_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(VISITS_PER_CHUNK));
+                    let next = reuse
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(VISITS_PER_CHUNK));
+                    let full = std::mem::replace(&mut chunk, next);
                     // A tracker gone is found when it is joined.
                     let _ = visits.send(full);
                 }
