@@ -918,7 +918,9 @@ pub(crate) fn check_arity(mode: ChangeMode, f: usize, t: usize, n: usize) -> Res
     }
 }
 
-fn first_duplicate<'a>(ids: impl Iterator<Item = &'a CompactString>) -> Option<&'a CompactString> {
+pub(crate) fn first_duplicate<'a>(
+    ids: impl Iterator<Item = &'a CompactString>,
+) -> Option<&'a CompactString> {
     let mut seen = std::collections::HashSet::new();
     ids.into_iter().find(|id| !seen.insert(*id))
 }

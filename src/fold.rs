@@ -1526,6 +1526,9 @@ pub enum Rule {
     /// spaces: checked only for the events being appended
     /// ([`check_appended`]).
     SeriesName,
+    /// An id listed twice in a milestone's `orgs`: checked only for the
+    /// events being appended ([`check_appended`]).
+    RepeatedId,
     /// An event (or a correction's replacement) dated after the day it is
     /// appended: checked only for the events being appended
     /// ([`dated_after`]).
@@ -1547,6 +1550,7 @@ impl Rule {
             Rule::PlanTarget => "plan_target",
             Rule::NoChange => "no_change",
             Rule::SeriesName => "series_name",
+            Rule::RepeatedId => "repeated_id",
             Rule::Future => "future",
         }
     }
@@ -1819,6 +1823,15 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
             _ => Ok(()),
         },
         Body::Figures { org, values } => check_series_names(state, org, values, date),
+        Body::Milestone { orgs, .. } => match crate::event::first_duplicate(orgs.iter()) {
+            Some(id) => Err(Rejection::new(
+                Rule::RepeatedId,
+                format!("`{id}` is listed twice in the milestone's `orgs` (dated {date})"),
+            )
+            .hint("list each organisation once")
+            .about(id)),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }
@@ -3535,6 +3548,28 @@ mod tests {
     /// record, as is one event holding two names that differ only by case;
     /// "beds" itself and another measure are accepted. Given both series already in the ledger, then it stays consistent
     /// and either series takes new figures.
+    /// Given two organisations, when a milestone listing one of them twice
+    /// is appended, then it is refused (rule `repeated_id`), naming the id;
+    /// each listed once is accepted. Given such a milestone already in the
+    /// ledger, then the history stays consistent and takes appends.
+    #[test]
+    fn a_milestone_listing_an_id_twice_is_refused_when_appended() {
+        let milestone = |orgs: Value| json!({"type": "milestone", "date": "2010", "orgs": orgs, "summary": "s", "sources": [{"doc": "t"}]});
+        let history = [created("a", "2000"), created("b", "2000")];
+        let r = rejected(&history, milestone(json!(["a", "b", "a"])));
+        assert_refused(
+            &r,
+            Rule::RepeatedId,
+            "`a` is listed twice",
+            "list each organisation once",
+        );
+        assert_eq!(r.id.as_deref(), Some("a"));
+        accepted(&history, milestone(json!(["a", "b"])));
+        let held = [created("a", "2000"), milestone(json!(["a", "a"]))];
+        assert!(fold_checked(&Knowledge::new(&ledger(&held), u64::MAX)).is_ok());
+        accepted(&held, milestone(json!(["a"])));
+    }
+
     #[test]
     fn a_figure_named_like_a_series_but_for_case_or_spaces_is_refused_when_appended() {
         let figures = |values: Value, date: &str| json!({"type": "figures", "date": date, "org": "a", "values": values, "sources": [{"doc": "t"}]});

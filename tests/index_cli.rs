@@ -427,6 +427,22 @@ fn a_figure_named_like_a_series_but_for_case_is_refused_alike_with_or_without_th
 }
 
 #[test]
+fn a_milestone_listing_an_id_twice_is_refused_alike_with_or_without_the_index() {
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{GRILOG}\n"));
+    let before = std::fs::read(with_index.ledger()).expect("read");
+    let twice = r#"{"type":"milestone","date":"2012","orgs":["edit","grilog","edit"],"summary":"joint event","sources":[{"doc":"a.txt"}]}"#;
+    assert_snapshot!(append_to_both(&with_index, &without, twice), @"
+    exit: 3
+    --- stderr
+    error: <stdin>, line 1: event #1 of the batch (seq 3, `milestone`) is rejected: `edit` is listed twice in the milestone's `orgs` (dated 2012) (hint: list each organisation once)
+    ");
+    assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
+    let once = twice.replace(r#","edit"]"#, "]");
+    let r = append_to_both(&with_index, &without, &once);
+    assert_eq!(r.code, 0, "{r}");
+}
+
+#[test]
 fn an_event_dated_after_the_day_it_is_appended_is_refused_alike_with_or_without_the_index() {
     let (with_index, without) = with_and_without_index(&format!("{EDIT}\n{BEDS}\n"));
     let before = std::fs::read(with_index.ledger()).expect("read");
