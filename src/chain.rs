@@ -635,7 +635,11 @@ impl Digest {
 
     /// Its 64 lowercase hex digits.
     fn to_hex(self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+        // Hex digits are ASCII: the check is a quick scan, not a copy.
+        std::str::from_utf8(&self.0).map_or_else(
+            |_| String::from_utf8_lossy(&self.0).into_owned(),
+            str::to_owned,
+        )
     }
 }
 
