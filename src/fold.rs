@@ -1526,7 +1526,7 @@ pub enum Rule {
     /// spaces: checked only for the events being appended
     /// ([`check_appended`]).
     SeriesName,
-    /// An id listed twice in a milestone's `orgs`: checked only for the
+    /// An id listed more than once in a milestone's `orgs`: checked only for the
     /// events being appended ([`check_appended`]).
     RepeatedId,
     /// An event (or a correction's replacement) dated after the day it is
@@ -1775,8 +1775,9 @@ fn need_unused(state: &State, id: &str, field: &str) -> Result<(), Rejection> {
 
 /// [`check`], and the rules only events being appended must obey: a
 /// `renamed` changes the name and an `attribute_set` the value (rule
-/// `no_change`), and a figure does not start a series named like another
-/// but for case or spaces (rule `series_name`). Records already in a
+/// `no_change`), a figure does not start a series named like another
+/// but for case or spaces (rule `series_name`), and a milestone lists each
+/// id once (rule `repeated_id`). Records already in a
 /// ledger are not held to these, so a ledger that holds such a record
 /// stays consistent (it did not break a rule when it was appended).
 pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
@@ -1826,7 +1827,7 @@ pub fn check_appended(state: &State, event: &Event) -> Result<(), Rejection> {
         Body::Milestone { orgs, .. } => match crate::event::first_duplicate(orgs.iter()) {
             Some(id) => Err(Rejection::new(
                 Rule::RepeatedId,
-                format!("`{id}` is listed twice in the milestone's `orgs` (dated {date})"),
+                format!("`{id}` is listed more than once in the milestone's `orgs` (dated {date})"),
             )
             .hint("list each organisation once")
             .about(id)),
@@ -3560,11 +3561,15 @@ mod tests {
         assert_refused(
             &r,
             Rule::RepeatedId,
-            "`a` is listed twice",
+            "`a` is listed more than once",
             "list each organisation once",
         );
         assert_eq!(r.id.as_deref(), Some("a"));
         accepted(&history, milestone(json!(["a", "b"])));
+        // A plan is checked for its shape only: a planned milestone is
+        // held to the rule when it happens.
+        let planned = json!({"type": "planned", "date": "2005", "planned": milestone(json!(["a", "a"])), "sources": [{"doc": "t"}]});
+        accepted(&history, planned);
         let held = [created("a", "2000"), milestone(json!(["a", "a"]))];
         assert!(fold_checked(&Knowledge::new(&ledger(&held), u64::MAX)).is_ok());
         accepted(&held, milestone(json!(["a"])));

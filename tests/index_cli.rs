@@ -434,7 +434,7 @@ fn a_milestone_listing_an_id_twice_is_refused_alike_with_or_without_the_index() 
     assert_snapshot!(append_to_both(&with_index, &without, twice), @"
     exit: 3
     --- stderr
-    error: <stdin>, line 1: event #1 of the batch (seq 3, `milestone`) is rejected: `edit` is listed twice in the milestone's `orgs` (dated 2012) (hint: list each organisation once)
+    error: <stdin>, line 1: event #1 of the batch (seq 3, `milestone`) is rejected: `edit` is listed more than once in the milestone's `orgs` (dated 2012) (hint: list each organisation once)
     ");
     assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
     let once = twice.replace(r#","edit"]"#, "]");
