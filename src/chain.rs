@@ -311,9 +311,9 @@ pub fn verify_ledger_sized(
     bytes: u64,
     progress: &dyn Fn(u64),
 ) -> Result<Ledger, LedgerError> {
-    // No record fusion writes is shorter: its envelope alone, with two
-    // hashes, takes about 200 bytes. Room that is never filled is never
-    // touched, so never faulted in.
+    // A record takes more: its envelope alone, with two hashes, about 200
+    // bytes, and the shortest event about 70. Room that is never filled is
+    // never touched, so never faulted in.
     let records = usize::try_from(bytes / MIN_RECORD_BYTES).unwrap_or(0);
     let mut ledger = Ledger::default();
     ledger.entries.reserve(records.min(MAX_RESERVED_RECORDS));
