@@ -1317,9 +1317,8 @@ pub fn append_events(
                 }));
             }
             if let Ok(Ok(checked)) = checked {
-                let values = batch.iter().map(Event::to_json).collect();
-                let (appended, written) =
-                    write_batch(path, &mut file, &journal, &base, options, values)?;
+                let sealed = Sealer::new(&base, options, batch.len()).finish(batch);
+                let (appended, written) = write_sealed(path, &mut file, &journal, &base, sealed)?;
                 let new = base.head_after(&appended, written);
                 let used = match index::commit(&dir, checked, &new) {
                     Ok(()) => IndexUse::Checked,
@@ -1437,8 +1436,8 @@ fn rechecking_append(
         // An unreadable bucket: the full path rebuilds the index.
         Err(_) => return full_append(path, file, journal, options, batch, dir, why, chain, base),
     };
-    let values = batch.iter().map(Event::to_json).collect();
-    let (appended, written) = write_batch(path, &mut file, journal, &base, options, values)?;
+    let sealed = Sealer::new(&base, options, batch.len()).finish(batch);
+    let (appended, written) = write_sealed(path, &mut file, journal, &base, sealed)?;
     let used = match index::commit(dir, checked, &base.head_after(&appended, written)) {
         Ok(()) => IndexUse::Rechecked { ids, records },
         Err(e) => IndexUse::Failed(e.to_string()),
