@@ -2383,6 +2383,40 @@ mod tests {
     }
 
     #[test]
+    fn after_a_re_establishment_the_index_checks_a_figure_against_the_new_period_alone() {
+        let (_dir, path) = empty_ledger();
+        let figure = |name: &str, date: &str| {
+            json!({"type": "figures", "date": date, "org": "edit", "values": {name: 10}, "sources": [{"doc": "t"}]})
+        };
+        let transformed = |mode: &str, date: &str, from: &str, to: &str| {
+            json!({"type": "transformed", "mode": mode, "date": date, "from": [from], "to": [to], "sources": [{"doc": "t"}]})
+        };
+        // Given `edit` with a series "beds", absorbed by `grilog`, then
+        // re-established (which needs the history: the index is rebuilt)…
+        append_typed(&path, &[created("edit", "2010"), created("grilog", "2010")])
+            .expect("accepted");
+        let (_, used) = append_typed(&path, &[figure("beds", "2012")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        let absorbed = transformed("absorption", "2013", "edit", "grilog");
+        let (_, used) = append_typed(&path, &[absorbed]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        let back = transformed("reestablishment", "2014", "grilog", "edit");
+        let (_, used) = append_typed(&path, &[back]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NeedsHistory(0)));
+        // …when a figure "Beds" comes after all that, then the index alone
+        // accepts it: the new period has no series yet…
+        let (_, used) = append_typed(&path, &[figure("Beds", "2015")]).expect("accepted");
+        assert_eq!(used, IndexUse::Checked);
+        // …and "beds" is now the one named like a series but for case,
+        // refused with nothing written.
+        let before = fs::read(&path).expect("read");
+        let refused = append_typed(&path, &[figure("beds", "2016")]).expect_err("case");
+        let text = refused.to_string();
+        assert!(text.contains(r#"its series "Beds""#), "{text}");
+        assert_eq!(fs::read(&path).expect("read"), before);
+    }
+
+    #[test]
     fn appends_after_the_first_are_checked_by_the_index_until_it_goes_stale() {
         let (_dir, path) = empty_ledger();
         // Given no index, the first append reads everything and builds one.
