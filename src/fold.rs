@@ -1533,6 +1533,9 @@ pub enum Rule {
     /// appended: checked only for the events being appended
     /// ([`dated_after`]).
     Future,
+    /// A source's `url` that is surely not a URL: checked only for the
+    /// events being appended ([`bad_url`]).
+    Url,
 }
 
 impl Rule {
@@ -1552,6 +1555,7 @@ impl Rule {
             Rule::SeriesName => "series_name",
             Rule::RepeatedId => "repeated_id",
             Rule::Future => "future",
+            Rule::Url => "url",
         }
     }
 }
@@ -1875,6 +1879,81 @@ pub fn dated_after(batch: &[Event], today: NaiveDate) -> Option<(usize, Rejectio
             .hint(hint),
         ))
     })
+}
+
+/// Rule `url` for a batch: every source's `url` (the event's, a plan's
+/// planned event's, a correction's replacement's) is an absolute URL as far
+/// as a few plain checks can tell (see [`url_problem`]). The first event of
+/// `batch` that breaks it (its index), and why.
+pub fn bad_url(batch: &[Event]) -> Option<(usize, Rejection)> {
+    batch.iter().enumerate().find_map(|(i, event)| {
+        let mut found = None;
+        each_source(event, "", &mut |field, source| {
+            if found.is_some() {
+                return;
+            }
+            let Some(url) = source.url.as_deref() else {
+                return;
+            };
+            if let Some(why) = url_problem(url) {
+                found = Some(
+                    Rejection::new(
+                        Rule::Url,
+                        format!("`{field}.url` {} is not a URL: {why}", as_json(url)),
+                    )
+                    .hint("write the address in full, as a browser shows it: `https://` and all, a space as `%20`; a document with no address needs no `url`"),
+                );
+            }
+        });
+        found.map(|r| (i, r))
+    })
+}
+
+/// Calls `f` with each source of `event` and its field path (`sources[0]`,
+/// `planned.sources[1]`, `replacement.sources[0]`…).
+fn each_source(event: &Event, prefix: &str, f: &mut dyn FnMut(&str, &crate::event::Source)) {
+    for (i, source) in event.sources.iter().enumerate() {
+        f(&format!("{prefix}sources[{i}]"), source);
+    }
+    match &event.body {
+        Body::Planned { planned } => each_source(planned, &format!("{prefix}planned."), f),
+        Body::Correction {
+            replacement: Some(r),
+            ..
+        } => each_source(r, &format!("{prefix}replacement."), f),
+        _ => {}
+    }
+}
+
+/// Why `url` is surely not an absolute URL, if it is not: it holds
+/// whitespace or a control character, it has no scheme (letters, digits,
+/// `+`, `-` or `.`, starting with a letter, then `:`), or it is an `http`
+/// or `https` URL with no `//` and host. Not a URL parser: `lemonde.fr/x`
+/// is refused, `example.org:8080/x` (read as the scheme `example.org`) is
+/// not.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it holds a space or a control character");
+    }
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme);
+    let is_scheme = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    };
+    let Some(scheme) = scheme.filter(|s| is_scheme(s)) else {
+        return Some("it does not start with a scheme such as `https:`");
+    };
+    let rest = url.get(scheme.len() + 1..).unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+        let host = rest
+            .strip_prefix("//")
+            .map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        if host.is_none_or(str::is_empty) {
+            return Some("an `http` or `https` URL names its host after `//`");
+        }
+    }
+    None
 }
 
 /// Rule `series_name` for a `figures` event of `org`: each name is one the
@@ -3673,6 +3752,86 @@ mod tests {
     /// first such event is refused, pointing to a plan; the day itself,
     /// the next one (a time zone ahead of UTC), a period that starts by
     /// then and a plan stated by then for a later date are accepted.
+    #[test]
+    fn a_url_is_checked_for_what_surely_is_not_one() {
+        for fine in [
+            "https://www.lemonde.fr/economie/article/2016/05/12/x.html",
+            "http://example.org",
+            "HTTPS://EXAMPLE.ORG?q=1",
+            "https://fr.wikipedia.org/wiki/Numélink",
+            "https://example.org:8443/a#b",
+            "doi:10.1000/182",
+            "urn:isbn:2-266-11156-6",
+            "mailto:press@example.org",
+            "ftp://ftp.example.org/a.pdf",
+            "svn+ssh://example.org/repo",
+        ] {
+            assert_eq!(url_problem(fine), None, "{fine}");
+        }
+        for (bad, why) in [
+            ("lemonde.fr/article", "does not start with a scheme"),
+            ("www.lemonde.fr", "does not start with a scheme"),
+            ("/docs/a.pdf", "does not start with a scheme"),
+            (":x", "does not start with a scheme"),
+            ("1http://x", "does not start with a scheme"),
+            ("ht tp://x", "a space or a control character"),
+            ("https://example.org/a b", "a space or a control character"),
+            (
+                "https://example.org/\u{7}",
+                "a space or a control character",
+            ),
+            ("https://example.org/\t", "a space or a control character"),
+            ("https:example.org", "names its host after `//`"),
+            ("https://", "names its host after `//`"),
+            ("http:///path", "names its host after `//`"),
+            ("https://?q", "names its host after `//`"),
+        ] {
+            let found = url_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(found.contains(why), "{bad:?}: {found}");
+        }
+    }
+
+    #[test]
+    fn a_batch_with_a_bad_url_anywhere_is_refused_at_its_first_event_with_one() {
+        let src = |url: &str| json!([{"doc": "d"}, {"doc": "e", "url": url}]);
+        let good = "https://example.org/a";
+        let created = |id: &str, url: &str| {
+            ev(
+                json!({"type": "created", "date": "2010", "id": id, "name": "A", "kind": "k", "sources": src(url)}),
+            )
+        };
+        // Given a batch whose second and third events have a bad url…
+        let plan = ev(
+            json!({"type": "planned", "date": "2010", "sources": src(good),
+            "planned": {"type": "dissolved", "date": "2030", "org": "a", "sources": src("a.example/plan")}}),
+        );
+        let batch = [created("a", good), plan, created("b", "b.example")];
+        // …then the second is refused, naming the field within its plan.
+        let (i, r) = bad_url(&batch).expect("refused");
+        assert_eq!((i, r.rule), (1, Rule::Url));
+        assert!(
+            r.message
+                .starts_with(r#"`planned.sources[1].url` "a.example/plan" is not a URL"#),
+            "{}",
+            r.message
+        );
+        // A correction's replacement is checked too; a batch without a bad
+        // url passes.
+        let supersede = ev(
+            json!({"type": "correction", "date": "2011", "mode": "supersede",
+            "target": "0".repeat(64), "reason": "r", "sources": src(good),
+            "replacement": {"type": "dissolved", "date": "2012", "org": "a", "sources": src("https:/x")}}),
+        );
+        let (i, r) = bad_url(&[created("a", good), supersede]).expect("refused");
+        assert_eq!(i, 1);
+        assert!(
+            r.message.starts_with("`replacement.sources[1].url`"),
+            "{}",
+            r.message
+        );
+        assert!(bad_url(&[created("a", good), created("c", "doi:10.1/x")]).is_none());
+    }
+
     #[test]
     fn an_event_dated_after_the_day_it_is_appended_is_refused() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("day");

@@ -1273,8 +1273,14 @@ pub fn append_events(
     // must find it complete or absent.
     let (mut file, journal) = lock_for_append(path, options)?;
     let dir = index::dir_of(path);
-    // Rule `future` needs only the batch and the day: checked first.
+    // Rules `future` and `url` need only the batch and the day: checked
+    // first, the first event that breaks either refused (by `future` if it
+    // breaks both).
     let future = appended_on(options).and_then(|today| crate::fold::dated_after(batch, today));
+    let future = [future, crate::fold::bad_url(batch)]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(index, _)| *index);
     let refuse_future = |last_seq: u64| {
         future
             .clone()
@@ -2383,14 +2389,38 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_url_is_refused_in_the_batch_only() {
+        let (_dir, path) = empty_ledger();
+        let with_url = |id: &str, url: &str| json!({"type": "created", "date": "2010", "id": id, "name": id, "kind": "k", "sources": [{"doc": "t", "url": url}]});
+        // Given a ledger holding a record whose url is no URL (written by
+        // a build before rule `url`, or by another writer)…
+        append(&path, &opts(), |_, _| {
+            Ok::<_, ()>(vec![with_url("a", "example.org/a")])
+        })
+        .expect("store ok")
+        .expect("written");
+        // …then it still verifies, its timeline is consistent, and it
+        // takes appends, whose own urls are checked.
+        let ledger = load(&path, 1).expect("verifies");
+        assert_eq!(ledger.entries.len(), 1);
+        assert_eq!(crate::fold::validate(&ledger.entries, &[], 2), Ok(()));
+        let (_, used) =
+            append_typed(&path, &[with_url("b", "https://example.org/b")]).expect("accepted");
+        assert_eq!(used, IndexUse::Rebuilt(Declined::NotCurrent));
+        let before = fs::read(&path).expect("read");
+        let refused = append_typed(&path, &[with_url("c", "example.org/c")]).expect_err("url");
+        assert!(
+            matches!(&refused, ValidationError::Rejected { index: 0, rule, .. } if rule.rule == crate::fold::Rule::Url),
+            "{refused}"
+        );
+        assert_eq!(fs::read(&path).expect("read"), before);
+    }
+
+    #[test]
     fn after_a_re_establishment_the_index_checks_a_figure_against_the_new_period_alone() {
         let (_dir, path) = empty_ledger();
-        let figure = |name: &str, date: &str| {
-            json!({"type": "figures", "date": date, "org": "edit", "values": {name: 10}, "sources": [{"doc": "t"}]})
-        };
-        let transformed = |mode: &str, date: &str, from: &str, to: &str| {
-            json!({"type": "transformed", "mode": mode, "date": date, "from": [from], "to": [to], "sources": [{"doc": "t"}]})
-        };
+        let figure = |name: &str, date: &str| json!({"type": "figures", "date": date, "org": "edit", "values": {name: 10}, "sources": [{"doc": "t"}]});
+        let transformed = |mode: &str, date: &str, from: &str, to: &str| json!({"type": "transformed", "mode": mode, "date": date, "from": [from], "to": [to], "sources": [{"doc": "t"}]});
         // Given `edit` with a series "beds", absorbed by `grilog`, then
         // re-established (which needs the history: the index is rebuilt)…
         append_typed(&path, &[created("edit", "2010"), created("grilog", "2010")])

@@ -465,3 +465,29 @@ fn an_event_dated_after_the_day_it_is_appended_is_refused_alike_with_or_without_
         assert_eq!(r.code, 0, "{r}");
     }
 }
+
+#[test]
+fn a_source_url_that_is_no_url_is_refused_alike_with_or_without_the_index() {
+    let (with_index, without) = with_and_without_index(&format!("{EDIT}\n"));
+    let before = std::fs::read(with_index.ledger()).expect("read");
+    // A later event (the index decides) and a backdated one (the full
+    // validation) are refused in the same words, nothing written.
+    let renamed = |date: &str, url: &str| {
+        format!(
+            r#"{{"type":"renamed","date":"{date}","org":"edit","name":"Edit2","sources":[{{"doc":"a.txt","url":"{url}"}}]}}"#
+        )
+    };
+    assert_snapshot!(append_to_both(&with_index, &without, &renamed("2012", "www.lemonde.fr/a")), @r#"
+    exit: 3
+    --- stderr
+    error: <stdin>, line 1: event #1 of the batch (seq 2, `renamed`) is rejected: `sources[0].url` "www.lemonde.fr/a" is not a URL: it does not start with a scheme such as `https:` (hint: write the address in full, as a browser shows it: `https://` and all, a space as `%20`; a document with no address needs no `url`)
+    "#);
+    let r = append_to_both(&with_index, &without, &renamed("2007", "https://"));
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("names its host after `//`"), "{r}");
+    assert_eq!(std::fs::read(with_index.ledger()).expect("read"), before);
+    // The address in full is appended either way.
+    let fine = renamed("2012", "https://www.lemonde.fr/a%20b");
+    let r = append_to_both(&with_index, &without, &fine);
+    assert_eq!(r.code, 0, "{r}");
+}
