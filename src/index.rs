@@ -674,23 +674,50 @@ fn replace_buckets(
 /// Makes `dir` ready for buckets `0..count` written in place: creates it
 /// if need be, and removes whatever it holds besides the plain files of
 /// those buckets.
+///
+/// A symbolic link in the directory's place is removed, not followed: what
+/// it points to is not the index's to clear. A bucket file that has other
+/// names (hard links, as backups made with `cp -al` or `rsync
+/// --link-dest` leave) is removed too, so that overwriting it does not
+/// change them.
 fn clear_for(dir: &Path, count: u64) -> Result<(), IndexError> {
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        fs::remove_file(dir).map_err(io_error("remove", dir))?;
+    }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     for entry in fs::read_dir(dir).map_err(io_error("list", dir))? {
         let entry = entry.map_err(io_error("list", dir))?;
         let path = entry.path();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && bucket_of(&entry.file_name()).is_some_and(|b| b < count) {
+        // The entry's own type: a symbolic link is not followed.
+        let kind = entry.file_type().ok();
+        if kind.is_some_and(|t| t.is_file())
+            && bucket_of(&entry.file_name()).is_some_and(|b| b < count)
+            && !has_other_names(&entry)
+        {
             continue;
         }
-        let removed = if is_file {
-            fs::remove_file(&path)
+        let removed = if kind.is_some_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&path)
         } else {
-            fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path))
+            fs::remove_file(&path)
         };
         removed.map_err(io_error("remove", &path))?;
     }
     Ok(())
+}
+
+/// Whether the file of `entry` has other names (hard links), which
+/// overwriting it would change too.
+#[cfg(unix)]
+fn has_other_names(entry: &fs::DirEntry) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    entry.metadata().is_ok_and(|m| m.nlink() > 1)
+}
+
+/// Whether the file of `entry` has other names: not known here.
+#[cfg(not(unix))]
+fn has_other_names(_: &fs::DirEntry) -> bool {
+    false
 }
 
 /// The bucket a file name is the file of (`bucket-<i>.json`, `i` written
@@ -820,11 +847,23 @@ fn write_fresh(
     // with `discard`, tells the disk each time), where the new bucket is
     // about the old one's size. Only a tail left over is cut.
     let written = (|| {
-        let mut f = fs::OpenOptions::new()
+        let opened = fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path)?;
+            .open(path);
+        let mut f = match opened {
+            // A bucket this user may not write (read-only, or another
+            // owner's) is replaced, as the directory allows.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                fs::remove_file(path)?;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?
+            }
+            opened => opened?,
+        };
         let old = f.metadata()?.len();
         f.write_all(buf)?;
         let new = buf.len() as u64;
@@ -2133,6 +2172,29 @@ mod tests {
         assert_eq!(fs::read(&elsewhere).expect("target"), b"untouched");
         let zero = fs::symlink_metadata(bucket_path(&dir, 0)).expect("bucket 0");
         assert!(zero.is_file());
+        // A bucket with another name (a hard link, as `cp -al` backups
+        // make) is replaced too: the other name keeps its bytes.
+        let backup = tmp.path().join("backup-1.json");
+        fs::hard_link(bucket_path(&dir, 1), &backup).expect("hard link");
+        replace_buckets(&dir, 3, |i, buf| serde_json::to_writer(buf, &(i + 10))).expect("written");
+        assert_eq!(fs::read_to_string(&backup).expect("backup"), "1");
+        assert_eq!(
+            fs::read_to_string(bucket_path(&dir, 1)).expect("bucket 1"),
+            "11"
+        );
+        // An index directory that is a symbolic link: the link goes, and
+        // nothing where it points is removed or written.
+        let store = tmp.path().join("store");
+        fs::create_dir_all(store.join("sub")).expect("store");
+        fs::write(store.join("precious.txt"), b"keep").expect("precious");
+        fs::write(bucket_path(&store, 0), b"keep").expect("bucket-named");
+        let linked = tmp.path().join("linked");
+        std::os::unix::fs::symlink(&store, &linked).expect("link");
+        replace_buckets(&linked, 2, |i, buf| serde_json::to_writer(buf, &i)).expect("written");
+        assert!(fs::symlink_metadata(&linked).expect("index").is_dir());
+        assert_eq!(fs::read(store.join("precious.txt")).expect("kept"), b"keep");
+        assert_eq!(fs::read(bucket_path(&store, 0)).expect("kept"), b"keep");
+        assert!(store.join("sub").is_dir());
     }
 
     #[test]
