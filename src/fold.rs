@@ -3747,11 +3747,6 @@ mod tests {
         accepted(&held, figures(json!({"beds": 9}), "2001-06"));
     }
 
-    /// Given a batch appended on 2026-11-25, when an event, or a
-    /// correction's replacement, is dated after the next day, then the
-    /// first such event is refused, pointing to a plan; the day itself,
-    /// the next one (a time zone ahead of UTC), a period that starts by
-    /// then and a plan stated by then for a later date are accepted.
     #[test]
     fn a_url_is_checked_for_what_surely_is_not_one() {
         for fine in [
@@ -3832,6 +3827,11 @@ mod tests {
         assert!(bad_url(&[created("a", good), created("c", "doi:10.1/x")]).is_none());
     }
 
+    /// Given a batch appended on 2026-11-25, when an event, or a
+    /// correction's replacement, is dated after the next day, then the
+    /// first such event is refused, pointing to a plan; the day itself,
+    /// the next one (a time zone ahead of UTC), a period that starts by
+    /// then and a plan stated by then for a later date are accepted.
     #[test]
     fn an_event_dated_after_the_day_it_is_appended_is_refused() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("day");
