@@ -1899,7 +1899,7 @@ pub fn bad_url(batch: &[Event]) -> Option<(usize, Rejection)> {
                 found = Some(
                     Rejection::new(
                         Rule::Url,
-                        format!("`{field}.url` {} is not a URL: {why}", as_json(url)),
+                        format!("`{field}.url` {} is not a URL: {why}", shown_url(url)),
                     )
                     .hint("write the address in full, as a browser shows it: `https://` and all, a space as `%20`; a document with no address needs no `url`"),
                 );
@@ -1907,6 +1907,20 @@ pub fn bad_url(batch: &[Event]) -> Option<(usize, Rejection)> {
         });
         found.map(|r| (i, r))
     })
+}
+
+/// `url` quoted for a message, cut after 200 characters so that the
+/// reason and the hint after it stay on screen.
+fn shown_url(url: &str) -> String {
+    const SHOWN: usize = 200;
+    match url.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!(
+            "{}… ({} more characters)",
+            as_json(url.get(..cut).unwrap_or(url)),
+            url.get(cut..).unwrap_or_default().chars().count()
+        ),
+        None => as_json(url),
+    }
 }
 
 /// Calls `f` with each source of `event` and its field path (`sources[0]`,
@@ -1928,9 +1942,10 @@ fn each_source(event: &Event, prefix: &str, f: &mut dyn FnMut(&str, &crate::even
 /// Why `url` is surely not an absolute URL, if it is not: it holds
 /// whitespace or a control character, it has no scheme (letters, digits,
 /// `+`, `-` or `.`, starting with a letter, then `:`), or it is an `http`
-/// or `https` URL with no `//` and host. Not a URL parser: `lemonde.fr/x`
-/// is refused, `example.org:8080/x` (read as the scheme `example.org`) is
-/// not.
+/// or `https` URL with no `//` and host (what comes before the first `/`,
+/// `?` or `#`, without a user before `@` or a port after `:`). Not a URL
+/// parser: `lemonde.fr/x` is refused, `example.org:8080/x` (read as the
+/// scheme `example.org`) is not.
 pub fn url_problem(url: &str) -> Option<&'static str> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Some("it holds a space or a control character");
@@ -1946,9 +1961,16 @@ pub fn url_problem(url: &str) -> Option<&'static str> {
     };
     let rest = url.get(scheme.len() + 1..).unwrap_or_default();
     if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
-        let host = rest
-            .strip_prefix("//")
-            .map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        let host = rest.strip_prefix("//").map(|r| {
+            let authority = r.split(['/', '?', '#']).next().unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            // An IPv6 address in brackets holds colons of its own.
+            if host_port.starts_with('[') {
+                host_port
+            } else {
+                host_port.split(':').next().unwrap_or_default()
+            }
+        });
         if host.is_none_or(str::is_empty) {
             return Some("an `http` or `https` URL names its host after `//`");
         }
@@ -3759,6 +3781,8 @@ mod tests {
             "urn:isbn:2-266-11156-6",
             "mailto:press@example.org",
             "ftp://ftp.example.org/a.pdf",
+            "http://[::1]:8080/x",
+            "https://user:pw@example.org/",
             "svn+ssh://example.org/repo",
         ] {
             assert_eq!(url_problem(fine), None, "{fine}");
@@ -3780,6 +3804,10 @@ mod tests {
             ("https://", "names its host after `//`"),
             ("http:///path", "names its host after `//`"),
             ("https://?q", "names its host after `//`"),
+            ("http://:80", "names its host after `//`"),
+            ("http://user@/", "names its host after `//`"),
+            ("https://@", "names its host after `//`"),
+            ("https://:443/x", "names its host after `//`"),
         ] {
             let found = url_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
             assert!(found.contains(why), "{bad:?}: {found}");
@@ -3825,6 +3853,16 @@ mod tests {
             r.message
         );
         assert!(bad_url(&[created("a", good), created("c", "doi:10.1/x")]).is_none());
+        // A long url is shown cut, so that the reason stays on screen.
+        let long = format!("https://x.example/{} ", "a".repeat(100_000));
+        let (_, r) = bad_url(&[created("a", &long)]).expect("refused");
+        assert!(
+            r.message.ends_with(
+                "… (99819 more characters) is not a URL: it holds a space or a control character"
+            ),
+            "{}",
+            &r.message[r.message.len() - 120..]
+        );
     }
 
     /// Given a batch appended on 2026-11-25, when an event, or a
