@@ -613,7 +613,7 @@ pub struct Buckets {
 
 /// The first half of [`write_all`]: removes `HEAD` in `dir`, then writes
 /// the buckets of `entries` in place of the old ones (several at once; see
-/// [`replace_buckets`]). Until [`complete`]
+/// `replace_buckets`). Until [`complete`]
 /// writes `HEAD`, there is no index: this can be done while the batch the
 /// entries include is being appended, and a failed append leaves no index
 /// (the next append rebuilds it).
