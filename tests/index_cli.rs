@@ -263,6 +263,46 @@ fn an_unreadable_head_or_a_file_in_the_index_s_place_is_named() {
     );
 }
 
+#[test]
+fn an_index_that_cannot_be_written_is_named_and_each_append_tries_again() {
+    let env = TestEnv::with_ledger();
+    env.append(&format!("{EDIT}\n"));
+    // Given a directory where the index's `HEAD` goes, which no append
+    // removes (it is not the index's)…
+    let head = index_dir(&env).join("HEAD");
+    std::fs::remove_file(&head).expect("rm");
+    std::fs::create_dir_all(head.join("mine")).expect("mkdir");
+    // …each append succeeds, and warns that the index is not written, and
+    // what that costs, without promising the next append mends it.
+    for (i, event) in [GRILOG, RENAME].into_iter().enumerate() {
+        let before = env.ledger_bytes().len();
+        let r = env.run_with_stdin(&["append"], event);
+        assert_eq!(r.code, 0, "{r}");
+        assert!(
+            env.ledger_bytes().len() > before,
+            "append {i} wrote nothing"
+        );
+        assert!(
+            r.stderr.contains(
+                "warning: the events were appended, but the append index could not be updated ("
+            ) && r.stderr.contains("HEAD")
+                && r.stderr.ends_with(
+                    "; until it is, each append reads the whole ledger and tries again\n"
+                ),
+            "{r}"
+        );
+    }
+    assert!(head.join("mine").is_dir());
+    // Once it is moved away, the next append rebuilds the index.
+    std::fs::remove_dir_all(&head).expect("rm");
+    assert_eq!(
+        env.append(&LATE.replace("2011", "2012").replace("Late", "Later"))
+            .code,
+        0
+    );
+    assert_index_matches(&env, 2);
+}
+
 /// Ends `edit` in 2010.
 const DISSOLVE: &str =
     r#"{"type":"dissolved","date":"2010","org":"edit","sources":[{"doc":"a.txt"}]}"#;

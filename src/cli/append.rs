@@ -96,7 +96,10 @@ pub fn run(ctx: &mut Context, args: AppendArgs) -> Result<(), CliError> {
                 dir.display()
             )
         } else {
-            "the next append rebuilds it".to_owned()
+            // The cause may last (a `HEAD` that is a directory, a file
+            // this user may not remove): no promise that the next append
+            // succeeds, only what it does.
+            "until it is, each append reads the whole ledger and tries again".to_owned()
         };
         ctx.warn(format!(
             "warning: the events were appended, but the append index could not be updated ({why}); {next}"
