@@ -792,8 +792,11 @@ fn write_buckets(
                         if i >= count {
                             break;
                         }
-                        match write_fresh(&bucket_path(dir, i as u64), |buf| json(i, buf), &mut buf)
-                        {
+                        match write_in_place(
+                            &bucket_path(dir, i as u64),
+                            |buf| json(i, buf),
+                            &mut buf,
+                        ) {
                             Ok(sum) => written.push((i, sum)),
                             Err(e) => fail(i, e),
                         }
@@ -831,7 +834,7 @@ const BUCKET_BUFFER: usize = 256 << 10;
 /// of a whole index being written, over the file there if any, and returns
 /// its checksum. There is no `HEAD` yet, so no reader trusts a
 /// half-written bucket: no temporary file and rename are needed.
-fn write_fresh(
+fn write_in_place(
     path: &Path,
     json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     buf: &mut Vec<u8>,

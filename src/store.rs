@@ -1277,12 +1277,12 @@ pub fn append_events(
     // first, the first event that breaks either refused (by `future` if it
     // breaks both).
     let future = appended_on(options).and_then(|today| crate::fold::dated_after(batch, today));
-    let future = [future, crate::fold::bad_url(batch)]
+    let first_broken = [future, crate::fold::bad_url(batch)]
         .into_iter()
         .flatten()
         .min_by_key(|(index, _)| *index);
-    let refuse_future = |last_seq: u64| {
-        future
+    let refuse_early = |last_seq: u64| {
+        first_broken
             .clone()
             .map(|(index, rule)| ValidationError::Rejected {
                 index,
@@ -1298,7 +1298,7 @@ pub fn append_events(
         Ok(tail) => {
             let base = Base::of_tail(&tail);
             check_expected_head(options, &base)?;
-            if let Some(refused) = refuse_future(tail.seq) {
+            if let Some(refused) = refuse_early(tail.seq) {
                 return Ok(Err(refused));
             }
             let current = index::Head {
@@ -1349,7 +1349,7 @@ pub fn append_events(
         }
     };
     let (chain, base) = load_locked(path, &file, options, progress)?;
-    if let Some(refused) = refuse_future(base.seq) {
+    if let Some(refused) = refuse_early(base.seq) {
         return Ok(Err(refused));
     }
     check_index_saw_no_more(path, &dir, &chain)?;
