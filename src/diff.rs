@@ -1500,40 +1500,64 @@ fn compare_existence(
     }
 }
 
-/// The organisation whose facts `id` held before, if any: itself, or the
+/// The organisation `id` was on the earlier side, if any: itself, or the
 /// organisation whose id it took over, through as many id changes as the
-/// window holds (`x` → `x2` → `x3`); none when it started afresh
-/// (created, or re-established: a period of existence the earlier side
-/// has not). An organisation back because its end was corrected away
-/// kept its facts.
-fn baseline<'s>(
+/// window holds (`x` → `x2` → `x3`). Its identity (names, attributes)
+/// carries over to `a`.
+fn identity<'s>(
     b: Option<&'s Org>,
     a: &'s Org,
     before: Before<'s>,
     after: &'s State,
 ) -> Option<&'s Org> {
-    match b {
-        Some(b) if b.ended.is_some() && a.ended.is_none() && a.periods.len() > b.periods.len() => {
-            None
-        }
-        Some(b) => Some(b),
-        None => {
-            let took_over = |o: &'s Org| {
-                (o.predecessors.iter())
-                    .find(|l| l.mode == ChangeMode::IdChange)
-                    .map(|l| l.id.as_str())
-            };
-            let mut id = took_over(a)?;
-            // Ids are never reused, so a chain ends; the bound keeps it so.
-            for _ in 0..64 {
-                if let Some(o) = before.org(id) {
-                    return Some(o);
-                }
-                id = took_over(after.orgs.get(id)?)?;
-            }
-            None
-        }
+    if b.is_some() {
+        return b;
     }
+    let took_over = |o: &'s Org| {
+        (o.predecessors.iter())
+            .find(|l| l.mode == ChangeMode::IdChange)
+            .map(|l| l.id.as_str())
+    };
+    let mut id = took_over(a)?;
+    // Ids are never reused, so a chain ends; the bound keeps it so.
+    for _ in 0..64 {
+        if let Some(o) = before.org(id) {
+            return Some(o);
+        }
+        id = took_over(after.orgs.get(id)?)?;
+    }
+    None
+}
+
+/// The organisation whose facts (sites, labels, roles, members, figures)
+/// `a` held before: its [`identity`] on the earlier side, unless it
+/// started afresh since, re-established after the earlier side saw it
+/// end: under the id it had then, it has a period of existence the
+/// earlier side has not, whether or not it has ended since or changed id
+/// (an id change moves the facts, not the periods). An organisation back
+/// because its end was corrected away kept its facts.
+fn baseline<'s>(identity: Option<&'s Org>, a: &Org, after: &State) -> Option<&'s Org> {
+    identity.filter(|o| {
+        let later = after.orgs.get(&o.id).unwrap_or(a);
+        o.ended.is_none() || later.periods.len() <= o.periods.len()
+    })
+}
+
+/// The key of a fact the later side lacks, under the id the organisation
+/// had when an event in the window ended it (or when the record a
+/// correction in the window withdrew ended it): of `ids`, its ids now and
+/// back through id changes, the first such an event names; `now`
+/// otherwise.
+fn ended_under<'k>(
+    ids: &[&'k str],
+    now: &'k str,
+    cx: &Cx<'_>,
+    key: impl Fn(&'k str) -> Key<'k>,
+) -> Key<'k> {
+    (ids.iter())
+        .map(|c| key(c))
+        .find(|k| cx.ended_by.contains_key(k) || cx.unended_by.contains_key(k))
+        .unwrap_or_else(|| key(now))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1558,16 +1582,37 @@ fn compare_facts(
     {
         return;
     }
-    let base = baseline(b, a, before, after);
+    let identity = identity(b, a, before, after);
+    let base = baseline(identity, a, after);
+    // Its ids, back through id changes (needed only for a fact the later
+    // side lacks).
+    let containers = std::cell::OnceCell::new();
+    let former = || {
+        containers
+            .get_or_init(|| former_ids(id, a, after))
+            .as_slice()
+    };
     let creation = first_since(a).seq;
+    // The end of the period the earlier side saw, when the organisation was
+    // re-established since: the facts of that period that the later side
+    // lacks went away with it (the new period starts afresh).
+    let gone_with = |present: bool| {
+        let b = base.filter(|_| !present)?;
+        // Under whichever of its ids it was re-established: an id change
+        // moves the facts and the current period's start, not the periods.
+        (former().iter())
+            .filter_map(|c| after.orgs.get(c))
+            .filter(|later| later.since != b.since)
+            .find_map(|later| period_end(later, Some(&b.since)))
+            .map(|e| &e.at)
+    };
     // Name.
-    let old_name = b
-        .or(base)
-        .map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
+    let old_name =
+        identity.map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
     if *old_name == a.name {
         // The same names, given by renames a correction redates: the
         // current name's, and the former names' (each taken on a date).
-        let before_names = b.or(base).map_or(&[][..], |o| o.names.as_slice());
+        let before_names = identity.map_or(&[][..], |o| o.names.as_slice());
         if before_names.len() == a.names.len()
             && before_names
                 .iter()
@@ -1584,7 +1629,7 @@ fn compare_facts(
             }
         }
     } else {
-        let old_stamp = b.or(base).and_then(|o| o.names.last()).map(|n| &n.since);
+        let old_stamp = identity.and_then(|o| o.names.last()).map(|n| &n.since);
         let new_stamp = a.names.last().map(|n| &n.since);
         out.push(change(
             Kind::Renamed,
@@ -1603,15 +1648,18 @@ fn compare_facts(
     let no_figures = Small::new();
     let no_roles = Small::new();
     let no_parties = Small::new();
-    // Attributes.
-    for (key, vb, va) in differing(base.map_or(&no_attrs, |o| &o.attrs).iter(), a.attrs.iter()) {
-        if base.is_none() && va.is_some_and(|v| v.since.seq == creation) {
+    // Attributes: they carry over a re-establishment, as the names do.
+    for (key, vb, va) in differing(
+        identity.map_or(&no_attrs, |o| &o.attrs).iter(),
+        a.attrs.iter(),
+    ) {
+        if identity.is_none() && va.is_some_and(|v| v.since.seq == creation) {
             continue;
         }
         if vb.map(|v| &v.value) == va.map(|v| &v.value) {
             continue;
         }
-        let k = Key::Attr(id, key);
+        let k = ended_under(former(), id, cx, |c| Key::Attr(c, key));
         out.push(change(
             Kind::AttributeChanged,
             cx.cause(vb.map(|v| &v.since), va.map(|v| &v.since), Some(&k), None),
@@ -1633,12 +1681,12 @@ fn compare_facts(
             out.extend(fact_redated(cx, Kind::SiteOpened, sb, sa, detail()));
             continue;
         }
-        let k = Key::Site(id, site);
+        let k = ended_under(former(), id, cx, |c| Key::Site(c, site));
         out.push(set_change(
             sa.is_some(),
             Kind::SiteOpened,
             Kind::SiteClosed,
-            cx.cause(sb, sa, Some(&k), None),
+            cx.cause(sb, sa, Some(&k), gone_with(sa.is_some())),
             detail(),
         ));
     }
@@ -1657,12 +1705,17 @@ fn compare_facts(
             out.extend(redated);
             continue;
         }
-        let k = Key::Label(id, label);
+        let k = ended_under(former(), id, cx, |c| Key::Label(c, label));
         out.push(set_change(
             la.is_some(),
             Kind::LabelGranted,
             Kind::LabelWithdrawn,
-            cx.cause(lb.map(|l| &l.since), la.map(|l| &l.since), Some(&k), None),
+            cx.cause(
+                lb.map(|l| &l.since),
+                la.map(|l| &l.since),
+                Some(&k),
+                gone_with(la.is_some()),
+            ),
             detail(),
         ));
     }
@@ -1688,12 +1741,12 @@ fn compare_facts(
             out.extend(fact_redated(cx, Kind::RoleStarted, sb, sa, detail()));
             continue;
         }
-        let k = Key::Role(id, role, person);
+        let k = ended_under(former(), id, cx, |c| Key::Role(c, role, person));
         out.push(set_change(
             sa.is_some(),
             Kind::RoleStarted,
             Kind::RoleEnded,
-            cx.cause(sb, sa, Some(&k), None),
+            cx.cause(sb, sa, Some(&k), gone_with(sa.is_some())),
             detail(),
         ));
     }
@@ -1702,8 +1755,6 @@ fn compare_facts(
     // came with it (the same stamp: the id change moves it whole); the id
     // change reports it. Either way: a knowledge diff can also learn that
     // an id change was retracted.
-    // Needed only for a membership the later side lacks.
-    let containers = std::cell::OnceCell::new();
     for relation in [Relation::Member, Relation::Partner] {
         let pb = base.map_or(&no_parties, |o| o.relations(relation));
         let pa = a.relations(relation);
@@ -1823,10 +1874,7 @@ fn compare_facts(
                 })
                 // Or with the end of the container's period the earlier
                 // side knows (re-established since).
-                .or_else(|| {
-                    let b = base.filter(|_| sa.is_none())?;
-                    period_end(a, Some(&b.since)).map(|e| &e.at)
-                });
+                .or_else(|| gone_with(sa.is_some()));
             out.push(set_change(
                 sa.is_some(),
                 Kind::Joined,
@@ -1845,7 +1893,7 @@ fn compare_facts(
         base.map_or(&no_figures, |o| &o.figures).iter(),
         a.figures.iter(),
     ) {
-        out.push(figure_change(id, name, fb, fa, cx));
+        out.push(figure_change(id, name, fb, fa, gone_with(fa.is_some()), cx));
     }
 }
 
@@ -1854,6 +1902,7 @@ fn figure_change(
     name: &str,
     fb: Option<&crate::fold::Figure>,
     fa: Option<&crate::fold::Figure>,
+    end: Option<&Stamp>,
     cx: &Cx<'_>,
 ) -> Change {
     let value = |f: &crate::fold::Figure| FigureValue {
@@ -1862,7 +1911,7 @@ fn figure_change(
     };
     change(
         Kind::Figures,
-        cx.cause(fb.map(|f| &f.at), fa.map(|f| &f.at), None, None),
+        cx.cause(fb.map(|f| &f.at), fa.map(|f| &f.at), None, end),
         Detail::Figure {
             org: id.to_owned(),
             figure: name.to_owned(),
@@ -1919,7 +1968,7 @@ fn compare_programs(before: Before<'_>, after: &State, cx: &Cx<'_>, out: &mut Ve
             a.map_or(&none, |p| &p.figures),
         );
         for (name, x, y) in differing(fb.iter(), fa.iter()) {
-            out.push(figure_change(id, name, x, y, cx));
+            out.push(figure_change(id, name, x, y, None, cx));
         }
     }
 }
@@ -2685,6 +2734,42 @@ mod tests {
             assert_eq!(kept, whole, "{from} → {to}");
         }
         assert!(changes > 1000, "{changes}");
+    }
+
+    /// Given generated landscapes (organisations ended, re-established,
+    /// changing id, their facts ended by events under earlier ids), when
+    /// two days are compared, then every change is dated in the window:
+    /// after the earlier day, by the later one. (A fact of a period that
+    /// ended before the window, or that an event under a former id ended,
+    /// was once reported at the record that brought it.)
+    #[test]
+    fn every_change_of_two_dates_is_dated_between_them() {
+        let mut changes = 0;
+        for seed in [5, 9, 13] {
+            let entries = crate::generator::test_entries(8000, seed);
+            let k = Knowledge::new(&entries, u64::MAX);
+            for (from, to) in [
+                ("1955", "1965"),
+                ("1960", "1970"),
+                ("1980", "2015"),
+                ("1990", "2000"),
+                ("2000", "2020"),
+                ("2010", "2020"),
+            ] {
+                let (a, b) = (day(from), day(to));
+                let d = diff_dates(&k, "h", a, b).expect("diff");
+                changes += d.changes.len();
+                for c in &d.changes {
+                    assert!(
+                        !c.date.counts_on(a) && c.date.counts_on(b),
+                        "seed {seed}, {from} → {to}: {} {}",
+                        c.date,
+                        describe(c)
+                    );
+                }
+            }
+        }
+        assert!(changes > 10_000, "{changes}");
     }
 
     /// Given a generated landscape of thousands of organisations, when two
@@ -3499,6 +3584,137 @@ mod tests {
                 text.lines().any(
                     |l| l.starts_with("2010  left ") && l.ends_with(" y2 member of x  [seq 6]")
                 ),
+                "{text}"
+            );
+        }
+    }
+
+    /// x with a site, a label, a role, figures and a member from 2001;
+    /// absorbed by z in 2005 (seq 8), re-established from z in 2012 (seq 9)
+    /// and absorbed again in 2014 (seq 10).
+    fn re_established_and_ended_again() -> Vec<Entry> {
+        ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("z", "2000"),
+            /* 3 */
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+            /* 4 */
+            json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+            /* 5 */
+            json!({"type": "role_started", "date": "2001", "org": "x", "person": "Ann", "role": "director"}),
+            /* 6 */
+            json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
+            /* 7 */
+            json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            /* 8 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+            /* 9 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
+            /* 10 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2014", "from": ["x"], "to": ["z"]}),
+        ])
+    }
+
+    #[test]
+    fn an_organisation_ended_on_from_and_re_established_since_starts_afresh() {
+        // Given x, ended in 2005, re-established in 2012 and ended again
+        let entries = re_established_and_ended_again();
+        // When comparing 2010 with 2020, or with 2013 (x alive again)
+        for to in ["2020", "2013"] {
+            let d = dates(&entries, "2010", to);
+            let text = render_text(&d);
+            // Then only its re-establishment (and its second end) are
+            // reported: the facts of the period that ended before 2010 did
+            // not go away in the window
+            let mut kinds: Vec<(Kind, u64)> = d.changes.iter().map(|c| (c.kind, c.seq)).collect();
+            kinds.sort_unstable_by_key(|&(_, seq)| seq);
+            let expected: &[(Kind, u64)] = if to == "2020" {
+                &[(Kind::Reestablished, 9), (Kind::Merged, 10)]
+            } else {
+                &[(Kind::Reestablished, 9)]
+            };
+            assert_eq!(kinds, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_facts_of_a_period_that_ended_in_the_window_go_with_its_end() {
+        // Given x, holding facts from 2001, ended in 2005 and re-established
+        // in 2012
+        let entries = re_established_and_ended_again();
+        // When comparing 2003 with 2013
+        let d = dates(&entries, "2003", "2013");
+        let text = render_text(&d);
+        // Then each fact it held in 2003 went away with its absorption
+        // (seq 8, 2005), not at the record that brought it (2001)
+        let gone: Vec<(Kind, u64, String)> = (d.changes.iter())
+            .filter(|c| c.seq < 9)
+            .map(|c| (c.kind, c.seq, c.date.to_string()))
+            .collect();
+        let at_end = |k| (k, 8, "2005".to_owned());
+        assert_eq!(
+            gone,
+            [
+                at_end(Kind::Merged),
+                at_end(Kind::LabelWithdrawn),
+                at_end(Kind::SiteClosed),
+                at_end(Kind::RoleEnded),
+                at_end(Kind::Left),
+                at_end(Kind::Figures),
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn facts_an_id_change_carried_go_with_the_end_of_their_period_under_either_id() {
+        // Given x with a site, a figure and a member from 2001 (seqs 3–5);
+        // either x became x2 in 2003, z absorbed x2 in 2005 and x2 was
+        // re-established in 2012, or z absorbed x in 2005, x was
+        // re-established in 2012 and became x2 in 2013
+        let id_change = |date| json!({"type": "transformed", "mode": "id_change", "date": date, "from": ["x"], "to": ["x2"]});
+        let absorbed = |id| json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": [id], "to": ["z"]});
+        let reestablished = |id| json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": [id]});
+        let scenarios = [
+            (
+                vec![id_change("2003"), absorbed("x2"), reestablished("x2")],
+                7,
+            ),
+            (
+                vec![absorbed("x"), reestablished("x"), id_change("2013")],
+                6,
+            ),
+        ];
+        for (then, absorption) in scenarios {
+            let mut events = vec![
+                /* 1 */ org("x", "2000"),
+                /* 2 */ org("z", "2000"),
+                /* 3 */
+                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+                /* 4 */
+                json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
+                /* 5 */
+                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            ];
+            events.extend(then);
+            let entries = ledger(events);
+            // When comparing 2002 with 2014
+            let d = dates(&entries, "2002", "2014");
+            let text = render_text(&d);
+            // Then the facts x held went with the absorption (2005), not
+            // at the records that brought them (2001)
+            let gone: Vec<(Kind, u64, String)> = (d.changes.iter())
+                .filter(|c| matches!(c.kind, Kind::SiteClosed | Kind::Figures | Kind::Left))
+                .map(|c| (c.kind, c.seq, c.date.to_string()))
+                .collect();
+            let at_end = |k| (k, absorption, "2005".to_owned());
+            assert_eq!(
+                gone,
+                [
+                    at_end(Kind::SiteClosed),
+                    at_end(Kind::Left),
+                    at_end(Kind::Figures)
+                ],
                 "{text}"
             );
         }
