@@ -1560,6 +1560,21 @@ fn ended_under<'k>(
         .unwrap_or_else(|| key(now))
 }
 
+/// `key`, unless the event in the window that ended the fact it names
+/// comes after `end` (in timeline order: first day, then seq): then the
+/// fact held on the earlier side went with `end`, the end of its period,
+/// and the event ended the same fact held again in a later period.
+fn ended_first<'k>(cx: &Cx<'_>, key: &'k Key<'k>, end: Option<&Stamp>) -> Option<&'k Key<'k>> {
+    let later = |e: &Stamp| {
+        (cx.ended_by.get(key))
+            .is_some_and(|(seq, date)| (date.start(), *seq) > (e.date.start(), e.seq))
+    };
+    match end {
+        Some(e) if later(e) => None,
+        _ => Some(key),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn compare_facts(
     id: &str,
@@ -1682,11 +1697,12 @@ fn compare_facts(
             continue;
         }
         let k = ended_under(former(), id, cx, |c| Key::Site(c, site));
+        let end = gone_with(sa.is_some());
         out.push(set_change(
             sa.is_some(),
             Kind::SiteOpened,
             Kind::SiteClosed,
-            cx.cause(sb, sa, Some(&k), gone_with(sa.is_some())),
+            cx.cause(sb, sa, ended_first(cx, &k, end), end),
             detail(),
         ));
     }
@@ -1706,6 +1722,7 @@ fn compare_facts(
             continue;
         }
         let k = ended_under(former(), id, cx, |c| Key::Label(c, label));
+        let end = gone_with(la.is_some());
         out.push(set_change(
             la.is_some(),
             Kind::LabelGranted,
@@ -1713,8 +1730,8 @@ fn compare_facts(
             cx.cause(
                 lb.map(|l| &l.since),
                 la.map(|l| &l.since),
-                Some(&k),
-                gone_with(la.is_some()),
+                ended_first(cx, &k, end),
+                end,
             ),
             detail(),
         ));
@@ -1742,11 +1759,12 @@ fn compare_facts(
             continue;
         }
         let k = ended_under(former(), id, cx, |c| Key::Role(c, role, person));
+        let end = gone_with(sa.is_some());
         out.push(set_change(
             sa.is_some(),
             Kind::RoleStarted,
             Kind::RoleEnded,
-            cx.cause(sb, sa, Some(&k), gone_with(sa.is_some())),
+            cx.cause(sb, sa, ended_first(cx, &k, end), end),
             detail(),
         ));
     }
@@ -3664,6 +3682,36 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_fact_held_again_and_ended_in_a_later_period_went_with_the_first_end() {
+        // Given x with a site from 2001 (seq 3), absorbed in 2005 (seq 4),
+        // re-established in 2006 (seq 5), which opened the same site again
+        // in 2007 (seq 6) and closed it in 2008 (seq 7)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("z", "2000"),
+            /* 3 */
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+            /* 4 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2006", "from": ["z"], "to": ["x"]}),
+            /* 6 */
+            json!({"type": "site_opened", "date": "2007", "org": "x", "site": "Roanne"}),
+            /* 7 */
+            json!({"type": "site_closed", "date": "2008", "org": "x", "site": "Roanne"}),
+        ]);
+        // When comparing 2003 with 2010
+        let d = dates(&entries, "2003", "2010");
+        // Then the site x held in 2003 went with its absorption
+        let closed: Vec<u64> = only(&d, Kind::SiteClosed).iter().map(|c| c.seq).collect();
+        assert_eq!(closed, [4], "{}", render_text(&d));
+        // And when comparing 2007 with 2010, with the close
+        let d = dates(&entries, "2007", "2010");
+        let closed: Vec<u64> = only(&d, Kind::SiteClosed).iter().map(|c| c.seq).collect();
+        assert_eq!(closed, [7], "{}", render_text(&d));
     }
 
     #[test]

@@ -983,6 +983,296 @@ fn known_phrase(known_at: &KnownAt, quote: &str) -> String {
     }
 }
 
+/// The text or Markdown layout of a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// As [`render_text`] lays it out.
+    Text,
+    /// As [`render_markdown`] lays it out.
+    Markdown,
+}
+
+/// Renders the view whose JSON is `json` (as [`render_json`] writes it: a
+/// snapshot's) as [`render_text`] or [`render_markdown`] renders it, byte
+/// for byte (see [`read_stored`]). `None` if `json` does not read back as
+/// a view.
+pub fn render_stored(json: &str, layout: Layout) -> Option<String> {
+    let mut out = Vec::new();
+    read_stored(json, layout, 1)?.write(&mut out).ok()?;
+    String::from_utf8(out).ok()
+}
+
+/// Reads the view whose JSON is `json` (as [`render_json`] writes it: a
+/// snapshot's) for [`Rendered::write`], which writes it as
+/// [`render_text`] or [`render_markdown`] renders it, byte for byte,
+/// without building it: each organisation is rendered as it is read, and
+/// dropped. `None` if `json` does not read back as a view.
+///
+/// Building the whole view first held every organisation (about twice the
+/// JSON's size) besides the JSON and the text: at 10^6 records, a replay
+/// from a snapshot printing text took five to seven times as long as one
+/// printing the stored JSON, most of it the kernel handing out fresh pages.
+///
+/// With `threads` above 1 and the layout [`render_json`] writes, the
+/// organisations are cut apart where that layout closes one and opens the
+/// next (a line `    },` then `    {`: two spaces a level, and no string
+/// holds a line break), then read and rendered on `threads` threads, each
+/// a run of them in order. Cutting there is exact: every piece must read
+/// back as one organisation, and the pieces with the commas between them
+/// are the whole list. Anything else is read in one pass.
+pub fn read_stored(json: &str, layout: Layout, threads: usize) -> Option<Rendered> {
+    if threads > 1
+        && let Some(rendered) = read_cut(json, layout, threads)
+    {
+        return Some(rendered);
+    }
+    read_whole(json, layout)
+}
+
+/// [`read_stored`] in one pass.
+fn read_whole(json: &str, layout: Layout) -> Option<Rendered> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let rendered = serde::Deserializer::deserialize_struct(
+        &mut de,
+        "View",
+        &["as_of", "known_at", "organisations", "planned"],
+        Stored(layout),
+    )
+    .ok()?;
+    de.end().ok()?;
+    Some(rendered)
+}
+
+/// [`read_stored`] with the organisations cut apart and read on `threads`
+/// threads; `None` when the layout is not [`render_json`]'s or a piece is
+/// not an organisation.
+fn read_cut(json: &str, layout: Layout, threads: usize) -> Option<Rendered> {
+    const OPEN: &str = "\n  \"organisations\": [";
+    const CLOSE: &str = "\n  ]";
+    // The end of one organisation, another following.
+    const BETWEEN: &[u8] = b"\n    },\n";
+    let open = json.find(OPEN)? + OPEN.len();
+    let close = open + json.get(open..)?.find(CLOSE)?;
+    let list = json.get(open..close)?;
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(list.as_bytes(), BETWEEN) {
+        // Up to the brace; the comma is the list's.
+        let end = at + BETWEEN.len() - 2;
+        pieces.push(list.get(start..end)?);
+        start = end + 1;
+    }
+    pieces.push(list.get(start..)?);
+    // The other members, read from the view with its list emptied.
+    let rest = format!("{}{}", json.get(..open)?, json.get(close..)?);
+    let mut rendered = read_whole(&rest, layout)?;
+    if rendered.organisations.count != 0 {
+        return None;
+    }
+    let run = pieces.len().div_ceil(threads.max(1)).max(1);
+    let runs: Vec<Option<Organisations>> = std::thread::scope(|scope| {
+        let readers: Vec<_> = (pieces.chunks(run))
+            .map(|run| {
+                scope.spawn(move || {
+                    let mut organisations = Organisations::default();
+                    for piece in run {
+                        let o: OrgView = serde_json::from_str(piece).ok()?;
+                        organisations.add(layout, &o);
+                    }
+                    Some(organisations)
+                })
+            })
+            .collect();
+        (readers.into_iter())
+            .map(|r| r.join().ok().flatten())
+            .collect()
+    });
+    let all = &mut rendered.organisations;
+    for run in runs {
+        let run = run?;
+        all.count += run.count;
+        all.rows.extend(run.rows);
+        all.lines.extend(run.lines);
+        all.details.extend(run.details);
+    }
+    Some(rendered)
+}
+
+/// A view read back by [`read_stored`], its organisations rendered.
+#[derive(Debug)]
+pub struct Rendered {
+    layout: Layout,
+    as_of: String,
+    known_at: KnownAt,
+    organisations: Organisations,
+    planned: Vec<PlanView>,
+}
+
+/// The organisations of a [`Rendered`] view: the cells of the text table's
+/// rows (its columns are sized to all of them), the Markdown table's
+/// lines, then the details, in pieces of about a megabyte (a text growing
+/// to tens of megabytes would be copied each time it doubled).
+#[derive(Debug, Default)]
+struct Organisations {
+    count: usize,
+    rows: Vec<Vec<String>>,
+    lines: Vec<String>,
+    details: Vec<String>,
+}
+
+/// The size of a piece of [`Organisations`]' text.
+const PIECE: usize = 1 << 20;
+
+impl Organisations {
+    /// Appends to the last piece of `pieces` what `render` writes, starting
+    /// a new piece when it is full.
+    fn push(pieces: &mut Vec<String>, render: impl FnOnce(&mut String)) {
+        if pieces.last().is_none_or(|p| p.len() >= PIECE) {
+            pieces.push(String::with_capacity(PIECE + PIECE / 4));
+        }
+        if let Some(piece) = pieces.last_mut() {
+            render(piece);
+        }
+    }
+
+    fn add(&mut self, layout: Layout, o: &OrgView) {
+        self.count += 1;
+        match layout {
+            Layout::Text => {
+                self.rows.push(text_row(o));
+                Self::push(&mut self.details, |d| text_details(d, o));
+            }
+            Layout::Markdown => {
+                Self::push(&mut self.lines, |l| markdown_row(l, o));
+                Self::push(&mut self.details, |d| markdown_details(d, o));
+            }
+        }
+    }
+}
+
+impl Rendered {
+    /// Writes the view as [`render_text`] or [`render_markdown`] renders
+    /// it.
+    pub fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let orgs = &self.organisations;
+        match self.layout {
+            Layout::Text => out.write_all(text_head(&self.as_of, &self.known_at).as_bytes())?,
+            Layout::Markdown => {
+                out.write_all(markdown_head(&self.as_of, &self.known_at).as_bytes())?;
+            }
+        }
+        if orgs.count == 0 {
+            out.write_all(NO_ORGANISATIONS.as_bytes())?;
+            if self.layout == Layout::Markdown {
+                out.write_all(b"\n")?;
+            }
+        } else {
+            match self.layout {
+                Layout::Text => {
+                    // As `table` lays it out, a line at a time.
+                    let mut widths: Vec<usize> = TEXT_COLUMNS.iter().map(|h| width(h)).collect();
+                    for row in &orgs.rows {
+                        widen(&mut widths, row);
+                    }
+                    let mut line = String::new();
+                    table_line(&mut line, &widths, TEXT_COLUMNS.iter().copied());
+                    out.write_all(line.as_bytes())?;
+                    for row in &orgs.rows {
+                        line.clear();
+                        table_line(&mut line, &widths, row.iter().map(String::as_str));
+                        out.write_all(line.as_bytes())?;
+                    }
+                }
+                Layout::Markdown => {
+                    out.write_all(MARKDOWN_COLUMNS.as_bytes())?;
+                    for piece in &orgs.lines {
+                        out.write_all(piece.as_bytes())?;
+                    }
+                    out.write_all(b"\n")?;
+                }
+            }
+            for piece in &orgs.details {
+                out.write_all(piece.as_bytes())?;
+            }
+        }
+        let mut tail = String::new();
+        match self.layout {
+            Layout::Text => text_plans(&mut tail, &self.planned),
+            Layout::Markdown => markdown_plans(&mut tail, &self.planned),
+        }
+        out.write_all(tail.as_bytes())
+    }
+}
+
+/// Reads a [`View`]'s members as its derived `Deserialize` does (any
+/// order, unknown members ignored, each at most once), rendering the
+/// organisations as they come.
+struct Stored(Layout);
+
+impl<'de> serde::de::Visitor<'de> for Stored {
+    type Value = Rendered;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a view")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Rendered, A::Error> {
+        use serde::de::Error;
+        let (mut as_of, mut known_at, mut organisations, mut planned) = (None, None, None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let twice = || A::Error::custom(format!("duplicate field `{key}`"));
+            match key.as_ref() {
+                "as_of" if as_of.is_some() => return Err(twice()),
+                "as_of" => as_of = Some(map.next_value()?),
+                "known_at" if known_at.is_some() => return Err(twice()),
+                "known_at" => known_at = Some(map.next_value()?),
+                "organisations" if organisations.is_some() => return Err(twice()),
+                "organisations" => organisations = Some(map.next_value_seed(Orgs(self.0))?),
+                "planned" if planned.is_some() => return Err(twice()),
+                "planned" => planned = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        let missing = |field| A::Error::missing_field(field);
+        Ok(Rendered {
+            layout: self.0,
+            as_of: as_of.ok_or_else(|| missing("as_of"))?,
+            known_at: known_at.ok_or_else(|| missing("known_at"))?,
+            organisations: organisations.ok_or_else(|| missing("organisations"))?,
+            planned: planned.ok_or_else(|| missing("planned"))?,
+        })
+    }
+}
+
+/// The organisations of a stored view, each rendered as it is read.
+struct Orgs(Layout);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Orgs {
+    type Value = Organisations;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Orgs {
+    type Value = Organisations;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of organisations")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut organisations = Organisations::default();
+        while let Some(o) = seq.next_element::<OrgView>()? {
+            organisations.add(self.0, &o);
+        }
+        Ok(organisations)
+    }
+}
+
 /// A terminal rendering: a table of organisations, their details, then the
 /// plans. Tentative facts read "possibly since …".
 pub fn render_text(v: &View) -> String {
@@ -1905,6 +2195,114 @@ mod tests {
                         "{as_of} {all} {threads}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Given views of landscapes (the shipped-like one, a generated one,
+    /// one with no organisation, names with quotes and control
+    /// characters), when their JSON is read back and rendered as it is
+    /// read, then the text and the Markdown are the built view's.
+    #[test]
+    fn a_stored_view_renders_as_the_built_view() {
+        let mut many: Vec<Value> = (0..2 * BATCH + 5)
+            .map(|i| {
+                created(
+                    &format!("o{i:05}"),
+                    &format!("Org \"{i}\"\n\t|"),
+                    "2001",
+                    "Lyon",
+                )
+            })
+            .collect();
+        many.push(json!({"type": "dissolved", "date": "2002", "org": "o00003"}));
+        let generated = crate::generator::test_entries(3000, 3);
+        let cases = [
+            (landscape(), "2016-12-31", 0),
+            (landscape(), "2017-12-31", 14),
+            (landscape(), "1990", 14),
+            (ledger(&many), "2003", 9999),
+            (generated.clone(), "1990", u64::MAX),
+            (generated, "2020", u64::MAX),
+        ];
+        let mut organisations = 0;
+        for (l, as_of, known_at) in &cases {
+            for all in [false, true] {
+                let v = replay_with(l, day(as_of), *known_at, ViewOptions { include_ended: all });
+                organisations += v.organisations.len();
+                let json = render_json(&v);
+                for (layout, built) in [
+                    (Layout::Text, render_text(&v)),
+                    (Layout::Markdown, render_markdown(&v)),
+                ] {
+                    assert_eq!(render_stored(&json, layout).as_ref(), Some(&built));
+                    // Cut apart and read on several threads: the same.
+                    if !v.organisations.is_empty() {
+                        for threads in 2..=4 {
+                            let cut = read_cut(&json, layout, threads).expect("cut apart");
+                            let mut out = Vec::new();
+                            cut.write(&mut out).expect("write");
+                            assert_eq!(String::from_utf8(out).ok().as_ref(), Some(&built));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(organisations > 1000, "{organisations}");
+    }
+
+    /// Given a view's JSON in another layout (compact, or edited so that a
+    /// cut would fall inside an organisation), when it is read on several
+    /// threads, then it is not cut apart, and reads back in one pass.
+    #[test]
+    fn a_stored_view_in_another_layout_is_read_in_one_pass() {
+        let v = replay(&landscape(), day("2017-12-31"), 14);
+        let pretty = render_json(&v);
+        let compact = serde_json::to_string(&v).expect("json");
+        assert!(read_cut(&compact, Layout::Text, 2).is_none());
+        assert_eq!(render_stored(&compact, Layout::Text), Some(render_text(&v)));
+        // An organisation split in two where a cut would fall.
+        let broken = pretty.replacen("\n    },\n    {", "\n    },\n    \"x\": 1, {", 1);
+        assert_ne!(broken, pretty);
+        assert!(read_cut(&broken, Layout::Text, 2).is_none());
+        assert!(read_stored(&broken, Layout::Text, 2).is_none());
+    }
+
+    /// Given JSON that is not a view (a member missing or twice, another
+    /// shape, trailing text), when it is read back, then it is refused, as
+    /// the derived reader refuses it; unknown members are ignored by both.
+    #[test]
+    fn what_is_not_a_view_is_refused_as_the_derived_reader_refuses_it() {
+        let v = replay(&landscape(), day("2017-12-31"), 14);
+        let json = render_json(&v);
+        let Value::Object(members) = serde_json::from_str::<Value>(&json).expect("json") else {
+            panic!("an object");
+        };
+        let mut cases: Vec<String> = Vec::new();
+        for key in ["as_of", "known_at", "organisations", "planned"] {
+            let mut m = members.clone();
+            m.remove(key);
+            cases.push(Value::Object(m).to_string());
+        }
+        let mut extra = members.clone();
+        extra.insert("note".into(), json!({"any": [1, 2]}));
+        cases.push(Value::Object(extra).to_string());
+        cases.push(json.replacen("\"planned\": [", "\"planned\": [], \"planned\": [", 1));
+        cases.push(json.replacen("\"organisations\": [", "\"organisations\": {\"a\": [", 1));
+        cases.push(format!("{json} x"));
+        cases.push(format!("[{json}]"));
+        for case in &cases {
+            let derived = serde_json::from_str::<View>(case).ok();
+            for layout in [Layout::Text, Layout::Markdown] {
+                let render = |v: &View| match layout {
+                    Layout::Text => render_text(v),
+                    Layout::Markdown => render_markdown(v),
+                };
+                assert_eq!(
+                    render_stored(case, layout),
+                    derived.as_ref().map(render),
+                    "{case}"
+                );
             }
         }
     }

@@ -72,11 +72,18 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     };
     let path = ctx.global.ledger.clone();
     match from_snapshot(ctx, &args, as_of) {
-        Ok((file, text)) => {
+        Ok((file, answer)) => {
             if args.verbose {
                 ctx.warn(format!("replay: from snapshot {}", file.display()));
             }
-            return ctx.out.write(text);
+            return match answer {
+                Stored::Json(json) => ctx.out.write(json),
+                Stored::Rendered(view) => {
+                    let mut printable = ctx.out.printable();
+                    view.write(&mut printable)?;
+                    std::io::Write::flush(&mut printable).map_err(CliError::from)
+                }
+            };
         }
         Err(why) if args.verbose => ctx.warn(format!("replay: folding the ledger ({why})")),
         Err(_) => {}
@@ -105,12 +112,11 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     .map_err(CliError::from)
 }
 
-fn render(format: Format, v: &view::View) -> String {
-    match format {
-        Format::Text => view::render_text(v),
-        Format::Json => view::render_json(v),
-        Format::Markdown => view::render_markdown(v),
-    }
+/// What a snapshot answers: its JSON as stored, or the view read back and
+/// rendered.
+enum Stored {
+    Json(String),
+    Rendered(view::Rendered),
 }
 
 /// The answer from a snapshot of the view on `as_of` at the head, or why
@@ -120,7 +126,7 @@ fn from_snapshot(
     ctx: &Context,
     args: &ReplayArgs,
     as_of: NaiveDate,
-) -> Result<(PathBuf, String), String> {
+) -> Result<(PathBuf, Stored), String> {
     if args.cold {
         return Err("--cold".into());
     }
@@ -140,14 +146,12 @@ fn from_snapshot(
         return Err(format!("--known-at `{pos}` is not plainly the head"));
     }
     let found = snapshot::lookup(&ctx.global.snapshots, &head, as_of).map_err(|e| e.to_string())?;
-    let text = match args.format {
-        Format::Json => found.json,
-        format => render(
-            format,
-            &found.view().ok_or_else(|| {
-                format!("`{}` does not read back as a view", found.file.display())
-            })?,
-        ),
+    let layout = match args.format {
+        Format::Json => return Ok((found.file, Stored::Json(found.json))),
+        Format::Text => view::Layout::Text,
+        Format::Markdown => view::Layout::Markdown,
     };
-    Ok((found.file, text))
+    let view = view::read_stored(&found.json, layout, store::available_threads())
+        .ok_or_else(|| format!("`{}` does not read back as a view", found.file.display()))?;
+    Ok((found.file, Stored::Rendered(view)))
 }
