@@ -1590,10 +1590,11 @@ fn compare_facts(
         // creation says it all.
         return;
     };
-    // Moved to a new id in between: reported on the new id.
+    // Moved to a new id in between (also after a re-establishment, when
+    // the earlier side saw it ended): reported on the new id.
     if let Some(e) = &a.ended
         && e.how == EndHow::Transformed(ChangeMode::IdChange)
-        && b.is_none_or(|b| b.ended.is_none())
+        && b.is_none_or(|b| b.ended.as_ref().is_none_or(|seen| seen.at != e.at))
     {
         return;
     }
@@ -3682,6 +3683,36 @@ mod tests {
             ],
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_organisation_re_established_then_moved_to_a_new_id_is_reported_under_the_new_id_once() {
+        // Given x, absorbed in 2005, re-established in 2012 (seq 5), its
+        // seat changed (seq 6) and renamed (seq 7) in 2012, then moved to
+        // x2 in 2013 (seq 8)
+        let entries = ledger(vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("z", "2000"),
+            /* 3 */
+            json!({"type": "attribute_set", "date": "2001", "org": "x", "key": "seat", "value": "Lyon"}),
+            /* 4 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
+            /* 6 */
+            json!({"type": "attribute_set", "date": "2012-06", "org": "x", "key": "seat", "value": "Vienne"}),
+            /* 7 */
+            json!({"type": "renamed", "date": "2012-07", "org": "x", "name": "X bis"}),
+            /* 8 */
+            json!({"type": "transformed", "mode": "id_change", "date": "2013", "from": ["x"], "to": ["x2"]}),
+        ]);
+        // When comparing 2010 with 2020
+        let d = dates(&entries, "2010", "2020");
+        let text = render_text(&d);
+        // Then the seat and the name changed once, under x2
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("2012-")).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines.iter().all(|l| l.contains("x2")), "{text}");
     }
 
     #[test]

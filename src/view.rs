@@ -2236,6 +2236,10 @@ mod tests {
                     (Layout::Markdown, render_markdown(&v)),
                 ] {
                     assert_eq!(render_stored(&json, layout).as_ref(), Some(&built));
+                    let mut out = Vec::new();
+                    let read = read_stored(&json, layout, 2).expect("a view");
+                    read.write(&mut out).expect("write");
+                    assert_eq!(String::from_utf8(out).ok().as_ref(), Some(&built));
                     // Cut apart and read on several threads: the same.
                     if !v.organisations.is_empty() {
                         for threads in 2..=4 {
