@@ -922,17 +922,33 @@ pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// [`write_table`], as a string.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail, and every cell is UTF-8.
+    let _ = write_table(&mut out, header, rows);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes a table: its columns sized to every row, a line at a time.
+fn write_table(
+    out: &mut impl std::io::Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         widen(&mut widths, row);
     }
-    let mut out = String::new();
-    table_line(&mut out, &widths, header.iter().copied());
+    let mut line = String::new();
+    table_line(&mut line, &widths, header.iter().copied());
+    out.write_all(line.as_bytes())?;
     for row in rows {
-        table_line(&mut out, &widths, row.iter().map(String::as_str));
+        line.clear();
+        table_line(&mut line, &widths, row.iter().map(String::as_str));
+        out.write_all(line.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 /// Widens `widths` to hold `row`'s cells.
@@ -1154,54 +1170,69 @@ impl Rendered {
     /// Writes the view as [`render_text`] or [`render_markdown`] renders
     /// it.
     pub fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        let orgs = &self.organisations;
-        match self.layout {
-            Layout::Text => out.write_all(text_head(&self.as_of, &self.known_at).as_bytes())?,
-            Layout::Markdown => {
-                out.write_all(markdown_head(&self.as_of, &self.known_at).as_bytes())?;
-            }
+        write_layout(
+            out,
+            self.layout,
+            (&self.as_of, &self.known_at),
+            &self.organisations,
+            &self.planned,
+        )
+    }
+}
+
+/// Writes a view in `layout`, its organisations rendered: the one place
+/// that lays out [`render_text`], [`render_markdown`] and a stored view
+/// read back ([`Rendered::write`]).
+fn write_layout(
+    out: &mut impl std::io::Write,
+    layout: Layout,
+    (as_of, known_at): (&str, &KnownAt),
+    orgs: &Organisations,
+    planned: &[PlanView],
+) -> std::io::Result<()> {
+    let head = match layout {
+        Layout::Text => text_head(as_of, known_at),
+        Layout::Markdown => markdown_head(as_of, known_at),
+    };
+    out.write_all(head.as_bytes())?;
+    if orgs.count == 0 {
+        out.write_all(NO_ORGANISATIONS.as_bytes())?;
+        if layout == Layout::Markdown {
+            out.write_all(b"\n")?;
         }
-        if orgs.count == 0 {
-            out.write_all(NO_ORGANISATIONS.as_bytes())?;
-            if self.layout == Layout::Markdown {
+    } else {
+        match layout {
+            Layout::Text => write_table(out, &TEXT_COLUMNS, &orgs.rows)?,
+            Layout::Markdown => {
+                out.write_all(MARKDOWN_COLUMNS.as_bytes())?;
+                for piece in &orgs.lines {
+                    out.write_all(piece.as_bytes())?;
+                }
                 out.write_all(b"\n")?;
             }
-        } else {
-            match self.layout {
-                Layout::Text => {
-                    // As `table` lays it out, a line at a time.
-                    let mut widths: Vec<usize> = TEXT_COLUMNS.iter().map(|h| width(h)).collect();
-                    for row in &orgs.rows {
-                        widen(&mut widths, row);
-                    }
-                    let mut line = String::new();
-                    table_line(&mut line, &widths, TEXT_COLUMNS.iter().copied());
-                    out.write_all(line.as_bytes())?;
-                    for row in &orgs.rows {
-                        line.clear();
-                        table_line(&mut line, &widths, row.iter().map(String::as_str));
-                        out.write_all(line.as_bytes())?;
-                    }
-                }
-                Layout::Markdown => {
-                    out.write_all(MARKDOWN_COLUMNS.as_bytes())?;
-                    for piece in &orgs.lines {
-                        out.write_all(piece.as_bytes())?;
-                    }
-                    out.write_all(b"\n")?;
-                }
-            }
-            for piece in &orgs.details {
-                out.write_all(piece.as_bytes())?;
-            }
         }
-        let mut tail = String::new();
-        match self.layout {
-            Layout::Text => text_plans(&mut tail, &self.planned),
-            Layout::Markdown => markdown_plans(&mut tail, &self.planned),
+        for piece in &orgs.details {
+            out.write_all(piece.as_bytes())?;
         }
-        out.write_all(tail.as_bytes())
     }
+    let mut tail = String::new();
+    match layout {
+        Layout::Text => text_plans(&mut tail, planned),
+        Layout::Markdown => markdown_plans(&mut tail, planned),
+    }
+    out.write_all(tail.as_bytes())
+}
+
+/// [`write_layout`] of a built view, as a string.
+fn render_layout(v: &View, layout: Layout) -> String {
+    let mut orgs = Organisations::default();
+    for o in &v.organisations {
+        orgs.add(layout, o);
+    }
+    let mut out = Vec::new();
+    // Writing to memory does not fail, and every piece is UTF-8.
+    let _ = write_layout(&mut out, layout, (&v.as_of, &v.known_at), &orgs, &v.planned);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Reads a [`View`]'s members as its derived `Deserialize` does (any
@@ -1276,18 +1307,7 @@ impl<'de> serde::de::Visitor<'de> for Orgs {
 /// A terminal rendering: a table of organisations, their details, then the
 /// plans. Tentative facts read "possibly since …".
 pub fn render_text(v: &View) -> String {
-    let mut out = text_head(&v.as_of, &v.known_at);
-    if v.organisations.is_empty() {
-        out.push_str(NO_ORGANISATIONS);
-    } else {
-        let rows: Vec<Vec<String>> = v.organisations.iter().map(text_row).collect();
-        out.push_str(&table(&TEXT_COLUMNS, &rows));
-        for o in &v.organisations {
-            text_details(&mut out, o);
-        }
-    }
-    text_plans(&mut out, &v.planned);
-    out
+    render_layout(v, Layout::Text)
 }
 
 const TEXT_COLUMNS: [&str; 5] = ["ID", "NAME", "KIND", "EXISTS", "SEAT"];
@@ -1405,22 +1425,7 @@ fn md_cell(s: &str) -> String {
 
 /// A Markdown rendering: a table, a section per organisation, the plans.
 pub fn render_markdown(v: &View) -> String {
-    let mut out = markdown_head(&v.as_of, &v.known_at);
-    if v.organisations.is_empty() {
-        out.push_str(NO_ORGANISATIONS);
-        out.push('\n');
-    } else {
-        out.push_str(MARKDOWN_COLUMNS);
-        for o in &v.organisations {
-            markdown_row(&mut out, o);
-        }
-        out.push('\n');
-        for o in &v.organisations {
-            markdown_details(&mut out, o);
-        }
-    }
-    markdown_plans(&mut out, &v.planned);
-    out
+    render_layout(v, Layout::Markdown)
 }
 
 const MARKDOWN_COLUMNS: &str = "| id | name | kind | exists | seat |\n|---|---|---|---|---|\n";
