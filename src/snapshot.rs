@@ -1,22 +1,26 @@
 //! Snapshots: a replay view written to a file, bound to the ledger position
 //! it was folded from and sealed with a hash of its own content.
 //!
-//! A snapshot file (format version 2) is one JSON object laid out so that a
+//! A snapshot file (format version 3) is one JSON object laid out so that a
 //! reader can take it apart without parsing the view: the first line holds
 //! every member but the view, the rest is the view exactly as
-//! `fusion replay --format json` prints it.
+//! `fusion replay --format json` prints it. Beside it, a text file of the
+//! same name ending in `.txt` holds the view exactly as `fusion replay`
+//! prints it in text, the default ([`text_path`]).
 //!
 //! ```text
-//! {"format":"fusion-snapshot","v":2,"engine":"0.2.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","content_hash":"…",
+//! {"format":"fusion-snapshot","v":3,"engine":"0.2.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","text_sha256":"…","content_hash":"…",
 //! "view": { …the replay JSON… }}
 //! ```
 //!
 //! `view_sha256` is the SHA-256 of the view's bytes as stored;
-//! `content_hash` is the SHA-256 of the RFC 8785 form of the first line's
-//! object without `content_hash` (so it seals the view through
-//! `view_sha256`). Version 1 files (the whole object pretty-printed, sealed
-//! over its RFC 8785 form) are still checked by `fusion verify`, never used
-//! by replay.
+//! `text_sha256` the SHA-256 of the text file's bytes; `content_hash` is
+//! the SHA-256 of the RFC 8785 form of the first line's object without
+//! `content_hash` (so it seals the view and the text through their hashes).
+//! Version 2 files are version 3 files without `text_sha256` nor text file;
+//! replay uses them, rendering text from the view. Version 1 files (the
+//! whole object pretty-printed, sealed over its RFC 8785 form) are still
+//! checked by `fusion verify`, never used by replay.
 //!
 //! A snapshot is valid for a ledger when `ledger` is that ledger's first
 //! record hash, the ledger's record at `known_at.seq` has hash
@@ -45,8 +49,9 @@ use crate::view::{self, KnownAt, View};
 /// The `format` member of every snapshot.
 pub const FORMAT: &str = "fusion-snapshot";
 
-/// The format version [`build`] writes and replay uses.
-pub const VERSION: u64 = 2;
+/// The format version [`build`] and [`write()`] write. Replay uses
+/// versions 2 and 3: a version 2 file is a version 3 file without its text.
+pub const VERSION: u64 = 3;
 
 /// The `engine` member: the fusion version that folded the view. Replay
 /// uses only snapshots of its own version, since another version may fold
@@ -71,6 +76,12 @@ pub enum Status {
     /// Binding and content hash hold, but re-deriving the view gives
     /// something else (forged with a recomputed hash, or an engine change).
     Differs,
+    /// A version 3 snapshot whose text file is missing (or not a regular
+    /// file).
+    TextMissing,
+    /// A version 3 snapshot whose text file does not hash to its
+    /// `text_sha256`: the text file was edited.
+    TextEdited,
 }
 
 impl Status {
@@ -89,6 +100,12 @@ impl Status {
             Status::Stale(why) => format!("stale: {why}"),
             Status::Differs => {
                 "differs: re-deriving the view from the ledger gives a different result".into()
+            }
+            Status::TextMissing => {
+                "edited: its text file (the same name ending in `.txt`) is missing; re-create the snapshot with `fusion snapshot`".into()
+            }
+            Status::TextEdited => {
+                "edited: its text file (the same name ending in `.txt`) does not match its `text_sha256`".into()
             }
         }
     }
@@ -109,7 +126,13 @@ pub fn file_name(as_of: &str, seq: u64, head: u64) -> String {
     }
 }
 
-/// The first line of a version 2 snapshot: every member but the view.
+/// The text file beside the snapshot file `json`: the same name, ending in
+/// `.txt` rather than `.json`.
+pub fn text_path(json: &Path) -> PathBuf {
+    json.with_extension("txt")
+}
+
+/// The first line of a version 2 or 3 snapshot: every member but the view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)] // an unsealed member would go unnoticed
 struct Header {
@@ -121,10 +144,23 @@ struct Header {
     known_at: KnownAt,
     view_sha256: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    text_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     content_hash: Option<String>,
 }
 
 impl Header {
+    /// Whether this is the header of a version 2 file (no `text_sha256`)
+    /// or of a version 3 one (with it).
+    fn laid_out(&self) -> bool {
+        self.format == FORMAT
+            && match self.v {
+                2 => self.text_sha256.is_none(),
+                VERSION => self.text_sha256.is_some(),
+                _ => false,
+            }
+    }
+
     /// The seal: the hash of the RFC 8785 form without `content_hash`.
     fn seal(&self) -> String {
         let unsealed = Header {
@@ -142,20 +178,23 @@ const VIEW_KEY: &[u8] = b"\"view\": ";
 const END: &[u8] = b"}\n";
 
 /// Builds a snapshot of `view` for the ledger `entries`; returns the file
-/// name (see [`file_name`]) and the bytes to write.
-pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>) {
+/// name (see [`file_name`]), the bytes to write, and the text to write
+/// beside it ([`text_path`]).
+pub fn build(entries: &[Entry], view: &View) -> (String, Vec<u8>, String) {
     let head = entries.last().map_or(0, |e| e.seq);
     let json = view::render_json(view);
     let json = json.strip_suffix('\n').unwrap_or(&json);
+    let text = view::render_text(view);
     let parts = Parts::new(
         ledger_id(entries),
         head,
         &view.as_of,
         &view.known_at,
         json.as_bytes(),
+        Some(sha256_hex(text.as_bytes())),
     );
     let bytes = parts.slices().concat();
-    (parts.name, bytes)
+    (parts.name, bytes, text)
 }
 
 /// A snapshot file as three pieces written one after the other (see
@@ -175,11 +214,19 @@ impl<'a> Parts<'a> {
     /// The snapshot of the view whose JSON, as [`view::render_json`]
     /// writes it without its final newline, is `json`, with its `as_of`
     /// and `known_at`, for the ledger `ledger` ([`ledger_id`]) whose head
-    /// is seq `head`.
-    pub fn new(ledger: &str, head: u64, as_of: &str, known_at: &KnownAt, json: &'a [u8]) -> Self {
+    /// is seq `head`: of version 3 when `text_sha256` is the SHA-256 of its
+    /// text file, of version 2 when it is `None`.
+    pub fn new(
+        ledger: &str,
+        head: u64,
+        as_of: &str,
+        known_at: &KnownAt,
+        json: &'a [u8],
+        text_sha256: Option<String>,
+    ) -> Self {
         Parts {
             name: file_name(as_of, known_at.seq, head),
-            head: header_bytes(ledger, as_of, known_at, sha256_hex(json)),
+            head: header_bytes(ledger, as_of, known_at, sha256_hex(json), text_sha256),
             json,
         }
     }
@@ -190,16 +237,24 @@ impl<'a> Parts<'a> {
     }
 }
 
-/// The header line and the view's key: what comes before the view.
-fn header_bytes(ledger: &str, as_of: &str, known_at: &KnownAt, view_sha256: String) -> Vec<u8> {
+/// The header line and the view's key: what comes before the view. Of
+/// version 3 with a text file's hash, of version 2 without.
+fn header_bytes(
+    ledger: &str,
+    as_of: &str,
+    known_at: &KnownAt,
+    view_sha256: String,
+    text_sha256: Option<String>,
+) -> Vec<u8> {
     let mut header = Header {
         format: FORMAT.into(),
-        v: VERSION,
+        v: if text_sha256.is_some() { VERSION } else { 2 },
         engine: ENGINE.into(),
         ledger: ledger.into(),
         as_of: as_of.into(),
         known_at: known_at.clone(),
         view_sha256,
+        text_sha256,
         content_hash: None,
     };
     header.content_hash = Some(header.seal());
@@ -213,8 +268,10 @@ fn header_bytes(ledger: &str, as_of: &str, known_at: &KnownAt, view_sha256: Stri
     bytes
 }
 
-/// Writes a version 2 snapshot into `out` from its start, the bytes
-/// [`Parts::new`] lays out, without holding the view: `write_view` writes
+/// Writes a version 3 snapshot into `out` from its start, the bytes
+/// [`Parts::new`] lays out, without holding the view: `text_sha256` is the
+/// SHA-256 of its text file, written before ([`HashingWriter`]);
+/// `write_view` writes
 /// the view's JSON as [`view::ViewSource::write_json`] does, final newline
 /// included (the file does not store it), and it goes to `out` as it is
 /// written. The header line is written first with 64 zeros for the view's
@@ -225,9 +282,11 @@ pub fn write<F: Write + Seek>(
     ledger: &str,
     as_of: &str,
     known_at: &KnownAt,
+    text_sha256: &str,
     write_view: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let placeholder = header_bytes(ledger, as_of, known_at, "0".repeat(64));
+    let text_sha256 = Some(text_sha256.to_owned());
+    let placeholder = header_bytes(ledger, as_of, known_at, "0".repeat(64), text_sha256.clone());
     let start = out.stream_position()?;
     out.write_all(&placeholder)?;
     let mut view = ViewWriter::new(std::io::BufWriter::with_capacity(1 << 20, &mut *out));
@@ -236,7 +295,7 @@ pub fn write<F: Write + Seek>(
     buffered.write_all(END)?;
     buffered.flush()?;
     drop(buffered);
-    let header = header_bytes(ledger, as_of, known_at, view_sha256);
+    let header = header_bytes(ledger, as_of, known_at, view_sha256, text_sha256);
     if header.len() != placeholder.len() {
         return Err(std::io::Error::other(
             "the snapshot's header changed length once sealed",
@@ -299,6 +358,45 @@ impl<W: Write> Write for ViewWriter<W> {
     }
 }
 
+/// Passes on everything written to it and hashes the same bytes: a text
+/// file's `text_sha256` as it is written, or only computed (over
+/// [`std::io::Sink`], as `fusion verify` re-derives a view).
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// A writer passing everything on to `inner`.
+    pub fn new(inner: W) -> Self {
+        use sha2::Digest;
+        HashingWriter {
+            inner,
+            hasher: sha2::Sha256::new(),
+        }
+    }
+
+    /// The hash of the bytes passed on, in hex, and the inner writer.
+    pub fn finish(self) -> (String, W) {
+        use sha2::Digest;
+        (crate::record::hex(&self.hasher.finalize()), self.inner)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Parses a header line (`{…,`, newline excluded).
 fn parse_header(line: &[u8]) -> Option<Header> {
     let body = line.strip_suffix(b",")?;
@@ -308,16 +406,16 @@ fn parse_header(line: &[u8]) -> Option<Header> {
     serde_json::from_slice(&text).ok()
 }
 
-/// The ledger (its first record's hash) that a version 2 snapshot says it
-/// was made from, read from its first line alone; `None` when the line
-/// does not say (another version, a damaged file).
+/// The ledger (its first record's hash) that a version 2 or 3 snapshot
+/// says it was made from, read from its first line alone; `None` when the
+/// line does not say (another version, a damaged file).
 pub fn ledger_named(first_line: &[u8]) -> Option<String> {
     let line = first_line.strip_suffix(b"\n").unwrap_or(first_line);
     let header = parse_header(line)?;
-    (header.format == FORMAT && header.v == VERSION).then_some(header.ledger)
+    header.laid_out().then_some(header.ledger)
 }
 
-/// Takes a version 2 file apart: its header and the view's bytes.
+/// Takes a version 2 or 3 file apart: its header and the view's bytes.
 fn split(bytes: &[u8]) -> Option<(Header, &[u8])> {
     let nl = bytes.iter().position(|b| *b == b'\n')?;
     let header = parse_header(bytes.get(..nl)?)?;
@@ -357,8 +455,15 @@ pub trait Ledger {
 
     /// The SHA-256, in hex, of the view on `as_of` known at `seq` as
     /// [`view::render_json`] writes it, without its final newline: what a
-    /// version 2 snapshot's `view_sha256` seals.
-    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, Self::Error>;
+    /// version 2 or 3 snapshot's `view_sha256` seals; and, when `text` is
+    /// true, of the same view as [`view::render_text`] writes it: what a
+    /// version 3 snapshot's `text_sha256` seals. One fold gives both.
+    fn view_sha256(
+        &self,
+        as_of: NaiveDate,
+        seq: u64,
+        text: bool,
+    ) -> Result<(String, Option<String>), Self::Error>;
 
     /// The view on `as_of` known at `seq` as a JSON value (`None` if it
     /// cannot be one): what a version 1 snapshot holds.
@@ -381,11 +486,17 @@ impl Ledger for [Entry] {
         self.get(i).map(|e| e.hash.clone())
     }
 
-    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, Self::Error> {
-        let json = view::render_json(&view::replay(self, as_of, seq));
-        Ok(sha256_hex(
-            json.strip_suffix('\n').unwrap_or(&json).as_bytes(),
-        ))
+    fn view_sha256(
+        &self,
+        as_of: NaiveDate,
+        seq: u64,
+        text: bool,
+    ) -> Result<(String, Option<String>), Self::Error> {
+        let v = view::replay(self, as_of, seq);
+        let json = view::render_json(&v);
+        let json = sha256_hex(json.strip_suffix('\n').unwrap_or(&json).as_bytes());
+        let text = text.then(|| sha256_hex(view::render_text(&v).as_bytes()));
+        Ok((json, text))
     }
 
     fn view_value(&self, as_of: NaiveDate, seq: u64) -> Result<Option<Value>, Self::Error> {
@@ -393,11 +504,17 @@ impl Ledger for [Entry] {
     }
 }
 
-/// Checks a snapshot file's bytes against the ledger. Re-derives the view
-/// (a full fold) unless `rederive` is false, in which case a snapshot whose
+/// Checks a snapshot file's bytes against the ledger, with the bytes of the
+/// text file beside it (`None` if there is none). Re-derives the view (a
+/// full fold) unless `rederive` is false, in which case a snapshot whose
 /// binding and content hash hold is taken as valid. [`check_file`] does the
 /// same without holding the file, nor the ledger.
-pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option<Binding>) {
+pub fn check(
+    entries: &[Entry],
+    bytes: &[u8],
+    text: Option<&[u8]>,
+    rederive: bool,
+) -> (Status, Option<Binding>) {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => return (Status::Malformed(format!("not JSON: {e}")), None),
@@ -410,7 +527,8 @@ pub fn check(entries: &[Entry], bytes: &[u8], rederive: bool) -> (Status, Option
             split(bytes).map(|(header, view)| (header, sha256_hex(view))),
         )
     };
-    match judge(m, entries, v2, rederive) {
+    let text = || Ok(text.map(sha256_hex));
+    match judge(m, entries, v2, text, rederive) {
         Ok(found) => found,
         Err(never) => match never {},
     }
@@ -438,13 +556,14 @@ impl From<std::convert::Infallible> for CheckError {
     }
 }
 
-/// [`check`] (re-deriving the view) of the snapshot file at `path`, read as
-/// a stream: a version 2 file is not held whole, nor parsed into a tree.
+/// [`check`] (re-deriving the view) of the snapshot file at `path`, with
+/// its text file ([`text_path`]), read as a stream: a version 2 or 3 file
+/// is not held whole, nor parsed into a tree, nor is its text file.
 ///
-/// - A file whose first line is the header of a version 2 snapshot of
+/// - A file whose first line is the header of a version 2 or 3 snapshot of
 ///   another ledger is [`Status::OtherLedger`], read no further (where
 ///   [`check`] would also look at the rest).
-/// - A version 2 file of this ledger is hashed as it is read, its view
+/// - A version 2 or 3 file of this ledger is hashed as it is read, its view
 ///   re-derived and hashed too; only if that does not find it valid is the
 ///   file read once more, as JSON, to tell a file that is not JSON
 ///   ([`Status::Malformed`]) from one that is, and to find members its
@@ -474,7 +593,14 @@ where
     let header = first
         .strip_suffix(b"\n")
         .and_then(parse_header)
-        .filter(|h| h.format == FORMAT && h.v == VERSION);
+        .filter(Header::laid_out);
+    let text_file = text_path(path);
+    let text = || {
+        hash_text(&text_file).map_err(|source| CheckError::Io {
+            path: text_file.clone(),
+            source,
+        })
+    };
     if let Some(header) = header {
         if header.ledger != ledger.id() {
             return Ok((Status::OtherLedger, None));
@@ -487,7 +613,7 @@ where
                 return Ok((Status::Malformed("not a JSON object".into()), None));
             };
             let parts = Some((laid_out, view_sha256));
-            let found = judge(members.clone(), ledger, || Ok(parts.clone()), true)?;
+            let found = judge(members.clone(), ledger, || Ok(parts.clone()), text, true)?;
             if found.0 == Status::Valid {
                 return Ok(found);
             }
@@ -518,7 +644,21 @@ where
         }
     }
     let v2 = || hash_parts(&mut file).map_err(io);
-    judge(m, ledger, v2, true)
+    judge(m, ledger, v2, text, true)
+}
+
+/// The SHA-256 of the text file at `path`, read as a stream; `None` if
+/// there is none, or it is not a regular file (a symlink is not followed).
+fn hash_text(path: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut hashing = HashingWriter::new(std::io::sink());
+    std::io::copy(&mut File::open(path)?, &mut hashing)?;
+    Ok(Some(hashing.finish().0))
 }
 
 /// The longest first line [`check_file`] takes for a header.
@@ -549,13 +689,15 @@ fn examine(file: &mut File) -> std::io::Result<Result<serde_json::Map<String, Va
 }
 
 /// What [`check`] and [`check_file`] decide once the file is known to be a
-/// JSON object `m` (the view left out of it for a version 2 file): `v2`
-/// gives a version 2 file's header and the SHA-256 of its view, if it is
-/// laid out as one.
+/// JSON object `m` (the view left out of it for a version 2 or 3 file):
+/// `v2` gives a version 2 or 3 file's header and the SHA-256 of its view,
+/// if it is laid out as one; `text` the SHA-256 of its text file, if there
+/// is one.
 fn judge<L, E>(
     mut m: serde_json::Map<String, Value>,
     ledger: &L,
     v2: impl FnOnce() -> Result<Option<(Header, String)>, E>,
+    text: impl FnOnce() -> Result<Option<String>, E>,
     rederive: bool,
 ) -> Result<(Status, Option<Binding>), E>
 where
@@ -573,19 +715,33 @@ where
     }
     let v2_view = match m.get("v").and_then(Value::as_u64) {
         Some(1) => None,
-        Some(VERSION) => {
-            let Some((header, view_sha256)) = v2()? else {
+        Some(v @ (2 | VERSION)) => {
+            let Some((header, view_sha256)) = v2()?.filter(|(h, _)| h.v == v) else {
                 return Ok((
-                    Status::Malformed("not laid out as a version 2 snapshot".into()),
+                    Status::Malformed(format!("not laid out as a version {v} snapshot")),
                     None,
                 ));
             };
+            if !header.laid_out() {
+                let why = match v {
+                    2 => "a version 2 snapshot has no `text_sha256`",
+                    _ => "`text_sha256` is missing",
+                };
+                return Ok((Status::Malformed(why.into()), None));
+            }
             if header.content_hash.as_deref() != Some(header.seal().as_str())
                 || header.view_sha256 != view_sha256
             {
                 return Ok((Status::Edited, None));
             }
-            Some(view_sha256)
+            if let Some(sealed) = &header.text_sha256 {
+                match text()? {
+                    None => return Ok((Status::TextMissing, None)),
+                    Some(found) if found != *sealed => return Ok((Status::TextEdited, None)),
+                    Some(_) => {}
+                }
+            }
+            Some((view_sha256, header.text_sha256))
         }
         _ => return Ok((Status::Malformed("unknown version `v`".into()), None)),
     };
@@ -637,9 +793,9 @@ where
     }
     if rederive {
         let same = match v2_view {
-            // Byte for byte: what replay would print (its hash is the
-            // stored view's, checked above).
-            Some(stored) => ledger.view_sha256(as_of, seq)? == stored,
+            // Byte for byte: what replay would print (its hashes are the
+            // stored view's and text's, checked above).
+            Some((view, text)) => ledger.view_sha256(as_of, seq, text.is_some())? == (view, text),
             None => ledger.view_value(as_of, seq)?.as_ref() == m.get("view"),
         };
         if !same {
@@ -771,7 +927,7 @@ impl<'de> serde::de::Visitor<'de> for DiscardVisitor {
     }
 }
 
-/// A version 2 file's header and the SHA-256 of its view, read from the
+/// A version 2 or 3 file's header and the SHA-256 of its view, read from the
 /// start of `file` as [`split`] takes the bytes apart (`None` where it
 /// would), the view hashed as it is read.
 fn hash_parts(file: &mut File) -> std::io::Result<Option<(Header, String)>> {
@@ -913,17 +1069,42 @@ pub fn read_head(path: &Path) -> Result<Head, HeadError> {
 pub struct Found {
     /// The snapshot file.
     pub file: PathBuf,
+    /// What it answers.
+    pub answer: Answer,
+    /// Why the text file was not used, when text was asked for and the view
+    /// is answered instead.
+    pub text_unused: Option<Skip>,
+}
+
+/// What a snapshot answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
     /// The view as `replay --format json` prints it (final newline
     /// included).
-    pub json: String,
+    Json(String),
+    /// The view as `replay` prints it in text (its text file).
+    Text(String),
 }
 
 impl Found {
-    /// The view, for the other renderers. `None` if the stored JSON does not
-    /// read back as a view (then fold instead).
+    /// The view, for the other renderers, when the answer is the JSON view.
+    /// `None` if it does not read back as a view (then fold instead).
     pub fn view(&self) -> Option<View> {
-        serde_json::from_str(&self.json).ok()
+        match &self.answer {
+            Answer::Json(json) => serde_json::from_str(json).ok(),
+            Answer::Text(_) => None,
+        }
     }
+}
+
+/// Which answer replay asks a snapshot for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The JSON view.
+    Json,
+    /// The text: the text file of a version 3 snapshot if it holds, the
+    /// JSON view otherwise (to render).
+    Text,
 }
 
 /// Why replay did not use a snapshot (it folds the ledger instead).
@@ -932,7 +1113,7 @@ pub enum Skip {
     /// No snapshot file for the date at the head.
     #[error("no snapshot `{0}`")]
     Missing(PathBuf),
-    /// The file cannot be read or is not a version 2 snapshot.
+    /// The file cannot be read or is not a version 2 or 3 snapshot.
     #[error("`{0}` is not a snapshot replay can use: {1}")]
     Unusable(PathBuf, String),
     /// It was made from another ledger.
@@ -944,6 +1125,9 @@ pub enum Skip {
     /// Its seal does not hold: it was edited.
     #[error("`{0}` was edited: its content hash does not match its content")]
     Edited(PathBuf),
+    /// Its text file cannot be used (the view can).
+    #[error("its text file `{0}` {1}")]
+    Text(PathBuf, String),
 }
 
 /// Finds the snapshot of the view on `as_of` at the head in `dir`: only the
@@ -951,8 +1135,10 @@ pub enum Skip {
 /// `<as_of>@<head>.json`), and only regular files. It is used when its
 /// format version and engine are this fusion's, it was made from this
 /// ledger, it is bound to the head's seq and hash, shows `as_of`, and its
-/// content hash and view hash hold.
-pub fn lookup(dir: &Path, head: &Head, as_of: NaiveDate) -> Result<Found, Skip> {
+/// content hash holds, and the hash of what it answers: its text file (if
+/// text is wanted, the file is a version 3 one and its text file holds) or
+/// else its view.
+pub fn lookup(dir: &Path, head: &Head, as_of: NaiveDate, want: Want) -> Result<Found, Skip> {
     let day = as_of.format("%Y-%m-%d").to_string();
     let mut skip = Skip::Missing(dir.join(file_name(&day, head.seq, head.seq)));
     for name in [
@@ -960,7 +1146,7 @@ pub fn lookup(dir: &Path, head: &Head, as_of: NaiveDate) -> Result<Found, Skip> 
         file_name(&day, head.seq, u64::MAX),
     ] {
         let file = dir.join(name);
-        match try_file(&file, head, &day) {
+        match try_file(&file, head, &day, want) {
             Ok(found) => return Ok(found),
             // Report the most telling reason: a file that exists.
             Err(Skip::Missing(_)) => {}
@@ -970,7 +1156,7 @@ pub fn lookup(dir: &Path, head: &Head, as_of: NaiveDate) -> Result<Found, Skip> 
     Err(skip)
 }
 
-fn try_file(file: &Path, head: &Head, day: &str) -> Result<Found, Skip> {
+fn try_file(file: &Path, head: &Head, day: &str, want: Want) -> Result<Found, Skip> {
     let unusable = |why: String| Skip::Unusable(file.to_owned(), why);
     // No symlink, no directory: nothing outside the directory is opened.
     match std::fs::symlink_metadata(file) {
@@ -988,8 +1174,8 @@ fn try_file(file: &Path, head: &Head, day: &str) -> Result<Found, Skip> {
     let header = line
         .strip_suffix(b"\n")
         .and_then(parse_header)
-        .ok_or_else(|| unusable("no version 2 header line".into()))?;
-    if header.format != FORMAT || header.v != VERSION {
+        .ok_or_else(|| unusable("no version 2 or 3 header line".into()))?;
+    if !header.laid_out() {
         return Err(unusable(format!("format version {}", header.v)));
     }
     if header.engine != ENGINE {
@@ -1014,6 +1200,23 @@ fn try_file(file: &Path, head: &Head, day: &str) -> Result<Found, Skip> {
     if header.content_hash.as_deref() != Some(header.seal().as_str()) {
         return Err(Skip::Edited(file.to_owned()));
     }
+    let text_unused = match (want, &header.text_sha256) {
+        (Want::Json, _) => None,
+        (Want::Text, None) => Some(Skip::Text(
+            text_path(file),
+            "is not used: a version 2 snapshot has none".into(),
+        )),
+        (Want::Text, Some(sealed)) => match read_text(&text_path(file), sealed) {
+            Ok(text) => {
+                return Ok(Found {
+                    file: file.to_owned(),
+                    answer: Answer::Text(text),
+                    text_unused: None,
+                });
+            }
+            Err(why) => Some(why),
+        },
+    };
     let mut rest = Vec::new();
     reader
         .read_to_end(&mut rest)
@@ -1033,8 +1236,25 @@ fn try_file(file: &Path, head: &Head, day: &str) -> Result<Found, Skip> {
     let json = String::from_utf8(rest).map_err(|_| Skip::Edited(file.to_owned()))?;
     Ok(Found {
         file: file.to_owned(),
-        json,
+        answer: Answer::Json(json),
+        text_unused,
     })
+}
+
+/// The text file at `path`, if it is a regular file whose SHA-256 is
+/// `sealed` and is UTF-8 text.
+fn read_text(path: &Path, sealed: &str) -> Result<String, Skip> {
+    let skip = |why: &str| Skip::Text(path.to_owned(), why.to_owned());
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(skip("is not a regular file")),
+        Err(_) => return Err(skip("is missing")),
+    }
+    let bytes = std::fs::read(path).map_err(|e| skip(&format!("cannot be read: {e}")))?;
+    if sha256_hex(&bytes) != sealed {
+        return Err(skip("does not match the snapshot's `text_sha256`"));
+    }
+    String::from_utf8(bytes).map_err(|_| skip("is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -1065,10 +1285,13 @@ mod tests {
     #[test]
     fn a_fresh_snapshot_is_valid_and_named_by_date() {
         let es = entries();
-        let (name, bytes) = build(&es, &view::replay(&es, day("2009-01-01"), 2));
+        let (name, bytes, text) = build(&es, &view::replay(&es, day("2009-01-01"), 2));
         assert_eq!(name, "2009-01-01.json");
-        assert_eq!(check(&es, &bytes, true).0, Status::Valid);
-        let (older, _) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
+        assert_eq!(
+            check(&es, &bytes, Some(text.as_bytes()), true).0,
+            Status::Valid
+        );
+        let (older, _, _) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
         assert_eq!(older, "2009-01-01@1.json");
     }
 
@@ -1078,15 +1301,20 @@ mod tests {
         for (as_of, seq) in [("2009-01-01", 2), ("2011-06-30", 2), ("2011-06-30", 1)] {
             // Given a view, laid out whole,
             let v = view::replay(&es, day(as_of), seq);
-            let (_, whole) = build(&es, &v);
+            let (_, whole, text) = build(&es, &v);
             // when it is written into a file from a position past its start,
             let prefix = b"kept before the snapshot";
             let mut out = std::io::Cursor::new(prefix.to_vec());
             out.set_position(prefix.len() as u64);
             let json = view::render_json(&v);
-            write(&mut out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
-                w.write_all(json.as_bytes())
-            })
+            write(
+                &mut out,
+                ledger_id(&es),
+                &v.as_of,
+                &v.known_at,
+                &sha256_hex(text.as_bytes()),
+                |w| w.write_all(json.as_bytes()),
+            )
             .expect("write");
             // then what follows the prefix is that file, the position at its end.
             assert_eq!(out.position(), out.get_ref().len() as u64);
@@ -1129,7 +1357,7 @@ mod tests {
         let es = entries();
         let v = view::replay(&es, day("2011-06-30"), 2);
         let json = view::render_json(&v);
-        let (_, whole) = build(&es, &v);
+        let (_, whole, text) = build(&es, &v);
         // The disk fills at each point of the file in turn: in the header,
         // in the view (which reaches the file only when its buffer is
         // flushed), or at its very end.
@@ -1138,9 +1366,14 @@ mod tests {
                 file: std::io::Cursor::new(Vec::new()),
                 room: room as u64,
             };
-            let written = write(&mut out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
-                w.write_all(json.as_bytes())
-            });
+            let written = write(
+                &mut out,
+                ledger_id(&es),
+                &v.as_of,
+                &v.known_at,
+                &sha256_hex(text.as_bytes()),
+                |w| w.write_all(json.as_bytes()),
+            );
             let Err(e) = written else {
                 panic!("room {room}: written as if whole");
             };
@@ -1158,10 +1391,17 @@ mod tests {
         // A view written in part, then failing (a full disk, a fold that
         // read a changed record back).
         let failed = store::write_atomic_with(&path, |out| {
-            write(out, ledger_id(&es), &v.as_of, &v.known_at, |w| {
-                w.write_all(b"{\n  \"as_of\": ")?;
-                Err(std::io::Error::other("no space left"))
-            })
+            write(
+                out,
+                ledger_id(&es),
+                &v.as_of,
+                &v.known_at,
+                &"0".repeat(64),
+                |w| {
+                    w.write_all(b"{\n  \"as_of\": ")?;
+                    Err(std::io::Error::other("no space left"))
+                },
+            )
         });
         let Err(StoreError::Io { source, .. }) = failed else {
             panic!("expected an i/o error, got {failed:?}");
@@ -1174,21 +1414,29 @@ mod tests {
     #[test]
     fn an_edited_snapshot_is_caught() {
         let es = entries();
-        let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
+        let (_, bytes, text) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
         let edited = String::from_utf8(bytes)
             .expect("utf8")
             .replace("\"A2\"", "\"A3\"");
-        assert_eq!(check(&es, edited.as_bytes(), true).0, Status::Edited);
+        assert_eq!(
+            check(&es, edited.as_bytes(), Some(text.as_bytes()), true).0,
+            Status::Edited
+        );
     }
 
     /// Rewrites the view of a snapshot and recomputes both hashes, as
     /// anyone who can write the file can.
     fn forge(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
-        let (mut header, view) = split(bytes).expect("version 2");
+        let (mut header, view) = split(bytes).expect("version 3");
         let view = String::from_utf8(view.to_vec())
             .expect("utf8")
             .replace(from, to);
         header.view_sha256 = sha256_hex(view.as_bytes());
+        reseal(header, &view)
+    }
+
+    /// The file of `header`, its content hash recomputed, and `view`.
+    fn reseal(mut header: Header, view: &str) -> Vec<u8> {
         header.content_hash = None;
         header.content_hash = Some(header.seal());
         let mut line = serde_json::to_string(&header).expect("json");
@@ -1197,13 +1445,138 @@ mod tests {
     }
 
     #[test]
+    fn a_text_file_missing_edited_or_forged_is_caught() {
+        // Given a snapshot and its text file,
+        let es = entries();
+        let (_, bytes, text) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
+        let check =
+            |bytes: &[u8], text: Option<&str>| check(&es, bytes, text.map(str::as_bytes), true).0;
+        assert_eq!(check(&bytes, Some(&text)), Status::Valid);
+        // when the text file is missing, or edited, then it is caught;
+        assert_eq!(check(&bytes, None), Status::TextMissing);
+        let edited = text.replace("A2", "A3");
+        assert_ne!(edited, text);
+        assert_eq!(check(&bytes, Some(&edited)), Status::TextEdited);
+        // when its hash is recomputed into the sealed header too, then the
+        // text re-derived from the ledger differs.
+        let (mut header, view) = split(&bytes).expect("version 3");
+        let view = std::str::from_utf8(view).expect("utf8").to_owned();
+        header.text_sha256 = Some(sha256_hex(edited.as_bytes()));
+        let forged = reseal(header.clone(), &view);
+        assert_eq!(check(&forged, Some(&edited)), Status::Differs);
+        assert_eq!(
+            super::check(&es, &forged, Some(edited.as_bytes()), false).0,
+            Status::Valid,
+            "without re-deriving, only the seals are checked"
+        );
+        // A version 2 header naming a text file, or a version 3 one naming
+        // none, is no snapshot.
+        let v2_with_text = reseal(
+            Header {
+                v: 2,
+                ..header.clone()
+            },
+            &view,
+        );
+        assert_eq!(
+            check(&v2_with_text, Some(&edited)),
+            Status::Malformed("a version 2 snapshot has no `text_sha256`".into())
+        );
+        let v3_without = reseal(
+            Header {
+                text_sha256: None,
+                ..header
+            },
+            &view,
+        );
+        assert_eq!(
+            check(&v3_without, Some(&text)),
+            Status::Malformed("`text_sha256` is missing".into())
+        );
+        // A version 2 file (no text file) is checked as before.
+        let json = view.into_bytes();
+        let v2 = Parts::new(
+            ledger_id(&es),
+            2,
+            "2011-01-01",
+            &view::replay(&es, day("2011-01-01"), 2).known_at,
+            &json,
+            None,
+        );
+        assert_eq!(check(&v2.slices().concat(), None), Status::Valid);
+    }
+
+    #[test]
+    fn text_is_answered_from_its_sealed_text_file_or_else_from_the_view() {
+        // Given a snapshot and its text file,
+        let es = entries();
+        let dir = tempfile::tempdir().expect("dir");
+        let v = view::replay(&es, day("2011-01-01"), 2);
+        let (name, bytes, text) = build(&es, &v);
+        let file = dir.path().join(&name);
+        let text_file = text_path(&file);
+        assert_eq!(text_file, dir.path().join("2011-01-01.txt"));
+        std::fs::write(&file, &bytes).expect("write");
+        std::fs::write(&text_file, &text).expect("write");
+        let head = head_of(&es);
+        let found = |want| lookup(dir.path(), &head, day("2011-01-01"), want).expect("used");
+        let (json, text_answer) = (
+            Answer::Json(view::render_json(&v)),
+            Answer::Text(view::render_text(&v)),
+        );
+        // when text is wanted, then it is the text file: what replay prints;
+        assert_eq!(
+            (found(Want::Text).answer, found(Want::Text).text_unused),
+            (text_answer, None)
+        );
+        assert_eq!(found(Want::Json).answer, json);
+        // when the text file does not hold, then the view answers, and why.
+        let falls_back = |why: &str| {
+            let f = found(Want::Text);
+            assert_eq!(f.answer, json);
+            assert_eq!(
+                f.text_unused,
+                Some(Skip::Text(text_file.clone(), why.into()))
+            );
+        };
+        std::fs::write(&text_file, text.replace("A2", "A3")).expect("edit");
+        falls_back("does not match the snapshot's `text_sha256`");
+        std::fs::remove_file(&text_file).expect("rm");
+        falls_back("is missing");
+        #[cfg(unix)]
+        {
+            let elsewhere = dir.path().join("elsewhere");
+            std::fs::write(&elsewhere, &text).expect("write");
+            std::os::unix::fs::symlink(&elsewhere, &text_file).expect("symlink");
+            falls_back("is not a regular file");
+            std::fs::remove_file(&text_file).expect("rm");
+        }
+        // A version 2 snapshot has no text file: the view answers.
+        let json_bytes = view::render_json(&v);
+        let v2 = Parts::new(
+            ledger_id(&es),
+            2,
+            &v.as_of,
+            &v.known_at,
+            json_bytes.trim_end().as_bytes(),
+            None,
+        );
+        std::fs::write(&file, v2.slices().concat()).expect("write");
+        std::fs::write(&text_file, &text).expect("write");
+        falls_back("is not used: a version 2 snapshot has none");
+    }
+
+    #[test]
     fn a_forged_snapshot_with_a_recomputed_hash_differs() {
         let es = entries();
-        let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
+        let (_, bytes, text) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
         let forged = forge(&bytes, "\"A2\"", "\"Forged\"");
-        assert_eq!(check(&es, &forged, true).0, Status::Differs);
         assert_eq!(
-            check(&es, &forged, false).0,
+            check(&es, &forged, Some(text.as_bytes()), true).0,
+            Status::Differs
+        );
+        assert_eq!(
+            check(&es, &forged, Some(text.as_bytes()), false).0,
             Status::Valid,
             "without re-deriving, only the binding is checked"
         );
@@ -1213,9 +1586,9 @@ mod tests {
     fn the_file_is_one_json_object_whose_view_is_the_replay_json() {
         let es = entries();
         let v = view::replay(&es, day("2011-01-01"), 2);
-        let (_, bytes) = build(&es, &v);
+        let (_, bytes, text) = build(&es, &v);
         let whole: Value = serde_json::from_slice(&bytes).expect("one JSON object");
-        assert_eq!(whole["v"], json!(2));
+        assert_eq!(whole["v"], json!(3));
         assert_eq!(whole["view"], serde_json::to_value(&v).expect("json"));
         let (header, view) = split(&bytes).expect("laid out");
         assert_eq!(header.content_hash, Some(header.seal()));
@@ -1223,6 +1596,9 @@ mod tests {
             format!("{}\n", std::str::from_utf8(view).expect("utf8")),
             view::render_json(&v)
         );
+        // and its text file is what replay prints, sealed by its hash.
+        assert_eq!(text, view::render_text(&v));
+        assert_eq!(header.text_sha256, Some(sha256_hex(text.as_bytes())));
     }
 
     fn head_of(es: &[Entry]) -> Head {
@@ -1240,16 +1616,16 @@ mod tests {
         let es = entries();
         let dir = tempfile::tempdir().expect("dir");
         let v = view::replay(&es, day("2011-01-01"), 2);
-        let (name, bytes) = build(&es, &v);
+        let (name, bytes, _) = build(&es, &v);
         std::fs::write(dir.path().join(&name), &bytes).expect("write");
         let head = head_of(&es);
         // the head, the date: used, and its JSON is replay's
-        let found = lookup(dir.path(), &head, day("2011-01-01")).expect("used");
-        assert_eq!(found.json, view::render_json(&v));
+        let found = lookup(dir.path(), &head, day("2011-01-01"), Want::Json).expect("used");
+        assert_eq!(found.answer, Answer::Json(view::render_json(&v)));
         assert_eq!(found.view(), Some(v));
         // another date: none
         assert!(matches!(
-            lookup(dir.path(), &head, day("2012-01-01")),
+            lookup(dir.path(), &head, day("2012-01-01"), Want::Json),
             Err(Skip::Missing(_))
         ));
         // another head (rewritten to fewer records): not used
@@ -1259,7 +1635,7 @@ mod tests {
             ..older
         };
         assert!(matches!(
-            lookup(dir.path(), &older, day("2011-01-01")),
+            lookup(dir.path(), &older, day("2011-01-01"), Want::Json),
             Err(Skip::NotHead(_, 2, 1))
         ));
         let moved = Head {
@@ -1267,7 +1643,7 @@ mod tests {
             ..head.clone()
         };
         assert!(matches!(
-            lookup(dir.path(), &moved, day("2011-01-01")),
+            lookup(dir.path(), &moved, day("2011-01-01"), Want::Json),
             Err(Skip::NotHead(_, 2, 2))
         ));
         // another ledger: not used
@@ -1276,7 +1652,7 @@ mod tests {
             ..head.clone()
         };
         assert!(matches!(
-            lookup(dir.path(), &other, day("2011-01-01")),
+            lookup(dir.path(), &other, day("2011-01-01"), Want::Json),
             Err(Skip::OtherLedger(_))
         ));
         // edited: not used; forged with recomputed hashes: used (a content
@@ -1287,15 +1663,15 @@ mod tests {
             .replace("\"A2\"", "\"A3\"");
         std::fs::write(&file, edited).expect("write");
         assert!(matches!(
-            lookup(dir.path(), &head, day("2011-01-01")),
+            lookup(dir.path(), &head, day("2011-01-01"), Want::Json),
             Err(Skip::Edited(_))
         ));
         std::fs::write(&file, forge(&bytes, "\"A2\"", "\"A3\"")).expect("write");
-        assert!(lookup(dir.path(), &head, day("2011-01-01")).is_ok());
+        assert!(lookup(dir.path(), &head, day("2011-01-01"), Want::Json).is_ok());
         // junk and version 1: not used
         std::fs::write(&file, "{\"format\": 1}").expect("write");
         assert!(matches!(
-            lookup(dir.path(), &head, day("2011-01-01")),
+            lookup(dir.path(), &head, day("2011-01-01"), Want::Json),
             Err(Skip::Unusable(..))
         ));
     }
@@ -1304,27 +1680,33 @@ mod tests {
     fn a_snapshot_not_at_the_head_is_named_by_seq_and_used_once_that_seq_is_the_head() {
         let es = entries();
         let dir = tempfile::tempdir().expect("dir");
-        let (name, bytes) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
+        let (name, bytes, _) = build(&es, &view::replay(&es, day("2009-01-01"), 1));
         assert_eq!(name, "2009-01-01@1.json");
         std::fs::write(dir.path().join(&name), &bytes).expect("write");
-        assert!(lookup(dir.path(), &head_of(&es), day("2009-01-01")).is_err());
+        assert!(lookup(dir.path(), &head_of(&es), day("2009-01-01"), Want::Json).is_err());
         let prefix = head_of(&es[..1]);
-        assert!(lookup(dir.path(), &prefix, day("2009-01-01")).is_ok());
+        assert!(lookup(dir.path(), &prefix, day("2009-01-01"), Want::Json).is_ok());
     }
 
     #[test]
     fn a_snapshot_of_a_rewritten_ledger_is_stale_and_another_ledger_is_skipped() {
         let es = entries();
-        let (_, bytes) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
+        let (_, bytes, text) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
         let mut rewritten = es.clone();
         rewritten[1].hash = "f".repeat(64);
         assert!(matches!(
-            check(&rewritten, &bytes, true).0,
+            check(&rewritten, &bytes, Some(text.as_bytes()), true).0,
             Status::Stale(_)
         ));
-        assert!(matches!(check(&es[..1], &bytes, true).0, Status::Stale(_)));
+        assert!(matches!(
+            check(&es[..1], &bytes, Some(text.as_bytes()), true).0,
+            Status::Stale(_)
+        ));
         let mut other = es.clone();
         other[0].hash = "e".repeat(64);
-        assert_eq!(check(&other, &bytes, true).0, Status::OtherLedger);
+        assert_eq!(
+            check(&other, &bytes, Some(text.as_bytes()), true).0,
+            Status::OtherLedger
+        );
     }
 }

@@ -1083,13 +1083,23 @@ impl crate::snapshot::Ledger for Views {
         self.reader.slots.get(i).map(|s| hex(&s.hash))
     }
 
-    fn view_sha256(&self, as_of: NaiveDate, seq: u64) -> Result<String, StoreError> {
+    fn view_sha256(
+        &self,
+        as_of: NaiveDate,
+        seq: u64,
+        text: bool,
+    ) -> Result<(String, Option<String>), StoreError> {
         let threads = self.threads;
         self.view_to(as_of, seq, |v| {
             let mut out = crate::snapshot::ViewWriter::new(std::io::sink());
             // Hashing cannot fail.
             let _ = v.write_json(&mut out, threads);
-            out.finish().0
+            let text = text.then(|| {
+                let mut out = crate::snapshot::HashingWriter::new(std::io::sink());
+                let _ = v.write_text(&mut out, threads);
+                out.finish().0
+            });
+            (out.finish().0, text)
         })
     }
 
@@ -2361,10 +2371,10 @@ mod tests {
         assert_eq!(decode_hash(&format!("{}g", &h[1..])), None);
     }
 
-    /// A snapshot file of `json` (a view as replay prints it, without its
-    /// final newline), sealed anew.
+    /// A version 2 snapshot file of `json` (a view as replay prints it,
+    /// without its final newline), sealed anew.
     fn sealed(ledger: &str, head: u64, as_of: &str, known: &view::KnownAt, json: &[u8]) -> Vec<u8> {
-        crate::snapshot::Parts::new(ledger, head, as_of, known, json)
+        crate::snapshot::Parts::new(ledger, head, as_of, known, json, None)
             .slices()
             .concat()
     }
@@ -2393,11 +2403,12 @@ mod tests {
 
         /// Given a generated ledger and snapshot files of it (fresh at any
         /// day and state of knowledge; a byte set, cut or added anywhere,
-        /// or set after the view; members added after the view;
-        /// forged with its hashes recomputed over another view or over
-        /// bytes that may not be JSON; bound elsewhere; version 1; of
-        /// another ledger, damaged or not, its header of another version or
-        /// format or not), when each is checked as a stream against the
+        /// or set after the view; its text file edited or missing; members
+        /// added after the view; forged with its hashes recomputed over
+        /// another view or over bytes that may not be JSON; bound
+        /// elsewhere; version 2; version 1; of another ledger, damaged or
+        /// not, its header of another version or format or not), when each
+        /// is checked as a stream against the
         /// ledger streamed and kept for several folds, and against the
         /// loaded ledger, then both give what `snapshot::check` gives on its
         /// bytes, except that a file whose first line is the header of
@@ -2409,7 +2420,7 @@ mod tests {
             seed in 0u64..1_000_000,
             n in 0u64..160,
             files in proptest::collection::vec(
-                (0u64..180, 0u64..16_000, 0u8..11, any::<proptest::sample::Index>(), any::<u8>()),
+                (0u64..180, 0u64..16_000, 0u8..13, any::<proptest::sample::Index>(), any::<u8>()),
                 1..4,
             ),
             threads in 1usize..3,
@@ -2430,7 +2441,10 @@ mod tests {
             };
             for (i, (known, days, kind, pos, byte)) in files.into_iter().enumerate() {
                 let v = view::replay(&entries, day(days), known);
-                let (_, fresh) = crate::snapshot::build(&entries, &v);
+                let (_, fresh, fresh_text) = crate::snapshot::build(&entries, &v);
+                // The text file beside it, as `snapshot` writes it, but for
+                // kinds 10 (edited) and 11 (missing).
+                let mut text = Some(fresh_text.into_bytes());
                 let json = view::render_json(&v);
                 let json = json.trim_end_matches('\n').as_bytes();
                 let bytes = match kind {
@@ -2465,6 +2479,17 @@ mod tests {
                         sealed(&ours, head, &v.as_of, &view::KnownAt { seq, hash }, json)
                     }
                     7 => version_1(&ours, &v),
+                    10 => {
+                        if let Some(t) = text.as_mut().filter(|t| !t.is_empty()) {
+                            let at = pos.index(t.len());
+                            t[at] = t[at].wrapping_add(1 + byte % 100);
+                        }
+                        fresh
+                    }
+                    11 => {
+                        text = None;
+                        fresh
+                    }
                     9 => {
                         // Members after the view, sealed: the view's bytes
                         // close it and add one.
@@ -2491,7 +2516,7 @@ mod tests {
                     }
                     _ => {
                         let v = view::replay(&other, day(days), known);
-                        let (_, mut b) = crate::snapshot::build(&other, &v);
+                        let (_, mut b, _) = crate::snapshot::build(&other, &v);
                         if byte % 2 == 1 {
                             let at = pos.index(b.len());
                             b[at] = byte;
@@ -2500,7 +2525,7 @@ mod tests {
                         // says nothing of the file.
                         let text = String::from_utf8_lossy(&b).into_owned();
                         match byte % 8 {
-                            3 => text.replacen(r#""v":2"#, r#""v":3"#, 1).into_bytes(),
+                            3 => text.replacen(r#""v":3"#, r#""v":4"#, 1).into_bytes(),
                             7 => text.replacen(r#""format":"fusion-snapshot""#, r#""format":"other""#, 1).into_bytes(),
                             _ => b,
                         }
@@ -2508,6 +2533,9 @@ mod tests {
                 };
                 let file = dir.path().join(format!("{i}.json"));
                 std::fs::write(&file, &bytes).expect("write snapshot");
+                if let Some(t) = &text {
+                    std::fs::write(crate::snapshot::text_path(&file), t).expect("write text");
+                }
                 let streamed = crate::snapshot::check_file(&file, &views).expect("check");
                 let loaded = crate::snapshot::check_file(&file, entries.as_slice()).expect("check");
                 let named = bytes
@@ -2519,7 +2547,7 @@ mod tests {
                         prop_assert_eq!(&streamed.0, &crate::snapshot::Status::OtherLedger);
                     }
                     _ => {
-                        let expected = crate::snapshot::check(&entries, &bytes, true);
+                        let expected = crate::snapshot::check(&entries, &bytes, text.as_deref(), true);
                         prop_assert_eq!(&streamed, &expected, "kind {}", kind);
                     }
                 }

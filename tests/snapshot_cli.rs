@@ -134,6 +134,77 @@ fn snapshot_then_verify_then_edit_is_caught() {
     assert!(bad.stderr.contains("2010-12-31.json: edited"), "{bad}");
 }
 
+/// Given a snapshot, its text file beside it is what `replay` prints in
+/// text; when that file is edited, removed, or edited with its hash
+/// recomputed into the sealed header, then `verify` fails (exit 4) and says
+/// which, and the ledger is untouched.
+#[test]
+fn verify_checks_the_text_file_beside_a_snapshot() {
+    let env = TestEnv::with_ledger();
+    env.append(EVENTS);
+    let w = env.run(&["snapshot", "--as-of", "2010"]);
+    assert_eq!(w.code, 0, "{w}");
+    assert!(
+        w.stdout
+            .ends_with(") and its text, snapshots/2010-12-31.txt\n"),
+        "{w}"
+    );
+    let text_file = env.dir().join("snapshots/2010-12-31.txt");
+    let text = std::fs::read_to_string(&text_file).expect("the text file");
+    let printed = env.run(&["replay", "--as-of", "2010", "--cold"]);
+    assert_eq!(text, printed.stdout);
+    let ledger = env.ledger_bytes();
+    let fails = |what: &str| {
+        let r = env.run(&["verify"]);
+        assert_eq!(r.code, 4, "{r}");
+        assert!(
+            r.stderr
+                .contains(&format!("snapshot snapshots/2010-12-31.json: {what}")),
+            "{r}"
+        );
+        assert_eq!(env.ledger_bytes(), ledger);
+    };
+    std::fs::write(&text_file, text.replace("a   A ", "a   Z ")).expect("write");
+    fails(
+        "edited: its text file (the same name ending in `.txt`) does not match its `text_sha256`",
+    );
+    std::fs::remove_file(&text_file).expect("rm");
+    fails(
+        "edited: its text file (the same name ending in `.txt`) is missing; re-create the snapshot with `fusion snapshot`",
+    );
+    // Forged: the edited text's hash put into the header, resealed.
+    let edited = text.replace("a   A ", "a   Z ");
+    assert_ne!(edited, text, "{text}");
+    std::fs::write(&text_file, &edited).expect("write");
+    let file = env.dir().join("snapshots/2010-12-31.json");
+    let json = std::fs::read_to_string(&file).expect("read");
+    let (first, rest) = json.split_once('\n').expect("two parts");
+    let head: serde_json::Value =
+        serde_json::from_str(&format!("{}}}", first.trim_end_matches(','))).expect("header");
+    let known = fusion::view::KnownAt {
+        seq: head["known_at"]["seq"].as_u64().expect("seq"),
+        hash: head["known_at"]["hash"].as_str().expect("hash").to_owned(),
+    };
+    let view = rest
+        .strip_prefix("\"view\": ")
+        .and_then(|v| v.strip_suffix("}\n"))
+        .expect("laid out as version 3");
+    let parts = fusion::snapshot::Parts::new(
+        head["ledger"].as_str().expect("ledger"),
+        2,
+        "2010-12-31",
+        &known,
+        view.as_bytes(),
+        Some(fusion::record::sha256_hex(edited.as_bytes())),
+    );
+    std::fs::write(&file, parts.slices().concat()).expect("write");
+    fails("differs: re-deriving the view from the ledger gives a different result");
+    // and a fresh snapshot makes it whole again.
+    assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&text_file).expect("text"), text);
+    assert_eq!(env.run(&["verify"]).code, 0);
+}
+
 #[test]
 fn a_snapshot_of_a_rewritten_ledger_is_stale() {
     let env = TestEnv::with_ledger();
@@ -275,6 +346,7 @@ fn snapshots_of_this_ledger_are_rederived_and_another_ledgers_skipped_in_every_w
         head["as_of"].as_str().expect("as_of"),
         &known,
         view.as_bytes(),
+        head["text_sha256"].as_str().map(str::to_owned),
     );
     std::fs::write(&ours, parts.slices().concat()).expect("write");
     for args in &ways {

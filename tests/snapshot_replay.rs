@@ -94,6 +94,11 @@ fn a_stale_snapshot_is_not_used_and_the_answer_is_current() {
     assert_ne!(before[0].0, after[0].0);
 }
 
+/// Given a snapshot whose view was edited (its text file untouched), when
+/// the date is replayed, then JSON and Markdown, which the view answers,
+/// fold the ledger; text is still answered by the text file, which its seal
+/// and the header's (both intact) vouch for. Every answer is the cold one
+/// (`replay_all` compares them).
 #[test]
 fn an_edited_snapshot_is_not_used() {
     let env = TestEnv::with_events(EVENTS);
@@ -102,8 +107,9 @@ fn an_edited_snapshot_is_not_used() {
     let text = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, text.replace("\"A2\"", "\"Z\"")).expect("write");
     let runs = replay_all(&env, &[]);
-    assert!(all_folded(&runs), "{runs:?}");
-    assert!(runs[0].1.contains("was edited"), "{runs:?}");
+    assert_eq!(runs[0].1, FROM_SNAPSHOT, "text: {runs:?}");
+    assert!(all_folded(&runs[1..]), "{runs:?}");
+    assert!(runs[1].1.contains("was edited"), "{runs:?}");
     assert!(runs[0].0.contains("A2") && !runs[0].0.contains(" Z "));
     // the view's hash recomputed without resealing the header
     let (head, view) = text.split_once("\n\"view\": ").expect("layout");
@@ -113,10 +119,45 @@ fn an_edited_snapshot_is_not_used() {
     let head = head.replace(&old[..64], &digest);
     std::fs::write(&file, format!("{head}\n\"view\": {view}")).expect("write");
     let runs = replay_all(&env, &[]);
-    assert!(runs[0].1.contains("was edited"), "{runs:?}");
+    assert!(runs[1].1.contains("was edited"), "{runs:?}");
     // an unknown member in the header
-    std::fs::write(&file, text.replacen("\"v\":2", "\"v\":2,\"x\":1", 1)).expect("write");
+    std::fs::write(&file, text.replacen("\"v\":3", "\"v\":3,\"x\":1", 1)).expect("write");
     assert!(all_folded(&replay_all(&env, &[])));
+}
+
+/// Given a snapshot whose text file was edited, removed or replaced by a
+/// symbolic link, when the date is replayed in text, then the text is
+/// rendered from the snapshot's view, `-v` says why, and the answer is the
+/// cold one.
+#[test]
+fn a_text_file_that_does_not_hold_is_not_used() {
+    let env = TestEnv::with_events(EVENTS);
+    assert_eq!(env.run(&["snapshot", "--as-of", "2013"]).code, 0);
+    let file = env.dir().join("snapshots/2013-12-31.txt");
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert!(text.contains("A2"), "{text}");
+    let rendered = |why: &str| {
+        let runs = replay_all(&env, &[]);
+        assert_eq!(
+            runs[0].1,
+            format!(
+                "replay: from snapshot snapshots/2013-12-31.json, rendered from its view (its text file `snapshots/2013-12-31.txt` {why})\n"
+            ),
+        );
+        assert_eq!(&runs[1..], &replay_all(&env, &[])[1..]);
+        assert!(all_from_snapshot(&runs[1..]), "{runs:?}");
+    };
+    std::fs::write(&file, text.replace("A2", "Z2")).expect("write");
+    rendered("does not match the snapshot's `text_sha256`");
+    std::fs::remove_file(&file).expect("rm");
+    rendered("is missing");
+    #[cfg(unix)]
+    {
+        let elsewhere = env.dir().join("elsewhere.txt");
+        std::fs::write(&elsewhere, &text).expect("write");
+        std::os::unix::fs::symlink(&elsewhere, &file).expect("symlink");
+        rendered("is not a regular file");
+    }
 }
 
 #[test]
@@ -221,22 +262,30 @@ proptest! {
 
         let snaps = dir.path().join("snapshots");
         std::fs::create_dir(&snaps).expect("mkdir");
-        let (name, bytes) = snapshot::build(&cut, &view::replay(&cut, as_of, k));
-        std::fs::write(snaps.join(&name), &bytes).expect("write");
+        let (name, bytes, text) = snapshot::build(&cut, &view::replay(&cut, as_of, k));
+        let file = snaps.join(&name);
+        std::fs::write(&file, &bytes).expect("write");
+        std::fs::write(snapshot::text_path(&file), &text).expect("write text");
         // `verify` accepts it on both ledgers
-        prop_assert_eq!(snapshot::check(&full, &bytes, true).0, snapshot::Status::Valid);
+        prop_assert_eq!(snapshot::check(&full, &bytes, Some(text.as_bytes()), true).0, snapshot::Status::Valid);
 
         let cold = renders(&view::replay(&full, as_of, k));
         let head = snapshot::read_head(&cut_path).expect("head");
-        let found = snapshot::lookup(&snaps, &head, as_of).expect("the snapshot is used");
+        let found = snapshot::lookup(&snaps, &head, as_of, snapshot::Want::Json).expect("the snapshot is used");
         let warm_view = found.view().expect("reads back");
-        let warm = [view::render_text(&warm_view), found.json.clone(), view::render_markdown(&warm_view)];
+        let snapshot::Answer::Json(json) = &found.answer else {
+            panic!("JSON was asked for");
+        };
+        let warm = [view::render_text(&warm_view), json.clone(), view::render_markdown(&warm_view)];
         prop_assert_eq!(&warm, &cold);
+        // and text, from the text file beside it.
+        let found = snapshot::lookup(&snaps, &head, as_of, snapshot::Want::Text).expect("the snapshot is used");
+        prop_assert_eq!(found.answer, snapshot::Answer::Text(cold[0].clone()));
 
         // On the full ledger the snapshot is bound to k, not to the head.
         let head = snapshot::read_head(&full_path).expect("head");
         prop_assert_eq!(head.seq, n);
-        prop_assert_eq!(snapshot::lookup(&snaps, &head, as_of).is_ok(), k == n);
+        prop_assert_eq!(snapshot::lookup(&snaps, &head, as_of, snapshot::Want::Text).is_ok(), k == n);
     }
 
     /// `diff FROM TO` at the head, with snapshots of one date, the other or
@@ -267,9 +316,12 @@ proptest! {
             prop_assert_eq!(env.run(&["snapshot", "--as-of", &d.to_string()]).code, 0);
             // The command streams the ledger and writes the view's JSON as
             // it is built: the file is the one built from the loaded view.
-            let (name, bytes) = snapshot::build(&entries, &view::replay(&entries, d, n));
-            let written = std::fs::read(env.dir().join("snapshots").join(&name)).expect("snapshot");
+            let (name, bytes, text) = snapshot::build(&entries, &view::replay(&entries, d, n));
+            let file = env.dir().join("snapshots").join(&name);
+            let written = std::fs::read(&file).expect("snapshot");
             prop_assert!(written == bytes, "{} differs", name);
+            let written = std::fs::read_to_string(snapshot::text_path(&file)).expect("text");
+            prop_assert!(written == text, "{}'s text differs", name);
         }
         let warm = env.run(&args);
         prop_assert_eq!(warm.stdout, cold.stdout);

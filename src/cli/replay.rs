@@ -20,7 +20,8 @@ use super::{CliError, Context};
 /// ledger's current head (`fusion snapshot --as-of DATE`) and POS is the
 /// head, the view is read from it instead of folding the ledger: only the
 /// ledger's first and last records are read and hash-checked, and the
-/// snapshot's seals are checked. Anything else (no such snapshot, records
+/// snapshot's seals are checked. Text is printed from the text file stored
+/// beside it; JSON and Markdown from its view. Anything else (no such snapshot, records
 /// appended since, an edited file, another ledger, --all) folds the ledger,
 /// as --cold always does. The fold streams: the ledger is verified once,
 /// then each event is read back in timeline order (and hash-checked again)
@@ -72,12 +73,18 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     };
     let path = ctx.global.ledger.clone();
     match from_snapshot(ctx, &args, as_of) {
-        Ok((file, answer)) => {
+        Ok((file, answer, text_unused)) => {
             if args.verbose {
-                ctx.warn(format!("replay: from snapshot {}", file.display()));
+                match text_unused {
+                    Some(why) => ctx.warn(format!(
+                        "replay: from snapshot {}, rendered from its view ({why})",
+                        file.display()
+                    )),
+                    None => ctx.warn(format!("replay: from snapshot {}", file.display())),
+                }
             }
             return match answer {
-                Stored::Json(json) => ctx.out.write(json),
+                Stored::Json(json) | Stored::Text(json) => ctx.out.write(json),
                 Stored::Rendered(view) => {
                     let mut printable = ctx.out.printable();
                     view.write(&mut printable)?;
@@ -112,21 +119,23 @@ pub fn run(ctx: &mut Context, args: ReplayArgs) -> Result<(), CliError> {
     .map_err(CliError::from)
 }
 
-/// What a snapshot answers: its JSON as stored, or the view read back and
-/// rendered.
+/// What a snapshot answers: its JSON or its text as stored, or the view
+/// read back and rendered.
 enum Stored {
     Json(String),
+    Text(String),
     Rendered(view::Rendered),
 }
 
-/// The answer from a snapshot of the view on `as_of` at the head, or why
+/// The answer from a snapshot of the view on `as_of` at the head, and why
+/// its text file was not used if text was asked for and it was not; or why
 /// there is none. Any problem with the ledger itself (interrupted append,
 /// torn or malformed end) is left to the cold path, which reports it.
 fn from_snapshot(
     ctx: &Context,
     args: &ReplayArgs,
     as_of: NaiveDate,
-) -> Result<(PathBuf, Stored), String> {
+) -> Result<(PathBuf, Stored, Option<snapshot::Skip>), String> {
     if args.cold {
         return Err("--cold".into());
     }
@@ -145,13 +154,22 @@ fn from_snapshot(
     {
         return Err(format!("--known-at `{pos}` is not plainly the head"));
     }
-    let found = snapshot::lookup(&ctx.global.snapshots, &head, as_of).map_err(|e| e.to_string())?;
+    let want = match args.format {
+        Format::Text => snapshot::Want::Text,
+        Format::Json | Format::Markdown => snapshot::Want::Json,
+    };
+    let found =
+        snapshot::lookup(&ctx.global.snapshots, &head, as_of, want).map_err(|e| e.to_string())?;
+    let json = match found.answer {
+        snapshot::Answer::Text(text) => return Ok((found.file, Stored::Text(text), None)),
+        snapshot::Answer::Json(json) => json,
+    };
     let layout = match args.format {
-        Format::Json => return Ok((found.file, Stored::Json(found.json))),
+        Format::Json => return Ok((found.file, Stored::Json(json), None)),
         Format::Text => view::Layout::Text,
         Format::Markdown => view::Layout::Markdown,
     };
-    let view = view::read_stored(&found.json, layout, store::available_threads())
+    let view = view::read_stored(&json, layout, store::available_threads())
         .ok_or_else(|| format!("`{}` does not read back as a view", found.file.display()))?;
-    Ok((found.file, Stored::Rendered(view)))
+    Ok((found.file, Stored::Rendered(view), found.text_unused))
 }

@@ -5,11 +5,14 @@ use fusion::view::ViewOptions;
 
 use super::{CliError, Context};
 
-/// Write the view on a date into the snapshots directory as JSON.
+/// Write the view on a date into the snapshots directory, as JSON and as
+/// text.
 ///
 /// The file (`<DATE>.json`, or `<DATE>@<SEQ>.json` when not folded at the
 /// head) is bound to the ledger position it was folded from (seq and hash)
-/// and carries a hash of its own content; `fusion verify` re-derives it.
+/// and carries a hash of its own content; beside it, the same name ending
+/// in `.txt` holds the view as `fusion replay` prints it in text, sealed by
+/// the JSON file. `fusion verify` re-derives both.
 #[derive(Debug, clap::Args)]
 pub struct SnapshotArgs {
     /// The date: any EDTF precision, read as the last day of its period.
@@ -47,7 +50,7 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     }
     progress.phase("replaying");
     let threads = store::available_threads();
-    let (file, as_of, known) =
+    let written =
         scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
             let (as_of, known) = (v.as_of_text(), v.known_at());
             let file = dir.join(fusion::snapshot::file_name(&as_of, known.seq, head));
@@ -58,21 +61,35 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
                     fusion::event::short_hash(&other)
                 )));
             }
+            // The text first: the JSON file seals it by its hash.
+            let text_file = fusion::snapshot::text_path(&file);
+            let mut text_sha256 = String::new();
+            store::write_atomic_with(&text_file, |out| {
+                let buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+                let mut hashing = fusion::snapshot::HashingWriter::new(buffered);
+                v.write_text(&mut hashing, threads)?;
+                let (sha256, mut buffered) = hashing.finish();
+                std::io::Write::flush(&mut buffered)?;
+                text_sha256 = sha256;
+                Ok(())
+            })?;
             store::write_atomic_with(&file, |out| {
-                fusion::snapshot::write(out, &ledger, &as_of, &known, |view| {
+                fusion::snapshot::write(out, &ledger, &as_of, &known, &text_sha256, |view| {
                     v.write_json(view, threads)
                 })
             })
-            .map(|()| (file, as_of, known))
+            .map(|()| (file, text_file, as_of, known))
             .map_err(CliError::from)
         })??;
+    let (file, text_file, as_of, known) = written;
     progress.done();
     ctx.out.line(format!(
-        "wrote {} (as of {}, known at seq {} {})",
+        "wrote {} (as of {}, known at seq {} {}) and its text, {}",
         file.display(),
         as_of,
         known.seq,
-        fusion::event::short_hash(&known.hash)
+        fusion::event::short_hash(&known.hash),
+        text_file.display()
     ))
 }
 
