@@ -1543,6 +1543,26 @@ fn baseline<'s>(identity: Option<&'s Org>, a: &Org, after: &State) -> Option<&'s
     })
 }
 
+/// The organisation whose facts `a` held on the earlier side, given `o`,
+/// the one it was there: `o` itself, unless the earlier side saw `o` change
+/// id and the later side does not (a knowledge diff, the id change
+/// corrected away); then the organisation the id changes led to there,
+/// which the facts moved to.
+fn moved_on<'s>(o: &'s Org, a: &Org, before: Before<'s>) -> &'s Org {
+    let mut now = o;
+    // Ids are never reused, so a chain ends; the bound keeps it so.
+    for _ in 0..64 {
+        let Some(e) = &now.ended else { break };
+        let moved = e.how == EndHow::Transformed(ChangeMode::IdChange)
+            && a.ended.as_ref().is_none_or(|x| x.at != e.at);
+        match e.into.first().and_then(|id| before.org(id)) {
+            Some(next) if moved => now = next,
+            _ => break,
+        }
+    }
+    now
+}
+
 /// The key of a fact the later side lacks, under the id the organisation
 /// had when an event in the window ended it (or when the record a
 /// correction in the window withdrew ended it): of `ids`, its ids now and
@@ -1599,7 +1619,23 @@ fn compare_facts(
         return;
     }
     let identity = identity(b, a, before, after);
-    let base = baseline(identity, a, after);
+    let base = baseline(identity, a, after).map(|o| moved_on(o, a, before));
+    // A knowledge diff whose later side no longer has the period the
+    // earlier side saw the organisation in (its re-establishment, or the
+    // end before it, was corrected away): the facts of its earlier period
+    // that came back with it were known on both sides, and the corrected
+    // existence reports their return. So is a fact the later side holds
+    // and the earlier did not, known then and dated before that period.
+    let came_back = |held: Option<&Stamp>| {
+        matches!(cx.fresh, Fresh::Above(_))
+            && held.is_some_and(|s| {
+                !cx.is_fresh(s)
+                    && base.is_some_and(|o| {
+                        o.since != a.since
+                            && (s.date.start(), s.seq) < (o.since.date.start(), o.since.seq)
+                    })
+            })
+    };
     // Its ids, back through id changes (needed only for a fact the later
     // side lacks).
     let containers = std::cell::OnceCell::new();
@@ -1697,6 +1733,9 @@ fn compare_facts(
             out.extend(fact_redated(cx, Kind::SiteOpened, sb, sa, detail()));
             continue;
         }
+        if sb.is_none() && came_back(sa) {
+            continue;
+        }
         let k = ended_under(former(), id, cx, |c| Key::Site(c, site));
         let end = gone_with(sa.is_some());
         out.push(set_change(
@@ -1720,6 +1759,9 @@ fn compare_facts(
         if let (Some(lb), Some(la)) = (lb, la) {
             let redated = fact_redated(cx, Kind::LabelGranted, &lb.since, &la.since, detail());
             out.extend(redated);
+            continue;
+        }
+        if lb.is_none() && came_back(la.map(|l| &l.since)) {
             continue;
         }
         let k = ended_under(former(), id, cx, |c| Key::Label(c, label));
@@ -1757,6 +1799,9 @@ fn compare_facts(
         };
         if let (Some(sb), Some(sa)) = (sb, sa) {
             out.extend(fact_redated(cx, Kind::RoleStarted, sb, sa, detail()));
+            continue;
+        }
+        if sb.is_none() && came_back(sa) {
             continue;
         }
         let k = ended_under(former(), id, cx, |c| Key::Role(c, role, person));
@@ -1831,6 +1876,9 @@ fn compare_facts(
                     relation,
                 };
                 out.extend(fact_redated(cx, Kind::Joined, sb, sa, detail));
+                continue;
+            }
+            if sb.is_none() && came_back(sa) {
                 continue;
             }
             // A member that changed id and then left, or ended, left
@@ -1912,6 +1960,9 @@ fn compare_facts(
         base.map_or(&no_figures, |o| &o.figures).iter(),
         a.figures.iter(),
     ) {
+        if fb.is_none() && came_back(fa.map(|f| &f.at)) {
+            continue;
+        }
         out.push(figure_change(id, name, fb, fa, gone_with(fa.is_some()), cx));
     }
 }
@@ -2366,6 +2417,27 @@ mod tests {
     /// A ledger from events, each validated against the records before it
     /// (so the givens are histories `append` would accept).
     fn ledger(events: Vec<Value>) -> Vec<Entry> {
+        ledger_then(events, Vec::new())
+    }
+
+    /// [`ledger`], then `batch` appended as one batch, validated whole (as
+    /// `append` validates a file: corrections that only hold together).
+    fn ledger_then(events: Vec<Value>, batch: Vec<Value>) -> Vec<Entry> {
+        let mut entries = ledger_of(events);
+        let first = entries.len() as u64 + 1;
+        let batch: Vec<Event> = (batch.into_iter())
+            .map(|mut v| {
+                v["sources"] = json!([{"doc": "test"}]);
+                Event::from_json(&v).expect("event")
+            })
+            .collect();
+        crate::fold::validate(&entries, &batch, first)
+            .unwrap_or_else(|e| panic!("batch invalid: {e}"));
+        entries.extend((first..).zip(batch).map(|(seq, e)| entry(seq, e)));
+        entries
+    }
+
+    fn ledger_of(events: Vec<Value>) -> Vec<Entry> {
         let mut entries: Vec<Entry> = Vec::new();
         for (i, mut v) in events.into_iter().enumerate() {
             v["sources"] = json!([{"doc": "test"}]);
@@ -3091,6 +3163,138 @@ mod tests {
         assert!(
             matches!(&c.detail, Detail::Transform { from, to, .. } if from == &["a", "b"] && to == &["ab"])
         );
+    }
+
+    /// An organisation holding a site, a label, a role, a member and a
+    /// figure since 2001, absorbed in 2005 and re-established in 2012 with
+    /// a new site; then (records 10–11) the corrections `extra` gives.
+    fn absorbed_and_back(extra: Vec<Value>) -> Vec<Entry> {
+        let events = vec![
+            /* 1 */ org("x", "2000"),
+            /* 2 */ org("z", "2000"),
+            /* 3 */
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+            /* 4 */
+            json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+            /* 5 */
+            json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
+            /* 6 */
+            json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
+            /* 7 */
+            json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            /* 8 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+            /* 9 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
+            /* 10 */
+            json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Vienne"}),
+        ];
+        ledger_then(events, extra)
+    }
+
+    #[test]
+    fn facts_back_with_a_period_a_correction_restores_are_not_reported_again() {
+        // Given an organisation absorbed then re-established, whose
+        // re-establishment and absorption are both retracted later,
+        let entries = absorbed_and_back(vec![
+            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
+            json!({"type": "correction", "date": "2020", "target": hash(8), "mode": "retract", "reason": "r"}),
+        ]);
+        // when what was known before and after the corrections is compared,
+        let d = knowledge(&entries, "2020", 10, 12);
+        // then the two retracted events are the changes: the facts of its
+        // first period, back with it, are not reported again (they would
+        // cite records known on both sides).
+        let got: Vec<_> = d
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.retracted, c.seqs.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Merged, true, vec![12, 8]),
+                (Kind::Reestablished, true, vec![11, 9])
+            ],
+            "{}",
+            render_text(&d)
+        );
+        // Given only the re-establishment retracted (with the site of the
+        // new period), the organisation stays absorbed in 2005:
+        let entries = absorbed_and_back(vec![
+            json!({"type": "correction", "date": "2020", "target": hash(10), "mode": "retract", "reason": "r"}),
+            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
+        ]);
+        let d = knowledge(&entries, "2020", 10, 12);
+        let got: Vec<_> = d
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.retracted, c.seqs.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Reestablished, true, vec![12, 9]),
+                (Kind::SiteOpened, true, vec![11, 10])
+            ],
+            "{}",
+            render_text(&d)
+        );
+        // A fact of the first period learnt only after the earlier state
+        // of knowledge is new knowledge, and is reported.
+        let entries = absorbed_and_back(vec![
+            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
+            json!({"type": "correction", "date": "2020", "target": hash(8), "mode": "retract", "reason": "r"}),
+            json!({"type": "site_opened", "date": "2002", "org": "x", "site": "Annecy"}),
+        ]);
+        let d = knowledge(&entries, "2020", 10, 13);
+        assert_eq!(d.changes.len(), 3, "{}", render_text(&d));
+        let sites = only(&d, Kind::SiteOpened);
+        assert_eq!(sites.len(), 1, "{}", render_text(&d));
+        assert_eq!(
+            (sites[0].seqs.clone(), sites[0].retracted),
+            (vec![13], false)
+        );
+    }
+
+    #[test]
+    fn facts_moved_by_an_id_change_a_correction_retracts_are_not_reported_again() {
+        // Given an organisation with facts, whose id change a later
+        // correction retracts,
+        let given = || {
+            vec![
+                /* 1 */ org("x", "2000"),
+                /* 2 */
+                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+                /* 3 */
+                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+                /* 4 */
+                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+                /* 5 */
+                json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["x"], "to": ["x2"]}),
+                /* 6 */
+                json!({"type": "transformed", "mode": "id_change", "date": "2004", "from": ["x2"], "to": ["x3"]}),
+            ]
+        };
+        let retract = |seq| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+        // (only the last one, or both, the last first)
+        for (batch, a, b) in [
+            (vec![retract(6)], 6, 7),
+            (vec![retract(6), retract(5)], 6, 8),
+        ] {
+            let entries = ledger_then(given(), batch);
+            // when what was known before and after it is compared,
+            let d = knowledge(&entries, "2020", a, b);
+            // then the retracted id changes are the changes: the facts they
+            // had moved are the organisation's again, not new.
+            let got: Vec<_> = d.changes.iter().map(|c| (c.kind, c.retracted)).collect();
+            assert_eq!(
+                got,
+                vec![(Kind::IdChanged, true); (b - a) as usize],
+                "{}",
+                render_text(&d)
+            );
+        }
     }
 
     #[test]
