@@ -77,7 +77,7 @@ pub enum Status {
     /// something else (forged with a recomputed hash, or an engine change).
     Differs,
     /// A version 3 snapshot whose text file is missing (or not a regular
-    /// file).
+    /// file), though it is bound to the ledger.
     TextMissing,
     /// A version 3 snapshot whose text file does not hash to its
     /// `text_sha256`: the text file was edited.
@@ -102,7 +102,7 @@ impl Status {
                 "differs: re-deriving the view from the ledger gives a different result".into()
             }
             Status::TextMissing => {
-                "edited: its text file (the same name ending in `.txt`) is missing; re-create the snapshot with `fusion snapshot`".into()
+                "edited: its text file (the same name ending in `.txt`) is missing, or not a regular file; re-create the snapshot with `fusion snapshot`".into()
             }
             Status::TextEdited => {
                 "edited: its text file (the same name ending in `.txt`) does not match its `text_sha256`".into()
@@ -143,10 +143,20 @@ struct Header {
     as_of: String,
     known_at: KnownAt,
     view_sha256: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // Present means a string: `null` is no way to leave it out unsealed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     text_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     content_hash: Option<String>,
+}
+
+/// A member that is there: a string, never `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 impl Header {
@@ -734,13 +744,6 @@ where
             {
                 return Ok((Status::Edited, None));
             }
-            if let Some(sealed) = &header.text_sha256 {
-                match text()? {
-                    None => return Ok((Status::TextMissing, None)),
-                    Some(found) if found != *sealed => return Ok((Status::TextEdited, None)),
-                    Some(_) => {}
-                }
-            }
             Some((view_sha256, header.text_sha256))
         }
         _ => return Ok((Status::Malformed("unknown version `v`".into()), None)),
@@ -790,6 +793,15 @@ where
             )
         };
         return Ok((Status::Stale(why), Some(binding)));
+    }
+    // The text file after the binding: a stale snapshot is evidence of
+    // records lost, whatever became of its text file.
+    if let Some((_, Some(sealed))) = &v2_view {
+        match text()? {
+            None => return Ok((Status::TextMissing, Some(binding))),
+            Some(found) if found != *sealed => return Ok((Status::TextEdited, Some(binding))),
+            Some(_) => {}
+        }
     }
     if rederive {
         let same = match v2_view {
@@ -1176,7 +1188,11 @@ fn try_file(file: &Path, head: &Head, day: &str, want: Want) -> Result<Found, Sk
         .and_then(parse_header)
         .ok_or_else(|| unusable("no version 2 or 3 header line".into()))?;
     if !header.laid_out() {
-        return Err(unusable(format!("format version {}", header.v)));
+        return Err(unusable(match (header.v, &header.text_sha256) {
+            (2, Some(_)) => "a version 2 header holding `text_sha256`".into(),
+            (VERSION, None) => "a version 3 header without `text_sha256`".into(),
+            (v, _) => format!("format version {v}"),
+        }));
     }
     if header.engine != ENGINE {
         return Err(unusable(format!(
@@ -1449,8 +1465,10 @@ mod tests {
         // Given a snapshot and its text file,
         let es = entries();
         let (_, bytes, text) = build(&es, &view::replay(&es, day("2011-01-01"), 2));
-        let check =
-            |bytes: &[u8], text: Option<&str>| check(&es, bytes, text.map(str::as_bytes), true).0;
+        let check_in = |es: &[Entry], bytes: &[u8], text: Option<&str>| {
+            check(es, bytes, text.map(str::as_bytes), true).0
+        };
+        let check = |bytes: &[u8], text: Option<&str>| check_in(&es, bytes, text);
         assert_eq!(check(&bytes, Some(&text)), Status::Valid);
         // when the text file is missing, or edited, then it is caught;
         assert_eq!(check(&bytes, None), Status::TextMissing);
@@ -1493,7 +1511,10 @@ mod tests {
             check(&v3_without, Some(&text)),
             Status::Malformed("`text_sha256` is missing".into())
         );
-        // A version 2 file (no text file) is checked as before.
+        // A snapshot of records the ledger no longer has is stale, its
+        // text file there or not: evidence, not to be re-created.
+        assert!(matches!(check_in(&es[..1], &bytes, None), Status::Stale(_)));
+        // A version 2 file (no text file) is checked as before,
         let json = view.into_bytes();
         let v2 = Parts::new(
             ledger_id(&es),
@@ -1503,7 +1524,19 @@ mod tests {
             &json,
             None,
         );
-        assert_eq!(check(&v2.slices().concat(), None), Status::Valid);
+        let v2 = v2.slices().concat();
+        assert_eq!(check(&v2, None), Status::Valid);
+        // and one whose header says `"text_sha256": null` (unsealed) is
+        // not one.
+        let null = String::from_utf8(v2).expect("utf8").replacen(
+            r#""content_hash""#,
+            r#""text_sha256":null,"content_hash""#,
+            1,
+        );
+        assert_eq!(
+            check(null.as_bytes(), None),
+            Status::Malformed("not laid out as a version 2 snapshot".into())
+        );
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn verify_checks_the_text_file_beside_a_snapshot() {
     );
     std::fs::remove_file(&text_file).expect("rm");
     fails(
-        "edited: its text file (the same name ending in `.txt`) is missing; re-create the snapshot with `fusion snapshot`",
+        "edited: its text file (the same name ending in `.txt`) is missing, or not a regular file; re-create the snapshot with `fusion snapshot`",
     );
     // Forged: the edited text's hash put into the header, resealed.
     let edited = text.replace("a   A ", "a   Z ");
