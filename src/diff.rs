@@ -3194,6 +3194,11 @@ mod tests {
 
     #[test]
     fn facts_back_with_a_period_a_correction_restores_are_not_reported_again() {
+        let changes = |d: &Diff| -> Vec<(Kind, bool, Vec<u64>)> {
+            (d.changes.iter())
+                .map(|c| (c.kind, c.retracted, c.seqs.clone()))
+                .collect()
+        };
         // Given an organisation absorbed then re-established, whose
         // re-establishment and absorption are both retracted later,
         let entries = absorbed_and_back(vec![
@@ -3205,13 +3210,8 @@ mod tests {
         // then the two retracted events are the changes: the facts of its
         // first period, back with it, are not reported again (they would
         // cite records known on both sides).
-        let got: Vec<_> = d
-            .changes
-            .iter()
-            .map(|c| (c.kind, c.retracted, c.seqs.clone()))
-            .collect();
         assert_eq!(
-            got,
+            changes(&d),
             [
                 (Kind::Merged, true, vec![12, 8]),
                 (Kind::Reestablished, true, vec![11, 9])
@@ -3226,13 +3226,8 @@ mod tests {
             json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
         ]);
         let d = knowledge(&entries, "2020", 10, 12);
-        let got: Vec<_> = d
-            .changes
-            .iter()
-            .map(|c| (c.kind, c.retracted, c.seqs.clone()))
-            .collect();
         assert_eq!(
-            got,
+            changes(&d),
             [
                 (Kind::Reestablished, true, vec![12, 9]),
                 (Kind::SiteOpened, true, vec![11, 10])

@@ -23,6 +23,38 @@ fn another_ledgers_header() -> String {
     theirs.lines().next().expect("header").to_owned()
 }
 
+/// Rewrites the snapshot file at `file` as anyone who can write it can: its
+/// view through `view`, its header's `text_sha256` as `text_sha256` gives
+/// it from the header, every hash recomputed.
+fn forge(
+    file: &std::path::Path,
+    view: impl Fn(&str) -> String,
+    text_sha256: impl Fn(&serde_json::Value) -> Option<String>,
+) {
+    let bytes = std::fs::read_to_string(file).expect("snapshot");
+    let (first, rest) = bytes.split_once('\n').expect("two parts");
+    let head: serde_json::Value =
+        serde_json::from_str(&format!("{}}}", first.trim_end_matches(','))).expect("header");
+    let stored = rest
+        .strip_prefix("\"view\": ")
+        .and_then(|v| v.strip_suffix("}\n"))
+        .expect("laid out as version 3");
+    let known = fusion::view::KnownAt {
+        seq: head["known_at"]["seq"].as_u64().expect("seq"),
+        hash: head["known_at"]["hash"].as_str().expect("hash").to_owned(),
+    };
+    let view = view(stored);
+    let parts = fusion::snapshot::Parts::new(
+        head["ledger"].as_str().expect("ledger"),
+        2,
+        head["as_of"].as_str().expect("as_of"),
+        &known,
+        view.as_bytes(),
+        text_sha256(&head),
+    );
+    std::fs::write(file, parts.slices().concat()).expect("write");
+}
+
 /// Cuts the ledger back to its first record (a valid chain of one).
 fn keep_first_record(env: &TestEnv) {
     let ledger = String::from_utf8(env.ledger_bytes()).expect("utf8");
@@ -176,28 +208,12 @@ fn verify_checks_the_text_file_beside_a_snapshot() {
     let edited = text.replace("a   A ", "a   Z ");
     assert_ne!(edited, text, "{text}");
     std::fs::write(&text_file, &edited).expect("write");
-    let file = env.dir().join("snapshots/2010-12-31.json");
-    let json = std::fs::read_to_string(&file).expect("read");
-    let (first, rest) = json.split_once('\n').expect("two parts");
-    let head: serde_json::Value =
-        serde_json::from_str(&format!("{}}}", first.trim_end_matches(','))).expect("header");
-    let known = fusion::view::KnownAt {
-        seq: head["known_at"]["seq"].as_u64().expect("seq"),
-        hash: head["known_at"]["hash"].as_str().expect("hash").to_owned(),
-    };
-    let view = rest
-        .strip_prefix("\"view\": ")
-        .and_then(|v| v.strip_suffix("}\n"))
-        .expect("laid out as version 3");
-    let parts = fusion::snapshot::Parts::new(
-        head["ledger"].as_str().expect("ledger"),
-        2,
-        "2010-12-31",
-        &known,
-        view.as_bytes(),
-        Some(fusion::record::sha256_hex(edited.as_bytes())),
+    let text_sha256 = fusion::record::sha256_hex(edited.as_bytes());
+    forge(
+        &env.dir().join("snapshots/2010-12-31.json"),
+        |view| view.to_owned(),
+        |_| Some(text_sha256.clone()),
     );
-    std::fs::write(&file, parts.slices().concat()).expect("write");
     fails("differs: re-deriving the view from the ledger gives a different result");
     // and a fresh snapshot makes it whole again.
     assert_eq!(env.run(&["snapshot", "--as-of", "2010"]).code, 0);
@@ -326,29 +342,11 @@ fn snapshots_of_this_ledger_are_rederived_and_another_ledgers_skipped_in_every_w
         );
     }
     // Forged: the view says `Z`, and both hashes are recomputed.
-    let ours = env.dir().join("snapshots/2010-12-31.json");
-    let text = std::fs::read_to_string(&ours).expect("ours");
-    let (first, rest) = text.split_once('\n').expect("two parts");
-    let head: serde_json::Value =
-        serde_json::from_str(&format!("{}}}", first.trim_end_matches(','))).expect("header");
-    let view = rest
-        .strip_prefix("\"view\": ")
-        .and_then(|v| v.strip_suffix("}\n"))
-        .expect("laid out as version 2")
-        .replace("\"name\": \"A\"", "\"name\": \"Z\"");
-    let known = fusion::view::KnownAt {
-        seq: head["known_at"]["seq"].as_u64().expect("seq"),
-        hash: head["known_at"]["hash"].as_str().expect("hash").to_owned(),
-    };
-    let parts = fusion::snapshot::Parts::new(
-        head["ledger"].as_str().expect("ledger"),
-        2,
-        head["as_of"].as_str().expect("as_of"),
-        &known,
-        view.as_bytes(),
-        head["text_sha256"].as_str().map(str::to_owned),
+    forge(
+        &env.dir().join("snapshots/2010-12-31.json"),
+        |view| view.replace("\"name\": \"A\"", "\"name\": \"Z\""),
+        |header| header["text_sha256"].as_str().map(str::to_owned),
     );
-    std::fs::write(&ours, parts.slices().concat()).expect("write");
     for args in &ways {
         let r = env.run(args);
         assert_eq!(r.code, 4, "{args:?}: {r}");
