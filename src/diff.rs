@@ -588,6 +588,7 @@ fn diff_sides<'a>(
         superseded: HashMap::new(),
         ended_by: removals(window),
         unended_by: HashMap::new(),
+        refigured: HashMap::new(),
     };
     let mut changes = compare_with(before, after, &cx, ORGS_ON_TWO_THREADS);
     changes.extend(plan_changes(
@@ -816,12 +817,45 @@ pub(crate) fn diff_knowledge_folded(
         .filter(|(_, c)| c.mode == CorrectionMode::Supersede)
         .map(|(t, c)| (c.seq, *t))
         .collect();
+    let mut refigured: HashMap<(&str, &str), crate::fold::Figure> = HashMap::new();
+    for &(seq, e) in folded_a
+        .iter()
+        .filter(|(seq, _)| corrections.contains_key(seq))
+    {
+        let Body::Figures { org, values } = &e.body else {
+            continue;
+        };
+        let at = Stamp {
+            date: e.date.clone(),
+            seq,
+        };
+        for (name, value) in values {
+            let figure = crate::fold::Figure {
+                value: *value,
+                at: at.clone(),
+                sources: Vec::new(),
+            };
+            let later =
+                |f: &crate::fold::Figure| (at.date.start(), seq) > (f.at.date.start(), f.at.seq);
+            let slot = refigured.entry((org.as_str(), name.as_str()));
+            match slot {
+                std::collections::hash_map::Entry::Occupied(mut o) if later(o.get()) => {
+                    o.insert(figure);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(figure);
+                }
+            }
+        }
+    }
     let cx = Cx {
         fresh: Fresh::Above(ka.position),
         corrections,
         superseded,
         ended_by: removals(new_events),
         unended_by,
+        refigured,
     };
     let mut changes = compare(before, after, &cx);
     changes.extend(plan_changes((ka, day), (kb, day), &cx.superseded));
@@ -899,6 +933,10 @@ struct Cx<'a> {
     /// Facts ended at the earlier state of knowledge by a record the later
     /// one corrects: (correction, corrected seq, date).
     unended_by: HashMap<Key<'a>, (Corrected, u64, &'a Date)>,
+    /// Figures the earlier state of knowledge counted that the later one
+    /// corrects, by (organisation, figure): the last of them in timeline
+    /// order, as a figure.
+    refigured: HashMap<(&'a str, &'a str), crate::fold::Figure>,
 }
 
 /// Why a fact changed.
@@ -1733,10 +1771,10 @@ fn compare_facts(
             out.extend(fact_redated(cx, Kind::SiteOpened, sb, sa, detail()));
             continue;
         }
-        if sb.is_none() && came_back(sa) {
+        let k = ended_under(former(), id, cx, |c| Key::Site(c, site));
+        if sb.is_none() && !cx.unended_by.contains_key(&k) && came_back(sa) {
             continue;
         }
-        let k = ended_under(former(), id, cx, |c| Key::Site(c, site));
         let end = gone_with(sa.is_some());
         out.push(set_change(
             sa.is_some(),
@@ -1761,10 +1799,10 @@ fn compare_facts(
             out.extend(redated);
             continue;
         }
-        if lb.is_none() && came_back(la.map(|l| &l.since)) {
+        let k = ended_under(former(), id, cx, |c| Key::Label(c, label));
+        if lb.is_none() && !cx.unended_by.contains_key(&k) && came_back(la.map(|l| &l.since)) {
             continue;
         }
-        let k = ended_under(former(), id, cx, |c| Key::Label(c, label));
         let end = gone_with(la.is_some());
         out.push(set_change(
             la.is_some(),
@@ -1801,10 +1839,10 @@ fn compare_facts(
             out.extend(fact_redated(cx, Kind::RoleStarted, sb, sa, detail()));
             continue;
         }
-        if sb.is_none() && came_back(sa) {
+        let k = ended_under(former(), id, cx, |c| Key::Role(c, role, person));
+        if sb.is_none() && !cx.unended_by.contains_key(&k) && came_back(sa) {
             continue;
         }
-        let k = ended_under(former(), id, cx, |c| Key::Role(c, role, person));
         let end = gone_with(sa.is_some());
         out.push(set_change(
             sa.is_some(),
@@ -1878,9 +1916,6 @@ fn compare_facts(
                 out.extend(fact_redated(cx, Kind::Joined, sb, sa, detail));
                 continue;
             }
-            if sb.is_none() && came_back(sa) {
-                continue;
-            }
             // A member that changed id and then left, or ended, left
             // under the id it held then; and a `left` names the container
             // by the id it had then.
@@ -1917,6 +1952,9 @@ fn compare_facts(
                 }
                 _ => None,
             };
+            if sb.is_none() && back.is_none() && came_back(sa) {
+                continue;
+            }
             let ids = || containers.get().map_or(&[][..], Vec::as_slice);
             let (container, keyed, ended_at) = match (&later, &back) {
                 (Some((c, p, e)), _) => (ids().get(*c).copied().unwrap_or(id), p, *e),
@@ -1961,6 +1999,17 @@ fn compare_facts(
         a.figures.iter(),
     ) {
         if fb.is_none() && came_back(fa.map(|f| &f.at)) {
+            // Unless the earlier period ended with a later figure, which a
+            // correction took away: that is the change.
+            let later = |f: &&crate::fold::Figure| {
+                fa.is_some_and(|fa| (f.at.date.start(), f.at.seq) > (fa.at.date.start(), fa.at.seq))
+            };
+            let taken = (former().iter())
+                .find_map(|c| cx.refigured.get(&(*c, name.as_str())))
+                .filter(later);
+            if let Some(old) = taken {
+                out.push(figure_change(id, name, Some(old), fa, None, cx));
+            }
             continue;
         }
         out.push(figure_change(id, name, fb, fa, gone_with(fa.is_some()), cx));
@@ -2764,6 +2813,7 @@ mod tests {
             superseded: HashMap::new(),
             ended_by: removals(window),
             unended_by: HashMap::new(),
+            refigured: HashMap::new(),
         }
     }
 
@@ -3250,6 +3300,69 @@ mod tests {
             (sites[0].seqs.clone(), sites[0].retracted),
             (vec![13], false)
         );
+    }
+
+    #[test]
+    fn an_ending_of_the_earlier_period_corrected_away_with_its_end_is_reported() {
+        // Given an organisation whose facts of 2001 were ended (or
+        // changed) in 2003, absorbed in 2005 and re-established in 2012;
+        // then one batch retracting the re-establishment, the absorption
+        // and the 2003 records,
+        let given = |endings: Vec<Value>| {
+            let mut events = vec![
+                /* 1 */ org("x", "2000"),
+                /* 2 */ org("z", "2000"),
+                /* 3 */
+                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+                /* 4 */
+                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+                /* 5 */
+                json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
+                /* 6 */
+                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
+                /* 7 */
+                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            ];
+            let n = endings.len() as u64;
+            events.extend(endings);
+            events.push(json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}));
+            events.push(json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}));
+            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+            let head = 9 + n;
+            let batch = (8..=head).rev().map(retract).collect();
+            (ledger_then(events, batch), head)
+        };
+        let cases = [
+            json!({"type": "site_closed", "date": "2003", "org": "x", "site": "Roanne"}),
+            json!({"type": "label_withdrawn", "date": "2003", "label": "L", "holder": "x"}),
+            json!({"type": "role_ended", "date": "2003", "org": "x", "role": "president", "person": "P"}),
+            json!({"type": "left", "date": "2003", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            json!({"type": "figures", "date": "2003", "org": "x", "values": {"members": 7}}),
+        ];
+        let kinds = [
+            Kind::SiteClosed,
+            Kind::LabelWithdrawn,
+            Kind::RoleEnded,
+            Kind::Left,
+            Kind::Figures,
+        ];
+        for (ending, kind) in cases.into_iter().zip(kinds) {
+            let (entries, head) = given(vec![ending]);
+            // when what was known before and after the batch is compared,
+            let d = knowledge(&entries, "2020", head, 2 * head - 7);
+            // then the 2003 record taken away is reported, retracted, with
+            // the correction (the other facts came back with the period).
+            let got = only(&d, kind);
+            assert_eq!(got.len(), 1, "{kind:?}: {}", render_text(&d));
+            assert_eq!(
+                got[0].seqs,
+                [2 * head - 7, 8],
+                "{kind:?}: {}",
+                render_text(&d)
+            );
+            assert!(got[0].retracted, "{kind:?}: {}", render_text(&d));
+            assert_eq!(d.changes.len(), 3, "{kind:?}: {}", render_text(&d));
+        }
     }
 
     #[test]
@@ -4446,6 +4559,7 @@ mod tests {
                 superseded: HashMap::new(),
                 ended_by: removals(window.iter().copied()),
                 unended_by: HashMap::new(),
+                refigured: HashMap::new(),
             };
             let changed = Before::Changed(&earlier, &state);
             let one = compare_with(changed, &state, &cx, usize::MAX);
