@@ -324,18 +324,15 @@ pub fn write<F: Write + Seek>(
 /// (over [`std::io::Sink`], as `fusion verify` re-derives a view).
 #[derive(Debug)]
 pub struct ViewWriter<W> {
-    inner: W,
-    hasher: sha2::Sha256,
+    inner: HashingWriter<W>,
     last: Option<u8>,
 }
 
 impl<W: Write> ViewWriter<W> {
     /// A writer passing the view on to `inner`.
     pub fn new(inner: W) -> Self {
-        use sha2::Digest;
         ViewWriter {
-            inner,
-            hasher: sha2::Sha256::new(),
+            inner: HashingWriter::new(inner),
             last: None,
         }
     }
@@ -343,21 +340,17 @@ impl<W: Write> ViewWriter<W> {
     /// The hash of the bytes passed on (every byte written but the last),
     /// and the inner writer.
     pub fn finish(self) -> (String, W) {
-        use sha2::Digest;
-        (crate::record::hex(&self.hasher.finalize()), self.inner)
+        self.inner.finish()
     }
 }
 
 impl<W: Write> Write for ViewWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
         if let Some((&last, before)) = buf.split_last() {
             if let Some(held) = self.last {
                 self.inner.write_all(&[held])?;
-                self.hasher.update([held]);
             }
             self.inner.write_all(before)?;
-            self.hasher.update(before);
             self.last = Some(last);
         }
         Ok(buf.len())
@@ -398,7 +391,8 @@ impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         use sha2::Digest;
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        // A writer never takes more than it was given.
+        self.hasher.update(buf.get(..n).unwrap_or(buf));
         Ok(n)
     }
 
