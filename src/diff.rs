@@ -835,17 +835,12 @@ pub(crate) fn diff_knowledge_folded(
                 at: at.clone(),
                 sources: Vec::new(),
             };
-            let later =
-                |f: &crate::fold::Figure| (at.date.start(), seq) > (f.at.date.start(), f.at.seq);
-            let slot = refigured.entry((org.as_str(), name.as_str()));
-            match slot {
-                std::collections::hash_map::Entry::Occupied(mut o) if later(o.get()) => {
-                    o.insert(figure);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {}
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(figure);
-                }
+            let held = refigured
+                .entry((org.as_str(), name.as_str()))
+                .or_insert_with(|| figure.clone());
+            // The last in timeline order: what the earlier period ended with.
+            if (at.date.start(), seq) > (held.at.date.start(), held.at.seq) {
+                *held = figure;
             }
         }
     }
