@@ -52,8 +52,22 @@ fn first_line_while_locked(
     input: &str,
     shared: bool,
 ) -> (String, i32, String) {
+    first_line_while_holding(env, &env.ledger(), args, input, shared, || {})
+}
+
+/// [`first_line_while_locked`], the lock being that of the file or
+/// directory at `held`; `meanwhile` runs once the first line is read,
+/// before the lock is released.
+fn first_line_while_holding(
+    env: &TestEnv,
+    held: &std::path::Path,
+    args: &[&str],
+    input: &str,
+    shared: bool,
+    meanwhile: impl FnOnce(),
+) -> (String, i32, String) {
     use std::io::{BufRead, Read, Write};
-    let lock = std::fs::File::open(env.ledger()).expect("ledger");
+    let lock = std::fs::File::open(held).expect("file or directory to lock");
     if shared {
         lock.lock_shared().expect("shared lock");
     } else {
@@ -77,6 +91,7 @@ fn first_line_while_locked(
     let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
     let mut line = String::new();
     stderr.read_line(&mut line).expect("stderr line");
+    meanwhile();
     let _ = release.send(());
     holder.join().expect("lock holder");
     let mut rest = String::new();
@@ -137,6 +152,38 @@ fn a_command_that_waits_for_the_lock_says_so() {
     // Quiet: not a word, the wait is the same.
     let (line, code, _) = first_line_while_locked(&env, &["-q", "verify"], "", false);
     assert_eq!((line.as_str(), code), ("", 0));
+}
+
+/// Given another `fusion snapshot` holding the snapshots directory's lock,
+/// when a snapshot is written into it, then it says so, writes nothing
+/// while it waits (so that two writers never mix their files), and writes
+/// both files once the lock is released.
+#[test]
+fn a_snapshot_waits_for_another_writing_into_its_directory() {
+    let env = TestEnv::with_ledger();
+    env.append(
+        r#"{"type":"created","date":"2000","id":"a","name":"A","kind":"k","sources":[{"doc":"t"}]}"#,
+    );
+    let dir = env.dir().join("snapshots");
+    std::fs::create_dir(&dir).expect("snapshots directory");
+    let written = || ["2010-12-31.json", "2010-12-31.txt"].map(|f| dir.join(f).exists());
+    let mut while_held = None;
+    let (line, code, stdout) = first_line_while_holding(
+        &env,
+        &dir,
+        &["snapshot", "--as-of", "2010"],
+        "",
+        false,
+        || while_held = Some(written()),
+    );
+    assert_eq!(
+        line,
+        "waiting: another `fusion snapshot` is writing into `snapshots` and holds its lock\n"
+    );
+    assert_eq!(while_held, Some([false, false]));
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(written(), [true, true]);
+    assert_eq!(env.run(&["verify"]).code, 0);
 }
 
 /// Given a reader holding the ledger's lock for a while, when an append

@@ -124,6 +124,18 @@ impl Progress {
         }
     }
 
+    /// Prints `line` on stderr, above the bar when it is shown.
+    pub fn note(&self, line: &str) {
+        let line = super::output::printable(line);
+        let print = || {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        };
+        match &self.inner {
+            Some(inner) => inner.bar.suspend(print),
+            None => print(),
+        }
+    }
+
     /// Ends the work: the bar, if it was shown, is erased. Call it before
     /// printing; dropping the [`Progress`] does the same.
     pub fn done(self) {}

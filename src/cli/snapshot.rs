@@ -12,7 +12,8 @@ use super::{CliError, Context};
 /// head) is bound to the ledger position it was folded from (seq and hash)
 /// and carries a hash of its own content; beside it, the same name ending
 /// in `.txt` holds the view as `fusion replay` prints it in text, sealed by
-/// the JSON file. `fusion verify` re-derives both.
+/// the JSON file. `fusion verify` re-derives both. Two snapshots written
+/// into one directory at once take turns (a lock of the directory).
 #[derive(Debug, clap::Args)]
 pub struct SnapshotArgs {
     /// The date: any EDTF precision, read as the last day of its period.
@@ -50,10 +51,15 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
     }
     progress.phase("replaying");
     let threads = store::available_threads();
+    let quiet = ctx.global.quiet;
     let written =
         scan.replay_to(as_of, known_at, ViewOptions::default(), threads, |v| {
             let (as_of, known) = (v.as_of_text(), v.known_at());
             let file = dir.join(fusion::snapshot::file_name(&as_of, known.seq, head));
+            // Held until both files are written: another `fusion snapshot`
+            // into this directory waits, so that the check for another
+            // ledger's file and the two writes are one step.
+            let _turn = take_turn(&dir, quiet, &progress)?;
             if let Some(other) = other_ledgers(&file, &ledger) {
                 return Err(CliError::usage(format!(
                     "`{}` is a snapshot of another ledger (its first record's hash is {}…); fusion never replaces one (hint: give each ledger a snapshots directory of its own, with --snapshots DIR or FUSION_SNAPSHOTS)",
@@ -91,6 +97,43 @@ pub fn run(ctx: &mut Context, args: SnapshotArgs) -> Result<(), CliError> {
         fusion::event::short_hash(&known.hash),
         text_file.display()
     ))
+}
+
+/// Takes the snapshots directory's lock: an exclusive lock (`flock`) of
+/// the directory itself, released when the returned handle is dropped (or
+/// the process ends). Two `fusion snapshot` writing into one directory take
+/// turns, so that neither replaces a file the other has just checked, nor
+/// leaves its JSON file beside the other's text file. Says so on stderr
+/// (unless `quiet`) when it has to wait. Readers take no lock: each file is
+/// replaced whole, and a JSON file checks its text file by hash.
+fn take_turn(
+    dir: &std::path::Path,
+    quiet: bool,
+    progress: &super::progress::Progress,
+) -> Result<std::fs::File, CliError> {
+    let io = |e: std::io::Error| {
+        CliError::new(
+            super::exit::IO,
+            format!(
+                "cannot lock the snapshots directory `{}`: {e}",
+                dir.display()
+            ),
+        )
+    };
+    let handle = std::fs::File::open(dir).map_err(io)?;
+    match handle.try_lock() {
+        Ok(()) => return Ok(handle),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        Err(std::fs::TryLockError::WouldBlock) => {}
+    }
+    if !quiet {
+        progress.note(&format!(
+            "waiting: another `fusion snapshot` is writing into `{}` and holds its lock",
+            dir.display()
+        ));
+    }
+    handle.lock().map_err(io)?;
+    Ok(handle)
 }
 
 /// The ledger a snapshot file already at `file` was made from, when it is
