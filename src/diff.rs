@@ -1581,19 +1581,25 @@ fn baseline<'s>(identity: Option<&'s Org>, a: &Org, after: &State) -> Option<&'s
 /// id and the later side does not (a knowledge diff, the id change
 /// corrected away); then the organisation the id changes led to there,
 /// which the facts moved to.
-fn moved_on<'s>(o: &'s Org, a: &Org, before: Before<'s>) -> &'s Org {
+/// Also gives the ids the facts moved through there (`o`'s excluded),
+/// under which a record the later side corrects away may have ended one.
+fn moved_on<'s>(o: &'s Org, a: &Org, before: Before<'s>) -> (&'s Org, Vec<&'s str>) {
     let mut now = o;
+    let mut ids = Vec::new();
     // Ids are never reused, so a chain ends; the bound keeps it so.
     for _ in 0..64 {
         let Some(e) = &now.ended else { break };
         let moved = e.how == EndHow::Transformed(ChangeMode::IdChange)
             && a.ended.as_ref().is_none_or(|x| x.at != e.at);
         match e.into.first().and_then(|id| before.org(id)) {
-            Some(next) if moved => now = next,
+            Some(next) if moved => {
+                now = next;
+                ids.push(next.id.as_str());
+            }
             _ => break,
         }
     }
-    now
+    (now, ids)
 }
 
 /// The key of a fact the later side lacks, under the id the organisation
@@ -1652,7 +1658,10 @@ fn compare_facts(
         return;
     }
     let identity = identity(b, a, before, after);
-    let base = baseline(identity, a, after).map(|o| moved_on(o, a, before));
+    let (base, moved) = match baseline(identity, a, after).map(|o| moved_on(o, a, before)) {
+        Some((o, moved)) => (Some(o), moved),
+        None => (None, Vec::new()),
+    };
     // A knowledge diff whose later side no longer has the period the
     // earlier side saw the organisation in (its re-establishment, or the
     // end before it, was corrected away): the facts of its earlier period
@@ -1669,12 +1678,28 @@ fn compare_facts(
                     })
             })
     };
+    // A fact held on both sides, the later side's come back that way and
+    // the earlier side's stated by a record the later side corrects: the
+    // earlier side's went with its period, corrected away, and is reported
+    // so; the later side's is not reported again (not as a fact redated).
+    // (A figure is a value, not a fact held: its change is its report.)
+    let returned = |sb: Option<&Stamp>, sa: Option<&Stamp>| {
+        sb.is_some_and(|s| cx.corrections.contains_key(&s.seq)) && came_back(sa)
+    };
     // Its ids, back through id changes (needed only for a fact the later
-    // side lacks).
+    // side lacks), then those the earlier side moved its facts to.
     let containers = std::cell::OnceCell::new();
     let former = || {
         containers
-            .get_or_init(|| former_ids(id, a, after))
+            .get_or_init(|| {
+                let mut ids = former_ids(id, a, after);
+                for m in &moved {
+                    if !ids.contains(m) {
+                        ids.push(m);
+                    }
+                }
+                ids
+            })
             .as_slice()
     };
     let creation = first_since(a).seq;
@@ -1686,6 +1711,7 @@ fn compare_facts(
         // Under whichever of its ids it was re-established: an id change
         // moves the facts and the current period's start, not the periods.
         (former().iter())
+            .filter(|c| !moved.contains(c))
             .filter_map(|c| after.orgs.get(c))
             .filter(|later| later.since != b.since)
             .find_map(|later| period_end(later, Some(&b.since)))
@@ -1758,6 +1784,7 @@ fn compare_facts(
     }
     // Sites.
     for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites).iter(), a.sites.iter()) {
+        let sa = sa.filter(|_| !returned(sb, sa));
         let detail = || Detail::Site {
             org: id.to_owned(),
             site: site.to_string(),
@@ -1784,6 +1811,7 @@ fn compare_facts(
         base.map_or(&no_labels, |o| &o.labels).iter(),
         a.labels.iter(),
     ) {
+        let la = la.filter(|_| !returned(lb.map(|l| &l.since), la.map(|l| &l.since)));
         let detail = || Detail::Label {
             holder: id.to_owned(),
             label: label.to_string(),
@@ -1825,6 +1853,7 @@ fn compare_facts(
     };
     let (rb, ra) = (flat(base.map_or(&no_roles, |o| &o.roles)), flat(&a.roles));
     for ((role, person), sb, sa) in differing(&rb, &ra) {
+        let sa = sa.filter(|_| !returned(sb, sa));
         let detail = || Detail::Role {
             org: id.to_owned(),
             role: role.clone(),
@@ -1902,6 +1931,7 @@ fn compare_facts(
             &moved
         };
         for (party, sb, sa) in differing(pb.iter(), pa.iter()) {
+            let sa = sa.filter(|_| !returned(sb, sa));
             if let (Some(sb), Some(sa)) = (sb, sa) {
                 let detail = Detail::Membership {
                     org: id.to_owned(),
@@ -1915,10 +1945,7 @@ fn compare_facts(
             // under the id it held then; and a `left` names the container
             // by the id it had then.
             let later = match sa {
-                None => {
-                    let containers = containers.get_or_init(|| former_ids(id, a, after));
-                    left_as(containers, party, relation, before, after, cx)
-                }
+                None => left_as(former(), party, relation, before, after, cx),
                 Some(_) => None,
             };
             // A membership back because its `left` was corrected away:
@@ -1927,7 +1954,7 @@ fn compare_facts(
             let back = match sa {
                 // (Only a knowledge diff knows of corrections in between.)
                 Some(_) if !cx.unended_by.is_empty() => {
-                    let containers = containers.get_or_init(|| former_ids(id, a, after));
+                    let containers = former();
                     let members: Vec<Party> = match party {
                         Party::Org(m) => after.orgs.get(m.as_str()).map_or_else(
                             || vec![party.clone()],
@@ -3397,6 +3424,157 @@ mod tests {
                 "{}",
                 render_text(&d)
             );
+        }
+    }
+
+    #[test]
+    fn an_ending_under_the_new_id_of_an_id_change_corrected_away_is_reported() {
+        // Given an organisation whose facts of 2001 moved with its id
+        // change in 2003, one of them ended (or changed) under its new id
+        // in 2008; then one batch retracting that record and the id change,
+        let given = |ending: Value| {
+            let events = vec![
+                /* 1 */ org("x", "2000"),
+                /* 2 */
+                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+                /* 3 */
+                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+                /* 4 */
+                json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
+                /* 5 */
+                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
+                /* 6 */
+                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+                /* 7 */
+                json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["x"], "to": ["x2"]}),
+                /* 8 */ ending,
+            ];
+            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+            ledger_then(events, vec![retract(8), retract(7)])
+        };
+        let cases = [
+            (
+                json!({"type": "site_closed", "date": "2008", "org": "x2", "site": "Roanne"}),
+                Kind::SiteClosed,
+            ),
+            (
+                json!({"type": "label_withdrawn", "date": "2008", "label": "L", "holder": "x2"}),
+                Kind::LabelWithdrawn,
+            ),
+            (
+                json!({"type": "role_ended", "date": "2008", "org": "x2", "role": "president", "person": "P"}),
+                Kind::RoleEnded,
+            ),
+            (
+                json!({"type": "left", "date": "2008", "org": "x2", "member": {"name": "W"}, "relation": "member"}),
+                Kind::Left,
+            ),
+            (
+                json!({"type": "figures", "date": "2008", "org": "x2", "values": {"members": 9}}),
+                Kind::Figures,
+            ),
+        ];
+        for (ending, kind) in cases {
+            let entries = given(ending);
+            // when what was known before and after the batch is compared,
+            let d = knowledge(&entries, "2020", 8, 10);
+            // then the retracted id change is reported, and so is the 2008
+            // record, retracted, with its correction: not the fact it had
+            // ended, as new, citing the record known on both sides.
+            let changes: Vec<_> = (d.changes.iter())
+                .map(|c| (c.kind, c.retracted, c.seqs.clone()))
+                .collect();
+            assert_eq!(
+                changes,
+                [
+                    (Kind::IdChanged, true, vec![10, 7]),
+                    (kind, true, vec![9, 8])
+                ],
+                "{kind:?}: {}",
+                render_text(&d)
+            );
+        }
+    }
+
+    #[test]
+    fn facts_held_again_in_a_period_a_correction_takes_away_are_reported_retracted() {
+        // Given an organisation absorbed in 2005 and re-established in 2012,
+        // holding again in 2013 the site, label, role and member it held
+        // since 2001,
+        let given = |retracted: &[u64]| {
+            let events = vec![
+                /* 1 */ org("x", "2000"),
+                /* 2 */ org("z", "2000"),
+                /* 3 */
+                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+                /* 4 */
+                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
+                /* 5 */
+                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
+                /* 6 */
+                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+                /* 7 */
+                json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+                /* 8 */
+                json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
+                /* 9 */
+                json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Roanne"}),
+                /* 10 */
+                json!({"type": "label_granted", "date": "2013", "label": "L", "holder": "x"}),
+                /* 11 */
+                json!({"type": "role_started", "date": "2013", "org": "x", "role": "president", "person": "P"}),
+                /* 12 */
+                json!({"type": "joined", "date": "2013", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            ];
+            let retract = |seq: &u64| json!({"type": "correction", "date": "2020", "target": hash(*seq), "mode": "retract", "reason": "r"});
+            ledger_then(events, retracted.iter().map(retract).collect())
+        };
+        let facts = [
+            Kind::SiteOpened,
+            Kind::LabelGranted,
+            Kind::RoleStarted,
+            Kind::Joined,
+        ];
+        // then a batch retracting those four records and the
+        // re-establishment (the organisation stays absorbed in 2005), or
+        // the absorption too (it holds its facts of 2001 in 2020);
+        for (retracted, ends) in [
+            (&[12, 11, 10, 9, 8][..], vec![Kind::Reestablished]),
+            (
+                &[12, 11, 10, 9, 8, 7][..],
+                vec![Kind::Merged, Kind::Reestablished],
+            ),
+        ] {
+            let entries = given(retracted);
+            let b = 12 + retracted.len() as u64;
+            // when what was known before and after the batch is compared,
+            let d = knowledge(&entries, "2020", 12, b);
+            // then each fact of 2013 is reported retracted, with its
+            // correction: not as a fact redated to 2001 (the facts of 2001
+            // come back with the period, which the retracted events report).
+            for kind in ends.iter().chain(&facts) {
+                let got = only(&d, *kind);
+                assert_eq!(got.len(), 1, "{kind:?}: {}", render_text(&d));
+                assert!(got[0].retracted, "{kind:?}: {}", render_text(&d));
+            }
+            for (kind, record) in facts.iter().zip(9..) {
+                let got = only(&d, *kind);
+                let correction =
+                    13 + retracted.iter().position(|r| *r == record).unwrap_or(99) as u64;
+                assert_eq!(
+                    got[0].seqs,
+                    [correction, record],
+                    "{kind:?}: {}",
+                    render_text(&d)
+                );
+            }
+            assert_eq!(
+                d.changes.len(),
+                ends.len() + facts.len(),
+                "{}",
+                render_text(&d)
+            );
+            assert!(only(&d, Kind::Redated).is_empty(), "{}", render_text(&d));
         }
     }
 
