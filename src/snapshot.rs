@@ -9,7 +9,7 @@
 //! prints it in text, the default ([`text_path`]).
 //!
 //! ```text
-//! {"format":"fusion-snapshot","v":3,"engine":"0.2.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","text_sha256":"…","content_hash":"…",
+//! {"format":"fusion-snapshot","v":3,"engine":"0.3.0","ledger":"<hash of record 1>","as_of":"2017-06-01","known_at":{"seq":60,"hash":"…"},"view_sha256":"…","text_sha256":"…","content_hash":"…",
 //! "view": { …the replay JSON… }}
 //! ```
 //!

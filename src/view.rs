@@ -99,6 +99,8 @@ pub struct SiteView {
     pub site: String,
     /// Opened on.
     pub since: String,
+    /// Seq of the record that opened it.
+    pub seq: u64,
     /// Only possibly open on `as_of`.
     pub tentative: bool,
 }
@@ -112,6 +114,8 @@ pub struct LabelView {
     pub by: Option<String>,
     /// Granted on.
     pub since: String,
+    /// Seq of the record that granted it.
+    pub seq: u64,
     /// Only possibly held on `as_of`.
     pub tentative: bool,
 }
@@ -127,6 +131,8 @@ pub struct ProgramView {
     pub kind: Option<String>,
     /// Launched on.
     pub since: String,
+    /// Seq of the record that launched it.
+    pub seq: u64,
     /// Only possibly running on `as_of`.
     pub tentative: bool,
     /// Its latest figures.
@@ -166,6 +172,8 @@ pub struct RoleView {
     pub person: String,
     /// Since.
     pub since: String,
+    /// Seq of the record that started it.
+    pub seq: u64,
     /// Only possibly in the role on `as_of`.
     pub tentative: bool,
 }
@@ -178,6 +186,8 @@ pub struct PartyView {
     pub party: Party,
     /// Since.
     pub since: String,
+    /// Seq of the record that made it one.
+    pub seq: u64,
     /// Only possibly a member on `as_of`.
     pub tentative: bool,
 }
@@ -204,6 +214,8 @@ pub struct FormerName {
     pub name: String,
     /// Used since.
     pub since: String,
+    /// Seq of the record that gave it.
+    pub seq: u64,
     /// Only possibly used by `as_of`.
     pub tentative: bool,
 }
@@ -643,6 +655,7 @@ fn parties(map: &Small<Party, Stamp>, as_of: NaiveDate) -> Vec<PartyView> {
         .map(|(party, s)| PartyView {
             party: party.clone(),
             since: s.date.to_string(),
+            seq: s.seq,
             tentative: tentative(&s.date, as_of),
         })
         .collect()
@@ -677,6 +690,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
             name: p.name.to_string(),
             kind: p.kind.as_deref().map(str::to_owned),
             since: p.since.date.to_string(),
+            seq: p.since.seq,
             tentative: tentative(&p.since.date, as_of),
             figures: figures_view(&p.figures, as_of),
             ended: p.ended.as_ref().map(|e| e.date.to_string()),
@@ -691,6 +705,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
                 role: role.to_string(),
                 person: person.to_string(),
                 since: s.date.to_string(),
+                seq: s.seq,
                 tentative: tentative(&s.date, as_of),
             })
         })
@@ -702,6 +717,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
         .map(|n| FormerName {
             name: n.name.to_string(),
             since: n.since.date.to_string(),
+            seq: n.since.seq,
             tentative: tentative(&n.since.date, as_of),
         })
         .collect();
@@ -723,6 +739,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
             .map(|(site, s)| SiteView {
                 site: site.to_string(),
                 since: s.date.to_string(),
+                seq: s.seq,
                 tentative: tentative(&s.date, as_of),
             })
             .collect(),
@@ -733,6 +750,7 @@ fn org_view(o: &Org, state: &State, as_of: NaiveDate, options: ViewOptions) -> O
                 label: label.to_string(),
                 by: h.by.as_deref().map(str::to_owned),
                 since: h.since.date.to_string(),
+                seq: h.since.seq,
                 tentative: tentative(&h.since.date, as_of),
             })
             .collect(),
@@ -2062,11 +2080,11 @@ mod tests {
         assert_eq!(b["since_tentative"], json!(true));
         assert_eq!(
             b["members"],
-            json!([{"org": "ara", "since": "2016", "tentative": false}])
+            json!([{"org": "ara", "since": "2016", "seq": 9, "tentative": false}])
         );
         assert_eq!(
             b["partners"],
-            json!([{"name": "Michelin", "since": "2016-02", "tentative": false}])
+            json!([{"name": "Michelin", "since": "2016-02", "seq": 14, "tentative": false}])
         );
         assert_eq!(
             b["figures"],
