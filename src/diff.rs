@@ -1096,6 +1096,24 @@ fn fact_redated(cx: &Cx<'_>, fact: Kind, old: &Stamp, new: &Stamp, what: Detail)
 // Comparison
 // ---------------------------------------------------------------------------
 
+/// `pairs` (from [`differing`]) with each entry held on both sides that
+/// `two` says are two facts (not one that changed) as two entries: the
+/// earlier side's alone, then the later side's.
+#[allow(clippy::type_complexity)]
+fn apart<'m, K, V>(
+    pairs: Vec<(&'m K, Option<&'m V>, Option<&'m V>)>,
+    two: impl Fn(&V, &V) -> bool,
+) -> Vec<(&'m K, Option<&'m V>, Option<&'m V>)> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for (k, b, a) in pairs {
+        match (b, a) {
+            (Some(x), Some(y)) if two(x, y) => out.extend([(k, b, None), (k, None, a)]),
+            _ => out.push((k, b, a)),
+        }
+    }
+    out
+}
+
 /// The entries of two maps that differ, in key order.
 fn differing<'m, K: Ord + 'm, V: PartialEq + 'm>(
     a: impl IntoIterator<Item = (&'m K, &'m V)>,
@@ -1658,6 +1676,10 @@ fn compare_facts(
         return;
     }
     let identity = identity(b, a, before, after);
+    // Its names and attributes on the earlier side: those of the
+    // organisation its id changes led to there, when the later side knows
+    // them corrected away (a rename under the new id went with them).
+    let named = identity.map(|o| moved_on(o, a, before).0);
     let (base, moved) = match baseline(identity, a, after).map(|o| moved_on(o, a, before)) {
         Some((o, moved)) => (Some(o), moved),
         None => (None, Vec::new()),
@@ -1679,13 +1701,14 @@ fn compare_facts(
             })
     };
     // A fact held on both sides, the later side's come back that way and
-    // the earlier side's stated by a record the later side corrects: the
-    // earlier side's went with its period, corrected away, and is reported
-    // so; the later side's is not reported again (not as a fact redated).
-    // (A figure is a value, not a fact held: its change is its report.)
-    let returned = |sb: Option<&Stamp>, sa: Option<&Stamp>| {
-        sb.is_some_and(|s| cx.corrections.contains_key(&s.seq)) && came_back(sa)
-    };
+    // the earlier side's stated by a record the later side corrects: two
+    // facts, not one redated. The earlier side's went with its period,
+    // corrected away, and is reported so; the later side's is not reported
+    // again, unless what ended it in the earlier period was corrected away
+    // too (see `came_back`). (A figure is a value, not a fact held: its
+    // change is its report.)
+    let returned =
+        |sb: &Stamp, sa: &Stamp| cx.corrections.contains_key(&sb.seq) && came_back(Some(sa));
     // Its ids, back through id changes (needed only for a fact the later
     // side lacks), then those the earlier side moved its facts to.
     let containers = std::cell::OnceCell::new();
@@ -1718,12 +1741,11 @@ fn compare_facts(
             .map(|e| &e.at)
     };
     // Name.
-    let old_name =
-        identity.map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
+    let old_name = named.map_or_else(|| a.names.first().map_or(&a.name, |n| &n.name), |o| &o.name);
     if *old_name == a.name {
         // The same names, given by renames a correction redates: the
         // current name's, and the former names' (each taken on a date).
-        let before_names = identity.map_or(&[][..], |o| o.names.as_slice());
+        let before_names = named.map_or(&[][..], |o| o.names.as_slice());
         if before_names.len() == a.names.len()
             && before_names
                 .iter()
@@ -1740,7 +1762,7 @@ fn compare_facts(
             }
         }
     } else {
-        let old_stamp = identity.and_then(|o| o.names.last()).map(|n| &n.since);
+        let old_stamp = named.and_then(|o| o.names.last()).map(|n| &n.since);
         let new_stamp = a.names.last().map(|n| &n.since);
         out.push(change(
             Kind::Renamed,
@@ -1760,11 +1782,8 @@ fn compare_facts(
     let no_roles = Small::new();
     let no_parties = Small::new();
     // Attributes: they carry over a re-establishment, as the names do.
-    for (key, vb, va) in differing(
-        identity.map_or(&no_attrs, |o| &o.attrs).iter(),
-        a.attrs.iter(),
-    ) {
-        if identity.is_none() && va.is_some_and(|v| v.since.seq == creation) {
+    for (key, vb, va) in differing(named.map_or(&no_attrs, |o| &o.attrs).iter(), a.attrs.iter()) {
+        if named.is_none() && va.is_some_and(|v| v.since.seq == creation) {
             continue;
         }
         if vb.map(|v| &v.value) == va.map(|v| &v.value) {
@@ -1783,8 +1802,8 @@ fn compare_facts(
         ));
     }
     // Sites.
-    for (site, sb, sa) in differing(base.map_or(&no_sites, |o| &o.sites).iter(), a.sites.iter()) {
-        let sa = sa.filter(|_| !returned(sb, sa));
+    let sites = differing(base.map_or(&no_sites, |o| &o.sites).iter(), a.sites.iter());
+    for (site, sb, sa) in apart(sites, |b, a| returned(b, a)) {
         let detail = || Detail::Site {
             org: id.to_owned(),
             site: site.to_string(),
@@ -1807,11 +1826,11 @@ fn compare_facts(
         ));
     }
     // Labels.
-    for (label, lb, la) in differing(
+    let labels = differing(
         base.map_or(&no_labels, |o| &o.labels).iter(),
         a.labels.iter(),
-    ) {
-        let la = la.filter(|_| !returned(lb.map(|l| &l.since), la.map(|l| &l.since)));
+    );
+    for (label, lb, la) in apart(labels, |b, a| returned(&b.since, &a.since)) {
         let detail = || Detail::Label {
             holder: id.to_owned(),
             label: label.to_string(),
@@ -1852,8 +1871,7 @@ fn compare_facts(
             .collect()
     };
     let (rb, ra) = (flat(base.map_or(&no_roles, |o| &o.roles)), flat(&a.roles));
-    for ((role, person), sb, sa) in differing(&rb, &ra) {
-        let sa = sa.filter(|_| !returned(sb, sa));
+    for ((role, person), sb, sa) in apart(differing(&rb, &ra), |b, a| returned(b, a)) {
         let detail = || Detail::Role {
             org: id.to_owned(),
             role: role.clone(),
@@ -1930,8 +1948,7 @@ fn compare_facts(
                 .collect();
             &moved
         };
-        for (party, sb, sa) in differing(pb.iter(), pa.iter()) {
-            let sa = sa.filter(|_| !returned(sb, sa));
+        for (party, sb, sa) in apart(differing(pb.iter(), pa.iter()), |b, a| returned(b, a)) {
             if let (Some(sb), Some(sa)) = (sb, sa) {
                 let detail = Detail::Membership {
                     org: id.to_owned(),
@@ -3241,27 +3258,29 @@ mod tests {
     /// figure since 2001, absorbed in 2005 and re-established in 2012 with
     /// a new site; then (records 10–11) the corrections `extra` gives.
     fn absorbed_and_back(extra: Vec<Value>) -> Vec<Entry> {
-        let events = vec![
-            /* 1 */ org("x", "2000"),
-            /* 2 */ org("z", "2000"),
-            /* 3 */
-            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
-            /* 4 */
-            json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
-            /* 5 */
-            json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
-            /* 6 */
-            json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
-            /* 7 */
-            json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+        let mut events = vec![/* 1 */ org("x", "2000"), /* 2 */ org("z", "2000")];
+        events.extend(facts_of_x("2001")); // 3–7
+        events.extend([
             /* 8 */
             json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
             /* 9 */
             json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
             /* 10 */
             json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Vienne"}),
-        ];
+        ]);
         ledger_then(events, extra)
+    }
+
+    /// Facts of `x` dated `date`: the site Roanne, the label L, the figure
+    /// `members` 5, P as president and W as a member, in that order.
+    fn facts_of_x(date: &str) -> [Value; 5] {
+        [
+            json!({"type": "site_opened", "date": date, "org": "x", "site": "Roanne"}),
+            json!({"type": "label_granted", "date": date, "label": "L", "holder": "x"}),
+            json!({"type": "figures", "date": date, "org": "x", "values": {"members": 5}}),
+            json!({"type": "role_started", "date": date, "org": "x", "role": "president", "person": "P"}),
+            json!({"type": "joined", "date": date, "org": "x", "member": {"name": "W"}, "relation": "member"}),
+        ]
     }
 
     #[test]
@@ -3331,20 +3350,8 @@ mod tests {
         // then one batch retracting the re-establishment, the absorption
         // and the 2003 records,
         let given = |endings: Vec<Value>| {
-            let mut events = vec![
-                /* 1 */ org("x", "2000"),
-                /* 2 */ org("z", "2000"),
-                /* 3 */
-                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
-                /* 4 */
-                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
-                /* 5 */
-                json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
-                /* 6 */
-                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
-                /* 7 */
-                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
-            ];
+            let mut events = vec![/* 1 */ org("x", "2000"), /* 2 */ org("z", "2000")];
+            events.extend(facts_of_x("2001")); // 3–7
             let n = endings.len() as u64;
             events.extend(endings);
             events.push(json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}));
@@ -3428,27 +3435,19 @@ mod tests {
     }
 
     #[test]
-    fn an_ending_under_the_new_id_of_an_id_change_corrected_away_is_reported() {
+    fn a_record_under_the_new_id_of_an_id_change_corrected_away_is_reported() {
         // Given an organisation whose facts of 2001 moved with its id
         // change in 2003, one of them ended (or changed) under its new id
-        // in 2008; then one batch retracting that record and the id change,
+        // in 2008, or its name or an attribute changed there; then one
+        // batch retracting that record and the id change,
         let given = |ending: Value| {
-            let events = vec![
-                /* 1 */ org("x", "2000"),
-                /* 2 */
-                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
-                /* 3 */
-                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
-                /* 4 */
-                json!({"type": "figures", "date": "2001", "org": "x", "values": {"members": 5}}),
-                /* 5 */
-                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
-                /* 6 */
-                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            let mut events = vec![/* 1 */ org("x", "2000")];
+            events.extend(facts_of_x("2001")); // 2–6
+            events.extend([
                 /* 7 */
                 json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["x"], "to": ["x2"]}),
                 /* 8 */ ending,
-            ];
+            ]);
             let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
             ledger_then(events, vec![retract(8), retract(7)])
         };
@@ -3472,6 +3471,14 @@ mod tests {
             (
                 json!({"type": "figures", "date": "2008", "org": "x2", "values": {"members": 9}}),
                 Kind::Figures,
+            ),
+            (
+                json!({"type": "renamed", "date": "2008", "org": "x2", "name": "X Two"}),
+                Kind::Renamed,
+            ),
+            (
+                json!({"type": "attribute_set", "date": "2008", "org": "x2", "key": "seat", "value": "Lyon"}),
+                Kind::AttributeChanged,
             ),
         ];
         for (ending, kind) in cases {
@@ -3502,30 +3509,21 @@ mod tests {
         // holding again in 2013 the site, label, role and member it held
         // since 2001,
         let given = |retracted: &[u64]| {
-            let events = vec![
-                /* 1 */ org("x", "2000"),
-                /* 2 */ org("z", "2000"),
-                /* 3 */
-                json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
-                /* 4 */
-                json!({"type": "label_granted", "date": "2001", "label": "L", "holder": "x"}),
-                /* 5 */
-                json!({"type": "role_started", "date": "2001", "org": "x", "role": "president", "person": "P"}),
-                /* 6 */
-                json!({"type": "joined", "date": "2001", "org": "x", "member": {"name": "W"}, "relation": "member"}),
+            // (the figure is left out: a figure is a value, not a fact held)
+            let held = |date| {
+                facts_of_x(date)
+                    .into_iter()
+                    .filter(|e| e["type"] != "figures")
+            };
+            let mut events = vec![/* 1 */ org("x", "2000"), /* 2 */ org("z", "2000")];
+            events.extend(held("2001")); // 3–6
+            events.extend([
                 /* 7 */
                 json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
                 /* 8 */
                 json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
-                /* 9 */
-                json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Roanne"}),
-                /* 10 */
-                json!({"type": "label_granted", "date": "2013", "label": "L", "holder": "x"}),
-                /* 11 */
-                json!({"type": "role_started", "date": "2013", "org": "x", "role": "president", "person": "P"}),
-                /* 12 */
-                json!({"type": "joined", "date": "2013", "org": "x", "member": {"name": "W"}, "relation": "member"}),
-            ];
+            ]);
+            events.extend(held("2013")); // 9–12
             let retract = |seq: &u64| json!({"type": "correction", "date": "2020", "target": hash(*seq), "mode": "retract", "reason": "r"});
             ledger_then(events, retracted.iter().map(retract).collect())
         };
@@ -3576,6 +3574,39 @@ mod tests {
             );
             assert!(only(&d, Kind::Redated).is_empty(), "{}", render_text(&d));
         }
+        // Given the earlier period's site closed in 2003, and that closing
+        // retracted with the re-establishment and the site of 2013,
+        let mut events = vec![/* 1 */ org("x", "2000"), /* 2 */ org("z", "2000")];
+        events.extend([
+            /* 3 */
+            json!({"type": "site_opened", "date": "2001", "org": "x", "site": "Roanne"}),
+            /* 4 */
+            json!({"type": "site_closed", "date": "2003", "org": "x", "site": "Roanne"}),
+            /* 5 */
+            json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}),
+            /* 6 */
+            json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
+            /* 7 */
+            json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Roanne"}),
+        ]);
+        let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+        let entries = ledger_then(events, vec![retract(7), retract(6), retract(4)]);
+        let d = knowledge(&entries, "2020", 7, 10);
+        // then both are reported: the site of 2013 retracted, and the site
+        // of 2001 back, its closing retracted.
+        let got: Vec<_> = (d.changes.iter())
+            .map(|c| (c.kind, c.retracted, c.seqs.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::SiteClosed, true, vec![10, 4]),
+                (Kind::Reestablished, true, vec![9, 6]),
+                (Kind::SiteOpened, true, vec![8, 7]),
+            ],
+            "{}",
+            render_text(&d)
+        );
     }
 
     #[test]
