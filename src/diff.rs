@@ -1973,12 +1973,20 @@ fn compare_facts(
                 Some(_) if !cx.unended_by.is_empty() => {
                     let containers = former();
                     let members: Vec<Party> = match party {
+                        // Its ids, back through id changes, then those the
+                        // earlier side saw it change to (a `left` under one).
                         Party::Org(m) => after.orgs.get(m.as_str()).map_or_else(
                             || vec![party.clone()],
                             |o| {
-                                (former_ids(m, o, after).into_iter())
-                                    .map(|i| Party::Org(i.into()))
-                                    .collect()
+                                let mut ids = former_ids(m, o, after);
+                                if let Some(seen) = before.org(m.as_str()) {
+                                    for moved in moved_on(seen, o, before).1 {
+                                        if !ids.contains(&moved) {
+                                            ids.push(moved);
+                                        }
+                                    }
+                                }
+                                ids.into_iter().map(|i| Party::Org(i.into())).collect()
                             },
                         ),
                         Party::Name(_) => vec![party.clone()],
@@ -2010,7 +2018,14 @@ fn compare_facts(
                 .or_else(|| {
                     match party {
                         Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
-                        Party::Org(m) => before.org(m.as_str()),
+                        // As the earlier side saw it end: under the id
+                        // its id changes led to there, if corrected away.
+                        Party::Org(m) => before.org(m.as_str()).map(|seen| {
+                            after
+                                .orgs
+                                .get(m.as_str())
+                                .map_or(seen, |o| moved_on(seen, o, before).0)
+                        }),
                         Party::Name(_) => None,
                     }
                     .and_then(|o| o.ended.as_ref())
@@ -3607,6 +3622,46 @@ mod tests {
             "{}",
             render_text(&d)
         );
+    }
+
+    #[test]
+    fn a_member_that_left_under_an_id_change_corrected_away_is_back_by_its_left() {
+        // Given a member organisation that changed id in 2003, then left
+        // (or ended) under its new id in 2008; then one batch retracting
+        // that record and the id change,
+        for (ending, kinds) in [
+            (
+                json!({"type": "left", "date": "2008", "org": "x", "member": {"org": "m2"}, "relation": "member"}),
+                vec![Kind::IdChanged, Kind::Left],
+            ),
+            (
+                json!({"type": "dissolved", "date": "2008", "org": "m2"}),
+                vec![Kind::IdChanged, Kind::Dissolved, Kind::Left],
+            ),
+        ] {
+            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+            let entries = ledger_then(
+                vec![
+                    /* 1 */ org("x", "2000"),
+                    /* 2 */ org("m", "2000"),
+                    /* 3 */
+                    json!({"type": "joined", "date": "2001", "org": "x", "member": {"org": "m"}, "relation": "member"}),
+                    /* 4 */
+                    json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["m"], "to": ["m2"]}),
+                    /* 5 */ ending,
+                ],
+                vec![retract(5), retract(4)],
+            );
+            // when what was known before and after it is compared,
+            let d = knowledge(&entries, "2020", 5, 7);
+            // then the membership is back by the 2008 record's retraction,
+            // not by the id change's.
+            let got: Vec<_> = d.changes.iter().map(|c| c.kind).collect();
+            assert_eq!(got, kinds, "{}", render_text(&d));
+            let left = only(&d, Kind::Left);
+            assert_eq!(left[0].seqs, [6, 5], "{}", render_text(&d));
+            assert!(left[0].retracted, "{}", render_text(&d));
+        }
     }
 
     #[test]
