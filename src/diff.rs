@@ -1620,6 +1620,19 @@ fn moved_on<'s>(o: &'s Org, a: &Org, before: Before<'s>) -> (&'s Org, Vec<&'s st
     (now, ids)
 }
 
+/// What the organisation with id `m` on the later side was on the earlier
+/// side, and the ids the earlier side saw it change to ([`moved_on`]):
+/// found under `m` or, when the earlier side does not know `m` (an id
+/// change it does not know, or knows to another id), under the first id
+/// it had before that the earlier side knows.
+fn seen_earlier<'s>(m: &str, before: Before<'s>, after: &State) -> Option<(&'s Org, Vec<&'s str>)> {
+    let o = after.orgs.get(m)?;
+    former_ids(m, o, after).into_iter().find_map(|id| {
+        let seen = before.org(id)?;
+        Some(moved_on(seen, after.orgs.get(id).unwrap_or(o), before))
+    })
+}
+
 /// The key of a fact the later side lacks, under the id the organisation
 /// had when an event in the window ended it (or when the record a
 /// correction in the window withdrew ended it): of `ids`, its ids now and
@@ -1979,11 +1992,11 @@ fn compare_facts(
                             || vec![party.clone()],
                             |o| {
                                 let mut ids = former_ids(m, o, after);
-                                if let Some(seen) = before.org(m.as_str()) {
-                                    for moved in moved_on(seen, o, before).1 {
-                                        if !ids.contains(&moved) {
-                                            ids.push(moved);
-                                        }
+                                for moved in
+                                    seen_earlier(m, before, after).map_or(Vec::new(), |s| s.1)
+                                {
+                                    if !ids.contains(&moved) {
+                                        ids.push(moved);
                                     }
                                 }
                                 ids.into_iter().map(|i| Party::Org(i.into())).collect()
@@ -2020,12 +2033,9 @@ fn compare_facts(
                         Party::Org(m) if sa.is_none() => after.orgs.get(m.as_str()),
                         // As the earlier side saw it end: under the id
                         // its id changes led to there, if corrected away.
-                        Party::Org(m) => before.org(m.as_str()).map(|seen| {
-                            after
-                                .orgs
-                                .get(m.as_str())
-                                .map_or(seen, |o| moved_on(seen, o, before).0)
-                        }),
+                        Party::Org(m) => seen_earlier(m, before, after)
+                            .map(|s| s.0)
+                            .or_else(|| before.org(m.as_str())),
                         Party::Name(_) => None,
                     }
                     .and_then(|o| o.ended.as_ref())
@@ -3628,18 +3638,24 @@ mod tests {
     fn a_member_that_left_under_an_id_change_corrected_away_is_back_by_its_left() {
         // Given a member organisation that changed id in 2003, then left
         // (or ended) under its new id in 2008; then one batch retracting
-        // that record and the id change,
-        for (ending, kinds) in [
+        // that record and the id change, or superseding the id change by
+        // one to another id,
+        let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
+        let to_m9 = json!({"type": "correction", "date": "2020", "target": hash(4), "mode": "supersede", "reason": "r",
+                           "replacement": {"type": "transformed", "mode": "id_change", "date": "2003", "from": ["m"], "to": ["m9"], "sources": [{"doc": "d"}]}});
+        let left = json!({"type": "left", "date": "2008", "org": "x", "member": {"org": "m2"}, "relation": "member"});
+        let dissolved = json!({"type": "dissolved", "date": "2008", "org": "m2"});
+        use Kind::{Dissolved, IdChanged, Left};
+        for (ending, correction, kinds) in [
+            (&left, retract(4), vec![IdChanged, Left]),
+            (&dissolved, retract(4), vec![IdChanged, Dissolved, Left]),
+            (&left, to_m9.clone(), vec![IdChanged, IdChanged, Left]),
             (
-                json!({"type": "left", "date": "2008", "org": "x", "member": {"org": "m2"}, "relation": "member"}),
-                vec![Kind::IdChanged, Kind::Left],
-            ),
-            (
-                json!({"type": "dissolved", "date": "2008", "org": "m2"}),
-                vec![Kind::IdChanged, Kind::Dissolved, Kind::Left],
+                &dissolved,
+                to_m9,
+                vec![IdChanged, IdChanged, Dissolved, Left],
             ),
         ] {
-            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
             let entries = ledger_then(
                 vec![
                     /* 1 */ org("x", "2000"),
@@ -3648,17 +3664,17 @@ mod tests {
                     json!({"type": "joined", "date": "2001", "org": "x", "member": {"org": "m"}, "relation": "member"}),
                     /* 4 */
                     json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["m"], "to": ["m2"]}),
-                    /* 5 */ ending,
+                    /* 5 */ ending.clone(),
                 ],
-                vec![retract(5), retract(4)],
+                vec![retract(5), correction],
             );
             // when what was known before and after it is compared,
             let d = knowledge(&entries, "2020", 5, 7);
             // then the membership is back by the 2008 record's retraction,
-            // not by the id change's.
+            // not by the id change's, nor as a new `joined`.
             let got: Vec<_> = d.changes.iter().map(|c| c.kind).collect();
             assert_eq!(got, kinds, "{}", render_text(&d));
-            let left = only(&d, Kind::Left);
+            let left = only(&d, Left);
             assert_eq!(left[0].seqs, [6, 5], "{}", render_text(&d));
             assert!(left[0].retracted, "{}", render_text(&d));
         }

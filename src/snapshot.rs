@@ -74,8 +74,9 @@ pub enum Status {
     /// made. The text says which, and what to do.
     Stale(String),
     /// Binding and content hash hold, but re-deriving the view gives
-    /// something else (forged with a recomputed hash, or an engine change).
-    Differs,
+    /// something else (forged with a recomputed hash, or an engine change):
+    /// the `engine` the file names when it is not this fusion's.
+    Differs(Option<String>),
     /// A version 3 snapshot whose text file is missing (or not a regular
     /// file), though it is bound to the ledger.
     TextMissing,
@@ -98,9 +99,12 @@ impl Status {
             Status::Malformed(why) => format!("not a snapshot: {why}"),
             Status::Edited => "edited: its content hash does not match its content".into(),
             Status::Stale(why) => format!("stale: {why}"),
-            Status::Differs => {
+            Status::Differs(None) => {
                 "differs: re-deriving the view from the ledger gives a different result".into()
             }
+            Status::Differs(Some(engine)) => format!(
+                "differs: re-deriving the view from the ledger gives a different result; it was made by fusion {engine}, this is {ENGINE}, whose view differs (hint: re-create it with `fusion snapshot` to use it again)"
+            ),
             Status::TextMissing => {
                 "edited: its text file (the same name ending in `.txt`) is missing, or not a regular file; re-create the snapshot with `fusion snapshot`".into()
             }
@@ -805,7 +809,10 @@ where
             None => ledger.view_value(as_of, seq)?.as_ref() == m.get("view"),
         };
         if !same {
-            return Ok((Status::Differs, Some(binding)));
+            let engine = (m.get("engine").and_then(Value::as_str))
+                .filter(|e| *e != ENGINE)
+                .map(str::to_owned);
+            return Ok((Status::Differs(engine), Some(binding)));
         }
     }
     Ok((Status::Valid, Some(binding)))
@@ -1475,7 +1482,7 @@ mod tests {
         let view = std::str::from_utf8(view).expect("utf8").to_owned();
         header.text_sha256 = Some(sha256_hex(edited.as_bytes()));
         let forged = reseal(header.clone(), &view);
-        assert_eq!(check(&forged, Some(&edited)), Status::Differs);
+        assert_eq!(check(&forged, Some(&edited)), Status::Differs(None));
         assert_eq!(
             super::check(&es, &forged, Some(edited.as_bytes()), false).0,
             Status::Valid,
@@ -1600,12 +1607,25 @@ mod tests {
         let forged = forge(&bytes, "\"A2\"", "\"Forged\"");
         assert_eq!(
             check(&es, &forged, Some(text.as_bytes()), true).0,
-            Status::Differs
+            Status::Differs(None)
         );
         assert_eq!(
             check(&es, &forged, Some(text.as_bytes()), false).0,
             Status::Valid,
             "without re-deriving, only the binding is checked"
+        );
+        // Made by another fusion, whose view differs: the status names it.
+        let (mut header, view) = split(&forged).expect("version 3");
+        header.engine = "0.0.1".into();
+        let older = reseal(header, &String::from_utf8_lossy(view));
+        let status = check(&es, &older, Some(text.as_bytes()), true).0;
+        assert_eq!(status, Status::Differs(Some("0.0.1".into())));
+        assert!(
+            status.describe().contains(&format!(
+                "made by fusion 0.0.1, this is {ENGINE}, whose view differs"
+            )),
+            "{}",
+            status.describe()
         );
     }
 
