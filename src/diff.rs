@@ -1692,10 +1692,11 @@ fn compare_facts(
     // Its names and attributes on the earlier side: those of the
     // organisation its id changes led to there, when the later side knows
     // them corrected away (a rename under the new id went with them).
-    let named = identity.map(|o| moved_on(o, a, before).0);
-    let (base, moved) = match baseline(identity, a, after).map(|o| moved_on(o, a, before)) {
-        Some((o, moved)) => (Some(o), moved),
-        None => (None, Vec::new()),
+    let seen = identity.map(|o| moved_on(o, a, before));
+    let named = seen.as_ref().map(|(o, _)| *o);
+    let (base, moved) = match (baseline(identity, a, after), seen) {
+        (Some(_), Some((o, moved))) => (Some(o), moved),
+        _ => (None, Vec::new()),
     };
     // A knowledge diff whose later side no longer has the period the
     // earlier side saw the organisation in (its re-establishment, or the
