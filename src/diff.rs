@@ -2588,6 +2588,11 @@ mod tests {
         d.changes.iter().filter(|c| c.kind == kind).collect()
     }
 
+    /// A correction, dated 2020, retracting the record at `seq`.
+    fn retract(seq: u64) -> Value {
+        json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"})
+    }
+
     fn org(id: &str, date: &str) -> Value {
         json!({"type": "created", "date": date, "id": id, "name": id.to_uppercase(), "kind": "cluster"})
     }
@@ -3318,10 +3323,7 @@ mod tests {
         };
         // Given an organisation absorbed then re-established, whose
         // re-establishment and absorption are both retracted later,
-        let entries = absorbed_and_back(vec![
-            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
-            json!({"type": "correction", "date": "2020", "target": hash(8), "mode": "retract", "reason": "r"}),
-        ]);
+        let entries = absorbed_and_back(vec![retract(9), retract(8)]);
         // when what was known before and after the corrections is compared,
         let d = knowledge(&entries, "2020", 10, 12);
         // then the two retracted events are the changes: the facts of its
@@ -3338,10 +3340,7 @@ mod tests {
         );
         // Given only the re-establishment retracted (with the site of the
         // new period), the organisation stays absorbed in 2005:
-        let entries = absorbed_and_back(vec![
-            json!({"type": "correction", "date": "2020", "target": hash(10), "mode": "retract", "reason": "r"}),
-            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
-        ]);
+        let entries = absorbed_and_back(vec![retract(10), retract(9)]);
         let d = knowledge(&entries, "2020", 10, 12);
         assert_eq!(
             changes(&d),
@@ -3355,8 +3354,8 @@ mod tests {
         // A fact of the first period learnt only after the earlier state
         // of knowledge is new knowledge, and is reported.
         let entries = absorbed_and_back(vec![
-            json!({"type": "correction", "date": "2020", "target": hash(9), "mode": "retract", "reason": "r"}),
-            json!({"type": "correction", "date": "2020", "target": hash(8), "mode": "retract", "reason": "r"}),
+            retract(9),
+            retract(8),
             json!({"type": "site_opened", "date": "2002", "org": "x", "site": "Annecy"}),
         ]);
         let d = knowledge(&entries, "2020", 10, 13);
@@ -3382,7 +3381,6 @@ mod tests {
             events.extend(endings);
             events.push(json!({"type": "transformed", "mode": "absorption", "date": "2005", "from": ["x"], "to": ["z"]}));
             events.push(json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}));
-            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
             let head = 9 + n;
             let batch = (8..=head).rev().map(retract).collect();
             (ledger_then(events, batch), head)
@@ -3439,7 +3437,6 @@ mod tests {
                 json!({"type": "transformed", "mode": "id_change", "date": "2004", "from": ["x2"], "to": ["x3"]}),
             ]
         };
-        let retract = |seq| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
         // (only the last one, or both, the last first)
         for (batch, a, b) in [
             (vec![retract(6)], 6, 7),
@@ -3474,7 +3471,6 @@ mod tests {
                 json!({"type": "transformed", "mode": "id_change", "date": "2003", "from": ["x"], "to": ["x2"]}),
                 /* 8 */ ending,
             ]);
-            let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
             ledger_then(events, vec![retract(8), retract(7)])
         };
         let cases = [
@@ -3550,8 +3546,7 @@ mod tests {
                 json!({"type": "transformed", "mode": "reestablishment", "date": "2012", "from": ["z"], "to": ["x"]}),
             ]);
             events.extend(held("2013")); // 9–12
-            let retract = |seq: &u64| json!({"type": "correction", "date": "2020", "target": hash(*seq), "mode": "retract", "reason": "r"});
-            ledger_then(events, retracted.iter().map(retract).collect())
+            ledger_then(events, retracted.iter().copied().map(retract).collect())
         };
         let facts = [
             Kind::SiteOpened,
@@ -3615,7 +3610,6 @@ mod tests {
             /* 7 */
             json!({"type": "site_opened", "date": "2013", "org": "x", "site": "Roanne"}),
         ]);
-        let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
         let entries = ledger_then(events, vec![retract(7), retract(6), retract(4)]);
         let d = knowledge(&entries, "2020", 7, 10);
         // then both are reported: the site of 2013 retracted, and the site
@@ -3641,7 +3635,6 @@ mod tests {
         // (or ended) under its new id in 2008; then one batch retracting
         // that record and the id change, or superseding the id change by
         // one to another id,
-        let retract = |seq: u64| json!({"type": "correction", "date": "2020", "target": hash(seq), "mode": "retract", "reason": "r"});
         let to_m9 = json!({"type": "correction", "date": "2020", "target": hash(4), "mode": "supersede", "reason": "r",
                            "replacement": {"type": "transformed", "mode": "id_change", "date": "2003", "from": ["m"], "to": ["m9"], "sources": [{"doc": "d"}]}});
         let left = json!({"type": "left", "date": "2008", "org": "x", "member": {"org": "m2"}, "relation": "member"});
